@@ -1,0 +1,78 @@
+package gate
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Kind describes a gate kind that a policy can declare with `kind: NAME`.
+// Each gate package registers its kind from an init function; the policy
+// decoder uses Spec to decode the gate's `with:` block strictly, and the CLI
+// uses New to build the gate.
+type Kind struct {
+	// Name is the value of `kind:` in the policy, e.g. "command".
+	Name string
+	// Group is the checklist group a gate of this kind belongs to unless the
+	// policy says otherwise.
+	Group string
+	// Summary is one line for docs and --help.
+	Summary string
+	// Spec returns a pointer to a new, zero settings struct for `with:`. Its
+	// fields use the `yaml`, `doc`, `required`, `secret`, `default` and
+	// `enum` tags that the policy package understands.
+	Spec func() any
+	// New builds a gate from its metadata and decoded, validated settings.
+	// Env carries what the run provides (policy directory, secrets, ...).
+	New func(m Meta, spec any, env Env) (Gate, error)
+}
+
+// Env is what a gate may use from the run besides its own settings.
+type Env struct {
+	// PolicyDir is the directory of the policy file; relative paths in a
+	// gate's settings are resolved against it.
+	PolicyDir string
+	// Getenv reads the environment; tests replace it.
+	Getenv func(string) string
+	// Logf writes progress to stderr (never results).
+	Logf func(format string, args ...any)
+}
+
+var (
+	kindsMu sync.RWMutex
+	kinds   = map[string]Kind{}
+)
+
+// Register adds a kind. It panics on a duplicate name, which is a
+// programming error caught by any test that imports both packages.
+func Register(k Kind) {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	if _, dup := kinds[k.Name]; dup {
+		panic(fmt.Sprintf("gate kind %q registered twice", k.Name))
+	}
+	if k.Spec == nil || k.New == nil {
+		panic(fmt.Sprintf("gate kind %q needs Spec and New", k.Name))
+	}
+	kinds[k.Name] = k
+}
+
+// Lookup returns the registered kind with the given name.
+func Lookup(name string) (Kind, bool) {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	k, ok := kinds[name]
+	return k, ok
+}
+
+// Kinds returns every registered kind, sorted by name.
+func Kinds() []Kind {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	out := make([]Kind, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

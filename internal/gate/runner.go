@@ -1,0 +1,211 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// Meta is what the policy says about a gate, besides its kind's settings.
+type Meta struct {
+	// ID is the gate's unique id in the policy.
+	ID string
+	// Kind is the gate kind, e.g. "command".
+	Kind string
+	// Group is the checklist group, used by --only.
+	Group string
+	// Required gates block the release.
+	Required bool
+	// Needs lists gate ids that must pass before this gate runs.
+	Needs []string
+	// Timeout bounds the gate's evaluation; zero means no bound beyond ctx.
+	Timeout time.Duration
+	// Location is where the gate is declared.
+	Location *Location
+}
+
+// Planned is a gate ready to run with its policy metadata.
+type Planned struct {
+	Meta
+	Gate Gate
+}
+
+// Event is a progress notification from the runner.
+type Event struct {
+	// Gate is the gate's id.
+	Gate string
+	// Started is true when the gate starts, false when it finished.
+	Started bool
+	// Result is set when the gate finished.
+	Result *Result
+}
+
+// Runner evaluates planned gates: independent gates concurrently, a gate
+// after the gates it needs, results in policy order.
+type Runner struct {
+	// Concurrency bounds how many gates run at once; 0 means 4.
+	Concurrency int
+	// Progress, when set, is called as gates start and finish. It is called
+	// from several goroutines.
+	Progress func(Event)
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+}
+
+// Run evaluates every planned gate and returns one Result per gate, in the
+// order given. It never returns fewer results than gates: a gate that could
+// not run reports StatusError, a gate whose needs did not pass StatusSkip.
+func (r *Runner) Run(ctx context.Context, plan []Planned) []Result {
+	n := r.Concurrency
+	if n <= 0 {
+		n = 4
+	}
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+	index := make(map[string]int, len(plan))
+	for i, p := range plan {
+		index[p.ID] = i
+	}
+	results := make([]Result, len(plan))
+	done := make([]chan struct{}, len(plan))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, p := range plan {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[i])
+			var blocked []string
+			for _, need := range p.Needs {
+				j, ok := index[need]
+				if !ok {
+					blocked = append(blocked, need+" (not in this run)")
+					continue
+				}
+				<-done[j]
+				if s := results[j].Status; s != StatusPass && s != StatusWarn {
+					blocked = append(blocked, fmt.Sprintf("%s (%s)", need, s))
+				}
+			}
+			if len(blocked) > 0 {
+				t := now()
+				res := skipped(p, blocked, t)
+				results[i] = res
+				r.notify(Event{Gate: p.ID, Result: &res})
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] = errored(p, fmt.Errorf("not started: %w", ctxErr(ctx)), now(), now())
+				return
+			}
+			defer func() { <-sem }()
+			r.notify(Event{Gate: p.ID, Started: true})
+			res := runOne(ctx, p, now)
+			results[i] = res
+			r.notify(Event{Gate: p.ID, Result: &res})
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func (r *Runner) notify(e Event) {
+	if r.Progress != nil {
+		r.Progress(e)
+	}
+}
+
+// runOne runs a gate with its timeout, turning panics, errors and empty
+// results into StatusError results.
+func runOne(ctx context.Context, p Planned, now func() time.Time) (res Result) {
+	start := now()
+	if p.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		defer cancel()
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			res = errored(p, fmt.Errorf("gate panicked: %v\n%s", v, debug.Stack()), start, now())
+		}
+	}()
+	out, err := p.Gate.Run(ctx)
+	end := now()
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, ErrTimeout) {
+			err = fmt.Errorf("%w after %s: %w", ErrTimeout, end.Sub(start).Round(time.Millisecond), err)
+		}
+		r := errored(p, err, start, end)
+		if out != nil {
+			r.Checks, r.Inputs, r.Details = out.Checks, out.Inputs, out.Details
+		}
+		return r
+	}
+	if out == nil {
+		return errored(p, errors.New("gate returned no result; this is a bug in the gate"), start, end)
+	}
+	res = *out
+	if res.Status == "" {
+		res.Fold()
+	}
+	if !res.Status.Valid() {
+		return errored(p, fmt.Errorf("gate returned unknown status %q", res.Status), start, end)
+	}
+	stamp(&res, p, start, end)
+	return res
+}
+
+func stamp(r *Result, p Planned, start, end time.Time) {
+	r.Schema = SchemaVersion
+	r.Gate = p.ID
+	r.Kind = p.Kind
+	r.Group = p.Group
+	r.Required = p.Required
+	r.Location = p.Location
+	r.StartedAt = start.UTC()
+	r.FinishedAt = end.UTC()
+	r.DurationMS = end.Sub(start).Milliseconds()
+	if r.Checks == nil {
+		r.Checks = []Check{}
+	}
+}
+
+func errored(p Planned, err error, start, end time.Time) Result {
+	r := Result{Status: StatusError, Error: err.Error(),
+		Summary: "could not evaluate: " + err.Error()}
+	if errors.Is(err, ErrNotImplemented) {
+		r.Summary = fmt.Sprintf("gate kind %q is not implemented in this build; it cannot pass", p.Kind)
+	}
+	stamp(&r, p, start, end)
+	return r
+}
+
+func skipped(p Planned, blocked []string, t time.Time) Result {
+	r := Result{Status: StatusSkip,
+		Summary: fmt.Sprintf("not run: needs %v, which did not pass", blocked)}
+	stamp(&r, p, t, t)
+	return r
+}
+
+func ctxErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ErrTimeout
+	}
+	return ctx.Err()
+}
+
+// Errored builds the Result for a gate that could not be evaluated; the CLI
+// uses it for gates that fail to build from the policy.
+func Errored(m Meta, err error, at time.Time) Result {
+	return errored(Planned{Meta: m}, err, at, at)
+}
