@@ -1,0 +1,434 @@
+package policy
+
+import (
+	"encoding"
+	"fmt"
+	"math"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+)
+
+// maxNodes bounds how many YAML nodes one document may expand to, so that
+// alias bombs ("billion laughs") are reported instead of eating memory.
+const maxNodes = 200_000
+
+// decoder turns yaml.Node trees into Go values strictly: unknown keys,
+// duplicate keys, wrong types, missing required keys and bad enum values are
+// each recorded as an Error with a position, and decoding carries on so that
+// every problem is reported at once.
+type decoder struct {
+	file    string
+	errs    Errors
+	getenv  func(string) (string, bool)
+	secrets map[string]bool
+	// pos maps key paths (gates[0].with.deadline) to their positions, so
+	// that Validate errors from settings types can point at a key.
+	pos   map[string]gate.Location
+	nodes int
+}
+
+func newDecoder(file string, getenv func(string) (string, bool)) *decoder {
+	return &decoder{file: file, getenv: getenv, secrets: map[string]bool{}, pos: map[string]gate.Location{}}
+}
+
+func (d *decoder) loc(n *yaml.Node) gate.Location {
+	if n == nil {
+		return gate.Location{File: d.file}
+	}
+	return gate.Location{File: d.file, Line: n.Line, Column: n.Column}
+}
+
+func (d *decoder) errorf(n *yaml.Node, path, kind, format string, args ...any) {
+	d.errs = append(d.errs, &Error{Location: d.loc(n), Path: path, Kind: kind, Message: fmt.Sprintf(format, args...)})
+}
+
+// at returns the position recorded for a path, or the nearest recorded
+// ancestor's.
+func (d *decoder) at(path string) gate.Location {
+	for p := path; p != ""; {
+		if l, ok := d.pos[p]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return gate.Location{File: d.file}
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+var yamlNodeType = reflect.TypeFor[yaml.Node]()
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// decode decodes n into v (addressable). tag carries the struct field's
+// tags when v is a field.
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect.StructTag) {
+	d.nodes++
+	if d.nodes > maxNodes {
+		if d.nodes == maxNodes+1 {
+			d.errorf(n, path, KindValue, "document expands to more than %d nodes (alias bomb?)", maxNodes)
+		}
+		return
+	}
+	n = resolve(n)
+	if n == nil {
+		return
+	}
+	t := v.Type()
+	if t == yamlNodeType {
+		v.Set(reflect.ValueOf(*n))
+		return
+	}
+	if t.Kind() == reflect.Pointer {
+		if isNull(n) {
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+		}
+		d.decode(n, v.Elem(), path, tag)
+		return
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		s, ok := d.scalar(n, path, tag, "a string")
+		if !ok {
+			return
+		}
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+			d.errorf(n, path, KindValue, "%v", err)
+		}
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Slice:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(n, path, KindType, "expected a list, got %s", describe(n))
+			return
+		}
+		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			d.pos[p] = d.loc(c)
+			d.decode(c, s.Index(i), p, tag)
+		}
+		v.Set(s)
+	case reflect.Map:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.MappingNode || t.Key().Kind() != reflect.String {
+			d.errorf(n, path, KindType, "expected a mapping, got %s", describe(n))
+			return
+		}
+		m := reflect.MakeMapWithSize(t, len(n.Content)/2)
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := resolve(n.Content[i]), n.Content[i+1]
+			p := path + "." + k.Value
+			if seen[k.Value] {
+				d.errorf(k, p, KindValue, "duplicate key %q", k.Value)
+				continue
+			}
+			seen[k.Value] = true
+			d.pos[p] = d.loc(k)
+			e := reflect.New(t.Elem()).Elem()
+			d.decode(val, e, p, tag)
+			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), e)
+		}
+		v.Set(m)
+	case reflect.String:
+		s, ok := d.scalar(n, path, tag, "a string")
+		if !ok {
+			return
+		}
+		if enum := tag.Get("enum"); enum != "" && s != "" && !contains(strings.Split(enum, ","), s) {
+			d.errorf(n, path, KindValue, "%q is not one of %s", s, strings.ReplaceAll(enum, ",", ", "))
+			return
+		}
+		v.SetString(s)
+	case reflect.Bool:
+		s, ok := d.scalar(n, path, tag, "true or false")
+		if !ok {
+			return
+		}
+		switch s {
+		case "true":
+			v.SetBool(true)
+		case "false":
+			v.SetBool(false)
+		default:
+			d.errorf(n, path, KindType, "expected true or false, got %q", s)
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		s, ok := d.scalar(n, path, tag, "an integer")
+		if !ok {
+			return
+		}
+		i, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, t.Bits())
+		if err != nil {
+			d.errorf(n, path, KindType, "expected an integer, got %q", s)
+			return
+		}
+		v.SetInt(i)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		s, ok := d.scalar(n, path, tag, "a non-negative integer")
+		if !ok {
+			return
+		}
+		i, err := strconv.ParseUint(strings.ReplaceAll(s, "_", ""), 0, t.Bits())
+		if err != nil {
+			d.errorf(n, path, KindType, "expected a non-negative integer, got %q", s)
+			return
+		}
+		v.SetUint(i)
+	case reflect.Float32, reflect.Float64:
+		s, ok := d.scalar(n, path, tag, "a number")
+		if !ok {
+			return
+		}
+		f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			d.errorf(n, path, KindType, "expected a finite number, got %q", s)
+			return
+		}
+		v.SetFloat(f)
+	case reflect.Interface:
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.errorf(n, path, KindType, "%v", err)
+			return
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
+	default:
+		d.errorf(n, path, KindType, "unsupported field type %s (a bug in releasegate)", t)
+	}
+}
+
+// scalar returns n's value with ${ENV} expanded; it records an error and
+// returns false when n is not a scalar.
+func (d *decoder) scalar(n *yaml.Node, path string, tag reflect.StructTag, want string) (string, bool) {
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, path, KindType, "expected %s, got %s", want, describe(n))
+		return "", false
+	}
+	if n.Tag == "!!null" {
+		return "", true
+	}
+	s, err := d.expand(n.Value)
+	if err != nil {
+		d.errorf(n, path, KindEnv, "%v", err)
+		return "", false
+	}
+	if tag.Get("secret") == "true" && s != "" {
+		d.secrets[s] = true
+	}
+	return s, true
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		n = &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, KindType, "expected a mapping, got %s", describe(n))
+		return
+	}
+	fields := structFields(v.Type())
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := resolve(n.Content[i]), n.Content[i+1]
+		p := join(path, k.Value)
+		f, ok := fields[k.Value]
+		if !ok {
+			d.errorf(k, p, KindUnknownKey, "unknown key %q%s", k.Value, suggest(k.Value, fieldNames(fields)))
+			continue
+		}
+		if seen[k.Value] {
+			d.errorf(k, p, KindValue, "duplicate key %q", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		d.pos[p] = d.loc(k)
+		d.decode(val, v.FieldByIndex(f.Index), p, f.Tag)
+	}
+	for _, name := range fieldNames(fields) {
+		f := fields[name]
+		if f.Tag.Get("required") == "true" && !seen[name] {
+			d.errorf(n, join(path, name), KindRequired, "missing required key %q", name)
+		}
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// structFields returns the yaml-visible fields of t by key name.
+func structFields(t reflect.Type) map[string]reflect.StructField {
+	out := map[string]reflect.StructField{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			for k, sf := range structFields(f.Type) {
+				sf.Index = append([]int{i}, sf.Index...)
+				out[k] = sf
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f
+	}
+	return out
+}
+
+func fieldNames(m map[string]reflect.StructField) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return strconv.Quote(n.Value)
+	}
+	return "something else"
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns "; did you mean X?" for the closest known key, or a list
+// of the expected keys.
+func suggest(got string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := levenshtein(got, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	if len(known) == 0 {
+		return "; no keys are allowed here"
+	}
+	return "; expected one of: " + strings.Join(known, ", ")
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}|\$\{[^}]*\}?`)
+
+// secretName matches environment variable names whose values are treated as
+// secrets wherever they are expanded.
+var secretName = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE|DSN)`)
+
+// expand replaces ${NAME} and ${NAME:-default} with the environment's
+// values and $$ with $. Values of secret-looking variables are recorded as
+// secrets. An unset variable without a default is an error.
+func (d *decoder) expand(s string) (string, error) {
+	if !strings.Contains(s, "$") {
+		return s, nil
+	}
+	var errs []string
+	out := envRef.ReplaceAllStringFunc(s, func(m string) string {
+		if m == "$$" {
+			return "$"
+		}
+		sub := envRef.FindStringSubmatch(m)
+		name := sub[1]
+		if name == "" {
+			errs = append(errs, fmt.Sprintf("malformed variable reference %q; expected ${NAME} or ${NAME:-default}", m))
+			return m
+		}
+		val, ok := d.getenv(name)
+		if !ok || val == "" {
+			if sub[2] != "" {
+				return sub[3]
+			}
+			errs = append(errs, fmt.Sprintf("environment variable %s is not set; set it or write ${%s:-default}", name, name))
+			return m
+		}
+		if secretName.MatchString(name) {
+			d.secrets[val] = true
+		}
+		return val
+	})
+	if len(errs) > 0 {
+		return "", fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return out, nil
+}

@@ -1,0 +1,86 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+)
+
+// Error kinds, printed in brackets after each message like actionlint does.
+const (
+	KindSyntax     = "syntax"
+	KindUnknownKey = "unknown-key"
+	KindType       = "type"
+	KindRequired   = "required"
+	KindValue      = "value"
+	KindEnv        = "env"
+	KindFile       = "file"
+)
+
+// Error is one problem in a policy file, at a position.
+type Error struct {
+	// Location is file:line:col of the offending node.
+	Location gate.Location
+	// Path is the key path, e.g. gates[2].with.deadline.
+	Path string
+	// Message says what is wrong and what was expected.
+	Message string
+	// Kind classifies the problem (KindSyntax, KindUnknownKey, ...).
+	Kind string
+}
+
+func (e *Error) Error() string {
+	if e.Path != "" {
+		return fmt.Sprintf("%s: %s: %s [%s]", e.Location, e.Path, e.Message, e.Kind)
+	}
+	return fmt.Sprintf("%s: %s [%s]", e.Location, e.Message, e.Kind)
+}
+
+// Is makes every policy Error match gate.ErrBadInput.
+func (e *Error) Is(target error) bool { return target == gate.ErrBadInput }
+
+// Errors is every problem found in a policy, sorted by position. It is
+// returned whole: a policy is never half-loaded.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Is makes Errors match gate.ErrBadInput.
+func (es Errors) Is(target error) bool { return target == gate.ErrBadInput }
+
+func (es Errors) sort() {
+	sort.SliceStable(es, func(i, j int) bool {
+		a, b := es[i].Location, es[j].Location
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+}
+
+// FieldError is returned by a gate settings type's Validate method to point
+// at one of its keys. Field is the key path relative to the gate's `with:`
+// block, dotted, with [i] for list items: "expect.json[1].condition".
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Validator is implemented by settings types that check themselves after
+// decoding. Each error may be a *FieldError to point at a key.
+type Validator interface {
+	Validate() []error
+}
