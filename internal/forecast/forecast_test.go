@@ -92,9 +92,9 @@ func TestIdleTenantHasZeroDrift(t *testing.T) {
 func TestWAPE(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name     string
-		f, a     []float64
-		want     float64
+		name string
+		f, a []float64
+		want float64
 	}{
 		{"a perfect forecast has zero WAPE", []float64{1, 2}, []float64{1, 2}, 0},
 		{"errors are weighted by the total actual", []float64{2, 2}, []float64{1, 3}, 0.5},
