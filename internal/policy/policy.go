@@ -223,7 +223,11 @@ func (p *Policy) validate(d *decoder, doc *yaml.Node) {
 			for _, k := range gate.Kinds() {
 				names = append(names, k.Name)
 			}
-			verr("kind", "unknown gate kind %q%s", g.Kind, suggest(g.Kind, names))
+			hint := "; this build has no gate kinds"
+			if len(names) > 0 {
+				hint = suggest(g.Kind, names)
+			}
+			verr("kind", "unknown gate kind %q%s", g.Kind, hint)
 			continue
 		}
 		if g.Group == "" {

@@ -1,0 +1,20 @@
+// Command releasegate evaluates a release policy's gates and blocks the
+// release when one fails. See `releasegate --help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/maestro-conductor/releasegate/internal/cli"
+	_ "github.com/maestro-conductor/releasegate/internal/gates/all"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

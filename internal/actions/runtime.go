@@ -1,0 +1,106 @@
+// Package actions is releasegate's GitHub adapter: the Actions runtime
+// (outputs, step summary, annotations, masks, through go-githubactions) and
+// PR status checks (check runs, falling back to commit statuses, through
+// go-github). Domain packages never import it; the CLI calls it with
+// finished Reports.
+package actions
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/report"
+)
+
+// maxSummary is GitHub's limit on a step summary (1 MiB); a longer one is
+// cut with a note rather than rejected.
+const maxSummary = 1 << 20
+
+// maxAnnotations bounds the annotations printed for one run; GitHub shows
+// only the first 10 errors and 10 warnings per step anyway.
+const maxAnnotations = 50
+
+// Detect reports whether the process runs inside GitHub Actions.
+func Detect(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") == "true" }
+
+// Runtime publishes a run's outcome to the Actions runner.
+type Runtime struct {
+	a *githubactions.Action
+}
+
+// NewRuntime returns a runtime that writes workflow commands to w and file
+// commands to the files named by getenv (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY).
+func NewRuntime(w io.Writer, getenv func(string) string) *Runtime {
+	return &Runtime{a: githubactions.New(githubactions.WithWriter(w), githubactions.WithGetenv(githubactions.GetenvFunc(getenv)))}
+}
+
+// Mask tells the runner to hide each secret in all later logs. Call it
+// before anything that could print them.
+func (rt *Runtime) Mask(secrets []string) {
+	for _, s := range secrets {
+		for _, line := range strings.Split(s, "\n") {
+			if strings.TrimSpace(line) != "" {
+				rt.a.AddMask(line)
+			}
+		}
+	}
+}
+
+// Publish sets the `status` and `result` outputs, appends the checklist to
+// the step summary and prints annotations for every check that did not pass.
+func (rt *Runtime) Publish(rep *gate.Report) error {
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return fmt.Errorf("encode result output: %w", err)
+	}
+	rt.a.SetOutput("status", string(rep.Status))
+	rt.a.SetOutput("result", string(b))
+	var sb strings.Builder
+	if err := report.Markdown(&sb, rep); err != nil {
+		return err
+	}
+	rt.a.AddStepSummary(truncate(sb.String(), maxSummary))
+	anns := report.Annotations(rep)
+	for i, an := range anns {
+		if i == maxAnnotations {
+			rt.a.Warningf("%d more annotations not shown; see the step summary", len(anns)-maxAnnotations)
+			break
+		}
+		fields := map[string]string{"title": an.Title}
+		if an.Location.File != "" {
+			fields["file"] = an.Location.File
+		}
+		if an.Location.Line > 0 {
+			fields["line"] = strconv.Itoa(an.Location.Line)
+		}
+		if an.Location.Column > 0 {
+			fields["col"] = strconv.Itoa(an.Location.Column)
+		}
+		a := rt.a.WithFieldsMap(fields)
+		if an.Level == "error" {
+			a.Errorf("%s", an.Message)
+		} else {
+			a.Warningf("%s", an.Message)
+		}
+	}
+	return nil
+}
+
+// truncate cuts s to at most n bytes on a line boundary, saying so.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const note = "\n\n… truncated: the summary exceeds GitHub's 1 MiB limit; see the JSON result\n"
+	cut := s[:n-len(note)]
+	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
+		cut = cut[:i]
+	}
+	return cut + note
+}

@@ -1,0 +1,273 @@
+// Package cli implements the releasegate command line: commands, flags and
+// exit codes. It holds no business logic: each command parses its flags,
+// calls a domain package and hands the Results to Emit.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+)
+
+// Exit codes. 1 and 3 both block a release.
+const (
+	// ExitOK: every gate passed (warnings allowed).
+	ExitOK = 0
+	// ExitFail: a gate evaluated and failed.
+	ExitFail = 1
+	// ExitBadInput: bad flags, policy or input files; nothing was run.
+	ExitBadInput = 2
+	// ExitError: a gate could not be evaluated (unreachable source, timeout).
+	ExitError = 3
+)
+
+// Version is the releasegate version, set at build time with
+// -ldflags "-X github.com/maestro-conductor/releasegate/internal/cli.Version=v1.2.3".
+var Version = ""
+
+// ToolVersion returns Version, or the module version from the build info.
+func ToolVersion() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// IO is what a command may use from its process.
+type IO struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment; tests replace it.
+	Getenv func(string) string
+	// LookupEnv distinguishes unset from empty; tests replace it.
+	LookupEnv func(string) (string, bool)
+	// secrets are redacted from Stdout and Stderr once known.
+	secrets []string
+}
+
+// Logf writes a progress or log line to stderr.
+func (o *IO) Logf(format string, args ...any) {
+	fmt.Fprintf(o.Stderr, format+"\n", args...)
+}
+
+// Redact makes Stdout and Stderr replace every secret with ***. Call it as
+// soon as secrets are known, before anything else is printed.
+func (o *IO) Redact(secrets []string) {
+	var ss []string
+	for _, s := range secrets {
+		if len(s) >= 3 { // masking shorter values would shred normal output
+			ss = append(ss, s)
+		}
+	}
+	if len(ss) == 0 {
+		return
+	}
+	o.secrets = append(o.secrets, ss...)
+	o.Stdout = &redactor{w: o.Stdout, secrets: o.secrets}
+	o.Stderr = &redactor{w: o.Stderr, secrets: o.secrets}
+}
+
+// Command is one releasegate subcommand.
+type Command struct {
+	// Name is the word after releasegate, e.g. "run".
+	Name string
+	// Summary is one line for the command list.
+	Summary string
+	// Usage is the full help: synopsis, description and an example.
+	Usage string
+	// Run executes the command with the arguments after its name and
+	// returns the exit code.
+	Run func(ctx context.Context, io *IO, args []string) int
+}
+
+var (
+	commandsMu sync.Mutex
+	commands   = map[string]Command{}
+)
+
+// Register adds a command; it panics on a duplicate name.
+func Register(c Command) {
+	commandsMu.Lock()
+	defer commandsMu.Unlock()
+	if _, dup := commands[c.Name]; dup {
+		panic("command registered twice: " + c.Name)
+	}
+	commands[c.Name] = c
+}
+
+func sortedCommands() []Command {
+	commandsMu.Lock()
+	defer commandsMu.Unlock()
+	out := make([]Command, 0, len(commands))
+	for _, c := range commands {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+const mainUsage = `releasegate evaluates a release policy's gates — provenance, ledger, SLOs,
+synthetic tests, CI budget, jobs — and blocks the release when one fails.
+
+Usage:
+  releasegate <command> [flags]
+
+Commands:
+`
+
+const mainFooter = `
+Exit codes: 0 passed (warnings allowed) · 1 a gate failed · 2 bad input · 3 could not evaluate.
+Run 'releasegate <command> --help' for a command's flags and an example.
+
+Example:
+  releasegate policy check --policy .github/release-policy.yml
+  releasegate run --policy .github/release-policy.yml --format markdown --out results/
+`
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, mainUsage)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, c := range sortedCommands() {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.Name, c.Summary)
+	}
+	tw.Flush()
+	fmt.Fprint(w, mainFooter)
+}
+
+// Main runs releasegate with args (without the program name) and returns
+// the exit code. It is the only entry point of cmd/releasegate.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o := &IO{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, LookupEnv: os.LookupEnv}
+	return o.Main(ctx, args)
+}
+
+// Main runs a command line with this IO.
+func (o *IO) Main(ctx context.Context, args []string) (code int) {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.LookupEnv == nil {
+		o.LookupEnv = os.LookupEnv
+	}
+	defer func() {
+		for _, w := range []io.Writer{o.Stdout, o.Stderr} {
+			if r, ok := w.(*redactor); ok {
+				r.Flush()
+			}
+		}
+	}()
+	if len(args) == 0 {
+		usage(o.Stderr)
+		return ExitBadInput
+	}
+	name := args[0]
+	switch name {
+	case "-h", "--help", "help":
+		if len(args) > 1 {
+			if c, ok := lookup(args[1]); ok {
+				fmt.Fprint(o.Stdout, strings.TrimLeft(c.Usage, "\n"))
+				return ExitOK
+			}
+		}
+		usage(o.Stdout)
+		return ExitOK
+	case "-v", "--version":
+		name = "version"
+	}
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(o.Stderr, "releasegate: unknown command %q\n\n", name)
+		usage(o.Stderr)
+		return ExitBadInput
+	}
+	return c.Run(ctx, o, args[1:])
+}
+
+func lookup(name string) (Command, bool) {
+	commandsMu.Lock()
+	defer commandsMu.Unlock()
+	c, ok := commands[name]
+	return c, ok
+}
+
+// NewFlagSet returns a flag set that prints the command's usage and flags
+// on --help and reports errors to stderr.
+func (o *IO) NewFlagSet(c Command) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.Name, flag.ContinueOnError)
+	fs.SetOutput(o.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), strings.TrimLeft(c.Usage, "\n"))
+		fmt.Fprintln(fs.Output(), "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// Parse parses args; it returns (code, false) when the command must stop:
+// ExitOK after --help, ExitBadInput after a flag error.
+func Parse(fs *flag.FlagSet, args []string) (int, bool) {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK, false
+	}
+	if err != nil {
+		return ExitBadInput, false
+	}
+	return 0, true
+}
+
+// ExitFor maps an error from a domain package to an exit code: bad input
+// is 2, anything else means the gate could not be evaluated (3).
+func ExitFor(err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, gate.ErrBadInput):
+		return ExitBadInput
+	}
+	return ExitError
+}
+
+// ExitForStatus maps a verdict to an exit code.
+func ExitForStatus(s gate.Status) int {
+	switch s {
+	case gate.StatusPass, gate.StatusWarn, gate.StatusSkip:
+		return ExitOK
+	case gate.StatusError:
+		return ExitError
+	}
+	return ExitFail
+}
+
+// loadPolicy loads a policy, printing every problem on failure.
+func (o *IO) loadPolicy(path string) (*policy.Policy, int) {
+	p, err := policy.Load(path, policy.Options{LookupEnv: o.LookupEnv})
+	if err != nil {
+		var pe policy.Errors
+		if errors.As(err, &pe) {
+			for _, e := range pe {
+				fmt.Fprintln(o.Stderr, e.Error())
+			}
+			fmt.Fprintf(o.Stderr, "%d problem(s) in %s; nothing was run\n", len(pe), path)
+		} else {
+			fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
+		}
+		return nil, ExitBadInput
+	}
+	return p, ExitOK
+}

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/actions"
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/report"
+)
+
+// OutputOptions says where and how a command's results go.
+type OutputOptions struct {
+	// Format of stdout: text, json or markdown.
+	Format string
+	// OutDir, when set, receives <gate>.json per gate and report.json.
+	OutDir string
+	// Policy names the policy file and its digest, when there is one.
+	Policy gate.Input
+	// Checks posts each result as a PR status check: "auto" (inside GitHub
+	// Actions), "always" or "never".
+	Checks string
+}
+
+// addOutputFlags registers --format, --out and --checks.
+func addOutputFlags(fs interface {
+	StringVar(*string, string, string, string)
+}, o *OutputOptions) {
+	fs.StringVar(&o.Format, "format", "text", "output format: text, json or markdown")
+	fs.StringVar(&o.OutDir, "out", "", "directory to write <gate>.json per gate and report.json")
+	fs.StringVar(&o.Checks, "checks", "auto", "post results as PR status checks: auto (inside GitHub Actions), always or never")
+}
+
+// validate reports a bad output option as bad input.
+func (o OutputOptions) validate() error {
+	if o.Format != "" && !slices.Contains(report.Formats, o.Format) {
+		return fmt.Errorf("--format %q: expected one of %s", o.Format, strings.Join(report.Formats, ", "))
+	}
+	if o.Checks != "" && !slices.Contains([]string{"auto", "always", "never"}, o.Checks) {
+		return fmt.Errorf("--checks %q: expected auto, always or never", o.Checks)
+	}
+	return nil
+}
+
+// Emit renders results: the report on stdout in the chosen format, the
+// files under --out, and inside GitHub Actions the outputs, step summary,
+// annotations and status checks. It returns the exit code of the verdict.
+func Emit(o *IO, opts OutputOptions, results []gate.Result) int {
+	if err := opts.validate(); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
+		return ExitBadInput
+	}
+	rep := NewReport(opts.Policy, results)
+	if opts.OutDir != "" {
+		if err := writeOutDir(opts.OutDir, rep); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate: --out %s: %v\n", opts.OutDir, err)
+			return ExitBadInput
+		}
+	}
+	if err := report.Write(o.Stdout, opts.Format, rep); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate: write report: %v\n", err)
+		return ExitError
+	}
+	inActions := actions.Detect(o.Getenv)
+	if inActions {
+		if err := actions.NewRuntime(o.Stderr, o.Getenv).Publish(rep); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate: publish to GitHub Actions: %v\n", err)
+		}
+	}
+	if opts.Checks == "always" || opts.Checks != "never" && inActions {
+		postChecks(o, rep)
+	}
+	return ExitForStatus(rep.Status)
+}
+
+// NewReport assembles the run's Report from its results.
+func NewReport(pol gate.Input, results []gate.Result) *gate.Report {
+	rep := &gate.Report{Schema: gate.SchemaVersion, Status: gate.Verdict(results), Policy: pol,
+		Tool: "releasegate " + ToolVersion(), Results: results}
+	if rep.Results == nil {
+		rep.Results = []gate.Result{}
+	}
+	for _, r := range results {
+		if rep.StartedAt.IsZero() || r.StartedAt.Before(rep.StartedAt) {
+			rep.StartedAt = r.StartedAt
+		}
+		if r.FinishedAt.After(rep.FinishedAt) {
+			rep.FinishedAt = r.FinishedAt
+		}
+	}
+	return rep
+}
+
+// writeOutDir writes one JSON file per gate and the whole report.
+func writeOutDir(dir string, rep *gate.Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i := range rep.Results {
+		r := &rep.Results[i]
+		if err := writeJSONFile(filepath.Join(dir, r.Gate+".json"), func(f *os.File) error { return report.ResultJSON(f, r) }); err != nil {
+			return err
+		}
+	}
+	return writeJSONFile(filepath.Join(dir, "report.json"), func(f *os.File) error { return report.JSON(f, rep) })
+}
+
+func writeJSONFile(path string, write func(*os.File) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// postChecks posts every result as a status check. Missing credentials are
+// said once; failures are logged and never change the verdict.
+func postChecks(o *IO, rep *gate.Report) {
+	checks, err := actions.NewChecksFromEnv(o.Getenv, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		if errors.Is(err, actions.ErrNoToken) {
+			o.Logf("releasegate: %v; carrying on without status checks", err)
+		} else {
+			o.Logf("releasegate: not posting status checks: %v", err)
+		}
+		return
+	}
+	checks.Logf = o.Logf
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for i := range rep.Results {
+		if err := checks.Post(ctx, &rep.Results[i]); err != nil {
+			o.Logf("releasegate: %v", err)
+		}
+	}
+}

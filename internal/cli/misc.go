@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+)
+
+func init() {
+	Register(Command{Name: "version", Summary: "print the releasegate version", Usage: "Usage: releasegate version\n\nPrints the version, the Go version and the result schema.\n\nExample:\n  releasegate version\n",
+		Run: func(ctx context.Context, o *IO, args []string) int {
+			fmt.Fprintf(o.Stdout, "releasegate %s (%s, %s/%s, result schema %s)\n", ToolVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH, gate.SchemaVersion)
+			return ExitOK
+		}})
+	Register(Command{Name: "policy", Summary: "check a policy, print its JSON Schema or its reference", Usage: policyUsage, Run: policyCmd})
+	Register(Command{Name: "kinds", Summary: "list the gate kinds this build knows", Usage: "Usage: releasegate kinds\n\nLists every gate kind with its group and summary.\n\nExample:\n  releasegate kinds\n",
+		Run: func(ctx context.Context, o *IO, args []string) int {
+			tw := tabwriter.NewWriter(o.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KIND\tGROUP\tSUMMARY")
+			for _, k := range gate.Kinds() {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Name, k.Group, k.Summary)
+			}
+			tw.Flush()
+			return ExitOK
+		}})
+}
+
+const policyUsage = `Usage:
+  releasegate policy check [--policy FILE]   validate; every problem with file:line:col
+  releasegate policy schema                  print the policy's JSON Schema (for editors)
+  releasegate policy docs                    print the policy reference (docs/policy.md)
+
+'check' exits 0 when the policy is valid and 2 when it is not; nothing is run.
+
+Example:
+  releasegate policy check --policy .github/release-policy.yml
+`
+
+func policyCmd(ctx context.Context, o *IO, args []string) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprint(o.Stdout, policyUsage)
+			return ExitOK
+		}
+		fmt.Fprint(o.Stderr, policyUsage)
+		return ExitBadInput
+	}
+	sub := Command{Name: "policy " + args[0], Usage: policyUsage}
+	fs := o.NewFlagSet(sub)
+	path := fs.String("policy", policy.DefaultPath, "policy file")
+	if code, ok := Parse(fs, args[1:]); !ok {
+		return code
+	}
+	switch args[0] {
+	case "check":
+		p, code := o.loadPolicy(*path)
+		if p == nil {
+			return code
+		}
+		o.Redact(p.Secrets)
+		groups := map[string]int{}
+		var order []string
+		for _, g := range p.Gates {
+			if groups[g.Group] == 0 {
+				order = append(order, g.Group)
+			}
+			groups[g.Group]++
+		}
+		parts := make([]string, len(order))
+		for i, g := range order {
+			parts[i] = fmt.Sprintf("%s %d", g, groups[g])
+		}
+		fmt.Fprintf(o.Stdout, "policy %s is valid: %d gate(s) (%s)\n", p.File, len(p.Gates), strings.Join(parts, ", "))
+		return ExitOK
+	case "schema":
+		b, err := policy.Schema(gate.Kinds())
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
+			return ExitError
+		}
+		o.Stdout.Write(b)
+		return ExitOK
+	case "docs":
+		fmt.Fprint(o.Stdout, policy.Reference(gate.Kinds()))
+		return ExitOK
+	}
+	fmt.Fprintf(o.Stderr, "releasegate policy: unknown subcommand %q\n\n%s", args[0], policyUsage)
+	return ExitBadInput
+}
+
+var _ = os.Stdout
