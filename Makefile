@@ -1,0 +1,47 @@
+# releasegate — the two commands that matter: `make demo` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/releasegate
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/maestro-conductor/releasegate/internal/cli.Version=$(VERSION)
+# Where `make test` keeps the env of the services it started.
+SERVICES_ENV := $(or $(TMPDIR),/tmp)/releasegate-services.env
+
+.PHONY: all build demo test test-go services lint docs fuzz bench clean
+
+all: build
+
+build: ## build bin/releasegate
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/releasegate
+
+demo: build ## run the whole release gate on embedded defaults against the built-in demo service
+	$(BIN) demo
+
+services: ## install and start what the tests need (PostgreSQL, Prometheus, Chromium, ...)
+	@: > $(SERVICES_ENV)
+	@for s in scripts/services/*.sh; do \
+	  [ -e "$$s" ] || continue; \
+	  echo "== $$s" >&2; \
+	  bash "$$s" >> $(SERVICES_ENV) || { echo "service script $$s failed" >&2; exit 1; }; \
+	done
+	@echo "services env written to $(SERVICES_ENV):" >&2; sed 's/=.*/=…/' $(SERVICES_ENV) >&2
+
+test: services build ## install what is needed, start services, run every test
+	set -a; source $(SERVICES_ENV); set +a; \
+	RELEASEGATE_BIN=$(CURDIR)/$(BIN) RELEASEGATE_E2E=1 $(GO) test -timeout 30m ./...
+
+test-go: ## go test without starting services (service tests skip locally)
+	$(GO) test ./...
+
+lint: ## go vet and actionlint
+	$(GO) vet ./...
+	$(GO) tool -modfile=tools/go.mod actionlint
+
+docs: ## regenerate docs/policy.md and docs/policy.schema.json from the code
+	$(GO) test ./internal/gates/all -run TestGeneratedDocs -update
+
+fuzz: ## run each fuzz test for a short while
+	$(GO) test ./internal/policy -run '^$$' -fuzz FuzzParse -fuzztime 30s
+
+clean:
+	rm -rf bin out
