@@ -1,0 +1,169 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type fakeGate struct {
+	id    string
+	run   func(ctx context.Context) (*Result, error)
+	calls atomic.Int32
+}
+
+func (f *fakeGate) Name() string { return f.id }
+func (f *fakeGate) Run(ctx context.Context) (*Result, error) {
+	f.calls.Add(1)
+	return f.run(ctx)
+}
+
+func withStatus(s Status) func(context.Context) (*Result, error) {
+	return func(context.Context) (*Result, error) {
+		return &Result{Checks: []Check{{Name: "c", Status: s, Message: "m"}}}, nil
+	}
+}
+
+func plan(id string, run func(context.Context) (*Result, error), needs ...string) Planned {
+	return Planned{Meta: Meta{ID: id, Kind: "fake", Required: true, Needs: needs}, Gate: &fakeGate{id: id, run: run}}
+}
+
+func TestRunner(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		plan []Planned
+		want []Status
+		msg  string // substring of the last result's summary
+	}{
+		{"a passing gate passes", []Planned{plan("a", withStatus(StatusPass))}, []Status{StatusPass}, ""},
+		{"a gate with no checks fails", []Planned{plan("a", func(context.Context) (*Result, error) { return &Result{}, nil })},
+			[]Status{StatusFail}, "no checks"},
+		{"an error from a gate is status error", []Planned{plan("a", func(context.Context) (*Result, error) {
+			return nil, errors.New("prometheus: connection refused")
+		})}, []Status{StatusError}, "connection refused"},
+		{"a nil result without error is an error", []Planned{plan("a", func(context.Context) (*Result, error) { return nil, nil })},
+			[]Status{StatusError}, "no result"},
+		{"a panic is status error", []Planned{plan("a", func(context.Context) (*Result, error) { panic("boom") })},
+			[]Status{StatusError}, "panicked"},
+		{"not implemented never passes", []Planned{plan("a", func(context.Context) (*Result, error) { return nil, ErrNotImplemented })},
+			[]Status{StatusError}, "not implemented"},
+		{"a gate after a failed need is skipped", []Planned{plan("a", withStatus(StatusFail)), plan("b", withStatus(StatusPass), "a")},
+			[]Status{StatusFail, StatusSkip}, "did not pass"},
+		{"a gate after a passing need runs", []Planned{plan("a", withStatus(StatusPass)), plan("b", withStatus(StatusWarn), "a")},
+			[]Status{StatusPass, StatusWarn}, ""},
+		{"a need outside the run skips", []Planned{plan("b", withStatus(StatusPass), "a")}, []Status{StatusSkip}, "not in this run"},
+		{"passes mixed with skips warn", []Planned{plan("a", func(context.Context) (*Result, error) {
+			return &Result{Checks: []Check{{Status: StatusPass}, {Status: StatusSkip}}}, nil
+		})}, []Status{StatusWarn}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := (&Runner{}).Run(context.Background(), tt.plan)
+			if len(res) != len(tt.want) {
+				t.Fatalf("got %d results, want %d", len(res), len(tt.want))
+			}
+			for i, r := range res {
+				if r.Status != tt.want[i] {
+					t.Errorf("result %d (%s) status = %s, want %s (summary %q)", i, r.Gate, r.Status, tt.want[i], r.Summary)
+				}
+				if r.Schema != SchemaVersion || r.Gate != tt.plan[i].ID || r.Checks == nil {
+					t.Errorf("result %d not stamped: %+v", i, r)
+				}
+			}
+			if last := res[len(res)-1]; !strings.Contains(last.Summary, tt.msg) {
+				t.Errorf("summary %q does not contain %q", last.Summary, tt.msg)
+			}
+		})
+	}
+}
+
+func TestRunnerTimeout(t *testing.T) {
+	t.Parallel()
+	p := plan("slow", func(ctx context.Context) (*Result, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	p.Timeout = 50 * time.Millisecond
+	res := (&Runner{}).Run(context.Background(), []Planned{p})
+	if res[0].Status != StatusError || !strings.Contains(res[0].Error, "timed out") {
+		t.Fatalf("status %s error %q, want error with timed out", res[0].Status, res[0].Error)
+	}
+}
+
+func TestRunnerConcurrency(t *testing.T) {
+	t.Parallel()
+	var running, peak atomic.Int32
+	run := func(context.Context) (*Result, error) {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(30 * time.Millisecond)
+		running.Add(-1)
+		return &Result{Checks: []Check{{Status: StatusPass}}}, nil
+	}
+	var ps []Planned
+	for _, id := range []string{"a", "b", "c", "d", "e", "f"} {
+		ps = append(ps, plan(id, run))
+	}
+	start := time.Now()
+	(&Runner{Concurrency: 3}).Run(context.Background(), ps)
+	if peak.Load() != 3 {
+		t.Errorf("peak concurrency = %d, want 3", peak.Load())
+	}
+	if el := time.Since(start); el > 500*time.Millisecond {
+		t.Errorf("6 gates of 30ms at concurrency 3 took %s; not concurrent", el)
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	t.Parallel()
+	r := func(s Status, req bool) Result { return Result{Status: s, Required: req} }
+	tests := []struct {
+		name string
+		in   []Result
+		want Status
+	}{
+		{"no results fail", nil, StatusFail},
+		{"all pass", []Result{r(StatusPass, true), r(StatusPass, true)}, StatusPass},
+		{"a required failure fails", []Result{r(StatusPass, true), r(StatusFail, true)}, StatusFail},
+		{"a required error errors", []Result{r(StatusPass, true), r(StatusError, true)}, StatusError},
+		{"fail outranks error", []Result{r(StatusError, true), r(StatusFail, true)}, StatusFail},
+		{"an optional failure warns", []Result{r(StatusPass, true), r(StatusFail, false)}, StatusWarn},
+		{"all skipped warns", []Result{r(StatusSkip, true)}, StatusWarn},
+	}
+	for _, tt := range tests {
+		if got := Verdict(tt.in); got != tt.want {
+			t.Errorf("%s: Verdict = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestValueJSON(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		v    Value
+		want string
+	}{{Number(1.5), "1.5"}, {Number(math.NaN()), `"NaN"`}, {Number(math.Inf(1)), `"+Inf"`}, {Int(7), "7"}, {Text("x"), `"x"`}, {Bool(true), "true"}} {
+		b, err := tt.v.MarshalJSON()
+		if err != nil || string(b) != tt.want {
+			t.Errorf("MarshalJSON(%v) = %s, %v; want %s", tt.v, b, err, tt.want)
+		}
+		var back Value
+		if err := back.UnmarshalJSON(b); err != nil {
+			t.Errorf("UnmarshalJSON(%s): %v", b, err)
+		}
+	}
+	if _, ok := Number(math.NaN()).Float(); ok {
+		t.Error("NaN reported as a finite number")
+	}
+}
