@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -57,7 +58,7 @@ func Emit(o *IO, opts OutputOptions, results []gate.Result) int {
 		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
 		return ExitBadInput
 	}
-	rep := NewReport(opts.Policy, results)
+	rep := NewReport(opts.Policy, o.redactResults(results))
 	if opts.OutDir != "" {
 		if err := writeOutDir(opts.OutDir, rep); err != nil {
 			fmt.Fprintf(o.Stderr, "releasegate: --out %s: %v\n", opts.OutDir, err)
@@ -144,4 +145,27 @@ func postChecks(o *IO, rep *gate.Report) {
 			o.Logf("releasegate: %v", err)
 		}
 	}
+}
+
+// redactResults replaces every known secret in the results' text with ***,
+// so that files and API payloads never carry one (stdout and stderr are
+// redacted by their writers).
+func (o *IO) redactResults(results []gate.Result) []gate.Result {
+	if len(o.secrets) == 0 {
+		return results
+	}
+	b, err := json.Marshal(results)
+	if err != nil {
+		return results
+	}
+	s := string(b)
+	for _, sec := range o.secrets {
+		enc, _ := json.Marshal(sec)
+		s = strings.ReplaceAll(s, string(enc[1:len(enc)-1]), "***")
+	}
+	var out []gate.Result
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return results
+	}
+	return out
 }
