@@ -48,7 +48,9 @@ func (s Status) rank() int {
 func (s Status) Worse(o Status) bool { return s.rank() > o.rank() }
 
 // Blocks reports whether the status blocks a release.
-func (s Status) Blocks() bool { return s == StatusFail || s == StatusError || s.rank() >= len(Statuses) }
+func (s Status) Blocks() bool {
+	return s == StatusFail || s == StatusError || s.rank() >= len(Statuses)
+}
 
 // Valid reports whether s is one of the known statuses.
 func (s Status) Valid() bool { return s.rank() < len(Statuses) }

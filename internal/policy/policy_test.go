@@ -37,7 +37,7 @@ func (s *probeSpec) Validate() []error {
 
 type nopGate struct{ id string }
 
-func (g nopGate) Name() string                                  { return g.id }
+func (g nopGate) Name() string                              { return g.id }
 func (g nopGate) Run(context.Context) (*gate.Result, error) { return nil, gate.ErrNotImplemented }
 
 func init() {

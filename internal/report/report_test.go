@@ -18,9 +18,11 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // shape.
 func fixture() *gate.Report {
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	loc := func(line int) *gate.Location { return &gate.Location{File: ".github/release-policy.yml", Line: line, Column: 5} }
+	loc := func(line int) *gate.Location {
+		return &gate.Location{File: ".github/release-policy.yml", Line: line, Column: 5}
+	}
 	return &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusFail, Tool: "releasegate test",
-		Policy: gate.Input{Name: ".github/release-policy.yml", Digest: "sha256:0123456789abcdef0123456789abcdef"},
+		Policy:    gate.Input{Name: ".github/release-policy.yml", Digest: "sha256:0123456789abcdef0123456789abcdef"},
 		StartedAt: t0, FinishedAt: t0.Add(2 * time.Second),
 		Results: []gate.Result{
 			{Schema: gate.SchemaVersion, Gate: "health", Kind: "http", Group: "slo", Required: true, Status: gate.StatusPass,
