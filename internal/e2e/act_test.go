@@ -1,0 +1,347 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/testutil"
+)
+
+// actLine is one line of `act --json` output: a log line of a job, a step
+// result, a job result or a workflow command such as the step summary.
+type actLine struct {
+	JobID      string `json:"jobID"`
+	Msg        string `json:"msg"`
+	Step       string `json:"step"`
+	StepResult string `json:"stepResult"`
+	JobResult  string `json:"jobResult"`
+	Command    string `json:"command"`
+	Content    string `json:"content"`
+}
+
+// actRun is what one act run did, read from its JSON log.
+type actRun struct {
+	jobs    map[string]string // job id → result, only for jobs that ran
+	summary map[string]string // job id → step summary text it wrote
+	log     string            // the raw output, for failure messages
+	err     error             // act's own exit
+}
+
+func parseAct(out []byte, err error) actRun {
+	r := actRun{jobs: map[string]string{}, summary: map[string]string{}, log: string(out), err: err}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var l actLine
+		if json.Unmarshal(sc.Bytes(), &l) != nil || l.JobID == "" {
+			continue
+		}
+		if _, ok := r.jobs[l.JobID]; !ok {
+			r.jobs[l.JobID] = "started"
+		}
+		if l.JobResult != "" {
+			r.jobs[l.JobID] = l.JobResult
+		}
+		// act reports a composite action's summary once for the inner step
+		// and again for the action's step; keep each text once.
+		if l.Command == "summary" && !strings.Contains(r.summary[l.JobID], l.Content) {
+			r.summary[l.JobID] += l.Content
+		}
+	}
+	return r
+}
+
+// tail is the end of a long log, for a failure message.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// TestReleaseWorkflowWithAct runs the reusable release workflow through a
+// caller workflow with act on this host, offline, against the demo service:
+// once with a passing policy and once with a policy whose slo gate fails.
+func TestReleaseWorkflowWithAct(t *testing.T) {
+	testutil.RequireEnv(t, "RELEASEGATE_E2E", "the act end-to-end run (make test sets RELEASEGATE_E2E=1)")
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	bin := releasegateBinary(t, root, tmp)
+	act := actBinary(t, root, tmp)
+	demoURL := startDemo(t, bin)
+
+	cases := []struct {
+		name   string
+		policy string
+		check  func(t *testing.T, r actRun)
+	}{
+		{
+			name:   "a policy whose gates all pass releases, and the summary holds the gate table",
+			policy: "policies/pass.yml",
+			check: func(t *testing.T, r actRun) {
+				if r.err != nil {
+					t.Errorf("expected act to succeed, found %v", r.err)
+				}
+				for _, job := range []string{"provenance", "slo", "abuse", "cost", "evidence", "verdict"} {
+					if r.jobs[job] != "success" {
+						t.Errorf("job %s: expected success, found %q", job, r.jobs[job])
+					}
+				}
+				if _, ran := r.jobs["sign-off"]; ran {
+					t.Errorf("job sign-off: expected it skipped without an environment input, found it ran")
+				}
+				for job, gate := range map[string]string{"provenance": "version-set", "slo": "demo-health", "abuse": "rate-limit-dry-run", "cost": "ci-spend"} {
+					s := r.summary[job]
+					if !strings.Contains(s, gate) || !strings.Contains(s, "|") {
+						t.Errorf("job %s: expected a step summary table naming gate %s, found %q", job, gate, s)
+					}
+				}
+				if s := r.summary["verdict"]; !strings.Contains(s, "| cost | ✅ success | pass |") {
+					t.Errorf("job verdict: expected the verdict table with cost passed, found %q", s)
+				}
+			},
+		},
+		{
+			name:   "a policy with one failing gate blocks the release, skips what needs it and still collects evidence",
+			policy: "policies/fail.yml",
+			check: func(t *testing.T, r actRun) {
+				if r.err == nil {
+					t.Errorf("expected act to fail, found it succeeded")
+				}
+				want := map[string]string{"provenance": "success", "slo": "failure", "abuse": "success", "verdict": "failure"}
+				for job, res := range want {
+					if r.jobs[job] != res {
+						t.Errorf("job %s: expected %s, found %q", job, res, r.jobs[job])
+					}
+				}
+				if _, ran := r.jobs["evidence"]; !ran {
+					t.Errorf("job evidence: expected it to run after a failed gate (if: always()), found it did not")
+				}
+				if res, ran := r.jobs["cost"]; ran {
+					t.Errorf("job cost: expected it not to run because slo failed, found %q", res)
+				}
+				if s := r.summary["slo"]; !strings.Contains(s, "demo-health") || !strings.Contains(s, "❌") {
+					t.Errorf("job slo: expected a summary with the failed gate demo-health, found %q", s)
+				}
+				if s := r.summary["verdict"]; !strings.Contains(s, "| slo | ❌ failure | fail |") || !strings.Contains(s, "| cost | ❌ skipped |") {
+					t.Errorf("job verdict: expected slo failed and cost skipped in the verdict table, found %q", s)
+				}
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ws := workspace(t, root, tc.policy)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			stub := filepath.Join(root, "testdata", "e2e", "offline-action")
+			args := []string{"workflow_dispatch",
+				"-W", ".github/workflows/e2e-release.yml",
+				"-P", "ubuntu-latest=-self-hosted",
+				"--pull=false", "--action-offline-mode", "--json",
+				"--action-cache-path", filepath.Join(t.TempDir(), "act-cache"),
+				"--var", "POLICY=" + tc.policy,
+				"--var", "RELEASEGATE_PATH=" + bin,
+				"--env", "DEMO_URL=" + demoURL,
+			}
+			for _, uses := range remoteActions(t) {
+				args = append(args, "--local-repository", uses+"="+stub)
+			}
+			cmd := exec.CommandContext(ctx, act, args...)
+			cmd.Dir = ws
+			// No network: act must not reach GitHub; keep tokens out of it.
+			cmd.Env = append(filteredEnv("GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_", "GITHUB_"), "NO_COLOR=1")
+			out, err := cmd.CombinedOutput()
+			if ctx.Err() != nil {
+				t.Fatalf("act did not finish within 3 minutes:\n%s", tail(string(out), 4000))
+			}
+			r := parseAct(out, err)
+			tc.check(t, r)
+			if t.Failed() {
+				t.Logf("jobs: %v\nact output (end):\n%s", r.jobs, tail(r.log, 12000))
+			}
+		})
+	}
+}
+
+// remoteActions lists every remote `owner/repo@sha` the workflows and
+// actions use, for act --local-repository.
+func remoteActions(t *testing.T) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range allSteps(t) {
+		if repo, ref, ok := RemoteAction(l.step.Uses); ok && !seen[repo+"@"+ref] {
+			seen[repo+"@"+ref] = true
+			out = append(out, repo+"@"+ref)
+		}
+	}
+	return out
+}
+
+// filteredEnv is the environment without variables whose names start with
+// any of the prefixes.
+func filteredEnv(prefixes ...string) []string {
+	var out []string
+next:
+	for _, kv := range os.Environ() {
+		for _, p := range prefixes {
+			if strings.HasPrefix(kv, p) {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// releasegateBinary is RELEASEGATE_BIN (set by make test) or a fresh build.
+func releasegateBinary(t *testing.T, root, tmp string) string {
+	t.Helper()
+	if p := os.Getenv("RELEASEGATE_BIN"); p != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			t.Fatalf("RELEASEGATE_BIN=%s: expected a built binary, found %v; run make build", p, err)
+		}
+		return abs
+	}
+	bin := filepath.Join(tmp, "releasegate")
+	goBuild(t, root, "-o", bin, "./cmd/releasegate")
+	return bin
+}
+
+// actBinary builds act at the version pinned in tools/go.mod.
+func actBinary(t *testing.T, root, tmp string) string {
+	t.Helper()
+	bin := filepath.Join(tmp, "act")
+	goBuild(t, root, "-modfile=tools/go.mod", "-o", bin, "github.com/nektos/act")
+	return bin
+}
+
+func goBuild(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"build"}, args...)...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// startDemo starts `releasegate demo serve` on a free loopback port and
+// returns its URL, the first line it prints.
+func startDemo(t *testing.T, bin string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "demo", "serve", "--addr", "127.0.0.1:0", "--for", "10m")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the demo service: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			line <- strings.TrimSpace(sc.Text())
+		}
+		close(line)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case url, ok := <-line:
+		if !ok || !strings.HasPrefix(url, "http://") {
+			t.Fatalf("releasegate demo serve: expected its URL on the first line of stdout, found %q; stderr:\n%s", url, stderr.String())
+		}
+		return url
+	case <-time.After(20 * time.Second):
+		t.Fatalf("releasegate demo serve: expected its URL within 20s, found nothing; stderr:\n%s", stderr.String())
+	}
+	return ""
+}
+
+// workspace lays out a throwaway caller repository: the caller workflow and
+// release.yml under .github/workflows, releasegate's actions under
+// .releasegate (where release.yml checks them out), and the e2e policies.
+// It is a git repository because act reads the commit and ref from git.
+func workspace(t *testing.T, root, policy string) string {
+	t.Helper()
+	ws := t.TempDir()
+	copies := map[string]string{
+		".github/workflows/release.yml":          ".github/workflows/release.yml",
+		"testdata/e2e/workflows/e2e-release.yml": ".github/workflows/e2e-release.yml",
+		"action.yml":                             ".releasegate/action.yml",
+		"actions":                                ".releasegate/actions",
+		"testdata/e2e/policies":                  "policies",
+	}
+	for from, to := range copies {
+		if err := copyTree(filepath.Join(root, from), filepath.Join(ws, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"},
+		{"add", "-A"},
+		{"-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-q", "-m", "e2e " + policy},
+	} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = ws
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return ws
+}
+
+// copyTree copies a file or a directory tree, keeping file modes.
+func copyTree(from, to string) error {
+	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, info.Mode().Perm()); err != nil {
+			return fmt.Errorf("copy %s: %w", rel, err)
+		}
+		return nil
+	})
+}
