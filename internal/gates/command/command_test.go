@@ -1,0 +1,404 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/gates/command/jsonpath"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/command")
+
+const goldenDir = "../../../testdata/command"
+
+func intp(i int) *int       { return &i }
+func strp(s string) *string { return &s }
+func cond(s string) *policy.Condition {
+	c := policy.MustCondition(s)
+	return &c
+}
+
+func run(t *testing.T, s Spec) *gate.Result {
+	t.Helper()
+	g, err := New(gate.Meta{ID: "job", Kind: Kind, Group: "jobs", Required: true}, s, gate.Env{PolicyDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	res, err := g.Run(context.Background())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return res
+}
+
+func checkNamed(t *testing.T, res *gate.Result, name string) gate.Check {
+	t.Helper()
+	for _, c := range res.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no check %q in %+v", name, res.Checks)
+	return gate.Check{}
+}
+
+func TestCommandGate(t *testing.T) {
+	t.Parallel()
+	rtbf := `echo '{"erased": 10000000, "remaining": 0, "tables": [{"name": "users", "ok": true}]}'`
+	tests := []struct {
+		name    string
+		spec    Spec
+		status  gate.Status
+		check   string      // a check to inspect
+		cstatus gate.Status // its status
+		inMsg   string      // text its message must contain
+	}{
+		{"a job that exits 0 within its deadline passes",
+			Spec{Run: []string{"true"}, Deadline: policy.Duration(5 * time.Second)},
+			gate.StatusPass, "deadline", gate.StatusPass, "within its deadline of 5s"},
+		{"a job that exits non-zero fails and shows the tail of stderr",
+			Spec{Shell: "echo progress; echo 'connection refused: db:5432' >&2; exit 3"},
+			gate.StatusFail, "exit code", gate.StatusFail, "expected exit status 0, found 3; see the output of sh -c \"echo progress; echo 'connection refused: db:5432' >&2; exit 3\"; stderr ends with: connection refused: db:5432"},
+		{"an expected non-zero exit code passes",
+			Spec{Shell: "exit 4", Expect: Expect{ExitCode: intp(4)}},
+			gate.StatusPass, "exit code", gate.StatusPass, "exited 4 as expected"},
+		{"json output meeting its thresholds passes",
+			Spec{Shell: rtbf, Expect: Expect{JSON: []jsonpath.Expect{
+				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 10000000")},
+				{Path: jsonpath.MustParse(".tables[0].ok"), Equals: strp("true")},
+			}}},
+			gate.StatusPass, "json .erased", gate.StatusPass, ".erased = 10000000 meets >= 10000000"},
+		{"json output below its threshold fails with the observed value",
+			Spec{Shell: `echo '{"erased": 9999999}'`, Expect: Expect{JSON: []jsonpath.Expect{
+				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 10000000")}}}},
+			gate.StatusFail, "json .erased", gate.StatusFail, "expected .erased >= 10000000, found 9999999"},
+		{"a missing json field fails, never passes",
+			Spec{Shell: `echo '{"erased": 1}'`, Expect: Expect{JSON: []jsonpath.Expect{
+				{Path: jsonpath.MustParse(".remaining"), Condition: cond("== 0")}}}},
+			gate.StatusFail, "json .remaining", gate.StatusFail, "key .remaining is missing"},
+		{"output that is not json fails the json checks",
+			Spec{Shell: `echo 'done: 10M rows'`, Expect: Expect{JSON: []jsonpath.Expect{
+				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 1")}}}},
+			gate.StatusFail, "json .erased", gate.StatusFail, "stdout is not JSON"},
+		{"no output at all fails the json checks",
+			Spec{Run: []string{"true"}, Expect: Expect{JSON: []jsonpath.Expect{
+				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 1")}}}},
+			gate.StatusFail, "json .erased", gate.StatusFail, "it printed nothing"},
+		{"a string where a number is expected fails",
+			Spec{Shell: `echo '{"erased": "lots"}'`, Expect: Expect{JSON: []jsonpath.Expect{
+				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 1")}}}},
+			gate.StatusFail, "json .erased", gate.StatusFail, "expected .erased to be a number >= 1, found a string \"lots\""},
+		{"stdout containing the expected text passes",
+			Spec{Shell: "echo 'kill switch: armed'", Expect: Expect{StdoutContains: "armed"}},
+			gate.StatusPass, "stdout contains", gate.StatusPass, `stdout contains "armed"`},
+		{"stdout without the expected text fails and shows what it printed",
+			Spec{Shell: "echo 'kill switch: disarmed'", Expect: Expect{StdoutContains: "switch: armed"}},
+			gate.StatusFail, "stdout contains", gate.StatusFail, "stdout ends with: kill switch: disarmed"},
+		{"a command not on PATH fails with the reason",
+			Spec{Run: []string{"releasegate-no-such-program", "--dry-run"}},
+			gate.StatusFail, "command", gate.StatusFail, "releasegate-no-such-program was not found on PATH"},
+		{"a relative program that does not exist fails with its path",
+			Spec{Run: []string{"./bin/rtbf"}},
+			gate.StatusFail, "command", gate.StatusFail, "bin/rtbf does not exist"},
+		{"a command killed by a signal fails",
+			Spec{Shell: "kill -9 $$"},
+			gate.StatusFail, "exit code", gate.StatusFail, "ended by a signal"},
+		{"a command past its deadline is killed and fails saying how long it ran",
+			Spec{Run: []string{"sleep", "30"}, Deadline: policy.Duration(200 * time.Millisecond)},
+			gate.StatusFail, "deadline", gate.StatusFail, "to finish within 200ms, but it ran"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := run(t, tt.spec)
+			if res.Status != tt.status {
+				t.Errorf("status = %s, want %s; summary %q; checks %+v", res.Status, tt.status, res.Summary, res.Checks)
+			}
+			c := checkNamed(t, res, tt.check)
+			if c.Status != tt.cstatus {
+				t.Errorf("check %q status = %s, want %s (%s)", tt.check, c.Status, tt.cstatus, c.Message)
+			}
+			if !strings.Contains(c.Message, tt.inMsg) {
+				t.Errorf("check %q message = %q, want it to contain %q", tt.check, c.Message, tt.inMsg)
+			}
+		})
+	}
+}
+
+// TestDeadlineKillsChildren proves the whole process group dies at the
+// deadline: the command starts a sleeping child that would outlive it.
+func TestDeadlineKillsChildren(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	start := time.Now()
+	res := run(t, Spec{Shell: `sleep 60 & echo $! > "$PIDFILE"; wait`, Env: map[string]string{"PIDFILE": pidFile},
+		Deadline: policy.Duration(300 * time.Millisecond)})
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the gate took %s; the deadline was 300ms", took)
+	}
+	if res.Status != gate.StatusFail {
+		t.Fatalf("status = %s, want fail", res.Status)
+	}
+	if c := checkNamed(t, res, "exit code"); c.Status != gate.StatusSkip {
+		t.Errorf("exit code check = %s, want skip after a kill", c.Status)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("child %d of the timed-out command is still running", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// alive reports whether pid runs; a zombie (killed, not yet reaped by
+// init) counts as dead.
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return err != nil && !os.IsNotExist(err)
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
+
+// TestGateTimeoutIsAnError: when the run stops the gate (its timeout),
+// the gate could not be evaluated: an error wrapping ErrTimeout, and the
+// command is killed.
+func TestGateTimeoutIsAnError(t *testing.T) {
+	t.Parallel()
+	g, err := New(gate.Meta{ID: "job"}, Spec{Run: []string{"sleep", "30"}}, gate.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = g.Run(ctx)
+	if !errors.Is(err, gate.ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s", took)
+	}
+}
+
+// TestLingeringChildDoesNotHoldTheGate: a command that exits but leaves a
+// child holding its stdout is judged promptly, and the child is stopped.
+func TestLingeringChildDoesNotHoldTheGate(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	res := run(t, Spec{Shell: "sleep 30 & echo started", Expect: Expect{StdoutContains: "started"}})
+	if res.Status != gate.StatusPass {
+		t.Errorf("status = %s: %+v", res.Status, res.Checks)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %s; a lingering child held the gate", took)
+	}
+}
+
+func TestSecretsAreNeverEchoed(t *testing.T) {
+	t.Parallel()
+	const token = "s3cr3t-t0ken-value"
+	res := run(t, Spec{Shell: `echo "using $API_TOKEN and $DB_PASS" >&2; echo "{\"t\": \"$DB_PASS\"}"; exit 1`,
+		Env:       map[string]string{"API_TOKEN": token},
+		SecretEnv: map[string]string{"DB_PASS": "hunter2-pass"},
+		Expect:    Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".t"), Equals: strp("x")}}}})
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{token, "hunter2-pass"} {
+		if strings.Contains(string(b), s) {
+			t.Errorf("secret %q appears in the result: %s", s, b)
+		}
+	}
+	if !strings.Contains(string(b), "using *** and ***") {
+		t.Errorf("expected the masked stderr in the result: %s", b)
+	}
+}
+
+func TestInputsDigestTheExecutable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "job.sh")
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\necho ok\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(gate.Meta{ID: "job"}, Spec{Run: []string{"./job.sh"}}, gate.Env{PolicyDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("#!/bin/sh\necho ok\n"))
+	want := "sha256:" + hex.EncodeToString(sum[:])
+	if len(res.Inputs) != 1 || res.Inputs[0].Name != prog || res.Inputs[0].Digest != want {
+		t.Fatalf("inputs = %+v", res.Inputs)
+	}
+	if res.Status != gate.StatusPass {
+		t.Errorf("status = %s", res.Status)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		spec  Spec
+		field string
+	}{
+		{"no command at all", Spec{}, "run"},
+		{"both run and shell", Spec{Run: []string{"true"}, Shell: "true"}, "shell"},
+		{"an empty program name", Spec{Run: []string{""}}, "run[0]"},
+		{"an exit code out of range", Spec{Run: []string{"true"}, Expect: Expect{ExitCode: intp(300)}}, "expect.exit-code"},
+		{"a bad env name", Spec{Run: []string{"true"}, Env: map[string]string{"A-B": "1"}}, "env.A-B"},
+		{"json without condition or equals", Spec{Run: []string{"true"}, Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".a")}}}}, "expect.json[0]"},
+		{"json with a relative condition", Spec{Run: []string{"true"}, Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".a"), Condition: cond("<= baseline * 2")}}}}, "expect.json[0].condition"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			errs := tt.spec.Validate()
+			if len(errs) != 1 {
+				t.Fatalf("errors = %v, want one", errs)
+			}
+			var fe *policy.FieldError
+			if !errors.As(errs[0], &fe) || fe.Field != tt.field {
+				t.Errorf("error %v, want a FieldError at %s", errs[0], tt.field)
+			}
+			if _, err := New(gate.Meta{ID: "x"}, tt.spec, gate.Env{}); !errors.Is(err, gate.ErrBadInput) {
+				t.Errorf("New: err = %v, want ErrBadInput", err)
+			}
+		})
+	}
+}
+
+// TestPolicyDecoding decodes a command gate from a policy the way the CLI
+// does, so the yaml keys and the Validate field paths stay true.
+func TestPolicyDecoding(t *testing.T) {
+	t.Parallel()
+	src := `version: 1
+gates:
+  - id: rtbf
+    kind: command
+    with:
+      run: [./bin/rtbf, --dry-run]
+      deadline: 2h
+      secret-env: {DB_PASSWORD: hunter2-pass}
+      expect:
+        exit-code: 0
+        json:
+          - {path: .erased, condition: ">= 10000000"}
+          - {path: .remaining}
+        stdout-contains: done
+`
+	_, err := policy.Parse("p.yml", []byte(src), policy.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err == nil || !strings.Contains(err.Error(), "p.yml:13:13: gates[0].with.expect.json[1]: needs condition or equals") {
+		t.Fatalf("err = %v", err)
+	}
+	src = strings.Replace(src, "{path: .remaining}", "{path: .remaining, equals: \"0\"}", 1)
+	p, err := policy.Parse("p.yml", []byte(src), policy.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Gates[0].Spec.(*Spec)
+	if s.Deadline.D() != 2*time.Hour || s.Expect.JSON[0].Path.String() != ".erased" || len(p.Secrets) != 1 {
+		t.Errorf("decoded %+v, secrets %d", s, len(p.Secrets))
+	}
+}
+
+var elapsedRE = regexp.MustCompile(`(finished in|it ran|check\(s\) in) [0-9.]+(ns|µs|ms|s)`)
+
+// normalise removes what changes between runs: timings and local paths.
+func normalise(r *gate.Result) {
+	r.StartedAt, r.FinishedAt, r.DurationMS = time.Time{}, time.Time{}, 0
+	if r.Details != nil {
+		r.Details["duration_ms"] = 0
+	}
+	for i := range r.Inputs {
+		r.Inputs[i].Name = filepath.Base(r.Inputs[i].Name)
+		r.Inputs[i].Digest = "sha256:…"
+	}
+	for i := range r.Checks {
+		c := &r.Checks[i]
+		c.Message = elapsedRE.ReplaceAllString(c.Message, "$1 <elapsed>")
+		if c.Name == "deadline" {
+			c.Observed = gate.Text("<elapsed>")
+		}
+	}
+	r.Summary = elapsedRE.ReplaceAllString(r.Summary, "$1 <elapsed>")
+}
+
+func TestGoldenResults(t *testing.T) {
+	t.Parallel()
+	tests := map[string]Spec{
+		"pass": {Shell: `echo '{"erased": 10000000, "remaining": 0}'`, Deadline: policy.Duration(2 * time.Hour),
+			Expect: Expect{JSON: []jsonpath.Expect{
+				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 10000000")},
+				{Path: jsonpath.MustParse(".remaining"), Equals: strp("0")}}, StdoutContains: "erased"}},
+		"fail": {Shell: `echo '{"erased": 12}'; echo 'stopped: lock timeout' >&2; exit 2`,
+			Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 10000000")}}}},
+		"deadline": {Run: []string{"sleep", "30"}, Deadline: policy.Duration(100 * time.Millisecond),
+			Expect: Expect{StdoutContains: "done"}},
+		"missing": {Run: []string{"releasegate-no-such-program"}},
+	}
+	for name, spec := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			res := run(t, spec)
+			normalise(res)
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(res); err != nil {
+				t.Fatal(err)
+			}
+			got := buf.Bytes()
+			path := filepath.Join(goldenDir, name+".json.golden")
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("result differs from %s (run go test -update to accept):\n%s", path, got)
+			}
+		})
+	}
+}
