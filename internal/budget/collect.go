@@ -1,0 +1,175 @@
+package budget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// RunRef identifies a workflow run whose jobs are to be priced.
+type RunRef struct {
+	ID           int64
+	Repo         string
+	WorkflowPath string
+}
+
+// Source lists what usage collection needs from GitHub.
+type Source interface {
+	// Repos lists the organization's repositories with their topics.
+	Repos(ctx context.Context, org string) ([]Repo, error)
+	// Runs lists the runs of a repository created in [since, until).
+	Runs(ctx context.Context, repo string, since, until time.Time) ([]RunRef, error)
+	// Jobs lists the jobs of a run.
+	Jobs(ctx context.Context, repo string, runID int64) ([]Job, error)
+	// ActiveRuns lists queued and in-progress runs of a repository.
+	ActiveRuns(ctx context.Context, repo string) ([]Run, error)
+	// Workflows lists a repository's workflows with their state.
+	Workflows(ctx context.Context, repo string) ([]Workflow, error)
+}
+
+// Collection is job-derived usage for a set of repositories.
+type Collection struct {
+	Records []Record
+	// Repos are the repositories collected, with topics.
+	Repos []Repo
+	// Runs and Jobs count what was read.
+	Runs, Jobs int
+}
+
+// Collect lists runs created in [since, until) for every repository that a
+// tenant claims, lists each run's jobs with at most concurrency requests in
+// flight, and prices every job. Any API error or unpriced runner fails the
+// collection: partial usage would understate spend.
+func Collect(ctx context.Context, src Source, org string, ts Tenants, p *Prices, since, until, now time.Time, concurrency int) (*Collection, error) {
+	if concurrency <= 0 {
+		concurrency = 8
+	}
+	all, err := src.Repos(ctx, org)
+	if err != nil {
+		return nil, fmt.Errorf("listing repositories of %s: %w", org, err)
+	}
+	owners, err := ts.Assign(all)
+	if err != nil {
+		return nil, err
+	}
+	col := &Collection{}
+	for _, r := range all {
+		if _, ok := owners[r.Name]; ok {
+			col.Repos = append(col.Repos, r)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		errs []error
+		runs []RunRef
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		cancel()
+	}
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	for _, r := range col.Repos {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rs, err := src.Runs(ctx, r.Name, since, until)
+			if err != nil {
+				fail(fmt.Errorf("listing runs of %s: %w", r.Name, err))
+				return
+			}
+			mu.Lock()
+			runs = append(runs, rs...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	col.Runs = len(runs)
+	for _, run := range runs {
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			jobs, err := src.Jobs(ctx, run.Repo, run.ID)
+			if err != nil {
+				fail(fmt.Errorf("listing jobs of %s run %d: %w", run.Repo, run.ID, err))
+				return
+			}
+			var recs []Record
+			var perrs []error
+			for _, j := range jobs {
+				if j.Workflow == "" {
+					j.Workflow = run.WorkflowPath
+				}
+				rec, err := p.Price(j, now)
+				if err != nil {
+					perrs = append(perrs, err)
+					continue
+				}
+				rec.Org = org
+				recs = append(recs, rec)
+			}
+			mu.Lock()
+			col.Jobs += len(jobs)
+			col.Records = append(col.Records, recs...)
+			errs = append(errs, perrs...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errors.Join(dedupe(errs)...)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	SortRecords(col.Records)
+	return col, nil
+}
+
+// dedupe keeps the first error of each distinct message, so ten thousand
+// jobs on one unmapped runner report the runner once.
+func dedupe(errs []error) []error {
+	seen := map[string]bool{}
+	var out []error
+	for _, e := range errs {
+		var k string
+		if errors.Is(e, ErrUnpriced) {
+			k = unpricedKey(e)
+		} else {
+			k = e.Error()
+		}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Error() < out[j].Error() })
+	return out
+}
+
+func unpricedKey(e error) string {
+	// the wrapped ErrUnpriced message names the labels or SKU; strip the
+	// job-specific prefix before it
+	msg := e.Error()
+	if i := len(msg) - len(errors.Unwrap(e).Error()); i >= 0 {
+		return msg[i:]
+	}
+	return msg
+}
