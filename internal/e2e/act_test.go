@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				if r.err != nil {
 					t.Errorf("expected act to succeed, found %v", r.err)
 				}
-				for _, job := range []string{"provenance", "slo", "abuse", "cost", "evidence", "verdict"} {
+				for _, job := range append(slices.Clone(gateJobs), "evidence", "verdict") {
 					if r.jobs[job] != "success" {
 						t.Errorf("job %s: expected success, found %q", job, r.jobs[job])
 					}
@@ -104,7 +105,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				if _, ran := r.jobs["sign-off"]; ran {
 					t.Errorf("job sign-off: expected it skipped without an environment input, found it ran")
 				}
-				for job, gate := range map[string]string{"provenance": "version-set", "slo": "demo-health", "abuse": "rate-limit-dry-run", "cost": "ci-spend"} {
+				for job, gate := range map[string]string{"provenance": "version-set", "slo": "demo-health", "abuse": "rate-limit-dry-run", "infra": "alert-rules", "jobs": "kill-switch", "cost": "ci-spend"} {
 					s := r.summary[job]
 					if !strings.Contains(s, gate) || !strings.Contains(s, "|") {
 						t.Errorf("job %s: expected a step summary table naming gate %s, found %q", job, gate, s)
@@ -122,7 +123,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				if r.err == nil {
 					t.Errorf("expected act to fail, found it succeeded")
 				}
-				want := map[string]string{"provenance": "success", "slo": "failure", "abuse": "success", "verdict": "failure"}
+				want := map[string]string{"provenance": "success", "slo": "failure", "abuse": "success", "infra": "success", "jobs": "success", "verdict": "failure"}
 				for job, res := range want {
 					if r.jobs[job] != res {
 						t.Errorf("job %s: expected %s, found %q", job, res, r.jobs[job])
@@ -137,7 +138,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				if s := r.summary["slo"]; !strings.Contains(s, "demo-health") || !strings.Contains(s, "❌") {
 					t.Errorf("job slo: expected a summary with the failed gate demo-health, found %q", s)
 				}
-				if s := r.summary["verdict"]; !strings.Contains(s, "| slo | ❌ failure | fail |") || !strings.Contains(s, "| cost | ❌ skipped |") {
+				if s := r.summary["verdict"]; !strings.Contains(s, "| slo | ❌ failure | fail |") || !strings.Contains(s, "| cost | ❌ skipped | none |") {
 					t.Errorf("job verdict: expected slo failed and cost skipped in the verdict table, found %q", s)
 				}
 			},

@@ -19,6 +19,9 @@ var update = flag.Bool("update", false, "rewrite the generated part of docs/acti
 // repoRoot is the repository root, seen from this package's directory.
 const repoRoot = "../.."
 
+// gateJobs are the jobs of release.yml that each run one group of gates.
+var gateJobs = []string{"provenance", "slo", "abuse", "infra", "jobs", "cost"}
+
 // gateActions are the composite actions users call one gate at a time.
 var gateActions = []string{
 	"actions/check-slo/action.yml",
@@ -305,9 +308,11 @@ func TestReleaseWorkflowShape(t *testing.T) {
 		"provenance": {nil, false, gatePerms},
 		"slo":        {[]string{"provenance"}, false, gatePerms},
 		"abuse":      {[]string{"provenance"}, false, gatePerms},
-		"cost":       {[]string{"abuse", "slo"}, false, gatePerms},
-		"evidence":   {[]string{"abuse", "cost", "provenance", "slo"}, true, []string{"contents=read", "id-token=write"}},
-		"verdict":    {[]string{"abuse", "cost", "evidence", "provenance", "slo"}, true, []string{}},
+		"infra":      {[]string{"provenance"}, false, gatePerms},
+		"jobs":       {[]string{"provenance"}, false, gatePerms},
+		"cost":       {[]string{"abuse", "infra", "jobs", "slo"}, false, gatePerms},
+		"evidence":   {[]string{"abuse", "cost", "infra", "jobs", "provenance", "slo"}, true, []string{"contents=read", "id-token=write"}},
+		"verdict":    {[]string{"abuse", "cost", "evidence", "infra", "jobs", "provenance", "slo"}, true, []string{}},
 		"sign-off":   {[]string{"verdict"}, false, []string{}},
 	}
 	for id, wj := range jobs {
@@ -334,7 +339,18 @@ func TestReleaseWorkflowShape(t *testing.T) {
 		}
 	}
 	if len(w.Jobs) != len(jobs) {
-		t.Errorf("expected exactly the jobs %d jobs, found %d", len(jobs), len(w.Jobs))
+		t.Errorf("expected exactly %d jobs in release.yml, found %d", len(jobs), len(w.Jobs))
+	}
+	for _, id := range gateJobs {
+		found := false
+		for _, st := range w.Jobs[id].Steps {
+			if st.Uses == "./.releasegate" && st.With["only"] == id {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("job %s: expected a step using ./.releasegate with only: %s, found none", id, id)
+		}
 	}
 	so := w.Jobs["sign-off"]
 	if !strings.Contains(so.If, "inputs.environment != ''") || so.Environment.Value == "" {
@@ -347,7 +363,7 @@ func TestReleaseWorkflowShape(t *testing.T) {
 			collect += v + "\n"
 		}
 	}
-	for _, id := range []string{"provenance", "slo", "abuse", "cost"} {
+	for _, id := range gateJobs {
 		if !strings.Contains(collect, fmt.Sprintf("needs.%s.outputs.result", id)) {
 			t.Errorf("evidence: expected needs.%s.outputs.result in its env, found none", id)
 		}
