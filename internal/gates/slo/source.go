@@ -1,0 +1,98 @@
+// Package slo holds the metric gates of the checklist: "metric" (PromQL
+// checks per tenant, canary vs baseline, repeated measurement) and "slo"
+// (SLO objects: multi-window burn rates, error budget remaining), both in
+// group "slo", and the infrastructure gates "rules" (alerting and recording
+// rule files, optionally loaded in a running Prometheus) and "dashboard"
+// (Grafana dashboard JSON), in group "infra".
+//
+// Every gate fails closed: an empty result, a tenant missing from it, or NaN
+// is "no data" (fail unless the policy says on-no-data: warn|skip); an
+// unreachable or erroring source, a partial response or a warning is an
+// error (exit 3).
+package slo
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/metrics"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+)
+
+// SourceSpec says where metrics come from: a Prometheus-compatible HTTP API
+// (url) or a metrics file evaluated in-process (file). Exactly one is set.
+type SourceSpec struct {
+	URL                      string            `yaml:"url" doc:"Prometheus-compatible base URL (Prometheus, Thanos, Mimir, VictoriaMetrics), e.g. http://prometheus:9090"`
+	File                     string            `yaml:"file" doc:"metrics file (Prometheus text with timestamps, or OpenMetrics) evaluated in-process; relative to the policy"`
+	At                       string            `yaml:"at" doc:"evaluation time (RFC 3339) for a file source; default the newest sample in the file"`
+	BearerToken              string            `yaml:"bearer-token" secret:"true" doc:"bearer token sent to the API"`
+	Username                 string            `yaml:"username" doc:"HTTP basic auth user"`
+	Password                 string            `yaml:"password" secret:"true" doc:"HTTP basic auth password"`
+	Headers                  map[string]string `yaml:"headers" secret:"true" doc:"extra request headers, e.g. X-Scope-OrgID for Mimir; values are treated as secrets"`
+	CAFile                   string            `yaml:"ca-file" doc:"PEM file of CAs to trust for https"`
+	InsecureSkipVerifyUnsafe bool              `yaml:"insecure-skip-verify-unsafe" doc:"do not verify the server's TLS certificate (unsafe: anyone on the path can answer)"`
+	Timeout                  policy.Duration   `yaml:"timeout" default:"30s" doc:"bound on each HTTP attempt"`
+	Retries                  *int              `yaml:"retries" default:"2" doc:"retries after a connection error, 429 or 5xx, with exponential backoff"`
+	Backoff                  policy.Duration   `yaml:"backoff" default:"500ms" doc:"wait before the first retry; doubles each time"`
+}
+
+func (s *SourceSpec) validate(prefix string) []error {
+	var errs []error
+	switch {
+	case s.URL == "" && s.File == "":
+		errs = append(errs, &policy.FieldError{Field: prefix + "source", Err: errors.New("set url (a Prometheus API) or file (a metrics file)")})
+	case s.URL != "" && s.File != "":
+		errs = append(errs, &policy.FieldError{Field: prefix + "source", Err: errors.New("set url or file, not both")})
+	}
+	if s.At != "" {
+		if _, err := time.Parse(time.RFC3339, s.At); err != nil {
+			errs = append(errs, &policy.FieldError{Field: prefix + "source.at", Err: fmt.Errorf("%q is not an RFC 3339 time such as 2026-11-28T12:00:00Z", s.At)})
+		}
+		if s.URL != "" {
+			errs = append(errs, &policy.FieldError{Field: prefix + "source.at", Err: errors.New("at applies to a file source; a server is queried at the current time")})
+		}
+	}
+	if s.Retries != nil && *s.Retries < 0 {
+		errs = append(errs, &policy.FieldError{Field: prefix + "source.retries", Err: fmt.Errorf("%d is negative", *s.Retries)})
+	}
+	return errs
+}
+
+// Open builds the source. Relative files resolve against dir.
+func (s *SourceSpec) Open(dir string) (metrics.Source, error) {
+	if s.File != "" {
+		path := s.File
+		if !filepath.IsAbs(path) && dir != "" {
+			path = filepath.Join(dir, path)
+		}
+		var opts metrics.FileOptions
+		if s.At != "" {
+			t, err := time.Parse(time.RFC3339, s.At)
+			if err != nil {
+				return nil, &gate.InputError{Input: "source.at", Err: err}
+			}
+			opts.At = t
+		}
+		return metrics.OpenFile(path, opts)
+	}
+	retries := 2
+	if s.Retries != nil {
+		retries = *s.Retries
+	}
+	return metrics.NewHTTPSource(metrics.HTTPOptions{
+		URL: s.URL, BearerToken: s.BearerToken, Username: s.Username, Password: s.Password,
+		Headers: s.Headers, CAFile: s.CAFile, InsecureSkipVerifyUnsafe: s.InsecureSkipVerifyUnsafe,
+		Timeout: s.Timeout.D(), Retries: retries, Backoff: s.Backoff.D(),
+	})
+}
+
+// sourceInput names the source for the Result's inputs.
+func sourceInput(src metrics.Source) gate.Input {
+	if f, ok := src.(*metrics.FileSource); ok {
+		return gate.Input{Name: f.String(), Digest: f.Data().Digest}
+	}
+	return gate.Input{Name: "prometheus", URI: src.String()}
+}
