@@ -55,7 +55,7 @@ func (e Expect) Expected() string {
 func (e Expect) Check(doc any, docErr error, source string) gate.Check {
 	c := gate.Check{Name: "json " + e.Path.String(), Expected: e.Expected(), Status: gate.StatusFail}
 	if docErr != nil {
-		c.Message = fmt.Sprintf("expected %s %s in %s, but %s is not JSON (%v); make it print one JSON document", e.Path, e.Expected(), source, source, docErr)
+		c.Message = fmt.Sprintf("expected %s %s in %s, but %s is not JSON (%v); expected exactly one JSON document", e.Path, e.Expected(), source, source, docErr)
 		return c
 	}
 	v, err := e.Path.Lookup(doc)
