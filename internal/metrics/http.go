@@ -45,6 +45,10 @@ type HTTPOptions struct {
 	// Backoff is the wait before the first retry; it doubles each time
 	// (default 500ms).
 	Backoff time.Duration
+	// At, when set, is the evaluation time of every query instead of the
+	// current time: a release can be judged as of a fixed moment, and
+	// repeated measurements step back through history instead of waiting.
+	At time.Time
 	// Client replaces the HTTP client (tests).
 	Client *http.Client
 }
@@ -98,11 +102,16 @@ func NewHTTPSource(opts HTTPOptions) (*HTTPSource, error) {
 	return &HTTPSource{opts: opts, base: u, client: client}, nil
 }
 
-// Now returns the wall clock.
-func (h *HTTPSource) Now() time.Time { return time.Now() }
+// Now returns At when set, else the wall clock.
+func (h *HTTPSource) Now() time.Time {
+	if !h.opts.At.IsZero() {
+		return h.opts.At
+	}
+	return time.Now()
+}
 
-// Fixed is false: a server's data moves on.
-func (h *HTTPSource) Fixed() bool { return false }
+// Fixed reports whether At is set; otherwise a server's data moves on.
+func (h *HTTPSource) Fixed() bool { return !h.opts.At.IsZero() }
 
 func (h *HTTPSource) String() string { return h.base.String() }
 

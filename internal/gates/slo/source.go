@@ -27,7 +27,7 @@ import (
 type SourceSpec struct {
 	URL                      string            `yaml:"url" doc:"Prometheus-compatible base URL (Prometheus, Thanos, Mimir, VictoriaMetrics), e.g. http://prometheus:9090"`
 	File                     string            `yaml:"file" doc:"metrics file (Prometheus text with timestamps, or OpenMetrics) evaluated in-process; relative to the policy"`
-	At                       string            `yaml:"at" doc:"evaluation time (RFC 3339) for a file source; default the newest sample in the file"`
+	At                       string            `yaml:"at" doc:"evaluation time (RFC 3339); default the newest sample of a file, the current time for a server"`
 	BearerToken              string            `yaml:"bearer-token" secret:"true" doc:"bearer token sent to the API"`
 	Username                 string            `yaml:"username" doc:"HTTP basic auth user"`
 	Password                 string            `yaml:"password" secret:"true" doc:"HTTP basic auth password"`
@@ -50,9 +50,6 @@ func (s *SourceSpec) validate(prefix string) []error {
 	if s.At != "" {
 		if _, err := time.Parse(time.RFC3339, s.At); err != nil {
 			errs = append(errs, &policy.FieldError{Field: prefix + "source.at", Err: fmt.Errorf("%q is not an RFC 3339 time such as 2026-11-28T12:00:00Z", s.At)})
-		}
-		if s.URL != "" {
-			errs = append(errs, &policy.FieldError{Field: prefix + "source.at", Err: errors.New("at applies to a file source; a server is queried at the current time")})
 		}
 	}
 	if s.Retries != nil && *s.Retries < 0 {
@@ -78,6 +75,14 @@ func (s *SourceSpec) Open(dir string) (metrics.Source, error) {
 		}
 		return metrics.OpenFile(path, opts)
 	}
+	var at time.Time
+	if s.At != "" {
+		t, err := time.Parse(time.RFC3339, s.At)
+		if err != nil {
+			return nil, &gate.InputError{Input: "source.at", Err: err}
+		}
+		at = t
+	}
 	retries := 2
 	if s.Retries != nil {
 		retries = *s.Retries
@@ -85,7 +90,7 @@ func (s *SourceSpec) Open(dir string) (metrics.Source, error) {
 	return metrics.NewHTTPSource(metrics.HTTPOptions{
 		URL: s.URL, BearerToken: s.BearerToken, Username: s.Username, Password: s.Password,
 		Headers: s.Headers, CAFile: s.CAFile, InsecureSkipVerifyUnsafe: s.InsecureSkipVerifyUnsafe,
-		Timeout: s.Timeout.D(), Retries: retries, Backoff: s.Backoff.D(),
+		Timeout: s.Timeout.D(), Retries: retries, Backoff: s.Backoff.D(), At: at,
 	})
 }
 
