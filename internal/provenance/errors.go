@@ -1,0 +1,67 @@
+// Package provenance verifies SLSA provenance and Sigstore signatures of
+// release artifacts and blobs, offline by default.
+//
+// A Verifier is built once per run over a pinned trusted root
+// (trusted_root.json) or a public key; it then checks each artifact
+// against its Sigstore bundle: the certificate chain at the time the
+// transparency log (or a timestamp authority) observed the signature, the
+// Rekor entry binding the signature, the signature itself, and then the
+// policy: subject digest, trusted builder, source repository, tag or branch,
+// workflow inputs, or a keyless signer identity. Nothing here makes a network
+// call; online verification is an explicit opt-in elsewhere.
+package provenance
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors that a failed verification wraps; match them with
+// errors.Is. Each names the part of the policy that did not hold.
+var (
+	// ErrMalformedBundle means the provenance or bundle file could not be
+	// read as a Sigstore bundle or an in-toto statement.
+	ErrMalformedBundle = errors.New("malformed bundle")
+	// ErrSignature means the cryptographic verification failed: the
+	// certificate does not chain to the trusted root, the transparency log
+	// entry does not bind the signature, or the signature is wrong.
+	ErrSignature = errors.New("signature verification failed")
+	// ErrMismatchSubject means the artifact's digest is not a subject of
+	// the provenance.
+	ErrMismatchSubject = errors.New("artifact digest not in provenance subjects")
+	// ErrUntrustedBuilder means the provenance was produced by a builder
+	// outside the trusted set.
+	ErrUntrustedBuilder = errors.New("untrusted builder")
+	// ErrMismatchSource means the source repository differs.
+	ErrMismatchSource = errors.New("source repository mismatch")
+	// ErrMismatchRef means the tag or branch differs.
+	ErrMismatchRef = errors.New("source ref mismatch")
+	// ErrMismatchInputs means a workflow input differs or is missing.
+	ErrMismatchInputs = errors.New("workflow input mismatch")
+	// ErrMismatchIdentity means a keyless signer identity or issuer differs.
+	ErrMismatchIdentity = errors.New("signer identity mismatch")
+)
+
+// MismatchError says what a policy expected and what the provenance had.
+// It matches the sentinel it carries with errors.Is.
+type MismatchError struct {
+	// Kind is one of the sentinel errors above.
+	Kind error
+	// What names the field: "source", "tag", "builder id", ...
+	What string
+	// Expected and Got are the compared values.
+	Expected, Got string
+	// Hint says what to do.
+	Hint string
+}
+
+func (e *MismatchError) Error() string {
+	s := fmt.Sprintf("%s: expected %s, got %q", e.What, e.Expected, e.Got)
+	if e.Hint != "" {
+		s += "; " + e.Hint
+	}
+	return s
+}
+
+// Unwrap returns the sentinel.
+func (e *MismatchError) Unwrap() error { return e.Kind }
