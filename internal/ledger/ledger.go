@@ -1,0 +1,142 @@
+// Package ledger is releasegate's provenance ledger: a per-tenant,
+// hash-chained, append-only log of JSON entries stored in PostgreSQL or
+// SQLite, with schema migrations (v1 → v2 and back), a streaming chain
+// verifier, daily RFC 6962 Merkle roots published as signed checkpoints
+// (C2SP signed-note format), and inclusion and consistency proofs.
+//
+// The entry hash is defined in docs/ledger.md so that anyone can
+// re-implement it; EntryHash is the reference implementation and the SQL
+// function validate_hash_chain in migrations/ledger_v2.sql a second one.
+package ledger
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// HashDomain is the first line of every entry hash input; it versions the
+// hash definition.
+const HashDomain = "releasegate-ledger/v2"
+
+// TimeLayout is how an entry's time enters its hash: UTC, always six
+// fractional digits (entries are stored with microsecond precision).
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// KindEntry is the default kind of an appended entry; KindCheckpoint is the
+// kind of an anchored, signed daily checkpoint.
+const (
+	KindEntry      = "entry"
+	KindCheckpoint = "checkpoint"
+)
+
+// Hash is a SHA-256 digest.
+type Hash [32]byte
+
+// String returns the lowercase hex form of h.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// ZeroHash is the previous hash of a tenant's first entry (seq 1).
+var ZeroHash Hash
+
+// Entry is one record of a tenant's chain.
+type Entry struct {
+	Tenant string
+	// Seq counts a tenant's entries from 1 without gaps.
+	Seq int64
+	// Time is when the entry was appended, UTC, microsecond precision; it
+	// never goes back within a tenant.
+	Time time.Time
+	// Kind says what the payload is: "entry", "checkpoint", ...
+	Kind string
+	// Payload is the RFC 8785 canonical JSON of the entry's content.
+	Payload []byte
+	// PrevHash is the Hash of the entry before (ZeroHash for seq 1).
+	PrevHash Hash
+	// Hash is EntryHash over the fields above.
+	Hash Hash
+}
+
+// EntryHash computes an entry's hash as docs/ledger.md defines it:
+//
+//	SHA-256( "releasegate-ledger/v2" LF tenant LF seq LF time LF kind LF hex(prev) LF payload )
+//
+// with seq in decimal, time in TimeLayout, prev as 64 lowercase hex digits
+// and payload the RFC 8785 canonical JSON bytes.
+func EntryHash(tenant string, seq int64, t time.Time, kind string, prev Hash, payload []byte) Hash {
+	var buf [256]byte
+	b := buf[:0]
+	b = append(b, HashDomain...)
+	b = append(b, '\n')
+	b = append(b, tenant...)
+	b = append(b, '\n')
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, '\n')
+	b = t.UTC().AppendFormat(b, TimeLayout)
+	b = append(b, '\n')
+	b = append(b, kind...)
+	b = append(b, '\n')
+	b = hex.AppendEncode(b, prev[:])
+	b = append(b, '\n')
+	h := sha256.New()
+	h.Write(b)
+	h.Write(payload)
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// ComputeHash returns EntryHash over e's fields.
+func (e *Entry) ComputeHash() Hash {
+	return EntryHash(e.Tenant, e.Seq, e.Time, e.Kind, e.PrevHash, e.Payload)
+}
+
+// Errors callers match with errors.Is.
+var (
+	// ErrBadRecord is wrapped for a record that cannot be appended: a bad
+	// tenant or kind, a payload that is not canonicalizable JSON, a time
+	// before the tenant's latest entry.
+	ErrBadRecord = errors.New("bad ledger record")
+	// ErrEmpty means a ledger, tenant or day has no entries to judge.
+	ErrEmpty = errors.New("no ledger entries")
+	// ErrNoSchema means the database has no ledger schema (run migrate).
+	ErrNoSchema = errors.New("no ledger schema")
+	// ErrUnreachable means the database could not be reached.
+	ErrUnreachable = errors.New("ledger database unreachable")
+	// ErrBadDSN means the --db value is not a supported data source.
+	ErrBadDSN = errors.New("bad ledger data source")
+)
+
+// ValidateName checks a tenant or kind: 1 to max bytes of valid UTF-8 with
+// no control characters (a line feed would make the hash input ambiguous).
+func ValidateName(what, s string, max int) error {
+	if s == "" || len(s) > max {
+		return fmt.Errorf("%w: %s must be 1 to %d bytes, got %d", ErrBadRecord, what, max, len(s))
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrBadRecord, what, s)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%w: %s %q contains a control character", ErrBadRecord, what, s)
+		}
+	}
+	return nil
+}
+
+// Limits on names, also enforced by CHECK constraints in the schema.
+const (
+	MaxTenantLen = 200
+	MaxKindLen   = 64
+)
+
+// minTime and maxTime bound entry times (the hash's time field has a
+// four-digit year).
+var (
+	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
