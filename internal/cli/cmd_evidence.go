@@ -1,0 +1,434 @@
+package cli
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/evidence"
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+)
+
+func init() {
+	Register(Command{Name: "evidence", Summary: "create, verify or make keys for the signed evidence bundle", Usage: evidenceUsage, Run: evidenceCmd})
+	Register(Command{Name: "checklist", Summary: "write the release checklist from results, or update a GitHub issue with it", Usage: checklistUsage, Run: checklistCmd})
+}
+
+const evidenceUsage = `Usage:
+  releasegate evidence create --results DIR --version V --key cosign.key [flags]
+  releasegate evidence verify --key cosign.pub [--artifact FILE]... evidence-V.tar.gz
+  releasegate evidence keygen [--alg ecdsa-p256|ed25519] [--out-prefix cosign]
+
+create collects the gate results (a directory from 'releasegate run --out DIR'
+or one report JSON), the policy and its digest, the artifacts' digests, the
+attestations and the GitHub run context, and writes to --out:
+  evidence-manifest-V.yaml   the checklist's evidence manifest
+  evidence.sigstore.json     the DSSE-signed in-toto VSA in a Sigstore bundle
+  report.html, checklist.md  for people
+  evidence-V.tar.gz          all of it, reproducible byte for byte
+The VSA says PASSED only when every required gate passed; a required gate
+without a result (--require) makes it FAILED with the reason.
+
+verify checks the tarball offline: its encoding, the signature, every file's
+digest against the signed manifest, the subjects (and --artifact files), and
+that the required gates passed. It prints PASSED/FAILED lines and exits 0
+when the evidence is intact and the release passed, 1 otherwise.
+
+Encrypted keys (cosign's format) are read with the password in COSIGN_PASSWORD.
+
+Example:
+  releasegate run --policy .github/release-policy.yml --out results/
+  releasegate evidence keygen --out-prefix release
+  releasegate evidence create --results results/ --policy .github/release-policy.yml \
+      --version v1.4.0 --artifact dist/app.tar.gz --key release.key --out evidence/
+  releasegate evidence verify --key release.pub --artifact dist/app.tar.gz evidence/evidence-v1.4.0.tar.gz
+`
+
+const checklistUsage = `Usage:
+  releasegate checklist --results DIR [--version V] [--require ID]... [--issue N --repo OWNER/NAME]
+
+Writes the release checklist in Markdown, boxes ticked and blanks filled from the
+gate results, with the evidence, sign-off and release metrics sections. With
+--issue it replaces that GitHub issue's body through the REST API
+(GITHUB_API_URL, token from GITHUB_TOKEN; repository from --repo or
+GITHUB_REPOSITORY).
+
+Example:
+  releasegate checklist --results results/ --version v1.4.0 --issue 12
+`
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func evidenceCmd(ctx context.Context, o *IO, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(o.Stderr, evidenceUsage)
+		return ExitBadInput
+	}
+	switch args[0] {
+	case "create":
+		return evidenceCreate(o, args[1:])
+	case "verify":
+		return evidenceVerify(o, args[1:])
+	case "keygen":
+		return evidenceKeygen(o, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprint(o.Stdout, evidenceUsage)
+		return ExitOK
+	}
+	fmt.Fprintf(o.Stderr, "releasegate evidence: unknown subcommand %q; expected create, verify or keygen\n", args[0])
+	return ExitBadInput
+}
+
+// badInput prints err and returns the exit code for bad input.
+func badInput(o *IO, cmd string, err error) int {
+	fmt.Fprintf(o.Stderr, "releasegate %s: %v\n", cmd, err)
+	return ExitBadInput
+}
+
+func readInputs(paths []string) ([]evidence.Input, error) {
+	var out []evidence.Input
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, &gate.InputError{Input: p, Err: err}
+		}
+		out = append(out, evidence.Input{Name: filepath.Base(p), Data: b})
+	}
+	return out, nil
+}
+
+// evidenceInputs are the flags shared by create and checklist.
+type evidenceInputs struct {
+	results, policyPath, version, release string
+	require                               stringList
+}
+
+func (e *evidenceInputs) register(fs *flag.FlagSet) {
+	fs.StringVar(&e.results, "results", "", "results directory from 'releasegate run --out DIR', or a report JSON (required)")
+	fs.StringVar(&e.policyPath, "policy", "", "the policy file that was evaluated; its required gates must all have results")
+	fs.StringVar(&e.version, "version", "", "the release version, e.g. v1.4.0 (default: the policy's release.version)")
+	fs.StringVar(&e.release, "release", "", "the release name (default: the policy's release.name)")
+	fs.Var(&e.require, "require", "a gate id that must have passed (repeatable), in addition to those marked required")
+}
+
+// load reads results and the policy into evidence options.
+func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
+	if e.results == "" {
+		return nil, &gate.InputError{Input: "--results", Err: errors.New("missing; pass the directory written by 'releasegate run --out DIR'")}
+	}
+	rs, err := evidence.LoadResults(e.results)
+	if err != nil {
+		return nil, err
+	}
+	opts := &evidence.Options{Version: e.version, Release: e.release, Results: rs.Results, Required: e.require,
+		PolicyRef: rs.Policy, Tool: "releasegate " + ToolVersion(), GitHub: evidence.GitHubFromEnv(o.Getenv)}
+	if e.policyPath != "" {
+		b, err := os.ReadFile(e.policyPath)
+		if err != nil {
+			return nil, &gate.InputError{Input: e.policyPath, Err: err}
+		}
+		opts.Policy = &evidence.Input{Name: e.policyPath, Data: b}
+		pol, err := policy.Load(e.policyPath, policy.Options{LookupEnv: o.LookupEnv})
+		if err != nil {
+			return nil, err
+		}
+		o.Redact(pol.Secrets)
+		for _, g := range pol.Gates {
+			if g.IsRequired() {
+				opts.Required = append(opts.Required, g.ID)
+			}
+		}
+		if opts.Version == "" {
+			opts.Version = pol.Release.Version
+		}
+		if opts.Release == "" {
+			opts.Release = pol.Release.Name
+		}
+	}
+	if sde := o.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
+		var sec int64
+		if _, err := fmt.Sscan(sde, &sec); err != nil {
+			return nil, &gate.InputError{Input: "SOURCE_DATE_EPOCH", Err: fmt.Errorf("%q is not a number of seconds", sde)}
+		}
+		opts.Time = time.Unix(sec, 0).UTC()
+	}
+	return opts, nil
+}
+
+func evidenceCreate(o *IO, args []string) int {
+	fs := flag.NewFlagSet("evidence create", flag.ContinueOnError)
+	fs.SetOutput(o.Stderr)
+	var in evidenceInputs
+	in.register(fs)
+	var artifacts, attestations, levels stringList
+	var keyPath, pubPath, out, resource string
+	fs.Var(&artifacts, "artifact", "a released file; its digest becomes a subject (repeatable)")
+	fs.Var(&attestations, "attestation", "a provenance or other in-toto file to include (repeatable)")
+	fs.Var(&levels, "verified-level", "a SLSA level the policy verified, e.g. SLSA_BUILD_LEVEL_3 (repeatable)")
+	fs.StringVar(&keyPath, "key", "", "private signing key (PEM; cosign's encrypted format with COSIGN_PASSWORD) (required)")
+	fs.StringVar(&pubPath, "verify-key", "", "public key the signature must verify with; refuses a signing key that does not match")
+	fs.StringVar(&out, "out", ".", "directory to write the evidence files to")
+	fs.StringVar(&resource, "resource-uri", "", "the VSA resourceUri (default: the repository and ref from GitHub)")
+	if err := fs.Parse(args); err != nil {
+		return ExitBadInput
+	}
+	if fs.NArg() > 0 {
+		return badInput(o, "evidence create", fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+	opts, err := in.load(o)
+	if err != nil {
+		return badInput(o, "evidence create", err)
+	}
+	if opts.Artifacts, err = readInputs(artifacts); err != nil {
+		return badInput(o, "evidence create", err)
+	}
+	if opts.Attestations, err = readInputs(attestations); err != nil {
+		return badInput(o, "evidence create", err)
+	}
+	opts.VerifiedLevels, opts.ResourceURI = levels, resource
+	if keyPath == "" {
+		return badInput(o, "evidence create", &gate.InputError{Input: "--key", Err: errors.New("missing; make a key pair with 'releasegate evidence keygen'")})
+	}
+	signer, err := loadSigner(o, keyPath)
+	if err != nil {
+		return badInput(o, "evidence create", err)
+	}
+	if pubPath != "" {
+		pub, err := loadPublicKey(pubPath)
+		if err != nil {
+			return badInput(o, "evidence create", err)
+		}
+		if err := evidence.MatchKeys(signer, pub); err != nil {
+			return badInput(o, "evidence create", &gate.InputError{Input: keyPath, Err: err})
+		}
+	}
+	if opts.Signer, err = evidence.NewSigner(signer); err != nil {
+		return badInput(o, "evidence create", err)
+	}
+	ev, err := evidence.Create(*opts)
+	if err != nil {
+		if errors.Is(err, gate.ErrBadInput) {
+			return badInput(o, "evidence create", err)
+		}
+		fmt.Fprintf(o.Stderr, "releasegate evidence create: %v\n", err)
+		return ExitError
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return badInput(o, "evidence create", &gate.InputError{Input: out, Err: err})
+	}
+	write := map[string][]byte{evidence.TarballName(opts.Version): ev.TarGz}
+	for _, f := range ev.Files {
+		if !strings.Contains(f.Name, "/") {
+			write[f.Name] = f.Data
+		}
+	}
+	for name, data := range write {
+		if err := os.WriteFile(filepath.Join(out, name), data, 0o644); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate evidence create: %v\n", err)
+			return ExitError
+		}
+	}
+	tgz := filepath.Join(out, evidence.TarballName(opts.Version))
+	fmt.Fprintf(o.Stdout, "%s %s\n", evidence.Digest(ev.TarGz), tgz)
+	fmt.Fprintf(o.Stdout, "verificationResult: %s\n", ev.Manifest.Result)
+	for _, r := range ev.Manifest.Reasons {
+		fmt.Fprintf(o.Stdout, "  %s\n", r)
+	}
+	return ExitOK
+}
+
+func loadSigner(o *IO, path string) (crypto.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &gate.InputError{Input: path, Err: err}
+	}
+	pw := o.Getenv("COSIGN_PASSWORD")
+	o.Redact([]string{pw})
+	k, err := evidence.ParsePrivateKey(b, []byte(pw))
+	if err != nil {
+		return nil, &gate.InputError{Input: path, Err: err}
+	}
+	return k, nil
+}
+
+func loadPublicKey(path string) (crypto.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &gate.InputError{Input: path, Err: err}
+	}
+	k, err := evidence.ParsePublicKey(b)
+	if err != nil {
+		return nil, &gate.InputError{Input: path, Err: err}
+	}
+	return k, nil
+}
+
+func evidenceVerify(o *IO, args []string) int {
+	fs := flag.NewFlagSet("evidence verify", flag.ContinueOnError)
+	fs.SetOutput(o.Stderr)
+	var keyPath string
+	var artifacts stringList
+	fs.StringVar(&keyPath, "key", "", "public key the evidence must be signed with, e.g. cosign.pub (required)")
+	fs.Var(&artifacts, "artifact", "a file that must be a subject of the evidence (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return ExitBadInput
+	}
+	if fs.NArg() != 1 {
+		return badInput(o, "evidence verify", errors.New("expected one evidence-<version>.tar.gz argument"))
+	}
+	if keyPath == "" {
+		return badInput(o, "evidence verify", &gate.InputError{Input: "--key", Err: errors.New("missing; pass the public key, e.g. --key cosign.pub")})
+	}
+	pub, err := loadPublicKey(keyPath)
+	if err != nil {
+		return badInput(o, "evidence verify", err)
+	}
+	arts, err := readInputs(artifacts)
+	if err != nil {
+		return badInput(o, "evidence verify", err)
+	}
+	file := fs.Arg(0)
+	st, err := os.Stat(file)
+	if err != nil {
+		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: err})
+	}
+	if st.Size() > evidence.DefaultLimits.MaxTotalSize {
+		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: fmt.Errorf("%d bytes; at most %d are accepted", st.Size(), evidence.DefaultLimits.MaxTotalSize)})
+	}
+	tgz, err := os.ReadFile(file)
+	if err != nil {
+		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: err})
+	}
+	v, err := evidence.Verify(tgz, evidence.VerifyOptions{Key: pub, Artifacts: arts})
+	for _, line := range v.Passed {
+		fmt.Fprintf(o.Stdout, "PASSED: %s\n", line)
+	}
+	if err != nil {
+		fmt.Fprintf(o.Stdout, "FAILED: %s: %v\n", file, err)
+		if errors.Is(err, gate.ErrBadInput) {
+			return ExitBadInput
+		}
+		return ExitFail
+	}
+	fmt.Fprintf(o.Stdout, "PASSED: verified %s (%s)\n", file, evidence.Digest(tgz))
+	return ExitOK
+}
+
+func evidenceKeygen(o *IO, args []string) int {
+	fs := flag.NewFlagSet("evidence keygen", flag.ContinueOnError)
+	fs.SetOutput(o.Stderr)
+	var alg, prefix string
+	var force bool
+	fs.StringVar(&alg, "alg", evidence.AlgECDSAP256, "key algorithm: ecdsa-p256 or ed25519")
+	fs.StringVar(&prefix, "out-prefix", "cosign", "write PREFIX.key and PREFIX.pub")
+	fs.BoolVar(&force, "force", false, "overwrite existing key files")
+	if err := fs.Parse(args); err != nil {
+		return ExitBadInput
+	}
+	k, err := evidence.GenerateKey(alg)
+	if err != nil {
+		return badInput(o, "evidence keygen", err)
+	}
+	pw := o.Getenv("COSIGN_PASSWORD")
+	o.Redact([]string{pw})
+	priv, err := evidence.MarshalPrivateKey(k, []byte(pw))
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate evidence keygen: %v\n", err)
+		return ExitError
+	}
+	pub, err := evidence.MarshalPublicKey(k.Public())
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate evidence keygen: %v\n", err)
+		return ExitError
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{{prefix + ".key", priv, 0o600}, {prefix + ".pub", pub, 0o644}} {
+		fh, err := os.OpenFile(f.name, flags, f.mode)
+		if err != nil {
+			return badInput(o, "evidence keygen", &gate.InputError{Input: f.name, Err: fmt.Errorf("%v; pass --force to overwrite", err)})
+		}
+		_, werr := fh.Write(f.data)
+		if cerr := fh.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			fmt.Fprintf(o.Stderr, "releasegate evidence keygen: %v\n", werr)
+			return ExitError
+		}
+	}
+	if pw == "" {
+		o.Logf("releasegate evidence keygen: %s.key is not encrypted; set COSIGN_PASSWORD to encrypt it", prefix)
+	}
+	fmt.Fprintf(o.Stdout, "wrote %s.key and %s.pub (key id %s)\n", prefix, prefix, evidence.KeyID(k.Public()))
+	return ExitOK
+}
+
+func checklistCmd(ctx context.Context, o *IO, args []string) int {
+	fs := flag.NewFlagSet("checklist", flag.ContinueOnError)
+	fs.SetOutput(o.Stderr)
+	var in evidenceInputs
+	in.register(fs)
+	var issue int
+	var repo string
+	fs.IntVar(&issue, "issue", 0, "GitHub issue number whose body is replaced with the checklist")
+	fs.StringVar(&repo, "repo", "", "owner/name of the issue's repository (default: GITHUB_REPOSITORY)")
+	if err := fs.Parse(args); err != nil {
+		return ExitBadInput
+	}
+	opts, err := in.load(o)
+	if err != nil {
+		return badInput(o, "checklist", err)
+	}
+	if opts.Version == "" {
+		opts.Version = "unversioned"
+	}
+	md, err := evidence.Checklist(*opts)
+	if err != nil {
+		return badInput(o, "checklist", err)
+	}
+	if issue == 0 {
+		fmt.Fprint(o.Stdout, md)
+		return ExitOK
+	}
+	token := o.Getenv("GITHUB_TOKEN")
+	o.Redact([]string{token})
+	u := &evidence.IssueUpdater{APIURL: o.Getenv("GITHUB_API_URL"), Token: token, Client: &http.Client{Timeout: 30 * time.Second}}
+	if repo == "" {
+		repo = o.Getenv("GITHUB_REPOSITORY")
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	url, err := u.UpdateIssueBody(cctx, repo, issue, md)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate checklist: %v\n", err)
+		return ExitError
+	}
+	fmt.Fprintf(o.Stdout, "updated %s\n", firstNonEmptyStr(url, fmt.Sprintf("%s#%d", repo, issue)))
+	return ExitOK
+}
+
+func firstNonEmptyStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,432 @@
+// Package evidence builds and verifies the signed evidence bundle of a
+// release: a manifest in the release checklist's shape, an in-toto
+// Statement v1 with a SLSA Verification Summary Attestation (VSA v1.0)
+// predicate signed as a DSSE envelope inside a Sigstore bundle, a
+// self-contained HTML report, the release checklist in Markdown, and a
+// reproducible tar.gz holding all of it.
+//
+// The chain of trust when verifying is: the signature over the statement →
+// the manifest digest among the statement's input attestations → every other
+// file's digest in the manifest. Verification is offline.
+package evidence
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+)
+
+// Names of the fixed files in the bundle.
+const (
+	BundleFile    = "evidence.sigstore.json"
+	ReportFile    = "report.json"
+	HTMLFile      = "report.html"
+	ChecklistFile = "checklist.md"
+)
+
+// ManifestName is the manifest's file name for a version.
+func ManifestName(version string) string { return "evidence-manifest-" + version + ".yaml" }
+
+// TarballName is the tarball's file name for a version.
+func TarballName(version string) string { return "evidence-" + version + ".tar.gz" }
+
+var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$`)
+
+// Input is a file given to Create: an artifact, an attestation or the
+// policy.
+type Input struct {
+	// Name is how the file is named in the evidence (usually its base name).
+	Name string
+	// Data is the file's content.
+	Data []byte
+}
+
+// Options are the inputs of Create.
+type Options struct {
+	// Version of the release, e.g. v1.4.0; it names the files.
+	Version string
+	// Release is the product or service name.
+	Release string
+	// Results are the gate results.
+	Results []gate.Result
+	// Required lists gate ids that must pass, in addition to every result
+	// marked required. A required gate without a result fails the release.
+	Required []string
+	// Policy is the policy file, when known; its digest is the VSA policy.
+	Policy *Input
+	// PolicyRef is the policy named by a report when the file itself is not
+	// given: its path and digest.
+	PolicyRef gate.Input
+	// Artifacts are the released files: the subjects of the statement.
+	Artifacts []Input
+	// Attestations are provenance or other in-toto files to include.
+	Attestations []Input
+	// Tool is the releasegate version.
+	Tool string
+	// GitHub is the workflow run context.
+	GitHub *GitHubContext
+	// Time is the verification time written into the evidence. Zero means
+	// the latest FinishedAt of the results, so the same inputs give the
+	// same bytes.
+	Time time.Time
+	// ResourceURI names what was verified; default from GitHub context.
+	ResourceURI string
+	// VerifiedLevels are the SLSA levels the policy verified, e.g.
+	// SLSA_BUILD_LEVEL_3; written only when the release passed.
+	VerifiedLevels []string
+	// Signer signs the statement.
+	Signer *Signer
+}
+
+// Evidence is everything Create made.
+type Evidence struct {
+	Manifest  *Manifest
+	Statement *Statement
+	Bundle    *Bundle
+	// Report is the combined run report included as report.json.
+	Report *gate.Report
+	// Files are the bundle's files (without the tarball itself).
+	Files []File
+	// TarGz is evidence-<version>.tar.gz.
+	TarGz []byte
+	// bundled is set while Create renders the views of a bundle it signs.
+	bundled bool
+}
+
+// Digest returns "sha256:<hex>" of b.
+func Digest(b []byte) string { return fmt.Sprintf("sha256:%x", sha256.Sum256(b)) }
+
+// Validate reports every problem with o at once.
+func (o *Options) Validate() error {
+	var errs []error
+	if !versionRE.MatchString(o.Version) {
+		errs = append(errs, &gate.InputError{Input: "--version", Err: fmt.Errorf("%q: expected a version such as v1.4.0 (letters, digits, . _ + -)", o.Version)})
+	}
+	if len(o.Results) == 0 {
+		errs = append(errs, &gate.InputError{Input: "--results", Err: errors.New("no gate results; expected at least one")})
+	}
+	if o.Signer == nil {
+		errs = append(errs, &gate.InputError{Input: "--key", Err: errors.New("no signing key; pass --key cosign.key (make one with `releasegate evidence keygen`)")})
+	}
+	seen := map[string]bool{}
+	for _, r := range o.Results {
+		if seen[r.Gate] {
+			errs = append(errs, &gate.InputError{Input: "results", Err: fmt.Errorf("duplicate gate id %q; each gate must have one result", r.Gate)})
+		}
+		seen[r.Gate] = true
+	}
+	names := map[string]bool{}
+	for _, a := range append(append([]Input(nil), o.Artifacts...), o.Attestations...) {
+		if err := checkName(a.Name, 200); err != nil || strings.Contains(a.Name, "/") {
+			errs = append(errs, &gate.InputError{Input: a.Name, Err: errors.New("expected a plain file name")})
+		}
+		if names[a.Name] {
+			errs = append(errs, &gate.InputError{Input: a.Name, Err: errors.New("given twice; artifact and attestation names must be unique")})
+		}
+		names[a.Name] = true
+	}
+	return errors.Join(errs...)
+}
+
+// Verdict says whether the release passed: PASSED only when every required
+// gate has a result that passed (pass or warn). It returns the reasons for
+// FAILED, one per gate.
+func Verdict(results []gate.Result, required []string) (string, []string, []string) {
+	byID := map[string]*gate.Result{}
+	for i := range results {
+		byID[results[i].Gate] = &results[i]
+	}
+	req := slices.Clone(required)
+	for _, r := range results {
+		if r.Required {
+			req = append(req, r.Gate)
+		}
+	}
+	sort.Strings(req)
+	req = slices.Compact(req)
+	var reasons []string
+	if len(req) == 0 {
+		reasons = append(reasons, "no required gates; expected at least one gate marked required in the policy")
+	}
+	for _, id := range req {
+		r, ok := byID[id]
+		switch {
+		case !ok:
+			reasons = append(reasons, fmt.Sprintf("required gate %s has no result; expected %s.json from `releasegate run --out DIR`", id, id))
+		case r.Status == gate.StatusPass || r.Status == gate.StatusWarn:
+		case r.Status == gate.StatusSkip:
+			reasons = append(reasons, fmt.Sprintf("required gate %s was skipped: %s", id, orDash(r.Summary)))
+		case r.Status == gate.StatusError:
+			reasons = append(reasons, fmt.Sprintf("required gate %s could not be evaluated: %s", id, orDash(firstNonEmpty(r.Error, r.Summary))))
+		default:
+			reasons = append(reasons, fmt.Sprintf("required gate %s %s: %s", id, r.Status, orDash(r.Summary)))
+		}
+	}
+	if len(reasons) > 0 {
+		return ResultFailed, reasons, req
+	}
+	return ResultPassed, nil, req
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "(no summary)"
+	}
+	return s
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// Create builds, signs and packages the evidence. The output depends only
+// on the options: the same inputs give a byte-identical tarball.
+func Create(o Options) (*Evidence, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	results := slices.Clone(o.Results)
+	ts := o.Time
+	if ts.IsZero() {
+		for _, r := range results {
+			if r.FinishedAt.After(ts) {
+				ts = r.FinishedAt
+			}
+		}
+	}
+	ts = ts.UTC().Truncate(time.Second)
+	result, reasons, required := Verdict(results, o.Required)
+
+	m := &Manifest{
+		Schema: ManifestSchema, Version: o.Version, Release: o.Release, Timestamp: ts,
+		Result: result, Reasons: reasons, Tool: o.Tool, GitHub: o.GitHub,
+		Checks: map[string]bool{}, Required: required, Artifacts: []Artifact{},
+	}
+	var files []File
+	add := func(name string, data []byte) {
+		files = append(files, File{Name: name, Data: data})
+	}
+
+	// The policy.
+	pref := PolicyRef{Path: o.PolicyRef.Name, Digest: o.PolicyRef.Digest}
+	if o.Policy != nil {
+		pref = PolicyRef{Path: o.Policy.Name, Digest: Digest(o.Policy.Data), File: "policy/" + path.Base(o.Policy.Name)}
+		add(pref.File, o.Policy.Data)
+	}
+	m.Policy = pref
+
+	// Gate results, one file each, and the combined report.
+	rep := &gate.Report{Schema: gate.SchemaVersion, Status: gate.Verdict(results),
+		Policy: gate.Input{Name: pref.Path, Digest: pref.Digest}, Tool: o.Tool, Results: results}
+	for _, r := range results {
+		if rep.StartedAt.IsZero() || r.StartedAt.Before(rep.StartedAt) {
+			rep.StartedAt = r.StartedAt
+		}
+		if r.FinishedAt.After(rep.FinishedAt) {
+			rep.FinishedAt = r.FinishedAt
+		}
+		b, err := marshalJSON(r)
+		if err != nil {
+			return nil, fmt.Errorf("encode result %s: %w", r.Gate, err)
+		}
+		name := "results/" + r.Gate + ".json"
+		if err := checkName(name, 200); err != nil {
+			return nil, &gate.InputError{Input: r.Gate, Err: fmt.Errorf("gate id cannot name a file: %w", err)}
+		}
+		add(name, b)
+		counts := r.Counts()
+		m.Checks[r.Gate] = r.Status == gate.StatusPass || r.Status == gate.StatusWarn
+		m.Gates = append(m.Gates, GateRecord{ID: r.Gate, Kind: r.Kind, Group: r.Group, Required: slices.Contains(required, r.Gate),
+			Status: string(r.Status), Checks: len(r.Checks), Passed: counts[gate.StatusPass], Summary: r.Summary, File: name})
+		for _, in := range r.Inputs {
+			m.Inputs = append(m.Inputs, InputRef{Gate: r.Gate, Name: in.Name, URI: in.URI, Digest: in.Digest})
+		}
+	}
+	for _, id := range required {
+		if _, ok := m.Checks[id]; !ok {
+			m.Checks[id] = false
+		}
+	}
+	repJSON, err := marshalJSON(rep)
+	if err != nil {
+		return nil, err
+	}
+	add(ReportFile, repJSON)
+
+	// Attestations, linked to the artifacts they are about.
+	attSubjects := map[string][]string{}
+	for _, a := range o.Attestations {
+		name := "attestations/" + a.Name
+		add(name, a.Data)
+		for _, d := range attestationSubjects(a.Data) {
+			attSubjects[d] = append(attSubjects[d], name)
+		}
+	}
+	var subjects []Subject
+	for _, a := range o.Artifacts {
+		d := Digest(a.Data)
+		m.Artifacts = append(m.Artifacts, Artifact{Name: a.Name, Digest: d, Attestations: attSubjects[d]})
+		subjects = append(subjects, Subject{Name: a.Name, Digest: digestMap(d)})
+	}
+	if len(subjects) == 0 {
+		// No artifact given: the statement is about the judged results.
+		subjects = append(subjects, Subject{Name: ReportFile, Digest: digestMap(Digest(repJSON))})
+	}
+
+	// People's views.
+	ev := &Evidence{Manifest: m, Report: rep, bundled: true}
+	var cl strings.Builder
+	if err := WriteChecklist(&cl, ev); err != nil {
+		return nil, err
+	}
+	add(ChecklistFile, []byte(cl.String()))
+	var html strings.Builder
+	if err := WriteHTML(&html, ev); err != nil {
+		return nil, err
+	}
+	add(HTMLFile, []byte(html.String()))
+
+	// The manifest lists every file but itself and the signature.
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	for _, f := range files {
+		m.Files = append(m.Files, FileRef{Path: f.Name, Digest: Digest(f.Data), Size: int64(len(f.Data))})
+	}
+	mb, err := MarshalManifest(m)
+	if err != nil {
+		return nil, err
+	}
+	mname := ManifestName(o.Version)
+	add(mname, mb)
+
+	// The statement, signed.
+	inputs := []ResourceDescriptor{{URI: mname, Digest: digestMap(Digest(mb))}}
+	for _, a := range o.Attestations {
+		inputs = append(inputs, ResourceDescriptor{URI: "attestations/" + a.Name, Digest: digestMap(Digest(a.Data))})
+	}
+	for _, in := range m.Inputs {
+		if dm := digestMap(in.Digest); dm != nil {
+			inputs = append(inputs, ResourceDescriptor{URI: firstNonEmpty(in.URI, in.Name), Digest: dm})
+		}
+	}
+	levels := []string{}
+	if result == ResultPassed {
+		levels = append(levels, o.VerifiedLevels...)
+	} else {
+		levels = append(levels, ResultFailed)
+	}
+	st := &Statement{
+		Type: StatementType, Subject: subjects, PredicateType: VSAType,
+		Predicate: VSA{
+			Verifier:     Verifier{ID: VerifierID, Version: map[string]string{"releasegate": firstNonEmpty(o.Tool, "dev")}},
+			TimeVerified: ts, ResourceURI: resourceURI(o), Policy: ResourceDescriptor{URI: firstNonEmpty(pref.Path, "unknown"), Digest: digestMap(pref.Digest)},
+			InputAttestations: inputs, VerificationResult: result, VerifiedLevels: levels, SLSAVersion: "1.0",
+		},
+	}
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	env, err := o.Signer.Sign(PayloadType, payload)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bundle{MediaType: BundleMediaType, VerificationMaterial: VerificationMaterial{PublicKey: &PublicKeyHint{Hint: o.Signer.KeyID()}}, DSSEEnvelope: env}
+	bb, err := MarshalBundle(b)
+	if err != nil {
+		return nil, err
+	}
+	add(BundleFile, bb)
+
+	tgz, err := WriteTarGz(files)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	ev.Statement, ev.Bundle, ev.Files, ev.TarGz = st, b, files, tgz
+	return ev, nil
+}
+
+func resourceURI(o Options) string {
+	if o.ResourceURI != "" {
+		return o.ResourceURI
+	}
+	if g := o.GitHub; g != nil && g.Repository != "" {
+		server := firstNonEmpty(g.ServerURL, "https://github.com")
+		u := "git+" + strings.TrimSuffix(server, "/") + "/" + g.Repository
+		if g.Ref != "" {
+			u += "@" + g.Ref
+		}
+		return u
+	}
+	return "releasegate:" + firstNonEmpty(o.Release, "release") + "@" + o.Version
+}
+
+func marshalJSON(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// attestationSubjects returns the "sha256:<hex>" subject digests of an
+// in-toto statement given as JSON, JSON lines, a DSSE envelope or a
+// Sigstore bundle. Anything else has no subjects.
+func attestationSubjects(b []byte) []string {
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		out = append(out, subjectsOf([]byte(line), 0)...)
+	}
+	if len(out) == 0 {
+		out = subjectsOf(b, 0)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+func subjectsOf(b []byte, depth int) []string {
+	if depth > 2 {
+		return nil
+	}
+	var doc struct {
+		Subject []Subject `json:"subject"`
+		Payload []byte    `json:"payload"`
+		DSSE    *struct {
+			Payload []byte `json:"payload"`
+		} `json:"dsseEnvelope"`
+	}
+	if json.Unmarshal(b, &doc) != nil {
+		return nil
+	}
+	var out []string
+	for _, s := range doc.Subject {
+		if h, ok := s.Digest["sha256"]; ok {
+			out = append(out, "sha256:"+h)
+		}
+	}
+	if len(doc.Payload) > 0 {
+		out = append(out, subjectsOf(doc.Payload, depth+1)...)
+	}
+	if doc.DSSE != nil {
+		out = append(out, subjectsOf(doc.DSSE.Payload, depth+1)...)
+	}
+	return out
+}

@@ -1,0 +1,232 @@
+package evidence
+
+import (
+	"bytes"
+	"crypto"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+)
+
+// VerifyOptions say what to verify an evidence tarball against.
+type VerifyOptions struct {
+	// Key is the public key that must have signed the statement.
+	Key crypto.PublicKey
+	// Artifacts, when given, must each be a subject of the statement.
+	Artifacts []Input
+	// Limits bound the tarball; zero means DefaultLimits.
+	Limits Limits
+}
+
+// Verification is what Verify established.
+type Verification struct {
+	// Passed lists each fact that was verified, for people.
+	Passed []string
+	// Manifest and Statement are the verified documents (nil until
+	// verified).
+	Manifest  *Manifest
+	Statement *Statement
+	// Result is the VSA verification result (PASSED or FAILED).
+	Result string
+}
+
+// Verify checks an evidence tarball offline: the tarball is canonical and
+// holds only safe regular files; the statement's signature verifies with
+// the key; the manifest is the one the statement names; every other file
+// matches the manifest's digests and nothing is extra or missing; the
+// subjects match the manifest's artifacts (and the given artifact files);
+// the results in the bundle give the signed verdict; and that verdict is
+// PASSED. The returned Verification lists what was verified even when err
+// is set; err wraps ErrTampered, ErrSignature, ErrUnsafeEntry, ErrMalformed,
+// ErrSubject or ErrNotPassed.
+func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
+	v := &Verification{}
+	lim := o.Limits
+	if lim == (Limits{}) {
+		lim = DefaultLimits
+	}
+	if o.Key == nil {
+		return v, &gate.InputError{Input: "--key", Err: fmt.Errorf("no verification key; pass --key cosign.pub")}
+	}
+	files, err := ReadTarGz(tgz, lim)
+	if err != nil {
+		return v, err
+	}
+	byName := map[string][]byte{}
+	for _, f := range files {
+		byName[f.Name] = f.Data
+	}
+	v.pass("tarball is canonical: %d regular files, no links, devices, absolute or .. paths", len(files))
+
+	// 1. The signature over the statement.
+	bb, ok := byName[BundleFile]
+	if !ok {
+		return v, fmt.Errorf("%w: no %s in the tarball; expected the signed statement", ErrMalformed, BundleFile)
+	}
+	b, err := ParseBundle(bb)
+	if err != nil {
+		return v, err
+	}
+	payload, err := VerifyEnvelope(b.DSSEEnvelope, o.Key)
+	if err != nil {
+		return v, err
+	}
+	st, err := parseStatement(payload)
+	if err != nil {
+		return v, err
+	}
+	v.Statement, v.Result = st, st.Predicate.VerificationResult
+	v.pass("signature: DSSE envelope signed by key %s over an in-toto statement (%s)", shortID(KeyID(o.Key)), st.PredicateType)
+
+	// 2. The manifest named by the statement.
+	var mname string
+	for _, f := range files {
+		if strings.HasPrefix(f.Name, "evidence-manifest-") && strings.HasSuffix(f.Name, ".yaml") && !strings.Contains(f.Name, "/") {
+			if mname != "" {
+				return v, fmt.Errorf("%w: two manifests, %s and %s", ErrMalformed, mname, f.Name)
+			}
+			mname = f.Name
+		}
+	}
+	if mname == "" {
+		return v, fmt.Errorf("%w: no evidence-manifest-<version>.yaml in the tarball", ErrMalformed)
+	}
+	mb := byName[mname]
+	var named bool
+	for _, in := range st.Predicate.InputAttestations {
+		if in.URI == mname {
+			if "sha256:"+in.Digest["sha256"] != Digest(mb) {
+				return v, fmt.Errorf("%w: %s has digest %s; the signed statement says sha256:%s", ErrTampered, mname, Digest(mb), in.Digest["sha256"])
+			}
+			named = true
+		}
+	}
+	if !named {
+		return v, fmt.Errorf("%w: the signed statement does not name %s among its input attestations", ErrTampered, mname)
+	}
+	m, err := ParseManifest(mb)
+	if err != nil {
+		return v, err
+	}
+	if ManifestName(m.Version) != mname {
+		return v, fmt.Errorf("%w: manifest %s is for version %q", ErrTampered, mname, m.Version)
+	}
+	v.Manifest = m
+	v.pass("manifest: %s matches the signed digest %s", mname, shortDigest(Digest(mb)))
+
+	// 3. Every other file against the manifest, nothing extra, nothing
+	// missing.
+	listed := map[string]bool{}
+	for _, f := range m.Files {
+		data, ok := byName[f.Path]
+		if !ok {
+			return v, fmt.Errorf("%w: %s is listed in the manifest but missing from the tarball", ErrTampered, f.Path)
+		}
+		if listed[f.Path] {
+			return v, fmt.Errorf("%w: %s is listed twice in the manifest", ErrTampered, f.Path)
+		}
+		listed[f.Path] = true
+		if d := Digest(data); d != f.Digest || int64(len(data)) != f.Size {
+			return v, fmt.Errorf("%w: %s has digest %s (%d bytes); the manifest says %s (%d bytes)", ErrTampered, f.Path, d, len(data), f.Digest, f.Size)
+		}
+	}
+	for _, f := range files {
+		if f.Name != mname && f.Name != BundleFile && !listed[f.Name] {
+			return v, fmt.Errorf("%w: %s is in the tarball but not in the manifest", ErrTampered, f.Name)
+		}
+	}
+	v.pass("files: %d files match the manifest's SHA-256 digests", len(m.Files))
+
+	// 4. Subjects.
+	if err := checkSubjects(st, m, byName, o.Artifacts); err != nil {
+		return v, err
+	}
+	names := make([]string, len(st.Subject))
+	for i, s := range st.Subject {
+		names[i] = s.Name
+	}
+	v.pass("subjects: %s", strings.Join(names, ", "))
+	for _, a := range o.Artifacts {
+		v.pass("artifact %s (%s) is a subject", a.Name, shortDigest(Digest(a.Data)))
+	}
+
+	// 5. The verdict: the signed one, recomputed from the included results.
+	var results []gate.Result
+	for _, g := range m.Gates {
+		data, ok := byName[g.File]
+		if !ok || !listed[g.File] {
+			return v, fmt.Errorf("%w: result file %s of gate %s is not in the manifest", ErrTampered, g.File, g.ID)
+		}
+		d, err := parseDoc(g.File, data)
+		if err != nil || d.isReport() || d.Gate != g.ID {
+			return v, fmt.Errorf("%w: %s is not the result of gate %s", ErrMalformed, g.File, g.ID)
+		}
+		results = append(results, d.Result)
+	}
+	got, reasons, _ := Verdict(results, m.Required)
+	if got != st.Predicate.VerificationResult || got != m.Result {
+		return v, fmt.Errorf("%w: the results give %s but the statement says %s and the manifest %s", ErrTampered, got, st.Predicate.VerificationResult, m.Result)
+	}
+	if got != ResultPassed {
+		return v, fmt.Errorf("%w: verificationResult %s: %s", ErrNotPassed, got, strings.Join(reasons, "; "))
+	}
+	v.pass("verdict: %s; all %d required gates passed (%s)", got, len(m.Required), strings.Join(m.Required, ", "))
+	return v, nil
+}
+
+func (v *Verification) pass(format string, args ...any) {
+	v.Passed = append(v.Passed, fmt.Sprintf(format, args...))
+}
+
+func parseStatement(payload []byte) (*Statement, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	var st Statement
+	if err := dec.Decode(&st); err != nil {
+		return nil, fmt.Errorf("%w: statement: %v", ErrMalformed, err)
+	}
+	if st.Type != StatementType || st.PredicateType != VSAType {
+		return nil, fmt.Errorf("%w: statement type %q with predicate %q; expected %q with %q", ErrMalformed, st.Type, st.PredicateType, StatementType, VSAType)
+	}
+	if len(st.Subject) == 0 {
+		return nil, fmt.Errorf("%w: statement has no subject", ErrMalformed)
+	}
+	switch st.Predicate.VerificationResult {
+	case ResultPassed, ResultFailed:
+	default:
+		return nil, fmt.Errorf("%w: verificationResult %q; expected PASSED or FAILED", ErrMalformed, st.Predicate.VerificationResult)
+	}
+	return &st, nil
+}
+
+func checkSubjects(st *Statement, m *Manifest, byName map[string][]byte, artifacts []Input) error {
+	subj := map[string]bool{}
+	var got []string
+	for _, s := range st.Subject {
+		d := "sha256:" + s.Digest["sha256"]
+		subj[d] = true
+		got = append(got, s.Name+"@"+d)
+	}
+	var want []string
+	for _, a := range m.Artifacts {
+		want = append(want, a.Name+"@"+a.Digest)
+	}
+	if len(want) == 0 {
+		want = []string{ReportFile + "@" + Digest(byName[ReportFile])}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("%w: statement subjects %v; the manifest's artifacts are %v", ErrSubject, got, want)
+	}
+	for _, a := range artifacts {
+		if d := Digest(a.Data); !subj[d] {
+			return fmt.Errorf("%w: artifact %s has digest %s, which is not a subject of the statement; it is not the released file", ErrSubject, a.Name, d)
+		}
+	}
+	return nil
+}
