@@ -352,6 +352,16 @@ func TestReleaseWorkflowShape(t *testing.T) {
 			t.Errorf("job %s: expected a step using ./.releasegate with only: %s, found none", id, id)
 		}
 	}
+	// Each releasegate step loads the whole policy, so each must see every
+	// secret the policy may name.
+	for id, j := range w.Jobs {
+		for _, st := range j.Steps {
+			if strings.HasPrefix(st.Uses, "./.releasegate") && st.Env["PROMETHEUS_TOKEN"] != "${{ secrets.prometheus_token }}" {
+				t.Errorf("%s:%d: job %s: expected PROMETHEUS_TOKEN from secrets.prometheus_token in the env of %s, found %q",
+					w.Path, st.Line, id, st.Uses, st.Env["PROMETHEUS_TOKEN"])
+			}
+		}
+	}
 	so := w.Jobs["sign-off"]
 	if !strings.Contains(so.If, "inputs.environment != ''") || so.Environment.Value == "" {
 		t.Errorf("sign-off: expected it to run only with an environment and to use it, found if %q environment %q", so.If, so.Environment.Value)
