@@ -14,9 +14,9 @@ BIN=${RELEASEGATE_CHROMIUM_BIN:-/usr/bin/chromium}
 if [ ! -x "$BIN" ]; then
   log "installing chromium"
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y --no-install-recommends chromium fonts-dejavu-core >&2; then
+  if ! apt-get install -y --no-install-recommends chromium fonts-dejavu-core fonts-noto-color-emoji >&2; then
     apt-get update >&2
-    apt-get install -y --no-install-recommends chromium fonts-dejavu-core >&2
+    apt-get install -y --no-install-recommends chromium fonts-dejavu-core fonts-noto-color-emoji >&2
   fi
 fi
 if ! "$BIN" --headless --no-sandbox --disable-gpu --version >/dev/null 2>&1 && ! "$BIN" --version >/dev/null 2>&1; then
