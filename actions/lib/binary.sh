@@ -2,18 +2,18 @@
 # binary.sh locates the releasegate binary for a composite action and writes
 # its path to the step output `path`.
 #
-# With RELEASEGATE_PATH set it checks that the prebuilt binary is there;
-# otherwise it builds ./cmd/releasegate from the action's own checkout (the
+# With INPUT_RELEASEGATE_PATH (the releasegate_path input) set it checks
+# that the prebuilt binary is there; otherwise it builds ./cmd/releasegate from the action's own checkout (the
 # directory two levels above this script), so an action pinned to a commit
 # runs the code of that commit. It holds no policy logic.
 set -euo pipefail
 
-if [[ -n "${RELEASEGATE_PATH:-}" ]]; then
-  if [[ ! -f "$RELEASEGATE_PATH" || ! -x "$RELEASEGATE_PATH" ]]; then
-    echo "::error title=releasegate::releasegate_path: expected an executable file, found none at ${RELEASEGATE_PATH}; build it with 'go build -o PATH ./cmd/releasegate' or leave the input empty to build from the action's checkout"
+if [[ -n "${INPUT_RELEASEGATE_PATH:-}" ]]; then
+  if [[ ! -f "$INPUT_RELEASEGATE_PATH" || ! -x "$INPUT_RELEASEGATE_PATH" ]]; then
+    echo "::error title=releasegate::releasegate_path: expected an executable file, found none at ${INPUT_RELEASEGATE_PATH}; build it with 'go build -o PATH ./cmd/releasegate' or leave the input empty to build from the action's checkout"
     exit 2
   fi
-  bin=$RELEASEGATE_PATH
+  bin=$INPUT_RELEASEGATE_PATH
 else
   src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   out_dir="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/releasegate-bin"

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# run.sh runs one releasegate command for a composite action: the command
-# words come as arguments, the common flags from the INPUT_* variables the
-# action mapped its inputs to (never from expressions inside the script).
-# Each flag is added only when its variable is set, so an action passes only
-# the flags its command knows. The binary itself writes the `status` and
-# `result` outputs, the step summary, annotations and masks; this script
-# only builds the argument list and hands over the exit code (0 pass,
-# 1 fail, 2 bad input, 3 error).
+# run.sh runs one releasegate command for a composite action. The command
+# words come as arguments; the action's inputs come as INPUT_<NAME>
+# variables, mapped in the action's env: (never expanded inside a script).
+#
+# It only translates: inputs that are flags become flags, inputs that the
+# policy reads as ${VARS} are exported under those names, each only when
+# set, so an empty input never hides a variable the workflow set itself.
+# The binary writes the `status` and `result` outputs, the step summary,
+# annotations and masks, and its exit code is the step's: 0 pass, 1 fail,
+# 2 bad input, 3 could not evaluate.
 set -uo pipefail
 
 if [[ -z "${RELEASEGATE:-}" ]]; then
@@ -15,11 +17,28 @@ if [[ -z "${RELEASEGATE:-}" ]]; then
 fi
 
 args=("$@")
-if [[ -n "${INPUT_POLICY:-}" ]]; then args+=(--policy "$INPUT_POLICY"); fi
-if [[ -n "${INPUT_ONLY:-}" ]]; then args+=(--only "$INPUT_ONLY"); fi
-if [[ -n "${INPUT_FORMAT:-}" ]]; then args+=(--format "$INPUT_FORMAT"); fi
-if [[ -n "${INPUT_OUT_DIR:-}" ]]; then args+=(--out "$INPUT_OUT_DIR"); fi
-if [[ -n "${INPUT_RESULTS_DIR:-}" ]]; then args+=(--results "$INPUT_RESULTS_DIR"); fi
-if [[ -n "${INPUT_BUNDLE:-}" ]]; then args+=(--bundle "$INPUT_BUNDLE"); fi
+flag() { # flag INPUT_VAR --flag: add the flag when the input is set
+  if [[ -n "${!1:-}" ]]; then args+=("$2" "${!1}"); fi
+}
+flag INPUT_POLICY --policy
+flag INPUT_ONLY --only
+flag INPUT_FORMAT --format
+flag INPUT_OUT_DIR --out
+flag INPUT_RESULTS_DIR --results
+flag INPUT_BUNDLE --bundle
+
+export_as() { # export_as INPUT_VAR NAME: export the input under the name the policy reads
+  if [[ -n "${!1:-}" ]]; then export "$2=${!1}"; fi
+}
+export_as INPUT_TOKEN GITHUB_TOKEN
+export_as INPUT_VERSION RELEASE_VERSION
+export_as INPUT_IMAGE RELEASE_IMAGE
+export_as INPUT_ARTIFACTS RELEASE_ARTIFACTS
+export_as INPUT_PROMETHEUS_URL PROMETHEUS_URL
+export_as INPUT_PROMETHEUS_TOKEN PROMETHEUS_TOKEN
+export_as INPUT_USAGE_FILE USAGE_FILE
+export_as INPUT_TARGET_URL TARGET_URL
+export_as INPUT_TENANTS TENANTS
+export_as INPUT_SIGNING_KEY RELEASEGATE_SIGNING_KEY
 
 exec "$RELEASEGATE" "${args[@]}"

@@ -160,33 +160,41 @@ func TestPinnedActionsCarryAVersionComment(t *testing.T) {
 func TestActionsMapEveryInputThroughEnv(t *testing.T) {
 	t.Parallel()
 	inputName := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	lib, err := os.ReadFile(filepath.Join(repoRoot, "actions", "lib", "run.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary, err := os.ReadFile(filepath.Join(repoRoot, "actions", "lib", "binary.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts := string(lib) + string(binary)
 	for _, a := range loadActions(t) {
 		if a.Runs.Using != "composite" {
 			t.Errorf("%s: expected runs.using composite, found %q", a.Path, a.Runs.Using)
-		}
-		used := map[string]bool{}
-		ref := regexp.MustCompile(`inputs\.([a-z0-9_]+)`)
-		for _, s := range a.Runs.Steps {
-			for _, v := range s.Env {
-				for _, m := range ref.FindAllStringSubmatch(v, -1) {
-					used[m[1]] = true
-				}
-			}
-			// Inputs may also steer a step's if: or be handed to a pinned
-			// action's with:, which are not scripts.
-			for _, m := range ref.FindAllStringSubmatch(s.If, -1) {
-				used[m[1]+"#if"] = true
-			}
 		}
 		for _, name := range a.InputOrder {
 			if !inputName.MatchString(name) {
 				t.Errorf("%s: input %q: expected lowercase letters, digits and underscores (hyphens are kept by go-githubactions and unusable in env names)", a.Path, name)
 			}
-			if !used[name] {
-				t.Errorf("%s: input %q: expected it mapped through a step's env:, found no ${{ inputs.%s }} in any env", a.Path, name, name)
-			}
 			if a.Inputs[name].Description == "" {
 				t.Errorf("%s: input %q has no description", a.Path, name)
+			}
+			// Each input reaches the scripts as INPUT_<NAME>, as the runner
+			// does for JavaScript actions, and the scripts read it.
+			env := "INPUT_" + strings.ToUpper(name)
+			want := "${{ inputs." + name + " }}"
+			mapped := false
+			for _, s := range a.Runs.Steps {
+				if s.Env[env] == want {
+					mapped = true
+				}
+			}
+			if !mapped {
+				t.Errorf("%s: input %q: expected it mapped in a step's env: as %s: %s, found no such mapping", a.Path, name, env, want)
+			}
+			if !strings.Contains(scripts, env+" ") && !strings.Contains(scripts, "${"+env) {
+				t.Errorf("%s: input %q: expected actions/lib/run.sh or binary.sh to read %s, found it unused", a.Path, name, env)
 			}
 		}
 	}
