@@ -1,0 +1,113 @@
+package slo
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Metric names of the generated recording rules, one per window: e.g.
+// slo:sli_error:ratio_rate5m{slo="availability", tenant="acme"}.
+const RecordPrefix = "slo:sli_error:ratio_rate"
+
+// AlertName is the name of every generated burn-rate alert; the severity,
+// slo and window labels tell them apart.
+const AlertName = "SLOErrorBudgetBurn"
+
+// RuleFile is a Prometheus rule file.
+type RuleFile struct {
+	Groups []RuleGroup `yaml:"groups"`
+}
+
+// RuleGroup is one group of rules.
+type RuleGroup struct {
+	Name     string `yaml:"name"`
+	Interval string `yaml:"interval,omitempty"`
+	Rules    []Rule `yaml:"rules"`
+}
+
+// Rule is a recording or alerting rule.
+type Rule struct {
+	Record      string            `yaml:"record,omitempty"`
+	Alert       string            `yaml:"alert,omitempty"`
+	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Annotations map[string]string `yaml:"annotations,omitempty"`
+}
+
+// RecordName is the recording rule metric for window w.
+func RecordName(w time.Duration) string { return RecordPrefix + FormatWindow(w) }
+
+// ruleWindows are Windows plus the period, without duplicates, ascending.
+func (s SLO) ruleWindows() []time.Duration {
+	seen := map[time.Duration]bool{}
+	var out []time.Duration
+	for _, w := range append(append([]time.Duration{}, Windows...), s.Period) {
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Rules returns the recording rules (the error ratio over every window and
+// the period) and the multi-window burn-rate alerts of each SLO, one group
+// per SLO. The recording rules use exactly the queries the slo gate
+// evaluates, so the alerts and the gate agree.
+func Rules(slos []SLO) RuleFile {
+	var f RuleFile
+	for _, s := range slos {
+		g := RuleGroup{Name: "releasegate-slo-" + s.Name}
+		for _, w := range s.ruleWindows() {
+			g.Rules = append(g.Rules, Rule{
+				Record: RecordName(w),
+				Expr:   s.ErrorRatioQuery(w),
+				Labels: map[string]string{"slo": s.Name},
+			})
+		}
+		for _, t := range s.Tiers() {
+			g.Rules = append(g.Rules, s.alert(t))
+		}
+		f.Groups = append(f.Groups, g)
+	}
+	return f
+}
+
+func (s SLO) alert(t Tier) Rule {
+	threshold := fmt.Sprintf("(%s * %s)", fmtF(t.Factor), fmtF(roundTo(s.ErrorBudget(), 12)))
+	sel := fmt.Sprintf(`{slo=%q}`, s.Name)
+	return Rule{
+		Alert: AlertName,
+		Expr: fmt.Sprintf("%s%s > %s\nand\n%s%s > %s",
+			RecordName(t.Long), sel, threshold, RecordName(t.Short), sel, threshold),
+		Labels: map[string]string{
+			"slo":      s.Name,
+			"severity": t.Severity,
+			"window":   FormatWindow(t.Long) + "/" + FormatWindow(t.Short),
+		},
+		Annotations: map[string]string{
+			"summary": fmt.Sprintf("SLO %s (%s%% over %s) is burning its error budget %sx too fast over %s and %s",
+				s.Name, fmtF(roundTo(s.Objective*100, 6)), FormatWindow(s.Period), fmtF(t.Factor), FormatWindow(t.Long), FormatWindow(t.Short)),
+		},
+	}
+}
+
+// YAML renders the rule file.
+func (f RuleFile) YAML() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,192 @@
+// Package slo models service level objectives the way the gates and the
+// generated Prometheus rules share them: an error ratio built from a bad/total
+// or good/total pair of PromQL queries, an objective and a period; burn rates
+// over the standard windows; error budget remaining; and the multi-window,
+// multi-burn-rate alerting tiers of the SRE workbook (Sloth, Pyrra).
+//
+// The package holds no I/O: a gate evaluates the queries it builds, and
+// Rules renders the same queries as recording and alerting rules, so alerts
+// and gates agree.
+package slo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// WindowPlaceholder is replaced by a window ("5m", "1h", "30d") in the
+// bad, good and total queries.
+const WindowPlaceholder = "{{.window}}"
+
+// Day is 24 hours.
+const Day = 24 * time.Hour
+
+// Windows are the burn-rate windows every SLO reports.
+var Windows = []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, Day, 3 * Day}
+
+// SLO is one objective over an error ratio.
+type SLO struct {
+	// Name identifies the SLO in results and in the `slo` label of rules.
+	Name string
+	// Objective is the target good ratio, e.g. 0.999.
+	Objective float64
+	// Period is the compliance window, e.g. 30 days.
+	Period time.Duration
+	// Bad or Good (exactly one) and Total are PromQL queries over counters
+	// containing WindowPlaceholder, e.g.
+	// sum by (tenant) (rate(http_requests_total{code=~"5.."}[{{.window}}])).
+	Bad, Good, Total string
+}
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_-]*$`)
+
+// Validate reports every problem with the SLO's fields (not PromQL syntax,
+// which the caller checks with its parser on ErrorRatioQuery).
+func (s SLO) Validate() []error {
+	var errs []error
+	if !nameRE.MatchString(s.Name) {
+		errs = append(errs, fmt.Errorf("name %q: expected letters, digits, _ and -", s.Name))
+	}
+	if !(s.Objective > 0 && s.Objective < 1) {
+		errs = append(errs, fmt.Errorf("objective %s: expected a percentage between 0 and 100 exclusive, e.g. 99.9", fmtF(s.Objective*100)))
+	}
+	if s.Period < time.Hour {
+		errs = append(errs, fmt.Errorf("period %s: expected at least 1h, typically 30d", s.Period))
+	}
+	if (s.Bad == "") == (s.Good == "") {
+		errs = append(errs, errors.New("set exactly one of bad and good"))
+	}
+	if s.Total == "" {
+		errs = append(errs, errors.New("total is required"))
+	}
+	for _, q := range []struct{ k, v string }{{"bad", s.Bad}, {"good", s.Good}, {"total", s.Total}} {
+		if q.v != "" && !strings.Contains(q.v, WindowPlaceholder) {
+			errs = append(errs, fmt.Errorf("%s: expected %s in the range selector, e.g. rate(x[%s])", q.k, WindowPlaceholder, WindowPlaceholder))
+		}
+	}
+	return errs
+}
+
+// ErrorBudget is the allowed error ratio, 1 - objective.
+func (s SLO) ErrorBudget() float64 { return 1 - s.Objective }
+
+// ErrorRatioQuery is the PromQL error ratio over window w.
+func (s SLO) ErrorRatioQuery(w time.Duration) string {
+	win := FormatWindow(w)
+	total := strings.ReplaceAll(s.Total, WindowPlaceholder, win)
+	if s.Bad != "" {
+		return fmt.Sprintf("(%s) / (%s)", strings.ReplaceAll(s.Bad, WindowPlaceholder, win), total)
+	}
+	return fmt.Sprintf("1 - ((%s) / (%s))", strings.ReplaceAll(s.Good, WindowPlaceholder, win), total)
+}
+
+// BurnRate is how fast an error ratio spends the budget: 1 spends it
+// exactly over the period, 14.4 spends 2% of a 30-day budget in an hour.
+func (s SLO) BurnRate(errorRatio float64) float64 { return errorRatio / s.ErrorBudget() }
+
+// BudgetRemaining is the fraction of the period's error budget left given
+// the error ratio over the whole period; negative when overspent.
+func (s SLO) BudgetRemaining(periodErrorRatio float64) float64 {
+	return 1 - periodErrorRatio/s.ErrorBudget()
+}
+
+// TimeToExhaustion is how long the remaining budget lasts at burn rate b.
+// It is 0 when nothing remains and +Inf (ok=false) when b <= 0 or unknown.
+func (s SLO) TimeToExhaustion(remaining, burn float64) (d time.Duration, ok bool) {
+	if math.IsNaN(remaining) || math.IsNaN(burn) || math.IsInf(burn, 0) || math.IsInf(remaining, 0) {
+		return 0, false
+	}
+	if remaining <= 0 {
+		return 0, true
+	}
+	if burn <= 0 {
+		return 0, false
+	}
+	h := remaining * s.Period.Hours() / burn
+	if h > 100*365*24 {
+		return 0, false
+	}
+	return time.Duration(h * float64(time.Hour)), true
+}
+
+// Tier is one multi-window burn-rate alert: it fires when the burn rate
+// over both Long and Short exceeds Factor.
+type Tier struct {
+	// Severity is "page" or "ticket".
+	Severity string
+	// Long and Short are the two windows.
+	Long, Short time.Duration
+	// BudgetSpent is the fraction of the budget the tier detects being spent
+	// within Long, e.g. 0.02.
+	BudgetSpent float64
+	// Factor is the burn-rate threshold: BudgetSpent * Period / Long.
+	Factor float64
+}
+
+// Name is e.g. "page 1h/5m".
+func (t Tier) Name() string {
+	return fmt.Sprintf("%s %s/%s", t.Severity, FormatWindow(t.Long), FormatWindow(t.Short))
+}
+
+// Tiers returns the SRE workbook tiers scaled to the SLO's period. For 30
+// days they are 1h/5m ×14.4 and 6h/30m ×6 (page), 1d/2h ×3 and 3d/6h ×1
+// (ticket): the budget fractions (2%, 5%, 10%, 10%) stay, the factors scale
+// with the period.
+func (s SLO) Tiers() []Tier {
+	base := []Tier{
+		{"page", time.Hour, 5 * time.Minute, 0.02, 0},
+		{"page", 6 * time.Hour, 30 * time.Minute, 0.05, 0},
+		{"ticket", Day, 2 * time.Hour, 0.10, 0},
+		{"ticket", 3 * Day, 6 * time.Hour, 0.10, 0},
+	}
+	for i := range base {
+		base[i].Factor = roundTo(base[i].BudgetSpent*s.Period.Hours()/base[i].Long.Hours(), 4)
+	}
+	return base
+}
+
+func roundTo(f float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(f*p) / p
+}
+
+// FormatWindow renders a duration in PromQL form with the largest exact
+// unit: 5m, 1h, 3d, 90s.
+func FormatWindow(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d%Day == 0:
+		return fmt.Sprintf("%dd", d/Day)
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", d/time.Millisecond)
+}
+
+// FormatDuration renders a time to exhaustion for people: 9h, 2d 4h, 45m.
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d >= Day:
+		days := d / Day
+		h := (d % Day) / time.Hour
+		if h == 0 {
+			return fmt.Sprintf("%dd", days)
+		}
+		return fmt.Sprintf("%dd %dh", days, h)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh", int(math.Round(d.Hours())))
+	default:
+		return fmt.Sprintf("%dm", int(math.Ceil(d.Minutes())))
+	}
+}
+
+func fmtF(f float64) string { return fmt.Sprintf("%g", f) }

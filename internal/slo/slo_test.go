@@ -1,0 +1,219 @@
+package slo
+
+import (
+	"flag"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func availability() SLO {
+	return SLO{
+		Name: "availability", Objective: 0.999, Period: 30 * Day,
+		Bad:   `sum by (tenant) (rate(http_requests_total{code=~"5.."}[{{.window}}]))`,
+		Total: `sum by (tenant) (rate(http_requests_total[{{.window}}]))`,
+	}
+}
+
+func TestTiersFor30Days(t *testing.T) {
+	t.Parallel()
+	want := []struct {
+		name   string
+		factor float64
+	}{{"page 1h/5m", 14.4}, {"page 6h/30m", 6}, {"ticket 1d/2h", 3}, {"ticket 3d/6h", 1}}
+	got := availability().Tiers()
+	for i, w := range want {
+		if got[i].Name() != w.name || got[i].Factor != w.factor {
+			t.Errorf("tier %d = %s ×%v, want %s ×%v", i, got[i].Name(), got[i].Factor, w.name, w.factor)
+		}
+	}
+	s := availability()
+	s.Period = 7 * Day
+	if f := s.Tiers()[0].Factor; f != 3.36 {
+		t.Errorf("7d page 1h/5m factor = %v, want 3.36 (2%% of a 7-day budget in 1h)", f)
+	}
+}
+
+func TestBudgetMath(t *testing.T) {
+	t.Parallel()
+	s := availability()
+	cases := []struct {
+		name                    string
+		ratio                   float64
+		wantBurn, wantRemaining float64
+	}{
+		{"no errors burn nothing", 0, 0, 1},
+		{"errors at the budget burn at 1", 0.001, 1, 0},
+		{"a 5% error ratio burns at 50", 0.05, 50, -49},
+		{"half the budget leaves half", 0.0005, 0.5, 0.5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if b := s.BurnRate(tc.ratio); math.Abs(b-tc.wantBurn) > 1e-9 {
+				t.Errorf("BurnRate(%v) = %v, want %v", tc.ratio, b, tc.wantBurn)
+			}
+			if r := s.BudgetRemaining(tc.ratio); math.Abs(r-tc.wantRemaining) > 1e-9 {
+				t.Errorf("BudgetRemaining(%v) = %v, want %v", tc.ratio, r, tc.wantRemaining)
+			}
+		})
+	}
+	if d, ok := s.TimeToExhaustion(0.5, 1); !ok || d != 15*Day {
+		t.Errorf("half a 30d budget at burn 1 lasts %v, want 15d", d)
+	}
+	if d, ok := s.TimeToExhaustion(1, 14.4); !ok || d != 50*time.Hour {
+		t.Errorf("a full 30d budget at burn 14.4 lasts %v, want 50h", d)
+	}
+	if _, ok := s.TimeToExhaustion(1, 0); ok {
+		t.Error("burn 0 has a time to exhaustion")
+	}
+	if _, ok := s.TimeToExhaustion(math.NaN(), 1); ok {
+		t.Error("NaN remaining has a time to exhaustion")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		edit func(*SLO)
+		want string
+	}{
+		{"an objective of 100% leaves no budget", func(s *SLO) { s.Objective = 1 }, "objective"},
+		{"bad and good together are refused", func(s *SLO) { s.Good = s.Total }, "exactly one"},
+		{"a query without the window placeholder is refused", func(s *SLO) { s.Total = "sum(rate(x[5m]))" }, "total: expected {{.window}}"},
+		{"a short period is refused", func(s *SLO) { s.Period = time.Minute }, "period"},
+		{"a name with spaces is refused", func(s *SLO) { s.Name = "a b" }, "name"},
+	}
+	if errs := availability().Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := availability()
+			tc.edit(&s)
+			errs := s.Validate()
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want) {
+				t.Errorf("Validate() = %v, want one error containing %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatWindow(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{5 * time.Minute: "5m", time.Hour: "1h", 3 * Day: "3d", 30 * Day: "30d", 90 * time.Second: "90s", 36 * time.Hour: "36h"} {
+		if got := FormatWindow(d); got != want {
+			t.Errorf("FormatWindow(%v) = %s, want %s", d, got, want)
+		}
+	}
+}
+
+// TestRulesGolden keeps testdata/slo/rules.yml, the rules generated for
+// the example SLOs, under review.
+func TestRulesGolden(t *testing.T) {
+	t.Parallel()
+	good := availability()
+	good.Name, good.Bad, good.Good, good.Objective = "latency", "", `sum by (tenant) (rate(http_request_duration_seconds_bucket{le="0.5"}[{{.window}}]))`, 0.99
+	good.Total = `sum by (tenant) (rate(http_request_duration_seconds_count[{{.window}}]))`
+	b, err := Rules([]SLO{availability(), good}).YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", "testdata", "slo", "rules", "slo-rules.yml")
+	if *update {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/slo -run Golden -update)", err)
+	}
+	if string(want) != string(b) {
+		t.Errorf("generated rules differ from %s; review and run with -update", path)
+	}
+}
+
+func promtool(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool not found; run scripts/services/prometheus.sh (installs Debian's prometheus package)")
+		}
+		t.Skip("promtool not found; run scripts/services/prometheus.sh to install it")
+	}
+	return p
+}
+
+// TestRulesPassPromtool runs `promtool check rules` and `promtool test
+// rules` on generated rules: a tenant failing every request pages and
+// tickets on every tier; a healthy tenant raises nothing.
+func TestRulesPassPromtool(t *testing.T) {
+	t.Parallel()
+	bin := promtool(t)
+	dir := t.TempDir()
+	s := availability()
+	b, err := Rules([]SLO{s}).YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := filepath.Join(dir, "rules.yml")
+	if err := os.WriteFile(rules, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "check", "rules", rules).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+	var alerts strings.Builder
+	for _, tier := range s.Tiers() {
+		a := s.alert(tier)
+		alerts.WriteString("          - exp_labels:\n")
+		alerts.WriteString("              tenant: broken\n")
+		for _, k := range []string{"severity", "slo", "window"} {
+			alerts.WriteString("              " + k + ": \"" + a.Labels[k] + "\"\n")
+		}
+		alerts.WriteString("            exp_annotations:\n              summary: \"" + a.Annotations["summary"] + "\"\n")
+	}
+	test := `rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'http_requests_total{tenant="broken",code="500"}'
+        values: '0+60x120'
+      - series: 'http_requests_total{tenant="healthy",code="200"}'
+        values: '0+60x120'
+      - series: 'http_requests_total{tenant="healthy",code="500"}'
+        values: '0+0x120'
+    alert_rule_test:
+      - eval_time: 90m
+        alertname: ` + AlertName + `
+        exp_alerts:
+` + alerts.String() + `    promql_expr_test:
+      - expr: slo:sli_error:ratio_rate5m{slo="availability"}
+        eval_time: 90m
+        exp_samples:
+          - labels: 'slo:sli_error:ratio_rate5m{slo="availability",tenant="broken"}'
+            value: 1
+          - labels: 'slo:sli_error:ratio_rate5m{slo="availability",tenant="healthy"}'
+            value: 0
+`
+	testFile := filepath.Join(dir, "test.yml")
+	if err := os.WriteFile(testFile, []byte(test), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "test", "rules", "test.yml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool test rules: %v\n%s\n--- test file:\n%s", err, out, test)
+	}
+}
