@@ -1,0 +1,310 @@
+// Package provenance is the `provenance` gate kind: SLSA provenance of
+// release artifacts and Sigstore signatures of blobs, verified offline
+// against a pinned trusted root. The verification itself lives in
+// internal/provenance; this package maps settings to it and its outcomes
+// to a Result.
+package provenance
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	prov "github.com/maestro-conductor/releasegate/internal/provenance"
+	"github.com/sigstore/sigstore-go/pkg/root"
+)
+
+// Kind is the gate kind name.
+const Kind = "provenance"
+
+func init() {
+	gate.Register(gate.Kind{
+		Name:    Kind,
+		Group:   "provenance",
+		Summary: "verifies SLSA provenance of artifacts and Sigstore signatures of blobs, offline against a pinned trusted root",
+		Spec:    func() any { return &Spec{} },
+		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
+			s, ok := spec.(*Spec)
+			if !ok {
+				return nil, fmt.Errorf("provenance gate: settings are %T, expected *provenance.Spec", spec)
+			}
+			return New(m, *s, env), nil
+		},
+	})
+}
+
+// Gate verifies the artifacts and blobs of its Spec.
+type Gate struct {
+	meta gate.Meta
+	spec Spec
+	env  gate.Env
+}
+
+// New builds a gate; relative paths resolve against env.PolicyDir.
+func New(m gate.Meta, s Spec, env gate.Env) *Gate {
+	if m.Kind == "" {
+		m.Kind = Kind
+	}
+	return &Gate{meta: m, spec: s, env: env}
+}
+
+// Name is the gate id.
+func (g *Gate) Name() string { return g.meta.ID }
+
+// Describe says what the gate checks.
+func (g *Gate) Describe() string {
+	n := len(g.spec.Artifacts) + len(g.spec.Checksums) + len(g.spec.Blobs)
+	return fmt.Sprintf("verify provenance of %d artifact source(s) from %s", n, g.spec.SourceURI)
+}
+
+func (g *Gate) path(p string) string {
+	if p == "" || filepath.IsAbs(p) || g.env.PolicyDir == "" {
+		return p
+	}
+	return filepath.Join(g.env.PolicyDir, p)
+}
+
+func badInput(field string, err error) error { return &gate.InputError{Input: field, Err: err} }
+
+// Run verifies everything and returns one check per artifact and blob.
+func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
+	s := g.spec
+	if errs := s.Validate(); len(errs) > 0 {
+		return nil, badInput(Kind, errors.Join(errs...))
+	}
+	if s.Online {
+		return nil, fmt.Errorf("online verification (TUF refresh, slsa-verifier): %w in this build; pin trusted-root to verify offline", gate.ErrNotImplemented)
+	}
+	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: Kind, Group: g.meta.Group,
+		Required: g.meta.Required, Location: g.meta.Location, Details: map[string]any{}}
+	opts := prov.Options{IgnoreTlogUnsafe: s.InsecureIgnoreTlog}
+	if s.TrustedRoot != "" {
+		tr, in, err := loadTrustedRoot(g.path(s.TrustedRoot))
+		if err != nil {
+			return nil, badInput("trusted-root", err)
+		}
+		opts.TrustedRoot = tr
+		res.Inputs = append(res.Inputs, in)
+	}
+	if len(s.Artifacts) > 0 || len(s.Checksums) > 0 {
+		v, err := prov.NewVerifier(prov.Options{TrustedRoot: opts.TrustedRoot})
+		if err != nil {
+			return nil, badInput("trusted-root", err)
+		}
+		if err := g.runSLSA(ctx, v, res); err != nil {
+			return nil, err
+		}
+	}
+	if len(s.Blobs) > 0 {
+		if s.Key != "" {
+			k, err := prov.LoadPublicKey(g.path(s.Key))
+			if err != nil {
+				return nil, badInput("key", err)
+			}
+			opts.Key = k
+			res.Inputs = append(res.Inputs, fileInput("key", g.path(s.Key)))
+		}
+		v, err := prov.NewVerifier(opts)
+		if err != nil {
+			return nil, badInput("key", err)
+		}
+		g.runBlobs(ctx, v, res)
+		for _, w := range v.Warnings() {
+			res.Add(gate.Check{Name: "transparency log", Status: gate.StatusWarn, Message: w})
+		}
+		if s.Key == "" && s.Identity().Insecure() {
+			res.Add(gate.Check{Name: "signer identity", Status: gate.StatusWarn, Observed: gate.Text(s.CertificateIdentityRegexp),
+				Message: "any signer identity is accepted (insecure-any-identity): anyone with an OIDC account can sign; pin certificate-identity"})
+		}
+	}
+	res.Fold()
+	res.Summary = summary(res)
+	return res, nil
+}
+
+func (g *Gate) runSLSA(ctx context.Context, v *prov.Verifier, res *gate.Result) error {
+	s := g.spec
+	patterns := make([]string, len(s.Artifacts))
+	copy(patterns, s.Artifacts)
+	arts, err := prov.ExpandArtifacts(g.env.PolicyDir, patterns, s.Checksums)
+	if err != nil {
+		return badInput("artifacts", err)
+	}
+	pol := s.SLSAPolicy()
+	b := &prov.Batch{Verifier: v, Policy: pol, Provenance: g.path(s.Provenance)}
+	results := b.Run(ctx, arts)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("verifying %d artifacts: %w", len(arts), gate.ErrTimeout)
+	}
+	expected := expectation(pol)
+	details := make([]map[string]any, 0, len(results))
+	seenProv := map[string]bool{}
+	for _, r := range results {
+		d := map[string]any{"name": r.Name, "sha256": r.SHA256, "provenance": r.Provenance}
+		if r.SHA256 != "" {
+			res.Inputs = append(res.Inputs, gate.Input{Name: r.Name, URI: r.Path, Digest: "sha256:" + r.SHA256})
+		}
+		if r.Provenance != "" && !seenProv[r.Provenance] {
+			seenProv[r.Provenance] = true
+			res.Inputs = append(res.Inputs, fileInput("provenance "+filepath.Base(r.Provenance), r.Provenance))
+		}
+		c := gate.Check{Name: "slsa " + r.Name, Expected: expected}
+		if r.Err != nil {
+			c.Status = gate.StatusFail
+			c.Observed = gate.Text("sha256:" + r.SHA256)
+			c.Message = r.Err.Error()
+			d["error"] = r.Err.Error()
+		} else {
+			a := r.Attestation
+			e := a.Evidence
+			ref := e.CertRef
+			if ref == "" {
+				ref = e.Ref
+			}
+			source := e.CertSource
+			if source == "" {
+				source = e.SourceURI
+			}
+			commit := e.CertCommit
+			if commit == "" {
+				commit = e.Commit
+			}
+			c.Status = gate.StatusPass
+			c.Observed = gate.Text(e.BuilderID)
+			c.Message = fmt.Sprintf("%s (sha256:%.12s…) built by %s from %s@%s (commit %.12s)", r.Name, r.SHA256, e.BuilderID, source, ref, commit)
+			d["builder_id"], d["source"], d["ref"], d["commit"], d["subject"] = e.BuilderID, source, ref, commit, a.Subject
+			d["signer"], d["predicate_type"] = e.Signer, e.PredicateType
+			if a.Log != nil {
+				c.Message += fmt.Sprintf("; rekor log index %d at %s", a.Log.Index, a.Log.IntegratedTime.Format(time.RFC3339))
+				d["rekor_log_index"], d["integrated_time"] = a.Log.Index, a.Log.IntegratedTime.Format(time.RFC3339)
+			}
+		}
+		res.Add(c)
+		details = append(details, d)
+	}
+	res.Details["artifacts"] = details
+	return nil
+}
+
+func (g *Gate) runBlobs(ctx context.Context, v *prov.Verifier, res *gate.Result) {
+	id := g.spec.Identity()
+	details := make([]map[string]any, 0, len(g.spec.Blobs))
+	for _, b := range g.spec.Blobs {
+		name := b.Path
+		c := gate.Check{Name: "signature " + name}
+		d := map[string]any{"name": name}
+		sig, sum, bundlePath, err := verifyBlob(ctx, v, g.path(b.Path), g.path(b.Bundle), id)
+		if sum != "" {
+			res.Inputs = append(res.Inputs, gate.Input{Name: name, URI: g.path(b.Path), Digest: "sha256:" + sum})
+			d["sha256"] = sum
+		}
+		if bundlePath != "" {
+			d["bundle"] = bundlePath
+		}
+		if err != nil {
+			c.Status, c.Message = gate.StatusFail, err.Error()
+			d["error"] = err.Error()
+		} else {
+			c.Status = gate.StatusPass
+			c.Observed = gate.Text(sig.Signer)
+			c.Message = fmt.Sprintf("%s (sha256:%.12s…) signed by %s", name, sum, sig.Signer)
+			if sig.Issuer != "" {
+				c.Message += " (" + sig.Issuer + ")"
+			}
+			d["signer"], d["issuer"] = sig.Signer, sig.Issuer
+			if sig.Log != nil {
+				c.Message += fmt.Sprintf("; rekor log index %d at %s", sig.Log.Index, sig.Log.IntegratedTime.Format(time.RFC3339))
+				d["rekor_log_index"], d["integrated_time"] = sig.Log.Index, sig.Log.IntegratedTime.Format(time.RFC3339)
+			}
+		}
+		res.Add(c)
+		details = append(details, d)
+	}
+	res.Details["blobs"] = details
+}
+
+func verifyBlob(ctx context.Context, v *prov.Verifier, path, bundlePath string, id prov.Identity) (*prov.Signature, string, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", "", err
+	}
+	sum, err := prov.HashFile(path)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if bundlePath == "" {
+		for _, suffix := range []string{".sigstore.json", ".bundle", ".sigstore"} {
+			if _, err := os.Stat(path + suffix); err == nil {
+				bundlePath = path + suffix
+				break
+			}
+		}
+		if bundlePath == "" {
+			return nil, sum, "", fmt.Errorf("no bundle beside %s: expected %s.sigstore.json or .bundle, or set bundle", path, filepath.Base(path))
+		}
+	}
+	data, err := os.ReadFile(bundlePath)
+	if err != nil {
+		return nil, sum, bundlePath, err
+	}
+	bundles, err := prov.ParseBundles(data)
+	if err != nil {
+		return nil, sum, bundlePath, err
+	}
+	sig, err := v.VerifyBlob(bundles[0], sum, id)
+	return sig, sum, bundlePath, err
+}
+
+func loadTrustedRoot(path string) (*root.TrustedRoot, gate.Input, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, gate.Input{}, err
+	}
+	tr, err := root.NewTrustedRootFromJSON(data)
+	if err != nil {
+		return nil, gate.Input{}, fmt.Errorf("%s: %w; expected a Sigstore trusted_root.json", path, err)
+	}
+	return tr, gate.Input{Name: "trusted root", URI: path, Digest: digest(data)}, nil
+}
+
+func fileInput(name, path string) gate.Input {
+	in := gate.Input{Name: name, URI: path}
+	if data, err := os.ReadFile(path); err == nil {
+		in.Digest = digest(data)
+	}
+	return in
+}
+
+func digest(data []byte) string {
+	h := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+func expectation(p prov.Policy) string {
+	parts := []string{"source " + prov.NormalizeSourceURI(p.SourceURI)}
+	switch {
+	case p.SourceTag != "":
+		parts = append(parts, "tag "+p.SourceTag)
+	case p.SourceVersionedTag != "":
+		parts = append(parts, "tag ~"+p.SourceVersionedTag)
+	case p.SourceBranch != "":
+		parts = append(parts, "branch "+p.SourceBranch)
+	}
+	if len(p.BuilderIDs) > 0 {
+		parts = append(parts, "builder "+strings.Join(p.BuilderIDs, "|"))
+	} else {
+		parts = append(parts, "trusted builder")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func summary(r *gate.Result) string {
+	c := r.Counts()
+	return fmt.Sprintf("%d verified, %d failed, %d warning(s)", c[gate.StatusPass], c[gate.StatusFail], c[gate.StatusWarn])
+}

@@ -1,0 +1,124 @@
+package provenance
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/maestro-conductor/releasegate/internal/policy"
+	prov "github.com/maestro-conductor/releasegate/internal/provenance"
+)
+
+// Spec is the `with:` block of a provenance gate. It verifies SLSA
+// provenance of artifacts (artifacts, checksums) and/or Sigstore signatures
+// of blobs (blobs), offline against a pinned trusted root.
+type Spec struct {
+	// Artifacts are paths or globs of files whose SLSA provenance is checked.
+	Artifacts []string `yaml:"artifacts" doc:"files or globs whose SLSA provenance is verified, relative to the policy file"`
+	// Checksums are sha256sum-format files listing artifacts.
+	Checksums []string `yaml:"checksums" doc:"sha256sum-format files; every file listed is an artifact and must hash to its line"`
+	// Provenance is one provenance file for every artifact.
+	Provenance string `yaml:"provenance" doc:"the provenance (Sigstore bundle, .intoto.jsonl, .build.slsa) for all artifacts; default: <artifact>.intoto.jsonl, .build.slsa or .sigstore.json beside each"`
+	// TrustedRoot is the pinned trusted_root.json.
+	TrustedRoot string `yaml:"trusted-root" doc:"Sigstore trusted_root.json to verify against, fully offline; required unless online"`
+	// Online opts into the network path (TUF refresh, slsa-verifier).
+	Online bool `yaml:"online" doc:"verify online (TUF-refreshed trust root); without it no network call is ever made"`
+
+	// SourceURI is the expected source repository.
+	SourceURI string `yaml:"source-uri" doc:"expected source repository of the artifacts, e.g. github.com/owner/repo; required with artifacts"`
+	// SourceTag is the exact expected tag.
+	SourceTag string `yaml:"source-tag" doc:"the exact tag the artifacts were built from, e.g. v1.4.2"`
+	// SourceVersionedTag is a semver prefix the tag must match.
+	SourceVersionedTag string `yaml:"source-versioned-tag" doc:"a semver prefix the build's tag must match: v1 matches v1.2.3, v1.2 matches v1.2.9"`
+	// SourceBranch is the expected branch.
+	SourceBranch string `yaml:"source-branch" doc:"the branch the artifacts were built from, e.g. main"`
+	// BuilderIDs restricts the trusted builders.
+	BuilderIDs []string `yaml:"builder-ids" doc:"trusted builder ids (with @ref: exact; without: any released tag); required for delegator (BYOB) builders; default: the slsa-github-generator builders and GitHub attest-build-provenance"`
+	// Inputs are expected workflow inputs.
+	Inputs map[string]string `yaml:"inputs" doc:"workflow inputs the provenance must record, compared as strings"`
+
+	// Blobs are files with a Sigstore bundle each.
+	Blobs []Blob `yaml:"blobs" doc:"files whose cosign/Sigstore bundle signature is verified, keyless (certificate identity) or with key"`
+	// CertificateOIDCIssuer is the keyless signer's issuer.
+	CertificateOIDCIssuer string `yaml:"certificate-oidc-issuer" doc:"the keyless signer's OIDC issuer, e.g. https://token.actions.githubusercontent.com"`
+	// CertificateOIDCIssuerRegexp is an anchored issuer pattern.
+	CertificateOIDCIssuerRegexp string `yaml:"certificate-oidc-issuer-regexp" doc:"an anchored pattern for the OIDC issuer"`
+	// CertificateIdentity is the exact signer identity.
+	CertificateIdentity string `yaml:"certificate-identity" doc:"the keyless signer's exact identity (certificate SAN): a workflow URI or an e-mail"`
+	// CertificateIdentityRegexp is an anchored identity pattern.
+	CertificateIdentityRegexp string `yaml:"certificate-identity-regexp" doc:"an anchored pattern (^…$) for the signer identity; one that matches anything is refused"`
+	// InsecureAnyIdentity accepts any signer identity, with a warning.
+	InsecureAnyIdentity bool `yaml:"insecure-any-identity" doc:"accept a signer identity pattern that matches anyone; every result then warns"`
+	// Key is a PEM public key for key-based signatures.
+	Key string `yaml:"key" doc:"PEM public key file for key-based signatures, instead of a keyless identity"`
+	// InsecureIgnoreTlog verifies key signatures without a trusted root.
+	InsecureIgnoreTlog bool `yaml:"insecure-ignore-tlog" doc:"with key and no trusted-root: skip the transparency-log check (every result then warns)"`
+}
+
+// Blob is one signed file.
+type Blob struct {
+	// Path is the signed file.
+	Path string `yaml:"path" required:"true" doc:"the signed file, relative to the policy file"`
+	// Bundle is its Sigstore bundle.
+	Bundle string `yaml:"bundle" doc:"its Sigstore bundle (cosign sign-blob --bundle); default: <path>.sigstore.json or <path>.bundle"`
+}
+
+// Identity returns the keyless identity policy.
+func (s Spec) Identity() prov.Identity {
+	return prov.Identity{Issuer: s.CertificateOIDCIssuer, IssuerRegexp: s.CertificateOIDCIssuerRegexp,
+		Identity: s.CertificateIdentity, IdentityRegexp: s.CertificateIdentityRegexp, InsecureAnyIdentity: s.InsecureAnyIdentity}
+}
+
+// SLSAPolicy returns the SLSA policy.
+func (s Spec) SLSAPolicy() prov.Policy {
+	return prov.Policy{SourceURI: s.SourceURI, SourceTag: s.SourceTag, SourceVersionedTag: s.SourceVersionedTag,
+		SourceBranch: s.SourceBranch, BuilderIDs: s.BuilderIDs, Inputs: s.Inputs}
+}
+
+// Validate reports every problem at once, each at its key.
+func (s Spec) Validate() []error {
+	var errs []error
+	field := func(name string, err error) { errs = append(errs, &policy.FieldError{Field: name, Err: err}) }
+	slsa := len(s.Artifacts) > 0 || len(s.Checksums) > 0
+	if !slsa && len(s.Blobs) == 0 {
+		field("artifacts", errors.New("nothing to verify: expected artifacts, checksums or blobs"))
+	}
+	if s.TrustedRoot == "" && !s.Online && !(s.Key != "" && s.InsecureIgnoreTlog) {
+		field("trusted-root", errors.New("required for offline verification: pin a Sigstore trusted_root.json (or set online: true to fetch it with TUF)"))
+	}
+	if slsa {
+		for _, err := range s.SLSAPolicy().Validate() {
+			field(fieldOf(err), err)
+		}
+	} else if s.Provenance != "" || s.SourceURI != "" || len(s.BuilderIDs) > 0 {
+		field("artifacts", errors.New("provenance settings without artifacts: expected artifacts or checksums to verify"))
+	}
+	if len(s.Blobs) > 0 {
+		switch {
+		case s.Key != "" && (s.CertificateIdentity != "" || s.CertificateIdentityRegexp != ""):
+			field("key", errors.New("key and certificate-identity: set one; a key signature has no identity"))
+		case s.Key == "":
+			for _, err := range s.Identity().Validate() {
+				field(fieldOf(err), err)
+			}
+		}
+	}
+	if s.InsecureIgnoreTlog && s.Key == "" {
+		field("insecure-ignore-tlog", errors.New("only applies to key-based verification; keyless signatures always need the transparency log"))
+	}
+	for i, b := range s.Blobs {
+		if strings.TrimSpace(b.Path) == "" {
+			field(fmt.Sprintf("blobs[%d].path", i), errors.New("required"))
+		}
+	}
+	return errs
+}
+
+// fieldOf takes the key name a domain error starts with ("source-uri: …").
+func fieldOf(err error) string {
+	msg := err.Error()
+	if i := strings.IndexAny(msg, " :"); i > 0 {
+		return msg[:i]
+	}
+	return ""
+}
