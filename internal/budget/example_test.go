@@ -26,7 +26,7 @@ var exampleRepos = []struct {
 	{"maestro-conductor/acme-api", ".github/workflows/e2e.yml", "linux_4_core", 20, 0.03},
 	{"maestro-conductor/acme-web", ".github/workflows/ci.yml", "actions_linux", 40, 0.02},
 	{"maestro-conductor/acme-web", ".github/workflows/ios.yml", "actions_macos", 6, 0},
-	{"maestro-conductor/globex-ingest", ".github/workflows/ci.yml", "linux_8_core", 45, 0.12},
+	{"maestro-conductor/globex-ingest", ".github/workflows/ci.yml", "linux_8_core", 45, 0.08},
 	{"maestro-conductor/globex-ingest", ".github/workflows/release.yml", "actions_linux", 3, 0},
 	{"maestro-conductor/initech-billing", ".github/workflows/ci.yml", "actions_windows", 15, 0},
 	{"maestro-conductor/initech-billing", ".github/workflows/nightly.yml", "self_hosted", 30, 0},
@@ -52,7 +52,7 @@ func generateExample() []byte {
 		}
 		weeks := t.Sub(start).Hours() / 168
 		for _, x := range exampleRepos {
-			m := x.base * daily * weekly * math.Pow(1+x.growth, weeks) * (1 + 0.1*r.NormFloat64())
+			m := x.base * daily * weekly * math.Pow(1+x.growth, weeks) * (1 + 0.03*r.NormFloat64())
 			m = math.Round(math.Max(0, m))
 			if m == 0 {
 				continue
