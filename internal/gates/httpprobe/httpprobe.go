@@ -193,7 +193,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	}
 	elapsed := time.Since(start)
 	tries := ""
-	if n > 1 || g.spec.Retry.Within > 0 {
+	if n > 1 {
 		tries = fmt.Sprintf(" after %d attempt(s) over %s", n, elapsed.Round(time.Millisecond))
 	}
 	if last.err != nil {
@@ -206,9 +206,9 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	res.Details["attempts"] = n
 	switch res.Status {
 	case gate.StatusPass:
-		res.Summary = fmt.Sprintf("%s %s answered %d in %s%s", g.spec.Method, g.target(), last.status, last.latency.Round(time.Millisecond), tries)
+		res.Summary = fmt.Sprintf("%s %s answered %d in %s%s", g.spec.Method, g.target(), last.status, fmtLatency(last.latency), tries)
 	case gate.StatusWarn:
-		res.Summary = fmt.Sprintf("%s %s answered %d in %s%s, with warnings", g.spec.Method, g.target(), last.status, last.latency.Round(time.Millisecond), tries)
+		res.Summary = fmt.Sprintf("%s %s answered %d in %s%s, with warnings", g.spec.Method, g.target(), last.status, fmtLatency(last.latency), tries)
 	default:
 		res.Summary = fmt.Sprintf("%s %s: %d of %d check(s) failed%s", g.spec.Method, g.target(), res.Counts()[gate.StatusFail], len(res.Checks), tries)
 	}
@@ -297,7 +297,7 @@ func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *g
 	st := gate.Check{Name: "status", Observed: gate.Int(int64(resp.StatusCode)), Expected: g.status.String(), Status: gate.StatusFail}
 	if g.status.Match(resp.StatusCode) {
 		st.Status = gate.StatusPass
-		st.Message = fmt.Sprintf("answered %d in %s", resp.StatusCode, latency.Round(time.Millisecond))
+		st.Message = fmt.Sprintf("answered %d in %s", resp.StatusCode, fmtLatency(latency))
 	} else {
 		st.Message = fmt.Sprintf("expected status %s, found %d; the response begins: %s", g.status, resp.StatusCode, g.mask(snippet(body)))
 	}
@@ -305,10 +305,10 @@ func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *g
 	if ml := g.spec.Expect.MaxLatency.D(); ml > 0 {
 		c := gate.Check{Name: "latency", Observed: gate.Int(latency.Milliseconds()), Unit: "ms",
 			Expected: fmt.Sprintf("<= %d", ml.Milliseconds()), Status: gate.StatusPass,
-			Message: fmt.Sprintf("answered in %s, within %s", latency.Round(time.Millisecond), ml)}
+			Message: fmt.Sprintf("answered in %s, within %s", fmtLatency(latency), ml)}
 		if latency > ml {
 			c.Status = gate.StatusFail
-			c.Message = fmt.Sprintf("expected a response within %s, it took %s; look for slow dependencies or raise max-latency", ml, latency.Round(time.Millisecond))
+			c.Message = fmt.Sprintf("expected a response within %s, it took %s; look for slow dependencies or raise max-latency", ml, fmtLatency(latency))
 		}
 		res.Add(c)
 	}
@@ -365,4 +365,13 @@ func snippet(b []byte) string {
 		s = s[:200] + "…"
 	}
 	return s
+}
+
+// fmtLatency rounds a latency for messages: to the millisecond above 10ms,
+// to 10µs below, so a fast answer does not read "0s".
+func fmtLatency(d time.Duration) time.Duration {
+	if d >= 10*time.Millisecond {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(10 * time.Microsecond)
 }

@@ -19,7 +19,7 @@ type Expect struct {
 	// Condition is a threshold on a numeric field.
 	Condition *policy.Condition `yaml:"condition" doc:"a threshold on a numeric field, e.g. \">= 10000000\""`
 	// Equals is compared with a string, number, boolean or null field.
-	Equals *string `yaml:"equals" doc:"the value the field must equal; numbers compare numerically, true/false/null match JSON literals"`
+	Equals *string `yaml:"equals" doc:"the value the field must equal: text for strings, numbers compare numerically, true/false/null match JSON literals, arrays and objects are written as JSON ([] or {\"a\": 1})"`
 }
 
 // Validate checks that exactly one of condition and equals is set, and that
@@ -109,8 +109,45 @@ func equal(v any, want string) bool {
 		return strconv.FormatBool(x) == want
 	case nil:
 		return want == "null"
+	case []any, map[string]any:
+		w, err := Decode([]byte(want))
+		return err == nil && deepEqual(v, w)
 	}
-	return false // objects and arrays are not compared
+	return false
+}
+
+// deepEqual compares decoded JSON values, numbers numerically.
+func deepEqual(a, b any) bool {
+	switch x := a.(type) {
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !deepEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !deepEqual(xv, yv) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && equal(x, string(y))
+	default:
+		return a == b
+	}
 }
 
 // value turns a decoded JSON scalar into an observed value; objects and

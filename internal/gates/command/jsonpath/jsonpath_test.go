@@ -115,7 +115,7 @@ func TestDecodeRefusesTrailingData(t *testing.T) {
 
 func TestExpectCheck(t *testing.T) {
 	t.Parallel()
-	doc, _ := Decode([]byte(`{"n": 5, "f": 0.25, "s": "ok", "b": true, "z": null, "o": {}, "huge": 1e400}`))
+	doc, _ := Decode([]byte(`{"n": 5, "f": 0.25, "s": "ok", "b": true, "z": null, "o": {}, "a": [1, "x", {"k": null}], "huge": 1e400}`))
 	c := func(s string) *policy.Condition { x := policy.MustCondition(s); return &x }
 	eq := func(s string) *string { return &s }
 	tests := []struct {
@@ -133,7 +133,10 @@ func TestExpectCheck(t *testing.T) {
 		{"a boolean matches its literal", Expect{Path: MustParse(".b"), Equals: eq("true")}, gate.StatusPass},
 		{"null matches null", Expect{Path: MustParse(".z"), Equals: eq("null")}, gate.StatusPass},
 		{"a different string fails", Expect{Path: MustParse(".s"), Equals: eq("OK")}, gate.StatusFail},
-		{"an object never equals", Expect{Path: MustParse(".o"), Equals: eq("{}")}, gate.StatusFail},
+		{"an empty object equals {}", Expect{Path: MustParse(".o"), Equals: eq("{}")}, gate.StatusPass},
+		{"an array equals its JSON", Expect{Path: MustParse(".a"), Equals: eq(`[1.0, "x", {"k": null}]`)}, gate.StatusPass},
+		{"a different array fails", Expect{Path: MustParse(".a"), Equals: eq(`[1, "x"]`)}, gate.StatusFail},
+		{"an object does not equal text", Expect{Path: MustParse(".o"), Equals: eq("object")}, gate.StatusFail},
 		{"a missing field fails", Expect{Path: MustParse(".x"), Equals: eq("")}, gate.StatusFail},
 	}
 	for _, tt := range tests {
