@@ -17,7 +17,11 @@ func TestPolicyExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]gate.Status{"error-rate": gate.StatusFail}
+	want := map[string]gate.Status{"error-rate": gate.StatusFail, "error-budget": gate.StatusFail}
+	wantFails := map[string]map[string]bool{
+		"error-rate":   {"canary error ratio/globex": true, "canary vs baseline/globex": true, "p95 latency/initech": true},
+		"error-budget": {"availability 5m burn rate/globex": true, "availability 1h burn rate/globex": true},
+	}
 	for _, g := range p.Gates {
 		k, _ := gate.Lookup(g.Kind)
 		gt, err := k.New(p.Meta(g), g.Spec, gate.Env{PolicyDir: p.Dir()})
@@ -38,9 +42,13 @@ func TestPolicyExample(t *testing.T) {
 				fails[c.Name+"/"+c.Tenant] = true
 			}
 		}
-		wantFails := map[string]bool{"canary error ratio/globex": true, "canary vs baseline/globex": true, "p95 latency/initech": true}
-		if len(fails) != len(wantFails) {
-			t.Errorf("non-passing checks %v, want exactly %v", fails, wantFails)
+		if len(fails) != len(wantFails[g.ID]) {
+			t.Errorf("gate %s: non-passing checks %v, want exactly %v", g.ID, fails, wantFails[g.ID])
+		}
+		for k := range wantFails[g.ID] {
+			if !fails[k] {
+				t.Errorf("gate %s: %s passed, want it to fail", g.ID, k)
+			}
 		}
 	}
 }

@@ -78,3 +78,21 @@ func TestRealPrometheusSameVerdicts(t *testing.T) {
 		t.Errorf("fixture drifted: canary verdicts %v", want)
 	}
 }
+
+// TestRealPrometheusSameSLOVerdicts does the same for the slo gate.
+func TestRealPrometheusSameSLOVerdicts(t *testing.T) {
+	prom := promSource(t)
+	for _, objective := range []float64{99, 99.9} {
+		o := availabilitySLO(objective)
+		want := runSLO(t, fileSource(t), o, "acme", "globex", "initech")
+		got := runSLO(t, prom, o, "acme", "globex", "initech")
+		for k, w := range want {
+			if got[k].Status != w.Status {
+				t.Errorf("objective %v: %s: prometheus %s (%s), file engine %s (%s)", objective, k, got[k].Status, got[k].Message, w.Status, w.Message)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("objective %v: prometheus gave %d checks, file engine %d", objective, len(got), len(want))
+		}
+	}
+}

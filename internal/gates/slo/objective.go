@@ -1,0 +1,406 @@
+package slo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/metrics"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/slo"
+)
+
+func init() {
+	gate.Register(gate.Kind{
+		Name:    "slo",
+		Group:   "slo",
+		Summary: "SLO objects per tenant: multi-window burn rates, page/ticket tiers, error budget remaining and time to exhaustion",
+		Spec:    func() any { return &SLOSpec{} },
+		New:     newSLOGate,
+	})
+}
+
+// SLOSpec is the `with:` block of an slo gate.
+type SLOSpec struct {
+	Source      SourceSpec  `yaml:"source" required:"true" doc:"where the metrics come from: url (Prometheus API) or file (in-process PromQL)"`
+	TenantLabel string      `yaml:"tenant-label" doc:"label whose values are tenants; the bad/good/total queries must keep it (sum by (tenant) …)"`
+	Tenants     []string    `yaml:"tenants" doc:"tenants that must be present; a missing one is no data"`
+	Concurrency int         `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
+	SLOs        []SLOObject `yaml:"slos" required:"true" doc:"the objectives"`
+}
+
+// SLOObject is one objective in the policy.
+type SLOObject struct {
+	Name            string                      `yaml:"name" required:"true" doc:"SLO name, used in results and in the slo label of generated rules"`
+	Objective       float64                     `yaml:"objective" required:"true" doc:"target percentage of good events, e.g. 99.9"`
+	Period          policy.Duration             `yaml:"period" default:"30d" doc:"compliance period of the error budget"`
+	Bad             string                      `yaml:"bad" doc:"PromQL rate of bad events with {{.window}} as the range, e.g. sum by (tenant) (rate(http_requests_total{code=~\"5..\"}[{{.window}}])); set bad or good"`
+	Good            string                      `yaml:"good" doc:"PromQL rate of good events with {{.window}}; set bad or good"`
+	Total           string                      `yaml:"total" required:"true" doc:"PromQL rate of all events with {{.window}}"`
+	BurnRates       map[string]policy.Condition `yaml:"burn-rates" doc:"burn-rate conditions by window, e.g. {5m: \"< 2.0\", 1h: \"< 1.0\"}"`
+	Tiers           *bool                       `yaml:"tiers" default:"true" doc:"check the multi-window tiers: page tiers (1h/5m, 6h/30m) fail, ticket tiers (1d/2h, 3d/6h) warn"`
+	BudgetRemaining *policy.Condition           `yaml:"budget-remaining" default:"> 0" doc:"condition on the fraction of the period's error budget left"`
+	OnNoData        string                      `yaml:"on-no-data" enum:"fail,warn,skip" default:"fail" doc:"outcome when a query returns nothing for a tenant, or NaN"`
+}
+
+func (o *SLOObject) model() slo.SLO {
+	p := o.Period.D()
+	if p == 0 {
+		p = 30 * slo.Day
+	}
+	return slo.SLO{Name: o.Name, Objective: o.Objective / 100, Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
+}
+
+// burnWindows returns the burn-rate windows sorted, or an error per bad key.
+func (o *SLOObject) burnWindows() ([]time.Duration, map[time.Duration]policy.Condition, []error) {
+	var errs []error
+	conds := map[time.Duration]policy.Condition{}
+	for k, c := range o.BurnRates {
+		d, err := policy.ParseDuration(k)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("window %q: expected a duration such as 5m or 1h", k))
+			continue
+		}
+		if c.Relative() {
+			errs = append(errs, fmt.Errorf("window %s: %q compares with %s; burn rates take absolute conditions such as \"< 2\"", k, c, c.Ref))
+			continue
+		}
+		conds[d] = c
+	}
+	ws := make([]time.Duration, 0, len(conds))
+	for d := range conds {
+		ws = append(ws, d)
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i] < ws[j] })
+	return ws, conds, errs
+}
+
+// SLOs returns the domain objects of the spec (for rule generation).
+func (s *SLOSpec) Models() []slo.SLO {
+	out := make([]slo.SLO, len(s.SLOs))
+	for i := range s.SLOs {
+		out[i] = s.SLOs[i].model()
+	}
+	return out
+}
+
+// Validate checks every SLO and parses every query it will run.
+func (s *SLOSpec) Validate() []error {
+	errs := s.Source.validate("")
+	if len(s.SLOs) == 0 {
+		errs = append(errs, &policy.FieldError{Field: "slos", Err: errors.New("no SLOs; expected at least one")})
+	}
+	names := map[string]bool{}
+	for i := range s.SLOs {
+		o := &s.SLOs[i]
+		f := func(k string) string { return fmt.Sprintf("slos[%d]%s", i, k) }
+		if names[o.Name] {
+			errs = append(errs, &policy.FieldError{Field: f(".name"), Err: fmt.Errorf("%q is used twice", o.Name)})
+		}
+		names[o.Name] = true
+		m := o.model()
+		for _, err := range m.Validate() {
+			errs = append(errs, &policy.FieldError{Field: f(""), Err: err})
+		}
+		if len(m.Validate()) == 0 {
+			if _, err := metrics.ParseQuery(m.ErrorRatioQuery(5 * time.Minute)); err != nil {
+				errs = append(errs, &policy.FieldError{Field: f(""), Err: fmt.Errorf("bad/good/total are not valid PromQL: %v", err)})
+			}
+		}
+		if o.BudgetRemaining != nil && o.BudgetRemaining.Relative() {
+			errs = append(errs, &policy.FieldError{Field: f(".budget-remaining"), Err: errors.New("expected an absolute condition such as \"> 0.25\"")})
+		}
+		_, _, werrs := o.burnWindows()
+		for _, err := range werrs {
+			errs = append(errs, &policy.FieldError{Field: f(".burn-rates"), Err: err})
+		}
+	}
+	return errs
+}
+
+// SLOGate evaluates SLO objects.
+type SLOGate struct {
+	meta gate.Meta
+	spec *SLOSpec
+	src  metrics.Source
+}
+
+func newSLOGate(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
+	s := spec.(*SLOSpec)
+	src, err := s.Source.Open(env.PolicyDir)
+	if err != nil {
+		return nil, err
+	}
+	return NewSLOGate(m, s, src), nil
+}
+
+// NewSLOGate returns an slo gate over an open source.
+func NewSLOGate(m gate.Meta, s *SLOSpec, src metrics.Source) *SLOGate {
+	return &SLOGate{meta: m, spec: s, src: src}
+}
+
+// Name returns the gate id.
+func (g *SLOGate) Name() string { return g.meta.ID }
+
+// Describe says what the gate checks.
+func (g *SLOGate) Describe() string {
+	return fmt.Sprintf("%d SLO(s) against %s", len(g.spec.SLOs), g.src)
+}
+
+type ratioKey struct {
+	slo int
+	w   time.Duration
+}
+
+// Run queries every window of every SLO (bounded concurrency) and judges
+// each tenant.
+func (g *SLOGate) Run(ctx context.Context) (*gate.Result, error) {
+	at := g.src.Now()
+	var keys []ratioKey
+	for i := range g.spec.SLOs {
+		for _, w := range g.windows(i) {
+			keys = append(keys, ratioKey{i, w})
+		}
+	}
+	ratios := make(map[ratioKey]map[string]float64, len(keys))
+	var mu sync.Mutex
+	var shapeErrs []gate.Check
+	err := parallel(ctx, len(keys), g.spec.Concurrency, func(ctx context.Context, n int) error {
+		k := keys[n]
+		o := &g.spec.SLOs[k.slo]
+		q := o.model().ErrorRatioQuery(k.w)
+		v, err := g.src.Query(ctx, q, at)
+		if err != nil {
+			return fmt.Errorf("slo %s: %w", o.Name, err)
+		}
+		byT, err := byTenant(q, v, g.spec.TenantLabel)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			shapeErrs = append(shapeErrs, gate.Check{Name: o.Name, Status: gate.StatusError, Message: err.Error()})
+			return nil
+		}
+		ratios[k] = byT
+		return nil
+	})
+	res := &gate.Result{Kind: "slo", Inputs: []gate.Input{sourceInput(g.src)}}
+	if err != nil {
+		return res, err
+	}
+	details := map[string]any{"source": g.src.String(), "evaluated_at": at.UTC().Format(time.RFC3339)}
+	if len(shapeErrs) > 0 {
+		sort.Slice(shapeErrs, func(i, j int) bool { return shapeErrs[i].Message < shapeErrs[j].Message })
+		res.Checks = append(res.Checks, shapeErrs[0])
+	} else {
+		for i := range g.spec.SLOs {
+			cs, d := g.judgeSLO(i, ratios)
+			res.Checks = append(res.Checks, cs...)
+			details[g.spec.SLOs[i].Name] = d
+		}
+	}
+	res.Details = details
+	res.Fold()
+	res.Summary = summarize(res.Checks)
+	return res, nil
+}
+
+func (g *SLOGate) windows(i int) []time.Duration {
+	o := &g.spec.SLOs[i]
+	seen := map[time.Duration]bool{}
+	var out []time.Duration
+	bw, _, _ := o.burnWindows()
+	for _, w := range append(append(append([]time.Duration{}, slo.Windows...), o.model().Period), bw...) {
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// tenantView is one tenant's error ratios by window.
+type tenantView map[time.Duration]float64
+
+func (g *SLOGate) judgeSLO(i int, ratios map[ratioKey]map[string]float64) ([]gate.Check, map[string]any) {
+	o := &g.spec.SLOs[i]
+	m := o.model()
+	var all []map[string]float64
+	for _, w := range g.windows(i) {
+		all = append(all, ratios[ratioKey{i, w}])
+	}
+	var expected []string
+	if g.spec.TenantLabel != "" {
+		expected = g.spec.Tenants
+	}
+	tenants := tenantsOf(expected, all...)
+	if len(tenants) == 0 {
+		tenants = []string{""}
+	}
+	details := map[string]any{}
+	var out []gate.Check
+	for _, t := range tenants {
+		view := tenantView{}
+		for _, w := range g.windows(i) {
+			if v, ok := ratios[ratioKey{i, w}][t]; ok {
+				view[w] = v
+			}
+		}
+		burns := map[string]any{}
+		for _, w := range slo.Windows {
+			if r, ok := view[w]; ok {
+				burns[slo.FormatWindow(w)] = gate.FormatFloat(m.BurnRate(r))
+			}
+		}
+		details[t] = burns
+		out = append(out, g.judgeTenant(o, m, t, view)...)
+	}
+	return out, details
+}
+
+func (g *SLOGate) noData(o *SLOObject, name, tenant string, w time.Duration, found bool) gate.Check {
+	p := tenantPrefix(tenant)
+	msg := fmt.Sprintf("%s%s: the %s error ratio is NaN (no traffic in the window?); expected a number; NaN is never a pass", p, name, slo.FormatWindow(w))
+	if !found {
+		msg = fmt.Sprintf("%s%s: the %s error ratio query returned nothing%s; empty is not 0: if the bad series can be absent, write bad as `(… ) or (%s) * 0`",
+			p, name, slo.FormatWindow(w), forTenant(g.spec.TenantLabel, tenant), "the total query")
+	}
+	if o.OnNoData != "" && o.OnNoData != onNoDataFail {
+		msg += "; on-no-data: " + o.OnNoData
+	}
+	return gate.Check{Name: name, Tenant: tenant, Status: noDataStatus(o.OnNoData), Message: msg}
+}
+
+func forTenant(label, t string) string {
+	if t == "" {
+		return ""
+	}
+	return fmt.Sprintf(" for %s=%q", label, t)
+}
+
+func (g *SLOGate) judgeTenant(o *SLOObject, m slo.SLO, t string, view tenantView) []gate.Check {
+	p := tenantPrefix(t)
+	var out []gate.Check
+	get := func(w time.Duration) (float64, bool) {
+		v, ok := view[w]
+		return v, ok && !isNaN(v)
+	}
+	// budget remaining and time to exhaustion at the 1h burn rate
+	remaining, remOK := get(m.Period)
+	if remOK {
+		remaining = m.BudgetRemaining(remaining)
+	}
+	burn1h, b1ok := get(time.Hour)
+	if b1ok {
+		burn1h = m.BurnRate(burn1h)
+	}
+	exhaust := ""
+	if remOK && b1ok {
+		if d, ok := m.TimeToExhaustion(remaining, burn1h); ok {
+			if d == 0 {
+				exhaust = "budget exhausted"
+			} else {
+				exhaust = "budget exhausted in " + slo.FormatDuration(d) + " at the 1h burn rate"
+			}
+		} else {
+			exhaust = "budget not being spent"
+		}
+	}
+	ws, conds, _ := o.burnWindows()
+	for _, w := range ws {
+		c := conds[w]
+		name := fmt.Sprintf("%s %s burn rate", o.Name, slo.FormatWindow(w))
+		r, ok := get(w)
+		if !ok {
+			_, found := view[w]
+			out = append(out, g.noData(o, name, t, w, found))
+			continue
+		}
+		b := m.BurnRate(r)
+		chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(b), Expected: c.String(), Unit: "x"}
+		if c.Holds(b) {
+			chk.Status = gate.StatusPass
+			chk.Message = fmt.Sprintf("%s%s %s meets %s (error ratio %s)", p, name, gate.FormatFloat(b), c, gate.FormatFloat(r))
+		} else {
+			chk.Status = gate.StatusFail
+			chk.Message = fmt.Sprintf("%s%s %s does not meet %s (error ratio %s against a budget of %s%s); find what raised errors in the last %s before releasing",
+				p, name, gate.FormatFloat(b), c, gate.FormatFloat(r), gate.FormatFloat(m.ErrorBudget()), semi(exhaust), slo.FormatWindow(w))
+		}
+		out = append(out, chk)
+	}
+	if o.Tiers == nil || *o.Tiers {
+		for _, tier := range m.Tiers() {
+			name := fmt.Sprintf("%s %s burn ×%s", o.Name, tier.Name(), gate.FormatFloat(tier.Factor))
+			lr, lok := get(tier.Long)
+			sr, sok := get(tier.Short)
+			if !lok || !sok {
+				w := tier.Long
+				if lok {
+					w = tier.Short
+				}
+				_, found := view[w]
+				out = append(out, g.noData(o, name, t, w, found))
+				continue
+			}
+			lb, sb := m.BurnRate(lr), m.BurnRate(sr)
+			chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(lb), Unit: "x",
+				Expected: fmt.Sprintf("not both %s and %s burn > %s", slo.FormatWindow(tier.Long), slo.FormatWindow(tier.Short), gate.FormatFloat(tier.Factor))}
+			firing := lb > tier.Factor && sb > tier.Factor
+			both := fmt.Sprintf("%s burn %s, %s burn %s", slo.FormatWindow(tier.Long), gate.FormatFloat(lb), slo.FormatWindow(tier.Short), gate.FormatFloat(sb))
+			switch {
+			case !firing:
+				chk.Status = gate.StatusPass
+				chk.Message = fmt.Sprintf("%s%s: %s; the %s alert would not fire", p, name, both, tier.Severity)
+			case tier.Severity == "page":
+				chk.Status = gate.StatusFail
+				chk.Message = fmt.Sprintf("%s%s: %s, both above %s: the page alert fires%s; stop the release and handle the incident",
+					p, name, both, gate.FormatFloat(tier.Factor), paren(exhaust))
+			default:
+				chk.Status = gate.StatusWarn
+				chk.Message = fmt.Sprintf("%s%s: %s, both above %s: the ticket alert fires%s; the budget is draining steadily",
+					p, name, both, gate.FormatFloat(tier.Factor), paren(exhaust))
+			}
+			out = append(out, chk)
+		}
+	}
+	cond := policy.MustCondition("> 0")
+	if o.BudgetRemaining != nil {
+		cond = *o.BudgetRemaining
+	}
+	name := o.Name + " error budget remaining"
+	if !remOK {
+		_, found := view[m.Period]
+		out = append(out, g.noData(o, name, t, m.Period, found))
+		return out
+	}
+	chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(remaining), Expected: cond.String(), Unit: "ratio"}
+	if cond.Holds(remaining) {
+		chk.Status = gate.StatusPass
+		chk.Message = fmt.Sprintf("%s%s of the %s budget remains, meets %s%s", p, pct(remaining), slo.FormatWindow(m.Period), cond, paren(exhaust))
+	} else {
+		chk.Status = gate.StatusFail
+		chk.Message = fmt.Sprintf("%s%s of the %s budget remains, does not meet %s%s; freeze risky releases until the budget recovers",
+			p, pct(remaining), slo.FormatWindow(m.Period), cond, paren(exhaust))
+	}
+	out = append(out, chk)
+	return out
+}
+
+func semi(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "; " + s
+}
+
+func pct(f float64) string { return gate.FormatFloat(f*100) + "%" }
+
+func paren(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
