@@ -7,8 +7,9 @@
 # policy reads as ${VARS} are exported under those names, each only when
 # set, so an empty input never hides a variable the workflow set itself.
 # The binary writes the `status` and `result` outputs, the step summary,
-# annotations and masks, and its exit code is the step's: 0 pass, 1 fail,
-# 2 bad input, 3 could not evaluate.
+# annotations and masks; for a command that writes none (evidence create)
+# the status follows its exit code. The exit code is the step's: 0 pass,
+# 1 fail, 2 bad input, 3 could not evaluate.
 set -uo pipefail
 
 if [[ -z "${RELEASEGATE:-}" ]]; then
@@ -20,16 +21,32 @@ args=("$@")
 flag() { # flag INPUT_VAR --flag: add the flag when the input is set
   if [[ -n "${!1:-}" ]]; then args+=("$2" "${!1}"); fi
 }
-flag INPUT_POLICY --policy
-flag INPUT_ONLY --only
-flag INPUT_FORMAT --format
-flag INPUT_OUT_DIR --out
-flag INPUT_RESULTS_DIR --results
-flag INPUT_BUNDLE --bundle
-
 export_as() { # export_as INPUT_VAR NAME: export the input under the name the policy reads
   if [[ -n "${!1:-}" ]]; then export "$2=${!1}"; fi
 }
+
+flag INPUT_POLICY --policy
+case "$*" in
+  "evidence create")
+    flag INPUT_RESULTS_DIR --results
+    flag INPUT_OUT_DIR --out
+    flag INPUT_VERSION --version
+    if [[ -n "${INPUT_SIGNING_KEY:-}" ]]; then
+      # The key reaches the binary as a private file, never as an argument.
+      key_dir=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/releasegate-key.XXXXXX")
+      trap 'rm -rf "$key_dir"' EXIT
+      (umask 077 && printf '%s\n' "$INPUT_SIGNING_KEY" > "$key_dir/signing.key")
+      args+=(--key "$key_dir/signing.key")
+    fi
+    export_as INPUT_SIGNING_KEY_PASSWORD COSIGN_PASSWORD
+    ;;
+  *)
+    flag INPUT_ONLY --only
+    flag INPUT_FORMAT --format
+    flag INPUT_OUT_DIR --out
+    ;;
+esac
+
 export_as INPUT_TOKEN GITHUB_TOKEN
 export_as INPUT_VERSION RELEASE_VERSION
 export_as INPUT_IMAGE RELEASE_IMAGE
@@ -39,6 +56,18 @@ export_as INPUT_PROMETHEUS_TOKEN PROMETHEUS_TOKEN
 export_as INPUT_USAGE_FILE USAGE_FILE
 export_as INPUT_TARGET_URL TARGET_URL
 export_as INPUT_TENANTS TENANTS
-export_as INPUT_SIGNING_KEY RELEASEGATE_SIGNING_KEY
 
-exec "$RELEASEGATE" "${args[@]}"
+"$RELEASEGATE" "${args[@]}"
+code=$?
+
+# Fail closed on silence: a command that set no status gets one from its
+# exit code; anything but 0 and 1 is an error, never a pass.
+if [[ -n "${GITHUB_OUTPUT:-}" ]] && ! grep -qE '^status(=|<<)' "$GITHUB_OUTPUT" 2>/dev/null; then
+  case $code in
+    0) status=pass ;;
+    1) status=fail ;;
+    *) status=error ;;
+  esac
+  echo "status=$status" >> "$GITHUB_OUTPUT"
+fi
+exit "$code"

@@ -84,6 +84,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 	bin := releasegateBinary(t, root, tmp)
 	act := actBinary(t, root, tmp)
 	demoURL := startDemo(t, bin)
+	signingKey := keygen(t, bin, tmp)
 
 	cases := []struct {
 		name   string
@@ -159,6 +160,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				"--var", "POLICY=" + tc.policy,
 				"--var", "RELEASEGATE_PATH=" + bin,
 				"--env", "DEMO_URL=" + demoURL,
+				"--secret", "SIGNING_KEY=" + signingKey,
 			}
 			for _, uses := range remoteActions(t) {
 				args = append(args, "--local-repository", uses+"="+stub)
@@ -283,6 +285,21 @@ func startDemo(t *testing.T, bin string) string {
 		t.Fatalf("releasegate demo serve: expected its URL within 20s, found nothing; stderr:\n%s", stderr.String())
 	}
 	return ""
+}
+
+// keygen makes a throwaway evidence signing key and returns the private
+// key's PEM, which the caller workflow passes as the signing_key secret.
+func keygen(t *testing.T, bin, tmp string) string {
+	t.Helper()
+	prefix := filepath.Join(tmp, "e2e-signing")
+	if out, err := exec.Command(bin, "evidence", "keygen", "--out-prefix", prefix).CombinedOutput(); err != nil {
+		t.Fatalf("releasegate evidence keygen: %v\n%s", err, out)
+	}
+	pem, err := os.ReadFile(prefix + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem)
 }
 
 // workspace lays out a throwaway caller repository: the caller workflow and

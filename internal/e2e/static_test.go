@@ -297,7 +297,7 @@ func TestReleaseWorkflowShape(t *testing.T) {
 		}
 	}
 	secrets, _ := call["secrets"].(map[string]any)
-	for _, name := range []string{"token", "prometheus_token", "signing_key"} {
+	for _, name := range []string{"token", "prometheus_token", "signing_key", "signing_key_password"} {
 		if _, ok := secrets[name]; !ok {
 			t.Errorf("expected workflow_call secret %s, found %v", name, secrets)
 		}
@@ -319,7 +319,7 @@ func TestReleaseWorkflowShape(t *testing.T) {
 		"infra":      {[]string{"provenance"}, false, gatePerms},
 		"jobs":       {[]string{"provenance"}, false, gatePerms},
 		"cost":       {[]string{"abuse", "infra", "jobs", "slo"}, false, gatePerms},
-		"evidence":   {[]string{"abuse", "cost", "infra", "jobs", "provenance", "slo"}, true, []string{"contents=read", "id-token=write"}},
+		"evidence":   {[]string{"abuse", "cost", "infra", "jobs", "provenance", "slo"}, true, []string{"contents=read"}},
 		"verdict":    {[]string{"abuse", "cost", "evidence", "infra", "jobs", "provenance", "slo"}, true, []string{}},
 		"sign-off":   {[]string{"verdict"}, false, []string{}},
 	}
