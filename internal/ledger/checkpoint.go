@@ -188,9 +188,15 @@ func (s *Store) DailyCheckpoint(ctx context.Context, tenant, day string) (Checkp
 	if !ok {
 		return c, fmt.Errorf("%w: tenant %s has no entries on %s", ErrEmpty, tenant, day)
 	}
-	c.DayFirst, c.DayLast, c.Size = first, last, last
+	return s.checkpointAt(ctx, tenant, day, first, last)
+}
+
+// checkpointAt computes the checkpoint over seq 1..size whose day starts at
+// seq first, verifying the chain on the way.
+func (s *Store) checkpointAt(ctx context.Context, tenant, day string, first, size int64) (Checkpoint, error) {
+	c := Checkpoint{Tenant: tenant, Day: day, DayFirst: first, DayLast: size, Size: size}
 	var all, daily TreeBuilder
-	if err := s.scanVerified(ctx, tenant, last, func(e *Entry) {
+	if err := s.scanVerified(ctx, tenant, size, func(e *Entry) {
 		l := LeafHash(e.Hash)
 		all.Add(l)
 		if e.Seq >= first {
@@ -302,7 +308,22 @@ func (s *Store) VerifyCheckpoint(ctx context.Context, signed []byte, verifierKey
 		return rc, err
 	}
 	rc.Checkpoint = c
-	got, err := s.DailyCheckpoint(ctx, c.Tenant, c.Day)
+	// Entries appended after signing (later that day, or the anchoring
+	// entry itself) are allowed: the checkpoint covers a prefix. Its day
+	// must still start where it says, and its entries must all be there.
+	from, to, err := dayBounds(c.Day)
+	if err != nil {
+		return rc, err
+	}
+	first, last, ok, err := s.SeqRange(ctx, c.Tenant, from, to)
+	if err != nil {
+		return rc, err
+	}
+	if !ok || first != c.DayFirst || last < c.Size {
+		return rc, fmt.Errorf("%w: tenant %s day %s: signed entries %d..%d, ledger has %d..%d on that day (present: %t); the chain was rewritten after signing",
+			ErrRootMismatch, c.Tenant, c.Day, c.DayFirst, c.Size, first, last, ok)
+	}
+	got, err := s.checkpointAt(ctx, c.Tenant, c.Day, c.DayFirst, c.Size)
 	if err != nil {
 		return rc, err
 	}

@@ -67,6 +67,13 @@ func TestDailyCheckpointSignAnchorVerify(t *testing.T) {
 			if rc.Previous == nil || !rc.Consistent || rc.Previous.Size != 6 {
 				t.Errorf("VerifyCheckpoint = %+v, want consistency with day 1 (size 6)", rc)
 			}
+			// Entries appended later that day leave the signed prefix valid.
+			if _, err := s.Append(ctx, []Record{{Tenant: "acme", Time: time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC), Payload: json.RawMessage(`{"late":1}`)}}, AppendOptions{}); err == nil {
+				t.Fatal("append before the anchor entry's time should be rejected (times never go back)")
+			}
+			if _, err := s.VerifyCheckpoint(ctx, signed2, verifier); err != nil {
+				t.Errorf("VerifyCheckpoint after the anchor entry: %v", err)
+			}
 			if got, ok, err := s.AnchoredCheckpoint(ctx, "acme", "2026-11-27"); err != nil || !ok || string(got) != string(signed1) {
 				t.Errorf("AnchoredCheckpoint = %q, %v, %v; want the anchored note", got, ok, err)
 			}

@@ -1,0 +1,251 @@
+// Package ledger implements the `ledger` gate kind (group provenance): it
+// checks releasegate's provenance ledger in PostgreSQL or SQLite — schema v2
+// applied, every tenant's hash chain intact end to end (or its latest N
+// entries), a minimum number of entries, and, when asked, a signed daily
+// checkpoint anchored in the chain whose Merkle root still matches the
+// ledger and extends the previous day's.
+//
+// It fails closed: an empty ledger, a tenant without entries, a missing
+// schema or checkpoint fail; an unreachable database is an error.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/ledger"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+)
+
+// Kind is the gate kind's name in a policy.
+const Kind = "ledger"
+
+// Spec is the `with:` block of a ledger gate.
+type Spec struct {
+	// DB is the ledger's data source.
+	DB string `yaml:"db" required:"true" secret:"true" doc:"the ledger database: postgres://USER:PASS@HOST:PORT/DB or sqlite:PATH (relative to the policy file); masked in every output"`
+	// Tenants limits the check; empty means every tenant.
+	Tenants []string `yaml:"tenants" doc:"tenants to check; every tenant in the ledger when empty"`
+	// Limit checks only each tenant's latest entries.
+	Limit int64 `yaml:"limit" default:"0" doc:"check only each tenant's latest N entries and their link to the entry before; 0 checks the whole chain"`
+	// MinEntries is the least number of entries each tenant must have.
+	MinEntries int64 `yaml:"min-entries" default:"1" doc:"the least number of entries each checked tenant must have"`
+	// RequireCheckpoint asks for a signed, anchored checkpoint of a day.
+	RequireCheckpoint string `yaml:"require-checkpoint" default:"none" enum:"none,today,yesterday" doc:"require a signed daily checkpoint anchored in each tenant's chain for this UTC day, matching the ledger and consistent with the day before"`
+	// PublicKey is the verifier key file for checkpoints.
+	PublicKey string `yaml:"public-key" doc:"file holding the checkpoint verifier key (from releasegate ledger keygen), relative to the policy file; required with require-checkpoint"`
+}
+
+// Validate reports every problem with the settings at once.
+func (s *Spec) Validate() []error {
+	var errs []error
+	if s.DB != "" && !strings.HasPrefix(s.DB, "postgres://") && !strings.HasPrefix(s.DB, "postgresql://") && !strings.HasPrefix(s.DB, "sqlite:") {
+		errs = append(errs, &policy.FieldError{Field: "db", Err: errors.New("expected postgres://… or sqlite:PATH")})
+	}
+	if s.Limit < 0 {
+		errs = append(errs, &policy.FieldError{Field: "limit", Err: fmt.Errorf("%d is negative; expected 0 (whole chain) or more", s.Limit)})
+	}
+	if s.MinEntries < 0 {
+		errs = append(errs, &policy.FieldError{Field: "min-entries", Err: fmt.Errorf("%d is negative", s.MinEntries)})
+	}
+	switch s.RequireCheckpoint {
+	case "", "none":
+	case "today", "yesterday":
+		if s.PublicKey == "" {
+			errs = append(errs, &policy.FieldError{Field: "public-key", Err: errors.New("require-checkpoint needs the verifier key file; create one with `releasegate ledger keygen`")})
+		}
+	default:
+		errs = append(errs, &policy.FieldError{Field: "require-checkpoint", Err: fmt.Errorf("%q: expected none, today or yesterday", s.RequireCheckpoint)})
+	}
+	for i, t := range s.Tenants {
+		if err := ledger.ValidateName("tenant", t, ledger.MaxTenantLen); err != nil {
+			errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("tenants[%d]", i), Err: err})
+		}
+	}
+	return errs
+}
+
+func init() {
+	gate.Register(gate.Kind{
+		Name:    Kind,
+		Group:   "provenance",
+		Summary: "verifies the provenance ledger: schema v2, per-tenant hash chains, signed daily Merkle checkpoints",
+		Spec:    func() any { return &Spec{MinEntries: 1} },
+		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
+			s, ok := spec.(*Spec)
+			if !ok {
+				return nil, fmt.Errorf("ledger gate: settings are %T, expected *ledger.Spec", spec)
+			}
+			return New(m, *s, env)
+		},
+	})
+}
+
+// Gate is a configured ledger gate.
+type Gate struct {
+	meta gate.Meta
+	spec Spec
+	env  gate.Env
+	// Now returns the current time (for today/yesterday); tests set it.
+	Now func() time.Time
+}
+
+// New builds a ledger gate; relative paths resolve against the policy dir.
+func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
+	if errs := s.Validate(); len(errs) > 0 {
+		return nil, &gate.InputError{Input: "with", Err: errors.Join(errs...)}
+	}
+	if s.RequireCheckpoint == "" {
+		s.RequireCheckpoint = "none"
+	}
+	if p, ok := strings.CutPrefix(s.DB, "sqlite:"); ok && p != "" && !filepath.IsAbs(p) && env.PolicyDir != "" {
+		s.DB = "sqlite:" + filepath.Join(env.PolicyDir, p)
+	}
+	if s.PublicKey != "" && !filepath.IsAbs(s.PublicKey) && env.PolicyDir != "" {
+		s.PublicKey = filepath.Join(env.PolicyDir, s.PublicKey)
+	}
+	return &Gate{meta: m, spec: s, env: env, Now: time.Now}, nil
+}
+
+// Name returns the gate's id.
+func (g *Gate) Name() string { return g.meta.ID }
+
+// Describe says what the gate checks.
+func (g *Gate) Describe() string {
+	return fmt.Sprintf("ledger %s: hash chains, checkpoint %s", ledger.Redact(g.spec.DB), g.spec.RequireCheckpoint)
+}
+
+// Run evaluates the gate.
+func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
+	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: Kind, Group: g.meta.Group,
+		Required: g.meta.Required, Location: g.meta.Location, Details: map[string]any{}}
+	st, err := ledger.Open(ctx, g.spec.DB)
+	switch {
+	case errors.Is(err, ledger.ErrBadDSN):
+		return nil, &gate.InputError{Input: "with.db", Err: err}
+	case errors.Is(err, ledger.ErrUnreachable):
+		return nil, fmt.Errorf("%w: %w", gate.ErrUnreachable, err)
+	case err != nil:
+		return nil, err
+	}
+	defer st.Close()
+
+	v, err := st.Version(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", gate.ErrUnreachable, err)
+	}
+	if v != 2 {
+		res.Add(gate.Check{Name: "schema v2 migration applied", Status: gate.StatusFail, Observed: gate.Int(int64(v)), Expected: "2",
+			Message: fmt.Sprintf("expected ledger schema v2, found v%d; run `releasegate ledger migrate --db …`", v)})
+		res.Summary = "ledger schema v2 is not applied"
+		res.Fold()
+		return res, nil
+	}
+	res.Add(gate.Check{Name: "schema v2 migration applied", Status: gate.StatusPass, Observed: gate.Int(2), Expected: "2", Message: "ledger schema v2 is applied"})
+
+	reps, verr := st.VerifyAll(ctx, ledger.VerifyOptions{Tenants: g.spec.Tenants, Limit: g.spec.Limit})
+	if verr != nil && !errors.Is(verr, ledger.ErrEmpty) {
+		return nil, verr
+	}
+	if len(reps) == 0 {
+		res.Add(gate.Check{Name: "hash chain", Status: gate.StatusFail, Observed: gate.Int(0), Expected: ">= 1 entry",
+			Message: "expected ledger entries, found none; an empty ledger proves nothing — append entries or point db at the right ledger"})
+		res.Summary = "the ledger is empty"
+		res.Fold()
+		return res, nil
+	}
+	var broken, total int64
+	chains := map[string]any{}
+	for _, r := range reps {
+		switch {
+		case r.Entries == 0 && r.Break == nil:
+			res.Add(gate.Check{Name: "hash chain", Tenant: r.Tenant, Status: gate.StatusFail, Observed: gate.Int(0), Expected: ">= 1 entry",
+				Message: fmt.Sprintf("tenant %s: expected entries, found none; check the tenant name or append its entries", r.Tenant)})
+			broken++
+			continue
+		case r.Break != nil:
+			res.Add(gate.Check{Name: "hash chain", Tenant: r.Tenant, Status: gate.StatusFail, Observed: gate.Text(string(r.Break.Kind) + " at seq " + fmt.Sprint(r.Break.Seq)), Expected: "intact chain",
+				Message: fmt.Sprintf("tenant %s: chain broken at seq %d (%s): %s; compare with a backup and the last signed checkpoint", r.Tenant, r.Break.Seq, r.Break.Kind, r.Break.Detail)})
+			broken++
+		default:
+			res.Add(gate.Check{Name: "hash chain", Tenant: r.Tenant, Status: gate.StatusPass, Observed: gate.Int(r.Entries), Unit: "entries", Expected: "intact chain",
+				Message: fmt.Sprintf("tenant %s: %d entries verified (seq %d..%d), genesis %s, latest %s", r.Tenant, r.Entries, r.From, r.To, r.Genesis, r.Latest)})
+		}
+		total += r.To
+		chains[r.Tenant] = map[string]any{"entries": r.To, "checked": r.Entries, "genesis_hash": r.Genesis.String(), "latest_hash": r.Latest.String()}
+		st := gate.StatusPass
+		if r.To < g.spec.MinEntries {
+			st = gate.StatusFail
+		}
+		res.Add(gate.Check{Name: "entries", Tenant: r.Tenant, Status: st, Observed: gate.Int(r.To), Unit: "entries", Expected: fmt.Sprintf(">= %d", g.spec.MinEntries),
+			Message: fmt.Sprintf("tenant %s: %d entries, expected at least %d", r.Tenant, r.To, g.spec.MinEntries)})
+	}
+	res.Details["chains"] = chains
+
+	if g.spec.RequireCheckpoint != "none" {
+		if err := g.checkpoints(ctx, st, reps, res); err != nil {
+			return nil, err
+		}
+	}
+	res.Fold()
+	switch {
+	case broken > 0:
+		res.Summary = fmt.Sprintf("%d of %d tenant chains broken or empty", broken, len(reps))
+	case res.Status == gate.StatusPass:
+		res.Summary = fmt.Sprintf("%d tenant chains intact, %d entries", len(reps), total)
+	default:
+		res.Summary = fmt.Sprintf("%d tenant chains intact, but a check failed", len(reps))
+	}
+	return res, nil
+}
+
+func (g *Gate) checkpoints(ctx context.Context, st *ledger.Store, reps []ledger.Report, res *gate.Result) error {
+	day := g.Now().UTC()
+	if g.spec.RequireCheckpoint == "yesterday" {
+		day = day.AddDate(0, 0, -1)
+	}
+	date := day.Format(ledger.DayLayout)
+	key, err := ledger.ReadKey(g.spec.PublicKey)
+	if err != nil {
+		return &gate.InputError{Input: "with.public-key", Err: err}
+	}
+	roots := map[string]any{}
+	for _, r := range reps {
+		name := "signed checkpoint " + date
+		signed, ok, err := st.AnchoredCheckpoint(ctx, r.Tenant, date)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			res.Add(gate.Check{Name: name, Tenant: r.Tenant, Status: gate.StatusFail, Expected: "a signed checkpoint anchored in the chain",
+				Message: fmt.Sprintf("tenant %s: expected a signed checkpoint for %s, found none; run `releasegate ledger root --date %s --key KEY --anchor`", r.Tenant, date, date)})
+			continue
+		}
+		rc, err := st.VerifyCheckpoint(ctx, signed, key)
+		switch {
+		case errors.Is(err, ledger.ErrBadSignature), errors.Is(err, ledger.ErrRootMismatch), errors.Is(err, ledger.ErrBadProof),
+			errors.Is(err, ledger.ErrBrokenChain), errors.Is(err, ledger.ErrBadCheckpoint), errors.Is(err, ledger.ErrEmpty):
+			res.Add(gate.Check{Name: name, Tenant: r.Tenant, Status: gate.StatusFail, Expected: "signature valid, root matches the ledger",
+				Message: fmt.Sprintf("tenant %s: %v", r.Tenant, err)})
+			continue
+		case err != nil:
+			return err
+		}
+		c := rc.Checkpoint
+		msg := fmt.Sprintf("tenant %s: %s root %s over %d entries signed and matching; day root %s (seq %d..%d)", r.Tenant, date, c.Root, c.Size, c.DayRoot, c.DayFirst, c.DayLast)
+		if rc.Consistent {
+			msg += fmt.Sprintf("; consistent with %s (size %d)", rc.Previous.Day, rc.Previous.Size)
+		} else {
+			msg += "; no previous day's checkpoint to check consistency with"
+		}
+		res.Add(gate.Check{Name: name, Tenant: r.Tenant, Status: gate.StatusPass, Observed: gate.Text(c.Root.String()), Expected: "signature valid, root matches the ledger", Message: msg})
+		roots[r.Tenant] = map[string]any{"day": date, "size": c.Size, "root": c.Root.String(), "day_root": c.DayRoot.String(), "consistent_with_previous": rc.Consistent}
+	}
+	res.Details["checkpoints"] = roots
+	return nil
+}
