@@ -71,7 +71,7 @@ type Options struct {
 	Now func() time.Time
 	// HTTPClient replaces the HTTP client for GitHub and the webhook.
 	HTTPClient *http.Client
-	// Sleep replaces waiting between webhook retries.
+	// Sleep replaces waiting between retries (GitHub API and webhook).
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 

@@ -74,6 +74,10 @@ func (g *common) client() (*githubapi.Client, string, error) {
 	if g.httpClient != nil {
 		githubapi.WithHTTPClient(g.httpClient)(c)
 	}
+	if g.sleep != nil {
+		c.Sleep = g.sleep
+	}
+	c.Now = g.now
 	return c, cacheDir, nil
 }
 
