@@ -54,4 +54,3 @@ func TestExamplePolicyOnTheUsageExport(t *testing.T) {
 		}
 	}
 }
-
