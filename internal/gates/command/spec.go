@@ -20,7 +20,7 @@ type Spec struct {
 	// Env is added to releasegate's own environment.
 	Env map[string]string `yaml:"env" doc:"environment variables added to releasegate's own; values from secret-looking ${VARS} are masked"`
 	// SecretEnv is like Env, but every value is masked in every output.
-	SecretEnv map[string]string `yaml:"secret-env" secret:"true" doc:"environment variables whose values are secrets, masked in every output"`
+	SecretEnv map[string]string `yaml:"secret-env" secret:"true" doc:"environment variables whose values are secrets, such as DB_PASSWORD: ${DB_PASSWORD}"`
 	// Deadline bounds the command's run time.
 	Deadline policy.Duration `yaml:"deadline" doc:"how long the command may run; past it the command and its children are killed and the gate fails (default: the gate's timeout)"`
 	// Expect is what the command must do.

@@ -484,3 +484,31 @@ func TestGoldenResults(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseStatus: any status from a policy is accepted as a valid set or
+// refused with an error, never a panic; an accepted set prints in a form
+// that parses back to a set matching exactly the same codes.
+func FuzzParseStatus(f *testing.F) {
+	for _, s := range []string{"200", "2xx", "5XX", "599", "100", "0", "-1", "6xx", "x", ""} {
+		f.Add(s, 204)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		set, err := ParseStatus([]any{s, n})
+		if err != nil {
+			return
+		}
+		var parts []any
+		for _, p := range strings.Split(set.String(), ", ") {
+			parts = append(parts, p)
+		}
+		again, err := ParseStatus(parts)
+		if err != nil {
+			t.Fatalf("%q parsed, but its printed form %q does not: %v", s, set, err)
+		}
+		for code := 0; code < 700; code++ {
+			if set.Match(code) != again.Match(code) {
+				t.Fatalf("%q: %s and its reparsed form %s disagree on %d", s, set, again, code)
+			}
+		}
+	})
+}

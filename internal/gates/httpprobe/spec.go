@@ -22,7 +22,7 @@ type Spec struct {
 	// Headers are sent with the request.
 	Headers map[string]string `yaml:"headers" doc:"request headers; values from secret-looking ${VARS} are masked"`
 	// SecretHeaders are sent with the request and masked everywhere.
-	SecretHeaders map[string]string `yaml:"secret-headers" secret:"true" doc:"request headers whose values are secrets (Authorization), masked in every output"`
+	SecretHeaders map[string]string `yaml:"secret-headers" secret:"true" doc:"request headers whose values are secrets, such as Authorization: Bearer ${TOKEN}"`
 	// Body is the request body.
 	Body string `yaml:"body" doc:"the request body, e.g. a JSON document for POST"`
 	// Timeout bounds one request.
