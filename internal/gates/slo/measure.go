@@ -117,10 +117,3 @@ func parallel(ctx context.Context, n, limit int, fn func(ctx context.Context, i 
 	}
 	return nil
 }
-
-func tenantPrefix(t string) string {
-	if t == "" {
-		return ""
-	}
-	return "tenant " + t + ": "
-}

@@ -315,7 +315,7 @@ func judge(c *MetricCheck, label, tenant string, rounds []map[string]measurement
 	switch {
 	case bad <= limit:
 		chk.Status = gate.StatusPass
-		chk.Message = tenantPrefix(tenant) + describeValue(c, last) + " meets " + chk.Expected
+		chk.Message = describeValue(c, last) + " meets " + chk.Expected
 		if n > 1 {
 			chk.Message += fmt.Sprintf(" (%d of %d measurements failed, limit %d)", bad, n, limit)
 		}
@@ -363,28 +363,27 @@ func unitSuffix(u string) string {
 
 // verdict judges one measurement; why is empty when it holds.
 func verdict(c *MetricCheck, label, tenant string, m measurement) (ok bool, why string) {
-	p := tenantPrefix(tenant)
 	switch {
 	case !m.found && tenant == "":
 		return false, fmt.Sprintf("query returned no series; expected a value %s; empty is not 0: check the metric name, labels and that it is scraped", c.Condition)
 	case !m.found:
-		return false, fmt.Sprintf("%sno series with %s=%q in the result; expected a value %s; check that the tenant is scraped and the query keeps %s", p, label, tenant, c.Condition, label)
+		return false, fmt.Sprintf("no series with %s=%q in the result; expected a value %s; check that the tenant is scraped and the query keeps %s", label, tenant, c.Condition, label)
 	case isNaN(m.value):
-		return false, fmt.Sprintf("%svalue is NaN (e.g. 0/0: no traffic); expected %s; NaN is never a pass", p, c.Condition)
+		return false, fmt.Sprintf("value is NaN (e.g. 0/0: no traffic); expected %s; NaN is never a pass", c.Condition)
 	case c.Baseline != "" && !m.hasRef:
-		return false, fmt.Sprintf("%sbaseline query returned no series; expected a baseline to compare canary %s with; check the baseline selector %s", p, gate.FormatFloat(m.value), c.Baseline)
+		return false, fmt.Sprintf("baseline query returned no series; expected a baseline to compare canary %s with; check the baseline selector %s", gate.FormatFloat(m.value), c.Baseline)
 	case c.Baseline != "" && isNaN(m.ref):
-		return false, fmt.Sprintf("%sbaseline value is NaN; expected a number to compare canary %s with", p, gate.FormatFloat(m.value))
+		return false, fmt.Sprintf("baseline value is NaN; expected a number to compare canary %s with", gate.FormatFloat(m.value))
 	}
 	if c.Baseline != "" {
 		if c.Condition.HoldsRel(m.value, m.ref) {
 			return true, ""
 		}
-		return false, fmt.Sprintf("%s%s does not meet %s (bound %s); the canary is worse than the baseline: hold the rollout",
-			p, describeValue(c, m), c.Condition, gate.FormatFloat(c.Condition.Bound(m.ref)))
+		return false, fmt.Sprintf("%s does not meet %s (bound %s); the canary is worse than the baseline: hold the rollout",
+			describeValue(c, m), c.Condition, gate.FormatFloat(c.Condition.Bound(m.ref)))
 	}
 	if c.Condition.Holds(m.value) {
 		return true, ""
 	}
-	return false, fmt.Sprintf("%s%s %s does not meet %s; investigate before releasing", p, c.Name, gate.FormatFloat(m.value)+unitSuffix(c.Unit), c.Condition)
+	return false, fmt.Sprintf("%s %s does not meet %s; investigate before releasing", c.Name, gate.FormatFloat(m.value)+unitSuffix(c.Unit), c.Condition)
 }

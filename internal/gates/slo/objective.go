@@ -262,11 +262,10 @@ func (g *SLOGate) judgeSLO(i int, ratios map[ratioKey]map[string]float64) ([]gat
 }
 
 func (g *SLOGate) noData(o *SLOObject, name, tenant string, w time.Duration, found bool) gate.Check {
-	p := tenantPrefix(tenant)
-	msg := fmt.Sprintf("%s%s: the %s error ratio is NaN (no traffic in the window?); expected a number; NaN is never a pass", p, name, slo.FormatWindow(w))
+	msg := fmt.Sprintf("%s: the %s error ratio is NaN (no traffic in the window?); expected a number; NaN is never a pass", name, slo.FormatWindow(w))
 	if !found {
-		msg = fmt.Sprintf("%s%s: the %s error ratio query returned nothing%s; empty is not 0: if the bad series can be absent, write bad as `(… ) or (%s) * 0`",
-			p, name, slo.FormatWindow(w), forTenant(g.spec.TenantLabel, tenant), "the total query")
+		msg = fmt.Sprintf("%s: the %s error ratio query returned nothing%s; empty is not 0: if the bad series can be absent, write bad as `(BAD) or (TOTAL) * 0`",
+			name, slo.FormatWindow(w), forTenant(g.spec.TenantLabel, tenant))
 	}
 	if o.OnNoData != "" && o.OnNoData != onNoDataFail {
 		msg += "; on-no-data: " + o.OnNoData
@@ -282,7 +281,6 @@ func forTenant(label, t string) string {
 }
 
 func (g *SLOGate) judgeTenant(o *SLOObject, m slo.SLO, t string, view tenantView) []gate.Check {
-	p := tenantPrefix(t)
 	var out []gate.Check
 	get := func(w time.Duration) (float64, bool) {
 		v, ok := view[w]
@@ -323,11 +321,11 @@ func (g *SLOGate) judgeTenant(o *SLOObject, m slo.SLO, t string, view tenantView
 		chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(b), Expected: c.String(), Unit: "x"}
 		if c.Holds(b) {
 			chk.Status = gate.StatusPass
-			chk.Message = fmt.Sprintf("%s%s %s meets %s (error ratio %s)", p, name, gate.FormatFloat(b), c, gate.FormatFloat(r))
+			chk.Message = fmt.Sprintf("%s %s meets %s (error ratio %s)", name, gate.FormatFloat(b), c, gate.FormatFloat(r))
 		} else {
 			chk.Status = gate.StatusFail
-			chk.Message = fmt.Sprintf("%s%s %s does not meet %s (error ratio %s against a budget of %s%s); find what raised errors in the last %s before releasing",
-				p, name, gate.FormatFloat(b), c, gate.FormatFloat(r), gate.FormatFloat(m.ErrorBudget()), semi(exhaust), slo.FormatWindow(w))
+			chk.Message = fmt.Sprintf("%s %s does not meet %s (error ratio %s against a budget of %s%s); find what raised errors in the last %s before releasing",
+				name, gate.FormatFloat(b), c, gate.FormatFloat(r), gate.FormatFloat(m.ErrorBudget()), semi(exhaust), slo.FormatWindow(w))
 		}
 		out = append(out, chk)
 	}
@@ -353,15 +351,15 @@ func (g *SLOGate) judgeTenant(o *SLOObject, m slo.SLO, t string, view tenantView
 			switch {
 			case !firing:
 				chk.Status = gate.StatusPass
-				chk.Message = fmt.Sprintf("%s%s: %s; the %s alert would not fire", p, name, both, tier.Severity)
+				chk.Message = fmt.Sprintf("%s: %s; the %s alert would not fire", name, both, tier.Severity)
 			case tier.Severity == "page":
 				chk.Status = gate.StatusFail
-				chk.Message = fmt.Sprintf("%s%s: %s, both above %s: the page alert fires%s; stop the release and handle the incident",
-					p, name, both, gate.FormatFloat(tier.Factor), paren(exhaust))
+				chk.Message = fmt.Sprintf("%s: %s, both above %s: the page alert fires%s; stop the release and handle the incident",
+					name, both, gate.FormatFloat(tier.Factor), paren(exhaust))
 			default:
 				chk.Status = gate.StatusWarn
-				chk.Message = fmt.Sprintf("%s%s: %s, both above %s: the ticket alert fires%s; the budget is draining steadily",
-					p, name, both, gate.FormatFloat(tier.Factor), paren(exhaust))
+				chk.Message = fmt.Sprintf("%s: %s, both above %s: the ticket alert fires%s; the budget is draining steadily",
+					name, both, gate.FormatFloat(tier.Factor), paren(exhaust))
 			}
 			out = append(out, chk)
 		}
@@ -379,11 +377,11 @@ func (g *SLOGate) judgeTenant(o *SLOObject, m slo.SLO, t string, view tenantView
 	chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(remaining), Expected: cond.String(), Unit: "ratio"}
 	if cond.Holds(remaining) {
 		chk.Status = gate.StatusPass
-		chk.Message = fmt.Sprintf("%s%s of the %s budget remains, meets %s%s", p, pct(remaining), slo.FormatWindow(m.Period), cond, paren(exhaust))
+		chk.Message = fmt.Sprintf("%s of the %s budget remains, meets %s%s", pct(remaining), slo.FormatWindow(m.Period), cond, paren(exhaust))
 	} else {
 		chk.Status = gate.StatusFail
-		chk.Message = fmt.Sprintf("%s%s of the %s budget remains, does not meet %s%s; freeze risky releases until the budget recovers",
-			p, pct(remaining), slo.FormatWindow(m.Period), cond, paren(exhaust))
+		chk.Message = fmt.Sprintf("%s of the %s budget remains, does not meet %s%s; freeze risky releases until the budget recovers",
+			pct(remaining), slo.FormatWindow(m.Period), cond, paren(exhaust))
 	}
 	out = append(out, chk)
 	return out

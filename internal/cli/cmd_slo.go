@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	slogate "github.com/maestro-conductor/releasegate/internal/gates/slo"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/slo"
+)
+
+func init() {
+	Register(Command{Name: "check-slo", Summary: "evaluate the policy's metric and SLO gates (burn rates, budgets, latency, canary vs baseline)", Usage: checkSLOUsage, Run: checkSLOCmd})
+	Register(Command{Name: "slo", Summary: "SLO tools: `slo rules` generates the Prometheus rules matching the policy's SLOs", Usage: sloUsage, Run: sloCmd})
+}
+
+const checkSLOUsage = `Usage: releasegate check-slo [--policy FILE] [--gate ID,…] [--infra] [--format text|json|markdown] [--out DIR]
+
+Evaluates the policy's gates of kind metric and slo — per-tenant PromQL
+checks, canary vs baseline, burn rates, error budget remaining — against a
+Prometheus-compatible API or a metrics file evaluated in-process. With
+--infra it also runs the rules and dashboard gates. No data, NaN, an
+unreachable source, a partial response or a warning never pass.
+
+Exit codes: 0 passed (warnings allowed) · 1 a check failed · 2 bad input ·
+3 a source could not be queried.
+
+Example:
+  releasegate check-slo --policy .github/release-policy.yml --format markdown
+`
+
+func checkSLOCmd(ctx context.Context, o *IO, args []string) int {
+	c, _ := lookup("check-slo")
+	fs := o.NewFlagSet(c)
+	var ro RunOptions
+	var gates string
+	var infra bool
+	fs.StringVar(&ro.Policy, "policy", policy.DefaultPath, "policy file")
+	fs.StringVar(&gates, "gate", "", "comma-separated gate ids to run (default: every metric and slo gate)")
+	fs.BoolVar(&infra, "infra", false, "also run the rules and dashboard gates")
+	fs.BoolVar(&ro.Quiet, "quiet", false, "no progress on stderr")
+	addOutputFlags(fs, &ro.Output)
+	if code, ok := Parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(o.Stderr, "releasegate check-slo: unexpected arguments %q\n", fs.Args())
+		return ExitBadInput
+	}
+	p, code := o.loadPolicy(ro.Policy)
+	if p == nil {
+		return code
+	}
+	kinds := map[string]bool{"metric": true, "slo": true}
+	if infra {
+		kinds["rules"], kinds["dashboard"] = true, true
+	}
+	want := map[string]bool{}
+	for _, id := range strings.Split(gates, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			want[id] = true
+		}
+	}
+	for _, g := range p.Gates {
+		if (len(want) == 0 && kinds[g.Kind]) || want[g.ID] {
+			if want[g.ID] && !kinds[g.Kind] && g.Kind != "rules" && g.Kind != "dashboard" {
+				fmt.Fprintf(o.Stderr, "releasegate check-slo: gate %s is of kind %s; check-slo runs metric, slo, rules and dashboard gates\n", g.ID, g.Kind)
+				return ExitBadInput
+			}
+			ro.Only = append(ro.Only, g.ID)
+			delete(want, g.ID)
+		}
+	}
+	for id := range want {
+		fmt.Fprintf(o.Stderr, "releasegate check-slo: no gate %q in %s\n", id, p.File)
+		return ExitBadInput
+	}
+	if len(ro.Only) == 0 {
+		fmt.Fprintf(o.Stderr, "releasegate check-slo: %s has no metric or slo gate; add one (see docs/slo.md)\n", p.File)
+		return ExitBadInput
+	}
+	return RunPolicy(ctx, o, ro)
+}
+
+const sloUsage = `Usage: releasegate slo rules [--policy FILE] [--gate ID] [--out FILE]
+
+Generates Prometheus recording rules (the error ratio of every SLO over
+5m, 30m, 1h, 2h, 6h, 1d, 3d and its period) and multi-window burn-rate
+alerts (page: 1h/5m, 6h/30m; ticket: 1d/2h, 3d/6h, factors scaled to the
+period) from the policy's slo gates. The rules use the same queries the
+gate evaluates, so alerts and gates agree; promtool check rules accepts them.
+
+Example:
+  releasegate slo rules --policy .github/release-policy.yml --out prometheus/slo-rules.yml
+`
+
+func sloCmd(ctx context.Context, o *IO, args []string) int {
+	if len(args) == 0 || args[0] != "rules" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(o.Stdout, sloUsage)
+			return ExitOK
+		}
+		fmt.Fprint(o.Stderr, sloUsage)
+		return ExitBadInput
+	}
+	c, _ := lookup("slo")
+	fs := o.NewFlagSet(c)
+	var path, gateID, out string
+	fs.StringVar(&path, "policy", policy.DefaultPath, "policy file")
+	fs.StringVar(&gateID, "gate", "", "only the SLOs of this slo gate (default: every slo gate)")
+	fs.StringVar(&out, "out", "", "write the rules to FILE instead of stdout")
+	if code, ok := Parse(fs, args[1:]); !ok {
+		return code
+	}
+	p, code := o.loadPolicy(path)
+	if p == nil {
+		return code
+	}
+	var slos []slo.SLO
+	for _, g := range p.Gates {
+		spec, ok := g.Spec.(*slogate.SLOSpec)
+		if !ok || (gateID != "" && g.ID != gateID) {
+			continue
+		}
+		slos = append(slos, spec.Models()...)
+	}
+	if len(slos) == 0 {
+		fmt.Fprintf(o.Stderr, "releasegate slo rules: no slo gate%s in %s\n", map[bool]string{true: " " + gateID, false: ""}[gateID != ""], p.File)
+		return ExitBadInput
+	}
+	b, err := slo.Rules(slos).YAML()
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate slo rules: %v\n", err)
+		return ExitError
+	}
+	if out == "" {
+		_, _ = o.Stdout.Write(b)
+		return ExitOK
+	}
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate slo rules: %v\n", err)
+		return ExitBadInput
+	}
+	fmt.Fprintf(o.Stderr, "wrote %d rule group(s) to %s\n", len(slos), out)
+	return ExitOK
+}
