@@ -190,11 +190,10 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Fold()
 		return res, nil
 	}
-	waitErr := waitOrKill(runCtx, cmd)
+	timedOut, waitErr := waitOrKill(runCtx, cmd)
 	elapsed := time.Since(start)
 	killGroup(cmd) // children left behind by a command that exited are stopped too
 
-	timedOut := runCtx.Err() != nil
 	res.Details = map[string]any{
 		"command":     g.display(),
 		"duration_ms": elapsed.Milliseconds(),
@@ -272,25 +271,25 @@ func digestFile(path string) (gate.Input, error) {
 }
 
 // waitOrKill waits for the command; when ctx ends first it stops the whole
-// process group (SIGTERM, then SIGKILL after killGrace) and waits for the
-// command to be reaped.
-func waitOrKill(ctx context.Context, cmd *exec.Cmd) error {
+// process group (SIGTERM, then SIGKILL after killGrace), waits for the
+// command to be reaped and reports killed.
+func waitOrKill(ctx context.Context, cmd *exec.Cmd) (killed bool, err error) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		return err
+		return false, err
 	case <-ctx.Done():
 	}
 	terminateGroup(cmd)
 	select {
 	case err := <-done:
 		killGroup(cmd)
-		return err
+		return true, err
 	case <-time.After(killGrace):
 	}
 	killGroup(cmd)
-	return <-done
+	return true, <-done
 }
 
 // judgeKilled records a command that ran past its deadline: the deadline
