@@ -240,6 +240,11 @@ func (g *ForecastGate) Drift(ctx context.Context, tenant string, hours int, maxD
 		res.Details["backtest"] = bt
 	}
 	res.Fold()
-	res.Summary = fmt.Sprintf("tenant %s: last %dh backtested from %s", tenant, hours, u.desc)
+	if bt != nil {
+		res.Summary = fmt.Sprintf("tenant %s: last %dh forecast from the history before them with %s: drift (WAPE) %.1f%%, bound %.1f%%; from %s",
+			tenant, hours, bt.Prediction.Method, 100*bt.WAPE, 100*maxDrift, u.desc)
+	} else {
+		res.Summary = fmt.Sprintf("tenant %s: the last %dh could not be backtested; from %s", tenant, hours, u.desc)
+	}
 	return res, nil
 }

@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	budgetgate "github.com/maestro-conductor/releasegate/internal/gates/budget"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+)
+
+func init() {
+	Register(Command{Name: "ci-budget", Summary: "per-tenant CI spend against budgets; throttles (with --enforce) and notifies", Usage: ciBudgetUsage, Run: ciBudgetCmd})
+	Register(Command{Name: "forecast", Summary: "backtest a tenant's CI spend forecast and assert its drift (WAPE)", Usage: forecastUsage, Run: forecastCmd})
+}
+
+const ciBudgetUsage = `Usage:
+  releasegate ci-budget [--policy FILE] [--gate ID] [--usage-file CSV] [--enforce] [--format text|json|markdown] [--out DIR]
+
+Evaluates the policy's ci-budget gates: each tenant's CI spend this period
+(jobs rounded up to whole minutes × the price table, or a GitHub usage report)
+against its budget, warning levels and grace. A tenant over budget and past
+grace fails, and its unprotected workflows are throttled: without --enforce
+this is a dry run that says exactly which runs would be cancelled and which
+workflows disabled; with --enforce it acts through the GitHub API and
+re-enables what it disabled once the tenant is back under budget. Every
+action and webhook delivery is recorded in the result.
+
+--usage-file replaces the gate's source with a usage report export, so the
+same policy runs offline.
+
+Example:
+  releasegate ci-budget --policy examples/budget/policy.yml
+  GITHUB_TOKEN=... releasegate ci-budget --policy .github/release-policy.yml --enforce
+`
+
+const forecastUsage = `Usage:
+  releasegate forecast --tenant T [--hours 24] [--assert-drift 0.05] [--policy FILE] [--gate ID] [--usage-file CSV]
+
+Backtests the tenant's CI spend forecast: the last --hours hours are forecast
+from the history before them only (seasonal naive, seasonal growth, simple
+exponential smoothing and Holt-Winters, chosen by backtests on that history),
+and the drift is reported as WAPE = Σ|forecast − actual| / Σ actual. An idle
+tenant forecast idle has zero drift. Exits 1 when the drift is above
+--assert-drift (default: the gate's forecast.max-drift).
+
+The tenant, source and prices come from the policy's cost-forecast gate (or
+its ci-budget gate when it has none).
+
+Example:
+  releasegate forecast --policy examples/budget/policy.yml --tenant globex --hours 24 --assert-drift 0.05
+`
+
+// budgetGates returns the policy's gates of the given kinds, or the one
+// named id.
+func budgetGates(o *IO, p *policy.Policy, id string, kinds ...string) ([]policy.Gate, int) {
+	var out []policy.Gate
+	for _, g := range p.Gates {
+		if id != "" && g.ID != id {
+			continue
+		}
+		for _, k := range kinds {
+			if g.Kind == k {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		what := fmt.Sprintf("a gate of kind %v", kinds)
+		if id != "" {
+			what = fmt.Sprintf("gate %q of kind %v", id, kinds)
+		}
+		fmt.Fprintf(o.Stderr, "releasegate: %s has no %s; add one (see docs/budget.md)\n", p.File, what)
+		return nil, ExitBadInput
+	}
+	return out, ExitOK
+}
+
+func withUsageFile(s budgetgate.Spec, file string) budgetgate.Spec {
+	if file != "" {
+		s.Source.UsageFile = file
+		s.Source.GitHub = budgetgate.GitHub{}
+	}
+	return s
+}
+
+func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
+	c, _ := lookup("ci-budget")
+	fs := o.NewFlagSet(c)
+	var (
+		pol, id, usage string
+		enforce        bool
+		out            OutputOptions
+	)
+	fs.StringVar(&pol, "policy", policy.DefaultPath, "policy file")
+	fs.StringVar(&id, "gate", "", "id of the ci-budget gate to run (default: all of them)")
+	fs.StringVar(&usage, "usage-file", "", "read usage from this usage report CSV instead of the gate's source")
+	fs.BoolVar(&enforce, "enforce", false, "throttle for real (cancel runs, disable and re-enable workflows); default is a dry run")
+	addOutputFlags(fs, &out)
+	if code, ok := Parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(o.Stderr, "releasegate ci-budget: unexpected arguments %q\n", fs.Args())
+		return ExitBadInput
+	}
+	p, code := o.loadPolicy(pol)
+	if p == nil {
+		return code
+	}
+	o.Redact(p.Secrets)
+	gates, code := budgetGates(o, p, id, budgetgate.KindBudget)
+	if gates == nil {
+		return code
+	}
+	env := gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf}
+	var plan []gate.Planned
+	for _, g := range gates {
+		s := withUsageFile(*g.Spec.(*budgetgate.Spec), usage)
+		gt, err := budgetgate.NewBudget(p.Meta(g), s, env, budgetgate.Options{Enforce: enforce})
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "%s: gate %s: %v\n", g.Location, g.ID, err)
+			return ExitFor(err)
+		}
+		plan = append(plan, gate.Planned{Meta: p.Meta(g), Gate: gt})
+	}
+	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
+	return Emit(o, out, (&gate.Runner{}).Run(ctx, plan))
+}
+
+// driftGate runs ForecastGate.Drift as a gate, so its result is stamped
+// and rendered like every other.
+type driftGate struct {
+	g        *budgetgate.ForecastGate
+	tenant   string
+	hours    int
+	maxDrift float64
+	id       string
+}
+
+func (d driftGate) Name() string { return d.id }
+
+func (d driftGate) Run(ctx context.Context) (*gate.Result, error) {
+	return d.g.Drift(ctx, d.tenant, d.hours, d.maxDrift)
+}
+
+func forecastCmd(ctx context.Context, o *IO, args []string) int {
+	c, _ := lookup("forecast")
+	fs := o.NewFlagSet(c)
+	var (
+		pol, id, usage, tenant string
+		hours                  int
+		drift                  float64
+		out                    OutputOptions
+	)
+	fs.StringVar(&pol, "policy", policy.DefaultPath, "policy file")
+	fs.StringVar(&id, "gate", "", "id of the cost-forecast (or ci-budget) gate whose tenants and source to use")
+	fs.StringVar(&usage, "usage-file", "", "read usage from this usage report CSV instead of the gate's source")
+	fs.StringVar(&tenant, "tenant", "", "the tenant to backtest (required)")
+	fs.IntVar(&hours, "hours", 24, "how many final hours to forecast from the history before them")
+	fs.Float64Var(&drift, "assert-drift", 0, "the largest WAPE accepted, e.g. 0.05 (default: the gate's forecast.max-drift)")
+	addOutputFlags(fs, &out)
+	if code, ok := Parse(fs, args); !ok {
+		return code
+	}
+	driftSet := false
+	fs.Visit(func(f *flag.Flag) { driftSet = driftSet || f.Name == "assert-drift" })
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(o.Stderr, "releasegate forecast: unexpected arguments %q\n", fs.Args())
+		return ExitBadInput
+	case tenant == "":
+		fmt.Fprintln(o.Stderr, "releasegate forecast: --tenant is required; name a tenant of the policy's cost gates")
+		return ExitBadInput
+	case hours <= 0 || hours > 24*31:
+		fmt.Fprintf(o.Stderr, "releasegate forecast: --hours %d: expected 1 to 744\n", hours)
+		return ExitBadInput
+	case drift < 0 || drift != drift:
+		fmt.Fprintf(o.Stderr, "releasegate forecast: --assert-drift %v: expected a non-negative ratio such as 0.05\n", drift)
+		return ExitBadInput
+	}
+	p, code := o.loadPolicy(pol)
+	if p == nil {
+		return code
+	}
+	o.Redact(p.Secrets)
+	gates, code := budgetGates(o, p, id, budgetgate.KindForecast, budgetgate.KindBudget)
+	if gates == nil {
+		return code
+	}
+	g := gates[0]
+	for _, x := range gates { // prefer a cost-forecast gate
+		if x.Kind == budgetgate.KindForecast {
+			g = x
+			break
+		}
+	}
+	s := withUsageFile(*g.Spec.(*budgetgate.Spec), usage)
+	s.Throttle.Enforce = false // a forecast never acts
+	known := false
+	var names []string
+	for _, t := range s.Tenants {
+		known = known || t.Name == tenant
+		names = append(names, t.Name)
+	}
+	if !known {
+		fmt.Fprintf(o.Stderr, "releasegate forecast: --tenant %q: gate %s has no such tenant; expected one of %v\n", tenant, g.ID, names)
+		return ExitBadInput
+	}
+	fg, err := budgetgate.NewForecast(p.Meta(g), s, gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf}, budgetgate.Options{})
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "%s: gate %s: %v\n", g.Location, g.ID, err)
+		return ExitFor(err)
+	}
+	if !driftSet {
+		drift = s.Forecast.MaxDrift
+		if drift == 0 {
+			drift = 0.05
+		}
+	}
+	m := p.Meta(g)
+	m.ID, m.Kind = "forecast-drift-"+tenant, budgetgate.KindForecast
+	m.Timeout = max(m.Timeout, time.Minute)
+	res := (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: driftGate{g: fg, tenant: tenant, hours: hours, maxDrift: drift, id: m.ID}}})
+	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
+	return Emit(o, out, res)
+}
