@@ -28,6 +28,7 @@ type actLine struct {
 	StepResult string `json:"stepResult"`
 	JobResult  string `json:"jobResult"`
 	Command    string `json:"command"`
+	RawOutput  bool   `json:"raw_output"`
 	Content    string `json:"content"`
 }
 
@@ -35,12 +36,13 @@ type actLine struct {
 type actRun struct {
 	jobs    map[string]string // job id → result, only for jobs that ran
 	summary map[string]string // job id → step summary text it wrote
+	output  map[string]string // job id → what its steps printed
 	log     string            // the raw output, for failure messages
 	err     error             // act's own exit
 }
 
 func parseAct(out []byte, err error) actRun {
-	r := actRun{jobs: map[string]string{}, summary: map[string]string{}, log: string(out), err: err}
+	r := actRun{jobs: map[string]string{}, summary: map[string]string{}, output: map[string]string{}, log: string(out), err: err}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -50,6 +52,9 @@ func parseAct(out []byte, err error) actRun {
 		}
 		if _, ok := r.jobs[l.JobID]; !ok {
 			r.jobs[l.JobID] = "started"
+		}
+		if l.RawOutput {
+			r.output[l.JobID] += l.Msg
 		}
 		if l.JobResult != "" {
 			r.jobs[l.JobID] = l.JobResult
@@ -115,6 +120,14 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				if s := r.summary["verdict"]; !strings.Contains(s, "| cost | ✅ success | pass |") {
 					t.Errorf("job verdict: expected the verdict table with cost passed, found %q", s)
 				}
+				if r.jobs["gate-actions"] != "success" {
+					t.Errorf("job gate-actions: expected success, found %q", r.jobs["gate-actions"])
+				}
+				for _, want := range []string{"gate statuses: provenance=pass slo=pass abuse=pass cost=pass", "slo result names demo-health"} {
+					if !strings.Contains(r.output["gate-actions"], want) {
+						t.Errorf("job gate-actions: expected %q from the actions' outputs, found:\n%s", want, r.output["gate-actions"])
+					}
+				}
 			},
 		},
 		{
@@ -138,6 +151,12 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				}
 				if s := r.summary["slo"]; !strings.Contains(s, "demo-health") || !strings.Contains(s, "❌") {
 					t.Errorf("job slo: expected a summary with the failed gate demo-health, found %q", s)
+				}
+				if r.jobs["gate-actions"] != "failure" {
+					t.Errorf("job gate-actions: expected failure (check-slo failed), found %q", r.jobs["gate-actions"])
+				}
+				if want := "gate statuses: provenance=pass slo=fail abuse=pass cost=pass"; !strings.Contains(r.output["gate-actions"], want) {
+					t.Errorf("job gate-actions: expected %q from the actions' outputs, found:\n%s", want, r.output["gate-actions"])
 				}
 				if s := r.summary["verdict"]; !strings.Contains(s, "| slo | ❌ failure | fail |") || !strings.Contains(s, "| cost | ❌ skipped | none |") {
 					t.Errorf("job verdict: expected slo failed and cost skipped in the verdict table, found %q", s)

@@ -240,11 +240,18 @@ func TestActionsRunTheirGateCommand(t *testing.T) {
 	t.Parallel()
 	want := map[string]string{
 		"action.yml":                                "run",
-		"actions/check-slo/action.yml":              "check-slo",
-		"actions/ci-budget-throttle/action.yml":     "ci-budget",
+		"actions/check-slo/action.yml":              "run",
+		"actions/ci-budget-throttle/action.yml":     "run",
 		"actions/evidence-bundle/action.yml":        "evidence create",
-		"actions/synthetic-multi-tenant/action.yml": "synthetic",
-		"actions/verify-provenance/action.yml":      "verify-provenance",
+		"actions/synthetic-multi-tenant/action.yml": "run",
+		"actions/verify-provenance/action.yml":      "run",
+	}
+	// A gate action runs its group of the policy unless told otherwise.
+	group := map[string]string{
+		"actions/check-slo/action.yml":              "slo",
+		"actions/ci-budget-throttle/action.yml":     "cost",
+		"actions/synthetic-multi-tenant/action.yml": "abuse",
+		"actions/verify-provenance/action.yml":      "provenance",
 	}
 	for _, a := range loadActions(t) {
 		for _, s := range a.Runs.Steps {
@@ -254,6 +261,9 @@ func TestActionsRunTheirGateCommand(t *testing.T) {
 			if got := strings.TrimSpace(s.Run[strings.Index(s.Run, "run.sh\"")+len("run.sh\""):]); got != want[a.Path] {
 				t.Errorf("%s: expected the command %q, found %q", a.Path, want[a.Path], got)
 			}
+		}
+		if g, ok := group[a.Path]; ok && a.Inputs["only"].Default != g {
+			t.Errorf("%s: expected input only to default to the group %q, found %q", a.Path, g, a.Inputs["only"].Default)
 		}
 	}
 }
