@@ -176,6 +176,33 @@ func TestDeadlineKillsChildren(t *testing.T) {
 	}
 }
 
+// TestDeadlineKillsChildrenThatIgnoreSIGTERM: a group that ignores SIGTERM
+// is sent SIGKILL after the grace period.
+func TestDeadlineKillsChildrenThatIgnoreSIGTERM(t *testing.T) {
+	t.Parallel()
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	start := time.Now()
+	res := run(t, Spec{Shell: `trap '' TERM; sleep 60 & echo $! > "$PIDFILE"; wait; wait`, Env: map[string]string{"PIDFILE": pidFile},
+		Deadline: policy.Duration(200 * time.Millisecond)})
+	if took := time.Since(start); took < killGrace || took > killGrace+5*time.Second {
+		t.Errorf("took %s; want the deadline plus the %s grace", took, killGrace)
+	}
+	if res.Status != gate.StatusFail {
+		t.Fatalf("status = %s", res.Status)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	for deadline := time.Now().Add(3 * time.Second); alive(pid); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("child %d survived SIGKILL escalation", pid)
+		}
+	}
+}
+
 // alive reports whether pid runs; a zombie (killed, not yet reaped by
 // init) counts as dead.
 func alive(pid int) bool {
