@@ -86,7 +86,7 @@ var anyProbes = []string{
 	"x",
 	"mallory@example.com",
 	"https://github.com/attacker/evil/.github/workflows/x.yml@refs/heads/main",
-	"\x00\n\u00e9Z9",
+	"\x00\u00e9Z9 \t",
 	"spiffe://evil.example/ns/default/sa/x",
 }
 
@@ -128,6 +128,11 @@ func acceptsAll(re *syntax.Regexp) bool {
 		endAnchored, subs = true, subs[:len(subs)-1]
 	}
 	core := &syntax.Regexp{Op: syntax.OpConcat, Sub: subs}
+	if hasAnchor(core) {
+		// An anchor inside ("0*^$", "a|^b") constrains in ways this
+		// analysis does not model: let the probes decide.
+		return false
+	}
 	if startAnchored && endAnchored {
 		return universal(core)
 	}
@@ -142,6 +147,21 @@ func isBegin(re *syntax.Regexp) bool {
 
 func isEnd(re *syntax.Regexp) bool {
 	return re.Op == syntax.OpEndText || re.Op == syntax.OpEndLine
+}
+
+// hasAnchor reports whether re contains a position assertion.
+func hasAnchor(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return true
+	}
+	for _, s := range re.Sub {
+		if hasAnchor(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // nullable reports whether re can match the empty string.
