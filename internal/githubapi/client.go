@@ -175,6 +175,15 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	if c.http.Transport == nil {
+		// keep a connection per request in flight: the default of two idle
+		// connections per host makes every other request a new TCP (and
+		// TLS) handshake under concurrency
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = cap(c.sem)
+		t.MaxConnsPerHost = cap(c.sem)
+		c.http.Transport = t
+	}
 	return c, nil
 }
 

@@ -107,6 +107,8 @@ type Server struct {
 	NotModified int
 	Actions     []string
 	remaining   int
+	jobsByRun   map[int64][]Job
+	indexed     int
 }
 
 // New starts a server. Close it when done.
@@ -219,11 +221,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && reJobs.MatchString(p):
 		m := reJobs.FindStringSubmatch(p)
 		id, _ := strconv.ParseInt(m[2], 10, 64)
-		var items []any
-		for _, j := range s.Jobs {
-			if j.RunID != id {
-				continue
+		if s.jobsByRun == nil || len(s.Jobs) != s.indexed {
+			s.jobsByRun = map[int64][]Job{}
+			for _, j := range s.Jobs {
+				s.jobsByRun[j.RunID] = append(s.jobsByRun[j.RunID], j)
 			}
+			s.indexed = len(s.Jobs)
+		}
+		var items []any
+		for _, j := range s.jobsByRun[id] {
 			job := map[string]any{"id": j.ID, "run_id": j.RunID, "status": j.Status, "conclusion": nil,
 				"started_at": j.StartedAt.UTC().Format(time.RFC3339), "completed_at": nil, "labels": nonNil(j.Labels),
 				"name": "build", "runner_name": "GitHub Actions 2", "workflow_name": "CI"}
