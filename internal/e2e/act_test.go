@@ -38,6 +38,7 @@ type actRun struct {
 	summary map[string]string // job id → step summary text it wrote
 	output  map[string]string // job id → what its steps printed
 	log     string            // the raw output, for failure messages
+	shown   string            // the output without ::add-mask:: commands, which carry the secret by design
 	err     error             // act's own exit
 }
 
@@ -45,9 +46,15 @@ func parseAct(out []byte, err error) actRun {
 	r := actRun{jobs: map[string]string{}, summary: map[string]string{}, output: map[string]string{}, log: string(out), err: err}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	var shown strings.Builder
 	for sc.Scan() {
 		var l actLine
-		if json.Unmarshal(sc.Bytes(), &l) != nil || l.JobID == "" {
+		err := json.Unmarshal(sc.Bytes(), &l)
+		if err != nil || l.Command != "add-mask" {
+			shown.Write(sc.Bytes())
+			shown.WriteByte('\n')
+		}
+		if err != nil || l.JobID == "" {
 			continue
 		}
 		if _, ok := r.jobs[l.JobID]; !ok {
@@ -65,6 +72,7 @@ func parseAct(out []byte, err error) actRun {
 			r.summary[l.JobID] += l.Content
 		}
 	}
+	r.shown = shown.String()
 	return r
 }
 
@@ -90,6 +98,9 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 	act := actBinary(t, root, tmp)
 	demoURL := startDemo(t, bin)
 	signingKey := keygen(t, bin, tmp)
+	// A secret the policy hands to a command that prints it: act does not
+	// know it is secret, so only releasegate's masking keeps it out.
+	adminToken := fmt.Sprintf("e2e-admin-%d", time.Now().UnixNano())
 
 	cases := []struct {
 		name   string
@@ -179,6 +190,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				"--var", "POLICY=" + tc.policy,
 				"--var", "RELEASEGATE_PATH=" + bin,
 				"--env", "DEMO_URL=" + demoURL,
+				"--env", "E2E_ADMIN_TOKEN=" + adminToken,
 				"--secret", "SIGNING_KEY=" + signingKey,
 			}
 			for _, uses := range remoteActions(t) {
@@ -194,6 +206,12 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 			}
 			r := parseAct(out, err)
 			tc.check(t, r)
+			if n := strings.Count(r.shown, adminToken); n > 0 {
+				t.Errorf("expected the secret E2E_ADMIN_TOKEN masked everywhere, found it %d time(s) in the run's output", n)
+			}
+			if !strings.Contains(r.output["jobs"], "kill-switch") {
+				t.Errorf("job jobs: expected the kill-switch gate (which prints the secret) to have run, found output:\n%s", r.output["jobs"])
+			}
 			if t.Failed() {
 				t.Logf("jobs: %v\nact output (end):\n%s", r.jobs, tail(r.log, 12000))
 			}
