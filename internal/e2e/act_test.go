@@ -131,6 +131,9 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				if s := r.summary["verdict"]; !strings.Contains(s, "| cost | ✅ success | pass |") {
 					t.Errorf("job verdict: expected the verdict table with cost passed, found %q", s)
 				}
+				if out := r.output["evidence"]; !strings.Contains(out, "verificationResult: PASSED") || !strings.Contains(out, "evidence-0.0.0-e2e.tar.gz") {
+					t.Errorf("job evidence: expected a signed bundle evidence-0.0.0-e2e.tar.gz that records PASSED, found output:\n%s", out)
+				}
 				if r.jobs["gate-actions"] != "success" {
 					t.Errorf("job gate-actions: expected success, found %q", r.jobs["gate-actions"])
 				}
@@ -162,6 +165,9 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				}
 				if s := r.summary["slo"]; !strings.Contains(s, "demo-health") || !strings.Contains(s, "❌") {
 					t.Errorf("job slo: expected a summary with the failed gate demo-health, found %q", s)
+				}
+				if out := r.output["evidence"]; !strings.Contains(out, "verificationResult: FAILED") || !strings.Contains(out, "demo-health") {
+					t.Errorf("job evidence: expected the bundle to record FAILED because of demo-health, found output:\n%s", out)
 				}
 				if r.jobs["gate-actions"] != "failure" {
 					t.Errorf("job gate-actions: expected failure (check-slo failed), found %q", r.jobs["gate-actions"])
