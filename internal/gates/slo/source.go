@@ -12,6 +12,8 @@
 package slo
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -100,4 +102,9 @@ func sourceInput(src metrics.Source) gate.Input {
 		return gate.Input{Name: f.String(), Digest: f.Data().Digest}
 	}
 	return gate.Input{Name: "prometheus", URI: src.String()}
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -1,0 +1,138 @@
+package slo
+
+import (
+	"flag"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/metrics"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var sloTestdata = filepath.Join("..", "..", "..", "testdata", "slo")
+
+// TestCheckRuleFileGolden compares the problems found in each file of
+// testdata/slo/rules-bad/ with its .out file (-update rewrites them).
+func TestCheckRuleFileGolden(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(filepath.Join(sloTestdata, "rules-bad", "*.yml"))
+	if len(files) == 0 {
+		t.Fatal("no test files")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, probs := CheckRuleFile(filepath.Base(f), b)
+		if len(probs) == 0 {
+			t.Errorf("%s: no problems found", f)
+		}
+		var got strings.Builder
+		for _, p := range probs {
+			got.WriteString(p.String() + "\n")
+			if p.Location.Line == 0 {
+				t.Errorf("%s: problem without a line: %s", f, p)
+			}
+		}
+		golden := strings.TrimSuffix(f, ".yml") + ".out"
+		if *update {
+			if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run with -update)", err)
+		}
+		if got.String() != string(want) {
+			t.Errorf("%s:\ngot:\n%s\nwant:\n%s", f, got.String(), want)
+		}
+	}
+}
+
+func TestRulesGate(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		spec RulesSpec
+		want gate.Status
+	}{
+		{"generated SLO rules are valid and define the burn alert", RulesSpec{Files: []string{"rules/*.yml"}, RequireAlerts: []string{"SLOErrorBudgetBurn"}}, gate.StatusPass},
+		{"a required alert that is missing fails", RulesSpec{Files: []string{"rules/*.yml"}, RequireAlerts: []string{"TenantDown"}}, gate.StatusFail},
+		{"a glob matching nothing fails", RulesSpec{Files: []string{"nope/*.yml"}}, gate.StatusFail},
+		{"an invalid rule file fails", RulesSpec{Files: []string{"rules-bad/bad.yml"}}, gate.StatusFail},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if errs := tc.spec.Validate(); len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			res, err := NewRulesGate(gate.Meta{ID: "r"}, &tc.spec, sloTestdata, nil).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != tc.want {
+				t.Errorf("status %s, want %s: %+v", res.Status, tc.want, res.Checks)
+			}
+		})
+	}
+}
+
+// TestRulesGateLoadedInRealPrometheus checks the generated groups are
+// loaded in the Prometheus started by scripts/services/prometheus.sh, and
+// that a group it does not have fails.
+func TestRulesGateLoadedInRealPrometheus(t *testing.T) {
+	prom := promSource(t)
+	spec := &RulesSpec{Files: []string{"rules/*.yml"}, Loaded: &LoadedRules{Source: SourceSpec{URL: prom.String()}}}
+	res, err := NewRulesGate(gate.Meta{ID: "r"}, spec, sloTestdata, prom).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != gate.StatusPass {
+		t.Fatalf("status %s: %+v", res.Status, res.Checks)
+	}
+	spec.Loaded.Groups = []string{"releasegate-slo-availability", "not-loaded"}
+	res, err = NewRulesGate(gate.Meta{ID: "r"}, spec, sloTestdata, prom).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != gate.StatusFail {
+		t.Errorf("a group that is not loaded: status %s, want fail", res.Status)
+	}
+}
+
+func TestRulesGateUnreachablePrometheusIsAnError(t *testing.T) {
+	t.Parallel()
+	api, err := metrics.NewHTTPSource(metrics.HTTPOptions{URL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &RulesSpec{Files: []string{"rules/*.yml"}, Loaded: &LoadedRules{}}
+	res, err := NewRulesGate(gate.Meta{ID: "r"}, spec, sloTestdata, api).Run(context.Background())
+	if err == nil || (res != nil && res.Status == gate.StatusPass) {
+		t.Errorf("unreachable Prometheus: err %v, status %v; want an error", err, res)
+	}
+}
+
+func FuzzCheckRuleFile(f *testing.F) {
+	for _, p := range []string{"rules/slo-rules.yml", "rules-bad/bad.yml", "rules-bad/syntax.yml"} {
+		b, err := os.ReadFile(filepath.Join(sloTestdata, p))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		info, probs := CheckRuleFile("fuzz.yml", b)
+		if len(probs) == 0 && len(info.Groups) == 0 {
+			t.Fatal("no problems and no groups: an empty file must not pass")
+		}
+	})
+}
