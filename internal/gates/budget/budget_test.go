@@ -1,14 +1,23 @@
 package budgetgate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden results under testdata/budget")
+
+// golden is the example policy's results, timing removed.
+const golden = "../../../testdata/budget/example-results.golden.json"
 
 func loadExample(t *testing.T) *policy.Policy {
 	t.Helper()
@@ -52,5 +61,31 @@ func TestExamplePolicyOnTheUsageExport(t *testing.T) {
 		if !strings.Contains(string(b), s) {
 			t.Errorf("ci-budget result lacks %q", s)
 		}
+	}
+}
+
+func TestExampleResultsGolden(t *testing.T) {
+	t.Parallel()
+	res := runPolicy(t, loadExample(t))
+	for i := range res {
+		res[i].StartedAt, res[i].FinishedAt, res[i].DurationMS = time.Time{}, time.Time{}, 0
+	}
+	got, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v; run go test ./internal/gates/budget -run Golden -update", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("results differ from %s; if the change is intended run go test ./internal/gates/budget -run Golden -update and review the diff", golden)
 	}
 }
