@@ -128,10 +128,9 @@ func (m *Metrics) WriteText(w *bufio.Writer) {
 }
 
 // quote escapes a label value: backslash, double quote and newline.
-func quote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	return `"` + r.Replace(s) + `"`
-}
+func quote(s string) string { return `"` + labelEscaper.Replace(s) + `"` }
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 // statusRecorder remembers the status a handler wrote.
 type statusRecorder struct {
