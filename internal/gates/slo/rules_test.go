@@ -1,8 +1,8 @@
 package slo
 
 import (
-	"flag"
 	"context"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
