@@ -9,6 +9,7 @@ const budgetPolicy = "../../examples/budget/policy.yml"
 
 func TestCIBudgetCommand(t *testing.T) {
 	r := runCLI(t, nil, "ci-budget", "--policy", budgetPolicy, "--checks", "never")
+	t.Log(r.stdout)
 	if r.code != ExitOK || !strings.Contains(r.stdout, "globex") || !strings.Contains(r.stdout, "within grace") {
 		t.Errorf("ci-budget on the example: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -19,6 +20,19 @@ func TestCIBudgetCommand(t *testing.T) {
 	r = runCLI(t, nil, "ci-budget", "--policy", budgetPolicy, "--usage-file", "../../testdata/budget/header-only.csv", "--checks", "never")
 	if r.code != ExitError || !strings.Contains(r.stdout+r.stderr, "no data") {
 		t.Errorf("an empty export must not pass: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestCIBudgetOverBudgetDryRun(t *testing.T) {
+	r := runCLI(t, nil, "ci-budget", "--policy", "../../examples/budget/over-budget.yml", "--checks", "never")
+	t.Log(r.stdout)
+	for _, want := range []string{"past grace (no grace configured)", "dry run: would disable the workflows and cancel queued and in-progress runs of unprotected workflows in maestro-conductor/globex-ingest (protected: release.yml)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if r.code != ExitFail {
+		t.Errorf("exit %d, want 1", r.code)
 	}
 }
 
