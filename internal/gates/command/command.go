@@ -114,7 +114,18 @@ func (g *Gate) Describe() string {
 	return d
 }
 
+// display names the command in messages, shortened to 80 characters; the
+// full command line is in the result's details.
 func (g *Gate) display() string {
+	s := g.commandLine()
+	if r := []rune(s); len(r) > 80 {
+		s = string(r[:79]) + "…"
+	}
+	return s
+}
+
+// commandLine is the whole command line, secrets masked.
+func (g *Gate) commandLine() string {
 	if g.spec.Shell != "" {
 		return g.mask(fmt.Sprintf("sh -c %q", g.spec.Shell))
 	}
@@ -151,7 +162,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Add(gate.Check{Name: "command", Status: gate.StatusFail, Expected: "an executable program",
 			Message: fmt.Sprintf("expected to run %s, but %v; install it, fix the path in run[0], or set dir", g.mask(argv[0]), err)})
 		res.Summary = fmt.Sprintf("%s could not be started: %v", g.mask(argv[0]), err)
-		res.Fold()
+		g.finish(res)
 		return res, nil
 	}
 	if in, err := digestFile(path); err == nil {
@@ -187,7 +198,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Add(gate.Check{Name: "command", Status: gate.StatusFail, Expected: "an executable program",
 			Message: fmt.Sprintf("expected to start %s, but it failed: %v; check that it is executable and the dir exists", g.mask(argv[0]), g.mask(err.Error()))})
 		res.Summary = fmt.Sprintf("%s could not be started", g.mask(argv[0]))
-		res.Fold()
+		g.finish(res)
 		return res, nil
 	}
 	timedOut, waitErr := waitOrKill(runCtx, cmd)
@@ -195,7 +206,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	killGroup(cmd) // children left behind by a command that exited are stopped too
 
 	res.Details = map[string]any{
-		"command":     g.display(),
+		"command":     g.commandLine(),
 		"duration_ms": elapsed.Milliseconds(),
 		"stdout_tail": g.mask(stdout.Tail()),
 		"stderr_tail": g.mask(stderr.Tail()),
@@ -212,6 +223,14 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	}
 	g.judge(res, cmd, waitErr, elapsed, stdout, stderr)
 	return res, nil
+}
+
+// finish stamps the tenant on every check and folds the status.
+func (g *Gate) finish(res *gate.Result) gate.Status {
+	for i := range res.Checks {
+		res.Checks[i].Tenant = g.spec.Tenant
+	}
+	return res.Fold()
 }
 
 // resolve finds the program: a name with a slash is relative to the
@@ -304,7 +323,7 @@ func (g *Gate) judgeKilled(res *gate.Result, elapsed time.Duration, stdout, stde
 		res.Add(gate.Check{Name: c, Status: gate.StatusSkip, Message: "not judged: the command was killed at its deadline"})
 	}
 	res.Summary = fmt.Sprintf("%s ran past its deadline of %s and was killed", g.display(), dl)
-	res.Fold()
+	g.finish(res)
 }
 
 func (g *Gate) expectations() []string {
@@ -383,7 +402,7 @@ func (g *Gate) judge(res *gate.Result, cmd *exec.Cmd, waitErr error, elapsed tim
 		}
 		res.Add(c)
 	}
-	st := res.Fold()
+	st := g.finish(res)
 	counts := res.Counts()
 	if st == gate.StatusPass {
 		res.Summary = fmt.Sprintf("%s passed %d check(s) in %s", g.display(), len(res.Checks), elapsed.Round(time.Millisecond))

@@ -429,3 +429,29 @@ func TestGoldenResults(t *testing.T) {
 		})
 	}
 }
+
+func TestTenantIsOnEveryCheck(t *testing.T) {
+	t.Parallel()
+	res := run(t, Spec{Tenant: "acme", Shell: `echo '{"erased": 1}'`, Deadline: policy.Duration(time.Minute),
+		Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 1")}}}})
+	if len(res.Checks) != 3 {
+		t.Fatalf("checks = %+v", res.Checks)
+	}
+	for _, c := range res.Checks {
+		if c.Tenant != "acme" {
+			t.Errorf("check %q has tenant %q, want acme", c.Name, c.Tenant)
+		}
+	}
+}
+
+func TestLongCommandsAreShortenedInMessages(t *testing.T) {
+	t.Parallel()
+	script := "exit 1 # " + strings.Repeat("x", 200)
+	res := run(t, Spec{Shell: script})
+	if len([]rune(res.Summary)) > 140 || !strings.Contains(res.Summary, "…") {
+		t.Errorf("summary not shortened: %q", res.Summary)
+	}
+	if d, _ := res.Details["command"].(string); !strings.Contains(d, strings.Repeat("x", 200)) {
+		t.Errorf("details lost the full command: %q", d)
+	}
+}

@@ -23,6 +23,8 @@ type Spec struct {
 	SecretEnv map[string]string `yaml:"secret-env" secret:"true" doc:"environment variables whose values are secrets, such as DB_PASSWORD: ${DB_PASSWORD}"`
 	// Deadline bounds the command's run time.
 	Deadline policy.Duration `yaml:"deadline" doc:"how long the command may run; past it the command and its children are killed and the gate fails (default: the gate's timeout)"`
+	// Tenant is the tenant the command speaks for, if any.
+	Tenant string `yaml:"tenant" doc:"the tenant this command checks, shown on each of its checks (e.g. a per-tenant RTBF job)"`
 	// Expect is what the command must do.
 	Expect Expect `yaml:"expect" doc:"what the command must do to pass"`
 }

@@ -346,6 +346,9 @@ func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *g
 			Observed: gate.Text("skipped"),
 			Message:  "insecure-skip-verify is on, so the server's certificate was not verified; give its CA in ca-file instead"})
 	}
+	for i := range res.Checks {
+		res.Checks[i].Tenant = g.spec.Tenant
+	}
 	res.Fold()
 	return res
 }

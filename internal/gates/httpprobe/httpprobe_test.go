@@ -512,3 +512,20 @@ func FuzzParseStatus(f *testing.F) {
 		}
 	})
 }
+
+func TestTenantIsOnEveryCheck(t *testing.T) {
+	t.Parallel()
+	srv := target(t)
+	res, err := newGate(t, Spec{URL: srv.URL + "/health", Tenant: "acme", Expect: Expect{BodyContains: "ok", MaxLatency: policy.Duration(time.Minute)}}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Checks) != 3 {
+		t.Fatalf("checks = %+v", res.Checks)
+	}
+	for _, c := range res.Checks {
+		if c.Tenant != "acme" {
+			t.Errorf("check %q has tenant %q, want acme", c.Name, c.Tenant)
+		}
+	}
+}

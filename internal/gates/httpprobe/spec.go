@@ -33,6 +33,8 @@ type Spec struct {
 	CAFile string `yaml:"ca-file" doc:"PEM file of CA certificates to trust for https, relative to the policy file"`
 	// InsecureSkipVerify turns TLS verification off; the gate then warns.
 	InsecureSkipVerify bool `yaml:"insecure-skip-verify" doc:"do not verify the server's TLS certificate (the gate then warns at best); prefer ca-file"`
+	// Tenant is the tenant the probe speaks for, if any.
+	Tenant string `yaml:"tenant" doc:"the tenant this probe checks, shown on each of its checks (e.g. for ${URL}/t/acme/items)"`
 	// Expect is what the response must look like.
 	Expect Expect `yaml:"expect" doc:"what the response must look like to pass"`
 }
