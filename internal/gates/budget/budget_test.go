@@ -89,3 +89,31 @@ func TestExampleResultsGolden(t *testing.T) {
 		t.Errorf("results differ from %s; if the change is intended run go test ./internal/gates/budget -run Golden -update and review the diff", golden)
 	}
 }
+
+func TestBadSettingsAreReportedAtTheirKeys(t *testing.T) {
+	t.Parallel()
+	src := `version: 1
+gates:
+  - id: b
+    kind: ci-budget
+    with:
+      source: {usage-file: u.csv}
+      tenants:
+        - {name: a, repos: [x]}
+        - {name: b, repos: [x]}
+      budgets:
+        - {tenant: a, usd: -3}
+      prices: {linux: -1}
+`
+	_, err := policy.Parse("p.yml", []byte(src), policy.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err == nil {
+		t.Fatal("bad settings were accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{"repository x is in both tenant", "a negative budget", "prices.linux", "p.yml:"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("policy errors lack %q:\n%s", want, msg)
+		}
+	}
+	t.Log(msg)
+}

@@ -332,3 +332,31 @@ func TestSpecValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestForecastGate(t *testing.T) {
+	t.Parallel()
+	srv := org(t)
+	srv.Repos = append(srv.Repos, githubtest.Repo{FullName: "maestro-conductor/idle-svc"})
+	s := spec(srv, "", t.TempDir(), 5)
+	s.Tenants = append(s.Tenants, Tenant{Name: "idle", Repos: []string{"idle-svc"}})
+	s.Budgets = append(s.Budgets, Budget{Tenant: "idle", Period: "week", USD: 10})
+	g, err := NewForecast(gate.Meta{ID: "f", Kind: KindForecast}, s, gate.Env{PolicyDir: t.TempDir(), Getenv: func(string) string { return "ghs_test_token" }},
+		Options{Now: func() time.Time { return now }, Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Checks {
+		t.Logf("%s %s %s: %s", c.Status, c.Tenant, c.Name, c.Message)
+	}
+	if c := find(res, "period-end forecast", "globex"); c.Status != gate.StatusFail {
+		t.Errorf("globex has already spent $8.40 of $5: the forecast must fail: %+v", c)
+	}
+	idleF, idleD := find(res, "period-end forecast", "idle"), find(res, "forecast drift", "idle")
+	if v, _ := idleD.Observed.Float(); idleF.Status != gate.StatusPass || idleD.Status != gate.StatusPass || v != 0 {
+		t.Errorf("an idle tenant has zero drift and no alarm: %+v %+v", idleF, idleD)
+	}
+}

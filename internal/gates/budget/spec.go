@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/budget"
+	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
@@ -110,7 +111,7 @@ func (s *Spec) Validate() []error {
 	}
 	ts := s.tenants()
 	for _, err := range ts.Validate() {
-		errs = append(errs, err)
+		errs = append(errs, atField(err)...)
 	}
 	if s.Source.UsageFile != "" {
 		for i, t := range s.Tenants {
@@ -138,12 +139,12 @@ func (s *Spec) Validate() []error {
 		dom := s.budget(i)
 		if b.USD > 0 || b.Minutes > 0 {
 			for _, err := range dom.Validate(at) {
-				errs = append(errs, err)
+				errs = append(errs, atField(err)...)
 			}
 		}
 	}
 	if _, err := budget.NewPrices(s.Prices, s.rules()); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, atField(err)...)
 	}
 	if s.AsOf != "" && s.AsOf != "now" && s.AsOf != "latest" {
 		if _, err := time.Parse(time.RFC3339, s.AsOf); err != nil {
@@ -193,4 +194,22 @@ func (s *Spec) basis() budget.Basis {
 		return budget.Net
 	}
 	return budget.Gross
+}
+
+// atField turns the domain's *gate.InputError values (whose Input is the
+// key path under with:) into policy.FieldErrors, so the policy reports
+// each at its file:line:col; a joined error yields one per part.
+func atField(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, atField(e)...)
+		}
+		return out
+	}
+	var ie *gate.InputError
+	if errors.As(err, &ie) {
+		return []error{&policy.FieldError{Field: ie.Input, Err: ie.Err}}
+	}
+	return []error{err}
 }
