@@ -78,6 +78,10 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, &gate.InputError{Input: "with", Err: errors.Join(errs...)}
 	}
+	if m.Timeout > 0 && s.Deadline.D() >= m.Timeout {
+		return nil, &gate.InputError{Input: "deadline", Err: fmt.Errorf("deadline %s is not below the gate's timeout %s, so the gate would be stopped (error) before the deadline could fail it; set the gate's timeout above the deadline, e.g. timeout: %s",
+			s.Deadline.D(), m.Timeout, s.Deadline.D()+5*time.Minute)}
+	}
 	dir := s.Dir
 	if dir == "" {
 		dir = env.PolicyDir

@@ -331,6 +331,17 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestDeadlineMustBeBelowTheGateTimeout(t *testing.T) {
+	t.Parallel()
+	_, err := New(gate.Meta{ID: "rtbf", Timeout: 10 * time.Minute}, Spec{Run: []string{"true"}, Deadline: policy.Duration(2 * time.Hour)}, gate.Env{})
+	if !errors.Is(err, gate.ErrBadInput) || !strings.Contains(err.Error(), "timeout: 2h5m0s") {
+		t.Errorf("err = %v, want bad input suggesting a timeout", err)
+	}
+	if _, err := New(gate.Meta{ID: "rtbf", Timeout: 3 * time.Hour}, Spec{Run: []string{"true"}, Deadline: policy.Duration(2 * time.Hour)}, gate.Env{}); err != nil {
+		t.Errorf("a deadline below the timeout was refused: %v", err)
+	}
+}
+
 // TestPolicyDecoding decodes a command gate from a policy the way the CLI
 // does, so the yaml keys and the Validate field paths stay true.
 func TestPolicyDecoding(t *testing.T) {
