@@ -53,7 +53,13 @@ func (s *Store) copyScan(ctx context.Context, tenant string, from, to int64, fn 
 			pr.CloseWithError(errors.Join(err, io.ErrClosedPipe))
 			done <- err
 		}()
-		_, cerr := sc.Conn().PgConn().CopyTo(ctx, pw, query)
+		// pgx writes one CopyData message (one row) per Write: batch them
+		// so the pipe hands over large chunks, not one row per switch.
+		bw := bufio.NewWriterSize(pw, 256<<10)
+		_, cerr := sc.Conn().PgConn().CopyTo(ctx, bw, query)
+		if cerr == nil {
+			cerr = bw.Flush()
+		}
 		pw.CloseWithError(cerr)
 		derr := <-done
 		if derr != nil {

@@ -18,6 +18,10 @@ import (
 // IEEE 754 double cannot hold exactly (they would silently change).
 var ErrNotCanonicalizable = errors.New("payload has no RFC 8785 canonical form")
 
+// maxNumberLen bounds a number literal, which keeps the exactness check
+// (big.Rat) cheap: no IEEE double needs more than ~770 significant digits.
+const maxNumberLen = 1100
+
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 512
 
@@ -334,9 +338,21 @@ func (p *jparser) number(out *strings.Builder) error {
 		}
 	}
 	lit := string(p.s[start:p.i])
+	if len(lit) > maxNumberLen {
+		return p.errf("number literal of %d bytes; at most %d are accepted, store it as a string", len(lit), maxNumberLen)
+	}
 	f, err := strconv.ParseFloat(lit, 64)
 	if err != nil || math.IsInf(f, 0) {
 		return p.errf("number %s does not fit an IEEE 754 double; store it as a string", trunc(lit))
+	}
+	if f == 0 {
+		// Decide zero without big.Rat, whose cost grows with the exponent.
+		mant, _, _ := strings.Cut(strings.ToLower(lit), "e")
+		if strings.Trim(mant, "-0.") != "" {
+			return p.errf("number %s underflows to 0 in a double; store it as a string", trunc(lit))
+		}
+		out.WriteString("0")
+		return nil
 	}
 	s := FormatNumber(f)
 	if !sameDecimal(lit, s) {

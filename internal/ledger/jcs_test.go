@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestCanonicalize(t *testing.T) {
@@ -123,6 +124,50 @@ func TestFormatNumberRoundTrips(t *testing.T) {
 		back, err := strconv.ParseFloat(FormatNumber(f), 64)
 		if err != nil || back != f {
 			t.Errorf("FormatNumber(%v) = %s does not round-trip: %v %v", f, FormatNumber(f), back, err)
+		}
+	}
+}
+
+// FuzzIsCanonical checks the allocation-free fast path against the
+// reference: IsCanonical(b) must equal Canonicalize(b) == b.
+func FuzzIsCanonical(f *testing.F) {
+	for _, s := range []string{`{"a":1,"b":[true,null,"x\u001f"]}`, `{"b":1,"a":2}`, `{"a":1,"a":1}`, `-0`, `1.5`, `"\u00e9"`, `"é"`, `{"é":1,"z":2}`, `[1,2 ]`, `1234567890123456`, `"\/"`, `"\n"`, `"\u000a"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Canonicalize(b)
+		want := err == nil && string(c) == string(b)
+		if got := IsCanonical(b); got != want {
+			t.Fatalf("IsCanonical(%q) = %v, want %v (canonical %q, %v)", b, got, want, c, err)
+		}
+	})
+}
+
+func TestCanonicalizeHugeExponentsAreCheap(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	for _, in := range []string{`1e-999999999`, `0e-999999999`, `-0.000e999999999`, `[1e-400]`} {
+		Canonicalize([]byte(in))
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("huge exponents took %s; the exactness check must not expand them", d)
+	}
+	if got, err := Canonicalize([]byte(`0e-999999999`)); err != nil || string(got) != "0" {
+		t.Errorf("0e-999999999 = %s, %v; want 0", got, err)
+	}
+	if _, err := Canonicalize([]byte(`1e-400`)); err == nil {
+		t.Error("1e-400 underflows to 0 and must be rejected")
+	}
+}
+
+func TestAppendTimeMatchesTimeLayout(t *testing.T) {
+	t.Parallel()
+	for _, tm := range []time.Time{
+		time.Unix(0, 0), time.Date(2026, 11, 28, 9, 5, 7, 123456789, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(2026, 1, 2, 3, 4, 5, 6000, time.FixedZone("x", 3600)), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := string(appendTime(nil, tm)), tm.UTC().Format(TimeLayout); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -100,13 +99,10 @@ func (c *Checker) Check(e *Entry) *Break {
 	if c.anchored && r.Entries > 0 && e.Time.Before(c.prevTime) {
 		return fail(e.Seq, BreakTime, "time %s is before seq %d at %s", e.Time.Format(TimeLayout), e.Seq-1, c.prevTime.Format(TimeLayout))
 	}
-	// Canonical form: cheap check first (most payloads are small and
-	// already canonical); re-canonicalize to compare.
-	canon, err := Canonicalize(e.Payload)
-	if err != nil {
-		return fail(e.Seq, BreakPayload, "payload is not canonicalizable JSON: %v", err)
-	}
-	if !bytes.Equal(canon, e.Payload) {
+	if !IsCanonical(e.Payload) {
+		if _, err := Canonicalize(e.Payload); err != nil {
+			return fail(e.Seq, BreakPayload, "payload is not canonicalizable JSON: %v", err)
+		}
 		return fail(e.Seq, BreakPayload, "payload is valid JSON but not in RFC 8785 canonical form")
 	}
 	if e.Seq == 1 {
