@@ -75,6 +75,10 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, &gate.InputError{Input: "with", Err: errors.Join(errs...)}
 	}
+	if w := s.Retry.Within.D(); m.Timeout > 0 && w >= m.Timeout {
+		return nil, &gate.InputError{Input: "retry.within", Err: fmt.Errorf("retry window %s is not below the gate's timeout %s, so the gate would be stopped (error) before the window closes; set the gate's timeout above it, e.g. timeout: %s",
+			w, m.Timeout, w+time.Minute)}
+	}
 	if s.Method == "" {
 		s.Method = http.MethodGet
 	}

@@ -529,3 +529,11 @@ func TestTenantIsOnEveryCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestRetryWindowMustBeBelowTheGateTimeout(t *testing.T) {
+	t.Parallel()
+	_, err := New(gate.Meta{ID: "ready", Timeout: time.Minute}, Spec{URL: "http://127.0.0.1:1/", Retry: Retry{Within: policy.Duration(5 * time.Minute)}}, gate.Env{})
+	if !errors.Is(err, gate.ErrBadInput) || !strings.Contains(err.Error(), "timeout: 6m0s") {
+		t.Errorf("err = %v, want bad input suggesting a timeout", err)
+	}
+}
