@@ -239,8 +239,13 @@ const SelectionWindows = 7
 // MinTraining is the fewest points any method is fitted on: one day.
 const MinTraining = 24
 
+// MaxWindow bounds the length of a selection window: a forecast to the end
+// of a month is chosen by backtests over week-long windows, and its interval
+// is widened in proportion to the longer horizon.
+const MaxWindow = 168
+
 // Select backtests each candidate on up to SelectionWindows consecutive
-// windows of h points at the end of history (each window forecast from the
+// windows of min(h, MaxWindow) points at the end of history (each window forecast from the
 // points before it only), keeps the candidate with the lowest WAPE over all
 // its windows, and forecasts h points after history with it. The 90%
 // interval's half-width is the mean absolute error of the window totals
@@ -259,6 +264,7 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 	if len(candidates) == 0 {
 		candidates = Candidates()
 	}
+	wl := min(h, MaxWindow)
 	type scored struct {
 		m        Method
 		wape     float64
@@ -270,13 +276,13 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 		var absSum, actSum, totErr float64
 		windows := 0
 		for w := 1; w <= SelectionWindows; w++ {
-			cut := len(history) - w*h
+			cut := len(history) - w*wl
 			if cut < need {
 				break
 			}
-			f := m.Forecast(history[:cut], h)
+			f := m.Forecast(history[:cut], wl)
 			var fs, as float64
-			for i, a := range history[cut : cut+h] {
+			for i, a := range history[cut : cut+wl] {
 				absSum += math.Abs(f[i] - a)
 				actSum += math.Abs(a)
 				fs += f[i]
@@ -298,8 +304,8 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 		ok = append(ok, scored{m, wape, totErr / float64(windows)})
 	}
 	if len(ok) == 0 {
-		return nil, fmt.Errorf("%w: have %d hourly points, need at least %d (one day of history plus the %d-point horizon); collect a longer period",
-			ErrTooShort, len(history), h+max(MinTraining, minOf(candidates)), h)
+		return nil, fmt.Errorf("%w: have %d hourly points, need at least %d (a day of history plus a %d-point backtest window); collect a longer period",
+			ErrTooShort, len(history), wl+max(MinTraining, minOf(candidates)), wl)
 	}
 	sort.SliceStable(ok, func(i, j int) bool { return ok[i].wape < ok[j].wape })
 	best := ok[0]
@@ -310,7 +316,7 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 	for _, v := range p.Points {
 		p.Total += v
 	}
-	half := best.totalErr * 1.645 / 0.798
+	half := best.totalErr * 1.645 / 0.798 * float64(h) / float64(wl)
 	p.Low, p.High = math.Max(0, p.Total-half), p.Total+half
 	return p, nil
 }

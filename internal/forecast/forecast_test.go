@@ -124,3 +124,28 @@ func TestSelectFailsClosed(t *testing.T) {
 		t.Errorf("series no longer than the window: err = %v, want ErrTooShort", err)
 	}
 }
+
+func TestMonthEndHorizonIsChosenOnWeekLongWindows(t *testing.T) {
+	t.Parallel()
+	// 4 weeks of history, 20 days to forecast: selection must not need
+	// 7 × 480 hours of history
+	s := synth(24*28, 10, 0, 0.05, 7)
+	p, err := Select(s, 24*20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Points) != 24*20 || !(p.Low <= p.Total && p.Total <= p.High) {
+		t.Errorf("%d points, total %.1f in [%.1f, %.1f]", len(p.Points), p.Total, p.Low, p.High)
+	}
+	week := 0.0
+	for _, v := range p.Points[:168] {
+		week += v
+	}
+	var lastWeek float64
+	for _, v := range s[len(s)-168:] {
+		lastWeek += v
+	}
+	if math.Abs(week-lastWeek)/lastWeek > 0.1 {
+		t.Errorf("the first forecast week %.1f strays more than 10%% from the last week %.1f", week, lastWeek)
+	}
+}
