@@ -31,7 +31,7 @@ fi
 
 ready() { curl -fsS -m 2 "http://127.0.0.1:$1/-/ready" >/dev/null 2>&1; }
 
-stamp=$( { cat "$DATA_FILE"; cat "$RULES_DIR"/*.yml 2>/dev/null || true; } | sha256sum | cut -c1-16)
+stamp=$( { cat "$0" "$DATA_FILE"; cat "$RULES_DIR"/*.yml 2>/dev/null || true; } | sha256sum | cut -c1-16)
 
 # Reuse a running server with the same data.
 if [ -f "$STATE/port" ] && [ -f "$STATE/pid" ] && [ "$(cat "$STATE/stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -55,6 +55,16 @@ rm -rf "$STATE"
 mkdir -p "$STATE/data" "$STATE/rules"
 log "backfilling $DATA_FILE"
 promtool tsdb create-blocks-from openmetrics -q "$DATA_FILE" "$STATE/data" >&2
+# Benchmark data: 200 tenants, 1 hour at 1-minute steps, ending where
+# metrics.om ends (2026-11-28T00:00:00Z), for the check-slo speed benchmark.
+awk 'BEGIN {
+  end = 1795824000
+  print "# TYPE bench_requests counter"
+  for (t = 0; t < 200; t++) for (c = 0; c < 2; c++) for (i = 0; i <= 60; i++)
+    printf "bench_requests_total{code=\"%s\",tenant=\"t%03d\"} %d %d\n", (c ? "500" : "200"), t, i * (c ? (t % 7) : 600), end - 3600 + 60 * i
+  print "# EOF"
+}' >"$STATE/bench.om"
+promtool tsdb create-blocks-from openmetrics -q "$STATE/bench.om" "$STATE/data" >&2
 if compgen -G "$RULES_DIR/*.yml" >/dev/null; then
   cp "$RULES_DIR"/*.yml "$STATE/rules/"
 fi

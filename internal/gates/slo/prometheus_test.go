@@ -15,7 +15,7 @@ import (
 // promSource connects to the Prometheus started by
 // scripts/services/prometheus.sh, which holds testdata/slo/metrics.om,
 // evaluated at the file's newest sample.
-func promSource(t *testing.T) *metrics.HTTPSource {
+func promSource(t testing.TB) *metrics.HTTPSource {
 	t.Helper()
 	url := testutil.RequireEnv(t, "RELEASEGATE_TEST_PROMETHEUS", "Prometheus")
 	file := fileSource(t)
