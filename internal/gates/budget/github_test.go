@@ -360,3 +360,29 @@ func TestForecastGate(t *testing.T) {
 		t.Errorf("an idle tenant has zero drift and no alarm: %+v %+v", idleF, idleD)
 	}
 }
+
+func TestBillingUsageSourceThrottles(t *testing.T) {
+	t.Parallel()
+	srv := org(t)
+	srv.Usage = []githubtest.UsageItem{
+		{Date: now.Add(-48 * time.Hour), Product: "Actions", SKU: "linux_16_core", Quantity: 500, UnitType: "Minutes", PricePerUnit: 0.042, GrossAmount: 21, NetAmount: 21,
+			Org: "maestro-conductor", Repo: "maestro-conductor/globex-ingest"},
+		{Date: now.Add(-48 * time.Hour), Product: "Actions", SKU: "Actions Linux", Quantity: 100, UnitType: "Minutes", PricePerUnit: 0.006, GrossAmount: 0.6, NetAmount: 0,
+			Org: "maestro-conductor", Repo: "maestro-conductor/acme-api"},
+	}
+	s := spec(srv, "", t.TempDir(), 5)
+	s.Source.GitHub.Mode = "billing-usage"
+	res, err := run(t, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := find(res, "CI spend", "globex"); c.Status != gate.StatusFail {
+		t.Errorf("globex ($21 of $5) must fail: %+v", c)
+	}
+	if c := find(res, "CI spend", "acme"); c.Status != gate.StatusPass {
+		t.Errorf("acme, found by topic through the repository list, must pass: %+v", c)
+	}
+	if th := find(res, "throttle", "globex"); !strings.Contains(th.Message, "would cancel run 900") {
+		t.Errorf("billing-usage must still throttle through the API: %+v", th)
+	}
+}

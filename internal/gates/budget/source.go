@@ -141,6 +141,19 @@ func (g *common) load(ctx context.Context, since func(asOf time.Time) time.Time)
 		inputs: []gate.Input{{Name: "GitHub Actions usage of " + s.Source.GitHub.Org, URI: c.BaseURL()}}}
 	if s.Source.GitHub.Mode == "billing-usage" {
 		u.covered = false
+		// the repositories (with topics) tell which tenant each usage item
+		// belongs to and which repositories throttling acts on
+		repos, err := gh.Repos(ctx, s.Source.GitHub.Org)
+		if err != nil {
+			return nil, fmt.Errorf("listing repositories of %s: %w", s.Source.GitHub.Org, err)
+		}
+		if _, err := g.tenants.Assign(repos); err != nil {
+			return nil, err
+		}
+		u.repos = repos
+		for _, r := range repos {
+			u.topics[r.Name] = r.Topics
+		}
 		for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(asOf); m = m.AddDate(0, 1, 0) {
 			recs, err := gh.BillingUsage(ctx, s.Source.GitHub.Org, m.Year(), m.Month(), s.basis())
 			if err != nil {
