@@ -48,6 +48,13 @@ type Stream struct {
 	// MaxRequests bounds the number of requests; zero means the schedule
 	// alone bounds it.
 	MaxRequests int64
+	// Stride and Phase keep only the arrivals whose index j in the full
+	// schedule has j mod Stride == Phase, so n shards can split one
+	// tenant's schedule exactly (Stride 0 or 1 keeps every arrival).
+	Stride, Phase int64
+	// Objective is the latency a good response must meet to count as
+	// compliant (Good); zero counts every good response.
+	Objective time.Duration
 	// Request builds the seq-th request (seq counts from 0). It is called
 	// at the scheduled time, so keep it cheap.
 	Request func(seq int64) (*http.Request, error)
@@ -129,6 +136,8 @@ type StreamResult struct {
 	// Responses received (any status); OK of them passed the check.
 	Responses int64 `json:"responses"`
 	OK        int64 `json:"ok"`
+	// Good responses passed the check within the stream's Objective.
+	Good int64 `json:"good"`
 	// CheckFailed responses were received but failed the check.
 	CheckFailed int64 `json:"check_failed"`
 	// Status counts responses by HTTP status code.
@@ -180,6 +189,7 @@ func (s *StreamResult) Merge(o *StreamResult) {
 	s.MaxLagUS = max(s.MaxLagUS, o.MaxLagUS)
 	s.Responses += o.Responses
 	s.OK += o.OK
+	s.Good += o.Good
 	s.CheckFailed += o.CheckFailed
 	if s.Status == nil {
 		s.Status = map[int]int64{}
@@ -364,6 +374,15 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 			}
 		}
 		sch, length := schedule(s.Stages, s.MaxRequests)
+		if s.Stride > 1 {
+			kept := sch[:0]
+			for j, off := range sch {
+				if int64(j)%s.Stride == s.Phase {
+					kept = append(kept, off)
+				}
+			}
+			sch = kept
+		}
 		scheds[i] = sch
 		longest = max(longest, length)
 		planned += int64(len(sch))
@@ -507,6 +526,11 @@ func (e *Engine) do(ctx context.Context, s Stream, res *StreamResult, seq int64,
 		outcome = outcomeCheckFailed
 	}
 	res.record(off, resp.StatusCode, lat, outcome, e.cfg.Slot)
+	if verdict == nil && (s.Objective == 0 || lat <= s.Objective) {
+		res.mu.Lock()
+		res.Good++
+		res.mu.Unlock()
+	}
 }
 
 const (

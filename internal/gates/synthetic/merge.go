@@ -1,0 +1,150 @@
+package synthetic
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/load"
+)
+
+// RecordOf extracts the synthetic Record from a Result, whether it was
+// produced in this process or decoded from a JSON file.
+func RecordOf(r *gate.Result) (*Record, error) {
+	raw, ok := r.Details[DetailsKey]
+	if !ok {
+		return nil, fmt.Errorf("result of gate %q has no details.%s; expected a result written by a synthetic gate", r.Gate, DetailsKey)
+	}
+	if rec, ok := raw.(*Record); ok {
+		return rec, nil
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	var rec Record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("result of gate %q: details.%s: %w", r.Gate, DetailsKey, err)
+	}
+	if rec.Run == nil {
+		return nil, fmt.Errorf("result of gate %q: details.%s has no run", r.Gate, DetailsKey)
+	}
+	return &rec, nil
+}
+
+// ErrShards means the shard results given to Merge do not make one run.
+var ErrShards = errors.New("shard results do not make one run")
+
+// Merge combines the Results of the shards of one synthetic gate into the
+// Result of the whole run: stream counts add, histograms merge bucket by
+// bucket, timelines add, audit deltas add, and the checks are computed
+// again from the merged record. Percentiles are never averaged. Every
+// shard 1..n must be present exactly once, from the same gate and the
+// same settings.
+func Merge(results []gate.Result) (*gate.Result, error) {
+	if len(results) == 0 {
+		return nil, fmt.Errorf("%w: no results to merge", ErrShards)
+	}
+	var (
+		merged *Record
+		judge  []byte
+		seen   = map[string]bool{}
+		n      = 0
+		byKey  = map[[2]string]*load.StreamResult{}
+	)
+	first := results[0]
+	for i := range results {
+		r := &results[i]
+		if r.Gate != first.Gate || r.Kind != Kind {
+			return nil, fmt.Errorf("%w: result %d is gate %q of kind %q, expected gate %q of kind %s", ErrShards, i+1, r.Gate, r.Kind, first.Gate, Kind)
+		}
+		rec, err := RecordOf(r)
+		if err != nil {
+			return nil, errors.Join(ErrShards, err)
+		}
+		j, _ := json.Marshal(rec.Judge)
+		if merged == nil {
+			merged = &Record{Judge: rec.Judge, Run: &load.Run{Started: rec.Run.Started, LateToleranceUS: rec.Run.LateToleranceUS}}
+			judge = j
+		} else if string(j) != string(judge) {
+			return nil, fmt.Errorf("%w: shard %v was run with other settings than shard %v; merge shards of one policy", ErrShards, rec.Shards, merged.Shards)
+		}
+		for _, s := range rec.Shards {
+			sh, err := ParseShard(s)
+			if err != nil {
+				return nil, errors.Join(ErrShards, err)
+			}
+			if n == 0 {
+				n = sh.N
+			}
+			if sh.N != n {
+				return nil, fmt.Errorf("%w: shard %s is of a split into %d, others into %d", ErrShards, s, sh.N, n)
+			}
+			if seen[s] {
+				return nil, fmt.Errorf("%w: shard %s is given twice; merging it twice would double its counts", ErrShards, s)
+			}
+			seen[s] = true
+			merged.Shards = append(merged.Shards, s)
+		}
+		run := rec.Run
+		if !run.Started.IsZero() && (merged.Run.Started.IsZero() || run.Started.Before(merged.Run.Started)) {
+			merged.Run.Started = run.Started
+		}
+		merged.Run.ElapsedUS = max(merged.Run.ElapsedUS, run.ElapsedUS)
+		merged.Run.LateToleranceUS = max(merged.Run.LateToleranceUS, run.LateToleranceUS)
+		for _, s := range run.Streams {
+			k := [2]string{s.Tenant, s.Scenario}
+			m, ok := byKey[k]
+			if !ok {
+				m = &load.StreamResult{Tenant: s.Tenant, Scenario: s.Scenario, FirstThrottledUS: -1, LastThrottledUS: -1, LastFailedUS: -1}
+				byKey[k] = m
+				merged.Run.Streams = append(merged.Run.Streams, m)
+			}
+			m.Merge(s)
+		}
+		for t, d := range rec.Audit {
+			if merged.Audit == nil {
+				merged.Audit = map[string]int64{}
+			}
+			merged.Audit[t] += d
+		}
+	}
+	var missing []string
+	for i := 1; i <= n; i++ {
+		if s := (Shard{i, n}).String(); !seen[s] {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: missing shard(s) %v; a partial merge would judge only some tenants", ErrShards, missing)
+	}
+	sort.Slice(merged.Run.Streams, func(a, b int) bool {
+		x, y := merged.Run.Streams[a], merged.Run.Streams[b]
+		return x.Tenant < y.Tenant || x.Tenant == y.Tenant && x.Scenario < y.Scenario
+	})
+	slices.SortFunc(merged.Shards, func(a, b string) int {
+		x, _ := ParseShard(a)
+		y, _ := ParseShard(b)
+		return x.I - y.I
+	})
+	res := Judged(merged)
+	res.Schema, res.Gate, res.Kind, res.Group, res.Required, res.Location = gate.SchemaVersion, first.Gate, first.Kind, first.Group, first.Required, first.Location
+	res.Inputs = first.Inputs
+	res.StartedAt, res.FinishedAt = first.StartedAt, first.FinishedAt
+	for _, r := range results[1:] {
+		if r.StartedAt.Before(res.StartedAt) {
+			res.StartedAt = r.StartedAt
+		}
+		if r.FinishedAt.After(res.FinishedAt) {
+			res.FinishedAt = r.FinishedAt
+		}
+	}
+	res.DurationMS = res.FinishedAt.Sub(res.StartedAt).Milliseconds()
+	if res.Checks == nil {
+		res.Checks = []gate.Check{}
+	}
+	return res, nil
+}
