@@ -23,12 +23,15 @@ const verifyProvenanceUsage = `Usage:
   releasegate verify-provenance --trusted-root FILE --blob FILE [--bundle FILE]
       (--certificate-identity ID | --certificate-identity-regexp '^…$') --certificate-oidc-issuer URL
   releasegate verify-provenance --blob FILE --bundle FILE --key cosign.pub [--trusted-root FILE]
+  releasegate verify-provenance --trusted-root FILE --image REGISTRY/REPO@sha256:… (identity or --key,
+      or --source-uri … for SLSA provenance)
 
 Verifies SLSA provenance (Sigstore bundles from slsa-github-generator, its delegator/BYOB
 builders and GitHub artifact attestations: .intoto.jsonl, .build.slsa, .sigstore.json) and
-keyless or key-based signatures of blobs, fully offline against a pinned Sigstore
-trusted_root.json. No network call is ever made. Exit codes: 0 verified, 1 a verification
-failed, 2 bad input, 3 could not evaluate.
+keyless or key-based signatures of blobs and OCI images, offline against a pinned Sigstore
+trusted_root.json: no call to Sigstore is ever made (images are read from their registry).
+A tag-only image reference is resolved to a digest, which is verified and recorded, and warns.
+Exit codes: 0 verified, 1 a verification failed, 2 bad input, 3 could not evaluate.
 
 An identity pattern that matches anyone (".*", "^.*$", empty) is refused unless
 --insecure-any-identity is given, which then warns in every result.
@@ -49,8 +52,8 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 	c, _ := lookup("verify-provenance")
 	fs := o.NewFlagSet(c)
 	var s provenance.Spec
-	var artifacts, checksums, builders, inputs provenanceList
-	var blob, bundle, image, id string
+	var artifacts, checksums, builders, inputs, images provenanceList
+	var blob, bundle, id string
 	var out OutputOptions
 	fs.Var(&artifacts, "artifact", "artifact file or glob whose SLSA provenance is verified (repeatable)")
 	fs.Var(&checksums, "checksums", "sha256sum-format file listing artifacts (repeatable)")
@@ -65,7 +68,7 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 	fs.Var(&inputs, "input", "expected workflow input NAME=VALUE (repeatable)")
 	fs.StringVar(&blob, "blob", "", "file whose Sigstore bundle signature is verified")
 	fs.StringVar(&bundle, "bundle", "", "the blob's Sigstore bundle (default: <blob>.sigstore.json or .bundle)")
-	fs.StringVar(&image, "image", "", "OCI image reference (not supported in this build)")
+	fs.Var(&images, "image", "OCI image (registry/repo@sha256:… or :tag) whose attached Sigstore bundles are verified: SLSA provenance with --source-uri, else a signature (repeatable)")
 	fs.StringVar(&s.CertificateOIDCIssuer, "certificate-oidc-issuer", "", "keyless signer's OIDC issuer")
 	fs.StringVar(&s.CertificateOIDCIssuerRegexp, "certificate-oidc-issuer-regexp", "", "anchored pattern for the OIDC issuer")
 	fs.StringVar(&s.CertificateIdentity, "certificate-identity", "", "keyless signer's exact identity")
@@ -82,11 +85,7 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 		fmt.Fprintf(o.Stderr, "releasegate verify-provenance: unexpected arguments %q; name files with --artifact or --blob\n", fs.Args())
 		return ExitBadInput
 	}
-	if image != "" {
-		fmt.Fprintf(o.Stderr, "releasegate verify-provenance: --image %s: OCI images are not supported in this build; verify the image's attestation bundle as a blob\n", image)
-		return ExitError
-	}
-	s.Artifacts, s.Checksums, s.BuilderIDs = artifacts, checksums, builders
+	s.Artifacts, s.Checksums, s.BuilderIDs, s.Images = artifacts, checksums, builders, images
 	if len(inputs) > 0 {
 		s.Inputs = map[string]string{}
 		for _, kv := range inputs {

@@ -24,7 +24,7 @@ func TestVerifyProvenanceExitCodes(t *testing.T) {
 		{"a tag and a branch together exit 2", []string{"--source-tag", "v14", "--source-branch", "main"}, ExitBadInput, "set one", ""},
 		{"a match-anything identity exits 2", []string{"--blob", dir + "LICENSE", "--certificate-oidc-issuer", "https://token.actions.githubusercontent.com", "--certificate-identity-regexp", ".*"}, ExitBadInput, "matches any signer", ""},
 		{"a malformed --input exits 2", []string{"--input", "novalue"}, ExitBadInput, "NAME=VALUE", ""},
-		{"an image is not supported and exits 3", []string{"--image", "ghcr.io/acme/api:v1"}, ExitError, "not supported", ""},
+		{"an unreachable registry exits 3", []string{"--image", "127.0.0.1:9/acme/api:v1"}, ExitError, "source unreachable", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

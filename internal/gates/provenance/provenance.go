@@ -102,7 +102,16 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 			return nil, err
 		}
 	}
-	if len(s.Blobs) > 0 {
+	if len(s.Images) > 0 && s.SourceURI != "" {
+		v, err := prov.NewVerifier(prov.Options{TrustedRoot: opts.TrustedRoot})
+		if err != nil {
+			return nil, badInput("trusted-root", err)
+		}
+		if err := g.runImages(ctx, v, res, true); err != nil {
+			return nil, err
+		}
+	}
+	if len(s.Blobs) > 0 || (len(s.Images) > 0 && s.SourceURI == "") {
 		if s.Key != "" {
 			k, err := prov.LoadPublicKey(g.path(s.Key))
 			if err != nil {
@@ -116,6 +125,11 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 			return nil, badInput("key", err)
 		}
 		g.runBlobs(ctx, v, res)
+		if len(s.Images) > 0 && s.SourceURI == "" {
+			if err := g.runImages(ctx, v, res, false); err != nil {
+				return nil, err
+			}
+		}
 		for _, w := range v.Warnings() {
 			res.Add(gate.Check{Name: "transparency log", Status: gate.StatusWarn, Message: w})
 		}

@@ -37,6 +37,10 @@ type Spec struct {
 	// Inputs are expected workflow inputs.
 	Inputs map[string]string `yaml:"inputs" doc:"workflow inputs the provenance must record, compared as strings"`
 
+	// Images are OCI image references whose attached Sigstore bundles
+	// are verified.
+	Images []string `yaml:"images" doc:"OCI images (registry/repo@sha256:… or :tag) whose attached Sigstore bundles (OCI referrers) are verified: as SLSA provenance when source-uri is set, else as signatures; a tag-only reference warns"`
+
 	// Blobs are files with a Sigstore bundle each.
 	Blobs []Blob `yaml:"blobs" doc:"files whose cosign/Sigstore bundle signature is verified, keyless (certificate identity) or with key"`
 	// CertificateOIDCIssuer is the keyless signer's issuer.
@@ -79,9 +83,10 @@ func (s Spec) SLSAPolicy() prov.Policy {
 func (s Spec) Validate() []error {
 	var errs []error
 	field := func(name string, err error) { errs = append(errs, &policy.FieldError{Field: name, Err: err}) }
-	slsa := len(s.Artifacts) > 0 || len(s.Checksums) > 0
-	if !slsa && len(s.Blobs) == 0 {
-		field("artifacts", errors.New("nothing to verify: expected artifacts, checksums or blobs"))
+	slsa := len(s.Artifacts) > 0 || len(s.Checksums) > 0 || (len(s.Images) > 0 && s.SourceURI != "")
+	signatures := len(s.Blobs) > 0 || (len(s.Images) > 0 && s.SourceURI == "")
+	if !slsa && !signatures {
+		field("artifacts", errors.New("nothing to verify: expected artifacts, checksums, images or blobs"))
 	}
 	if s.TrustedRoot == "" && !s.Online && !(s.Key != "" && s.InsecureIgnoreTlog) {
 		field("trusted-root", errors.New("required for offline verification: pin a Sigstore trusted_root.json (or set online: true to fetch it with TUF)"))
@@ -90,10 +95,10 @@ func (s Spec) Validate() []error {
 		for _, err := range s.SLSAPolicy().Validate() {
 			field(fieldOf(err), err)
 		}
-	} else if s.Provenance != "" || s.SourceURI != "" || len(s.BuilderIDs) > 0 {
+	} else if s.Provenance != "" || len(s.BuilderIDs) > 0 {
 		field("artifacts", errors.New("provenance settings without artifacts: expected artifacts or checksums to verify"))
 	}
-	if len(s.Blobs) > 0 {
+	if signatures {
 		switch {
 		case s.Key != "" && (s.CertificateIdentity != "" || s.CertificateIdentityRegexp != ""):
 			field("key", errors.New("key and certificate-identity: set one; a key signature has no identity"))
@@ -105,6 +110,11 @@ func (s Spec) Validate() []error {
 	}
 	if s.InsecureIgnoreTlog && s.Key == "" {
 		field("insecure-ignore-tlog", errors.New("only applies to key-based verification; keyless signatures always need the transparency log"))
+	}
+	for i, ref := range s.Images {
+		if strings.TrimSpace(ref) == "" {
+			field(fmt.Sprintf("images[%d]", i), errors.New("empty image reference"))
+		}
 	}
 	for i, b := range s.Blobs {
 		if strings.TrimSpace(b.Path) == "" {

@@ -1,0 +1,94 @@
+package provenance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	prov "github.com/maestro-conductor/releasegate/internal/provenance"
+	"github.com/maestro-conductor/releasegate/internal/provenance/oci"
+)
+
+// runImages verifies the bundles attached to each image: SLSA provenance
+// when slsa, else signatures (keyless identity or key). The digest is what
+// is verified and recorded; a tag-only reference adds a warning.
+func (g *Gate) runImages(ctx context.Context, v *prov.Verifier, res *gate.Result, slsa bool) error {
+	details := make([]map[string]any, 0, len(g.spec.Images))
+	what := "signature"
+	if slsa {
+		what = "slsa"
+	}
+	for _, ref := range g.spec.Images {
+		c := gate.Check{Name: what + " " + ref}
+		d := map[string]any{"ref": ref}
+		r, err := oci.Resolve(ctx, ref)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("image %s: %w", ref, gate.ErrTimeout)
+			}
+			return fmt.Errorf("image %s: %w: %v", ref, gate.ErrUnreachable, err)
+		}
+		d["digest"] = r.Digest.DigestStr()
+		res.Inputs = append(res.Inputs, gate.Input{Name: ref, URI: r.Digest.String(), Digest: r.Digest.DigestStr()})
+		if r.TagOnly {
+			res.Add(gate.Check{Name: "pinned " + ref, Status: gate.StatusWarn, Observed: gate.Text(r.Digest.DigestStr()),
+				Message: fmt.Sprintf("%s is a tag; verified the digest it points to now, %s; pin %s in the policy", ref, r.Digest.DigestStr(), r.Digest.String())})
+		}
+		bundles, err := oci.Bundles(ctx, r.Digest)
+		switch {
+		case errors.Is(err, oci.ErrNoBundles):
+			c.Status, c.Message = gate.StatusFail, err.Error()
+		case err != nil:
+			return fmt.Errorf("image %s: %w: %v", ref, gate.ErrUnreachable, err)
+		default:
+			c.Status, c.Message, c.Observed = g.verifyImageBundles(v, r, bundles, slsa, d)
+		}
+		if c.Status == gate.StatusFail {
+			d["error"] = c.Message
+		}
+		res.Add(c)
+		details = append(details, d)
+	}
+	res.Details["images"] = details
+	return nil
+}
+
+// verifyImageBundles passes when one attached bundle verifies; otherwise
+// it reports the first failure.
+func (g *Gate) verifyImageBundles(v *prov.Verifier, r oci.Resolved, bundles [][]byte, slsa bool, d map[string]any) (gate.Status, string, gate.Value) {
+	var firstErr error
+	for _, data := range bundles {
+		parsed, err := prov.ParseBundles(data)
+		if err == nil {
+			if slsa {
+				var a *prov.Attestation
+				if a, err = v.VerifyProvenance(parsed[0], r.Hex(), g.spec.SLSAPolicy()); err == nil {
+					e := a.Evidence
+					d["builder_id"], d["source"], d["ref"], d["commit"] = e.BuilderID, e.CertSource, e.CertRef, e.CertCommit
+					msg := fmt.Sprintf("%s built by %s from %s@%s (commit %.12s)", r.Digest.String(), e.BuilderID, e.CertSource, e.CertRef, e.CertCommit)
+					return gate.StatusPass, msg + logSuffix(a.Log, d), gate.Text(e.BuilderID)
+				}
+			} else {
+				var s *prov.Signature
+				if s, err = v.VerifyBlob(parsed[0], r.Hex(), g.spec.Identity()); err == nil {
+					d["signer"], d["issuer"] = s.Signer, s.Issuer
+					return gate.StatusPass, fmt.Sprintf("%s signed by %s", r.Digest.String(), s.Signer) + logSuffix(s.Log, d), gate.Text(s.Signer)
+				}
+			}
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return gate.StatusFail, fmt.Sprintf("%s: none of %d attached bundle(s) verifies: %v", r.Digest.String(), len(bundles), firstErr), gate.Text(r.Digest.DigestStr())
+}
+
+func logSuffix(l *prov.LogEntry, d map[string]any) string {
+	if l == nil {
+		return ""
+	}
+	d["rekor_log_index"], d["integrated_time"] = l.Index, l.IntegratedTime.Format(time.RFC3339)
+	return fmt.Sprintf("; rekor log index %d at %s", l.Index, l.IntegratedTime.Format(time.RFC3339))
+}

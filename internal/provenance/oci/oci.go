@@ -1,0 +1,129 @@
+// Package oci fetches what provenance verification needs from an OCI
+// registry: the digest a reference resolves to, and the Sigstore bundles
+// attached to that digest as OCI 1.1 referrers (cosign
+// --new-bundle-format, GitHub artifact attestations pushed to a
+// registry). Verification itself is internal/provenance's; this package
+// only talks to the registry.
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// maxBundle bounds a bundle layer read from a registry.
+const maxBundle = 16 << 20
+
+// BundleArtifactPrefix is how the artifact type of a Sigstore bundle
+// referrer starts ("application/vnd.dev.sigstore.bundle.v0.3+json", or
+// "application/vnd.dev.sigstore.bundle+json;version=0.2").
+const BundleArtifactPrefix = "application/vnd.dev.sigstore.bundle"
+
+// ErrNoBundles means the image has no Sigstore bundle attached.
+var ErrNoBundles = errors.New("no Sigstore bundle attached")
+
+// Resolved is an image reference pinned to a digest.
+type Resolved struct {
+	// Ref is the reference as given.
+	Ref string
+	// Digest is the manifest digest it resolved to.
+	Digest name.Digest
+	// TagOnly is true when Ref named a tag and no digest: the tag was
+	// resolved now and may point elsewhere tomorrow.
+	TagOnly bool
+}
+
+// Hex is the manifest's sha256 in hex.
+func (r Resolved) Hex() string { return strings.TrimPrefix(r.Digest.DigestStr(), "sha256:") }
+
+// Resolve pins ref to a digest. A reference with a digest is not looked
+// up; a tag is resolved with a HEAD request.
+func Resolve(ctx context.Context, ref string, opts ...remote.Option) (Resolved, error) {
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		if r, err = name.ParseReference(ref); err != nil {
+			return Resolved{}, fmt.Errorf("image %q: %w; expected registry/repository:tag or @sha256:digest", ref, err)
+		}
+	}
+	if d, ok := r.(name.Digest); ok {
+		if !strings.HasPrefix(d.DigestStr(), "sha256:") {
+			return Resolved{}, fmt.Errorf("image %q: expected a sha256 digest", ref)
+		}
+		return Resolved{Ref: ref, Digest: d}, nil
+	}
+	desc, err := remote.Head(r, append(opts, remote.WithContext(ctx))...)
+	if err != nil {
+		return Resolved{}, fmt.Errorf("resolving %s: %w", ref, err)
+	}
+	if desc.Digest.Algorithm != "sha256" {
+		return Resolved{}, fmt.Errorf("resolving %s: digest %s, expected sha256", ref, desc.Digest)
+	}
+	return Resolved{Ref: ref, Digest: r.Context().Digest(desc.Digest.String()), TagOnly: true}, nil
+}
+
+// Bundles returns the Sigstore bundles (JSON) attached to the digest as
+// referrers, in the registry's order.
+func Bundles(ctx context.Context, d name.Digest, opts ...remote.Option) ([][]byte, error) {
+	opts = append(opts, remote.WithContext(ctx))
+	idx, err := remote.Referrers(d, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("listing referrers of %s: %w", d, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("listing referrers of %s: %w", d, err)
+	}
+	var out [][]byte
+	for _, desc := range im.Manifests {
+		if !strings.HasPrefix(desc.ArtifactType, BundleArtifactPrefix) {
+			continue
+		}
+		b, err := bundleLayer(d.Context().Digest(desc.Digest.String()), opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: %w; expected a referrer of artifact type %s… (cosign attest --new-bundle-format, or GitHub attestations pushed to the registry)", d, ErrNoBundles, BundleArtifactPrefix)
+	}
+	return out, nil
+}
+
+func bundleLayer(ref name.Digest, opts []remote.Option) ([]byte, error) {
+	img, err := remote.Image(ref, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("fetching bundle %s: %w", ref, err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("fetching bundle %s: %w", ref, err)
+	}
+	if len(layers) != 1 {
+		return nil, fmt.Errorf("bundle %s has %d layers, expected 1", ref, len(layers))
+	}
+	return readLayer(layers[0])
+}
+
+func readLayer(l v1.Layer) ([]byte, error) {
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxBundle+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxBundle {
+		return nil, fmt.Errorf("bundle layer larger than %d bytes", maxBundle)
+	}
+	return data, nil
+}
