@@ -94,7 +94,7 @@ func Collect(ctx context.Context, src Source, org string, ts Tenants, p *Prices,
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errors.Join(dedupe(errs)...)
 	}
 	col.Runs = len(runs)
 	for _, run := range runs {
@@ -144,11 +144,19 @@ func Collect(ctx context.Context, src Source, org string, ts Tenants, p *Prices,
 }
 
 // dedupe keeps the first error of each distinct message, so ten thousand
-// jobs on one unmapped runner report the runner once.
+// jobs on one unmapped runner report the runner once, and drops the
+// cancellations the first failure caused in the other requests.
 func dedupe(errs []error) []error {
 	seen := map[string]bool{}
 	var out []error
+	cause := false
 	for _, e := range errs {
+		cause = cause || !errors.Is(e, context.Canceled)
+	}
+	for _, e := range errs {
+		if cause && errors.Is(e, context.Canceled) {
+			continue
+		}
 		var k string
 		if errors.Is(e, ErrUnpriced) {
 			k = unpricedKey(e)
