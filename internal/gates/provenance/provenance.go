@@ -60,8 +60,17 @@ func (g *Gate) Name() string { return g.meta.ID }
 
 // Describe says what the gate checks.
 func (g *Gate) Describe() string {
-	n := len(g.spec.Artifacts) + len(g.spec.Checksums) + len(g.spec.Blobs)
-	return fmt.Sprintf("verify provenance of %d artifact source(s) from %s", n, g.spec.SourceURI)
+	var parts []string
+	if n := len(g.spec.Artifacts) + len(g.spec.Checksums); n > 0 {
+		parts = append(parts, fmt.Sprintf("SLSA provenance of %d artifact pattern(s) from %s", n, prov.NormalizeSourceURI(g.spec.SourceURI)))
+	}
+	if n := len(g.spec.Images); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d image(s)", n))
+	}
+	if n := len(g.spec.Blobs); n > 0 {
+		parts = append(parts, fmt.Sprintf("signatures of %d blob(s)", n))
+	}
+	return "verify " + strings.Join(parts, ", ")
 }
 
 func (g *Gate) path(p string) string {
@@ -79,12 +88,22 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, badInput(Kind, errors.Join(errs...))
 	}
-	if s.Online {
-		return nil, fmt.Errorf("online verification (TUF refresh, slsa-verifier): %w in this build; pin trusted-root to verify offline", gate.ErrNotImplemented)
-	}
 	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: Kind, Group: g.meta.Group,
 		Required: g.meta.Required, Location: g.meta.Location, Details: map[string]any{}}
 	opts := prov.Options{IgnoreTlogUnsafe: s.InsecureIgnoreTlog}
+	if s.Online {
+		// The explicit opt-in: the only network call to Sigstore.
+		tr, err := prov.FetchTrustedRoot(prov.OnlineOptions{Mirror: s.TUFMirror})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", gate.ErrUnreachable, err)
+		}
+		opts.TrustedRoot = tr
+		mirror := s.TUFMirror
+		if mirror == "" {
+			mirror = prov.PublicGoodTUF
+		}
+		res.Inputs = append(res.Inputs, gate.Input{Name: "trusted root (TUF)", URI: mirror})
+	}
 	if s.TrustedRoot != "" {
 		tr, in, err := loadTrustedRoot(g.path(s.TrustedRoot))
 		if err != nil {

@@ -162,12 +162,19 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func TestOnlineIsNotSilentlyOffline(t *testing.T) {
+// TestOnlineFailsClosed: an unreachable TUF mirror is "could not
+// evaluate", never a silent fall-back to anything else.
+func TestOnlineFailsClosed(t *testing.T) {
 	t.Parallel()
 	s := goodSpec()
-	s.Online = true
-	if _, err := run(t, s); !errors.Is(err, gate.ErrNotImplemented) {
-		t.Fatalf("err = %v, want ErrNotImplemented", err)
+	s.TrustedRoot, s.Online, s.TUFMirror = "", true, "http://127.0.0.1:9"
+	_, err := run(t, s)
+	if !errors.Is(err, gate.ErrUnreachable) || !strings.Contains(err.Error(), "127.0.0.1:9") {
+		t.Fatalf("err = %v, want ErrUnreachable naming the mirror", err)
+	}
+	s.TrustedRoot = "trusted-root-public-good.json"
+	if _, err := run(t, s); !errors.Is(err, gate.ErrBadInput) {
+		t.Fatalf("online with a pinned root: err = %v, want bad input", err)
 	}
 }
 
@@ -255,5 +262,29 @@ func TestKeyBlobAndInsecureWarnings(t *testing.T) {
 	}
 	if res.Status != gate.StatusFail {
 		t.Errorf("status = %s, want fail", res.Status)
+	}
+}
+
+// TestInsecureAnyIdentityWarnsInEveryResult: the opt-out is accepted, and
+// the result says so whatever the verdict.
+func TestInsecureAnyIdentityWarnsInEveryResult(t *testing.T) {
+	t.Parallel()
+	s := Spec{TrustedRoot: "trusted-root-public-good.json", CertificateOIDCIssuer: prov.GitHubActionsIssuer,
+		CertificateIdentityRegexp: "^.*$", InsecureAnyIdentity: true,
+		Blobs: []Blob{{Path: "LICENSE", Bundle: "gha_generic/binary-linux-amd64-push-v14.intoto.jsonl"}}}
+	res, err := run(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned bool
+	for _, c := range res.Checks {
+		warned = warned || (c.Name == "signer identity" && c.Status == gate.StatusWarn && strings.Contains(c.Message, "insecure-any-identity"))
+	}
+	if !warned {
+		t.Fatalf("no insecure-any-identity warning in %+v", res.Checks)
+	}
+	// The bundle signs another file: the blob check itself still fails.
+	if res.Status != gate.StatusFail {
+		t.Fatalf("status = %s, want fail", res.Status)
 	}
 }

@@ -24,6 +24,9 @@ type Spec struct {
 	// Online opts into the network path (TUF refresh, slsa-verifier).
 	Online bool `yaml:"online" doc:"verify online (TUF-refreshed trust root); without it no network call is ever made"`
 
+	// TUFMirror is the TUF repository used online.
+	TUFMirror string `yaml:"tuf-mirror" doc:"with online: the TUF repository to refresh the trusted root from (default: the Sigstore public-good one)"`
+
 	// SourceURI is the expected source repository.
 	SourceURI string `yaml:"source-uri" doc:"expected source repository of the artifacts, e.g. github.com/owner/repo; required with artifacts"`
 	// SourceTag is the exact expected tag.
@@ -107,6 +110,12 @@ func (s Spec) Validate() []error {
 				field(fieldOf(err), err)
 			}
 		}
+	}
+	if s.Online && s.TrustedRoot != "" {
+		field("online", errors.New("online and trusted-root: set one; a pinned trusted root is verified offline"))
+	}
+	if s.TUFMirror != "" && !s.Online {
+		field("tuf-mirror", errors.New("only used with online: true"))
 	}
 	if s.InsecureIgnoreTlog && s.Key == "" {
 		field("insecure-ignore-tlog", errors.New("only applies to key-based verification; keyless signatures always need the transparency log"))
