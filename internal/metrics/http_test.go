@@ -2,11 +2,14 @@ package metrics
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -170,5 +173,43 @@ func TestHTTPSourceSendsAuthAndNeverPrintsIt(t *testing.T) {
 	}
 	if _, err := NewHTTPSource(HTTPOptions{URL: "http://user:pw@x"}); !errors.Is(err, gate.ErrBadInput) {
 		t.Errorf("credentials in the URL: %v, want ErrBadInput", err)
+	}
+}
+
+func TestHTTPSourceTLS(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(okScalar))
+	}))
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		opts    HTTPOptions
+		wantErr error
+	}{
+		{"an unknown CA is refused", HTTPOptions{URL: srv.URL}, gate.ErrUnreachable},
+		{"the CA file makes the server trusted", HTTPOptions{URL: srv.URL, CAFile: ca}, nil},
+		{"insecure-skip-verify-unsafe skips verification", HTTPOptions{URL: srv.URL, InsecureSkipVerifyUnsafe: true}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src, err := NewHTTPSource(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = src.Query(context.Background(), "up", time.Now())
+			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("error = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+	if _, err := NewHTTPSource(HTTPOptions{URL: srv.URL, CAFile: filepath.Join(t.TempDir(), "none.pem")}); !errors.Is(err, gate.ErrBadInput) {
+		t.Errorf("missing CA file: %v, want ErrBadInput", err)
 	}
 }
