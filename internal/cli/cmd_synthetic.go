@@ -1,0 +1,280 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/gates/synthetic"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+)
+
+func init() {
+	Register(Command{Name: "synthetic", Summary: "run the policy's synthetic load gates (optionally one shard) or merge shard results", Usage: syntheticUsage, Run: syntheticCmd})
+}
+
+const syntheticUsage = `Usage: releasegate synthetic [--policy FILE] [--gate ID,…] [--shard I/N] [--prom FILE] [--summary FILE] [--format F] [--out DIR]
+       releasegate synthetic merge [--prom FILE] [--summary FILE] [--format F] [--out DIR] RESULT.json…
+
+Runs the policy's gates of kind synthetic: open-model, per-tenant load
+against the target, judged per tenant. With --shard I/N only the I-th of N
+deterministic parts of the tenants run here (for a GitHub Actions matrix);
+the spiking or heavy tenant of a scenario runs in every shard with an exact
+1/N share of its schedule. Write each shard's results with --out, then
+combine them with "synthetic merge", which merges the histograms and
+counts exactly (percentiles are never averaged) and judges the whole run.
+
+--prom writes the run in the Prometheus text exposition format; --summary
+writes a per-tenant table and a latency chart (Markdown with Mermaid). In
+GitHub Actions the table and chart are also appended to the step summary.
+
+Exit codes: 0 passed · 1 a check failed · 2 bad input · 3 could not
+evaluate (target unreachable, TLS failure, rate not reached).
+
+Examples:
+  releasegate synthetic --policy release-policy.yml --shard 1/2 --out shard-1
+  releasegate synthetic merge --summary synthetic.md shard-1/*.json shard-2/*.json
+`
+
+func syntheticCmd(ctx context.Context, o *IO, args []string) int {
+	if len(args) > 0 && args[0] == "merge" {
+		return syntheticMerge(o, args[1:])
+	}
+	c, _ := lookup("synthetic")
+	fs := o.NewFlagSet(c)
+	var (
+		out                    OutputOptions
+		policyPath, ids, shard string
+		promPath, summaryPath  string
+	)
+	fs.StringVar(&policyPath, "policy", policy.DefaultPath, "policy file")
+	fs.StringVar(&ids, "gate", "", "comma-separated ids of synthetic gates to run (default: every synthetic gate)")
+	fs.StringVar(&shard, "shard", "", "run only shard I of N of the tenants, e.g. 1/2 (default: all; also "+synthetic.ShardEnv+")")
+	fs.StringVar(&promPath, "prom", "", "write the run in the Prometheus text exposition format to this file")
+	fs.StringVar(&summaryPath, "summary", "", "write a per-tenant table and latency chart (Markdown) to this file")
+	addOutputFlags(fs, &out)
+	if code, ok := Parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(o.Stderr, "releasegate synthetic: unexpected arguments %q; did you mean \"synthetic merge FILE…\"?\n", fs.Args())
+		return ExitBadInput
+	}
+	if err := out.validate(); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
+		return ExitBadInput
+	}
+	if shard == "" {
+		shard = o.Getenv(synthetic.ShardEnv)
+	}
+	if _, err := synthetic.ParseShard(shard); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate synthetic: --shard: %v\n", err)
+		return ExitBadInput
+	}
+	p, code := o.loadPolicy(policyPath)
+	if p == nil {
+		return code
+	}
+	o.Redact(p.Secrets)
+	var gates []policy.Gate
+	want := splitList(ids)
+	for _, g := range p.Gates {
+		if g.Kind == synthetic.Kind && (len(want) == 0 || slices.Contains(want, g.ID)) {
+			gates = append(gates, g)
+		}
+	}
+	for _, id := range want {
+		if !slices.ContainsFunc(gates, func(g policy.Gate) bool { return g.ID == id }) {
+			fmt.Fprintf(o.Stderr, "releasegate synthetic: --gate %s: no gate of kind synthetic with that id in %s\n", id, p.File)
+			return ExitBadInput
+		}
+	}
+	if len(gates) == 0 {
+		fmt.Fprintf(o.Stderr, "releasegate synthetic: %s has no gate of kind synthetic; add one (see docs/synthetic.md)\n", p.File)
+		return ExitBadInput
+	}
+	sharded := *o
+	getenv := o.Getenv
+	sharded.Getenv = func(k string) string {
+		if k == synthetic.ShardEnv {
+			return shard
+		}
+		return getenv(k)
+	}
+	plan, code := buildPlan(&sharded, p, gates)
+	if plan == nil {
+		return code
+	}
+	runner := &gate.Runner{Progress: progress(o)}
+	results := runner.Run(ctx, plan)
+	if code := writeSyntheticFiles(o, results, promPath, summaryPath); code != ExitOK {
+		return code
+	}
+	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
+	return Emit(o, out, results)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// syntheticMerge combines shard results, grouped by gate id.
+func syntheticMerge(o *IO, args []string) int {
+	c := Command{Name: "synthetic merge", Usage: syntheticUsage}
+	fs := o.NewFlagSet(c)
+	var out OutputOptions
+	var promPath, summaryPath string
+	fs.StringVar(&promPath, "prom", "", "write the merged run in the Prometheus text exposition format to this file")
+	fs.StringVar(&summaryPath, "summary", "", "write a per-tenant table and latency chart (Markdown) to this file")
+	addOutputFlags(fs, &out)
+	if code, ok := Parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no result files; give the JSON results of every shard (written with --out)")
+		return ExitBadInput
+	}
+	groups := map[string][]gate.Result{}
+	var order []string
+	for _, path := range fs.Args() {
+		rs, err := readResults(path)
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %s: %v\n", path, err)
+			return ExitBadInput
+		}
+		for _, r := range rs {
+			if r.Kind != synthetic.Kind {
+				continue // report.json holds every gate; keep the synthetic ones
+			}
+			if _, ok := groups[r.Gate]; !ok {
+				order = append(order, r.Gate)
+			}
+			groups[r.Gate] = append(groups[r.Gate], r)
+		}
+	}
+	if len(order) == 0 {
+		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no synthetic gate results in the given files")
+		return ExitBadInput
+	}
+	var merged []gate.Result
+	for _, id := range order {
+		m, err := synthetic.Merge(dedupe(groups[id]))
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate synthetic merge: gate %s: %v\n", id, err)
+			return ExitBadInput
+		}
+		merged = append(merged, *m)
+	}
+	if code := writeSyntheticFiles(o, merged, promPath, summaryPath); code != ExitOK {
+		return code
+	}
+	return Emit(o, out, merged)
+}
+
+// dedupe drops a result that appears twice byte for byte, as when both a
+// shard's <gate>.json and its report.json are given.
+func dedupe(rs []gate.Result) []gate.Result {
+	var out []gate.Result
+	seen := map[string]bool{}
+	for _, r := range rs {
+		b, _ := json.Marshal(r)
+		if !seen[string(b)] {
+			seen[string(b)] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// readResults reads a Result file or a report with results.
+func readResults(path string) ([]gate.Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var probe struct {
+		Results json.RawMessage `json:"results"`
+		Gate    string          `json:"gate"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("not a JSON result: %w", err)
+	}
+	dec := func(data []byte, v any) error {
+		d := json.NewDecoder(bytes.NewReader(data))
+		return d.Decode(v)
+	}
+	switch {
+	case len(probe.Results) > 0:
+		var rs []gate.Result
+		if err := dec(probe.Results, &rs); err != nil {
+			return nil, fmt.Errorf("results: %w", err)
+		}
+		return rs, nil
+	case probe.Gate != "":
+		var r gate.Result
+		if err := dec(b, &r); err != nil {
+			return nil, err
+		}
+		return []gate.Result{r}, nil
+	}
+	return nil, errors.New("expected a gate result (with \"gate\") or a report (with \"results\")")
+}
+
+// writeSyntheticFiles writes the Prometheus file and the Markdown summary
+// of every synthetic result that has a run, and appends the summary to
+// the GitHub Actions step summary when there is one.
+func writeSyntheticFiles(o *IO, results []gate.Result, promPath, summaryPath string) int {
+	var prom, md bytes.Buffer
+	for i := range results {
+		r := &results[i]
+		if _, err := synthetic.RecordOf(r); err != nil {
+			continue // errored before running: nothing to draw
+		}
+		if err := synthetic.WritePrometheus(&prom, r); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate synthetic: %v\n", err)
+			return ExitError
+		}
+		if err := synthetic.WriteMarkdown(&md, r); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate synthetic: %v\n", err)
+			return ExitError
+		}
+	}
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{promPath, prom.Bytes()}, {summaryPath, md.Bytes()}} {
+		if f.path == "" {
+			continue
+		}
+		if err := os.WriteFile(f.path, f.data, 0o644); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate synthetic: %v\n", err)
+			return ExitBadInput
+		}
+	}
+	if p := o.Getenv("GITHUB_STEP_SUMMARY"); p != "" && md.Len() > 0 {
+		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			_, err = io.Copy(f, &md)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate synthetic: step summary: %v\n", err)
+		}
+	}
+	return ExitOK
+}

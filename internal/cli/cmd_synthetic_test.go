@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/maestro-conductor/releasegate/internal/demo"
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/gates/synthetic"
+)
+
+func syntheticPolicy(target string) string {
+	return `version: 1
+gates:
+  - id: tenants-slo
+    kind: synthetic
+    with:
+      target: ` + target + `
+      tenants: [acme, globex, initech]
+      rate: 20
+      duration: 1s
+      late-tolerance: 1s
+      loopback-only: true
+      probe:
+        path: /t/{tenant}/items
+`
+}
+
+func readResult(t *testing.T, path string) *gate.Result {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r gate.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// TestSyntheticShardsMergeToTheWholeRun runs the gate whole and as two
+// shards through the CLI, merges the shard files, and compares counts.
+func TestSyntheticShardsMergeToTheWholeRun(t *testing.T) {
+	t.Parallel()
+	srv, err := demo.Start(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	pol := writePolicy(t, syntheticPolicy(srv.URL()))
+	dir := t.TempDir()
+	for _, sh := range []string{"", "1/2", "2/2"} {
+		out := filepath.Join(dir, "whole")
+		if sh != "" {
+			out = filepath.Join(dir, "shard"+sh[:1])
+		}
+		r := runCLI(t, nil, "synthetic", "--policy", pol, "--shard", sh, "--out", out, "--checks", "never")
+		if r.code != ExitOK {
+			t.Fatalf("shard %q: exit %d\n%s\n%s", sh, r.code, r.stdout, r.stderr)
+		}
+	}
+	prom, md := filepath.Join(dir, "run.prom"), filepath.Join(dir, "summary.md")
+	r := runCLI(t, nil, "synthetic", "merge", "--prom", prom, "--summary", md, "--out", filepath.Join(dir, "merged"), "--checks", "never",
+		filepath.Join(dir, "shard1", "tenants-slo.json"), filepath.Join(dir, "shard2", "report.json"))
+	if r.code != ExitOK {
+		t.Fatalf("merge: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	whole, _ := synthetic.RecordOf(readResult(t, filepath.Join(dir, "whole", "tenants-slo.json")))
+	merged, _ := synthetic.RecordOf(readResult(t, filepath.Join(dir, "merged", "tenants-slo.json")))
+	wt, mt := whole.Run.Totals(), merged.Run.Totals()
+	if wt.Planned != mt.Planned || wt.Sent != mt.Sent || wt.Responses != mt.Responses || wt.Latency.Count() != mt.Latency.Count() || mt.Sent != 60 {
+		t.Errorf("merged planned/sent/responses %d/%d/%d, whole %d/%d/%d, want 60 each", mt.Planned, mt.Sent, mt.Responses, wt.Planned, wt.Sent, wt.Responses)
+	}
+	pb, _ := os.ReadFile(prom)
+	if !strings.Contains(string(pb), `releasegate_synthetic_requests_total{gate="tenants-slo",tenant="acme",scenario="slo",outcome="sent"} 20`) {
+		t.Errorf("prometheus file lacks acme's sent counter:\n%s", pb)
+	}
+	mb, _ := os.ReadFile(md)
+	if !strings.Contains(string(mb), "| acme | slo | 20 |") || !strings.Contains(string(mb), "xychart-beta") {
+		t.Errorf("summary lacks the table row or chart:\n%s", mb)
+	}
+}
+
+func TestSyntheticBadInput(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	pol := writePolicy(t, syntheticPolicy(dead))
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"an unreachable target cannot be evaluated", []string{"synthetic", "--policy", pol, "--checks", "never"}, ExitError, "nothing listens there"},
+		{"a malformed shard", []string{"synthetic", "--policy", pol, "--shard", "3/2"}, ExitBadInput, "1 ≤ i ≤ n"},
+		{"an unknown gate id", []string{"synthetic", "--policy", pol, "--gate", "nope"}, ExitBadInput, "no gate of kind synthetic"},
+		{"a DNS target under loopback-only", []string{"synthetic", "--policy", writePolicy(t, syntheticPolicy("http://example.com"))}, ExitBadInput, "not a loopback address"},
+		{"merge without files", []string{"synthetic", "merge"}, ExitBadInput, "no result files"},
+		{"merge of a file that is not a result", []string{"synthetic", "merge", pol}, ExitBadInput, "not a JSON result"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.msg) {
+				t.Fatalf("exit %d, want %d with %q\nstdout: %s\nstderr: %s", r.code, tc.code, tc.msg, r.stdout, r.stderr)
+			}
+		})
+	}
+}
