@@ -101,7 +101,7 @@ func parseChecksums(r io.Reader, dir, name string) ([]Artifact, error) {
 			return nil, fmt.Errorf("%s:%d: expected \"<sha256 hex>  <file>\" (sha256sum format), got %q", name, n, line)
 		}
 		file := m[2]
-		if filepath.IsAbs(file) || strings.HasPrefix(filepath.Clean(file), "..") {
+		if c := filepath.Clean(file); filepath.IsAbs(file) || c == "." || c == ".." || strings.HasPrefix(c, "../") {
 			return nil, fmt.Errorf("%s:%d: %q: expected a path inside the checksums file's directory", name, n, file)
 		}
 		out = append(out, Artifact{Name: file, Path: filepath.Join(dir, file), Checksum: strings.ToLower(m[1])})
