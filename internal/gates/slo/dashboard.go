@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
@@ -27,16 +31,33 @@ func init() {
 
 // DashboardSpec is the `with:` block of a dashboard gate.
 type DashboardSpec struct {
-	Files          []string `yaml:"files" required:"true" doc:"dashboard JSON files or globs, relative to the policy"`
+	Files          []string `yaml:"files" doc:"dashboard JSON files or globs, relative to the policy (files, grafana or both)"`
 	TenantVariable string   `yaml:"tenant-variable" doc:"template variable that selects the tenant, e.g. tenant; required panels must use it"`
 	RequirePanels  []string `yaml:"require-panels" doc:"panel titles every dashboard must have, e.g. Error budget remaining"`
+	Grafana        *Grafana `yaml:"grafana" doc:"also fetch dashboards by uid from a Grafana server"`
+}
+
+// Grafana names dashboards to fetch from a Grafana server.
+type Grafana struct {
+	URL     string          `yaml:"url" required:"true" doc:"Grafana base URL, e.g. https://grafana.example"`
+	Token   string          `yaml:"token" secret:"true" doc:"service account token sent as a bearer token"`
+	UIDs    []string        `yaml:"uids" required:"true" doc:"dashboard uids to fetch and check"`
+	Timeout policy.Duration `yaml:"timeout" default:"30s" doc:"bound on each request"`
 }
 
 // Validate checks the globs.
 func (s *DashboardSpec) Validate() []error {
 	var errs []error
-	if len(s.Files) == 0 {
-		errs = append(errs, &policy.FieldError{Field: "files", Err: errors.New("no files; expected dashboard JSON files or globs")})
+	if len(s.Files) == 0 && s.Grafana == nil {
+		errs = append(errs, &policy.FieldError{Field: "files", Err: errors.New("no files and no grafana; expected dashboard JSON files or globs, or dashboards to fetch")})
+	}
+	if g := s.Grafana; g != nil {
+		if u, err := url.Parse(g.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			errs = append(errs, &policy.FieldError{Field: "grafana.url", Err: fmt.Errorf("%q is not an http(s) URL without credentials", g.URL)})
+		}
+		if len(g.UIDs) == 0 {
+			errs = append(errs, &policy.FieldError{Field: "grafana.uids", Err: errors.New("no uids; expected the dashboards to fetch")})
+		}
 	}
 	return errs
 }
@@ -46,6 +67,8 @@ type DashboardGate struct {
 	meta gate.Meta
 	spec *DashboardSpec
 	dir  string
+	// client replaces the HTTP client for Grafana (tests).
+	client *http.Client
 }
 
 func newDashboardGate(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
@@ -84,9 +107,83 @@ func (g *DashboardGate) Run(ctx context.Context) (*gate.Result, error) {
 		}
 		res.Checks = append(res.Checks, chk)
 	}
+	if g.spec.Grafana != nil {
+		cs, err := g.fetchAll(ctx)
+		res.Checks = append(res.Checks, cs...)
+		if err != nil {
+			return res, err
+		}
+	}
 	res.Fold()
 	res.Summary = summarize(res.Checks)
 	return res, nil
+}
+
+// fetchAll fetches each uid from Grafana and checks it. An unreachable
+// Grafana is an error (the gate could not be evaluated); a missing
+// dashboard is a failing check.
+func (g *DashboardGate) fetchAll(ctx context.Context) ([]gate.Check, error) {
+	gs := g.spec.Grafana
+	timeout := gs.Timeout.D()
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	client := g.client
+	if client == nil {
+		client = &http.Client{Timeout: timeout}
+	}
+	var out []gate.Check
+	for _, uid := range gs.UIDs {
+		name := "grafana dashboard " + uid
+		u := strings.TrimSuffix(gs.URL, "/") + "/api/dashboards/uid/" + url.PathEscape(uid)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return out, &gate.InputError{Input: "grafana.url", Err: err}
+		}
+		req.Header.Set("Accept", "application/json")
+		if gs.Token != "" {
+			req.Header.Set("Authorization", "Bearer "+gs.Token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+				return out, fmt.Errorf("grafana %s: %w: %v", gs.URL, gate.ErrTimeout, err)
+			}
+			return out, fmt.Errorf("grafana %s: %w: %v", gs.URL, gate.ErrUnreachable, err)
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+		resp.Body.Close()
+		if err != nil {
+			return out, fmt.Errorf("grafana %s: %w: reading dashboard %s: %v", gs.URL, gate.ErrUnreachable, uid, err)
+		}
+		switch {
+		case resp.StatusCode == http.StatusNotFound:
+			out = append(out, gate.Check{Name: name, Status: gate.StatusFail, Message: fmt.Sprintf("dashboard uid %s not found in %s; expected it to exist", uid, gs.URL)})
+			continue
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			return out, fmt.Errorf("grafana %s answered %s for dashboard %s; check the token", gs.URL, resp.Status, uid)
+		case resp.StatusCode != http.StatusOK:
+			return out, fmt.Errorf("grafana %s answered %s for dashboard %s", gs.URL, resp.Status, uid)
+		}
+		var env struct {
+			Dashboard json.RawMessage `json:"dashboard"`
+		}
+		if err := json.Unmarshal(body, &env); err != nil || len(env.Dashboard) == 0 {
+			return out, fmt.Errorf("grafana %s: dashboard %s: reply is not {\"dashboard\": …}", gs.URL, uid)
+		}
+		chk := gate.Check{Name: name, Status: gate.StatusPass, Message: "every panel query parses, panel ids unique, datasources resolve"}
+		if probs := CheckDashboard(env.Dashboard, g.spec.TenantVariable, g.spec.RequirePanels); len(probs) > 0 {
+			chk.Status = gate.StatusFail
+			chk.Observed = gate.Int(int64(len(probs)))
+			chk.Message = fmt.Sprintf("%d problem(s): %s", len(probs), strings.Join(probs, "; "))
+		}
+		out = append(out, chk)
+	}
+	return out, nil
 }
 
 type dashboard struct {

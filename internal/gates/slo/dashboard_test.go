@@ -3,6 +3,10 @@ package slo
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,4 +107,50 @@ func FuzzCheckDashboard(f *testing.F) {
 			t.Fatal("invalid JSON passed")
 		}
 	})
+}
+
+func TestDashboardGateFetchesFromGrafana(t *testing.T) {
+	t.Parallel()
+	const token = "glsa_secret_token_123"
+	good, err := os.ReadFile(filepath.Join(sloTestdata, "dashboards", "tenant-slo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, `{"message":"Unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/api/dashboards/uid/tenant-slo":
+			fmt.Fprintf(w, `{"dashboard": %s, "meta": {"slug": "tenant-slos"}}`, good)
+		default:
+			http.Error(w, `{"message":"Dashboard not found"}`, http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	run := func(tok string, uids ...string) (*gate.Result, error) {
+		spec := &DashboardSpec{TenantVariable: "tenant", RequirePanels: []string{"Burn rate"}, Grafana: &Grafana{URL: srv.URL, Token: tok, UIDs: uids}}
+		if errs := spec.Validate(); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		return NewDashboardGate(gate.Meta{ID: "d"}, spec, sloTestdata).Run(context.Background())
+	}
+	if res, err := run(token, "tenant-slo"); err != nil || res.Status != gate.StatusPass {
+		t.Errorf("a good dashboard: %v, %+v", err, res)
+	}
+	if res, err := run(token, "tenant-slo", "gone"); err != nil || res.Status != gate.StatusFail {
+		t.Errorf("a missing uid: %v, status %v, want fail", err, res.Status)
+	}
+	res, err := run("wrong", "tenant-slo")
+	if err == nil || res.Status == gate.StatusPass {
+		t.Errorf("a rejected token: %v, want an error", err)
+	}
+	if err != nil && strings.Contains(err.Error(), token) {
+		t.Error("the token was printed")
+	}
+	spec := &DashboardSpec{Grafana: &Grafana{URL: "http://127.0.0.1:1", UIDs: []string{"x"}}}
+	if _, err := NewDashboardGate(gate.Meta{ID: "d"}, spec, sloTestdata).Run(context.Background()); !errors.Is(err, gate.ErrUnreachable) {
+		t.Errorf("an unreachable Grafana: %v, want ErrUnreachable", err)
+	}
 }
