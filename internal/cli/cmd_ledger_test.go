@@ -37,7 +37,7 @@ func TestLedgerCommands(t *testing.T) {
 	}
 	must(ExitFail, "", "verify", db) // no schema yet: fails closed
 	must(ExitOK, "", "migrate", db)
-	must(ExitOK, "", "migrate", db) // idempotent
+	must(ExitOK, "", "migrate", db)  // idempotent
 	must(ExitFail, "", "verify", db) // empty ledger: fails closed
 	day := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
 	var in strings.Builder

@@ -1,10 +1,10 @@
 package ledger
 
 import (
-	"encoding/hex"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
