@@ -172,3 +172,23 @@ func FuzzParseMetrics(f *testing.F) {
 		}
 	})
 }
+
+func TestOpenFileFaults(t *testing.T) {
+	t.Parallel()
+	if _, err := OpenFile(filepath.Join(t.TempDir(), "missing.om"), FileOptions{}); !errors.Is(err, gate.ErrBadInput) {
+		t.Errorf("missing file: %v, want ErrBadInput", err)
+	}
+	at := time.Date(2026, 11, 27, 23, 0, 0, 0, time.UTC)
+	src, err := OpenFile(filepath.Join("..", "..", "testdata", "slo", "metrics.om"), FileOptions{At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !src.Now().Equal(at) || !src.Fixed() {
+		t.Errorf("Now() = %s fixed=%v, want %s fixed", src.Now(), src.Fixed(), at)
+	}
+	// an hour before the end, globex's canary was still healthy
+	v, err := src.Query(context.Background(), `sum(rate(http_requests_total{tenant="globex",track="canary",code="500"}[5m])) / sum(rate(http_requests_total{tenant="globex",track="canary"}[5m]))`, src.Now())
+	if err != nil || len(v) != 1 || math.Abs(v[0].Value-0.001) > 1e-6 {
+		t.Errorf("globex canary error ratio at %s = %v, %v; want 0.001", at, v, err)
+	}
+}

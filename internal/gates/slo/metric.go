@@ -187,6 +187,12 @@ type measurement struct {
 	found, hasRef bool
 }
 
+// missing reports whether the measurement is no data: no series, NaN, or
+// (when a baseline is compared) no or NaN baseline.
+func (m measurement) missing(withBaseline bool) bool {
+	return !m.found || isNaN(m.value) || withBaseline && (!m.hasRef || isNaN(m.ref))
+}
+
 func (c *MetricCheck) tenantLabel(gateLabel string) string {
 	switch c.TenantLabel {
 	case "":
@@ -295,13 +301,14 @@ func judge(c *MetricCheck, label, tenant string, rounds []map[string]measurement
 		m := r[tenant]
 		last = m
 		ok, why := verdict(c, label, tenant, m)
-		if !ok {
+		switch {
+		case ok:
+		case m.missing(c.Baseline != ""):
 			lastMsg = why
-			if why == "" || !m.found || isNaN(m.value) || (c.Baseline != "" && (!m.hasRef || isNaN(m.ref))) {
-				noData++
-			} else {
-				failed++
-			}
+			noData++
+		default:
+			lastMsg = why
+			failed++
 		}
 	}
 	if last.found {
