@@ -57,6 +57,9 @@ func (s *MetricSpec) Validate() []error {
 	if s.Concurrency < 0 {
 		errs = append(errs, &policy.FieldError{Field: "concurrency", Err: fmt.Errorf("%d is negative", s.Concurrency)})
 	}
+	if len(s.Tenants) > 0 && s.TenantLabel == "" {
+		errs = append(errs, &policy.FieldError{Field: "tenants", Err: errors.New("tenants are matched against tenant-label; set tenant-label, e.g. tenant")})
+	}
 	if len(s.Checks) == 0 {
 		errs = append(errs, &policy.FieldError{Field: "checks", Err: errors.New("no checks; expected at least one")})
 	}

@@ -200,6 +200,7 @@ func TestMetricSpecValidate(t *testing.T) {
 			s.Checks[0].Repeat = &Repeat{Count: 2, Interval: policy.Duration(1e9), FailureLimit: 2}
 		}, "checks[0].repeat.failure-limit"},
 		{"check names are unique", func(s *MetricSpec) { s.Checks = append(s.Checks, s.Checks[0]) }, "checks[1].name"},
+		{"tenants need a tenant label", func(s *MetricSpec) { s.Tenants = []string{"acme"} }, "tenants"},
 		{"a bad canary selector is refused", func(s *MetricSpec) { s.Checks[0].Canary = "track=" }, "checks[0].canary"},
 	}
 	if errs := good().Validate(); len(errs) != 0 {

@@ -91,6 +91,9 @@ func (s *SLOSpec) Models() []slo.SLO {
 // Validate checks every SLO and parses every query it will run.
 func (s *SLOSpec) Validate() []error {
 	errs := s.Source.validate("")
+	if len(s.Tenants) > 0 && s.TenantLabel == "" {
+		errs = append(errs, &policy.FieldError{Field: "tenants", Err: errors.New("tenants are matched against tenant-label; set tenant-label, e.g. tenant")})
+	}
 	if len(s.SLOs) == 0 {
 		errs = append(errs, &policy.FieldError{Field: "slos", Err: errors.New("no SLOs; expected at least one")})
 	}
