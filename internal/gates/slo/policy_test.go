@@ -17,7 +17,7 @@ func TestPolicyExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]gate.Status{"error-rate": gate.StatusFail, "error-budget": gate.StatusFail}
+	want := map[string]gate.Status{"error-rate": gate.StatusFail, "error-budget": gate.StatusFail, "alert-rules": gate.StatusPass, "dashboards": gate.StatusPass}
 	wantFails := map[string]map[string]bool{
 		"error-rate":   {"canary error ratio/globex": true, "canary vs baseline/globex": true, "p95 latency/initech": true},
 		"error-budget": {"availability 5m burn rate/globex": true, "availability 1h burn rate/globex": true},
