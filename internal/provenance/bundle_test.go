@@ -49,35 +49,44 @@ func TestDamagedBundlesFail(t *testing.T) {
 		return mustJSON(t, g)
 	}
 	vm := func(m map[string]any) map[string]any { return m["verificationMaterial"].(map[string]any) }
+	delegatorSum, err := HashFile(delegatorArt)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		data []byte
 		want error
+		sum  string // the artifact digest checked; default the generic one
 	}{
-		{"a truncated bundle", generic[:len(generic)/2], ErrMalformedBundle},
-		{"an empty file", nil, ErrMalformedBundle},
-		{"not JSON", []byte("<html>rate limited</html>"), ErrMalformedBundle},
-		{"a bare DSSE envelope", []byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"sig":"AA=="}]}`), ErrMalformedBundle},
-		{"an unknown bundle media type", edit(func(g, _ map[string]any) { g["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.9+json" }), ErrMalformedBundle},
-		{"a bundle with no transparency-log entry", edit(func(g, _ map[string]any) { delete(vm(g), "tlogEntries") }), ErrSignature},
-		{"a log entry that does not bind the signature", edit(func(g, d map[string]any) { vm(g)["tlogEntries"] = vm(d)["tlogEntries"] }), ErrSignature},
+		{"a truncated bundle", generic[:len(generic)/2], ErrMalformedBundle, ""},
+		{"an empty file", nil, ErrMalformedBundle, ""},
+		{"not JSON", []byte("<html>rate limited</html>"), ErrMalformedBundle, ""},
+		{"a bare DSSE envelope", []byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"sig":"AA=="}]}`), ErrMalformedBundle, ""},
+		{"an unknown bundle media type", edit(func(g, _ map[string]any) { g["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.9+json" }), ErrMalformedBundle, ""},
+		{"a bundle with no transparency-log entry", edit(func(g, _ map[string]any) { delete(vm(g), "tlogEntries") }), ErrSignature, ""},
+		{"a log entry that does not bind the signature", edit(func(g, d map[string]any) { vm(g)["tlogEntries"] = vm(d)["tlogEntries"] }), ErrSignature, ""},
 		{"a certificate from another bundle", edit(func(g, d map[string]any) {
 			chain := vm(d)["x509CertificateChain"].(map[string]any)["certificates"].([]any)
 			vm(g)["certificate"] = chain[0]
-		}), ErrSignature},
-		{"a payload of another statement", edit(func(g, d map[string]any) {
+		}), ErrSignature, ""},
+		{"a payload of another statement, for its own artifact", edit(func(g, d map[string]any) {
 			g["dsseEnvelope"].(map[string]any)["payload"] = d["dsseEnvelope"].(map[string]any)["payload"]
-		}), ErrSignature},
+		}), ErrSignature, delegatorSum},
 		{"a DSSE payload type other than in-toto", edit(func(g, _ map[string]any) {
 			g["dsseEnvelope"].(map[string]any)["payloadType"] = "text/plain"
-		}), ErrMalformedBundle},
+		}), ErrMalformedBundle, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			sum := tc.sum
+			if sum == "" {
+				sum = genericSum
+			}
 			bundles, err := ParseBundles(tc.data)
 			if err == nil {
-				_, err = v.VerifyProvenance(bundles[0], genericSum, Policy{SourceURI: exampleRepo})
+				_, err = v.VerifyProvenance(bundles[0], sum, Policy{SourceURI: exampleRepo})
 			}
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error = %v, want %v", err, tc.want)

@@ -168,13 +168,10 @@ func (v *Verifier) VerifyProvenance(entity verify.SignedEntity, sha256Hex string
 	if err != nil {
 		return nil, err
 	}
-	// The envelope signature covers the whole statement, so once it
-	// verifies, every subject in it is authentic; the subject is then
-	// matched here to name the mismatch precisely.
-	res, err := v.sev.Verify(entity, verify.NewPolicy(verify.WithoutArtifactUnsafe(), verify.WithoutIdentitiesUnsafe()))
-	if err != nil {
-		return nil, signatureError(err)
-	}
+	// The subject is matched first, on the statement as sent, to name a
+	// mismatch precisely; a failure here is a failure whoever signed it.
+	// sigstore-go then checks the signature, the chain and the log entry,
+	// and matches the digest against the signed statement again.
 	st, err := ParseStatement(payload)
 	if err != nil {
 		return nil, err
@@ -183,6 +180,14 @@ func (v *Verifier) VerifyProvenance(entity verify.SignedEntity, sha256Hex string
 	if !ok {
 		return nil, &MismatchError{Kind: ErrMismatchSubject, What: "artifact digest", Expected: "one of the provenance subjects " + subjectList(st),
 			Got: "sha256:" + sha256Hex, Hint: "the artifact differs from what was built, or the provenance is for another artifact"}
+	}
+	digest, err := hex.DecodeString(sha256Hex)
+	if err != nil {
+		return nil, fmt.Errorf("sha256 digest %q: expected 64 hex digits", sha256Hex)
+	}
+	res, err := v.sev.Verify(entity, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithoutIdentitiesUnsafe()))
+	if err != nil {
+		return nil, signatureError(err)
 	}
 	prov, err := st.SLSA()
 	if err != nil {
