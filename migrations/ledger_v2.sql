@@ -33,7 +33,7 @@ $$;
 -- Appends must continue the tenant's chain: next seq, previous hash, time
 -- not going back.
 CREATE OR REPLACE FUNCTION ledger_check_append() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     last record;
 BEGIN
@@ -92,9 +92,11 @@ $$;
 -- number of entries checked and, for a broken chain, the first bad seq and
 -- the kind of break: seq-gap, broken-link, hash-mismatch or time-order.
 -- (The Go verifier also checks that payloads are canonical JSON.)
+-- It runs with the search_path of the migration, so a schema-qualified call
+-- (SELECT * FROM ledger.validate_hash_chain('acme')) works from anywhere.
 CREATE OR REPLACE FUNCTION validate_hash_chain(p_tenant text)
 RETURNS TABLE (entries bigint, first_bad_seq bigint, problem text)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path FROM CURRENT AS $$
 DECLARE
     r         record;
     want_seq  bigint := 1;

@@ -272,6 +272,8 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 		r := gate.Errored(m, err, start)
 		res = &r
 	}
+	res.StartedAt, res.FinishedAt = start, time.Now()
+	res.DurationMS = res.FinishedAt.Sub(start).Milliseconds()
 	return Emit(o, out, []gate.Result{*res})
 }
 
