@@ -97,8 +97,21 @@ func dbFlag(o *IO, fs *flag.FlagSet) *string {
 
 // openLedger masks the DSN's password in all output, then connects.
 func openLedger(ctx context.Context, o *IO, dsn string) (*ledger.Store, int) {
+	return openLedgerMode(ctx, o, dsn, true)
+}
+
+// openLedgerRead opens an existing ledger only (no new SQLite file).
+func openLedgerRead(ctx context.Context, o *IO, dsn string) (*ledger.Store, int) {
+	return openLedgerMode(ctx, o, dsn, false)
+}
+
+func openLedgerMode(ctx context.Context, o *IO, dsn string, create bool) (*ledger.Store, int) {
 	openLedgerSecrets(o, dsn)
-	st, err := ledger.Open(ctx, dsn)
+	open := ledger.OpenExisting
+	if create {
+		open = ledger.Open
+	}
+	st, err := open(ctx, dsn)
 	if err != nil {
 		return nil, ledgerFail(o, err)
 	}
@@ -395,7 +408,7 @@ func ledgerVerifyRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []strin
 	if !ok {
 		return ExitBadInput
 	}
-	st, code := openLedger(ctx, o, *db)
+	st, code := openLedgerRead(ctx, o, *db)
 	if st == nil {
 		return code
 	}
@@ -440,7 +453,7 @@ func ledgerProve(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) in
 		}
 		*size = c.Size
 	}
-	st, code := openLedger(ctx, o, *db)
+	st, code := openLedgerRead(ctx, o, *db)
 	if st == nil {
 		return code
 	}

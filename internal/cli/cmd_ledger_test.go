@@ -35,7 +35,9 @@ func TestLedgerCommands(t *testing.T) {
 		}
 		return out + errs
 	}
-	must(ExitFail, "", "verify", db) // no schema yet: fails closed
+	must(ExitError, "", "verify", db) // no ledger file: could not evaluate, and none is created
+	os.WriteFile(filepath.Join(dir, "ledger.db"), nil, 0o644)
+	must(ExitFail, "", "verify", db) // no schema: fails closed
 	must(ExitOK, "", "migrate", db)
 	must(ExitOK, "", "migrate", db)  // idempotent
 	must(ExitFail, "", "verify", db) // empty ledger: fails closed

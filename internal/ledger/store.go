@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -35,6 +36,16 @@ type Store struct {
 // so that an unreachable server is an error here (wrapping ErrUnreachable),
 // never a later empty result.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, true)
+}
+
+// OpenExisting is Open for readers (verify, prove, the gate): an SQLite file
+// that does not exist is ErrUnreachable instead of a new empty ledger.
+func OpenExisting(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, false)
+}
+
+func open(ctx context.Context, dsn string, create bool) (*Store, error) {
 	s := &Store{redacted: Redact(dsn)}
 	var err error
 	switch {
@@ -48,6 +59,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("%w: %q names no file; expected sqlite:PATH", ErrBadDSN, dsn)
 		}
 		s.dialect = SQLite
+		if !create {
+			if _, err := os.Stat(path); err != nil {
+				return nil, fmt.Errorf("%w: %s: %v; check the path or create the ledger with `releasegate ledger migrate`", ErrUnreachable, dsn, err)
+			}
+		}
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")

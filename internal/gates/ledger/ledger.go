@@ -124,7 +124,7 @@ func (g *Gate) Describe() string {
 func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: Kind, Group: g.meta.Group,
 		Required: g.meta.Required, Location: g.meta.Location, Details: map[string]any{}}
-	st, err := ledger.Open(ctx, g.spec.DB)
+	st, err := ledger.OpenExisting(ctx, g.spec.DB)
 	switch {
 	case errors.Is(err, ledger.ErrBadDSN):
 		return nil, &gate.InputError{Input: "with.db", Err: err}

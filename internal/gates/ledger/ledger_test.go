@@ -98,7 +98,9 @@ func TestGate(t *testing.T) {
 			tamper(t, f, `DELETE FROM ledger_chain WHERE tenant = 'beta' AND seq = 3`)
 		}, gate.StatusFail, "seq 3 (seq-gap)"},
 		{"a missing schema fails", 0, func(t *testing.T, f fixture, s *Spec) {
-			s.DB = "sqlite:" + filepath.Join(f.dir, "other.db")
+			path := filepath.Join(f.dir, "other.db")
+			os.WriteFile(path, nil, 0o644) // an empty SQLite file: no tables
+			s.DB = "sqlite:" + path
 		}, gate.StatusFail, "found v0"},
 		{"a required checkpoint that is missing fails", 5, func(t *testing.T, f fixture, s *Spec) {
 			s.RequireCheckpoint, s.PublicKey = "yesterday", f.pub
@@ -150,6 +152,17 @@ func tamper(t *testing.T, f fixture, stmt string) {
 		if _, err := db.Exec(s); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestMissingSQLiteFileIsAnError(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "typo.db")
+	if _, err := run(t, Spec{DB: "sqlite:" + path, MinEntries: 1}); !errors.Is(err, gate.ErrUnreachable) {
+		t.Fatalf("Run = %v, want an error wrapping gate.ErrUnreachable", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("the gate created the missing ledger file")
 	}
 }
 
