@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS ledger_chain (
     seq       bigint      NOT NULL CHECK (seq >= 1),
     ts        timestamptz NOT NULL CHECK (ts >= '1970-01-01T00:00:00Z' AND ts < '10000-01-01T00:00:00Z'),
     kind      text        NOT NULL CHECK (octet_length(kind) BETWEEN 1 AND 64 AND kind !~ '[[:cntrl:]]'),
-    payload   text        NOT NULL CHECK (payload::jsonb IS NOT NULL),
+    payload   text        NOT NULL CHECK (payload::json IS NOT NULL),
     prev_hash bytea       NOT NULL CHECK (octet_length(prev_hash) = 32),
     hash      bytea       NOT NULL CHECK (octet_length(hash) = 32),
     PRIMARY KEY (tenant, seq)

@@ -181,6 +181,11 @@ func TestAppendAndVerify(t *testing.T) {
 			if err != nil || !r.OK() || r.From != 20 || r.To != 25 || r.Genesis != es[0].Hash {
 				t.Errorf("Verify(limit 5) = %+v, %v; want seq 20..25 with the genesis hash", r, err)
 			}
+			// A NUL escape is valid JSON and canonical; PostgreSQL's jsonb
+			// would refuse it, the json check does not.
+			if _, err := s.Append(ctx, []Record{{Tenant: "gamma", Time: t0, Payload: json.RawMessage(`{"nul":"a\u0000b"}`)}}, AppendOptions{}); err != nil {
+				t.Errorf("append of a \u0000 escape: %v", err)
+			}
 			// A new append continues the chain after a reopen.
 			more, err := s.Append(ctx, []Record{{Tenant: "acme", Kind: "deploy", Payload: json.RawMessage(`{"v": "1.2.3"}`)}}, AppendOptions{})
 			if err != nil || more[0].Seq != 26 || more[0].PrevHash != es[48].Hash || string(more[0].Payload) != `{"v":"1.2.3"}` {
