@@ -297,7 +297,8 @@ func NewClient(maxInFlight int, timeout time.Duration, dial func(ctx context.Con
 			TLSHandshakeTimeout: timeout,
 			ForceAttemptHTTP2:   false,
 		},
-		Timeout: timeout,
+		// no Client.Timeout: each request carries a context deadline from
+		// its scheduled time, and a second timer per request costs CPU
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
@@ -505,7 +506,11 @@ func (e *Engine) do(ctx context.Context, s Stream, res *StreamResult, seq int64,
 		res.record(off, 0, 0, Classify(err), e.cfg.Slot)
 		return
 	}
-	body, rerr := io.ReadAll(io.LimitReader(resp.Body, e.cfg.MaxBody))
+	var body []byte
+	var rerr error
+	if s.Check != nil { // only a check needs the body; otherwise drain it
+		body, rerr = io.ReadAll(io.LimitReader(resp.Body, e.cfg.MaxBody))
+	}
 	if rerr == nil {
 		_, rerr = io.Copy(io.Discard, resp.Body)
 	}

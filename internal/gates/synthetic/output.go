@@ -113,7 +113,7 @@ func WriteMarkdown(w io.Writer, r *gate.Result) error {
 	if r.Error != "" {
 		fmt.Fprintf(bw, "> %s\n\n", mdEscape(r.Error))
 	}
-	bw.WriteString("| tenant | stream | sent | ok | 429 | errors | p50 ms | p95 ms | p99 ms | max ms | error rate | checks |\n")
+	bw.WriteString("| tenant | stream | sent | ok | 429 | no answer | p50 ms | p95 ms | p99 ms | max ms | error rate | checks |\n")
 	bw.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	status := map[string]gate.Status{}
 	for _, c := range r.Checks {
@@ -144,7 +144,11 @@ func WriteMarkdown(w io.Writer, r *gate.Result) error {
 		var names, p50, p95, p99 []string
 		top := 0.0
 		for _, s := range rec.Run.Streams {
-			names = append(names, `"`+chartLabel(s.Tenant+" "+strings.TrimPrefix(s.Scenario, rec.Judge.Scenario+":"))+`"`)
+			label := s.Tenant
+			if s.Scenario != rec.Judge.Scenario {
+				label += " " + strings.TrimPrefix(s.Scenario, rec.Judge.Scenario+":")
+			}
+			names = append(names, `"`+chartLabel(label)+`"`)
 			for _, p := range []struct {
 				q   float64
 				out *[]string
