@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/load"
@@ -56,6 +57,23 @@ func Merge(results []gate.Result) (*gate.Result, error) {
 		byKey  = map[[2]string]*load.StreamResult{}
 	)
 	first := results[0]
+	// A shard that could not be evaluated (target unreachable, bad TLS)
+	// has no run to merge; the merged run cannot be evaluated either.
+	var errs []string
+	for i := range results {
+		r := &results[i]
+		if _, ok := r.Details[DetailsKey]; !ok && r.Status == gate.StatusError {
+			errs = append(errs, fmt.Sprintf("result %d: %s", i+1, r.Error))
+		}
+	}
+	if len(errs) > 0 {
+		res := &gate.Result{Schema: gate.SchemaVersion, Gate: first.Gate, Kind: first.Kind, Group: first.Group, Required: first.Required,
+			Location: first.Location, Status: gate.StatusError, Checks: []gate.Check{},
+			Error:     fmt.Sprintf("%d of %d shard results could not be evaluated: %s", len(errs), len(results), strings.Join(errs, "; ")),
+			StartedAt: first.StartedAt, FinishedAt: first.FinishedAt}
+		res.Summary = "could not evaluate: " + res.Error
+		return res, nil
+	}
 	for i := range results {
 		r := &results[i]
 		if r.Gate != first.Gate || r.Kind != Kind {

@@ -353,6 +353,19 @@ func TestMergeRefusesIncompleteOrDuplicateShards(t *testing.T) {
 	}
 }
 
+func TestMergeOfAnErroredShardIsAnError(t *testing.T) {
+	t.Parallel()
+	r := fixedResult()
+	bad := gate.Result{Gate: r.Gate, Kind: Kind, Status: gate.StatusError, Error: "source unreachable: http://127.0.0.1:1"}
+	m, err := Merge([]gate.Result{*r, bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != gate.StatusError || !strings.Contains(m.Error, "127.0.0.1:1") {
+		t.Fatalf("status %s error %q; want error naming the shard's cause", m.Status, m.Error)
+	}
+}
+
 func TestShardTenantsAreDeterministicAndDisjoint(t *testing.T) {
 	t.Parallel()
 	all := []string{"zeta", "acme", "globex", "initech", "umbrella"}
