@@ -173,3 +173,16 @@ func (n *noisy) middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// DefaultAbuse is the well-configured setting of every abuse behaviour:
+// the one under which the synthetic gate's five scenarios pass against
+// the demo (testdata/synthetic/demo-policy.yml).
+func DefaultAbuse() AbuseOptions {
+	return AbuseOptions{
+		RateGuard:   &RateGuardOptions{},
+		FanOutLimit: 10000,
+		Validate:    true,
+		Audit:       true,
+		Noisy:       &NoisyOptions{Workers: 8, Work: 2 * time.Millisecond, Partitioned: true},
+	}
+}

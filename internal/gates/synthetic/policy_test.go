@@ -3,7 +3,9 @@ package synthetic
 import (
 	"os"
 	"testing"
+	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/demo"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
@@ -32,5 +34,33 @@ func TestPolicyDecodes(t *testing.T) {
 	}
 	if _, err := policy.Schema(gate.Kinds()); err != nil {
 		t.Errorf("JSON schema of the kind: %v", err)
+	}
+}
+
+// TestDemoPolicyPasses runs the five-scenario demo policy against the demo
+// with its default abuse behaviours: every gate must pass.
+func TestDemoPolicyPasses(t *testing.T) {
+	t.Parallel()
+	srv, _ := startDemo(t, demo.DefaultAbuse(), nil)
+	b, err := os.ReadFile("../../../testdata/synthetic/demo-policy.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Parse("demo-policy.yml", b, policy.Options{LookupEnv: func(k string) (string, bool) {
+		return srv.URL(), k == "DEMO_URL"
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range p.Gates {
+		s := *g.Spec.(*Spec)
+		s.LateTolerance = policy.Duration(time.Second) // a busy CI machine
+		r, err := runGate(t, s, "")
+		if err != nil {
+			t.Fatalf("%s: %v", g.ID, err)
+		}
+		if r.Status != gate.StatusPass {
+			t.Errorf("%s: %s, failed %v", g.ID, r.Summary, failed(r))
+		}
 	}
 }
