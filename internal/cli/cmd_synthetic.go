@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/synthetic"
@@ -53,12 +56,14 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 		out                    OutputOptions
 		policyPath, ids, shard string
 		promPath, summaryPath  string
+		push                   string
 	)
 	fs.StringVar(&policyPath, "policy", policy.DefaultPath, "policy file")
 	fs.StringVar(&ids, "gate", "", "comma-separated ids of synthetic gates to run (default: every synthetic gate)")
 	fs.StringVar(&shard, "shard", "", "run only shard I of N of the tenants, e.g. 1/2 (default: all; also "+synthetic.ShardEnv+")")
 	fs.StringVar(&promPath, "prom", "", "write the run in the Prometheus text exposition format to this file")
 	fs.StringVar(&summaryPath, "summary", "", "write a per-tenant table and latency chart (Markdown) to this file")
+	fs.StringVar(&push, "push", "", "also push the run to this Prometheus Pushgateway (base URL); a failed push is reported, never changes the verdict")
 	addOutputFlags(fs, &out)
 	if code, ok := Parse(fs, args); !ok {
 		return code
@@ -117,6 +122,9 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 	if code := writeSyntheticFiles(o, results, promPath, summaryPath); code != ExitOK {
 		return code
 	}
+	if push != "" {
+		pushRun(ctx, o, push, results)
+	}
 	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
 	return Emit(o, out, results)
 }
@@ -136,9 +144,10 @@ func syntheticMerge(o *IO, args []string) int {
 	c := Command{Name: "synthetic merge", Usage: syntheticUsage}
 	fs := o.NewFlagSet(c)
 	var out OutputOptions
-	var promPath, summaryPath string
+	var promPath, summaryPath, push string
 	fs.StringVar(&promPath, "prom", "", "write the merged run in the Prometheus text exposition format to this file")
 	fs.StringVar(&summaryPath, "summary", "", "write a per-tenant table and latency chart (Markdown) to this file")
+	fs.StringVar(&push, "push", "", "also push the merged run to this Prometheus Pushgateway (base URL)")
 	addOutputFlags(fs, &out)
 	if code, ok := Parse(fs, args); !ok {
 		return code
@@ -180,6 +189,9 @@ func syntheticMerge(o *IO, args []string) int {
 	}
 	if code := writeSyntheticFiles(o, merged, promPath, summaryPath); code != ExitOK {
 		return code
+	}
+	if push != "" {
+		pushRun(context.Background(), o, push, merged)
 	}
 	return Emit(o, out, merged)
 }
@@ -277,4 +289,33 @@ func writeSyntheticFiles(o *IO, results []gate.Result, promPath, summaryPath str
 		}
 	}
 	return ExitOK
+}
+
+// pushRun PUTs each synthetic result's exposition to a Pushgateway under
+// job "releasegate_synthetic" and the gate's id. A failure is logged: the
+// push is a copy of the run, not part of the verdict.
+func pushRun(ctx context.Context, o *IO, base string, results []gate.Result) {
+	for i := range results {
+		r := &results[i]
+		var buf bytes.Buffer
+		if err := synthetic.WritePrometheus(&buf, r); err != nil {
+			continue // nothing ran
+		}
+		u := strings.TrimRight(base, "/") + "/metrics/job/releasegate_synthetic/gate/" + url.PathEscape(r.Gate)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, &buf)
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate synthetic: --push %s: %v\n", base, err)
+			return
+		}
+		req.Header.Set("Content-Type", "text/plain; version=0.0.4")
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate synthetic: push to the Pushgateway failed: %v; the results above are unaffected\n", err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			fmt.Fprintf(o.Stderr, "releasegate synthetic: the Pushgateway answered %d to %s; expected 2xx\n", resp.StatusCode, u)
+		}
+	}
 }

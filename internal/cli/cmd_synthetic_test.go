@@ -3,7 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,8 +68,14 @@ func TestSyntheticShardsMergeToTheWholeRun(t *testing.T) {
 			t.Fatalf("shard %q: exit %d\n%s\n%s", sh, r.code, r.stdout, r.stderr)
 		}
 	}
+	var pushed []string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		pushed = append(pushed, r.Method+" "+r.URL.Path+" "+string(b))
+	}))
+	defer gw.Close()
 	prom, md := filepath.Join(dir, "run.prom"), filepath.Join(dir, "summary.md")
-	r := runCLI(t, nil, "synthetic", "merge", "--prom", prom, "--summary", md, "--out", filepath.Join(dir, "merged"), "--checks", "never",
+	r := runCLI(t, nil, "synthetic", "merge", "--push", gw.URL, "--prom", prom, "--summary", md, "--out", filepath.Join(dir, "merged"), "--checks", "never",
 		filepath.Join(dir, "shard1", "tenants-slo.json"), filepath.Join(dir, "shard2", "report.json"))
 	if r.code != ExitOK {
 		t.Fatalf("merge: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -80,6 +89,9 @@ func TestSyntheticShardsMergeToTheWholeRun(t *testing.T) {
 	pb, _ := os.ReadFile(prom)
 	if !strings.Contains(string(pb), `releasegate_synthetic_requests_total{gate="tenants-slo",tenant="acme",scenario="slo",outcome="sent"} 20`) {
 		t.Errorf("prometheus file lacks acme's sent counter:\n%s", pb)
+	}
+	if len(pushed) != 1 || !strings.HasPrefix(pushed[0], "PUT /metrics/job/releasegate_synthetic/gate/tenants-slo ") || !strings.Contains(pushed[0], string(pb)) {
+		t.Errorf("pushed %d bodies, want the exposition once under the gate's group: %.200q", len(pushed), pushed)
 	}
 	mb, _ := os.ReadFile(md)
 	if !strings.Contains(string(mb), "| acme | slo | 20 |") || !strings.Contains(string(mb), "xychart-beta") {

@@ -407,7 +407,7 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	start := time.Now()
 	var sent atomic.Int64
 	var reqs sync.WaitGroup
-	var scheds_ sync.WaitGroup
+	var schedulers sync.WaitGroup
 
 	stopProgress := make(chan struct{})
 	if cfg.Progress != nil {
@@ -426,9 +426,9 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	}
 
 	for i := range streams {
-		scheds_.Add(1)
+		schedulers.Add(1)
 		go func(s Stream, sch []time.Duration, res *StreamResult) {
-			defer scheds_.Done()
+			defer schedulers.Done()
 			timer := time.NewTimer(time.Hour)
 			defer timer.Stop()
 			for seq, off := range sch {
@@ -466,7 +466,7 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 			}
 		}(streams[i], scheds[i], results[i])
 	}
-	scheds_.Wait()
+	schedulers.Wait()
 	reqs.Wait()
 	close(stopProgress)
 	run := &Run{Streams: results, Started: start, ElapsedUS: time.Since(start).Microseconds(), LateToleranceUS: cfg.LateTolerance.Microseconds()}

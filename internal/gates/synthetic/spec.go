@@ -1,7 +1,6 @@
 package synthetic
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -303,5 +302,3 @@ func (s *Spec) Validate() []error {
 	}
 	return errs
 }
-
-var errNoTenants = errors.New("no tenants in this shard")
