@@ -168,3 +168,18 @@ func TestAbuseRoutes(t *testing.T) {
 		t.Errorf("audit document %s", buf.String())
 	}
 }
+
+func TestRateGuardFreshBaselineAfterIdle(t *testing.T) {
+	t.Parallel()
+	g, _ := NewRateGuard(RateGuardOptions{})
+	now := time.Unix(1000, 0)
+	for i := range 40 { // 4 s at 10/s
+		g.Allow("a", now.Add(time.Duration(i)*100*time.Millisecond))
+	}
+	now = now.Add(10 * time.Second) // long idle, then 20/s: a new baseline, not an anomaly
+	for i := range 40 {
+		if !g.Allow("a", now.Add(time.Duration(i)*50*time.Millisecond)) {
+			t.Fatalf("request %d after an idle period throttled", i)
+		}
+	}
+}

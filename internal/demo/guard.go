@@ -53,6 +53,9 @@ type zstate struct {
 	lastBad   time.Time
 }
 
+// idleReset is how many idle buckets make a tenant start a new baseline.
+const idleReset = 8
+
 // NewRateGuard builds a guard with o's defaults filled in.
 func NewRateGuard(o RateGuardOptions) (*RateGuard, error) {
 	if o.Bucket == 0 {
@@ -93,11 +96,16 @@ func (g *RateGuard) Allow(key string, now time.Time) bool {
 		z = &zstate{bucket: b}
 		g.ts[key] = z
 	}
-	for z.bucket < b { // close finished buckets, idle ones count as zero
+	if b-z.bucket > idleReset && !z.throttled {
+		// back from a long idle: judge against a fresh baseline rather
+		// than one that the idle time has pulled towards zero
+		*z = zstate{bucket: b}
+	}
+	for z.bucket < b { // close finished buckets; short idle gaps count as zero
 		g.close(z, now)
 		z.bucket++
 		z.count = 0
-		if b-z.bucket > 1000 { // long idle: skip ahead
+		if b-z.bucket > 1000 { // skip ahead over a long gap
 			z.bucket = b
 		}
 	}

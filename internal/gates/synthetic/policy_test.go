@@ -60,7 +60,11 @@ func TestDemoPolicyPasses(t *testing.T) {
 			t.Fatalf("%s: %v", g.ID, err)
 		}
 		if r.Status != gate.StatusPass {
-			t.Errorf("%s: %s, failed %v", g.ID, r.Summary, failed(r))
+			for _, c := range r.Checks {
+				if c.Status != gate.StatusPass {
+					t.Errorf("%s: %s/%s: %s", g.ID, c.Tenant, c.Name, c.Message)
+				}
+			}
 		}
 	}
 }

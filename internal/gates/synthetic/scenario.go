@@ -97,19 +97,23 @@ func plan(s Spec, sh Shard) ([]load.Stream, Judge, error) {
 			bomb := normal
 			bomb.Body = graphBody(s.Graph.Bomb)
 			add(t, []load.Stage{{Rate: s.Rate * (1 - s.Graph.BombShare), Duration: s.Duration.D()}}, streamGraphNormal, normal, statusIn2xx, false)
-			add(t, []load.Stage{{Rate: s.Rate * s.Graph.BombShare, Duration: s.Duration.D()}}, streamGraphBomb, bomb, statusIs(http.StatusTooManyRequests), false)
+			lead := time.Duration(0.5 / s.Rate * float64(time.Second)) // between normal arrivals
+			add(t, []load.Stage{{Rate: 0, Duration: lead}, {Rate: s.Rate * s.Graph.BombShare, Duration: s.Duration.D()}}, streamGraphBomb, bomb, statusIs(http.StatusTooManyRequests), false)
 		}
 	case ScenarioIngestValidator:
 		cases := Payloads(s.Ingest.MaxBytes)
 		for _, t := range mine {
-			for _, c := range cases {
+			for k, c := range cases {
 				p := Probe{Method: http.MethodPost, Path: s.Ingest.Path, Headers: s.Probe.Headers, Body: string(c.Body)}
 				p.Headers = withHeader(p.Headers, "Content-Type", "application/json")
 				name, check := streamIngestValid, statusIn2xx
 				if !c.Valid {
 					name, check = ingestPrefix+c.Name, statusIs(http.StatusBadRequest)
 				}
-				add(t, []load.Stage{{Rate: s.Rate / float64(len(cases)), Duration: s.Duration.D()}}, name, p, check, false)
+				// stagger the payload streams so the tenant's arrivals are
+				// evenly spaced at rate, not bursts of one of each payload
+				lead := time.Duration(float64(k) / s.Rate * float64(time.Second))
+				add(t, []load.Stage{{Rate: 0, Duration: lead}, {Rate: s.Rate / float64(len(cases)), Duration: s.Duration.D()}}, name, p, check, false)
 			}
 		}
 	default:
