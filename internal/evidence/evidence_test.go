@@ -456,3 +456,48 @@ func TestTimeDefaultsToResults(t *testing.T) {
 		t.Fatalf("timeVerified %s; expected the latest result %s", ev.Statement.Predicate.TimeVerified, want)
 	}
 }
+
+// The release workflow downloads one report.json per gate group into one
+// directory; they are one policy run and are merged, but reports of two
+// different policies, or the same gate twice, are refused.
+func TestLoadResultsFromGroupReports(t *testing.T) {
+	t.Parallel()
+	rs := fixtureResults(t, false)
+	write := func(dir, name, digest string, results []gate.Result) {
+		rep := gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusPass, Tool: "releasegate v1", Policy: gate.Input{Name: "p.yml", Digest: digest}, Results: results}
+		b, _ := marshalJSON(rep)
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("reports of one policy are merged", func(t *testing.T) {
+		dir := t.TempDir()
+		write(dir, "infra.json", "sha256:00", rs[:1])
+		write(dir, "slo.json", "sha256:00", rs[1:])
+		got, err := LoadResults(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Results) != len(rs) || got.Policy.Digest != "sha256:00" {
+			t.Fatalf("got %d results of policy %s; expected %d of sha256:00", len(got.Results), got.Policy.Digest, len(rs))
+		}
+	})
+	t.Run("reports of two policies are refused", func(t *testing.T) {
+		dir := t.TempDir()
+		write(dir, "infra.json", "sha256:00", rs[:1])
+		write(dir, "slo.json", "sha256:11", rs[1:])
+		_, err := LoadResults(dir)
+		if !errors.Is(err, gate.ErrBadInput) || !strings.Contains(err.Error(), "one policy run") {
+			t.Fatalf("err %v; expected bad input about one policy run", err)
+		}
+	})
+	t.Run("a gate in two reports is refused", func(t *testing.T) {
+		dir := t.TempDir()
+		write(dir, "infra.json", "sha256:00", rs[:1])
+		write(dir, "slo.json", "sha256:00", rs)
+		_, err := LoadResults(dir)
+		if !errors.Is(err, gate.ErrBadInput) || !strings.Contains(err.Error(), "duplicate gate id") {
+			t.Fatalf("err %v; expected bad input about a duplicate gate id", err)
+		}
+	})
+}

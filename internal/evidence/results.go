@@ -60,31 +60,33 @@ func LoadResults(path string) (*Results, error) {
 	sort.Strings(names)
 	out := &Results{}
 	seen := map[string]string{}
-	var report *document
-	var reportName string
+	var reports []*document
+	var reportNames []string
 	for _, n := range names {
 		doc, err := readDoc(n)
 		if err != nil {
 			return nil, err
 		}
 		if doc.isReport() {
-			if report != nil {
-				return nil, &gate.InputError{Input: n, Err: fmt.Errorf("second combined report in %s (first: %s); keep one report per results directory", path, reportName)}
+			if len(reports) > 0 && doc.Policy.Digest != reports[0].Policy.Digest {
+				return nil, &gate.InputError{Input: n, Err: fmt.Errorf("report of policy %s, but %s is of policy %s; keep the reports of one policy run per results directory", doc.Policy.Digest, reportNames[0], reports[0].Policy.Digest)}
 			}
-			report, reportName = doc, n
+			reports, reportNames = append(reports, doc), append(reportNames, n)
 			continue
 		}
 		if err := out.add(n, doc, seen); err != nil {
 			return nil, err
 		}
 	}
-	if report != nil {
-		out.Policy, out.Tool = report.Policy, report.Tool
-		if len(out.Results) == 0 { // only a report: take its results
-			if err := out.add(reportName, report, seen); err != nil {
-				return nil, err
+	if len(reports) > 0 {
+		if len(out.Results) == 0 { // only reports (one per gate group in the release workflow): take their results
+			for i, r := range reports {
+				if err := out.add(reportNames[i], r, seen); err != nil {
+					return nil, err
+				}
 			}
 		}
+		out.Policy, out.Tool = reports[0].Policy, reports[0].Tool
 	}
 	if len(out.Results) == 0 {
 		return nil, &gate.InputError{Input: path, Err: errors.New("no gate results (*.json) found; run `releasegate run --out " + path + "` first")}
