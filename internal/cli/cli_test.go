@@ -192,6 +192,35 @@ gates:
 	}
 }
 
+// A checklist group the policy has no gate in (the release workflow runs
+// every group's job) is skipped with exit 0 and a report that says so; it
+// never passes a gate that did not run.
+func TestOnlyAGroupWithoutGatesSkips(t *testing.T) {
+	t.Parallel()
+	p := writePolicy(t, `version: 1
+gates:
+  - {id: a, kind: fake, group: slo, with: {status: fail}}
+`)
+	out := t.TempDir()
+	r := runCLI(t, nil, "run", "--policy", p, "--only", "cost", "--format", "json", "--out", out)
+	if r.code != ExitOK {
+		t.Fatalf("--only cost: exit %d; expected 0\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var rep gate.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != gate.StatusSkip || len(rep.Results) != 0 {
+		t.Errorf("expected a skip report with no results, found status %s with %d result(s)", rep.Status, len(rep.Results))
+	}
+	if !strings.Contains(r.stderr, "no gate in cost") {
+		t.Errorf("expected stderr to say the policy has no gate in cost, found:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "report.json")); err != nil {
+		t.Errorf("expected --out to hold report.json: %v", err)
+	}
+}
+
 // TestInsideActions checks the Actions contract: outputs and summary are
 // written, the secret is masked first and never appears anywhere.
 func TestInsideActions(t *testing.T) {

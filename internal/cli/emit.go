@@ -54,11 +54,16 @@ func (o OutputOptions) validate() error {
 // files under --out, and inside GitHub Actions the outputs, step summary,
 // annotations and status checks. It returns the exit code of the verdict.
 func Emit(o *IO, opts OutputOptions, results []gate.Result) int {
+	return EmitReport(o, opts, NewReport(opts.Policy, o.redactResults(results)))
+}
+
+// EmitReport writes an assembled report where opts say and returns the exit
+// code for its status.
+func EmitReport(o *IO, opts OutputOptions, rep *gate.Report) int {
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
 		return ExitBadInput
 	}
-	rep := NewReport(opts.Policy, o.redactResults(results))
 	if opts.OutDir != "" {
 		if err := writeOutDir(opts.OutDir, rep); err != nil {
 			fmt.Fprintf(o.Stderr, "releasegate: --out %s: %v\n", opts.OutDir, err)

@@ -86,6 +86,14 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
 		return ExitBadInput
 	}
+	if len(gates) == 0 {
+		// Only checklist groups this policy has no gate in: nothing to judge,
+		// which the release workflow shows as a skipped group, not a failure.
+		o.Logf("releasegate: the policy has no gate in %s; nothing to judge (skip)", strings.Join(ro.Only, ", "))
+		ro.Output.Policy = gate.Input{Name: p.File, Digest: p.Digest}
+		return EmitReport(o, ro.Output, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: ro.Output.Policy,
+			Tool: "releasegate " + ToolVersion(), Results: []gate.Result{}})
+	}
 	plan, code := buildPlan(o, p, gates)
 	if plan == nil {
 		return code

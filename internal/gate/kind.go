@@ -27,6 +27,27 @@ type Kind struct {
 	New func(m Meta, spec any, env Env) (Gate, error)
 }
 
+// Groups are the checklist groups, in the checklist's order. The reusable
+// release workflow runs one job per group with `--only GROUP`; a policy that
+// has no gate in one of them gets a skipped job, not an error.
+var Groups = []string{"provenance", "slo", "abuse", "infra", "jobs", "cost"}
+
+// IsGroup reports whether name is a checklist group or the default group of
+// a registered kind.
+func IsGroup(name string) bool {
+	for _, g := range Groups {
+		if g == name {
+			return true
+		}
+	}
+	for _, k := range Kinds() {
+		if k.Group == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Env is what a gate may use from the run besides its own settings.
 type Env struct {
 	// PolicyDir is the directory of the policy file; relative paths in a

@@ -116,7 +116,7 @@ type Check struct {
 	Status Status `json:"status"`
 	// Observed is what was found: a number, a string or a boolean. It is
 	// absent when nothing was found, which Message then says.
-	Observed Value `json:"observed,omitempty"`
+	Observed Value `json:"observed,omitzero"`
 	// Expected is the condition the observed value had to meet, e.g. "< 2".
 	Expected string `json:"expected,omitempty"`
 	// Unit of Observed, e.g. "ms", "USD", "ratio".

@@ -315,7 +315,9 @@ func (p *Policy) cycle() []string {
 }
 
 // Select returns the gates whose group (or id) is in only; all gates when
-// only is empty. Unknown names are returned as an error.
+// only is empty. A checklist group (gate.Groups) without gates in this
+// policy selects nothing, so the result may be empty; any other name the
+// policy does not have is an error.
 func (p *Policy) Select(only []string) ([]Gate, error) {
 	if len(only) == 0 {
 		return p.Gates, nil
@@ -326,7 +328,7 @@ func (p *Policy) Select(only []string) ([]Gate, error) {
 	}
 	var unknown []string
 	for _, o := range only {
-		if !known[o] {
+		if !known[o] && !gate.IsGroup(o) {
 			unknown = append(unknown, o)
 		}
 	}
