@@ -2,7 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,12 +22,21 @@ func init() {
 const DemoPolicy = "examples/demo/release-policy.yml"
 
 const demoUsage = `Usage:
-  releasegate demo [--policy FILE] [--format text|json|markdown] [--out DIR]
+  releasegate demo [--policy FILE] [--workdir DIR] [--format text|json|markdown] [--out DIR]
   releasegate demo serve [--addr 127.0.0.1:0] [--for DURATION]
 
-Without a subcommand, starts the built-in multi-tenant demo service on a free
-loopback port, runs the demo policy against it (its URL is given to the
-policy as ${DEMO_URL}), prints the checklist and exits with the verdict.
+Without a subcommand, runs the whole release gate on embedded defaults:
+  1. starts the built-in multi-tenant demo service (with its abuse guards) on
+     a free loopback port;
+  2. prepares a scratch directory (--workdir, default a temporary one that is
+     removed afterwards): a SQLite ledger with 1,000 entries per tenant, a
+     signed and anchored daily Merkle root, and a local evidence signing key;
+  3. runs the demo policy against all of it (${DEMO_URL}, ${DEMO_LEDGER_DB}
+     and ${DEMO_LEDGER_PUB} are set for the policy) and prints the results;
+  4. signs the evidence bundle, verifies it offline, and prints the release
+     checklist.
+It exits with the verdict: 0 passed, 1 a gate failed, 3 a gate could not be
+evaluated (2 bad input).
 
 'serve' only starts the service: its URL is the first line on stdout, logs
 go to stderr, and it runs until interrupted or until --for has passed. The
@@ -31,6 +45,7 @@ and /metrics (Prometheus format); tenants acme, globex and initech.
 
 Example:
   releasegate demo
+  releasegate demo --workdir demo-out        # keep the ledger, results and evidence
   releasegate demo --policy examples/demo/failing-policy.yml
   releasegate demo serve --addr 127.0.0.1:8080 --for 10m
 `
@@ -43,6 +58,7 @@ func demoCmd(ctx context.Context, o *IO, args []string) int {
 	fs := o.NewFlagSet(c)
 	var ro RunOptions
 	fs.StringVar(&ro.Policy, "policy", DemoPolicy, "policy file to run against the demo service")
+	workdir := fs.String("workdir", "", "keep the ledger, keys, results and evidence here (default: a temporary directory, removed afterwards)")
 	fs.BoolVar(&ro.Quiet, "quiet", false, "no progress on stderr")
 	addOutputFlags(fs, &ro.Output)
 	if code, ok := Parse(fs, args); !ok {
@@ -52,29 +68,178 @@ func demoCmd(ctx context.Context, o *IO, args []string) int {
 		fmt.Fprintf(o.Stderr, "releasegate demo: unexpected arguments %q; the only subcommand is serve\n", fs.Args())
 		return ExitBadInput
 	}
-	srv, err := demo.Start(ctx, "127.0.0.1:0")
+	dir := *workdir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "releasegate-demo-")
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate demo: %v\n", err)
+			return ExitError
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate demo: --workdir: %v\n", err)
+		return ExitBadInput
+	}
+	abuse, err := demo.NewAbuse(demo.DefaultAbuse())
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate demo: %v\n", err)
+		return ExitError
+	}
+	srv, err := demo.StartWith(ctx, "127.0.0.1:0", demo.Options{Middleware: abuse.Middleware()})
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate demo: %v\n", err)
 		return ExitError
 	}
 	defer srv.Close()
-	if !ro.Quiet {
-		o.Logf("demo service on %s (tenants %s)", srv.URL(), strings.Join(srv.Tenants(), ", "))
+	abuse.Register(srv.Service)
+	d := &demoRun{o: o, dir: dir, quiet: ro.Quiet}
+	d.logf("demo service on %s (tenants %s); scratch directory %s", srv.URL(), strings.Join(srv.Tenants(), ", "), dir)
+	if code := d.prepareLedger(ctx, srv.Tenants()); code != ExitOK {
+		return code
+	}
+	vars := map[string]string{
+		"DEMO_URL":        srv.URL(),
+		"DEMO_LEDGER_DB":  "sqlite:" + filepath.Join(dir, "ledger.db"),
+		"DEMO_LEDGER_PUB": filepath.Join(dir, "ledger.pub"),
 	}
 	lookupEnv, getenv := o.LookupEnv, o.Getenv
 	o.LookupEnv = func(k string) (string, bool) {
-		if k == "DEMO_URL" {
-			return srv.URL(), true
+		if v, ok := vars[k]; ok {
+			return v, true
 		}
 		return lookupEnv(k)
 	}
 	o.Getenv = func(k string) string {
-		if k == "DEMO_URL" {
-			return srv.URL()
+		if v, ok := vars[k]; ok {
+			return v
 		}
 		return getenv(k)
 	}
-	return RunPolicy(ctx, o, ro)
+	userOut := ro.Output.OutDir
+	results := filepath.Join(dir, "results")
+	ro.Output.OutDir = results
+	d.logf("step 3/4: running %s", ro.Policy)
+	code := RunPolicy(ctx, o, ro)
+	if code == ExitBadInput {
+		return code
+	}
+	if userOut != "" {
+		if err := os.CopyFS(userOut, os.DirFS(results)); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate demo: --out %s: %v\n", userOut, err)
+			return ExitBadInput
+		}
+	}
+	if ec := d.evidence(ctx, ro.Policy, results); ec != ExitOK && code == ExitOK {
+		code = ec
+	}
+	return code
+}
+
+// demoRun prepares the demo's local state by running releasegate's own
+// commands, so the demo exercises exactly what a user would run.
+type demoRun struct {
+	o     *IO
+	dir   string
+	quiet bool
+}
+
+func (d *demoRun) logf(format string, args ...any) {
+	if !d.quiet {
+		d.o.Logf("demo: "+format, args...)
+	}
+}
+
+// sub runs a releasegate command with its stdout sent to stderr (it is
+// progress here, not the demo's result), and stdin from in.
+func (d *demoRun) sub(ctx context.Context, in string, args ...string) int {
+	c, ok := lookup(args[0])
+	if !ok {
+		panic("demo: unknown command " + args[0])
+	}
+	sub := *d.o
+	sub.Stdin, sub.Stdout = strings.NewReader(in), d.o.Stderr
+	if d.quiet {
+		sub.Stdout = io.Discard
+	}
+	code := c.Run(ctx, &sub, args[1:])
+	if code != ExitOK {
+		fmt.Fprintf(d.o.Stderr, "releasegate demo: `releasegate %s` exited %d\n", strings.Join(args, " "), code)
+	}
+	return code
+}
+
+// demoEntries is how many ledger entries each tenant gets.
+const demoEntries = 1000
+
+// prepareLedger creates the SQLite ledger, fills each tenant's chain with
+// today's entries and signs and anchors today's Merkle roots.
+func (d *demoRun) prepareLedger(ctx context.Context, tenants []string) int {
+	db := "sqlite:" + filepath.Join(d.dir, "ledger.db")
+	if err := os.Remove(filepath.Join(d.dir, "ledger.db")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(d.o.Stderr, "releasegate demo: %v\n", err)
+		return ExitError
+	}
+	now := time.Now().UTC()
+	day := now.Truncate(24 * time.Hour)
+	d.logf("step 2/4: SQLite ledger with %d entries per tenant, signed Merkle root for %s", demoEntries, day.Format(time.DateOnly))
+	var in strings.Builder
+	for _, t := range tenants {
+		for i := range demoEntries {
+			// spread over today so far, oldest first
+			at := day.Add(time.Duration(int64(now.Sub(day)) * int64(i) / demoEntries))
+			fmt.Fprintf(&in, `{"tenant":%q,"kind":"deploy","time":%q,"payload":{"artifact":"tenantd","version":"v1.4.%d","digest":"sha256:%064x"}}`+"\n",
+				t, at.Format(time.RFC3339Nano), i, i)
+		}
+	}
+	steps := [][]string{
+		{"ledger", "keygen", "--out", filepath.Join(d.dir, "ledger")},
+		{"ledger", "migrate", "--db", db},
+		{"ledger", "append", "--db", db},
+		{"ledger", "root", "--db", db, "--date", day.Format(time.DateOnly), "--key", filepath.Join(d.dir, "ledger.key"), "--anchor", "--out", d.dir},
+		{"evidence", "keygen", "--out-prefix", filepath.Join(d.dir, "evidence"), "--force"},
+	}
+	for _, s := range steps {
+		stdin := ""
+		if s[1] == "append" {
+			stdin = in.String()
+		}
+		if s[1] == "keygen" && s[0] == "ledger" {
+			os.Remove(filepath.Join(d.dir, "ledger.key"))
+			os.Remove(filepath.Join(d.dir, "ledger.pub"))
+		}
+		if code := d.sub(ctx, stdin, s...); code != ExitOK {
+			return code
+		}
+	}
+	return ExitOK
+}
+
+// evidence signs the evidence bundle over the results, verifies it offline
+// and prints the release checklist on stdout.
+func (d *demoRun) evidence(ctx context.Context, policyPath, results string) int {
+	out := filepath.Join(d.dir, "evidence")
+	d.logf("step 4/4: signing the evidence bundle into %s and verifying it offline", out)
+	if code := d.sub(ctx, "", "evidence", "create", "--results", results, "--policy", policyPath,
+		"--key", filepath.Join(d.dir, "evidence.key"), "--verify-key", filepath.Join(d.dir, "evidence.pub"), "--out", out); code != ExitOK {
+		return code
+	}
+	bundles, _ := filepath.Glob(filepath.Join(out, "evidence-*.tar.gz"))
+	if len(bundles) != 1 {
+		fmt.Fprintf(d.o.Stderr, "releasegate demo: expected one evidence-*.tar.gz in %s, found %d\n", out, len(bundles))
+		return ExitError
+	}
+	// verify exits 1 for a release that FAILED: the verdict already says so.
+	if code := d.sub(ctx, "", "evidence", "verify", "--key", filepath.Join(d.dir, "evidence.pub"), bundles[0]); code != ExitOK && code != ExitFail {
+		return code
+	}
+	checklist, err := os.ReadFile(filepath.Join(out, "checklist.md"))
+	if err != nil {
+		fmt.Fprintf(d.o.Stderr, "releasegate demo: %v\n", err)
+		return ExitError
+	}
+	fmt.Fprintf(d.o.Stdout, "\n%s", checklist)
+	return ExitOK
 }
 
 func demoServe(ctx context.Context, o *IO, args []string) int {

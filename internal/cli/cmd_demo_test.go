@@ -6,13 +6,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/maestro-conductor/releasegate/internal/gates/command"
-	_ "github.com/maestro-conductor/releasegate/internal/gates/httpprobe"
+	_ "github.com/maestro-conductor/releasegate/internal/gates/all"
 )
 
 func demoIO() (*IO, *bytes.Buffer, *bytes.Buffer) {
@@ -22,26 +23,71 @@ func demoIO() (*IO, *bytes.Buffer, *bytes.Buffer) {
 }
 
 // TestDemoPolicies runs the example policies against the in-process demo
-// service: the passing one exits 0, the failing one 1 with the slow job
-// killed at its deadline.
+// service on embedded defaults (SQLite ledger, metrics file, local keys):
+// the passing one exits 0 with a verified PASSED evidence bundle and the
+// checklist, the failing one 1 with the slow job killed at its deadline and
+// a bundle that records FAILED.
 func TestDemoPolicies(t *testing.T) {
 	tests := []struct {
-		name   string
-		policy string
-		code   int
-		inOut  string
+		name     string
+		policy   string
+		code     int
+		inOut    []string
+		inStderr []string
 	}{
-		{"the demo policy passes", "../../examples/demo/release-policy.yml", ExitOK, "8 gates: 8 pass"},
-		{"the failing demo policy blocks the release on the slow job", "../../examples/demo/failing-policy.yml", ExitFail, "ran past its deadline of 1s and was killed"},
+		{"the demo policy passes", "../../examples/demo/release-policy.yml", ExitOK,
+			[]string{"16 gates: 16 pass", "✅ PASSED  ledger-chain", "3 tenant chains intact, 3003 entries", "✅ PASSED  slsa-provenance",
+				"# Release checklist: demo-service v1.4.0", "**Result: PASSED ✅**", "- [x] **error-budget**"},
+			[]string{"verificationResult: PASSED", "PASSED: signature"}},
+		{"the failing demo policy blocks the release on the slow job", "../../examples/demo/failing-policy.yml", ExitFail,
+			[]string{"ran past its deadline of 1s and was killed", "**Result: FAILED ❌**", "- [ ] **rtbf-job**"},
+			[]string{"verificationResult: FAILED", "PASSED: signature"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o, out, errb := demoIO()
-			code := o.Main(context.Background(), []string{"demo", "--policy", tt.policy, "--checks", "never"})
-			if code != tt.code || !strings.Contains(out.String(), tt.inOut) {
-				t.Errorf("exit %d, want %d; stdout lacks %q:\n%s\nstderr:\n%s", code, tt.code, tt.inOut, out, errb)
+			dir := t.TempDir()
+			code := o.Main(context.Background(), []string{"demo", "--policy", tt.policy, "--checks", "never", "--workdir", dir})
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errb)
+			}
+			for _, want := range tt.inOut {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out)
+				}
+			}
+			for _, want := range tt.inStderr {
+				if !strings.Contains(errb.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errb)
+				}
+			}
+			for _, f := range []string{"ledger.db", "ledger.pub", "evidence.pub", "results/report.json", "evidence/evidence-v1.4.0.tar.gz"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Errorf("expected --workdir to keep %s: %v", f, err)
+				}
 			}
 		})
+	}
+}
+
+// The demo's alert rules are generated from its slo gate; regenerate them
+// with `releasegate slo rules` when the policy changes.
+func TestDemoRulesAreGenerated(t *testing.T) {
+	want, err := os.ReadFile("../../examples/demo/rules/slo-rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"DEMO_URL": "http://127.0.0.1:1", "DEMO_LEDGER_DB": "sqlite:x", "DEMO_LEDGER_PUB": "x"}
+	var out, errb bytes.Buffer
+	o := &IO{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return vars[k] },
+		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}
+	got := filepath.Join(t.TempDir(), "rules.yml")
+	if code := o.Main(context.Background(), []string{"slo", "rules", "--policy", "../../examples/demo/release-policy.yml", "--out", got}); code != ExitOK {
+		t.Fatalf("slo rules: exit %d\n%s", code, errb.String())
+	}
+	b, _ := os.ReadFile(got)
+	if !bytes.Equal(b, want) {
+		t.Errorf("examples/demo/rules/slo-rules.yml is out of date; regenerate it:\n  DEMO_URL=x DEMO_LEDGER_DB=sqlite:x DEMO_LEDGER_PUB=x releasegate slo rules --policy examples/demo/release-policy.yml --out examples/demo/rules/slo-rules.yml")
 	}
 }
 

@@ -245,6 +245,11 @@ func (g *Gate) resolve(name string) (string, error) {
 		if !filepath.IsAbs(p) && g.dir != "" {
 			p = filepath.Join(g.dir, p)
 		}
+		// Absolute, because the command starts in g.dir: a path relative to
+		// the caller's directory would be resolved a second time from there.
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
 		st, err := os.Stat(p)
 		if err != nil {
 			return "", fmt.Errorf("%s does not exist", p)

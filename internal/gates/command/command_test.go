@@ -466,3 +466,34 @@ func TestLongCommandsAreShortenedInMessages(t *testing.T) {
 		t.Errorf("details lost the full command: %q", d)
 	}
 }
+
+// A policy loaded by a relative path gives a relative policy directory; a
+// ./script in run[0] is found there and started once, not resolved twice.
+func TestRelativePolicyDir(t *testing.T) {
+	dir := t.TempDir()
+	// written before t.Parallel: a fork in a parallel test could otherwise
+	// hold the file open for writing and make its exec fail (ETXTBSY)
+	if err := os.WriteFile(filepath.Join(dir, "job.sh"), []byte("#!/bin/sh\necho ok\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Parallel()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, dir)
+	if err != nil {
+		t.Skipf("no relative path from %s to %s: %v", wd, dir, err)
+	}
+	g, err := New(gate.Meta{ID: "job"}, Spec{Run: []string{"./job.sh"}, Expect: Expect{StdoutContains: "ok"}}, gate.Env{PolicyDir: rel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != gate.StatusPass {
+		t.Errorf("expected pass for ./job.sh in the relative policy dir %s, found %s: %s %+v", rel, res.Status, res.Summary, res.Checks)
+	}
+}
