@@ -195,6 +195,11 @@ func (o *IO) Main(ctx context.Context, args []string) (code int) {
 		usage(o.Stderr)
 		return ExitBadInput
 	}
+	if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "-help") {
+		// every command's usage, with its example, whatever its flag parsing
+		fmt.Fprint(o.Stdout, strings.TrimLeft(c.Usage, "\n"))
+		return ExitOK
+	}
 	return c.Run(ctx, o, args[1:])
 }
 

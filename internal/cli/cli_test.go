@@ -254,9 +254,11 @@ func TestInsideActions(t *testing.T) {
 func TestHelp(t *testing.T) {
 	t.Parallel()
 	for _, c := range sortedCommands() {
-		r := runCLI(t, nil, "help", c.Name)
-		if r.code != ExitOK || !strings.Contains(r.stdout, "Example") {
-			t.Errorf("help %s: exit %d, no example:\n%s", c.Name, r.code, r.stdout)
+		for _, args := range [][]string{{"help", c.Name}, {c.Name, "--help"}, {c.Name, "-h"}} {
+			r := runCLI(t, nil, args...)
+			if r.code != ExitOK || !strings.Contains(r.stdout, "Example") {
+				t.Errorf("%s: exit %d, no example:\n%s", strings.Join(args, " "), r.code, r.stdout)
+			}
 		}
 	}
 }
