@@ -247,11 +247,8 @@ func anyChar(re *syntax.Regexp) bool {
 
 // certificateIdentity builds sigstore-go's matcher.
 func (id Identity) certificateIdentity() (verify.CertificateIdentity, error) {
-	sanRegexp := id.IdentityRegexp
-	if id.Identity == "" && sanRegexp == "" {
-		sanRegexp = ".*" // only reachable with InsecureAnyIdentity
-	}
-	return verify.NewShortCertificateIdentity(id.Issuer, id.IssuerRegexp, id.Identity, sanRegexp)
+	// sanPattern is ".*" only with InsecureAnyIdentity.
+	return verify.NewShortCertificateIdentity(id.Issuer, id.IssuerRegexp, id.Identity, id.sanPattern())
 }
 
 // checkSummary compares a certificate with the identity, for a message
@@ -265,6 +262,7 @@ func (id Identity) checkSummary(c *certificate.Summary) error {
 		return err
 	}
 	if err := ci.Verify(*c); err != nil {
+		// Name the part that differs: the identity, the issuer, or both.
 		want := id.Identity
 		if want == "" {
 			want = "/" + id.IdentityRegexp + "/"
@@ -273,8 +271,31 @@ func (id Identity) checkSummary(c *certificate.Summary) error {
 		if iss == "" {
 			iss = "/" + id.IssuerRegexp + "/"
 		}
+		sanOK, issOK := false, false
+		if m, err := verify.NewSANMatcher(id.Identity, id.sanPattern()); err == nil {
+			sanOK = m.Verify(*c) == nil
+		}
+		if m, err := verify.NewIssuerMatcher(id.Issuer, id.IssuerRegexp); err == nil {
+			issOK = m.Verify(*c) == nil
+		}
+		switch {
+		case sanOK && !issOK:
+			return &MismatchError{Kind: ErrMismatchIdentity, What: "signer issuer", Expected: iss, Got: c.Issuer,
+				Hint: fmt.Sprintf("%s signed, but its OIDC token came from another issuer; check --certificate-oidc-issuer", c.SubjectAlternativeName)}
+		case issOK && !sanOK:
+			return &MismatchError{Kind: ErrMismatchIdentity, What: "signer identity", Expected: want, Got: c.SubjectAlternativeName,
+				Hint: "the signature was made by someone else; check --certificate-identity"}
+		}
 		return &MismatchError{Kind: ErrMismatchIdentity, What: "signer", Expected: fmt.Sprintf("%s from %s", want, iss),
 			Got: fmt.Sprintf("%s from %s", c.SubjectAlternativeName, c.Issuer), Hint: "the signature was made by someone else; check --certificate-identity and --certificate-oidc-issuer"}
 	}
 	return nil
+}
+
+// sanPattern is the identity regexp sigstore-go matches with.
+func (id Identity) sanPattern() string {
+	if id.Identity == "" && id.IdentityRegexp == "" {
+		return ".*"
+	}
+	return id.IdentityRegexp
 }

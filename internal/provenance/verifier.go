@@ -185,6 +185,9 @@ func (v *Verifier) VerifyProvenance(entity verify.SignedEntity, sha256Hex string
 	if err != nil {
 		return nil, fmt.Errorf("sha256 digest %q: expected 64 hex digits", sha256Hex)
 	}
+	if err := v.needLogEntry(entity); err != nil {
+		return nil, err
+	}
 	res, err := v.sev.Verify(entity, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithoutIdentitiesUnsafe()))
 	if err != nil {
 		return nil, signatureError(err)
@@ -224,6 +227,25 @@ func (v *Verifier) VerifyBlob(entity verify.SignedEntity, sha256Hex string, id I
 	digest, err := hex.DecodeString(sha256Hex)
 	if err != nil || len(digest) != 32 {
 		return nil, fmt.Errorf("sha256 digest %q: expected 64 hex digits", sha256Hex)
+	}
+	if err := v.needLogEntry(entity); err != nil {
+		return nil, err
+	}
+	// A DSSE attestation signs a statement: name a missing subject before
+	// the cryptography does, with the subjects it has.
+	if sc, err := entity.SignatureContent(); err == nil && sc.EnvelopeContent() != nil {
+		payload, err := statementPayload(entity)
+		if err != nil {
+			return nil, err
+		}
+		st, err := ParseStatement(payload)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := st.HasSubject(sha256Hex); !ok {
+			return nil, &MismatchError{Kind: ErrMismatchSubject, What: "blob digest", Expected: "one of the attestation subjects " + subjectList(st),
+				Got: "sha256:" + sha256Hex, Hint: "the attestation is for another file"}
+		}
 	}
 	var pol verify.PolicyBuilder
 	if v.opts.Key != nil {
@@ -267,6 +289,22 @@ func statementPayload(entity verify.SignedEntity) ([]byte, error) {
 		return nil, fmt.Errorf("%w: DSSE payload is not base64: %v", ErrMalformedBundle, err)
 	}
 	return payload, nil
+}
+
+// needLogEntry says plainly that a bundle without a transparency-log entry
+// cannot verify against a trusted root (sigstore-go's message is a count).
+func (v *Verifier) needLogEntry(entity verify.SignedEntity) error {
+	if v.opts.TrustedRoot == nil {
+		return nil
+	}
+	entries, err := entity.TlogEntries()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedBundle, err)
+	}
+	if len(entries) == 0 {
+		return fmt.Errorf("%w: the bundle has no transparency-log entry; expected a Rekor entry (sign with the transparency log on), or verify a key signature with insecure-ignore-tlog", ErrSignature)
+	}
+	return nil
 }
 
 func signatureError(err error) error {
