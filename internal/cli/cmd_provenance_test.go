@@ -2,8 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/maestro-conductor/releasegate/internal/provenance/sigstoretest"
 )
 
 func TestVerifyProvenanceExitCodes(t *testing.T) {
@@ -50,5 +54,53 @@ func TestVerifyProvenanceJSON(t *testing.T) {
 	}
 	if !json.Valid([]byte(r.stdout)) || !strings.Contains(r.stdout, `"rekor_log_index"`) || !strings.Contains(r.stdout, `"commit": "4d329c75e7ec1725f7c9ce917a8799d408d06be3"`) {
 		t.Fatalf("json output lacks the per-artifact details:\n%s", r.stdout)
+	}
+}
+
+// TestVerifyProvenanceKeylessBlob drives the keyless blob path from the
+// flags, with bundles from the in-process Sigstore.
+func TestVerifyProvenanceKeylessBlob(t *testing.T) {
+	const (
+		workflow = "https://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1.4.2"
+		issuer   = "https://token.actions.githubusercontent.com"
+	)
+	s, err := sigstoretest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	blob := []byte("checksums\n")
+	rootJSON, err := s.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := s.SignBlob(sigstoretest.Signer{Identity: workflow, Issuer: issuer}, blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"trusted_root.json": rootJSON, "SHA256SUMS": blob, "SHA256SUMS.sigstore.json": good} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := []string{"verify-provenance", "--checks", "never", "--trusted-root", filepath.Join(dir, "trusted_root.json"),
+		"--blob", filepath.Join(dir, "SHA256SUMS"), "--certificate-oidc-issuer", issuer}
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+	}{
+		{"the signing workflow exits 0", []string{"--certificate-identity", workflow}, ExitOK, "PASSED"},
+		{"an anchored pattern exits 0", []string{"--certificate-identity-regexp", `^https://github\.com/acme/api/\.github/workflows/release\.yml@refs/tags/v1\..*$`}, ExitOK, "PASSED"},
+		{"another identity exits 1 naming it", []string{"--certificate-identity", "https://github.com/acme/api/.github/workflows/other.yml@refs/heads/main"}, ExitFail, "signer identity: expected"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, nil, append(append([]string{}, base...), tc.args...)...)
+			if r.code != tc.code || !strings.Contains(r.stdout, tc.stdout) {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", r.code, tc.code, r.stdout, r.stderr)
+			}
+		})
 	}
 }

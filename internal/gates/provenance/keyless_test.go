@@ -345,3 +345,76 @@ func TestKeylessImagesThroughTheGate(t *testing.T) {
 		})
 	}
 }
+
+// TestKeylessSLSAImageThroughTheGate: SLSA provenance of an image, signed
+// keylessly by slsa-github-generator's container builder (as the in-process
+// Sigstore's certificate says) and attached as a referrer; the subject is
+// the manifest digest.
+func TestKeylessSLSAImageThroughTheGate(t *testing.T) {
+	t.Parallel()
+	w := newKeylessWorld(t)
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/acme/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		builder = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v2.1.0"
+		commit  = "4d329c75e7ec1725f7c9ce917a8799d408d06be3"
+	)
+	provenanceFor := func(sg sigstoretest.Signer, builderID string) func(v1.Hash) []byte {
+		return func(d v1.Hash) []byte {
+			st := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://slsa.dev/provenance/v1",
+"subject":[{"name":%q,"digest":{"sha256":%q}}],
+"predicate":{"buildDefinition":{"buildType":"https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
+"externalParameters":{"workflow":{"repository":"https://github.com/acme/api","ref":"refs/tags/v1.4.2","path":".github/workflows/release.yml"}},
+"resolvedDependencies":[{"uri":"git+https://github.com/acme/api@refs/tags/v1.4.2","digest":{"gitCommit":%q}}]},
+"runDetails":{"builder":{"id":%q}}}}`, repo.Name(), d.Hex, commit, builderID)
+			b, err := w.sigstore.Attest(sg, []byte(st))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+	gen := sigstoretest.Signer{Identity: builder, Issuer: prov.GitHubActionsIssuer,
+		SourceRepository: "https://github.com/acme/api", SourceRef: "refs/tags/v1.4.2", SourceDigest: commit}
+	built := pushImage(t, repo, "v1.4.2", provenanceFor(gen, builder))
+	fork := gen
+	fork.SourceRepository = "https://github.com/mallory/api"
+	forked := pushImage(t, repo, "forked", provenanceFor(fork, builder))
+	self := gen
+	self.Identity = releaseWorkflow
+	selfSigned := pushImage(t, repo, "self", provenanceFor(self, builder))
+
+	cases := []struct {
+		name    string
+		ref     string
+		spec    func(*Spec)
+		status  gate.Status
+		message string
+	}{
+		{"the generator's provenance passes", repo.Name() + "@" + built.String(), nil, gate.StatusPass, "built by " + builder + " from github.com/acme/api@refs/tags/v1.4.2 (commit 4d329c75e7ec)"},
+		{"a versioned tag passes", repo.Name() + "@" + built.String(), func(s *Spec) { s.SourceTag, s.SourceVersionedTag = "", "v1" }, gate.StatusPass, "rekor log index"},
+		{"a wrong tag fails", repo.Name() + "@" + built.String(), func(s *Spec) { s.SourceTag = "v1.4.3" }, gate.StatusFail, "tag: expected refs/tags/v1.4.3"},
+		{"a build of a fork fails naming the source", repo.Name() + "@" + forked.String(), nil, gate.StatusFail, `source: expected github.com/acme/api, got "github.com/mallory/api"`},
+		{"a provenance signed by a release workflow, not the builder, fails", repo.Name() + "@" + selfSigned.String(), nil, gate.StatusFail, "builder"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := Spec{Images: []string{tc.ref}, SourceURI: "github.com/acme/api", SourceTag: "v1.4.2"}
+			if tc.spec != nil {
+				tc.spec(&s)
+			}
+			res := w.run(t, s)
+			if res.Status != tc.status {
+				t.Fatalf("status = %s, want %s: %+v", res.Status, tc.status, res.Checks)
+			}
+			if len(res.Checks) != 1 || !strings.Contains(res.Checks[0].Message, tc.message) {
+				t.Fatalf("checks %+v, want one whose message contains %q", res.Checks, tc.message)
+			}
+		})
+	}
+}

@@ -73,6 +73,9 @@ var (
 	oidIssuerV1 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}
 	oidIssuerV2 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}
 	oidSCTList  = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
+	oidSource   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 12}
+	oidDigest   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 13}
+	oidRef      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 14}
 )
 
 // Sigstore is one in-process Sigstore deployment. It is safe for
@@ -161,6 +164,11 @@ type Signer struct {
 	NoTimestamp bool
 	// NoSCT issues a certificate without an embedded SCT.
 	NoSCT bool
+	// SourceRepository, SourceRef and SourceDigest are the Fulcio
+	// extensions GitHub Actions certificates carry: the repository URI
+	// ("https://github.com/acme/api"), the ref ("refs/tags/v1.4.2") and
+	// the commit.
+	SourceRepository, SourceRef, SourceDigest string
 }
 
 func (sg *Signer) defaults() {
@@ -306,6 +314,19 @@ func (s *Sigstore) leaf(sg Signer) (*x509.Certificate, *ecdsa.PrivateKey, error)
 			{Id: oidIssuerV1, Value: []byte(sg.Issuer)},
 			{Id: oidIssuerV2, Value: issuerV2},
 		},
+	}
+	for _, e := range []struct {
+		id    asn1.ObjectIdentifier
+		value string
+	}{{oidSource, sg.SourceRepository}, {oidDigest, sg.SourceDigest}, {oidRef, sg.SourceRef}} {
+		if e.value == "" {
+			continue
+		}
+		v, err := asn1.MarshalWithParams(e.value, "utf8")
+		if err != nil {
+			return nil, nil, err
+		}
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: e.id, Value: v})
 	}
 	if strings.Contains(sg.Identity, "://") {
 		u, err := url.Parse(sg.Identity)
