@@ -362,36 +362,14 @@ func (f *FileSource) String() string { return f.name }
 
 // Query evaluates q in-process at time at.
 func (f *FileSource) Query(ctx context.Context, q string, at time.Time) (Vector, error) {
-	qry, err := f.engine.NewInstantQuery(ctx, memQueryable{f.data}, nil, q, at)
-	if err != nil {
+	if _, err := promParser.ParseExpr(q); err != nil {
 		return nil, &gate.InputError{Input: "query " + q, Err: fmt.Errorf("%w: %w", ErrQuery, err)}
 	}
-	defer qry.Close()
-	res := qry.Exec(ctx)
-	if res.Err != nil {
-		if errors.Is(res.Err, context.DeadlineExceeded) || ctx.Err() != nil {
-			return nil, fmt.Errorf("query %s: %w: %w", q, gate.ErrTimeout, res.Err)
-		}
-		return nil, fmt.Errorf("query %s: %w: %w", q, ErrQuery, res.Err)
+	v, err := evalLocal(ctx, f.engine, memQueryable{f.data}, q, at)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", q, err)
 	}
-	if warns, _ := res.Warnings.AsStrings(q, 5, 0); len(warns) > 0 {
-		return nil, fmt.Errorf("query %s: %w: %s", q, ErrPartial, strings.Join(warns, "; "))
-	}
-	switch v := res.Value.(type) {
-	case promql.Vector:
-		out := make(Vector, 0, len(v))
-		for _, s := range v {
-			if s.H != nil {
-				return nil, fmt.Errorf("query %s: %w: native histogram sample; use histogram_quantile or a float expression", q, ErrResultType)
-			}
-			out = append(out, Sample{Labels: s.Metric.Map(), Value: s.F})
-		}
-		return out, nil
-	case promql.Scalar:
-		return Vector{{Labels: map[string]string{}, Value: v.V}}, nil
-	default:
-		return nil, fmt.Errorf("query %s: %w: got %s, expected an instant vector or scalar", q, ErrResultType, res.Value.Type())
-	}
+	return v, nil
 }
 
 // memQueryable is a storage.Queryable over parsed data.

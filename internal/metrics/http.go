@@ -84,6 +84,9 @@ func NewHTTPSource(opts HTTPOptions) (*HTTPSource, error) {
 	client := opts.Client
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// Keep a connection per query in flight alive between queries (the
+		// default keeps 2 per host); the transport asks for gzip by itself.
+		tr.MaxIdleConnsPerHost = 64
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.InsecureSkipVerifyUnsafe} //nolint:gosec // opt-in, named Unsafe
 		if opts.CAFile != "" {
 			pem, err := os.ReadFile(opts.CAFile)

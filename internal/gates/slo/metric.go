@@ -147,13 +147,25 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Run evaluates every check, at most Concurrency queries at once.
+// Run evaluates every check at one evaluation time. The queries go through
+// a metrics.Planner: each distinct sub-query (sum by (tenant) (rate(x[5m])))
+// is fetched once, longest range first, at most Concurrency at once, and
+// combined in-process.
 func (g *MetricGate) Run(ctx context.Context) (*gate.Result, error) {
 	res := &gate.Result{Kind: "metric", Inputs: []gate.Input{sourceInput(g.src)}}
 	per := make([][]gate.Check, len(g.spec.Checks))
 	queries := map[string]any{}
-	err := parallel(ctx, len(g.spec.Checks), g.spec.Concurrency, func(ctx context.Context, i int) error {
-		cs, err := g.runCheck(ctx, &g.spec.Checks[i])
+	now := g.src.Now()
+	plan := metrics.NewPlanner(g.src, g.spec.Concurrency)
+	var reqs []metrics.Request
+	for i := range g.spec.Checks {
+		reqs = append(reqs, g.requests(&g.spec.Checks[i], now)...)
+	}
+	plan.Prefetch(ctx, reqs)
+	// Every check runs at once: they wait on the planner, which bounds the
+	// queries in flight, and live repeated measurements sleep side by side.
+	err := parallel(ctx, len(g.spec.Checks), len(g.spec.Checks), func(ctx context.Context, i int) error {
+		cs, err := g.runCheck(ctx, plan, &g.spec.Checks[i], now)
 		per[i] = cs
 		return err
 	})
@@ -206,24 +218,59 @@ func (c *MetricCheck) tenantLabel(gateLabel string) string {
 	return c.TenantLabel
 }
 
-func (g *MetricGate) runCheck(ctx context.Context, c *MetricCheck) ([]gate.Check, error) {
-	label := c.tenantLabel(g.spec.TenantLabel)
-	q, bq := c.Query, ""
-	var err error
+// queries returns the check's query (with the canary matchers) and its
+// baseline query, if any.
+func (c *MetricCheck) queries() (q, bq string, err error) {
+	q = c.Query
 	if c.Canary != "" {
 		if q, err = metrics.WithMatchers(c.Query, c.Canary); err != nil {
-			return nil, &gate.InputError{Input: c.Name, Err: err}
+			return "", "", &gate.InputError{Input: c.Name, Err: err}
 		}
 	}
 	if c.Baseline != "" {
 		if bq, err = metrics.WithMatchers(c.Query, c.Baseline); err != nil {
-			return nil, &gate.InputError{Input: c.Name, Err: err}
+			return "", "", &gate.InputError{Input: c.Name, Err: err}
 		}
 	}
-	count, interval, limit := 1, time.Duration(0), 0
+	return q, bq, nil
+}
+
+func (c *MetricCheck) repeat() (count int, interval time.Duration, limit int) {
 	if c.Repeat != nil {
-		count, interval, limit = c.Repeat.Count, c.Repeat.Interval.D(), c.Repeat.FailureLimit
+		return c.Repeat.Count, c.Repeat.Interval.D(), c.Repeat.FailureLimit
 	}
+	return 1, 0, 0
+}
+
+// requests lists the queries of c known before it runs: every measurement
+// over a fixed source, the first one over a live source.
+func (g *MetricGate) requests(c *MetricCheck, now time.Time) []metrics.Request {
+	q, bq, err := c.queries()
+	if err != nil {
+		return nil
+	}
+	count, interval, _ := c.repeat()
+	if !g.src.Fixed() {
+		count = 1
+	}
+	var out []metrics.Request
+	for i := 0; i < count; i++ {
+		at := now.Add(-time.Duration(count-1-i) * interval)
+		out = append(out, metrics.Request{Query: q, At: at})
+		if bq != "" {
+			out = append(out, metrics.Request{Query: bq, At: at})
+		}
+	}
+	return out
+}
+
+func (g *MetricGate) runCheck(ctx context.Context, plan *metrics.Planner, c *MetricCheck, now time.Time) ([]gate.Check, error) {
+	label := c.tenantLabel(g.spec.TenantLabel)
+	q, bq, err := c.queries()
+	if err != nil {
+		return nil, err
+	}
+	count, interval, limit := c.repeat()
 	var expected []string
 	if label != "" {
 		expected = g.spec.Tenants
@@ -231,7 +278,6 @@ func (g *MetricGate) runCheck(ctx context.Context, c *MetricCheck) ([]gate.Check
 	// rounds[i][tenant] is measurement i.
 	rounds := make([]map[string]measurement, count)
 	var seen []map[string]float64
-	now := g.src.Now()
 	for i := 0; i < count; i++ {
 		at := now
 		if g.src.Fixed() {
@@ -242,7 +288,7 @@ func (g *MetricGate) runCheck(ctx context.Context, c *MetricCheck) ([]gate.Check
 			}
 			at = g.src.Now()
 		}
-		vals, refs, err := g.measure(ctx, q, bq, label, at)
+		vals, refs, err := measure(ctx, plan, q, bq, label, at)
 		if err != nil {
 			var se *ShapeError
 			if errors.As(err, &se) {
@@ -273,8 +319,8 @@ func (g *MetricGate) runCheck(ctx context.Context, c *MetricCheck) ([]gate.Check
 	return out, nil
 }
 
-func (g *MetricGate) measure(ctx context.Context, q, bq, label string, at time.Time) (vals, refs map[string]float64, err error) {
-	v, err := g.src.Query(ctx, q, at)
+func measure(ctx context.Context, plan *metrics.Planner, q, bq, label string, at time.Time) (vals, refs map[string]float64, err error) {
+	v, err := plan.Query(ctx, q, at)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -284,7 +330,7 @@ func (g *MetricGate) measure(ctx context.Context, q, bq, label string, at time.T
 	if bq == "" {
 		return vals, nil, nil
 	}
-	bv, err := g.src.Query(ctx, bq, at)
+	bv, err := plan.Query(ctx, bq, at)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -172,11 +172,19 @@ func (g *SLOGate) Run(ctx context.Context) (*gate.Result, error) {
 	ratios := make(map[ratioKey]map[string]float64, len(keys))
 	var mu sync.Mutex
 	var shapeErrs []gate.Check
-	err := parallel(ctx, len(keys), g.spec.Concurrency, func(ctx context.Context, n int) error {
+	// The planner fetches each distinct sub-query once (SLOs that share a
+	// total share its windows), longest window first, Concurrency at once.
+	plan := metrics.NewPlanner(g.src, g.spec.Concurrency)
+	reqs := make([]metrics.Request, len(keys))
+	for n, k := range keys {
+		reqs[n] = metrics.Request{Query: g.spec.SLOs[k.slo].model().ErrorRatioQuery(k.w), At: at}
+	}
+	plan.Prefetch(ctx, reqs)
+	err := parallel(ctx, len(keys), len(keys), func(ctx context.Context, n int) error {
 		k := keys[n]
 		o := &g.spec.SLOs[k.slo]
-		q := o.model().ErrorRatioQuery(k.w)
-		v, err := g.src.Query(ctx, q, at)
+		q := reqs[n].Query
+		v, err := plan.Query(ctx, q, at)
 		if err != nil {
 			return fmt.Errorf("slo %s: %w", o.Name, err)
 		}

@@ -1,0 +1,420 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+)
+
+// A Planner evaluates the queries of one gate run against one source and
+// fetches each distinct sub-query once.
+//
+// A query is split at its instant-vector arithmetic: binary operators,
+// parentheses, unary minus and pure per-sample functions (clamp,
+// histogram_quantile, label_replace, …) are evaluated in-process by the
+// PromQL engine; everything under them that reads storage (an aggregation
+// such as sum by (tenant) (rate(x[5m])), a selector, a range function) is a
+// leaf fetched from the source. Leaves are keyed by their normalized PromQL
+// and evaluation time, so the 5m, 30m, … error ratios of a multi-window
+// burn-rate policy, an error-ratio check, a throughput check and a canary
+// check that all divide by sum by (tenant) (rate(x[5m])) fetch it once.
+// Leaves run at most concurrency at once, longest range first, so the
+// slowest leaf starts first and the short ones fill the other slots.
+//
+// The in-process step only combines instant vectors that the source already
+// evaluated, with Prometheus's own engine, so a planned query answers what the
+// source would have answered for the whole query (a test compares them over
+// a real Prometheus). A fault in any leaf (unreachable, timeout, warnings,
+// error) is the query's fault; a query whose leaves cannot be split (a
+// scalar leaf, a native histogram) is sent whole.
+type Planner struct {
+	src Source
+	sem chan struct{}
+
+	mu     sync.Mutex
+	leaves map[leafKey]*leafResult
+	plans  map[string]*plan
+	// Fetched counts leaf queries sent to the source (tests, benchmarks).
+	fetched int
+}
+
+// Request is one query at one evaluation time.
+type Request struct {
+	Query string
+	At    time.Time
+}
+
+type leafKey struct {
+	query string // normalized PromQL
+	at    int64  // unix milliseconds
+}
+
+type leafResult struct {
+	done chan struct{}
+	v    Vector
+	err  error
+}
+
+// plan is a query split into leaves and the expression that combines them.
+type plan struct {
+	// expr combines the leaves in-process; empty when the query is one
+	// leaf and is sent whole.
+	expr string
+	// leaves are the sub-queries sent to the source, as written in the
+	// query, and their normalized form (the dedup key).
+	leaves, keys []string
+	// cost orders leaves: the sum of the ranges each reads.
+	cost []time.Duration
+	err  error
+}
+
+// NewPlanner returns a planner over src with at most concurrency leaf
+// queries in flight (8 when concurrency <= 0).
+func NewPlanner(src Source, concurrency int) *Planner {
+	if concurrency <= 0 {
+		concurrency = 8
+	}
+	return &Planner{src: src, sem: make(chan struct{}, concurrency), leaves: map[leafKey]*leafResult{}, plans: map[string]*plan{}}
+}
+
+// Fetched returns how many leaf queries were sent to the source.
+func (p *Planner) Fetched() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fetched
+}
+
+// Prefetch starts fetching the distinct leaves of reqs, longest range first,
+// and returns once every leaf has been dispatched (not finished). Query then
+// waits for the leaves it needs. A query that does not parse is left for
+// Query to report.
+func (p *Planner) Prefetch(ctx context.Context, reqs []Request) {
+	type todo struct {
+		key  leafKey
+		text string
+		cost time.Duration
+	}
+	var list []todo
+	seen := map[leafKey]bool{}
+	for _, r := range reqs {
+		pl := p.plan(r.Query)
+		if pl.err != nil {
+			continue
+		}
+		for i, k := range pl.keys {
+			lk := leafKey{k, r.At.UnixMilli()}
+			if !seen[lk] {
+				seen[lk] = true
+				list = append(list, todo{lk, pl.leaves[i], pl.cost[i]})
+			}
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].cost > list[j].cost })
+	for _, t := range list {
+		r, start := p.entry(t.key)
+		if !start {
+			continue
+		}
+		select {
+		case p.sem <- struct{}{}:
+		case <-ctx.Done():
+			r.err = fmt.Errorf("query %s: %w", t.text, ctx.Err())
+			close(r.done)
+			continue
+		}
+		go p.fetch(ctx, r, t.text, time.UnixMilli(t.key.at), true)
+	}
+}
+
+// entry returns the memo entry of k and whether the caller must fetch it.
+func (p *Planner) entry(k leafKey) (*leafResult, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r, ok := p.leaves[k]; ok {
+		return r, false
+	}
+	r := &leafResult{done: make(chan struct{})}
+	p.leaves[k] = r
+	p.fetched++
+	return r, true
+}
+
+// fetch runs one leaf; held says the semaphore is already taken.
+func (p *Planner) fetch(ctx context.Context, r *leafResult, q string, at time.Time, held bool) {
+	defer close(r.done)
+	if !held {
+		select {
+		case p.sem <- struct{}{}:
+		case <-ctx.Done():
+			r.err = fmt.Errorf("query %s: %w", q, ctx.Err())
+			return
+		}
+	}
+	defer func() { <-p.sem }()
+	r.v, r.err = p.src.Query(ctx, q, at)
+}
+
+// Query evaluates q at at: its leaves come from the source (each distinct
+// leaf once per planner) and are combined in-process.
+func (p *Planner) Query(ctx context.Context, q string, at time.Time) (Vector, error) {
+	pl := p.plan(q)
+	if pl.err != nil {
+		return p.src.Query(ctx, q, at)
+	}
+	results := make([]*leafResult, len(pl.keys))
+	for i, k := range pl.keys {
+		r, start := p.entry(leafKey{k, at.UnixMilli()})
+		if start {
+			go p.fetch(ctx, r, pl.leaves[i], at, false)
+		}
+		results[i] = r
+	}
+	for _, r := range results {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("query %s: %w", q, ctx.Err())
+		}
+	}
+	for _, r := range results {
+		if r.err == nil {
+			continue
+		}
+		if errors.Is(r.err, ErrResultType) && pl.expr != "" {
+			// e.g. a native histogram between the leaf and the
+			// function that turns it into floats: ask for the whole query.
+			return p.src.Query(ctx, q, at)
+		}
+		if pl.expr == "" {
+			return nil, r.err
+		}
+		return nil, fmt.Errorf("query %s: %w", q, r.err)
+	}
+	if pl.expr == "" {
+		return results[0].v, nil
+	}
+	d := &Data{}
+	for i, r := range results {
+		for _, s := range r.v {
+			b := labels.NewScratchBuilder(len(s.Labels) + 1)
+			for k, v := range s.Labels {
+				b.Add(k, v)
+			}
+			b.Add(leafLabel, strconv.Itoa(i))
+			b.Sort()
+			d.Series = append(d.Series, &Series{Labels: b.Labels(), T: []int64{at.UnixMilli()}, V: []float64{s.Value}})
+		}
+	}
+	v, err := evalLocal(ctx, localEngine(), memQueryable{d}, pl.expr, at)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", q, err)
+	}
+	return v, nil
+}
+
+// leafLabel marks the series of leaf i in the in-process store; the
+// combining expression removes it again with label_replace.
+const leafLabel = "__releasegate_leaf__"
+
+var (
+	localOnce sync.Once
+	localEng  *promql.Engine
+)
+
+func localEngine() *promql.Engine {
+	localOnce.Do(func() {
+		localEng = promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: 2 * time.Minute, EnableAtModifier: true, EnableNegativeOffset: true})
+	})
+	return localEng
+}
+
+func (p *Planner) plan(q string) *plan {
+	p.mu.Lock()
+	pl, ok := p.plans[q]
+	p.mu.Unlock()
+	if ok {
+		return pl
+	}
+	pl = splitQuery(q)
+	p.mu.Lock()
+	p.plans[q] = pl
+	p.mu.Unlock()
+	return pl
+}
+
+// localFuncs are functions of instant vectors that look at nothing but each
+// sample's labels and value, so they give the same answer over a leaf's
+// result as over the series it was computed from. timestamp and absent are
+// not among them: they look at sample times and selector matchers.
+var localFuncs = map[string]bool{
+	"abs": true, "ceil": true, "floor": true, "exp": true, "ln": true, "log2": true, "log10": true,
+	"sqrt": true, "sgn": true, "round": true, "clamp": true, "clamp_min": true, "clamp_max": true,
+	"histogram_quantile": true, "label_replace": true, "label_join": true, "scalar": true, "vector": true,
+}
+
+// splitQuery splits q into leaves and a combining expression. A query that
+// is a single leaf has an empty expr.
+func splitQuery(q string) *plan {
+	expr, err := promParser.ParseExpr(q)
+	if err != nil {
+		return &plan{err: err}
+	}
+	s := &splitter{q: q, index: map[string]int{}}
+	out := s.rewrite(expr)
+	switch {
+	case s.err != nil:
+		return &plan{err: s.err}
+	case len(s.pl.leaves) == 0:
+		return &plan{err: errors.New("no selector")}
+	}
+	if out != expr {
+		return &s.pl // the whole query is one leaf: send it as written
+	}
+	s.pl.expr = out.String()
+	return &s.pl
+}
+
+type splitter struct {
+	q     string
+	pl    plan
+	index map[string]int
+	err   error
+}
+
+func (s *splitter) rewrite(e parser.Expr) parser.Expr {
+	switch n := e.(type) {
+	case *parser.ParenExpr:
+		n.Expr = s.rewrite(n.Expr)
+		return n
+	case *parser.UnaryExpr:
+		n.Expr = s.rewrite(n.Expr)
+		return n
+	case *parser.BinaryExpr:
+		n.LHS = s.rewrite(n.LHS)
+		n.RHS = s.rewrite(n.RHS)
+		return n
+	case *parser.NumberLiteral, *parser.StringLiteral:
+		return n
+	case *parser.Call:
+		if localFuncs[n.Func.Name] && !hasMatrixArg(n) {
+			for i, a := range n.Args {
+				n.Args[i] = s.rewrite(a)
+			}
+			return n
+		}
+	}
+	if !hasSelector(e) {
+		return e // time(), vector(1): the same in-process
+	}
+	if e.Type() != parser.ValueTypeVector {
+		s.err = fmt.Errorf("leaf %s is a %s", e, e.Type())
+		return e
+	}
+	pr := e.PositionRange()
+	text := e.String()
+	if int(pr.Start) >= 0 && int(pr.End) <= len(s.q) && pr.Start < pr.End {
+		text = s.q[pr.Start:pr.End] // as written: the server may be older than this parser
+	}
+	key := e.String()
+	i, ok := s.index[key]
+	if !ok {
+		i = len(s.pl.leaves)
+		s.index[key] = i
+		s.pl.leaves = append(s.pl.leaves, text)
+		s.pl.keys = append(s.pl.keys, key)
+		s.pl.cost = append(s.pl.cost, rangeCost(e))
+	}
+	ref, err := promParser.ParseExpr(fmt.Sprintf(`label_replace({%s="%d"}, %q, "", "", "")`, leafLabel, i, leafLabel))
+	if err != nil {
+		s.err = err
+		return e
+	}
+	return ref
+}
+
+func hasMatrixArg(c *parser.Call) bool {
+	for _, a := range c.Args {
+		if a.Type() == parser.ValueTypeMatrix {
+			return true
+		}
+	}
+	return false
+}
+
+func hasSelector(e parser.Expr) bool {
+	found := false
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		if _, ok := n.(*parser.VectorSelector); ok {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
+// rangeCost estimates how much history a leaf reads: the sum of its range
+// and subquery windows, 5m (the lookback) for each instant selector.
+func rangeCost(e parser.Expr) time.Duration {
+	var d time.Duration
+	parser.Inspect(e, func(n parser.Node, path []parser.Node) error {
+		switch n := n.(type) {
+		case *parser.MatrixSelector:
+			d += n.Range
+		case *parser.SubqueryExpr:
+			d += n.Range
+		case *parser.VectorSelector:
+			if len(path) == 0 {
+				d += 5 * time.Minute
+			} else if _, inRange := path[len(path)-1].(*parser.MatrixSelector); !inRange {
+				d += 5 * time.Minute
+			}
+		}
+		return nil
+	})
+	return d
+}
+
+// evalLocal runs q with the in-process engine over queryable.
+func evalLocal(ctx context.Context, eng *promql.Engine, qa memQueryable, q string, at time.Time) (Vector, error) {
+	qry, err := eng.NewInstantQuery(ctx, qa, nil, q, at)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrQuery, err)
+	}
+	defer qry.Close()
+	res := qry.Exec(ctx)
+	if res.Err != nil {
+		if errors.Is(res.Err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", gate.ErrTimeout, res.Err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrQuery, res.Err)
+	}
+	if warns, _ := res.Warnings.AsStrings(q, 5, 0); len(warns) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrPartial, strings.Join(warns, "; "))
+	}
+	switch v := res.Value.(type) {
+	case promql.Vector:
+		out := make(Vector, 0, len(v))
+		for _, s := range v {
+			if s.H != nil {
+				return nil, fmt.Errorf("%w: native histogram sample; use histogram_quantile or a float expression", ErrResultType)
+			}
+			out = append(out, Sample{Labels: s.Metric.Map(), Value: s.F})
+		}
+		return out, nil
+	case promql.Scalar:
+		return Vector{{Labels: map[string]string{}, Value: v.V}}, nil
+	default:
+		return nil, fmt.Errorf("%w: got %s, expected an instant vector or scalar", ErrResultType, res.Value.Type())
+	}
+}
