@@ -37,13 +37,26 @@ func (g *Gate) runImages(ctx context.Context, v *prov.Verifier, res *gate.Result
 				Message: fmt.Sprintf("%s is a tag; verified the digest it points to now, %s; pin %s in the policy", ref, r.Digest.DigestStr(), r.Digest.String())})
 		}
 		bundles, err := oci.Bundles(ctx, r.Digest)
-		switch {
-		case errors.Is(err, oci.ErrNoBundles):
-			c.Status, c.Message = gate.StatusFail, err.Error()
-		case err != nil:
+		if err != nil && !errors.Is(err, oci.ErrNoBundles) {
 			return fmt.Errorf("image %s: %w: %v", ref, gate.ErrUnreachable, err)
-		default:
-			c.Status, c.Message, c.Observed = g.verifyImageBundles(v, r, bundles, slsa, d)
+		}
+		// Signatures may also be in cosign's legacy format, under the
+		// sha256-<hex>.sig tag; SLSA provenance is only read from bundles.
+		var legacy []prov.LegacySignature
+		if !slsa {
+			var lerr error
+			legacy, lerr = oci.LegacySignatures(ctx, r.Digest)
+			if lerr != nil && !errors.Is(lerr, oci.ErrNoLegacySignatures) {
+				return fmt.Errorf("image %s: %w: %v", ref, gate.ErrUnreachable, lerr)
+			}
+			if err != nil && lerr != nil {
+				err = fmt.Errorf("%w, and %v", err, lerr)
+			}
+		}
+		if len(bundles) == 0 && len(legacy) == 0 {
+			c.Status, c.Message = gate.StatusFail, err.Error()
+		} else {
+			c.Status, c.Message, c.Observed = g.verifyImageBundles(v, r, bundles, legacy, slsa, d)
 		}
 		if c.Status == gate.StatusFail {
 			d["error"] = c.Message
@@ -57,7 +70,7 @@ func (g *Gate) runImages(ctx context.Context, v *prov.Verifier, res *gate.Result
 
 // verifyImageBundles passes when one attached bundle verifies; otherwise
 // it reports the first failure.
-func (g *Gate) verifyImageBundles(v *prov.Verifier, r oci.Resolved, bundles [][]byte, slsa bool, d map[string]any) (gate.Status, string, gate.Value) {
+func (g *Gate) verifyImageBundles(v *prov.Verifier, r oci.Resolved, bundles [][]byte, legacy []prov.LegacySignature, slsa bool, d map[string]any) (gate.Status, string, gate.Value) {
 	var firstErr error
 	for _, data := range bundles {
 		parsed, err := prov.ParseBundles(data)
@@ -82,7 +95,21 @@ func (g *Gate) verifyImageBundles(v *prov.Verifier, r oci.Resolved, bundles [][]
 			firstErr = err
 		}
 	}
-	return gate.StatusFail, fmt.Sprintf("%s: none of %d attached bundle(s) verifies: %v", r.Digest.String(), len(bundles), firstErr), gate.Text(r.Digest.DigestStr())
+	for _, l := range legacy {
+		s, err := v.VerifyLegacyImage(l, r.Hex(), g.spec.Identity())
+		if err == nil {
+			d["signer"], d["issuer"], d["format"] = s.Signer, s.Issuer, "cosign signature tag"
+			return gate.StatusPass, fmt.Sprintf("%s signed by %s (cosign signature tag %s)", r.Digest.String(), s.Signer, oci.LegacySignatureTag(r.Digest).TagStr()) + logSuffix(s.Log, d), gate.Text(s.Signer)
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	what := fmt.Sprintf("%d attached bundle(s)", len(bundles))
+	if len(legacy) > 0 {
+		what += fmt.Sprintf(" and %d cosign tag signature(s)", len(legacy))
+	}
+	return gate.StatusFail, fmt.Sprintf("%s: none of %s verifies: %v", r.Digest.String(), what, firstErr), gate.Text(r.Digest.DigestStr())
 }
 
 func logSuffix(l *prov.LogEntry, d map[string]any) string {

@@ -1,8 +1,8 @@
 // Package oci fetches what provenance verification needs from an OCI
-// registry: the digest a reference resolves to, and the Sigstore bundles
+// registry: the digest a reference resolves to, the Sigstore bundles
 // attached to that digest as OCI 1.1 referrers (cosign
 // --new-bundle-format, GitHub artifact attestations pushed to a
-// registry). Verification itself is internal/provenance's; this package
+// registry), and cosign's legacy signatures under the sha256-<hex>.sig tag. Verification itself is internal/provenance's; this package
 // only talks to the registry.
 package oci
 
@@ -11,11 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	prov "github.com/maestro-conductor/releasegate/internal/provenance"
 )
 
 // maxBundle bounds a bundle layer read from a registry.
@@ -28,6 +31,64 @@ const BundleArtifactPrefix = "application/vnd.dev.sigstore.bundle"
 
 // ErrNoBundles means the image has no Sigstore bundle attached.
 var ErrNoBundles = errors.New("no Sigstore bundle attached")
+
+// ErrNoLegacySignatures means the image has no cosign signature tag.
+var ErrNoLegacySignatures = errors.New("no cosign signature tag")
+
+// Legacy annotations of cosign's signature manifests.
+const (
+	annotationSignature   = "dev.cosignproject.cosign/signature"
+	annotationCertificate = "dev.sigstore.cosign/certificate"
+	annotationChain       = "dev.sigstore.cosign/chain"
+	annotationBundle      = "dev.sigstore.cosign/bundle"
+)
+
+// LegacySignatureTag is the tag cosign stores the signatures of a digest
+// under, before bundles: sha256-<hex>.sig in the same repository.
+func LegacySignatureTag(d name.Digest) name.Tag {
+	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".sig")
+}
+
+// LegacySignatures reads cosign's legacy signatures of the digest: the
+// simple-signing layers of the sha256-<hex>.sig manifest with their
+// annotations. No such tag is ErrNoLegacySignatures.
+func LegacySignatures(ctx context.Context, d name.Digest, opts ...remote.Option) ([]prov.LegacySignature, error) {
+	opts = append(opts, remote.WithContext(ctx))
+	tag := LegacySignatureTag(d)
+	img, err := remote.Image(tag, opts...)
+	if err != nil {
+		var terr *transport.Error
+		if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("%s: %w", tag, ErrNoLegacySignatures)
+		}
+		return nil, fmt.Errorf("fetching %s: %w", tag, err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %w", tag, err)
+	}
+	var out []prov.LegacySignature
+	for _, desc := range m.Layers {
+		if desc.MediaType != prov.SimpleSigningMediaType {
+			continue
+		}
+		l, err := img.LayerByDigest(desc.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("fetching %s layer %s: %w", tag, desc.Digest, err)
+		}
+		payload, err := readLayer(l)
+		if err != nil {
+			return nil, fmt.Errorf("fetching %s layer %s: %w", tag, desc.Digest, err)
+		}
+		a := desc.Annotations
+		out = append(out, prov.LegacySignature{Payload: payload, Signature: a[annotationSignature],
+			Certificate: a[annotationCertificate], Chain: a[annotationChain], RekorBundle: a[annotationBundle]})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: %w; expected layers of media type %s", tag, ErrNoLegacySignatures, prov.SimpleSigningMediaType)
+	}
+	return out, nil
+}
 
 // Resolved is an image reference pinned to a digest.
 type Resolved struct {

@@ -529,3 +529,60 @@ func path(m int, leaves [][]byte) [][]byte {
 	}
 	return append(path(m-k, leaves[k:]), mth(leaves[:k]))
 }
+
+// LegacyRekorBundle is the dev.sigstore.cosign/bundle annotation cosign
+// writes for an entry: the body, integrated time, index and log id with
+// the signed entry timestamp.
+func LegacyRekorBundle(e *protorekor.TransparencyLogEntry) (string, error) {
+	v := map[string]any{
+		"SignedEntryTimestamp": base64.StdEncoding.EncodeToString(e.GetInclusionPromise().GetSignedEntryTimestamp()),
+		"Payload": map[string]any{
+			"body":           base64.StdEncoding.EncodeToString(e.GetCanonicalizedBody()),
+			"integratedTime": e.GetIntegratedTime(),
+			"logIndex":       e.GetLogIndex(),
+			"logID":          hex.EncodeToString(e.GetLogId().GetKeyId()),
+		},
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// Legacy is a keyless signature in cosign's legacy image format: the
+// annotations of one simple-signing layer.
+type Legacy struct {
+	// Signature is base64, Certificate and Chain are PEM, RekorBundle is
+	// the JSON annotation.
+	Signature, Certificate, Chain, RekorBundle string
+}
+
+// SignLegacy signs a simple-signing payload keylessly as cosign did before
+// bundles: a hashedrekord entry over the payload.
+func (s *Sigstore) SignLegacy(sg Signer, payload []byte) (*Legacy, error) {
+	sg.defaults()
+	cert, key, err := s.leaf(sg)
+	if err != nil {
+		return nil, err
+	}
+	digest := sha256.Sum256(payload)
+	sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
+	if err != nil {
+		return nil, err
+	}
+	entry, err := s.log(hashedrekord.KIND, hashedrekord.New().DefaultVersion(), payload, cert, sig, sg.LoggedAt)
+	if err != nil {
+		return nil, err
+	}
+	rb, err := LegacyRekorBundle(entry)
+	if err != nil {
+		return nil, err
+	}
+	certPEM, err := cryptoutils.MarshalCertificateToPEM(cert)
+	if err != nil {
+		return nil, err
+	}
+	chainPEM, err := cryptoutils.MarshalCertificatesToPEM([]*x509.Certificate{s.inter, s.root})
+	if err != nil {
+		return nil, err
+	}
+	return &Legacy{Signature: base64.StdEncoding.EncodeToString(sig), Certificate: string(certPEM), Chain: string(chainPEM), RekorBundle: rb}, nil
+}

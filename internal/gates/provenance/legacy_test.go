@@ -1,0 +1,171 @@
+package provenance
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	prov "github.com/maestro-conductor/releasegate/internal/provenance"
+	"github.com/maestro-conductor/releasegate/internal/provenance/oci"
+	"github.com/maestro-conductor/releasegate/internal/provenance/sigstoretest"
+)
+
+// simpleSigning is cosign's legacy signed payload for an image digest.
+func simpleSigning(repo name.Repository, d v1.Hash) []byte {
+	return fmt.Appendf(nil, `{"critical":{"identity":{"docker-reference":%q},"image":{"docker-manifest-digest":%q},"type":"cosign container image signature"},"optional":null}`, repo.Name(), d.String())
+}
+
+// pushLegacy writes a cosign legacy signature manifest (tag
+// sha256-<hex>.sig) with one simple-signing layer per signature.
+func pushLegacy(t *testing.T, repo name.Repository, d v1.Hash, layers ...legacyLayer) {
+	t.Helper()
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	for _, l := range layers {
+		var err error
+		img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(l.payload, prov.SimpleSigningMediaType), Annotations: l.annotations})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := remote.Write(oci.LegacySignatureTag(repo.Digest(d.String())), img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type legacyLayer struct {
+	payload     []byte
+	annotations map[string]string
+}
+
+func keySign(t *testing.T, key *ecdsa.PrivateKey, payload []byte) string {
+	t.Helper()
+	h := sha256.Sum256(payload)
+	sig, err := ecdsa.SignASN1(rand.Reader, key, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(sig)
+}
+
+// TestLegacyCosignSignatureTags: images signed in cosign's format before
+// bundles (a sha256-<hex>.sig tag with simple-signing layers and
+// annotations), key-based with and without the Rekor entry, and keyless.
+func TestLegacyCosignSignatureTags(t *testing.T) {
+	t.Parallel()
+	w := newKeylessWorld(t)
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/acme/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	w.write(t, "cosign.pub", pubPEM)
+
+	// logged: key-signed and logged in Rekor, as `cosign sign --key` does.
+	logged := pushImage(t, repo, "logged", nil)
+	{
+		payload := simpleSigning(repo, logged)
+		sig := keySign(t, key, payload)
+		raw, _ := base64.StdEncoding.DecodeString(sig)
+		h := sha256.Sum256(payload)
+		entry, err := w.sigstore.LogKeySigned(pubPEM, hex.EncodeToString(h[:]), raw, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := sigstoretest.LegacyRekorBundle(entry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushLegacy(t, repo, logged, legacyLayer{payload, map[string]string{"dev.cosignproject.cosign/signature": sig, "dev.sigstore.cosign/bundle": rb}})
+	}
+	// unlogged: key-signed with --tlog-upload=false.
+	unlogged := pushImage(t, repo, "unlogged", nil)
+	pushLegacy(t, repo, unlogged, legacyLayer{simpleSigning(repo, unlogged), map[string]string{"dev.cosignproject.cosign/signature": keySign(t, key, simpleSigning(repo, unlogged))}})
+	// copied: a valid signature of another image copied onto this one.
+	copied := pushImage(t, repo, "copied", nil)
+	pushLegacy(t, repo, copied, legacyLayer{simpleSigning(repo, unlogged), map[string]string{"dev.cosignproject.cosign/signature": keySign(t, key, simpleSigning(repo, unlogged))}})
+	// forged: signed by another key; garbled: not base64.
+	forged := pushImage(t, repo, "forged", nil)
+	pushLegacy(t, repo, forged, legacyLayer{simpleSigning(repo, forged), map[string]string{"dev.cosignproject.cosign/signature": keySign(t, other, simpleSigning(repo, forged))}})
+	garbled := pushImage(t, repo, "garbled", nil)
+	pushLegacy(t, repo, garbled, legacyLayer{simpleSigning(repo, garbled), map[string]string{"dev.cosignproject.cosign/signature": "%%%"}})
+	// keyless: a Fulcio certificate and a Rekor entry in the annotations.
+	keyless := pushImage(t, repo, "keyless", nil)
+	attacker := pushImage(t, repo, "attacker", nil)
+	for d, who := range map[v1.Hash]string{keyless: releaseWorkflow, attacker: attackerFlow} {
+		payload := simpleSigning(repo, d)
+		l, err := w.sigstore.SignLegacy(signer(who, prov.GitHubActionsIssuer), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushLegacy(t, repo, d, legacyLayer{payload, map[string]string{"dev.cosignproject.cosign/signature": l.Signature,
+			"dev.sigstore.cosign/certificate": l.Certificate, "dev.sigstore.cosign/chain": l.Chain, "dev.sigstore.cosign/bundle": l.RekorBundle}})
+	}
+
+	at := func(d v1.Hash) string { return repo.Name() + "@" + d.String() }
+	withKey := Spec{Key: "cosign.pub", TrustedRoot: "trusted_root.json"}
+	ignoreTlog := Spec{Key: "cosign.pub", InsecureIgnoreTlog: true}
+	keylessSpec := Spec{TrustedRoot: "trusted_root.json", CertificateOIDCIssuer: prov.GitHubActionsIssuer, CertificateIdentity: releaseWorkflow}
+	cases := []struct {
+		name    string
+		spec    Spec
+		ref     string
+		status  gate.Status
+		message string
+	}{
+		{"a key signature logged in Rekor passes", withKey, at(logged), gate.StatusPass, "signed by public key (cosign signature tag sha256-" + logged.Hex + ".sig); rekor log index"},
+		{"a key signature without log entry fails against a trusted root", withKey, at(unlogged), gate.StatusFail, "no transparency-log entry"},
+		{"a key signature without log entry passes with insecure-ignore-tlog", ignoreTlog, at(unlogged), gate.StatusPass, "cosign signature tag"},
+		{"a signature copied from another image fails", ignoreTlog, at(copied), gate.StatusFail, "signed image digest: expected sha256:" + copied.Hex},
+		{"a signature by another key fails", ignoreTlog, at(forged), gate.StatusFail, "signature verification failed"},
+		{"a garbled signature annotation fails", ignoreTlog, at(garbled), gate.StatusFail, "malformed bundle"},
+		{"a keyless legacy signature passes", keylessSpec, at(keyless), gate.StatusPass, "signed by " + releaseWorkflow + " (cosign signature tag"},
+		{"a keyless legacy signature by another workflow fails", keylessSpec, at(attacker), gate.StatusFail, "signer identity: expected " + releaseWorkflow},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := tc.spec
+			s.Images = []string{tc.ref}
+			res, err := New(gate.Meta{ID: "legacy"}, s, gate.Env{PolicyDir: w.dir}).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c *gate.Check
+			for i := range res.Checks {
+				if res.Checks[i].Name == "signature "+tc.ref {
+					c = &res.Checks[i]
+				}
+			}
+			if c == nil || c.Status != tc.status || !strings.Contains(c.Message, tc.message) {
+				t.Fatalf("checks %+v, want signature %s containing %q", res.Checks, tc.status, tc.message)
+			}
+		})
+	}
+}

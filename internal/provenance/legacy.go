@@ -1,0 +1,161 @@
+package provenance
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+)
+
+// SimpleSigningMediaType is the layer media type of cosign's legacy image
+// signatures (the sha256-<digest>.sig tag).
+const SimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
+
+// LegacySignature is one layer of a cosign legacy signature manifest: the
+// signed "simple signing" payload and the annotations cosign puts next to
+// it.
+type LegacySignature struct {
+	// Payload is the signed JSON: {"critical":{"image":{"docker-manifest-digest":…},…}}.
+	Payload []byte
+	// Signature is the annotation dev.cosignproject.cosign/signature (base64).
+	Signature string
+	// Certificate and Chain are the PEM annotations
+	// dev.sigstore.cosign/certificate and …/chain of a keyless signature.
+	Certificate, Chain string
+	// RekorBundle is the annotation dev.sigstore.cosign/bundle: the Rekor
+	// entry with its signed entry timestamp.
+	RekorBundle string
+}
+
+// rekorBundle is cosign's dev.sigstore.cosign/bundle annotation.
+type rekorBundle struct {
+	SignedEntryTimestamp string `json:"SignedEntryTimestamp"`
+	Payload              struct {
+		Body           string `json:"body"`
+		IntegratedTime int64  `json:"integratedTime"`
+		LogIndex       int64  `json:"logIndex"`
+		LogID          string `json:"logID"`
+	} `json:"Payload"`
+}
+
+// simpleSigning is the part of the payload that is checked.
+type simpleSigning struct {
+	Critical struct {
+		Image struct {
+			DockerManifestDigest string `json:"docker-manifest-digest"`
+		} `json:"image"`
+		Type string `json:"type"`
+	} `json:"critical"`
+}
+
+// Bundle turns a legacy signature into a Sigstore bundle (media type v0.1,
+// which carries the Rekor entry with its signed entry timestamp and no
+// inclusion proof, as cosign's annotation does) signing the payload.
+func (l LegacySignature) Bundle() (*bundle.Bundle, error) {
+	sig, err := base64.StdEncoding.DecodeString(l.Signature)
+	if err != nil || len(sig) == 0 {
+		return nil, fmt.Errorf("%w: legacy signature annotation is not base64", ErrMalformedBundle)
+	}
+	digest := sha256.Sum256(l.Payload)
+	pb := &protobundle.Bundle{
+		MediaType:            "application/vnd.dev.sigstore.bundle+json;version=0.1",
+		VerificationMaterial: &protobundle.VerificationMaterial{},
+		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest[:]}, Signature: sig}},
+	}
+	if l.Certificate != "" {
+		chain := &protocommon.X509CertificateChain{}
+		rest := []byte(l.Certificate + "\n" + l.Chain)
+		for {
+			var b *pem.Block
+			b, rest = pem.Decode(rest)
+			if b == nil {
+				break
+			}
+			chain.Certificates = append(chain.Certificates, &protocommon.X509Certificate{RawBytes: b.Bytes})
+		}
+		if len(chain.Certificates) == 0 {
+			return nil, fmt.Errorf("%w: legacy certificate annotation is not PEM", ErrMalformedBundle)
+		}
+		pb.VerificationMaterial.Content = &protobundle.VerificationMaterial_X509CertificateChain{X509CertificateChain: chain}
+	} else {
+		pb.VerificationMaterial.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{}}
+	}
+	if l.RekorBundle != "" {
+		e, err := legacyTlogEntry(l.RekorBundle)
+		if err != nil {
+			return nil, err
+		}
+		pb.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{e}
+	}
+	b, err := bundle.NewBundle(pb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: legacy signature: %v", ErrMalformedBundle, err)
+	}
+	return b, nil
+}
+
+func legacyTlogEntry(annotation string) (*protorekor.TransparencyLogEntry, error) {
+	var rb rekorBundle
+	if err := json.Unmarshal([]byte(annotation), &rb); err != nil {
+		return nil, fmt.Errorf("%w: legacy Rekor bundle annotation: %v", ErrMalformedBundle, err)
+	}
+	body, err := base64.StdEncoding.DecodeString(rb.Payload.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: legacy Rekor bundle body is not base64", ErrMalformedBundle)
+	}
+	set, err := base64.StdEncoding.DecodeString(rb.SignedEntryTimestamp)
+	if err != nil {
+		return nil, fmt.Errorf("%w: legacy Rekor signed entry timestamp is not base64", ErrMalformedBundle)
+	}
+	id, err := hex.DecodeString(rb.Payload.LogID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: legacy Rekor log id is not hex", ErrMalformedBundle)
+	}
+	var kind struct {
+		Kind       string `json:"kind"`
+		APIVersion string `json:"apiVersion"`
+	}
+	if err := json.Unmarshal(body, &kind); err != nil || kind.Kind == "" {
+		return nil, fmt.Errorf("%w: legacy Rekor entry body is not a Rekor entry", ErrMalformedBundle)
+	}
+	return &protorekor.TransparencyLogEntry{
+		LogIndex: rb.Payload.LogIndex, LogId: &protocommon.LogId{KeyId: id},
+		KindVersion:    &protorekor.KindVersion{Kind: kind.Kind, Version: kind.APIVersion},
+		IntegratedTime: rb.Payload.IntegratedTime, InclusionPromise: &protorekor.InclusionPromise{SignedEntryTimestamp: set},
+		CanonicalizedBody: body,
+	}, nil
+}
+
+// VerifyLegacyImage verifies a cosign legacy signature of the image whose
+// manifest has the given sha256 (hex): the signature over the payload
+// (keyless identity or key, and the Rekor entry as for blobs), then that
+// the payload names this manifest digest.
+func (v *Verifier) VerifyLegacyImage(l LegacySignature, manifestHex string, id Identity) (*Signature, error) {
+	b, err := l.Bundle()
+	if err != nil {
+		return nil, err
+	}
+	var ss simpleSigning
+	if err := json.Unmarshal(l.Payload, &ss); err != nil {
+		return nil, fmt.Errorf("%w: legacy signature payload is not simple-signing JSON: %v", ErrMalformedBundle, err)
+	}
+	sum := sha256.Sum256(l.Payload)
+	sig, err := v.VerifyBlob(b, hex.EncodeToString(sum[:]), id)
+	if err != nil {
+		return nil, err
+	}
+	// Only a verified payload is believed.
+	if got, want := ss.Critical.Image.DockerManifestDigest, "sha256:"+manifestHex; got != want {
+		return nil, &MismatchError{Kind: ErrMismatchSubject, What: "signed image digest", Expected: want, Got: got,
+			Hint: "the signature is for another image; it was copied onto this one"}
+	}
+	return sig, nil
+}
