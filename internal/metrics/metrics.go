@@ -124,3 +124,28 @@ func cloneMatchers(ms []*labels.Matcher) []*labels.Matcher {
 	}
 	return out
 }
+
+// Selectors returns the distinct series selectors of q as PromQL instant
+// selectors, keeping their offset and @ modifiers: `x{code="500"}[1h]
+// offset 1d` gives `x{code="500"} offset 1d`. Gates ask for them at the
+// evaluation time to tell data that went stale (no sample within the
+// lookback, or a staleness marker) from data that is there.
+func Selectors(q string) ([]string, error) {
+	expr, err := promParser.ParseExpr(q)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok {
+			s := vs.String()
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+		return nil
+	})
+	return out, nil
+}

@@ -173,7 +173,8 @@ func (g *MetricGate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Checks = append(res.Checks, cs...)
 		queries[g.spec.Checks[i].Name] = g.spec.Checks[i].Query
 	}
-	res.Details = map[string]any{"source": g.src.String(), "queries": queries, "evaluated_at": g.src.Now().UTC().Format(time.RFC3339)}
+	res.Details = map[string]any{"source": g.src.String(), "queries": queries, "evaluated_at": now.UTC().Format(time.RFC3339),
+		"source_queries": plan.Fetched()}
 	if err != nil {
 		return res, err
 	}
@@ -200,12 +201,15 @@ func summarize(cs []gate.Check) string {
 type measurement struct {
 	value, ref    float64
 	found, hasRef bool
+	// stale: the query or its baseline answered from data that stopped
+	// arriving (see freshness).
+	stale bool
 }
 
 // missing reports whether the measurement is no data: no series, NaN, or
 // (when a baseline is compared) no or NaN baseline.
 func (m measurement) missing(withBaseline bool) bool {
-	return !m.found || isNaN(m.value) || withBaseline && (!m.hasRef || isNaN(m.ref))
+	return m.stale || !m.found || isNaN(m.value) || withBaseline && (!m.hasRef || isNaN(m.ref))
 }
 
 func (c *MetricCheck) tenantLabel(gateLabel string) string {
@@ -256,9 +260,15 @@ func (g *MetricGate) requests(c *MetricCheck, now time.Time) []metrics.Request {
 	var out []metrics.Request
 	for i := 0; i < count; i++ {
 		at := now.Add(-time.Duration(count-1-i) * interval)
-		out = append(out, metrics.Request{Query: q, At: at})
-		if bq != "" {
-			out = append(out, metrics.Request{Query: bq, At: at})
+		label := c.tenantLabel(g.spec.TenantLabel)
+		for _, query := range []string{q, bq} {
+			if query == "" {
+				continue
+			}
+			out = append(out, metrics.Request{Query: query, At: at})
+			for _, fq := range freshnessQueries(query, label) {
+				out = append(out, metrics.Request{Query: fq, At: at})
+			}
 		}
 	}
 	return out
@@ -288,7 +298,7 @@ func (g *MetricGate) runCheck(ctx context.Context, plan *metrics.Planner, c *Met
 			}
 			at = g.src.Now()
 		}
-		vals, refs, err := measure(ctx, plan, q, bq, label, at)
+		vals, refs, stale, err := measure(ctx, plan, q, bq, label, at)
 		if err != nil {
 			var se *ShapeError
 			if errors.As(err, &se) {
@@ -297,13 +307,18 @@ func (g *MetricGate) runCheck(ctx context.Context, plan *metrics.Planner, c *Met
 			}
 			return nil, fmt.Errorf("check %s: %w", c.Name, err)
 		}
-		seen = append(seen, vals)
+		seen = append(seen, vals, stale)
 		r := map[string]measurement{}
 		for t, v := range vals {
 			m := measurement{value: v, found: true}
 			if refs != nil {
 				m.ref, m.hasRef = refs[t]
 			}
+			r[t] = m
+		}
+		for t := range stale {
+			m := r[t]
+			m.found, m.stale = false, true
 			r[t] = m
 		}
 		rounds[i] = r
@@ -319,25 +334,41 @@ func (g *MetricGate) runCheck(ctx context.Context, plan *metrics.Planner, c *Met
 	return out, nil
 }
 
-func measure(ctx context.Context, plan *metrics.Planner, q, bq, label string, at time.Time) (vals, refs map[string]float64, err error) {
-	v, err := plan.Query(ctx, q, at)
-	if err != nil {
-		return nil, nil, err
+// measure evaluates the query (and the baseline query) at at. Tenants
+// whose data went stale are left out of vals and refs and listed in stale.
+func measure(ctx context.Context, plan *metrics.Planner, q, bq, label string, at time.Time) (vals, refs, stale map[string]float64, err error) {
+	stale = map[string]float64{}
+	one := func(query string) (map[string]float64, error) {
+		v, err := plan.Query(ctx, query, at)
+		if err != nil {
+			return nil, err
+		}
+		out, err := byTenant(query, v, label)
+		if err != nil {
+			return nil, err
+		}
+		f, err := checkFresh(ctx, plan, query, label, at)
+		if err != nil {
+			return nil, err
+		}
+		for t := range out {
+			if !f.fresh(t) {
+				delete(out, t)
+				stale[t] = 0
+			}
+		}
+		return out, nil
 	}
-	if vals, err = byTenant(q, v, label); err != nil {
-		return nil, nil, err
+	if vals, err = one(q); err != nil {
+		return nil, nil, nil, err
 	}
 	if bq == "" {
-		return vals, nil, nil
+		return vals, nil, stale, nil
 	}
-	bv, err := plan.Query(ctx, bq, at)
-	if err != nil {
-		return nil, nil, err
+	if refs, err = one(bq); err != nil {
+		return nil, nil, nil, err
 	}
-	if refs, err = byTenant(bq, bv, label); err != nil {
-		return nil, nil, err
-	}
-	return vals, refs, nil
+	return vals, refs, stale, nil
 }
 
 // judge folds a tenant's measurements into one check.
@@ -420,6 +451,8 @@ func unitSuffix(u string) string {
 // verdict judges one measurement; why is empty when it holds.
 func verdict(c *MetricCheck, label, tenant string, m measurement) (ok bool, why string) {
 	switch {
+	case m.stale:
+		return false, fmt.Sprintf("%s; expected a value %s", staleMessage(label, tenant), c.Condition)
 	case !m.found && tenant == "":
 		return false, fmt.Sprintf("query returned no series; expected a value %s; empty is not 0: check the metric name, labels and that it is scraped", c.Condition)
 	case !m.found:

@@ -179,36 +179,55 @@ func (g *SLOGate) Run(ctx context.Context) (*gate.Result, error) {
 	for n, k := range keys {
 		reqs[n] = metrics.Request{Query: g.spec.SLOs[k.slo].model().ErrorRatioQuery(k.w), At: at}
 	}
+	// Freshness: the selectors are the same for every window of an SLO.
+	fresh := make([]freshness, len(g.spec.SLOs))
+	freshQ := make([]string, len(g.spec.SLOs))
+	for i := range g.spec.SLOs {
+		freshQ[i] = g.spec.SLOs[i].model().ErrorRatioQuery(5 * time.Minute)
+		for _, fq := range freshnessQueries(freshQ[i], g.spec.TenantLabel) {
+			reqs = append(reqs, metrics.Request{Query: fq, At: at})
+		}
+	}
 	plan.Prefetch(ctx, reqs)
-	err := parallel(ctx, len(keys), len(keys), func(ctx context.Context, n int) error {
-		k := keys[n]
-		o := &g.spec.SLOs[k.slo]
-		q := reqs[n].Query
-		v, err := plan.Query(ctx, q, at)
+	err := parallel(ctx, len(g.spec.SLOs), len(g.spec.SLOs), func(ctx context.Context, i int) error {
+		f, err := checkFresh(ctx, plan, freshQ[i], g.spec.TenantLabel, at)
+		fresh[i] = f
 		if err != nil {
-			return fmt.Errorf("slo %s: %w", o.Name, err)
+			return fmt.Errorf("slo %s: %w", g.spec.SLOs[i].Name, err)
 		}
-		byT, err := byTenant(q, v, g.spec.TenantLabel)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			shapeErrs = append(shapeErrs, gate.Check{Name: o.Name, Status: gate.StatusError, Message: err.Error()})
-			return nil
-		}
-		ratios[k] = byT
 		return nil
 	})
+	if err == nil {
+		err = parallel(ctx, len(keys), len(keys), func(ctx context.Context, n int) error {
+			k := keys[n]
+			o := &g.spec.SLOs[k.slo]
+			q := reqs[n].Query
+			v, err := plan.Query(ctx, q, at)
+			if err != nil {
+				return fmt.Errorf("slo %s: %w", o.Name, err)
+			}
+			byT, err := byTenant(q, v, g.spec.TenantLabel)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				shapeErrs = append(shapeErrs, gate.Check{Name: o.Name, Status: gate.StatusError, Message: err.Error()})
+				return nil
+			}
+			ratios[k] = byT
+			return nil
+		})
+	}
 	res := &gate.Result{Kind: "slo", Inputs: []gate.Input{sourceInput(g.src)}}
 	if err != nil {
 		return res, err
 	}
-	details := map[string]any{"source": g.src.String(), "evaluated_at": at.UTC().Format(time.RFC3339)}
+	details := map[string]any{"source": g.src.String(), "evaluated_at": at.UTC().Format(time.RFC3339), "source_queries": plan.Fetched()}
 	if len(shapeErrs) > 0 {
 		sort.Slice(shapeErrs, func(i, j int) bool { return shapeErrs[i].Message < shapeErrs[j].Message })
 		res.Checks = append(res.Checks, shapeErrs[0])
 	} else {
 		for i := range g.spec.SLOs {
-			cs, d := g.judgeSLO(i, ratios)
+			cs, d := g.judgeSLO(i, ratios, fresh[i])
 			res.Checks = append(res.Checks, cs...)
 			details[g.spec.SLOs[i].Name] = d
 		}
@@ -236,7 +255,7 @@ func (g *SLOGate) windows(i int) []time.Duration {
 // tenantView is one tenant's error ratios by window.
 type tenantView map[time.Duration]float64
 
-func (g *SLOGate) judgeSLO(i int, ratios map[ratioKey]map[string]float64) ([]gate.Check, map[string]any) {
+func (g *SLOGate) judgeSLO(i int, ratios map[ratioKey]map[string]float64, fresh freshness) ([]gate.Check, map[string]any) {
 	o := &g.spec.SLOs[i]
 	m := o.model()
 	var all []map[string]float64
@@ -259,6 +278,19 @@ func (g *SLOGate) judgeSLO(i int, ratios map[ratioKey]map[string]float64) ([]gat
 			if v, ok := ratios[ratioKey{i, w}][t]; ok {
 				view[w] = v
 			}
+		}
+		if !fresh.fresh(t) && len(view) > 0 {
+			// judged on nothing: every check is no data, saying why
+			cs := g.judgeTenant(o, m, t, tenantView{})
+			for j := range cs {
+				cs[j].Message = cs[j].Name + ": " + staleMessage(g.spec.TenantLabel, t)
+				if o.OnNoData != "" && o.OnNoData != onNoDataFail {
+					cs[j].Message += "; on-no-data: " + o.OnNoData
+				}
+			}
+			details[t] = map[string]any{"stale": true}
+			out = append(out, cs...)
+			continue
 		}
 		burns := map[string]any{}
 		for _, w := range slo.Windows {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
@@ -93,6 +95,46 @@ func TestRealPrometheusSameSLOVerdicts(t *testing.T) {
 		}
 		if len(got) != len(want) {
 			t.Errorf("objective %v: prometheus gave %d checks, file engine %d", objective, len(got), len(want))
+		}
+	}
+}
+
+// TestRealPrometheusSameVerdictsOnStaleData evaluates both engines after the
+// data stopped: 50 minutes later, the 1h windows still hold samples but no
+// series is fresh, so nothing may pass, and both engines must agree.
+func TestRealPrometheusSameVerdictsOnStaleData(t *testing.T) {
+	url := testutil.RequireEnv(t, "RELEASEGATE_TEST_PROMETHEUS", "Prometheus")
+	for _, after := range []time.Duration{10 * time.Minute, 50 * time.Minute} {
+		at := fileSource(t).Now().Add(after)
+		file, err := metrics.OpenFile(testFile, metrics.FileOptions{At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prom, err := metrics.NewHTTPSource(metrics.HTTPOptions{URL: url, At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := verdicts(t, file), verdicts(t, prom)
+		for k, w := range want {
+			if got[k] != w {
+				t.Errorf("%s later: %s: prometheus %s, file engine %s", after, k, got[k], w)
+			}
+			// repeat steps back 10m at a time and tolerates 3 bad of 6:
+			// 10m after the end only its newest measurement is stale
+			if w == gate.StatusPass && !(strings.HasPrefix(k, "repeat/") && after < 30*time.Minute) {
+				t.Errorf("%s later: %s passed on stale data", after, k)
+			}
+		}
+		o := availabilitySLO(99)
+		wantSLO := runSLO(t, file, o, "acme", "globex", "initech")
+		gotSLO := runSLO(t, prom, o, "acme", "globex", "initech")
+		for k, w := range wantSLO {
+			if gotSLO[k].Status != w.Status {
+				t.Errorf("%s later: %s: prometheus %s, file engine %s", after, k, gotSLO[k].Status, w.Status)
+			}
+			if w.Status == gate.StatusPass {
+				t.Errorf("%s later: %s passed on stale data: %s", after, k, w.Message)
+			}
 		}
 	}
 }
