@@ -9,6 +9,11 @@ import (
 // BundleMediaType is the Sigstore bundle media type releasegate writes.
 const BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
+// BundleMediaTypeV01 is the older Sigstore bundle media type: a certificate
+// chain and a transparency-log entry with an inclusion promise (signed entry
+// timestamp) but no inclusion proof. Keyless bundles may use it.
+const BundleMediaTypeV01 = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+
 // Bundle is a Sigstore bundle (protobuf-specs, JSON form) holding the DSSE
 // envelope of the evidence statement and what verifies it: for key-based
 // signing a public key hint (the key id), for keyless signing the Fulcio
@@ -19,10 +24,82 @@ type Bundle struct {
 	DSSEEnvelope         *Envelope            `json:"dsseEnvelope"`
 }
 
-// VerificationMaterial says which key or certificate signed the envelope.
+// VerificationMaterial says which key or certificate signed the envelope
+// and, for keyless signing, where the transparency log (Rekor) and any
+// timestamp authority recorded the signature.
 type VerificationMaterial struct {
-	PublicKey   *PublicKeyHint `json:"publicKey,omitempty"`
-	Certificate *RawBytes      `json:"certificate,omitempty"`
+	PublicKey            *PublicKeyHint `json:"publicKey,omitempty"`
+	Certificate          *RawBytes      `json:"certificate,omitempty"`
+	X509CertificateChain *CertChain     `json:"x509CertificateChain,omitempty"`
+	TlogEntries          []TlogEntry    `json:"tlogEntries,omitempty"`
+	// TimestampVerificationData holds RFC 3161 timestamps over the
+	// signature, when a timestamp authority was asked.
+	TimestampVerificationData *TimestampData `json:"timestampVerificationData,omitempty"`
+}
+
+// Keyless reports whether the bundle carries a certificate rather than a
+// public key hint.
+func (m VerificationMaterial) Keyless() bool {
+	return m.Certificate != nil || m.X509CertificateChain != nil
+}
+
+// CertChain is a bundle v0.1 certificate chain, leaf first.
+type CertChain struct {
+	Certificates []RawBytes `json:"certificates"`
+}
+
+// TlogEntry is a transparency-log (Rekor) entry in the protobuf-specs JSON
+// form. Every field is typed, so the canonical re-encoding in ParseBundle
+// covers each of its bytes.
+type TlogEntry struct {
+	LogIndex          int64             `json:"logIndex,string"`
+	LogID             LogID             `json:"logId"`
+	KindVersion       KindVersion       `json:"kindVersion"`
+	IntegratedTime    int64             `json:"integratedTime,string"`
+	InclusionPromise  *InclusionPromise `json:"inclusionPromise,omitempty"`
+	InclusionProof    *InclusionProof   `json:"inclusionProof,omitempty"`
+	CanonicalizedBody []byte            `json:"canonicalizedBody"`
+}
+
+// LogID names a transparency log by the hash of its key.
+type LogID struct {
+	KeyID []byte `json:"keyId"`
+}
+
+// KindVersion is the Rekor entry type, e.g. dsse 0.0.1 or intoto 0.0.2.
+type KindVersion struct {
+	Kind    string `json:"kind"`
+	Version string `json:"version"`
+}
+
+// InclusionPromise is Rekor's signed entry timestamp.
+type InclusionPromise struct {
+	SignedEntryTimestamp []byte `json:"signedEntryTimestamp"`
+}
+
+// InclusionProof is the Merkle inclusion proof of an entry, with the
+// signed checkpoint it leads to.
+type InclusionProof struct {
+	LogIndex   int64      `json:"logIndex,string"`
+	RootHash   []byte     `json:"rootHash"`
+	TreeSize   int64      `json:"treeSize,string"`
+	Hashes     [][]byte   `json:"hashes"`
+	Checkpoint Checkpoint `json:"checkpoint"`
+}
+
+// Checkpoint is a signed tree head in the note format.
+type Checkpoint struct {
+	Envelope string `json:"envelope"`
+}
+
+// TimestampData holds RFC 3161 signed timestamps.
+type TimestampData struct {
+	RFC3161Timestamps []SignedTimestamp `json:"rfc3161Timestamps"`
+}
+
+// SignedTimestamp is one RFC 3161 timestamp response (DER).
+type SignedTimestamp struct {
+	SignedTimestamp []byte `json:"signedTimestamp"`
 }
 
 // PublicKeyHint names the verification key by its key id.
@@ -61,8 +138,21 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	if err := dec.Decode(&b); err != nil {
 		return nil, fmt.Errorf("%w: bundle: %v", ErrMalformed, err)
 	}
-	if b.MediaType != BundleMediaType {
+	switch {
+	case b.MediaType == BundleMediaType:
+	case b.MediaType == BundleMediaTypeV01 && b.VerificationMaterial.Keyless():
+	default:
 		return nil, fmt.Errorf("%w: bundle media type %q; expected %q", ErrMalformed, b.MediaType, BundleMediaType)
+	}
+	vm := b.VerificationMaterial
+	n := 0
+	for _, set := range []bool{vm.PublicKey != nil, vm.Certificate != nil, vm.X509CertificateChain != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, fmt.Errorf("%w: bundle names %d of public key, certificate and certificate chain; expected exactly one", ErrMalformed, n)
 	}
 	if b.DSSEEnvelope == nil {
 		return nil, fmt.Errorf("%w: bundle has no dsseEnvelope; expected the signed evidence statement", ErrMalformed)

@@ -11,6 +11,7 @@
 package evidence
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -83,8 +84,9 @@ type Options struct {
 	// VerifiedLevels are the SLSA levels the policy verified, e.g.
 	// SLSA_BUILD_LEVEL_3; written only when the release passed.
 	VerifiedLevels []string
-	// Signer signs the statement.
-	Signer *Signer
+	// Signer signs the statement: a key (*Signer) or keyless
+	// (SigstoreSigner, or a virtual Sigstore in tests).
+	Signer BundleSigner
 }
 
 // Evidence is everything Create made.
@@ -115,7 +117,7 @@ func (o *Options) Validate() error {
 		errs = append(errs, &gate.InputError{Input: "--results", Err: errors.New("no gate results; expected at least one")})
 	}
 	if o.Signer == nil {
-		errs = append(errs, &gate.InputError{Input: "--key", Err: errors.New("no signing key; pass --key cosign.key (make one with `releasegate evidence keygen`)")})
+		errs = append(errs, &gate.InputError{Input: "--key", Err: errors.New("no signer; pass --key cosign.key (make one with `releasegate evidence keygen`) or --keyless with an OIDC token")})
 	}
 	seen := map[string]bool{}
 	for _, r := range o.Results {
@@ -194,8 +196,13 @@ func firstNonEmpty(ss ...string) string {
 }
 
 // Create builds, signs and packages the evidence. The output depends only
-// on the options: the same inputs give a byte-identical tarball.
-func Create(o Options) (*Evidence, error) {
+// on the options: with a key, the same inputs give a byte-identical tarball
+// (keyless signatures differ per run: a new key, certificate and log entry).
+func Create(o Options) (*Evidence, error) { return CreateContext(context.Background(), o) }
+
+// CreateContext is Create with a context for a signer that calls out
+// (keyless signing).
+func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -340,11 +347,10 @@ func Create(o Options) (*Evidence, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, err := o.Signer.Sign(PayloadType, payload)
+	b, err := o.Signer.SignBundle(ctx, PayloadType, payload)
 	if err != nil {
 		return nil, err
 	}
-	b := &Bundle{MediaType: BundleMediaType, VerificationMaterial: VerificationMaterial{PublicKey: &PublicKeyHint{Hint: o.Signer.KeyID()}}, DSSEEnvelope: env}
 	bb, err := MarshalBundle(b)
 	if err != nil {
 		return nil, err

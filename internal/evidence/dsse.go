@@ -106,12 +106,9 @@ func KeyID(pub crypto.PublicKey) string {
 // pub and returns the decoded payload. Signatures by other keys are ignored;
 // when none verifies the error wraps ErrSignature.
 func VerifyEnvelope(env *Envelope, pub crypto.PublicKey) ([]byte, error) {
-	payload, err := base64.StdEncoding.Strict().DecodeString(env.Payload)
+	payload, err := decodePayload(env)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64: %v", ErrMalformed, err)
-	}
-	if env.PayloadType != PayloadType {
-		return nil, fmt.Errorf("%w: payload type %q; expected %q", ErrMalformed, env.PayloadType, PayloadType)
+		return nil, err
 	}
 	if len(env.Signatures) == 0 {
 		return nil, fmt.Errorf("%w: envelope has no signatures; expected one by the release key", ErrSignature)
@@ -127,6 +124,19 @@ func VerifyEnvelope(env *Envelope, pub crypto.PublicKey) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: no signature verifies with key %s; check that --key is the public half of the signing key", ErrSignature, shortID(KeyID(pub)))
+}
+
+// decodePayload returns the envelope's payload, checking its type and
+// encoding (no signature check).
+func decodePayload(env *Envelope) ([]byte, error) {
+	payload, err := base64.StdEncoding.Strict().DecodeString(env.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload is not base64: %v", ErrMalformed, err)
+	}
+	if env.PayloadType != PayloadType {
+		return nil, fmt.Errorf("%w: payload type %q; expected %q", ErrMalformed, env.PayloadType, PayloadType)
+	}
+	return payload, nil
 }
 
 func verifySig(pub crypto.PublicKey, msg, sig []byte) bool {
@@ -155,6 +165,9 @@ var (
 	// ErrSignature: the signature does not verify with the given key or
 	// identity.
 	ErrSignature = errors.New("signature verification failed")
+	// ErrIdentity: a keyless signature verifies, but its certificate names
+	// another signer identity or OIDC issuer than the one required.
+	ErrIdentity = errors.New("signer identity mismatch")
 	// ErrKeyType: the key is not an ECDSA P-256 or Ed25519 key.
 	ErrKeyType = errors.New("unsupported key type")
 	// ErrKeyMismatch: the signing key is not the private half of the

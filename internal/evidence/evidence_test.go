@@ -96,7 +96,7 @@ func TestCreateVerifyRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, err := Verify(ev.TarGz, VerifyOptions{Key: o.Signer.Public(), Artifacts: o.Artifacts})
+			v, err := Verify(ev.TarGz, VerifyOptions{Key: o.Signer.(*Signer).Public(), Artifacts: o.Artifacts})
 			if err != nil {
 				t.Fatalf("verify: %v\nverified so far: %q", err, v.Passed)
 			}
@@ -120,7 +120,7 @@ func TestFailedReleaseVerifiesAsFailed(t *testing.T) {
 	if ev.Statement.Predicate.VerificationResult != ResultFailed {
 		t.Fatalf("VSA result %s; expected FAILED for a failed required gate", ev.Statement.Predicate.VerificationResult)
 	}
-	v, err := Verify(ev.TarGz, VerifyOptions{Key: o.Signer.Public()})
+	v, err := Verify(ev.TarGz, VerifyOptions{Key: o.Signer.(*Signer).Public()})
 	if !errors.Is(err, ErrNotPassed) {
 		t.Fatalf("err %v; expected ErrNotPassed", err)
 	}
@@ -214,7 +214,7 @@ func TestEveryAlteredByteIsRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := o.Signer.Public()
+	key := o.Signer.(*Signer).Public()
 	step := 1
 	if testing.Short() {
 		step = 13
@@ -255,7 +255,7 @@ func TestAlteredMemberIsRejected(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = Verify(tgz, VerifyOptions{Key: o.Signer.Public()})
+			_, err = Verify(tgz, VerifyOptions{Key: o.Signer.(*Signer).Public()})
 			if err == nil {
 				t.Fatal("altered member accepted")
 			}
@@ -267,7 +267,7 @@ func TestAlteredMemberIsRejected(t *testing.T) {
 	// An extra file and a removed file.
 	extra := append(append([]File(nil), ev.Files...), File{Name: "extra.txt", Data: []byte("x")})
 	tgz, _ := WriteTarGz(extra)
-	if _, err := Verify(tgz, VerifyOptions{Key: o.Signer.Public()}); !errors.Is(err, ErrTampered) {
+	if _, err := Verify(tgz, VerifyOptions{Key: o.Signer.(*Signer).Public()}); !errors.Is(err, ErrTampered) {
 		t.Fatalf("extra file: %v", err)
 	}
 	var fewer []File
@@ -277,7 +277,7 @@ func TestAlteredMemberIsRejected(t *testing.T) {
 		}
 	}
 	tgz, _ = WriteTarGz(fewer)
-	if _, err := Verify(tgz, VerifyOptions{Key: o.Signer.Public()}); !errors.Is(err, ErrTampered) {
+	if _, err := Verify(tgz, VerifyOptions{Key: o.Signer.(*Signer).Public()}); !errors.Is(err, ErrTampered) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
@@ -293,10 +293,10 @@ func TestWrongKeyIsRejected(t *testing.T) {
 	if _, err := Verify(ev.TarGz, VerifyOptions{Key: other.Public()}); !errors.Is(err, ErrSignature) {
 		t.Fatalf("verify with another key: %v; expected ErrSignature", err)
 	}
-	if err := MatchKeys(o.Signer.key, other.Public()); !errors.Is(err, ErrKeyMismatch) {
+	if err := MatchKeys(o.Signer.(*Signer).key, other.Public()); !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("MatchKeys: %v; expected ErrKeyMismatch", err)
 	}
-	if err := MatchKeys(o.Signer.key, o.Signer.Public()); err != nil {
+	if err := MatchKeys(o.Signer.(*Signer).key, o.Signer.(*Signer).Public()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -308,7 +308,7 @@ func TestArtifactNotASubjectIsRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Verify(ev.TarGz, VerifyOptions{Key: o.Signer.Public(), Artifacts: []Input{{Name: "tenantd_linux_amd64.tar.gz", Data: []byte("other bytes")}}})
+	_, err = Verify(ev.TarGz, VerifyOptions{Key: o.Signer.(*Signer).Public(), Artifacts: []Input{{Name: "tenantd_linux_amd64.tar.gz", Data: []byte("other bytes")}}})
 	if !errors.Is(err, ErrSubject) {
 		t.Fatalf("err %v; expected ErrSubject", err)
 	}

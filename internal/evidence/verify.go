@@ -4,18 +4,37 @@ import (
 	"bytes"
 	"crypto"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/provenance"
 )
 
-// VerifyOptions say what to verify an evidence tarball against.
+// VerifyOptions say what to verify an evidence tarball against: a public
+// key, or a trusted root and a keyless signer identity. Set one of Key and
+// TrustedRoot.
 type VerifyOptions struct {
 	// Key is the public key that must have signed the statement.
 	Key crypto.PublicKey
+	// TrustedRoot is the pinned Sigstore trust material (Fulcio CAs, Rekor
+	// and CT log keys, timestamp authorities) a keyless signature must
+	// chain to; load it with LoadTrustedRoot. Verification stays offline.
+	TrustedRoot root.TrustedMaterial
+	// Identity is the keyless signer the certificate must name: an OIDC
+	// issuer and an exact identity or an anchored regexp. An identity
+	// pattern that matches anyone is refused.
+	Identity provenance.Identity
+	// SkipSCTUnsafe skips the certificate-transparency check of the
+	// keyless certificate. Only tests with a virtual Sigstore whose CA
+	// issues no SCTs use it.
+	SkipSCTUnsafe bool
 	// Artifacts, when given, must each be a subject of the statement.
 	Artifacts []Input
 	// Limits bound the tarball; zero means DefaultLimits.
@@ -41,7 +60,7 @@ type Verification struct {
 // subjects match the manifest's artifacts (and the given artifact files);
 // the results in the bundle give the signed verdict; and that verdict is
 // PASSED. The returned Verification lists what was verified even when err
-// is set; err wraps ErrTampered, ErrSignature, ErrUnsafeEntry, ErrMalformed,
+// is set; err wraps ErrTampered, ErrSignature, ErrIdentity, ErrUnsafeEntry, ErrMalformed,
 // ErrSubject or ErrNotPassed.
 func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	v := &Verification{}
@@ -49,8 +68,17 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	if lim == (Limits{}) {
 		lim = DefaultLimits
 	}
-	if o.Key == nil {
-		return v, &gate.InputError{Input: "--key", Err: fmt.Errorf("no verification key; pass --key cosign.pub")}
+	keyless := o.TrustedRoot != nil
+	switch {
+	case o.Key == nil && !keyless:
+		return v, &gate.InputError{Input: "--key", Err: fmt.Errorf("no verification key; pass --key cosign.pub, or --trusted-root with --certificate-identity and --certificate-oidc-issuer for keyless evidence")}
+	case o.Key != nil && keyless:
+		return v, &gate.InputError{Input: "--key", Err: fmt.Errorf("both a key and a trusted root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")}
+	case keyless:
+		o.Identity.InsecureAnyIdentity = false
+		if errs := o.Identity.Validate(); len(errs) > 0 {
+			return v, &gate.InputError{Input: "keyless identity", Err: errors.Join(errs...)}
+		}
 	}
 	files, err := ReadTarGz(tgz, lim)
 	if err != nil {
@@ -71,16 +99,45 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	if err != nil {
 		return v, err
 	}
-	payload, err := VerifyEnvelope(b.DSSEEnvelope, o.Key)
-	if err != nil {
-		return v, err
+	var payload []byte
+	var signedBy string
+	switch vm := b.VerificationMaterial; {
+	case vm.Keyless() && !keyless:
+		return v, fmt.Errorf("%w: the evidence is signed keyless (a Fulcio certificate), not with a key; verify it with --trusted-root, --certificate-identity and --certificate-oidc-issuer instead of --key", ErrSignature)
+	case !vm.Keyless() && keyless:
+		return v, fmt.Errorf("%w: the evidence is signed with key %s, not keyless; verify it with --key and the public key instead of --trusted-root", ErrSignature, shortID(vm.PublicKey.Hint))
+	case keyless:
+		// The statement's first subject is what sigstore-go binds the
+		// signature to; everything else is checked on the verified payload.
+		unverified, err := decodePayload(b.DSSEEnvelope)
+		if err != nil {
+			return v, err
+		}
+		st0, err := parseStatement(unverified)
+		if err != nil {
+			return v, err
+		}
+		kr, err := verifyKeyless(bb, b, st0.Subject[0].Digest["sha256"], o)
+		if err != nil {
+			return v, err
+		}
+		payload = kr.payload
+		signedBy = fmt.Sprintf("keyless by %s (issuer %s), certificate chains to the trusted root", kr.signer, kr.issuer)
+		if kr.log != nil {
+			signedBy += fmt.Sprintf(", Rekor entry %d logged %s", kr.log.Index, kr.log.IntegratedTime.Format(time.RFC3339))
+		}
+	default:
+		if payload, err = VerifyEnvelope(b.DSSEEnvelope, o.Key); err != nil {
+			return v, err
+		}
+		signedBy = "by key " + shortID(KeyID(o.Key))
 	}
 	st, err := parseStatement(payload)
 	if err != nil {
 		return v, err
 	}
 	v.Statement, v.Result = st, st.Predicate.VerificationResult
-	v.pass("signature: DSSE envelope signed by key %s over an in-toto statement (%s)", shortID(KeyID(o.Key)), st.PredicateType)
+	v.pass("signature: DSSE envelope signed %s over an in-toto statement (%s)", signedBy, st.PredicateType)
 
 	// 2. The manifest named by the statement.
 	var mname string

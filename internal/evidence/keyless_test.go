@@ -1,0 +1,241 @@
+package evidence_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/maestro-conductor/releasegate/internal/evidence"
+	"github.com/maestro-conductor/releasegate/internal/evidence/evidencetest"
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/provenance"
+)
+
+const (
+	signer = "release@acme.example"
+	issuer = "https://accounts.acme.example"
+)
+
+// keyless creates evidence signed by a virtual Sigstore and returns it with
+// that Sigstore's trusted root, read back from its trusted_root.json.
+func keyless(t testing.TB, passing bool) (*evidence.Evidence, *evidencetest.VirtualSigner, root.TrustedMaterial) {
+	t.Helper()
+	vs, err := evidencetest.NewVirtualSigner(signer, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := evidence.TestOptions(t, passing)
+	o.Signer = vs
+	ev, err := evidence.Create(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := evidencetest.TrustedRootJSON(vs.Sigstore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev, vs, tr
+}
+
+func TestKeylessRoundTrip(t *testing.T) {
+	t.Parallel()
+	ev, _, tr := keyless(t, true)
+	if !ev.Bundle.VerificationMaterial.Keyless() || len(ev.Bundle.VerificationMaterial.TlogEntries) != 1 {
+		t.Fatalf("bundle is not keyless with a log entry: %+v", ev.Bundle.VerificationMaterial)
+	}
+	for _, id := range []provenance.Identity{
+		{Issuer: issuer, Identity: signer},
+		{Issuer: issuer, IdentityRegexp: `^release@acme\.example$`},
+		{IssuerRegexp: `^https://accounts\.acme\.example$`, Identity: signer},
+	} {
+		v, err := evidence.Verify(ev.TarGz, evidence.VerifyOptions{TrustedRoot: tr, Identity: id, SkipSCTUnsafe: true})
+		if err != nil {
+			t.Fatalf("identity %+v: %v\npassed: %q", id, err, v.Passed)
+		}
+		if v.Result != evidence.ResultPassed || !strings.Contains(strings.Join(v.Passed, "\n"), "keyless by "+signer+" (issuer "+issuer+")") {
+			t.Fatalf("passed: %q", v.Passed)
+		}
+	}
+}
+
+func TestKeylessFailedReleaseVerifiesAsFailed(t *testing.T) {
+	t.Parallel()
+	ev, _, tr := keyless(t, false)
+	_, err := evidence.Verify(ev.TarGz, evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: issuer, Identity: signer}, SkipSCTUnsafe: true})
+	if !errors.Is(err, evidence.ErrNotPassed) {
+		t.Fatalf("err = %v; expected ErrNotPassed", err)
+	}
+}
+
+// TestKeylessRejections changes one thing of a good keyless verification.
+func TestKeylessRejections(t *testing.T) {
+	t.Parallel()
+	ev, _, tr := keyless(t, true)
+	foreign, err := evidencetest.NewVirtualSigner(signer, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := provenance.Identity{Issuer: issuer, Identity: signer}
+	key, _ := evidence.GenerateKey(evidence.AlgECDSAP256)
+	tests := []struct {
+		name string
+		o    evidence.VerifyOptions
+		tgz  []byte
+		want error
+		msg  string
+	}{
+		{"another signer identity", evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: issuer, Identity: "mallory@acme.example"}}, nil,
+			evidence.ErrIdentity, `expected mallory@acme.example, got "release@acme.example"`},
+		{"another identity pattern", evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: issuer, IdentityRegexp: `^ci@acme\.example$`}}, nil,
+			evidence.ErrIdentity, `expected /^ci@acme\.example$/, got "release@acme.example"`},
+		{"another OIDC issuer", evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: "https://token.actions.githubusercontent.com", Identity: signer}}, nil,
+			evidence.ErrIdentity, `expected https://token.actions.githubusercontent.com, got "https://accounts.acme.example"`},
+		{"a foreign trusted root", evidence.VerifyOptions{TrustedRoot: foreign.Sigstore, Identity: good}, nil,
+			evidence.ErrSignature, "--trusted-root is the Sigstore instance that issued the certificate"},
+		{"a key instead of a trusted root", evidence.VerifyOptions{Key: key.Public()}, nil,
+			evidence.ErrSignature, "signed keyless"},
+		{"an identity regexp matching anyone", evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: issuer, IdentityRegexp: ".*"}}, nil,
+			gate.ErrBadInput, "matches any signer"},
+		{"no identity", evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: issuer}}, nil,
+			gate.ErrBadInput, "certificate-identity: required"},
+		{"an unanchored identity regexp", evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: issuer, IdentityRegexp: `release@acme\.example`}}, nil,
+			gate.ErrBadInput, "expected an anchored pattern"},
+		{"no issuer", evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Identity: signer}}, nil,
+			gate.ErrBadInput, "certificate-oidc-issuer: required"},
+		{"the insecure opt-out is ignored", evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: issuer, IdentityRegexp: "^.*$", InsecureAnyIdentity: true}}, nil,
+			gate.ErrBadInput, "matches any signer"},
+		{"a key and a trusted root", evidence.VerifyOptions{Key: key.Public(), TrustedRoot: tr, Identity: good}, nil,
+			gate.ErrBadInput, "not both"},
+		{"a changed signature", evidence.VerifyOptions{TrustedRoot: tr, Identity: good}, repack(t, ev, func(b *evidence.Bundle) {
+			s := []byte(b.DSSEEnvelope.Signatures[0].Sig)
+			s[10] ^= 0x01
+			b.DSSEEnvelope.Signatures[0].Sig = string(s)
+		}), evidence.ErrSignature, ""},
+		{"a changed log time", evidence.VerifyOptions{TrustedRoot: tr, Identity: good}, repack(t, ev, func(b *evidence.Bundle) {
+			b.VerificationMaterial.TlogEntries[0].IntegratedTime++
+		}), evidence.ErrSignature, ""},
+		{"no log entry", evidence.VerifyOptions{TrustedRoot: tr, Identity: good}, repack(t, ev, func(b *evidence.Bundle) {
+			b.VerificationMaterial.TlogEntries = nil
+		}), evidence.ErrSignature, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tgz := tc.tgz
+			if tgz == nil {
+				tgz = ev.TarGz
+			}
+			tc.o.SkipSCTUnsafe = true
+			_, err := evidence.Verify(tgz, tc.o)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v; expected %v", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err = %v; expected it to say %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+// repack changes the signature bundle and packs a canonical tarball again,
+// so only the signature checks can catch the change.
+func repack(t *testing.T, ev *evidence.Evidence, change func(*evidence.Bundle)) []byte {
+	t.Helper()
+	files, err := evidence.ReadTarGz(ev.TarGz, evidence.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files {
+		if f.Name != evidence.BundleFile {
+			continue
+		}
+		b, err := evidence.ParseBundle(f.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(b)
+		if files[i].Data, err = evidence.MarshalBundle(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tgz, err := evidence.WriteTarGz(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tgz
+}
+
+// TestKeylessEveryAlteredBundleByteIsRejected flips each byte of the
+// keyless signature bundle (certificate, log entry, envelope) inside a
+// re-packed, canonical tarball.
+func TestKeylessEveryAlteredBundleByteIsRejected(t *testing.T) {
+	t.Parallel()
+	ev, _, tr := keyless(t, true)
+	var bb []byte
+	for _, f := range ev.Files {
+		if f.Name == evidence.BundleFile {
+			bb = f.Data
+		}
+	}
+	step := 1
+	if testing.Short() {
+		step = 17
+	}
+	o := evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: issuer, Identity: signer}, SkipSCTUnsafe: true}
+	for i := 0; i < len(bb); i += step {
+		files := make([]evidence.File, len(ev.Files))
+		copy(files, ev.Files)
+		for j := range files {
+			if files[j].Name == evidence.BundleFile {
+				files[j].Data = bytes.Clone(bb)
+				files[j].Data[i] ^= 0x01
+			}
+		}
+		tgz, err := evidence.WriteTarGz(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := evidence.Verify(tgz, o); err == nil {
+			t.Fatalf("flipping byte %d of %d of %s was not detected (%q)", i, len(bb), evidence.BundleFile, bb[max(0, i-20):min(len(bb), i+20)])
+		}
+	}
+}
+
+// FuzzVerifyKeylessBundle verifies evidence whose keyless signature bundle
+// is replaced by the fuzz input: it must never panic (sigstore-go's rekor
+// types did on a log entry without apiVersion) and never verify a bundle
+// other than the one signed.
+func FuzzVerifyKeylessBundle(f *testing.F) {
+	ev, _, tr := keyless(f, true)
+	var orig []byte
+	for _, fl := range ev.Files {
+		if fl.Name == evidence.BundleFile {
+			orig = fl.Data
+		}
+	}
+	f.Add(orig)
+	o := evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: issuer, Identity: signer}, SkipSCTUnsafe: true}
+	f.Fuzz(func(t *testing.T, bb []byte) {
+		files := make([]evidence.File, len(ev.Files))
+		copy(files, ev.Files)
+		for j := range files {
+			if files[j].Name == evidence.BundleFile {
+				files[j].Data = bb
+			}
+		}
+		tgz, err := evidence.WriteTarGz(files)
+		if err != nil {
+			return
+		}
+		if _, err := evidence.Verify(tgz, o); err == nil && !bytes.Equal(bb, orig) {
+			t.Fatalf("a different bundle verified:\n%s", bb)
+		}
+	})
+}
