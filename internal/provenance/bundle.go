@@ -58,14 +58,30 @@ func ParseBundles(data []byte) ([]*bundle.Bundle, error) {
 	return out, nil
 }
 
-func parseBundle(data []byte) (*bundle.Bundle, error) {
+func parseBundle(data []byte) (b *bundle.Bundle, err error) {
+	// sigstore-go and rekor parse log entries from outside input; a
+	// panic there is a malformed bundle, not a crash of the gate.
+	defer recoverAs(&err, ErrMalformedBundle)
 	var probe struct {
-		MediaType   string          `json:"mediaType"`
-		PayloadType string          `json:"payloadType"`
-		Signatures  json.RawMessage `json:"signatures"`
+		MediaType            string          `json:"mediaType"`
+		PayloadType          string          `json:"payloadType"`
+		Signatures           json.RawMessage `json:"signatures"`
+		VerificationMaterial struct {
+			TlogEntries []struct {
+				CanonicalizedBody []byte `json:"canonicalizedBody"`
+			} `json:"tlogEntries"`
+		} `json:"verificationMaterial"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("%w: not JSON (%v); expected a Sigstore bundle", ErrMalformedBundle, err)
+		if !json.Valid(data) {
+			return nil, fmt.Errorf("%w: not JSON (%v); expected a Sigstore bundle", ErrMalformedBundle, err)
+		}
+		return nil, fmt.Errorf("%w: %v; expected a Sigstore bundle", ErrMalformedBundle, err)
+	}
+	for i, e := range probe.VerificationMaterial.TlogEntries {
+		if err := checkRekorBody(e.CanonicalizedBody); err != nil {
+			return nil, fmt.Errorf("%w: transparency-log entry %d: %v", ErrMalformedBundle, i, err)
+		}
 	}
 	if probe.MediaType == "" {
 		if probe.PayloadType != "" && probe.Signatures != nil {
@@ -74,9 +90,35 @@ func parseBundle(data []byte) (*bundle.Bundle, error) {
 		}
 		return nil, fmt.Errorf("%w: no mediaType; expected application/vnd.dev.sigstore.bundle…+json", ErrMalformedBundle)
 	}
-	var b bundle.Bundle
+	b = &bundle.Bundle{}
 	if err := b.UnmarshalJSON(data); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformedBundle, probe.MediaType, err)
 	}
-	return &b, nil
+	return b, nil
+}
+
+// checkRekorBody refuses a log entry body that rekor's parser would crash
+// on (rekor v1.3.6 dereferences a missing apiVersion): it must be a Rekor
+// entry with a kind, an apiVersion and a spec object.
+func checkRekorBody(body []byte) error {
+	var e struct {
+		Kind       string          `json:"kind"`
+		APIVersion string          `json:"apiVersion"`
+		Spec       json.RawMessage `json:"spec"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		return fmt.Errorf("body is not JSON (%v); expected a Rekor entry", err)
+	}
+	if e.Kind == "" || e.APIVersion == "" || len(e.Spec) == 0 || e.Spec[0] != '{' {
+		return fmt.Errorf("body has kind %q, apiVersion %q; expected a Rekor entry with kind, apiVersion and a spec object", e.Kind, e.APIVersion)
+	}
+	return nil
+}
+
+// recoverAs turns a panic in third-party parsing or verification of
+// outside input into an error wrapping kind.
+func recoverAs(err *error, kind error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: the Sigstore library failed on this input (%v); it is not a valid bundle", kind, r)
+	}
 }

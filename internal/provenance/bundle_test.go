@@ -73,6 +73,9 @@ func TestDamagedBundlesFail(t *testing.T) {
 		{"a payload of another statement, for its own artifact", edit(func(g, d map[string]any) {
 			g["dsseEnvelope"].(map[string]any)["payload"] = d["dsseEnvelope"].(map[string]any)["payload"]
 		}), ErrSignature, delegatorSum},
+		{"a log entry body rekor cannot parse (no apiVersion: a panic in rekor v1.3.6)", edit(func(g, _ map[string]any) {
+			vm(g)["tlogEntries"].([]any)[0].(map[string]any)["canonicalizedBody"] = "eyJraW5kIjoiaGFzaGVkcmVrb3JkIn0=" // {"kind":"hashedrekord"}
+		}), ErrMalformedBundle, ""},
 		{"a DSSE payload type other than in-toto", edit(func(g, _ map[string]any) {
 			g["dsseEnvelope"].(map[string]any)["payloadType"] = "text/plain"
 		}), ErrMalformedBundle, ""},

@@ -57,3 +57,29 @@ func FuzzVerifyBundle(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLegacySignature feeds cosign legacy signature annotations (read from
+// a registry: outside input) through conversion and verification.
+func FuzzLegacySignature(f *testing.F) {
+	const digest = "6c3b8a3dfd4c3ad1ac0b4d8b1b8d5b0d2e1c6c0f3a7f39b1e0c3f8d3b2a1c0d9"
+	payload := `{"critical":{"identity":{"docker-reference":"r.example/a"},"image":{"docker-manifest-digest":"sha256:` + digest + `"},"type":"cosign container image signature"},"optional":null}`
+	f.Add([]byte(payload), "MEUCIQ==", "", `{"SignedEntryTimestamp":"MEUCIQ==","Payload":{"body":"eyJraW5kIjoiaGFzaGVkcmVrb3JkIiwiYXBpVmVyc2lvbiI6IjAuMC4xIn0=","integratedTime":1700000000,"logIndex":1,"logID":"c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"}}`)
+	f.Add([]byte(payload), "", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "")
+	tr, err := LoadTrustedRoot(publicGood)
+	if err != nil {
+		f.Fatal(err)
+	}
+	keyless, err := NewVerifier(Options{TrustedRoot: tr})
+	if err != nil {
+		f.Fatal(err)
+	}
+	id := Identity{Issuer: GitHubActionsIssuer, Identity: "https://github.com/a/b/.github/workflows/x.yml@refs/tags/v1"}
+	f.Fuzz(func(t *testing.T, payload []byte, sig, cert, rekorBundle string) {
+		l := LegacySignature{Payload: payload, Signature: sig, Certificate: cert, RekorBundle: rekorBundle}
+		if _, err := keyless.VerifyLegacyImage(l, digest, id); err == nil {
+			t.Fatal("a fuzzed legacy signature verified against the public-good root")
+		} else if !isSentinel(err) {
+			t.Fatalf("%v wraps no sentinel error", err)
+		}
+	})
+}

@@ -8,10 +8,10 @@ import (
 	"encoding/pem"
 	"fmt"
 
-	"github.com/sigstore/sigstore-go/pkg/bundle"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 )
 
 // SimpleSigningMediaType is the layer media type of cosign's legacy image
@@ -95,11 +95,16 @@ func (l LegacySignature) Bundle() (*bundle.Bundle, error) {
 		}
 		pb.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{e}
 	}
-	b, err := bundle.NewBundle(pb)
+	b, err := newBundle(pb)
 	if err != nil {
 		return nil, fmt.Errorf("%w: legacy signature: %v", ErrMalformedBundle, err)
 	}
 	return b, nil
+}
+
+func newBundle(pb *protobundle.Bundle) (b *bundle.Bundle, err error) {
+	defer recoverAs(&err, ErrMalformedBundle)
+	return bundle.NewBundle(pb)
 }
 
 func legacyTlogEntry(annotation string) (*protorekor.TransparencyLogEntry, error) {
@@ -119,13 +124,14 @@ func legacyTlogEntry(annotation string) (*protorekor.TransparencyLogEntry, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: legacy Rekor log id is not hex", ErrMalformedBundle)
 	}
+	if err := checkRekorBody(body); err != nil {
+		return nil, fmt.Errorf("%w: legacy Rekor bundle: %v", ErrMalformedBundle, err)
+	}
 	var kind struct {
 		Kind       string `json:"kind"`
 		APIVersion string `json:"apiVersion"`
 	}
-	if err := json.Unmarshal(body, &kind); err != nil || kind.Kind == "" {
-		return nil, fmt.Errorf("%w: legacy Rekor entry body is not a Rekor entry", ErrMalformedBundle)
-	}
+	_ = json.Unmarshal(body, &kind) // checked above
 	return &protorekor.TransparencyLogEntry{
 		LogIndex: rb.Payload.LogIndex, LogId: &protocommon.LogId{KeyId: id},
 		KindVersion:    &protorekor.KindVersion{Kind: kind.Kind, Version: kind.APIVersion},

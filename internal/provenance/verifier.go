@@ -160,7 +160,8 @@ type Attestation struct {
 // VerifyProvenance verifies a bundle carrying SLSA provenance for the
 // artifact with the given sha256 digest (hex) and applies the policy. The
 // error wraps ErrSignature, ErrMalformedBundle or a *MismatchError.
-func (v *Verifier) VerifyProvenance(entity verify.SignedEntity, sha256Hex string, p Policy) (*Attestation, error) {
+func (v *Verifier) VerifyProvenance(entity verify.SignedEntity, sha256Hex string, p Policy) (_ *Attestation, err error) {
+	defer recoverAs(&err, ErrSignature)
 	if v.opts.Key != nil {
 		return nil, errors.New("SLSA provenance is verified against trusted builders, not a key: drop the public key")
 	}
@@ -223,7 +224,8 @@ type Signature struct {
 // VerifyBlob verifies a bundle signing the blob with the given sha256
 // digest: a message signature, or a DSSE attestation with the blob as a
 // subject. Keyless bundles must match id; with a key, id is ignored.
-func (v *Verifier) VerifyBlob(entity verify.SignedEntity, sha256Hex string, id Identity) (*Signature, error) {
+func (v *Verifier) VerifyBlob(entity verify.SignedEntity, sha256Hex string, id Identity) (_ *Signature, err error) {
+	defer recoverAs(&err, ErrSignature)
 	digest, err := hex.DecodeString(sha256Hex)
 	if err != nil || len(digest) != 32 {
 		return nil, fmt.Errorf("sha256 digest %q: expected 64 hex digits", sha256Hex)
