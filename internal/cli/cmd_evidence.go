@@ -15,6 +15,7 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/provenance"
 )
 
 func init() {
@@ -24,7 +25,10 @@ func init() {
 
 const evidenceUsage = `Usage:
   releasegate evidence create --results DIR --version V --key cosign.key [flags]
+  releasegate evidence create --results DIR --version V --keyless [flags]
   releasegate evidence verify --key cosign.pub [--artifact FILE]... evidence-V.tar.gz
+  releasegate evidence verify --trusted-root trusted_root.json \
+      --certificate-identity ID --certificate-oidc-issuer URL evidence-V.tar.gz
   releasegate evidence keygen [--alg ecdsa-p256|ed25519] [--out-prefix cosign]
 
 create collects the gate results (a directory from 'releasegate run --out DIR'
@@ -37,10 +41,23 @@ attestations and the GitHub run context, and writes to --out:
 The VSA says PASSED only when every required gate passed; a required gate
 without a result (--require) makes it FAILED with the reason.
 
+create exits 0 once the evidence is written, whatever its verdict (a failed
+release is recorded as FAILED; verify exits 1 for it), 2 for bad input and 3
+when signing could not complete (keyless: Fulcio or Rekor unreachable).
+
+--keyless signs with a short-lived Fulcio certificate for the identity in an
+OIDC token (SIGSTORE_ID_TOKEN, or GitHub Actions' ID token with
+id-token: write) and logs the signature in Rekor: network calls, opt-in.
+
 verify checks the tarball offline: its encoding, the signature, every file's
 digest against the signed manifest, the subjects (and --artifact files), and
-that the required gates passed. It prints PASSED/FAILED lines and exits 0
-when the evidence is intact and the release passed, 1 otherwise.
+that the required gates passed. Keyless evidence is verified against a pinned
+trusted_root.json (no TUF, no network) and a signer identity: an exact
+--certificate-identity or an anchored --certificate-identity-regexp (one that
+matches anyone, like .*, is refused), and the OIDC issuer. It prints
+PASSED/FAILED lines and exits 0 when the evidence is intact and the release
+passed, 1 when it is altered, signed by someone else or records a failed
+release, 2 for bad input (flags, unreadable key, root or file).
 
 Encrypted keys (cosign's format) are read with the password in COSIGN_PASSWORD.
 
@@ -78,7 +95,7 @@ func evidenceCmd(ctx context.Context, o *IO, args []string) int {
 	}
 	switch args[0] {
 	case "create":
-		return evidenceCreate(o, args[1:])
+		return evidenceCreate(ctx, o, args[1:])
 	case "verify":
 		return evidenceVerify(o, args[1:])
 	case "keygen":
@@ -167,7 +184,7 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 	return opts, nil
 }
 
-func evidenceCreate(o *IO, args []string) int {
+func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 	fs := flag.NewFlagSet("evidence create", flag.ContinueOnError)
 	fs.SetOutput(o.Stderr)
 	var in evidenceInputs
@@ -177,7 +194,9 @@ func evidenceCreate(o *IO, args []string) int {
 	fs.Var(&artifacts, "artifact", "a released file; its digest becomes a subject (repeatable)")
 	fs.Var(&attestations, "attestation", "a provenance or other in-toto file to include (repeatable)")
 	fs.Var(&levels, "verified-level", "a SLSA level the policy verified, e.g. SLSA_BUILD_LEVEL_3 (repeatable)")
-	fs.StringVar(&keyPath, "key", "", "private signing key (PEM; cosign's encrypted format with COSIGN_PASSWORD) (required)")
+	fs.StringVar(&keyPath, "key", "", "private signing key (PEM; cosign's encrypted format with COSIGN_PASSWORD); or --keyless")
+	var kl keylessFlags
+	kl.register(fs)
 	fs.StringVar(&pubPath, "verify-key", "", "public key the signature must verify with; refuses a signing key that does not match")
 	fs.StringVar(&out, "out", ".", "directory to write the evidence files to")
 	fs.StringVar(&resource, "resource-uri", "", "the VSA resourceUri (default: the repository and ref from GitHub)")
@@ -198,26 +217,40 @@ func evidenceCreate(o *IO, args []string) int {
 		return badInput(o, "evidence create", err)
 	}
 	opts.VerifiedLevels, opts.ResourceURI = levels, resource
-	if keyPath == "" {
-		return badInput(o, "evidence create", &gate.InputError{Input: "--key", Err: errors.New("missing; make a key pair with 'releasegate evidence keygen'")})
-	}
-	signer, err := loadSigner(o, keyPath)
-	if err != nil {
-		return badInput(o, "evidence create", err)
-	}
-	if pubPath != "" {
-		pub, err := loadPublicKey(pubPath)
+	switch {
+	case kl.keyless && (keyPath != "" || pubPath != ""):
+		return badInput(o, "evidence create", &gate.InputError{Input: "--keyless", Err: errors.New("with --key or --verify-key; sign with a key or keyless, not both")})
+	case kl.keyless:
+		if opts.Signer, err = kl.signer(ctx, o); err != nil {
+			if errors.Is(err, gate.ErrBadInput) {
+				return badInput(o, "evidence create", err)
+			}
+			fmt.Fprintf(o.Stderr, "releasegate evidence create: %v\n", err)
+			return ExitError
+		}
+	case keyPath == "":
+		return badInput(o, "evidence create", &gate.InputError{Input: "--key", Err: errors.New("missing; make a key pair with 'releasegate evidence keygen', or sign with --keyless")})
+	default:
+		signer, err := loadSigner(o, keyPath)
 		if err != nil {
 			return badInput(o, "evidence create", err)
 		}
-		if err := evidence.MatchKeys(signer, pub); err != nil {
-			return badInput(o, "evidence create", &gate.InputError{Input: keyPath, Err: err})
+		if pubPath != "" {
+			pub, err := loadPublicKey(pubPath)
+			if err != nil {
+				return badInput(o, "evidence create", err)
+			}
+			if err := evidence.MatchKeys(signer, pub); err != nil {
+				return badInput(o, "evidence create", &gate.InputError{Input: keyPath, Err: err})
+			}
+		}
+		if opts.Signer, err = evidence.NewSigner(signer); err != nil {
+			return badInput(o, "evidence create", err)
 		}
 	}
-	if opts.Signer, err = evidence.NewSigner(signer); err != nil {
-		return badInput(o, "evidence create", err)
-	}
-	ev, err := evidence.Create(*opts)
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	ev, err := evidence.CreateContext(cctx, *opts)
 	if err != nil {
 		if errors.Is(err, gate.ErrBadInput) {
 			return badInput(o, "evidence create", err)
@@ -278,9 +311,15 @@ func loadPublicKey(path string) (crypto.PublicKey, error) {
 func evidenceVerify(o *IO, args []string) int {
 	fs := flag.NewFlagSet("evidence verify", flag.ContinueOnError)
 	fs.SetOutput(o.Stderr)
-	var keyPath string
+	var keyPath, rootPath string
 	var artifacts stringList
-	fs.StringVar(&keyPath, "key", "", "public key the evidence must be signed with, e.g. cosign.pub (required)")
+	var id provenance.Identity
+	fs.StringVar(&keyPath, "key", "", "public key the evidence must be signed with, e.g. cosign.pub")
+	fs.StringVar(&rootPath, "trusted-root", "", "Sigstore trusted_root.json that keyless evidence must chain to (read offline)")
+	fs.StringVar(&id.Identity, "certificate-identity", "", "keyless: the exact signer identity (certificate SAN), e.g. a workflow URI")
+	fs.StringVar(&id.IdentityRegexp, "certificate-identity-regexp", "", "keyless: an anchored regexp (^…$) for the signer identity; one matching anyone is refused")
+	fs.StringVar(&id.Issuer, "certificate-oidc-issuer", "", "keyless: the exact OIDC issuer, e.g. https://token.actions.githubusercontent.com")
+	fs.StringVar(&id.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: an anchored regexp for the OIDC issuer")
 	fs.Var(&artifacts, "artifact", "a file that must be a subject of the evidence (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return ExitBadInput
@@ -288,12 +327,30 @@ func evidenceVerify(o *IO, args []string) int {
 	if fs.NArg() != 1 {
 		return badInput(o, "evidence verify", errors.New("expected one evidence-<version>.tar.gz argument"))
 	}
-	if keyPath == "" {
-		return badInput(o, "evidence verify", &gate.InputError{Input: "--key", Err: errors.New("missing; pass the public key, e.g. --key cosign.pub")})
-	}
-	pub, err := loadPublicKey(keyPath)
-	if err != nil {
-		return badInput(o, "evidence verify", err)
+	vo := evidence.VerifyOptions{Identity: id, SkipSCTUnsafe: verifySkipSCTUnsafe}
+	switch {
+	case keyPath != "" && rootPath != "":
+		return badInput(o, "evidence verify", &gate.InputError{Input: "--key", Err: errors.New("with --trusted-root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")})
+	case keyPath != "":
+		if id != (provenance.Identity{}) {
+			return badInput(o, "evidence verify", &gate.InputError{Input: "--certificate-identity", Err: errors.New("given with --key; certificate identities apply to keyless evidence, verified with --trusted-root")})
+		}
+		pub, err := loadPublicKey(keyPath)
+		if err != nil {
+			return badInput(o, "evidence verify", err)
+		}
+		vo.Key = pub
+	case rootPath != "":
+		if errs := id.Validate(); len(errs) > 0 {
+			return badInput(o, "evidence verify", &gate.InputError{Input: "keyless identity", Err: errors.Join(errs...)})
+		}
+		tr, err := evidence.LoadTrustedRoot(rootPath)
+		if err != nil {
+			return badInput(o, "evidence verify", &gate.InputError{Input: rootPath, Err: err})
+		}
+		vo.TrustedRoot = tr
+	default:
+		return badInput(o, "evidence verify", &gate.InputError{Input: "--key", Err: errors.New("missing; pass the public key (--key cosign.pub), or --trusted-root with --certificate-identity and --certificate-oidc-issuer for keyless evidence")})
 	}
 	arts, err := readInputs(artifacts)
 	if err != nil {
@@ -311,15 +368,16 @@ func evidenceVerify(o *IO, args []string) int {
 	if err != nil {
 		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: err})
 	}
-	v, err := evidence.Verify(tgz, evidence.VerifyOptions{Key: pub, Artifacts: arts})
+	vo.Artifacts = arts
+	v, err := evidence.Verify(tgz, vo)
+	if errors.Is(err, gate.ErrBadInput) {
+		return badInput(o, "evidence verify", err)
+	}
 	for _, line := range v.Passed {
 		fmt.Fprintf(o.Stdout, "PASSED: %s\n", line)
 	}
 	if err != nil {
 		fmt.Fprintf(o.Stdout, "FAILED: %s: %v\n", file, err)
-		if errors.Is(err, gate.ErrBadInput) {
-			return ExitBadInput
-		}
 		return ExitFail
 	}
 	fmt.Fprintf(o.Stdout, "PASSED: verified %s (%s)\n", file, evidence.Digest(tgz))

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/evidence"
+	"github.com/maestro-conductor/releasegate/internal/gate"
+)
+
+// keylessSigner turns the configured Fulcio/Rekor signer into the signer
+// create uses. Tests replace it with an in-process virtual Sigstore; nothing
+// else does.
+var keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner { return s }
+
+// verifySkipSCTUnsafe skips the certificate-transparency check in verify.
+// Only tests set it: the virtual Sigstore's CA issues no SCTs.
+var verifySkipSCTUnsafe = false
+
+// keylessFlags are create's keyless signing flags.
+type keylessFlags struct {
+	keyless                     bool
+	tokenFile                   string
+	fulcioURL, rekorURL, tsaURL string
+}
+
+func (k *keylessFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&k.keyless, "keyless", false, "sign keyless: a Fulcio certificate for the OIDC token's identity, logged in Rekor (network; opt-in)")
+	fs.StringVar(&k.tokenFile, "identity-token-file", "", "keyless: file holding the OIDC token (default: SIGSTORE_ID_TOKEN, then the GitHub Actions ID token)")
+	fs.StringVar(&k.fulcioURL, "fulcio-url", evidence.DefaultFulcioURL, "keyless: Fulcio instance")
+	fs.StringVar(&k.rekorURL, "rekor-url", evidence.DefaultRekorURL, "keyless: Rekor instance")
+	fs.StringVar(&k.tsaURL, "tsa-url", "", "keyless: RFC 3161 timestamp authority URL (optional)")
+}
+
+// signer finds the OIDC token and builds the keyless signer. The token is
+// redacted from all output.
+func (k *keylessFlags) signer(ctx context.Context, o *IO) (evidence.BundleSigner, error) {
+	token, err := k.token(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	o.Redact([]string{token})
+	s := &evidence.SigstoreSigner{IDToken: token, FulcioURL: k.fulcioURL, RekorURL: k.rekorURL, TSAURL: k.tsaURL, Timeout: 30 * time.Second}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return keylessSigner(s), nil
+}
+
+func (k *keylessFlags) token(ctx context.Context, o *IO) (string, error) {
+	if k.tokenFile != "" {
+		b, err := os.ReadFile(k.tokenFile)
+		if err != nil {
+			return "", &gate.InputError{Input: k.tokenFile, Err: err}
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if t := o.Getenv("SIGSTORE_ID_TOKEN"); t != "" {
+		return t, nil
+	}
+	reqURL, reqTok := o.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL"), o.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	if reqURL == "" || reqTok == "" {
+		return "", &gate.InputError{Input: "--keyless", Err: errors.New("no OIDC token; set SIGSTORE_ID_TOKEN, pass --identity-token-file, or run in GitHub Actions with permissions: id-token: write")}
+	}
+	o.Redact([]string{reqTok})
+	return githubIDToken(ctx, reqURL, reqTok)
+}
+
+// githubIDToken asks the GitHub Actions runtime for an OIDC token with the
+// audience Sigstore expects.
+func githubIDToken(ctx context.Context, reqURL, reqTok string) (string, error) {
+	u, err := url.Parse(reqURL)
+	if err != nil {
+		return "", &gate.InputError{Input: "ACTIONS_ID_TOKEN_REQUEST_URL", Err: err}
+	}
+	q := u.Query()
+	q.Set("audience", "sigstore")
+	u.RawQuery = q.Encode()
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+reqTok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("GitHub Actions ID token: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GitHub Actions ID token: %s; check the job has permissions: id-token: write", resp.Status)
+	}
+	var out struct {
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Value == "" {
+		return "", errors.New("GitHub Actions ID token: answer has no token value")
+	}
+	return out.Value, nil
+}

@@ -1,0 +1,329 @@
+package cli
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/maestro-conductor/releasegate/internal/evidence"
+	"github.com/maestro-conductor/releasegate/internal/evidence/evidencetest"
+)
+
+// gateResults runs a policy of fake gates with the given statuses and
+// returns the policy file and the results directory.
+func gateResults(t *testing.T, statuses ...string) (policyPath, dir string) {
+	t.Helper()
+	policyPath = writePolicy(t, "release:\n  name: tenantd\n  version: v1.4.0\n"+policyWith(statuses...))
+	dir = filepath.Join(t.TempDir(), "results")
+	r := runCLI(t, map[string]string{"API_TOKEN": secret}, "run", "--policy", policyPath, "--out", dir)
+	if r.code != ExitOK && r.code != ExitFail {
+		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	return policyPath, dir
+}
+
+// keyPair makes an encrypted key pair with keygen and returns its prefix.
+func keyPair(t *testing.T, env map[string]string) string {
+	t.Helper()
+	prefix := filepath.Join(t.TempDir(), "release")
+	if r := runCLI(t, env, "evidence", "keygen", "--out-prefix", prefix); r.code != ExitOK || !strings.Contains(r.stdout, "wrote "+prefix+".key") {
+		t.Fatalf("keygen: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	return prefix
+}
+
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestEvidenceCreateVerifyExitCodes(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"COSIGN_PASSWORD": "correct horse", "API_TOKEN": secret}
+	prefix := keyPair(t, env)
+	art := writeFile(t, "tenantd.tar.gz", []byte("binary bytes"))
+	create := func(t *testing.T, statuses ...string) string {
+		t.Helper()
+		pol, dir := gateResults(t, statuses...)
+		out := t.TempDir()
+		r := runCLI(t, env, "evidence", "create", "--results", dir, "--policy", pol, "--artifact", art,
+			"--key", prefix+".key", "--verify-key", prefix+".pub", "--out", out)
+		if r.code != ExitOK {
+			t.Fatalf("create: exit %d; expected 0 whatever the verdict\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		for _, s := range []string{r.stdout, r.stderr} {
+			if strings.Contains(s, secret) || strings.Contains(s, "correct horse") {
+				t.Fatalf("a secret was printed:\n%s", s)
+			}
+		}
+		return filepath.Join(out, evidence.TarballName("v1.4.0"))
+	}
+
+	t.Run("a passed release verifies: exit 0", func(t *testing.T) {
+		t.Parallel()
+		tgz := create(t, "pass", "warn")
+		r := runCLI(t, nil, "evidence", "verify", "--key", prefix+".pub", "--artifact", art, tgz)
+		if r.code != ExitOK || !strings.Contains(r.stdout, "PASSED: verified "+tgz) || !strings.Contains(r.stdout, "PASSED: artifact tenantd.tar.gz") {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("a failed release is recorded, and verify exits 1", func(t *testing.T) {
+		t.Parallel()
+		tgz := create(t, "pass", "fail")
+		r := runCLI(t, nil, "evidence", "verify", "--key", prefix+".pub", tgz)
+		if r.code != ExitFail || !strings.Contains(r.stdout, "FAILED: "+tgz+": release did not pass: verificationResult FAILED: required gate gb fail") {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stdout, "PASSED: signature:") {
+			t.Fatalf("the intact evidence should still say what verified:\n%s", r.stdout)
+		}
+	})
+	t.Run("an altered byte exits 1", func(t *testing.T) {
+		t.Parallel()
+		b, err := os.ReadFile(create(t, "pass"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 0x20
+		bad := writeFile(t, "evidence-v1.4.0.tar.gz", b)
+		if r := runCLI(t, nil, "evidence", "verify", "--key", prefix+".pub", bad); r.code != ExitFail || !strings.Contains(r.stdout, "FAILED: "+bad+": evidence altered") {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("another key exits 1", func(t *testing.T) {
+		t.Parallel()
+		other := keyPair(t, nil)
+		r := runCLI(t, nil, "evidence", "verify", "--key", other+".pub", create(t, "pass"))
+		if r.code != ExitFail || !strings.Contains(r.stdout, "signature verification failed: no signature verifies with key") {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("an artifact that is not a subject exits 1", func(t *testing.T) {
+		t.Parallel()
+		other := writeFile(t, "tenantd.tar.gz", []byte("other bytes"))
+		r := runCLI(t, nil, "evidence", "verify", "--key", prefix+".pub", "--artifact", other, create(t, "pass"))
+		if r.code != ExitFail || !strings.Contains(r.stdout, "subject mismatch: artifact tenantd.tar.gz") {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+}
+
+// TestEvidenceBadInputExits2 changes one thing of a good invocation.
+func TestEvidenceBadInputExits2(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"API_TOKEN": secret}
+	prefix := keyPair(t, env)
+	other := keyPair(t, env)
+	pol, dir := gateResults(t, "pass")
+	corrupt := t.TempDir()
+	for _, name := range []string{"ga.json", "gb.json"} {
+		data, err := os.ReadFile(filepath.Join(dir, "ga.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "gb.json" {
+			data = data[:len(data)/2]
+		}
+		if err := os.WriteFile(filepath.Join(corrupt, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tgz := filepath.Join(t.TempDir(), "out")
+	if r := runCLI(t, env, "evidence", "create", "--results", dir, "--policy", pol, "--key", prefix+".key", "--out", tgz); r.code != ExitOK {
+		t.Fatalf("create: exit %d\n%s", r.code, r.stderr)
+	}
+	tgz = filepath.Join(tgz, evidence.TarballName("v1.4.0"))
+	root := writeFile(t, "trusted_root.json", []byte(`{"mediaType":"x"}`))
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a corrupt results file is named", []string{"evidence", "create", "--results", corrupt, "--key", prefix + ".key"}, filepath.Join(corrupt, "gb.json") + ": not a JSON object"},
+		{"a missing results directory", []string{"evidence", "create", "--results", filepath.Join(corrupt, "nope"), "--key", prefix + ".key"}, "not found"},
+		{"a signing key that does not match the verification key", []string{"evidence", "create", "--results", dir, "--key", prefix + ".key", "--verify-key", other + ".pub"}, prefix + ".key: signing key does not match the verification key: signing key"},
+		{"no signing key", []string{"evidence", "create", "--results", dir}, "--key: missing; make a key pair"},
+		{"keyless and a key", []string{"evidence", "create", "--results", dir, "--keyless", "--key", prefix + ".key"}, "sign with a key or keyless, not both"},
+		{"keyless without an OIDC token", []string{"evidence", "create", "--results", dir, "--keyless"}, "no OIDC token; set SIGSTORE_ID_TOKEN"},
+		{"a bad version", []string{"evidence", "create", "--results", dir, "--key", prefix + ".key", "--version", "../x"}, `--version: "../x"`},
+		{"verify without a key or root", []string{"evidence", "verify", tgz}, "--key: missing"},
+		{"verify with a key and a root", []string{"evidence", "verify", "--key", prefix + ".pub", "--trusted-root", root, tgz}, "not both"},
+		{"verify with an identity and a key", []string{"evidence", "verify", "--key", prefix + ".pub", "--certificate-identity", "x@y", tgz}, "apply to keyless evidence"},
+		{"an identity regexp matching anyone", []string{"evidence", "verify", "--trusted-root", root, "--certificate-identity-regexp", ".*", "--certificate-oidc-issuer", "https://issuer.example", tgz}, "identity pattern matches any signer"},
+		{"no identity", []string{"evidence", "verify", "--trusted-root", root, "--certificate-oidc-issuer", "https://issuer.example", tgz}, "certificate-identity: required"},
+		{"no issuer", []string{"evidence", "verify", "--trusted-root", root, "--certificate-identity", "x@y", tgz}, "certificate-oidc-issuer: required"},
+		{"an unreadable trusted root", []string{"evidence", "verify", "--trusted-root", root, "--certificate-identity", "x@y", "--certificate-oidc-issuer", "https://issuer.example", tgz}, root + ": trusted root"},
+		{"a missing evidence file", []string{"evidence", "verify", "--key", prefix + ".pub", tgz + ".nope"}, tgz + ".nope"},
+		{"a private key given to verify", []string{"evidence", "verify", "--key", prefix + ".key", tgz}, prefix + ".key: unsupported key type"},
+		{"keygen over existing files", []string{"evidence", "keygen", "--out-prefix", prefix}, "pass --force to overwrite"},
+		{"keygen with an unknown algorithm", []string{"evidence", "keygen", "--alg", "rsa", "--out-prefix", filepath.Join(t.TempDir(), "k")}, `algorithm "rsa"`},
+		{"an unknown subcommand", []string{"evidence", "sign"}, `unknown subcommand "sign"`},
+		{"checklist over a corrupt results file", []string{"checklist", "--results", corrupt}, filepath.Join(corrupt, "gb.json")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, env, tc.args...)
+			if r.code != ExitBadInput || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("exit %d; expected %d with %q on stderr\nstdout: %s\nstderr: %s", r.code, ExitBadInput, tc.want, r.stdout, r.stderr)
+			}
+			if r.stdout != "" && !strings.HasPrefix(tc.args[0], "checklist") {
+				t.Fatalf("bad input printed results:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+func TestChecklistCommand(t *testing.T) {
+	t.Parallel()
+	pol, dir := gateResults(t, "pass", "fail")
+	t.Run("prints the checklist", func(t *testing.T) {
+		t.Parallel()
+		r := runCLI(t, map[string]string{"API_TOKEN": secret}, "checklist", "--results", dir, "--policy", pol)
+		if r.code != ExitOK || !strings.Contains(r.stdout, "# Release checklist: tenantd v1.4.0") || !strings.Contains(r.stdout, "- [ ] **gb**") ||
+			!strings.Contains(r.stdout, "## Release metrics") {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	var mu sync.Mutex
+	var body string
+	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch {
+		case req.Header.Get("Authorization") != "Bearer "+secret:
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"message":"Bad credentials"}`))
+		case req.Method == http.MethodPatch && req.URL.Path == "/repos/acme/tenantd/issues/12":
+			var b bytes.Buffer
+			b.ReadFrom(req.Body)
+			mu.Lock()
+			body = b.String()
+			mu.Unlock()
+			w.Write([]byte(`{"html_url":"https://github.example/acme/tenantd/issues/12"}`))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"message":"Not Found"}`))
+		}
+	}))
+	t.Cleanup(gh.Close)
+	tests := []struct {
+		name  string
+		token string
+		issue string
+		code  int
+		want  string
+	}{
+		{"updates the issue", secret, "12", ExitOK, "updated https://github.example/acme/tenantd/issues/12"},
+		{"a refused token could not update it: exit 3", "wrong-token", "12", ExitError, "401 Unauthorized: Bad credentials"},
+		{"an unknown issue: exit 3", secret, "13", ExitError, "404 Not Found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"GITHUB_API_URL": gh.URL, "GITHUB_TOKEN": tc.token, "GITHUB_REPOSITORY": "acme/tenantd", "API_TOKEN": secret}
+			r := runCLI(t, env, "checklist", "--results", dir, "--policy", pol, "--issue", tc.issue)
+			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.want) {
+				t.Fatalf("exit %d; expected %d with %q\n%s%s", r.code, tc.code, tc.want, r.stdout, r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, tc.token) {
+				t.Fatalf("the token was printed")
+			}
+		})
+	}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !strings.Contains(body, `"body":"# Release checklist: tenantd v1.4.0`) {
+			t.Errorf("the issue body is not the checklist: %.200s", body)
+		}
+	})
+}
+
+// TestEvidenceKeylessCLI signs keyless through the CLI with the in-process
+// virtual Sigstore in place of Fulcio and Rekor, and verifies offline
+// against its trusted_root.json. Not parallel: it swaps package hooks.
+func TestEvidenceKeylessCLI(t *testing.T) {
+	const (
+		signer = "release@acme.example"
+		issuer = "https://accounts.acme.example"
+		token  = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJyZWxlYXNlIn0.c2ln"
+	)
+	vs, err := evidencetest.NewVirtualSigner(signer, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := evidencetest.NewVirtualSigner(signer, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotToken string
+	oldSigner, oldSCT := keylessSigner, verifySkipSCTUnsafe
+	keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner { gotToken = s.IDToken; return vs }
+	verifySkipSCTUnsafe = true
+	t.Cleanup(func() { keylessSigner, verifySkipSCTUnsafe = oldSigner, oldSCT })
+
+	rootJSON := func(v *evidencetest.VirtualSigner) string {
+		b, err := evidencetest.TrustedRootJSON(v.Sigstore)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeFile(t, "trusted_root.json", b)
+	}
+	root, foreignRoot := rootJSON(vs), rootJSON(foreign)
+
+	pol, dir := gateResults(t, "pass")
+	out := t.TempDir()
+	env := map[string]string{"SIGSTORE_ID_TOKEN": token, "API_TOKEN": secret}
+	r := runCLI(t, env, "evidence", "create", "--results", dir, "--policy", pol, "--keyless", "--out", out)
+	if r.code != ExitOK || gotToken != token || !strings.Contains(r.stdout, "verificationResult: PASSED") {
+		t.Fatalf("create: exit %d, token passed %q\n%s%s", r.code, gotToken, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, token) {
+		t.Fatal("the OIDC token was printed")
+	}
+	tgz := filepath.Join(out, evidence.TarballName("v1.4.0"))
+	b, err := os.ReadFile(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := bytes.Clone(b)
+	altered[len(altered)-100] ^= 0x01
+	alteredPath := writeFile(t, "evidence-v1.4.0.tar.gz", altered)
+	keyPrefix := keyPair(t, nil)
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"the signer verifies", []string{"--trusted-root", root, "--certificate-identity", signer, "--certificate-oidc-issuer", issuer, tgz}, ExitOK,
+			"PASSED: signature: DSSE envelope signed keyless by release@acme.example (issuer https://accounts.acme.example), certificate chains to the trusted root, Rekor entry 1000"},
+		{"an anchored identity pattern verifies", []string{"--trusted-root", root, "--certificate-identity-regexp", `^release@acme\.example$`, "--certificate-oidc-issuer", issuer, tgz}, ExitOK, "PASSED: verified"},
+		{"another identity fails", []string{"--trusted-root", root, "--certificate-identity", "mallory@acme.example", "--certificate-oidc-issuer", issuer, tgz}, ExitFail,
+			`signer identity mismatch: signer identity: expected mallory@acme.example, got "release@acme.example"`},
+		{"another issuer fails", []string{"--trusted-root", root, "--certificate-identity", signer, "--certificate-oidc-issuer", "https://token.actions.githubusercontent.com", tgz}, ExitFail,
+			`expected https://token.actions.githubusercontent.com, got "https://accounts.acme.example"`},
+		{"a foreign trusted root fails", []string{"--trusted-root", foreignRoot, "--certificate-identity", signer, "--certificate-oidc-issuer", issuer, tgz}, ExitFail,
+			"signature verification failed"},
+		{"an altered byte fails", []string{"--trusted-root", root, "--certificate-identity", signer, "--certificate-oidc-issuer", issuer, alteredPath}, ExitFail,
+			"evidence altered"},
+		{"a key instead of the trusted root fails", []string{"--key", keyPrefix + ".pub", tgz}, ExitFail, "signed keyless (a Fulcio certificate), not with a key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, nil, append([]string{"evidence", "verify"}, tc.args...)...)
+			if r.code != tc.code || !strings.Contains(r.stdout, tc.want) {
+				t.Fatalf("exit %d; expected %d with %q\n%s%s", r.code, tc.code, tc.want, r.stdout, r.stderr)
+			}
+		})
+	}
+}
