@@ -45,6 +45,8 @@ type Planner struct {
 	mu     sync.Mutex
 	leaves map[leafKey]*leafResult
 	plans  map[string]*plan
+	// merged maps a leaf to the merged leaf that answers it (see merge.go).
+	merged map[leafKey]mergeRef
 	// Fetched counts leaf queries sent to the source (tests, benchmarks).
 	fetched int
 }
@@ -58,6 +60,11 @@ type Request struct {
 type leafKey struct {
 	query string // normalized PromQL
 	at    int64  // unix milliseconds
+}
+
+type mergeRef struct {
+	key   leafKey // the merged leaf
+	local string  // in-process expression, %s is the leaf selector
 }
 
 type leafResult struct {
@@ -76,7 +83,10 @@ type plan struct {
 	leaves, keys []string
 	// cost orders leaves: the sum of the ranges each reads.
 	cost []time.Duration
-	err  error
+	// exprs are the parsed leaves; refs how each is written in expr.
+	exprs []parser.Expr
+	refs  []string
+	err   error
 }
 
 // NewPlanner returns a planner over src with at most concurrency leaf
@@ -85,7 +95,7 @@ func NewPlanner(src Source, concurrency int) *Planner {
 	if concurrency <= 0 {
 		concurrency = 8
 	}
-	return &Planner{src: src, sem: make(chan struct{}, concurrency), leaves: map[leafKey]*leafResult{}, plans: map[string]*plan{}}
+	return &Planner{src: src, sem: make(chan struct{}, concurrency), leaves: map[leafKey]*leafResult{}, plans: map[string]*plan{}, merged: map[leafKey]mergeRef{}}
 }
 
 // Fetched returns how many leaf queries were sent to the source.
@@ -101,12 +111,15 @@ func (p *Planner) Fetched() int {
 // Query to report.
 func (p *Planner) Prefetch(ctx context.Context, reqs []Request) {
 	type todo struct {
-		key  leafKey
-		text string
-		cost time.Duration
+		key   leafKey
+		text  string
+		cost  time.Duration
+		width int // leaves merged into this one
 	}
 	var list []todo
 	seen := map[leafKey]bool{}
+	byTime := map[int64]map[string]parser.Expr{}
+	costOf := map[leafKey]time.Duration{}
 	for _, r := range reqs {
 		pl := p.plan(r.Query)
 		if pl.err != nil {
@@ -116,11 +129,43 @@ func (p *Planner) Prefetch(ctx context.Context, reqs []Request) {
 			lk := leafKey{k, r.At.UnixMilli()}
 			if !seen[lk] {
 				seen[lk] = true
-				list = append(list, todo{lk, pl.leaves[i], pl.cost[i]})
+				list = append(list, todo{lk, pl.leaves[i], pl.cost[i], 1})
+				if byTime[lk.at] == nil {
+					byTime[lk.at] = map[string]parser.Expr{}
+				}
+				byTime[lk.at][k] = pl.exprs[i]
+				costOf[lk] = pl.cost[i]
 			}
 		}
 	}
-	sort.SliceStable(list, func(i, j int) bool { return list[i].cost > list[j].cost })
+	// Leaves that read the same series are fetched as one.
+	p.mu.Lock()
+	for at, leaves := range byTime {
+		for _, m := range mergeLeaves(leaves) {
+			mk := leafKey{m.text, at}
+			var cost time.Duration
+			for k, local := range m.local {
+				lk := leafKey{k, at}
+				p.merged[lk] = mergeRef{key: mk, local: local}
+				cost = max(cost, costOf[lk])
+			}
+			list = append(list, todo{mk, m.text, cost, len(m.local)})
+		}
+	}
+	kept := list[:0]
+	for _, t := range list {
+		if _, ok := p.merged[t.key]; !ok {
+			kept = append(kept, t)
+		}
+	}
+	list = kept
+	p.mu.Unlock()
+	sort.SliceStable(list, func(i, j int) bool {
+		if list[i].cost != list[j].cost {
+			return list[i].cost > list[j].cost
+		}
+		return list[i].width > list[j].width
+	})
 	for _, t := range list {
 		r, start := p.entry(t.key)
 		if !start {
@@ -173,10 +218,24 @@ func (p *Planner) Query(ctx context.Context, q string, at time.Time) (Vector, er
 		return p.src.Query(ctx, q, at)
 	}
 	results := make([]*leafResult, len(pl.keys))
+	expr := pl.expr
 	for i, k := range pl.keys {
-		r, start := p.entry(leafKey{k, at.UnixMilli()})
+		lk, text := leafKey{k, at.UnixMilli()}, pl.leaves[i]
+		p.mu.Lock()
+		ref, isMerged := p.merged[lk]
+		p.mu.Unlock()
+		if isMerged {
+			local := fmt.Sprintf(ref.local, fmt.Sprintf("%s=%q", leafLabel, strconv.Itoa(i)))
+			if expr == "" {
+				expr = local
+			} else {
+				expr = strings.ReplaceAll(expr, pl.refs[i], local)
+			}
+			lk, text = ref.key, ref.key.query
+		}
+		r, start := p.entry(lk)
 		if start {
-			go p.fetch(ctx, r, pl.leaves[i], at, false)
+			go p.fetch(ctx, r, text, at, false)
 		}
 		results[i] = r
 	}
@@ -191,17 +250,17 @@ func (p *Planner) Query(ctx context.Context, q string, at time.Time) (Vector, er
 		if r.err == nil {
 			continue
 		}
-		if errors.Is(r.err, ErrResultType) && pl.expr != "" {
+		if errors.Is(r.err, ErrResultType) && expr != "" {
 			// e.g. a native histogram between the leaf and the
 			// function that turns it into floats: ask for the whole query.
 			return p.src.Query(ctx, q, at)
 		}
-		if pl.expr == "" {
+		if expr == "" {
 			return nil, r.err
 		}
 		return nil, fmt.Errorf("query %s: %w", q, r.err)
 	}
-	if pl.expr == "" {
+	if expr == "" {
 		return results[0].v, nil
 	}
 	d := &Data{}
@@ -216,7 +275,7 @@ func (p *Planner) Query(ctx context.Context, q string, at time.Time) (Vector, er
 			d.Series = append(d.Series, &Series{Labels: b.Labels(), T: []int64{at.UnixMilli()}, V: []float64{s.Value}})
 		}
 	}
-	v, err := evalLocal(ctx, localEngine(), memQueryable{d}, pl.expr, at)
+	v, err := evalLocal(ctx, localEngine(), memQueryable{d}, expr, at)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q, err)
 	}
@@ -334,11 +393,15 @@ func (s *splitter) rewrite(e parser.Expr) parser.Expr {
 		s.pl.leaves = append(s.pl.leaves, text)
 		s.pl.keys = append(s.pl.keys, key)
 		s.pl.cost = append(s.pl.cost, rangeCost(e))
+		s.pl.exprs = append(s.pl.exprs, e)
 	}
 	ref, err := promParser.ParseExpr(fmt.Sprintf(`label_replace({%s="%d"}, %q, "", "", "")`, leafLabel, i, leafLabel))
 	if err != nil {
 		s.err = err
 		return e
+	}
+	if !ok {
+		s.pl.refs = append(s.pl.refs, ref.String())
 	}
 	return ref
 }

@@ -87,7 +87,7 @@ func fakePrometheus(t *testing.T, code int, body string) string {
 func vectorOf(values ...string) string {
 	var rows []string
 	for i, v := range values {
-		rows = append(rows, `{"metric":{"tenant":"`+[]string{"acme", "globex"}[i]+`"},"value":[1795824000,"`+v+`"]}`)
+		rows = append(rows, `{"metric":{"code":"500","tenant":"`+[]string{"acme", "globex"}[i]+`"},"value":[1795824000,"`+v+`"]}`)
 	}
 	return `{"status":"success","data":{"resultType":"vector","result":[` + strings.Join(rows, ",") + `]}}`
 }

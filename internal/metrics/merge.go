@@ -1,0 +1,269 @@
+package metrics
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+)
+
+// Merging leaves that read the same series.
+//
+// sum by (tenant) (rate(x{code="500"}[1h])), sum by (tenant) (rate(x[1h]))
+// and sum by (tenant) (rate(x{track="canary"}[1h])) read the same series of
+// x over the same hour three times. The planner fetches them as one leaf,
+// sum by (tenant, code, track) (rate(x[1h])), and takes each original back
+// in-process: sum by (tenant) ({code="500"}) over the merged result. Each
+// series' rate is computed once, by the source; summing groups of a finer
+// grouping adds the same per-series values (the order of the additions may
+// differ in the last bits). Only sum, count, min and max over a selector or
+// a per-series range function are merged, and only leaves that differ in
+// their label matchers.
+
+// mergeable is a leaf of the form OP by (G) (F(name{M}[r] offset o)) or
+// OP by (G) (name{M} offset o).
+type mergeable struct {
+	op       string   // sum, count, min, max
+	grouping []string // sorted
+	fn       string   // "" for a plain selector
+	rng      time.Duration
+	offset   time.Duration
+	name     string
+	matchers []*labels.Matcher // without the __name__ matcher
+}
+
+func (m mergeable) groupKey() string {
+	return fmt.Sprintf("%s|%s|%s|%d|%d|%s", m.op, strings.Join(m.grouping, ","), m.fn, m.rng, m.offset, m.name)
+}
+
+// perSeries are range functions that map each series to one value on its
+// own, so a finer grouping of the same series sums to the same result.
+var perSeries = map[string]bool{
+	"rate": true, "increase": true, "irate": true, "delta": true, "idelta": true, "resets": true, "changes": true,
+	"sum_over_time": true, "count_over_time": true, "avg_over_time": true, "min_over_time": true, "max_over_time": true,
+	"last_over_time": true, "present_over_time": true,
+}
+
+func asMergeable(e parser.Expr) (mergeable, bool) {
+	agg, ok := e.(*parser.AggregateExpr)
+	if !ok || agg.Without || agg.Param != nil {
+		return mergeable{}, false
+	}
+	m := mergeable{op: agg.Op.String(), grouping: append([]string(nil), agg.Grouping...)}
+	switch m.op {
+	case "sum", "count", "min", "max":
+	default:
+		return mergeable{}, false
+	}
+	sort.Strings(m.grouping)
+	inner := agg.Expr
+	for {
+		p, ok := inner.(*parser.ParenExpr)
+		if !ok {
+			break
+		}
+		inner = p.Expr
+	}
+	var vs *parser.VectorSelector
+	switch n := inner.(type) {
+	case *parser.VectorSelector:
+		vs = n
+	case *parser.Call:
+		if !perSeries[n.Func.Name] || len(n.Args) != 1 {
+			return mergeable{}, false
+		}
+		ms, ok := n.Args[0].(*parser.MatrixSelector)
+		if !ok || ms.RangeExpr != nil {
+			return mergeable{}, false
+		}
+		vs, ok = ms.VectorSelector.(*parser.VectorSelector)
+		if !ok {
+			return mergeable{}, false
+		}
+		m.fn, m.rng = n.Func.Name, ms.Range
+	default:
+		return mergeable{}, false
+	}
+	if vs.Name == "" || vs.Timestamp != nil || vs.StartOrEnd != 0 || vs.OriginalOffsetExpr != nil ||
+		vs.OriginalOffset < 0 || vs.Anchored || vs.Smoothed {
+		return mergeable{}, false
+	}
+	m.offset, m.name = vs.OriginalOffset, vs.Name
+	for _, lm := range vs.LabelMatchers {
+		if lm.Name == labels.MetricName {
+			continue
+		}
+		m.matchers = append(m.matchers, lm)
+	}
+	return m, true
+}
+
+// merged is a group of leaves fetched as one.
+type merged struct {
+	text  string            // the merged leaf
+	local map[string]string // original leaf key → in-process expression over the merged series (with %s for the leaf selector)
+}
+
+// mergeLeaves groups the leaves (normalized PromQL → parsed) that read the
+// same series and returns the groups of two or more.
+func mergeLeaves(leaves map[string]parser.Expr) []merged {
+	groups := map[string][]string{}
+	ms := map[string]mergeable{}
+	for key, e := range leaves {
+		m, ok := asMergeable(e)
+		if !ok {
+			continue
+		}
+		ms[key] = m
+		groups[m.groupKey()] = append(groups[m.groupKey()], key)
+	}
+	var out []merged
+	gkeys := make([]string, 0, len(groups))
+	for gk := range groups {
+		gkeys = append(gkeys, gk)
+	}
+	sort.Strings(gkeys)
+	for _, gk := range gkeys {
+		keys := groups[gk]
+		if len(keys) < 2 {
+			continue
+		}
+		sort.Strings(keys)
+		out = append(out, mergeGroup(keys, ms))
+	}
+	return out
+}
+
+func mergeGroup(keys []string, ms map[string]mergeable) merged {
+	first := ms[keys[0]]
+	// common: matchers every leaf has
+	count := map[string]int{}
+	byStr := map[string]*labels.Matcher{}
+	for _, k := range keys {
+		seen := map[string]bool{}
+		for _, lm := range ms[k].matchers {
+			s := lm.String()
+			if !seen[s] {
+				seen[s] = true
+				count[s]++
+				byStr[s] = lm
+			}
+		}
+	}
+	var common []string
+	for s, n := range count {
+		if n == len(keys) {
+			common = append(common, s)
+		}
+	}
+	sort.Strings(common)
+	isCommon := map[string]bool{}
+	for _, s := range common {
+		isCommon[s] = true
+	}
+	// residual matchers per leaf, and the labels they name
+	residual := map[string][]*labels.Matcher{}
+	extra := map[string]bool{}
+	for _, k := range keys {
+		for _, lm := range ms[k].matchers {
+			if !isCommon[lm.String()] {
+				residual[k] = append(residual[k], lm)
+				extra[lm.Name] = true
+			}
+		}
+	}
+	// the merged selector keeps, for a label every leaf narrows with one
+	// positive matcher, the union of those; otherwise nothing
+	sel := append([]string{}, common...)
+	var extraNames []string
+	for l := range extra {
+		extraNames = append(extraNames, l)
+	}
+	sort.Strings(extraNames)
+	for _, l := range extraNames {
+		var alts []string
+		ok := true
+		for _, k := range keys {
+			var pos []*labels.Matcher
+			for _, lm := range residual[k] {
+				if lm.Name == l {
+					pos = append(pos, lm)
+				}
+			}
+			if len(pos) != 1 || (pos[0].Type != labels.MatchEqual && pos[0].Type != labels.MatchRegexp) {
+				ok = false
+				break
+			}
+			if pos[0].Type == labels.MatchEqual {
+				alts = append(alts, regexp.QuoteMeta(pos[0].Value))
+			} else {
+				alts = append(alts, "(?:"+pos[0].Value+")")
+			}
+		}
+		if ok {
+			sort.Strings(alts)
+			alts = dedupe(alts)
+			sel = append(sel, (&labels.Matcher{Type: labels.MatchRegexp, Name: l, Value: strings.Join(alts, "|")}).String())
+		}
+	}
+	grouping := dedupe(sortedUnion(first.grouping, extraNames))
+	inner := first.name + "{" + strings.Join(sel, ", ") + "}"
+	if len(sel) == 0 {
+		inner = first.name
+	}
+	if first.fn != "" {
+		inner += "[" + model.Duration(first.rng).String() + "]"
+	}
+	if first.offset > 0 {
+		inner += " offset " + model.Duration(first.offset).String()
+	}
+	if first.fn != "" {
+		inner = first.fn + "(" + inner + ")"
+	}
+	text := fmt.Sprintf("%s by (%s) (%s)", first.op, strings.Join(grouping, ", "), inner)
+	localOp := first.op
+	if localOp == "count" {
+		localOp = "sum"
+	}
+	by := ""
+	if len(first.grouping) > 0 {
+		by = " by (" + strings.Join(first.grouping, ", ") + ")"
+	}
+	local := map[string]string{}
+	for _, k := range keys {
+		var rs []string
+		for _, lm := range residual[k] {
+			rs = append(rs, lm.String())
+		}
+		local[k] = localOp + by + " ({%s" + strings.ReplaceAll(prefixComma(rs), "%", "%%") + "})"
+	}
+	return merged{text: text, local: local}
+}
+
+func prefixComma(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(ss, ", ")
+}
+
+func sortedUnion(a, b []string) []string {
+	out := append(append([]string{}, a...), b...)
+	sort.Strings(out)
+	return out
+}
+
+func dedupe(ss []string) []string {
+	out := ss[:0:0]
+	for i, s := range ss {
+		if i == 0 || s != ss[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
