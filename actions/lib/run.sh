@@ -18,6 +18,8 @@ if [[ -z "${RELEASEGATE:-}" ]]; then
 fi
 
 args=("$@")
+key_dir=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/releasegate-key.XXXXXX")
+trap 'rm -rf "$key_dir"' EXIT
 flag() { # flag INPUT_VAR --flag: add the flag when the input is set
   if [[ -n "${!1:-}" ]]; then args+=("$2" "${!1}"); fi
 }
@@ -25,22 +27,36 @@ export_as() { # export_as INPUT_VAR NAME: export the input under the name the po
   if [[ -n "${!1:-}" ]]; then export "$2=${!1}"; fi
 }
 
-flag INPUT_POLICY --policy
 case "$*" in
   "evidence create")
+    flag INPUT_POLICY --policy
     flag INPUT_RESULTS_DIR --results
     flag INPUT_OUT_DIR --out
     flag INPUT_VERSION --version
     if [[ -n "${INPUT_SIGNING_KEY:-}" ]]; then
       # The key reaches the binary as a private file, never as an argument.
-      key_dir=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/releasegate-key.XXXXXX")
-      trap 'rm -rf "$key_dir"' EXIT
       (umask 077 && printf '%s\n' "$INPUT_SIGNING_KEY" > "$key_dir/signing.key")
       args+=(--key "$key_dir/signing.key")
     fi
+    if [[ -n "${INPUT_PUBLIC_KEY:-}" ]]; then
+      printf '%s\n' "$INPUT_PUBLIC_KEY" > "$key_dir/verify.pub"
+      args+=(--verify-key "$key_dir/verify.pub")
+    fi
     export_as INPUT_SIGNING_KEY_PASSWORD COSIGN_PASSWORD
     ;;
+  "evidence verify") # the bundle and the public key only, as an auditor has them
+    printf '%s\n' "${INPUT_PUBLIC_KEY:-}" > "$key_dir/verify.pub"
+    args+=(--key "$key_dir/verify.pub")
+    # The one bundle evidence create wrote into out_dir.
+    bundles=("${INPUT_OUT_DIR:-.}"/evidence-*.tar.gz)
+    if [[ ${#bundles[@]} -ne 1 || ! -f ${bundles[0]} ]]; then
+      echo "::error title=releasegate::expected one evidence-<version>.tar.gz in ${INPUT_OUT_DIR:-.}, found ${#bundles[@]} match(es) of ${bundles[*]}; give each release its own out_dir"
+      exit 2
+    fi
+    args+=("${bundles[0]}")
+    ;;
   *)
+    flag INPUT_POLICY --policy
     flag INPUT_ONLY --only
     flag INPUT_FORMAT --format
     flag INPUT_OUT_DIR --out

@@ -159,10 +159,19 @@ func syntheticMerge(o *IO, args []string) int {
 	groups := map[string][]gate.Result{}
 	var order []string
 	for _, path := range fs.Args() {
-		rs, err := readResults(path)
+		rs, pol, err := readResults(path)
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %s: %v\n", path, err)
 			return ExitBadInput
+		}
+		// The merged report names the policy its shards' reports name, so
+		// that evidence accepts it beside the other groups' reports.
+		if pol.Digest != "" {
+			if out.Policy.Digest != "" && out.Policy.Digest != pol.Digest {
+				fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %s: report of policy %s, expected %s like the files before it; merge the shards of one policy run\n", path, pol.Digest, out.Policy.Digest)
+				return ExitBadInput
+			}
+			out.Policy = pol
 		}
 		for _, r := range rs {
 			if r.Kind != synthetic.Kind {
@@ -211,18 +220,20 @@ func dedupe(rs []gate.Result) []gate.Result {
 	return out
 }
 
-// readResults reads a Result file or a report with results.
-func readResults(path string) ([]gate.Result, error) {
+// readResults reads a Result file or a report with results, and the
+// report's policy (empty for a Result file).
+func readResults(path string) ([]gate.Result, gate.Input, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, gate.Input{}, err
 	}
 	var probe struct {
 		Results json.RawMessage `json:"results"`
 		Gate    string          `json:"gate"`
+		Policy  gate.Input      `json:"policy"`
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, fmt.Errorf("not a JSON result: %w", err)
+		return nil, gate.Input{}, fmt.Errorf("not a JSON result: %w", err)
 	}
 	dec := func(data []byte, v any) error {
 		d := json.NewDecoder(bytes.NewReader(data))
@@ -232,17 +243,17 @@ func readResults(path string) ([]gate.Result, error) {
 	case len(probe.Results) > 0:
 		var rs []gate.Result
 		if err := dec(probe.Results, &rs); err != nil {
-			return nil, fmt.Errorf("results: %w", err)
+			return nil, gate.Input{}, fmt.Errorf("results: %w", err)
 		}
-		return rs, nil
+		return rs, probe.Policy, nil
 	case probe.Gate != "":
 		var r gate.Result
 		if err := dec(b, &r); err != nil {
-			return nil, err
+			return nil, gate.Input{}, err
 		}
-		return []gate.Result{r}, nil
+		return []gate.Result{r}, gate.Input{}, nil
 	}
-	return nil, errors.New("expected a gate result (with \"gate\") or a report (with \"results\")")
+	return nil, gate.Input{}, errors.New("expected a gate result (with \"gate\") or a report (with \"results\")")
 }
 
 // writeSyntheticFiles writes the Prometheus file and the Markdown summary

@@ -80,6 +80,35 @@ func TestSyntheticShardsMergeToTheWholeRun(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("merge: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	// The merged report names the shards' policy, as evidence create
+	// requires of every report in one results directory.
+	var shardRep, mergedRep gate.Report
+	for path, rep := range map[string]*gate.Report{"shard2": &shardRep, "merged": &mergedRep} {
+		b, err := os.ReadFile(filepath.Join(dir, path, "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if shardRep.Policy.Digest == "" || mergedRep.Policy != shardRep.Policy {
+		t.Errorf("merged report: expected the shards' policy %+v, found %+v", shardRep.Policy, mergedRep.Policy)
+	}
+	// Shards of different policy runs do not merge.
+	other := shardRep
+	other.Policy.Digest = "sha256:" + strings.Repeat("0", 64)
+	b, err := json.Marshal(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPath := filepath.Join(dir, "other-report.json")
+	if err := os.WriteFile(otherPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "synthetic", "merge", "--checks", "never", filepath.Join(dir, "shard1", "report.json"), otherPath); r.code != ExitBadInput || !strings.Contains(r.stderr, "merge the shards of one policy run") {
+		t.Errorf("merge of two policies' shards: expected exit %d saying so, found %d\n%s", ExitBadInput, r.code, r.stderr)
+	}
 	whole, _ := synthetic.RecordOf(readResult(t, filepath.Join(dir, "whole", "tenants-slo.json")))
 	merged, _ := synthetic.RecordOf(readResult(t, filepath.Join(dir, "merged", "tenants-slo.json")))
 	wt, mt := whole.Run.Totals(), merged.Run.Totals()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,7 +35,8 @@ type actLine struct {
 
 // actRun is what one act run did, read from its JSON log.
 type actRun struct {
-	jobs    map[string]string // job id → result, only for jobs that ran
+	jobs    map[string]string // job id → result, only for jobs that ran; a failed matrix leg fails the job
+	legs    map[string]int    // job id → how many runs of it (matrix legs) reported a result
 	summary map[string]string // job id → step summary text it wrote
 	output  map[string]string // job id → what its steps printed
 	log     string            // the raw output, for failure messages
@@ -43,7 +45,7 @@ type actRun struct {
 }
 
 func parseAct(out []byte, err error) actRun {
-	r := actRun{jobs: map[string]string{}, summary: map[string]string{}, output: map[string]string{}, log: string(out), err: err}
+	r := actRun{jobs: map[string]string{}, legs: map[string]int{}, summary: map[string]string{}, output: map[string]string{}, log: string(out), err: err}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	var shown strings.Builder
@@ -64,7 +66,10 @@ func parseAct(out []byte, err error) actRun {
 			r.output[l.JobID] += l.Msg
 		}
 		if l.JobResult != "" {
-			r.jobs[l.JobID] = l.JobResult
+			r.legs[l.JobID]++
+			if r.jobs[l.JobID] != "failure" {
+				r.jobs[l.JobID] = l.JobResult
+			}
 		}
 		// act reports a composite action's summary once for the inner step
 		// and again for the action's step; keep each text once.
@@ -84,9 +89,82 @@ func tail(s string, n int) string {
 	return s
 }
 
+// passSummaries are, per job of release.yml, texts its step summary must
+// hold when the gates of testdata/e2e/policies/pass.yml ran: the gates'
+// names and figures only the real gate on its real input can produce.
+var passSummaries = map[string][]string{
+	// The real slsa-github-generator bundle, verified against the pinned
+	// trusted root: its builder and the artifact's digest.
+	"provenance": {"version-set", "slsa-provenance",
+		"generator_generic_slsa3.yml@refs/tags/v2.1.0", "sha256:376e7e013485"},
+	// The metrics file: globex's 5m error ratio 0.0255 against 97.5%.
+	"slo": {"demo-health", "error-budget", "availability 5m burn rate 1.02 meets < 2.0"},
+	// Tenants are dealt round-robin: acme and initech to shard 1, globex to
+	// shard 2; 5 requests/s for 2s each, and the merge adds them up.
+	"abuse-shard": {"tenants-synthetic", "slo: 2 tenant(s), 20 requests, 0 checks failed of 6 (shard 1/2)",
+		"slo: 1 tenant(s), 10 requests, 0 checks failed of 3 (shard 2/2)"},
+	"abuse": {"tenants-synthetic", "slo: 3 tenant(s), 30 requests, 0 checks failed of 9 (shard 1/2+2/2)"},
+	"infra": {"alert-rules", "SLOErrorBudgetBurn"},
+	"jobs":  {"kill-switch"},
+	// The usage-report export (examples/budget), priced.
+	"cost": {"ci-budget", "tenant acme: $251.15 of $400.00 month budget spent"},
+}
+
+// checkSummaries checks that each job's step summary is a table holding
+// the wanted texts.
+func checkSummaries(t *testing.T, r actRun, want map[string][]string) {
+	t.Helper()
+	for job, texts := range want {
+		s := r.summary[job]
+		if !strings.Contains(s, "|") {
+			t.Errorf("job %s: expected a step summary table, found %q", job, s)
+			continue
+		}
+		for _, text := range texts {
+			if !strings.Contains(s, text) {
+				t.Errorf("job %s: expected its step summary to hold %q, found %q", job, text, s)
+			}
+		}
+	}
+	if n := r.legs["abuse-shard"]; n != 2 {
+		t.Errorf("job abuse-shard: expected a matrix of 2 shards, found %d run(s)", n)
+	}
+}
+
+// checkEvidence checks that the evidence job signed a bundle recording
+// result (PASSED or FAILED) and verified it offline with the public key the
+// caller gave: intact, signed by that key, and recording the same result;
+// one that records FAILED fails the job.
+func checkEvidence(t *testing.T, r actRun, result string) {
+	t.Helper()
+	out := r.output["evidence"]
+	for _, want := range []string{"evidence-0.0.0-e2e.tar.gz", "verificationResult: " + result,
+		"PASSED: signature: DSSE envelope signed by key", "PASSED: manifest:", "PASSED: files:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("job evidence: expected %q from releasegate evidence create and verify, found output:\n%s", want, out)
+		}
+	}
+	wantJob, wantLines := "success", []string{"PASSED: verified releasegate-evidence/evidence-0.0.0-e2e.tar.gz"}
+	if result == "FAILED" {
+		// The failed gate, and the gate of the group that did not run
+		// because of it: a required gate without a result never passes.
+		wantJob, wantLines = "failure", []string{"FAILED: releasegate-evidence/evidence-0.0.0-e2e.tar.gz: release did not pass: verificationResult FAILED:",
+			"required gate error-budget fail: 21 check(s): 19 pass, 2 fail", "required gate ci-budget has no result"}
+	}
+	if r.jobs["evidence"] != wantJob {
+		t.Errorf("job evidence: expected %s, found %q", wantJob, r.jobs["evidence"])
+	}
+	for _, want := range wantLines {
+		if !strings.Contains(out, want) {
+			t.Errorf("job evidence: expected %q from releasegate evidence verify, found output:\n%s", want, out)
+		}
+	}
+}
+
 // TestReleaseWorkflowWithAct runs the reusable release workflow through a
 // caller workflow with act on this host, offline, against the demo service:
-// once with a passing policy and once with a policy whose slo gate fails.
+// once with a policy whose real gates pass and once with a policy whose slo
+// gate fails.
 func TestReleaseWorkflowWithAct(t *testing.T) {
 	testutil.RequireEnv(t, "RELEASEGATE_E2E", "the act end-to-end run (make test sets RELEASEGATE_E2E=1)")
 	root, err := filepath.Abs(repoRoot)
@@ -97,7 +175,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 	bin := releasegateBinary(t, root, tmp)
 	act := actBinary(t, root, tmp)
 	demoURL := startDemo(t, bin)
-	signingKey := keygen(t, bin, tmp)
+	signingKey, publicKey := keygen(t, bin, tmp)
 	// A secret the policy hands to a command that prints it: act does not
 	// know it is secret, so only releasegate's masking keeps it out.
 	adminToken := fmt.Sprintf("e2e-admin-%d", time.Now().UnixNano())
@@ -108,13 +186,13 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 		check  func(t *testing.T, r actRun)
 	}{
 		{
-			name:   "a policy whose gates all pass releases, and the summary holds the gate table",
-			policy: "policies/pass.yml",
+			name:   "a policy whose real gates all pass releases, with each gate's figures in the summaries and a bundle that verifies",
+			policy: "testdata/e2e/policies/pass.yml",
 			check: func(t *testing.T, r actRun) {
 				if r.err != nil {
 					t.Errorf("expected act to succeed, found %v", r.err)
 				}
-				for _, job := range append(slices.Clone(gateJobs), "evidence", "verdict") {
+				for _, job := range append(slices.Clone(gateJobs), "abuse-shard", "evidence", "verdict") {
 					if r.jobs[job] != "success" {
 						t.Errorf("job %s: expected success, found %q", job, r.jobs[job])
 					}
@@ -122,22 +200,15 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				if _, ran := r.jobs["sign-off"]; ran {
 					t.Errorf("job sign-off: expected it skipped without an environment input, found it ran")
 				}
-				for job, gate := range map[string]string{"provenance": "version-set", "slo": "demo-health", "abuse": "rate-limit-dry-run", "infra": "alert-rules", "jobs": "kill-switch", "cost": "ci-spend"} {
-					s := r.summary[job]
-					if !strings.Contains(s, gate) || !strings.Contains(s, "|") {
-						t.Errorf("job %s: expected a step summary table naming gate %s, found %q", job, gate, s)
-					}
+				checkSummaries(t, r, passSummaries)
+				if s := r.summary["verdict"]; !strings.Contains(s, "| abuse | ✅ success | pass |") || !strings.Contains(s, "| cost | ✅ success | pass |") {
+					t.Errorf("job verdict: expected the verdict table with the merged abuse group and cost passed, found %q", s)
 				}
-				if s := r.summary["verdict"]; !strings.Contains(s, "| cost | ✅ success | pass |") {
-					t.Errorf("job verdict: expected the verdict table with cost passed, found %q", s)
-				}
-				if out := r.output["evidence"]; !strings.Contains(out, "verificationResult: PASSED") || !strings.Contains(out, "evidence-0.0.0-e2e.tar.gz") {
-					t.Errorf("job evidence: expected a signed bundle evidence-0.0.0-e2e.tar.gz that records PASSED, found output:\n%s", out)
-				}
+				checkEvidence(t, r, "PASSED")
 				if r.jobs["gate-actions"] != "success" {
 					t.Errorf("job gate-actions: expected success, found %q", r.jobs["gate-actions"])
 				}
-				for _, want := range []string{"gate statuses: provenance=pass slo=pass abuse=pass cost=pass", "slo result names demo-health"} {
+				for _, want := range []string{"gate statuses: provenance=pass slo=pass abuse=pass cost=pass", "slo result names error-budget"} {
 					if !strings.Contains(r.output["gate-actions"], want) {
 						t.Errorf("job gate-actions: expected %q from the actions' outputs, found:\n%s", want, r.output["gate-actions"])
 					}
@@ -145,38 +216,39 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 			},
 		},
 		{
-			name:   "a policy with one failing gate blocks the release, skips what needs it and still collects evidence",
-			policy: "policies/fail.yml",
+			name:   "a policy with one failing slo gate blocks the release, skips what needs it and still collects evidence that verifies as FAILED",
+			policy: "testdata/e2e/policies/fail.yml",
 			check: func(t *testing.T, r actRun) {
 				if r.err == nil {
 					t.Errorf("expected act to fail, found it succeeded")
 				}
-				want := map[string]string{"provenance": "success", "slo": "failure", "abuse": "success", "infra": "success", "jobs": "success", "verdict": "failure"}
+				want := map[string]string{"provenance": "success", "slo": "failure", "abuse-shard": "success", "abuse": "success", "infra": "success", "jobs": "success", "verdict": "failure"}
 				for job, res := range want {
 					if r.jobs[job] != res {
 						t.Errorf("job %s: expected %s, found %q", job, res, r.jobs[job])
 					}
 				}
-				if _, ran := r.jobs["evidence"]; !ran {
-					t.Errorf("job evidence: expected it to run after a failed gate (if: always()), found it did not")
-				}
 				if res, ran := r.jobs["cost"]; ran {
 					t.Errorf("job cost: expected it not to run because slo failed, found %q", res)
 				}
-				if s := r.summary["slo"]; !strings.Contains(s, "demo-health") || !strings.Contains(s, "❌") {
-					t.Errorf("job slo: expected a summary with the failed gate demo-health, found %q", s)
-				}
-				if out := r.output["evidence"]; !strings.Contains(out, "verificationResult: FAILED") || !strings.Contains(out, "demo-health") {
-					t.Errorf("job evidence: expected the bundle to record FAILED because of demo-health, found output:\n%s", out)
-				}
+				failSummaries := maps.Clone(passSummaries)
+				delete(failSummaries, "cost")
+				failSummaries["slo"] = []string{"demo-health", "error-budget", "❌",
+					// globex burns the 99% budget too fast: 2.55 = 0.0255 / 0.01.
+					"availability 5m burn rate 2.55 does not meet < 2.0"}
+				checkSummaries(t, r, failSummaries)
+				checkEvidence(t, r, "FAILED")
 				if r.jobs["gate-actions"] != "failure" {
 					t.Errorf("job gate-actions: expected failure (check-slo failed), found %q", r.jobs["gate-actions"])
 				}
 				if want := "gate statuses: provenance=pass slo=fail abuse=pass cost=pass"; !strings.Contains(r.output["gate-actions"], want) {
 					t.Errorf("job gate-actions: expected %q from the actions' outputs, found:\n%s", want, r.output["gate-actions"])
 				}
-				if s := r.summary["verdict"]; !strings.Contains(s, "| slo | ❌ failure | fail |") || !strings.Contains(s, "| cost | ❌ skipped | none |") {
-					t.Errorf("job verdict: expected slo failed and cost skipped in the verdict table, found %q", s)
+				s := r.summary["verdict"]
+				for _, row := range []string{"| slo | ❌ failure | fail |", "| cost | ❌ skipped | none |", "| abuse | ✅ success | pass |"} {
+					if !strings.Contains(s, row) {
+						t.Errorf("job verdict: expected the row %q in the verdict table, found %q", row, s)
+					}
 				}
 			},
 		},
@@ -195,6 +267,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				"--action-cache-path", filepath.Join(t.TempDir(), "act-cache"),
 				"--var", "POLICY=" + tc.policy,
 				"--var", "RELEASEGATE_PATH=" + bin,
+				"--var", "EVIDENCE_PUBLIC_KEY=" + publicKey,
 				"--env", "DEMO_URL=" + demoURL,
 				"--env", "E2E_ADMIN_TOKEN=" + adminToken,
 				"--secret", "SIGNING_KEY=" + signingKey,
@@ -331,8 +404,9 @@ func startDemo(t *testing.T, bin string) string {
 }
 
 // keygen makes a throwaway evidence signing key and returns the private
-// key's PEM, which the caller workflow passes as the signing_key secret.
-func keygen(t *testing.T, bin, tmp string) string {
+// key's PEM, which the caller workflow passes as the signing_key secret,
+// and the public key's PEM, with which the evidence job verifies the bundle.
+func keygen(t *testing.T, bin, tmp string) (string, string) {
 	t.Helper()
 	prefix := filepath.Join(tmp, "e2e-signing")
 	if out, err := exec.Command(bin, "evidence", "keygen", "--out-prefix", prefix).CombinedOutput(); err != nil {
@@ -342,13 +416,20 @@ func keygen(t *testing.T, bin, tmp string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(pem)
+	pub, err := os.ReadFile(prefix + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem), string(pub)
 }
 
 // workspace lays out a throwaway caller repository: the caller workflow and
 // release.yml under .github/workflows, releasegate's actions under
-// .releasegate (where release.yml checks them out), and the e2e policies.
-// It is a git repository because act reads the commit and ref from git.
+// .releasegate (where release.yml checks them out), and the e2e policies
+// with the fixtures their gates read (Sigstore bundles and trusted root,
+// metrics file, alert rules, usage export) at the same paths as in this
+// repository. It is a git repository because act reads the commit and ref
+// from git.
 func workspace(t *testing.T, root, policy string) string {
 	t.Helper()
 	ws := t.TempDir()
@@ -357,7 +438,15 @@ func workspace(t *testing.T, root, policy string) string {
 		"testdata/e2e/workflows/e2e-release.yml": ".github/workflows/e2e-release.yml",
 		"action.yml":                             ".releasegate/action.yml",
 		"actions":                                ".releasegate/actions",
-		"testdata/e2e/policies":                  "policies",
+	}
+	for _, p := range []string{
+		"testdata/e2e/policies",
+		"testdata/provenance",
+		"testdata/slo/metrics.om",
+		"testdata/slo/rules",
+		"examples/budget/usage-report.csv",
+	} {
+		copies[p] = p
 	}
 	for from, to := range copies {
 		if err := copyTree(filepath.Join(root, from), filepath.Join(ws, to)); err != nil {

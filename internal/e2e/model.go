@@ -95,7 +95,10 @@ type Job struct {
 	Environment yaml.Node         `yaml:"environment"`
 	Permissions yaml.Node         `yaml:"permissions"`
 	Outputs     map[string]string `yaml:"outputs"`
-	Steps       []Step            `yaml:"steps"`
+	Strategy    struct {
+		Matrix map[string]yaml.Node `yaml:"matrix"`
+	} `yaml:"strategy"`
+	Steps []Step `yaml:"steps"`
 }
 
 // StringList decodes a YAML scalar or sequence of strings (as in needs:).

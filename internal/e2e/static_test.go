@@ -19,8 +19,12 @@ var update = flag.Bool("update", false, "rewrite the generated part of docs/acti
 // repoRoot is the repository root, seen from this package's directory.
 const repoRoot = "../.."
 
-// gateJobs are the jobs of release.yml that each run one group of gates.
+// gateJobs are the jobs of release.yml whose outputs carry one group of
+// gates each; abuse merges the results of its shards, abuse-shard.
 var gateJobs = []string{"provenance", "slo", "abuse", "infra", "jobs", "cost"}
+
+// shards is the size of the synthetic matrix in release.yml.
+const shards = 2
 
 // gateActions are the composite actions users call one gate at a time.
 var gateActions = []string{
@@ -300,7 +304,7 @@ func TestReleaseWorkflowShape(t *testing.T) {
 	}
 	call, _ := w.Events()["workflow_call"].(map[string]any)
 	inputs, _ := call["inputs"].(map[string]any)
-	for _, name := range []string{"policy", "version", "image", "artifacts", "environment", "releasegate_ref", "releasegate_path"} {
+	for _, name := range []string{"policy", "version", "image", "artifacts", "environment", "evidence_public_key", "releasegate_ref", "releasegate_path"} {
 		in, ok := inputs[name].(map[string]any)
 		if !ok || in["type"] != "string" {
 			t.Errorf("expected workflow_call input %s of type string, found %v", name, inputs[name])
@@ -323,15 +327,16 @@ func TestReleaseWorkflowShape(t *testing.T) {
 	}
 	gatePerms := []string{"checks=write", "contents=read", "statuses=write"}
 	jobs := map[string]want{
-		"provenance": {nil, false, gatePerms},
-		"slo":        {[]string{"provenance"}, false, gatePerms},
-		"abuse":      {[]string{"provenance"}, false, gatePerms},
-		"infra":      {[]string{"provenance"}, false, gatePerms},
-		"jobs":       {[]string{"provenance"}, false, gatePerms},
-		"cost":       {[]string{"abuse", "infra", "jobs", "slo"}, false, gatePerms},
-		"evidence":   {[]string{"abuse", "cost", "infra", "jobs", "provenance", "slo"}, true, []string{"contents=read"}},
-		"verdict":    {[]string{"abuse", "cost", "evidence", "infra", "jobs", "provenance", "slo"}, true, []string{}},
-		"sign-off":   {[]string{"verdict"}, false, []string{}},
+		"provenance":  {nil, false, gatePerms},
+		"slo":         {[]string{"provenance"}, false, gatePerms},
+		"abuse-shard": {[]string{"provenance"}, false, gatePerms},
+		"abuse":       {[]string{"abuse-shard"}, false, gatePerms},
+		"infra":       {[]string{"provenance"}, false, gatePerms},
+		"jobs":        {[]string{"provenance"}, false, gatePerms},
+		"cost":        {[]string{"abuse", "infra", "jobs", "slo"}, false, gatePerms},
+		"evidence":    {[]string{"abuse", "cost", "infra", "jobs", "provenance", "slo"}, true, []string{"contents=read"}},
+		"verdict":     {[]string{"abuse", "cost", "evidence", "infra", "jobs", "provenance", "slo"}, true, []string{}},
+		"sign-off":    {[]string{"verdict"}, false, []string{}},
 	}
 	for id, wj := range jobs {
 		j, ok := w.Jobs[id]
@@ -350,7 +355,17 @@ func TestReleaseWorkflowShape(t *testing.T) {
 		if p := permissions(j.Permissions); !slices.Equal(p, wj.perms) {
 			t.Errorf("job %s: expected permissions %v, found %v", id, wj.perms, p)
 		}
-		if id != "verdict" && id != "sign-off" {
+		switch id {
+		case "verdict", "sign-off":
+		case "abuse-shard":
+			// Each matrix leg sets an output of its own: one shared name
+			// would keep only the last leg's result.
+			for i := 1; i <= shards; i++ {
+				if want := fmt.Sprintf("${{ steps.shard.outputs.result_%d }}", i); j.Outputs[fmt.Sprintf("result_%d", i)] != want {
+					t.Errorf("job %s: expected output result_%d: %s, found %v", id, i, want, j.Outputs)
+				}
+			}
+		default:
 			if j.Outputs["status"] == "" || j.Outputs["result"] == "" {
 				t.Errorf("job %s: expected outputs status and result for the evidence and verdict jobs, found %v", id, j.Outputs)
 			}
@@ -360,16 +375,21 @@ func TestReleaseWorkflowShape(t *testing.T) {
 		t.Errorf("expected exactly %d jobs in release.yml, found %d", len(jobs), len(w.Jobs))
 	}
 	for _, id := range gateJobs {
+		job := id
+		if id == "abuse" {
+			job = "abuse-shard"
+		}
 		found := false
-		for _, st := range w.Jobs[id].Steps {
+		for _, st := range w.Jobs[job].Steps {
 			if st.Uses == "./.releasegate" && st.With["only"] == id {
 				found = true
 			}
 		}
 		if !found {
-			t.Errorf("job %s: expected a step using ./.releasegate with only: %s, found none", id, id)
+			t.Errorf("job %s: expected a step using ./.releasegate with only: %s, found none", job, id)
 		}
 	}
+	checkSyntheticMatrix(t, w)
 	// Each releasegate step loads the whole policy, so each must see every
 	// secret the policy may name.
 	for id, j := range w.Jobs {
@@ -379,6 +399,16 @@ func TestReleaseWorkflowShape(t *testing.T) {
 					w.Path, st.Line, id, st.Uses, st.Env["PROMETHEUS_TOKEN"])
 			}
 		}
+	}
+	// Given the public key, the evidence job verifies what it signed.
+	verifies := false
+	for _, st := range w.Jobs["evidence"].Steps {
+		if strings.HasSuffix(st.Uses, "/actions/evidence-bundle") && st.With["public_key"] == "${{ inputs.evidence_public_key }}" {
+			verifies = true
+		}
+	}
+	if !verifies {
+		t.Errorf("evidence: expected the evidence-bundle step to get public_key from inputs.evidence_public_key, found none")
 	}
 	so := w.Jobs["sign-off"]
 	if !strings.Contains(so.If, "inputs.environment != ''") || so.Environment.Value == "" {
@@ -400,6 +430,49 @@ func TestReleaseWorkflowShape(t *testing.T) {
 		if strings.Contains(s.Uses, "upload-artifact") || strings.Contains(s.Uses, "download-artifact") {
 			t.Errorf("%s:%d: expected results through job outputs, found %s", w.Path, s.Line, s.Uses)
 		}
+	}
+}
+
+// checkSyntheticMatrix checks that the abuse group runs as a matrix of
+// shards whose results the abuse job merges with releasegate synthetic
+// merge.
+func checkSyntheticMatrix(t *testing.T, w *Workflow) {
+	t.Helper()
+	leg := w.Jobs["abuse-shard"]
+	var got []int
+	if n, ok := leg.Strategy.Matrix["shard"]; !ok || n.Decode(&got) != nil || !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("job abuse-shard: expected strategy.matrix.shard [1, 2], found %v", got)
+	}
+	sharded := false
+	for _, st := range leg.Steps {
+		if st.Uses == "./.releasegate" && st.Env["RELEASEGATE_SYNTHETIC_SHARD"] == fmt.Sprintf("${{ matrix.shard }}/%d", shards) {
+			sharded = true
+		}
+	}
+	if !sharded {
+		t.Errorf("job abuse-shard: expected its ./.releasegate step to run shard ${{ matrix.shard }}/%d (env RELEASEGATE_SYNTHETIC_SHARD), found none", shards)
+	}
+	merge := w.Jobs["abuse"]
+	if !strings.Contains(merge.If, "!cancelled()") {
+		t.Errorf("job abuse: expected it to merge also after a failed shard (if: !cancelled() …), found if: %q", merge.If)
+	}
+	merged := false
+	for _, st := range merge.Steps {
+		if st.ID != "gate" || !strings.Contains(st.Run, "run.sh synthetic merge") {
+			continue
+		}
+		merged = true
+		for i := 1; i <= shards; i++ {
+			if want := fmt.Sprintf("${{ needs.abuse-shard.outputs.result_%d }}", i); st.Env[fmt.Sprintf("SHARD_%d", i)] != want {
+				t.Errorf("%s:%d: job abuse: expected SHARD_%d: %s in the merge step's env, found %v", w.Path, st.Line, i, want, st.Env)
+			}
+		}
+	}
+	if !merged {
+		t.Errorf("job abuse: expected a step with id gate that runs actions/lib/run.sh synthetic merge, found none")
+	}
+	if v := merge.Outputs["result"]; v != "${{ steps.gate.outputs.result }}" {
+		t.Errorf("job abuse: expected output result from the merge step, found %q", v)
 	}
 }
 
