@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,7 +135,7 @@ func WriteChecklist(w io.Writer, ev *Evidence) error {
 	ew.printf("| Engineering lead | _____ | _____ | _____ |\n| SRE on call | _____ | _____ | _____ |\n\n")
 
 	ew.printf("## Release metrics\n\n| Metric | Value |\n|---|---|\n")
-	for _, row := range ReleaseMetrics(rep) {
+	for _, row := range m.ReleaseMetrics {
 		ew.printf("| %s | %s |\n", row.Name, mdEscape(row.Value))
 	}
 	if m.GitHub != nil && m.GitHub.RunID != "" {
@@ -180,7 +182,10 @@ func artifactLine(as []Artifact) string {
 }
 
 // MetricRow is one row of the release metrics section.
-type MetricRow struct{ Name, Value string }
+type MetricRow struct {
+	Name  string `yaml:"name"`
+	Value string `yaml:"value"`
+}
 
 // ReleaseMetrics derives the release metrics from the results: how long the
 // gates ran (deploy time, when a check reports one), SLO violations, the
@@ -215,7 +220,7 @@ func ReleaseMetrics(rep *gate.Report) []MetricRow {
 			}
 			if r.Group == "cost" && (c.Unit == "USD" || strings.Contains(name, "delta") || strings.Contains(name, "drift")) {
 				if !c.Observed.IsZero() {
-					cost = append(cost, fmt.Sprintf("%s%s %s%s", tenantOf(c), c.Name, c.Observed.String(), unitSuffix(c.Unit)))
+					cost = append(cost, costLine(c))
 				}
 			}
 		}
@@ -233,6 +238,31 @@ func ReleaseMetrics(rep *gate.Report) []MetricRow {
 		costS = strings.Join(cost, "; ")
 	}
 	return []MetricRow{{"Deploy time", strings.TrimSpace(deploy)}, {"SLO violations", slo}, {"Error-budget burn", burnS}, {"Cost delta", costS}}
+}
+
+// limitRE reads an upper bound from a check's expected condition, e.g.
+// "<= 1000".
+var limitRE = regexp.MustCompile(`^\s*(<=|<|≤)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*$`)
+
+// costLine is a cost check as a delta: the spend and how far it is from
+// the budget the check held it to, when the check states one.
+func costLine(c gate.Check) string {
+	s := fmt.Sprintf("%s%s %s%s", tenantOf(c), c.Name, c.Observed.String(), unitSuffix(c.Unit))
+	f, ok := c.Observed.Float()
+	m := limitRE.FindStringSubmatch(c.Expected)
+	if !ok || m == nil {
+		return s
+	}
+	limit, err := strconv.ParseFloat(m[2], 64)
+	if err != nil {
+		return s
+	}
+	d := f - limit
+	sign := "+"
+	if d < 0 {
+		sign, d = "−", -d
+	}
+	return fmt.Sprintf("%s (%s%s%s vs budget %s)", s, sign, gate.FormatFloat(d), unitSuffix(c.Unit), gate.FormatFloat(limit))
 }
 
 func unitSuffix(u string) string {
@@ -320,6 +350,7 @@ func Checklist(o Options) (string, error) {
 	for _, a := range o.Artifacts {
 		m.Artifacts = append(m.Artifacts, Artifact{Name: a.Name, Digest: Digest(a.Data)})
 	}
+	m.ReleaseMetrics = ReleaseMetrics(rep)
 	var b strings.Builder
 	err := WriteChecklist(&b, &Evidence{Manifest: m, Report: rep})
 	return b.String(), err

@@ -294,6 +294,9 @@ func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 		subjects = append(subjects, Subject{Name: ReportFile, Digest: digestMap(Digest(repJSON))})
 	}
 
+	// The release metrics, derived once here; the views print them.
+	m.ReleaseMetrics = ReleaseMetrics(rep)
+
 	// People's views.
 	ev := &Evidence{Manifest: m, Report: rep, bundled: true}
 	var cl strings.Builder

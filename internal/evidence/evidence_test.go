@@ -501,3 +501,61 @@ func TestLoadResultsFromGroupReports(t *testing.T) {
 		}
 	})
 }
+
+// TestReleaseMetrics: the manifest carries the release metrics derived from
+// the results, and the checklist and HTML print the manifest's rows rather
+// than recomputing them.
+func TestReleaseMetrics(t *testing.T) {
+	t.Parallel()
+	ev, err := Create(testOptions(t, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MetricRow{
+		{"Deploy time", "5s (gate run)"},
+		{"SLO violations", "1 of 4 SLO checks"},
+		{"Error-budget burn", "16.2× (worst: tenant beta: 1h burn rate)"},
+		{"Cost delta", "spend 412.5 USD (−587.5 USD vs budget 1000)"},
+	}
+	m, err := ParseManifest(fileOf(t, ev, ManifestName("v1.4.0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(m.ReleaseMetrics) != fmt.Sprint(want) {
+		t.Fatalf("manifest release_metrics = %v\nwant %v", m.ReleaseMetrics, want)
+	}
+	for _, name := range []string{HTMLFile, ChecklistFile} {
+		if !strings.Contains(string(fileOf(t, ev, name)), "16.2× (worst: tenant beta: 1h burn rate)") {
+			t.Errorf("%s has no release metrics", name)
+		}
+	}
+	// Renderers read the manifest: change its rows, not the results.
+	ev.Manifest.ReleaseMetrics = []MetricRow{{"Deploy time", "42m from the manifest"}}
+	var html, md strings.Builder
+	if err := WriteHTML(&html, ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteChecklist(&md, ev); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"html": html.String(), "checklist": md.String()} {
+		if !strings.Contains(out, "42m from the manifest") || strings.Contains(out, "16.2×") {
+			t.Errorf("%s recomputed the release metrics instead of printing the manifest's", name)
+		}
+	}
+	// No data is never zero.
+	if rows := ReleaseMetrics(&gate.Report{}); rows[0].Value != "no data" || rows[3].Value != "no data" {
+		t.Errorf("empty report: %v", rows)
+	}
+}
+
+func fileOf(t *testing.T, ev *Evidence, name string) []byte {
+	t.Helper()
+	for _, f := range ev.Files {
+		if f.Name == name {
+			return f.Data
+		}
+	}
+	t.Fatalf("no %s in the evidence", name)
+	return nil
+}

@@ -41,7 +41,7 @@ type view struct {
 }
 
 func htmlView(ev *Evidence) view {
-	v := view{M: ev.Manifest, Metrics: ReleaseMetrics(ev.Report), Passed: ev.Manifest.Result == ResultPassed,
+	v := view{M: ev.Manifest, Metrics: ev.Manifest.ReleaseMetrics, Passed: ev.Manifest.Result == ResultPassed,
 		Time: ev.Manifest.Timestamp.UTC().Format(time.RFC3339)}
 	have := map[string]bool{}
 	for _, r := range ev.Report.Results {

@@ -33,7 +33,12 @@ type Manifest struct {
 	Required []string     `yaml:"required"`
 	Gates    []GateRecord `yaml:"gates"`
 	Inputs   []InputRef   `yaml:"inputs,omitempty"`
-	Files    []FileRef    `yaml:"files"`
+	// ReleaseMetrics are the checklist's release metrics (deploy time, SLO
+	// violations, error-budget burn, cost delta), derived once from the
+	// results by ReleaseMetrics; the HTML report and the checklist print
+	// these rows and never recompute them.
+	ReleaseMetrics []MetricRow `yaml:"release_metrics"`
+	Files          []FileRef   `yaml:"files"`
 }
 
 // GitHubContext is the workflow run that produced the evidence.
