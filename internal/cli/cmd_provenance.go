@@ -28,7 +28,8 @@ const verifyProvenanceUsage = `Usage:
 
 Verifies SLSA provenance (Sigstore bundles from slsa-github-generator, its delegator/BYOB
 builders and GitHub artifact attestations: .intoto.jsonl, .build.slsa, .sigstore.json) and
-keyless or key-based signatures of blobs and OCI images, offline against a pinned Sigstore
+keyless or key-based signatures of blobs and OCI images (Sigstore bundles attached as
+referrers, or cosign's legacy sha256-<digest>.sig tags), offline against a pinned Sigstore
 trusted_root.json: no call to Sigstore is ever made (images are read from their registry).
 A tag-only image reference is resolved to a digest, which is verified and recorded, and warns.
 Exit codes: 0 verified, 1 a verification failed, 2 bad input, 3 could not evaluate.

@@ -21,7 +21,8 @@ type Spec struct {
 	Provenance string `yaml:"provenance" doc:"the provenance (Sigstore bundle, .intoto.jsonl, .build.slsa) for all artifacts; default: <artifact>.intoto.jsonl, .build.slsa or .sigstore.json beside each"`
 	// TrustedRoot is the pinned trusted_root.json.
 	TrustedRoot string `yaml:"trusted-root" doc:"Sigstore trusted_root.json to verify against, fully offline; required unless online"`
-	// Online opts into the network path (TUF refresh, slsa-verifier).
+	// Online opts into the network path: a TUF refresh of the trusted
+	// root (slsa-verifier's own online path is not implemented).
 	Online bool `yaml:"online" doc:"verify online (TUF-refreshed trust root); without it no network call is ever made"`
 
 	// TUFMirror is the TUF repository used online.
