@@ -1,9 +1,12 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -212,4 +215,50 @@ func TestHTTPSourceTLS(t *testing.T) {
 	if _, err := NewHTTPSource(HTTPOptions{URL: srv.URL, CAFile: filepath.Join(t.TempDir(), "none.pem")}); !errors.Is(err, gate.ErrBadInput) {
 		t.Errorf("missing CA file: %v, want ErrBadInput", err)
 	}
+}
+
+// replyTransport answers every request with one status and body, in-process.
+type replyTransport struct {
+	code int
+	body []byte
+}
+
+func (r replyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: r.code, Status: http.StatusText(r.code), Body: io.NopCloser(bytes.NewReader(r.body)),
+		Header: http.Header{"Content-Type": {"application/json"}}, Request: req}, nil
+}
+
+// FuzzHTTPReply feeds arbitrary replies to the Prometheus API client: it
+// never panics, every failure is one of the classified faults, and a
+// success is a well-formed "status":"success" reply without warnings.
+func FuzzHTTPReply(f *testing.F) {
+	for _, b := range []string{okVector, okEmpty, okScalar, okMatrix, badData, execErr, withWarn, withInfos, badTimeout,
+		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1e400"]}]}}`,
+		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"histogram":[1,{"count":"1"}]}]}}`} {
+		f.Add(200, []byte(b))
+	}
+	f.Add(503, []byte("<html>"))
+	f.Add(429, []byte(`{"status":"error"}`))
+	f.Fuzz(func(t *testing.T, code int, body []byte) {
+		if code < 100 || code > 599 {
+			return
+		}
+		src, err := NewHTTPSource(HTTPOptions{URL: "http://prometheus.invalid", Client: &http.Client{Transport: replyTransport{code, body}}, Backoff: time.Nanosecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := src.Query(context.Background(), "up", time.Unix(1700000000, 0))
+		if err != nil {
+			for _, known := range []error{ErrQuery, ErrMalformed, ErrPartial, ErrResultType, gate.ErrBadInput, gate.ErrTimeout, gate.ErrUnreachable} {
+				if errors.Is(err, known) {
+					return
+				}
+			}
+			t.Fatalf("unclassified error %v", err)
+		}
+		var env apiResponse
+		if code != 200 || json.Unmarshal(body, &env) != nil || env.Status != "success" || len(env.Warnings) > 0 {
+			t.Fatalf("reply %d %q was accepted as %v", code, body, v)
+		}
+	})
 }

@@ -71,7 +71,7 @@ func slowRatioOf(le string) func(w string) string {
 //     availability 99.9% over all traffic, over the canary and over the
 //     baseline track; latency 99% under 0.5s and 99.9% under 2.5s;
 //   - 12: canary analysis at 5m, 30m, 1h, 2h: canary error ratio < 1%,
-//     canary vs baseline error ratio (<= baseline * 1.1 + two queries), canary
+//     canary vs baseline error ratio (<= baseline * 1.1, two queries), canary
 //     traffic share > 5%;
 //   - 6: throughput at 5m, 30m, 1h, 6h, 1d and the last hour vs the same hour
 //     a day before;
@@ -88,7 +88,7 @@ func speedChecks() []MetricCheck {
 	for _, w := range []string{"5m", "30m", "1h", "2h"} {
 		cs = append(cs,
 			MetricCheck{Name: "canary error ratio " + w, Query: errRatioOf("")(w), Canary: `track="canary"`, Condition: policy.MustCondition("< 0.01")},
-			MetricCheck{Name: "canary vs baseline " + w, Query: errRatioOf("")(w), Canary: `track="canary"`, Baseline: `track="baseline"`, Condition: policy.MustCondition("<= baseline * 1.1 + 0.001")},
+			MetricCheck{Name: "canary vs baseline " + w, Query: errRatioOf("")(w), Canary: `track="canary"`, Baseline: `track="baseline"`, Condition: policy.MustCondition("<= baseline * 1.1")},
 			MetricCheck{Name: "canary traffic share " + w, Query: fmt.Sprintf(`sum by (tenant) (rate(%s{track="canary"}[%s])) / sum by (tenant) (rate(%s[%s]))`, benchReq, w, benchReq, w), Condition: policy.MustCondition("> 0.05")},
 		)
 	}
