@@ -33,6 +33,11 @@ the spiking or heavy tenant of a scenario runs in every shard with an exact
 1/N share of its schedule. Write each shard's results with --out, then
 combine them with "synthetic merge", which merges the histograms and
 counts exactly (percentiles are never averaged) and judges the whole run.
+The shards may also be reports of "run --only GROUP" with
+RELEASEGATE_SYNTHETIC_SHARD set (the release workflow's matrix): the
+group's other gates, run in every shard, are kept once each, the most
+severe result when the shards disagree; shards that judged no gate merge
+to the same skip.
 
 --prom writes the run in the Prometheus text exposition format; --summary
 writes a per-tenant table and a latency chart (Markdown with Mermaid). In
@@ -156,7 +161,8 @@ func syntheticMerge(o *IO, args []string) int {
 		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no result files; give the JSON results of every shard (written with --out)")
 		return ExitBadInput
 	}
-	groups := map[string][]gate.Result{}
+	groups := map[string][]gate.Result{} // synthetic results by gate, one per shard
+	others := map[string]gate.Result{}   // every other gate: the same run in each shard
 	var order []string
 	for _, path := range fs.Args() {
 		rs, pol, err := readResults(path)
@@ -174,21 +180,43 @@ func syntheticMerge(o *IO, args []string) int {
 			out.Policy = pol
 		}
 		for _, r := range rs {
-			if r.Kind != synthetic.Kind {
-				continue // report.json holds every gate; keep the synthetic ones
+			_, seen := groups[r.Gate]
+			if prev, ok := others[r.Gate]; ok {
+				seen = true
+				if r.Kind != synthetic.Kind && r.Status.Worse(prev.Status) {
+					others[r.Gate] = r
+				}
 			}
-			if _, ok := groups[r.Gate]; !ok {
+			if !seen {
 				order = append(order, r.Gate)
 			}
-			groups[r.Gate] = append(groups[r.Gate], r)
+			if r.Kind == synthetic.Kind {
+				groups[r.Gate] = append(groups[r.Gate], r)
+			} else if !seen {
+				// A shard's report from run --only GROUP holds the group's
+				// other gates too, run once per shard: keep one result per
+				// gate, the most severe when the shards disagree.
+				others[r.Gate] = r
+			}
 		}
 	}
 	if len(order) == 0 {
-		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no synthetic gate results in the given files")
+		if out.Policy.Digest != "" {
+			// The shards' policy has no gate in the group they ran: the
+			// merge of nothing is the same skip report.
+			o.Logf("releasegate synthetic merge: the shards judged no gate; nothing to judge (skip)")
+			return EmitReport(o, out, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: out.Policy,
+				Tool: "releasegate " + ToolVersion(), Results: []gate.Result{}})
+		}
+		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no gate results in the given files")
 		return ExitBadInput
 	}
 	var merged []gate.Result
 	for _, id := range order {
+		if _, ok := groups[id]; !ok {
+			merged = append(merged, others[id])
+			continue
+		}
 		m, err := synthetic.Merge(dedupe(groups[id]))
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "releasegate synthetic merge: gate %s: %v\n", id, err)

@@ -159,3 +159,81 @@ func TestSyntheticBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestSyntheticMergeOfRunShards merges the reports of `run --only abuse`
+// shards, as the release workflow's matrix makes them: the synthetic gate
+// is merged, the group's other gate (run in every shard) is kept once, and
+// shards of a group without gates merge to a skip.
+func TestSyntheticMergeOfRunShards(t *testing.T) {
+	t.Parallel()
+	srv, err := demo.Start(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	pol := writePolicy(t, `version: 1
+gates:
+  - id: tenants-slo
+    kind: synthetic
+    group: abuse
+    with:
+      target: `+srv.URL()+`
+      tenants: [acme, globex, initech]
+      rate: 10
+      duration: 1s
+      late-tolerance: 1s
+      loopback-only: true
+      probe:
+        path: /t/{tenant}/items
+  - id: health
+    kind: http
+    group: abuse
+    with:
+      url: `+srv.URL()+`/health
+  - id: version
+    kind: command
+    with:
+      run: ["true"]
+`)
+	dir := t.TempDir()
+	var reports, skips []string
+	for _, sh := range []string{"1/2", "2/2"} {
+		out := filepath.Join(dir, "shard"+sh[:1])
+		env := map[string]string{synthetic.ShardEnv: sh}
+		if r := runCLI(t, env, "run", "--policy", pol, "--only", "abuse", "--out", out, "--checks", "never"); r.code != ExitOK {
+			t.Fatalf("shard %s: exit %d\n%s\n%s", sh, r.code, r.stdout, r.stderr)
+		}
+		reports = append(reports, filepath.Join(out, "report.json"))
+		skip := filepath.Join(dir, "skip"+sh[:1])
+		if r := runCLI(t, env, "run", "--policy", pol, "--only", "cost", "--out", skip, "--checks", "never"); r.code != ExitOK {
+			t.Fatalf("shard %s of an empty group: exit %d\n%s\n%s", sh, r.code, r.stdout, r.stderr)
+		}
+		skips = append(skips, filepath.Join(skip, "report.json"))
+	}
+	merged := filepath.Join(dir, "merged")
+	if r := runCLI(t, nil, append([]string{"synthetic", "merge", "--out", merged, "--checks", "never"}, reports...)...); r.code != ExitOK {
+		t.Fatalf("merge: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var rep gate.Report
+	b, err := os.ReadFile(filepath.Join(merged, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	var gates []string
+	for _, r := range rep.Results {
+		gates = append(gates, r.Gate+"="+string(r.Status))
+	}
+	if strings.Join(gates, ",") != "tenants-slo=pass,health=pass" || rep.Status != gate.StatusPass {
+		t.Errorf("merged report: expected tenants-slo and health passed once each, found %v (status %s)", gates, rep.Status)
+	}
+	if rec, err := synthetic.RecordOf(&rep.Results[0]); err != nil || rec.Run.Totals().Sent != 30 {
+		t.Errorf("merged tenants-slo: expected the 30 requests of both shards, found %v", err)
+	}
+	r := runCLI(t, nil, append([]string{"synthetic", "merge", "--format", "json", "--checks", "never"}, skips...)...)
+	if r.code != ExitOK || !strings.Contains(r.stdout, `"status": "skip"`) {
+		t.Errorf("merge of shards that judged no gate: expected a skip report, found exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
