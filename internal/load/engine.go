@@ -12,6 +12,12 @@
 // When the engine itself cannot keep the schedule (the in-flight bound is
 // reached, or the machine is too slow), it says so in Shortfall: that is a
 // property of the load generator, not a failure of the service.
+//
+// Requests described by a plain http:// Template go over the engine's own
+// lean HTTP/1.1 transport (lean.go): a pool of connection workers per
+// target, each with one keep-alive connection, pre-rendered request bytes
+// and no allocation per request. Everything else (https, HTTP/2, a custom
+// RoundTripper, a Request function) goes through Config.Client, net/http.
 package load
 
 import (
@@ -55,20 +61,37 @@ type Stream struct {
 	// Objective is the latency a good response must meet to count as
 	// compliant (Good); zero counts every good response.
 	Objective time.Duration
-	// Request builds the seq-th request (seq counts from 0). It is called
-	// at the scheduled time, so keep it cheap.
+	// Template describes the requests as data. A plain http:// template
+	// is rendered once and sent over the engine's own keep-alive HTTP/1.1
+	// connections (the lean transport); anything else goes through
+	// Config.Client. Either Template or Request must be set; Request wins.
+	Template *Template
+	// Request builds the seq-th request (seq counts from 0) for
+	// Config.Client. It is called at the scheduled time, so keep it cheap.
 	Request func(seq int64) (*http.Request, error)
 	// Check judges a response; a nil Check accepts any status below 400.
-	// body holds at most MaxBody bytes of the response.
+	// body holds at most MaxBody bytes of the response. Neither resp nor
+	// body may be kept after Check returns (the lean transport reuses
+	// them), and resp.Body is already consumed.
 	Check func(resp *http.Response, body []byte) error
 }
 
 // Config bounds a run.
 type Config struct {
-	// Client sends the requests. Nil means a keep-alive client built from
-	// MaxInFlight and Timeout (see NewClient).
+	// Client sends the requests that the lean transport does not: https,
+	// streams with a Request function, templates it cannot render. Nil
+	// means a keep-alive client built from MaxInFlight and Timeout (see
+	// NewClient). The lean transport dials with Client's
+	// Transport.DialContext (so LoopbackOnly holds for both), and stands
+	// aside entirely when Client's RoundTripper is not a plain
+	// *http.Transport or it has a proxy.
 	Client *http.Client
-	// MaxInFlight bounds concurrent requests over all streams (default 256).
+	// NetHTTPOnly sends every request through Client (net/http), never
+	// the lean transport.
+	NetHTTPOnly bool
+	// MaxInFlight bounds concurrent requests over the net/http streams,
+	// and the connections (one request in flight each) per target address
+	// of the lean transport (default 256).
 	MaxInFlight int
 	// Timeout bounds one request, from its scheduled time (default 5s).
 	Timeout time.Duration
@@ -366,8 +389,8 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	results := make([]*StreamResult, len(streams))
 	var planned int64
 	for i, s := range streams {
-		if s.Request == nil {
-			return nil, fmt.Errorf("stream %s/%s has no request builder", s.Tenant, s.Scenario)
+		if s.Request == nil && s.Template == nil {
+			return nil, fmt.Errorf("stream %s/%s has neither a request template nor a builder", s.Tenant, s.Scenario)
 		}
 		for _, st := range s.Stages {
 			if st.Rate < 0 || math.IsNaN(st.Rate) || math.IsInf(st.Rate, 0) || st.Duration < 0 {
@@ -400,12 +423,46 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	if deadline <= 0 {
 		deadline = longest + cfg.Timeout + time.Second
 	}
-	ctx, cancel := context.WithTimeout(ctx, deadline)
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(ctx, start.Add(deadline))
 	defer cancel()
 
 	sem := make(chan struct{}, cfg.MaxInFlight)
-	start := time.Now()
 	var sent atomic.Int64
+
+	// streams the lean transport carries, with one pool per address
+	lean := make([]*leanStream, len(streams))
+	pools := map[string]*pool{}
+	if dial, ok := leanDialer(cfg.Client); ok && !cfg.NetHTTPOnly {
+		for i := range streams {
+			s := &streams[i]
+			if s.Request != nil || s.Template == nil {
+				continue
+			}
+			raw, err := compileTemplate(s.Template)
+			if err != nil {
+				continue // net/http sends it
+			}
+			if pools[raw.addr] == nil {
+				pools[raw.addr] = newPool(e, raw.addr, dial, start.Add(deadline), &sent)
+			}
+			lean[i] = &leanStream{s: s, res: results[i], raw: raw}
+		}
+	}
+	poolsDone := make(chan struct{})
+	if len(pools) > 0 {
+		go func() { // a cancelled run stops the connections' pending I/O
+			select {
+			case <-ctx.Done():
+				if ctx.Err() == context.Canceled {
+					for _, p := range pools {
+						p.abort()
+					}
+				}
+			case <-poolsDone:
+			}
+		}()
+	}
 	var reqs sync.WaitGroup
 	var schedulers sync.WaitGroup
 
@@ -427,6 +484,13 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 
 	for i := range streams {
 		schedulers.Add(1)
+		if ls := lean[i]; ls != nil {
+			go func(sch []time.Duration, p *pool) {
+				defer schedulers.Done()
+				ls.schedule(ctx, start, sch, p)
+			}(scheds[i], pools[ls.raw.addr])
+			continue
+		}
 		go func(s Stream, sch []time.Duration, res *StreamResult) {
 			defer schedulers.Done()
 			timer := time.NewTimer(time.Hour)
@@ -467,6 +531,10 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 		}(streams[i], scheds[i], results[i])
 	}
 	schedulers.Wait()
+	for _, p := range pools {
+		p.close()
+	}
+	close(poolsDone)
 	reqs.Wait()
 	close(stopProgress)
 	run := &Run{Streams: results, Started: start, ElapsedUS: time.Since(start).Microseconds(), LateToleranceUS: cfg.LateTolerance.Microseconds()}
@@ -492,9 +560,37 @@ func (r *StreamResult) addSent(lag time.Duration, late, inFlight bool) {
 	r.mu.Unlock()
 }
 
-// do sends one request and records its outcome.
+// schedule hands the stream's arrivals to the pool at their scheduled
+// times. A request that waits for a free worker keeps its scheduled time:
+// the wait counts in its lag and its latency.
+func (ls *leanStream) schedule(ctx context.Context, start time.Time, sch []time.Duration, p *pool) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for seq, off := range sch {
+		at := start.Add(off)
+		if wait := time.Until(at); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				ls.res.addUnsent(int64(len(sch) - seq))
+				return
+			}
+		}
+		if !p.dispatch(ctx, job{st: ls, seq: int64(seq), at: at, off: off}) {
+			ls.res.addUnsent(int64(len(sch) - seq))
+			return
+		}
+	}
+}
+
+// do sends one request through the client and records its outcome.
 func (e *Engine) do(ctx context.Context, s Stream, res *StreamResult, seq int64, at time.Time, off time.Duration) {
-	req, err := s.Request(seq)
+	build := s.Request
+	if build == nil {
+		build = s.Template.Request
+	}
+	req, err := build(seq)
 	if err != nil {
 		res.record(off, 0, 0, "request", e.cfg.Slot)
 		return
@@ -515,11 +611,17 @@ func (e *Engine) do(ctx context.Context, s Stream, res *StreamResult, seq int64,
 		_, rerr = io.Copy(io.Discard, resp.Body)
 	}
 	resp.Body.Close()
-	lat := time.Since(at)
 	if rerr != nil {
 		res.record(off, 0, 0, Classify(rerr), e.cfg.Slot)
 		return
 	}
+	e.judge(&s, res, off, at, resp, body)
+}
+
+// judge checks a response and records it, with its latency from the
+// scheduled time at.
+func (e *Engine) judge(s *Stream, res *StreamResult, off time.Duration, at time.Time, resp *http.Response, body []byte) {
+	lat := time.Since(at)
 	var verdict error
 	if s.Check != nil {
 		verdict = s.Check(resp, body)
@@ -589,6 +691,7 @@ const (
 	ClassTLS         = "tls"
 	ClassDNS         = "dns"
 	ClassNotLoopback = "not loopback"
+	ClassBadResponse = "bad response"
 	ClassOther       = "other"
 )
 
@@ -607,6 +710,8 @@ func Classify(err error) string {
 	switch {
 	case errors.Is(err, ErrNotLoopback):
 		return ClassNotLoopback
+	case errors.Is(err, ErrBadResponse):
+		return ClassBadResponse
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return ClassTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):

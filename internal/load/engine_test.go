@@ -18,6 +18,18 @@ func get(url string) func(int64) (*http.Request, error) {
 	return func(int64) (*http.Request, error) { return http.NewRequest(http.MethodGet, url, nil) }
 }
 
+// transports runs f over the lean transport, then over net/http (one
+// after the other: these tests are about timing).
+func transports(t *testing.T, f func(t *testing.T, netHTTPOnly bool)) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		only bool
+	}{{"lean", false}, {"net/http", true}} {
+		t.Run(tc.name, func(t *testing.T) { f(t, tc.only) })
+	}
+}
+
 // TestStallShowsInP99 is the coordinated-omission test: the server stalls
 // every request for 2 s in the middle of the run. A closed-loop tool
 // would send almost nothing during the stall and report a fast p99; the
@@ -25,6 +37,10 @@ func get(url string) func(int64) (*http.Request, error) {
 // stall dominates the tail.
 func TestStallShowsInP99(t *testing.T) {
 	t.Parallel()
+	transports(t, testStallShowsInP99)
+}
+
+func testStallShowsInP99(t *testing.T, netHTTPOnly bool) {
 	var stallFrom, stallTo atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now().UnixNano()
@@ -37,9 +53,9 @@ func TestStallShowsInP99(t *testing.T) {
 	t0 := time.Now()
 	stallFrom.Store(t0.Add(500 * time.Millisecond).UnixNano())
 	stallTo.Store(t0.Add(2500 * time.Millisecond).UnixNano())
-	e := New(Config{MaxInFlight: 1000, Timeout: 5 * time.Second, LateTolerance: 100 * time.Millisecond})
+	e := New(Config{MaxInFlight: 1000, Timeout: 5 * time.Second, LateTolerance: 100 * time.Millisecond, NetHTTPOnly: netHTTPOnly})
 	run, err := e.Run(context.Background(), []Stream{{
-		Tenant: "acme", Scenario: "slo", Request: get(srv.URL),
+		Tenant: "acme", Scenario: "slo", Template: &Template{URL: srv.URL},
 		Stages: []Stage{{Rate: 100, Duration: 3500 * time.Millisecond}},
 	}})
 	if err != nil {
@@ -70,12 +86,16 @@ func TestStallShowsInP99(t *testing.T) {
 // in-flight room, every request still leaves on time.
 func TestArrivalsIndependentOfResponses(t *testing.T) {
 	t.Parallel()
+	transports(t, testArrivalsIndependentOfResponses)
+}
+
+func testArrivalsIndependentOfResponses(t *testing.T, netHTTPOnly bool) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(300 * time.Millisecond)
 	}))
 	defer srv.Close()
-	run, err := New(Config{MaxInFlight: 200, LateTolerance: 20 * time.Millisecond}).Run(context.Background(), []Stream{{
-		Tenant: "a", Request: get(srv.URL), Stages: []Stage{{Rate: 200, Duration: time.Second}},
+	run, err := New(Config{MaxInFlight: 200, LateTolerance: 20 * time.Millisecond, NetHTTPOnly: netHTTPOnly}).Run(context.Background(), []Stream{{
+		Tenant: "a", Template: &Template{URL: srv.URL}, Stages: []Stage{{Rate: 200, Duration: time.Second}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -97,12 +117,16 @@ func TestArrivalsIndependentOfResponses(t *testing.T) {
 // late requests still carry their full latency.
 func TestInFlightBoundReportsShortfall(t *testing.T) {
 	t.Parallel()
+	transports(t, testInFlightBoundReportsShortfall)
+}
+
+func testInFlightBoundReportsShortfall(t *testing.T, netHTTPOnly bool) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(100 * time.Millisecond)
 	}))
 	defer srv.Close()
-	run, err := New(Config{MaxInFlight: 2}).Run(context.Background(), []Stream{{
-		Tenant: "a", Request: get(srv.URL), Stages: []Stage{{Rate: 100, Duration: 500 * time.Millisecond}},
+	run, err := New(Config{MaxInFlight: 2, NetHTTPOnly: netHTTPOnly}).Run(context.Background(), []Stream{{
+		Tenant: "a", Template: &Template{URL: srv.URL}, Stages: []Stage{{Rate: 100, Duration: 500 * time.Millisecond}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -138,11 +162,15 @@ func TestStagesAndCountBound(t *testing.T) {
 
 func TestDeadlineStopsTheRun(t *testing.T) {
 	t.Parallel()
+	transports(t, testDeadlineStopsTheRun)
+}
+
+func testDeadlineStopsTheRun(t *testing.T, netHTTPOnly bool) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	start := time.Now()
-	run, err := New(Config{Deadline: 300 * time.Millisecond}).Run(context.Background(), []Stream{{
-		Tenant: "a", Request: get(srv.URL), Stages: []Stage{{Rate: 10, Duration: time.Hour}},
+	run, err := New(Config{Deadline: 300 * time.Millisecond, NetHTTPOnly: netHTTPOnly}).Run(context.Background(), []Stream{{
+		Tenant: "a", Template: &Template{URL: srv.URL}, Stages: []Stage{{Rate: 10, Duration: time.Hour}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +189,10 @@ func TestDeadlineStopsTheRun(t *testing.T) {
 
 func TestTransportErrorsAreClassified(t *testing.T) {
 	t.Parallel()
+	transports(t, testTransportErrorsAreClassified)
+}
+
+func testTransportErrorsAreClassified(t *testing.T, netHTTPOnly bool) {
 	// a port with nothing listening
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -203,8 +235,8 @@ func TestTransportErrorsAreClassified(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cl := NewClient(4, 300*time.Millisecond, LoopbackOnly)
-			run, err := New(Config{Client: cl, Timeout: 300 * time.Millisecond}).Run(context.Background(), []Stream{{
-				Tenant: "a", Request: get(tc.url), Stages: []Stage{{Rate: 20, Duration: 100 * time.Millisecond}},
+			run, err := New(Config{Client: cl, Timeout: 300 * time.Millisecond, NetHTTPOnly: netHTTPOnly}).Run(context.Background(), []Stream{{
+				Tenant: "a", Template: &Template{URL: tc.url}, Stages: []Stage{{Rate: 20, Duration: 100 * time.Millisecond}},
 			}})
 			if err != nil {
 				t.Fatal(err)

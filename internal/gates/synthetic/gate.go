@@ -184,6 +184,8 @@ func unreachable(target string, tot *load.StreamResult) error {
 		advice = "the service did not answer within the timeout: check that it is healthy or raise timeout"
 	case load.ClassNotLoopback:
 		advice = "loopback-only is set and the target is not a loopback address"
+	case load.ClassBadResponse:
+		advice = "the answers are not HTTP/1.x: check that target's port serves plain HTTP (use https:// for TLS)"
 	}
 	return fmt.Errorf("%w: %s: no answer to any of %d requests (%s); %s", gate.ErrUnreachable, target, tot.Sent, errorSummary(tot), advice)
 }

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -58,7 +56,7 @@ func plan(s Spec, sh Shard) ([]load.Stream, Judge, error) {
 	base := []load.Stage{{Rate: s.Rate, Duration: s.Duration.D()}}
 	var out []load.Stream
 	add := func(tenant string, st []load.Stage, name string, p Probe, check func(*http.Response, []byte) error, split bool) {
-		ls := load.Stream{Tenant: tenant, Scenario: name, Stages: st, Request: requester(s, p, tenant), Check: check,
+		ls := load.Stream{Tenant: tenant, Scenario: name, Stages: st, Template: template(s, p, tenant), Check: check,
 			Objective: s.Thresholds.LatencyObjective.D()}
 		if split && sh.N > 1 {
 			ls.Stride, ls.Phase = int64(sh.N), int64(sh.I-1)
@@ -135,16 +133,14 @@ func graphBody(q string) string {
 	return string(b)
 }
 
-// requester builds the requests of one tenant's stream. Templates are
-// expanded once per tenant; only {seq} is replaced per request.
-func requester(s Spec, p Probe, tenant string) func(int64) (*http.Request, error) {
+// template describes the requests of one tenant's stream. Templates are
+// expanded once per tenant; the engine replaces {seq} per request.
+func template(s Spec, p Probe, tenant string) *load.Template {
 	r := strings.NewReplacer("{tenant}", tenant)
-	target := strings.TrimRight(s.Target, "/")
 	path := r.Replace(p.Path)
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	body := r.Replace(p.Body)
 	hdr := http.Header{}
 	for k, v := range p.Headers {
 		hdr.Set(k, r.Replace(v))
@@ -154,25 +150,7 @@ func requester(s Spec, p Probe, tenant string) func(int64) (*http.Request, error
 	if method == "" {
 		method = http.MethodGet
 	}
-	seqPath, seqBody := strings.Contains(path, "{seq}"), strings.Contains(body, "{seq}")
-	return func(seq int64) (*http.Request, error) {
-		u, b := target+path, body
-		if seqPath || seqBody {
-			n := strconv.FormatInt(seq, 10)
-			u = strings.ReplaceAll(u, "{seq}", n)
-			b = strings.ReplaceAll(b, "{seq}", n)
-		}
-		var rd io.Reader
-		if b != "" {
-			rd = strings.NewReader(b)
-		}
-		req, err := http.NewRequest(method, u, rd)
-		if err != nil {
-			return nil, err
-		}
-		req.Header = hdr.Clone()
-		return req, nil
-	}
+	return &load.Template{Method: method, URL: strings.TrimRight(s.Target, "/") + path, Header: hdr, Body: r.Replace(p.Body)}
 }
 
 func statusIn2xx(resp *http.Response, _ []byte) error {

@@ -4,15 +4,15 @@
 // request. It is the harness behind docs/benchmarks-synthetic.md; run it
 // by hand, not in go test.
 //
-//	go run ./internal/load/loadbench -url http://127.0.0.1:8089/ -rate 1000 -duration 30s
+//	go run ./internal/load/loadbench -url http://127.0.0.1:8089/ -rate 1000 -duration 30s [-transport net/http]
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -25,19 +25,37 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "how long")
 	inflight := flag.Int("max-in-flight", 1024, "in-flight bound")
 	tol := flag.Duration("late-tolerance", 10*time.Millisecond, "late tolerance")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	transport := flag.String("transport", "lean", "lean (the engine's own HTTP/1.1 connections) or net/http")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "loadbench: -url is required")
 		os.Exit(2)
 	}
+	if *transport != "lean" && *transport != "net/http" {
+		fmt.Fprintf(os.Stderr, "loadbench: -transport %q: expected lean or net/http\n", *transport)
+		os.Exit(2)
+	}
 	cl := load.NewClient(*inflight, 5*time.Second, load.LoopbackOnly)
-	e := load.New(load.Config{Client: cl, MaxInFlight: *inflight, Timeout: 5 * time.Second, LateTolerance: *tol})
+	e := load.New(load.Config{Client: cl, MaxInFlight: *inflight, Timeout: 5 * time.Second, LateTolerance: *tol, NetHTTPOnly: *transport == "net/http"})
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			os.Exit(3)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var before, after syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	run, err := e.Run(context.Background(), []load.Stream{{Tenant: "bench", Stages: []load.Stage{{Rate: *rate, Duration: *dur}},
-		Request: func(int64) (*http.Request, error) { return http.NewRequest(http.MethodGet, *url, nil) }}})
+		Template: &load.Template{URL: *url}}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(3)
 	}
 	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
@@ -47,7 +65,7 @@ func main() {
 	p50, _ := s.Latency.Quantile(0.5)
 	p99, _ := s.Latency.Quantile(0.99)
 	sched := time.Duration(s.ScheduleUS) * time.Microsecond
-	fmt.Printf("target %.0f/s for %s: planned %d sent %d ok %d errors %v\n", *rate, *dur, s.Planned, s.Sent, s.OK, s.Errors)
+	fmt.Printf("%s: target %.0f/s for %s: planned %d sent %d ok %d errors %v\n", *transport, *rate, *dur, s.Planned, s.Sent, s.OK, s.Errors)
 	fmt.Printf("send rate over the schedule %.1f/s (%.2f%% of target); late >%s: %d (%.2f%%), max lag %s; wall %s\n",
 		float64(s.Sent)/sched.Seconds(), 100*float64(s.Sent)/sched.Seconds()/(*rate), *tol, s.Late, 100*float64(s.Late)/float64(max(s.Planned, 1)),
 		time.Duration(s.MaxLagUS)*time.Microsecond, el.Round(time.Millisecond))

@@ -1,0 +1,751 @@
+package load
+
+// The lean transport: the engine's own HTTP/1.1 client for its common
+// case — plain http://, keep-alive, small requests rendered once from a
+// Template. A pool of connection workers per target address, each owning
+// one keep-alive TCP connection, takes arrivals from the open-model
+// schedulers over a channel. Requests are rendered into a reused buffer
+// ({seq} is the only per-request part), responses are parsed from a
+// reused bufio.Reader, and the deadline is set on the connection, so the
+// hot path allocates nothing and costs one goroutine hand-off, one write
+// and one read per request. Everything else (https, HTTP/2, proxies, a
+// custom RoundTripper, headers it does not render itself) goes through
+// Config.Client, net/http.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Template is a request described as data, so that the engine can render
+// it once and send it over its own HTTP/1.1 connections. "{seq}" in URL
+// and Body is replaced by the request's sequence number.
+type Template struct {
+	Method string // default GET
+	URL    string
+	Header http.Header
+	Body   string
+}
+
+// SeqPlaceholder is replaced by the request's sequence number in a
+// Template's URL and Body.
+const SeqPlaceholder = "{seq}"
+
+// Request builds the seq-th request for net/http.
+func (t *Template) Request(seq int64) (*http.Request, error) {
+	u, b := t.URL, t.Body
+	if strings.Contains(u, SeqPlaceholder) || strings.Contains(b, SeqPlaceholder) {
+		n := strconv.FormatInt(seq, 10)
+		u = strings.ReplaceAll(u, SeqPlaceholder, n)
+		b = strings.ReplaceAll(b, SeqPlaceholder, n)
+	}
+	var rd io.Reader
+	if b != "" {
+		rd = strings.NewReader(b)
+	}
+	req, err := http.NewRequest(t.method(), u, rd)
+	if err != nil {
+		return nil, err
+	}
+	if t.Header != nil {
+		req.Header = t.Header.Clone()
+	}
+	return req, nil
+}
+
+func (t *Template) method() string {
+	if t.Method == "" {
+		return http.MethodGet
+	}
+	return t.Method
+}
+
+// ErrBadResponse is the cause of requests whose answer the lean transport
+// could not read as HTTP/1.x; they count as errors of class
+// ClassBadResponse, never as responses.
+var ErrBadResponse = errors.New("malformed HTTP/1.x response")
+
+// rawRequest is a Template rendered to bytes.
+type rawRequest struct {
+	addr string // host:port to dial
+	// head is the request line and headers up to the Content-Length line,
+	// split at {seq}; body is the body split at {seq}. Both have at least
+	// one (possibly empty) piece.
+	head, body [][]byte
+	bodyLen    int // sum of the body pieces
+	sendLength bool
+	headMethod bool // HEAD: the answer has no body
+	idempotent bool
+}
+
+// seqToken stands for {seq} while the URL is parsed and escaped: letters
+// and digits only, so escaping leaves it intact.
+const seqToken = "RGSEQ9f4c2e7b"
+
+// compileTemplate renders t for the lean transport, or says why it cannot
+// (the request then goes through net/http).
+func compileTemplate(t *Template) (*rawRequest, error) {
+	m := t.method()
+	if !validToken(m) {
+		return nil, fmt.Errorf("method %q", m)
+	}
+	if strings.Contains(t.URL, seqToken) {
+		return nil, errors.New("URL holds the internal placeholder")
+	}
+	u, err := url.Parse(strings.ReplaceAll(t.URL, SeqPlaceholder, seqToken))
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Scheme != "http":
+		return nil, fmt.Errorf("scheme %q", u.Scheme)
+	case u.User != nil:
+		return nil, errors.New("credentials in the URL")
+	case u.Host == "" || u.Opaque != "" || strings.Contains(u.Host, seqToken):
+		return nil, fmt.Errorf("URL %q", t.URL)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	var h strings.Builder
+	h.WriteString(m + " " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\n")
+	if t.Header.Get("User-Agent") == "" {
+		h.WriteString("User-Agent: Go-http-client/1.1\r\n")
+	}
+	keys := make([]string, 0, len(t.Header))
+	for k := range t.Header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		switch ck {
+		case "Host", "Content-Length": // net/http ignores both in Header
+			continue
+		case "Connection", "Transfer-Encoding", "Trailer", "Te", "Upgrade", "Expect", "Keep-Alive", "Proxy-Connection":
+			return nil, fmt.Errorf("header %s", ck)
+		}
+		if !validToken(k) {
+			return nil, fmt.Errorf("header name %q", k)
+		}
+		for _, v := range t.Header[k] {
+			if strings.ContainsAny(v, "\r\n\x00") || strings.Contains(v, seqToken) {
+				return nil, fmt.Errorf("header %s value", ck)
+			}
+			h.WriteString(k + ": " + v + "\r\n")
+		}
+	}
+	r := &rawRequest{addr: addr, headMethod: m == http.MethodHead,
+		idempotent: m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace}
+	for _, p := range strings.Split(h.String(), seqToken) {
+		r.head = append(r.head, []byte(p))
+	}
+	for _, p := range strings.Split(t.Body, SeqPlaceholder) {
+		r.body = append(r.body, []byte(p))
+		r.bodyLen += len(p)
+	}
+	r.sendLength = t.Body != "" || m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch
+	return r, nil
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// render appends the seq-th request to dst[:0].
+func (r *rawRequest) render(dst []byte, seq int64) []byte {
+	var num [20]byte
+	digits := strconv.AppendInt(num[:0], seq, 10)
+	dst = dst[:0]
+	for i, p := range r.head {
+		if i > 0 {
+			dst = append(dst, digits...)
+		}
+		dst = append(dst, p...)
+	}
+	if r.sendLength {
+		dst = append(dst, "Content-Length: "...)
+		dst = strconv.AppendInt(dst, int64(r.bodyLen+(len(r.body)-1)*len(digits)), 10)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, "\r\n"...)
+	for i, p := range r.body {
+		if i > 0 {
+			dst = append(dst, digits...)
+		}
+		dst = append(dst, p...)
+	}
+	return dst
+}
+
+// leanDialer returns the dial function of c's transport when the lean
+// transport may stand in for c: c's RoundTripper is a plain
+// *http.Transport (or the default) without a proxy or a legacy dialer.
+func leanDialer(c *http.Client) (func(context.Context, string, string) (net.Conn, error), bool) {
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	tr, ok := rt.(*http.Transport)
+	if !ok || tr.Proxy != nil && tr != http.DefaultTransport || tr.Dial != nil { //nolint:staticcheck // a legacy Dial means a custom dialer we must respect
+		return nil, false
+	}
+	if tr.DialContext != nil {
+		return tr.DialContext, true
+	}
+	var d net.Dialer
+	return d.DialContext, true
+}
+
+// job is one scheduled request handed to a connection worker.
+type job struct {
+	st      *leanStream
+	seq     int64
+	at      time.Time
+	off     time.Duration
+	blocked bool // the scheduler waited for a free worker
+}
+
+type leanStream struct {
+	s   *Stream
+	res *StreamResult
+	raw *rawRequest
+}
+
+// pool is the connection workers of one target address. Workers start
+// on demand, up to max, when an arrival finds none idle, so the pool
+// grows to the concurrency the schedule needs.
+type pool struct {
+	e        *Engine
+	addr     string
+	dial     func(context.Context, string, string) (net.Conn, error)
+	jobs     chan job
+	workers  atomic.Int64
+	max      int64
+	deadline time.Time // the run's
+	wg       sync.WaitGroup
+	sent     *atomic.Int64
+
+	mu     sync.Mutex
+	conns  map[*worker]net.Conn
+	closed bool
+}
+
+func newPool(e *Engine, addr string, dial func(context.Context, string, string) (net.Conn, error), deadline time.Time, sent *atomic.Int64) *pool {
+	return &pool{e: e, addr: addr, dial: dial, jobs: make(chan job), max: int64(e.cfg.MaxInFlight),
+		deadline: deadline, sent: sent, conns: map[*worker]net.Conn{}}
+}
+
+// dispatch hands j to an idle worker, starts a new one, or waits for one;
+// false means the run ended first and j never left.
+func (p *pool) dispatch(ctx context.Context, j job) bool {
+	select {
+	case p.jobs <- j:
+		return true
+	default:
+	}
+	if p.workers.Add(1) <= p.max {
+		w := &worker{p: p, br: bufio.NewReaderSize(nil, 16<<10)}
+		p.wg.Add(1)
+		go w.run(ctx, j)
+		return true
+	}
+	p.workers.Add(-1)
+	j.blocked = true
+	select {
+	case p.jobs <- j:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// close ends the workers once no scheduler sends any more, and waits.
+func (p *pool) close() {
+	close(p.jobs)
+	p.wg.Wait()
+}
+
+// abort makes every connection's pending I/O fail now (the run was
+// cancelled).
+func (p *pool) abort() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, c := range p.conns {
+		c.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+func (p *pool) track(w *worker, c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c == nil {
+		delete(p.conns, w)
+		return true
+	}
+	if p.closed {
+		return false
+	}
+	p.conns[w] = c
+	return true
+}
+
+// worker owns one keep-alive connection and sends one request at a time.
+type worker struct {
+	p      *pool
+	conn   net.Conn
+	reused bool // conn has carried a request before
+	br     *bufio.Reader
+	wbuf   []byte
+	rr     respReader
+}
+
+func (w *worker) run(ctx context.Context, first job) {
+	defer w.p.wg.Done()
+	defer w.hangUp()
+	w.do(ctx, first)
+	for j := range w.p.jobs {
+		w.do(ctx, j)
+	}
+}
+
+func (w *worker) hangUp() {
+	if w.conn != nil {
+		w.p.track(w, nil)
+		w.conn.Close()
+		w.conn = nil
+	}
+}
+
+// do sends j and records its outcome.
+func (w *worker) do(ctx context.Context, j job) {
+	e, res := w.p.e, j.st.res
+	if ctx.Err() != nil {
+		res.addUnsent(1)
+		return
+	}
+	lag := time.Since(j.at)
+	late := lag > e.cfg.LateTolerance
+	res.addSent(lag, late, j.blocked && late)
+	w.p.sent.Add(1)
+	deadline := j.at.Add(e.cfg.Timeout)
+	if deadline.After(w.p.deadline) {
+		deadline = w.p.deadline
+	}
+	s := j.st.s
+	w.rr.wantHeader, w.rr.wantBody, w.rr.maxBody = s.Check != nil, s.Check != nil, int(e.cfg.MaxBody)
+	err := w.roundTrip(ctx, j, deadline)
+	if err != nil {
+		res.record(j.off, 0, 0, Classify(err), e.cfg.Slot)
+		return
+	}
+	e.judge(s, res, j.off, j.at, &w.rr.resp, w.rr.body)
+}
+
+// roundTrip sends j's request and reads the answer into w.rr. A request
+// that finds a reused connection closed by the server before any byte
+// of the answer is sent again once on a new connection, as net/http does:
+// when it was never written, or when it is idempotent.
+func (w *worker) roundTrip(ctx context.Context, j job, deadline time.Time) error {
+	raw := j.st.raw
+	w.wbuf = raw.render(w.wbuf, j.seq)
+	for attempt := 0; ; attempt++ {
+		if w.conn == nil {
+			dctx, cancel := context.WithDeadline(ctx, deadline)
+			c, err := w.p.dial(dctx, "tcp", w.p.addr)
+			cancel()
+			if err != nil {
+				return err
+			}
+			if !w.p.track(w, c) {
+				c.Close()
+				return context.Canceled
+			}
+			w.conn, w.reused = c, false
+			w.br.Reset(c)
+		}
+		reused := w.reused
+		w.reused = true
+		if err := w.conn.SetDeadline(deadline); err != nil {
+			w.hangUp()
+			return err
+		}
+		n, werr := w.conn.Write(w.wbuf)
+		if werr != nil && n == 0 && reused && attempt == 0 {
+			w.hangUp()
+			continue
+		}
+		keep, rerr := w.rr.read(w.br, raw.headMethod)
+		if rerr != nil || !keep {
+			w.hangUp()
+		}
+		if rerr == nil {
+			return nil // an answer, even if the write failed part-way (a server may answer and close early)
+		}
+		if reused && attempt == 0 && w.rr.nread == 0 && (werr != nil && n == 0 || raw.idempotent && closedErr(rerr)) {
+			continue
+		}
+		if werr != nil {
+			return werr
+		}
+		return rerr
+	}
+}
+
+func closedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// respReader parses HTTP/1.x responses. Its fields are reused from one
+// response to the next.
+type respReader struct {
+	wantHeader, wantBody bool
+	maxBody              int
+
+	resp  http.Response
+	hdr   http.Header
+	body  []byte
+	nread int // bytes of this response read so far
+	lines int // bytes of this response's status, header, chunk-size and trailer lines
+}
+
+// maxHeaderBytes bounds one response's status line and headers.
+const maxHeaderBytes = 64 << 10
+
+func badResponse(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadResponse}, a...)...)
+}
+
+// line returns the next line without its CRLF (or LF). The slice is valid
+// until the next read.
+func (r *respReader) line(br *bufio.Reader) ([]byte, error) {
+	l, err := br.ReadSlice('\n')
+	r.nread += len(l)
+	r.lines += len(l)
+	if err == bufio.ErrBufferFull {
+		return nil, badResponse("a header line longer than %d bytes", br.Size())
+	}
+	if err != nil {
+		if err == io.EOF && r.nread > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	if r.lines > maxHeaderBytes {
+		return nil, badResponse("header and chunk lines longer than %d bytes", maxHeaderBytes)
+	}
+	l = l[:len(l)-1]
+	if len(l) > 0 && l[len(l)-1] == '\r' {
+		l = l[:len(l)-1]
+	}
+	return l, nil
+}
+
+// read parses one response from br (skipping 1xx interim answers) and
+// reads or discards its body. keep reports whether the connection can
+// carry another request.
+func (r *respReader) read(br *bufio.Reader, head bool) (keep bool, err error) {
+	r.nread, r.lines = 0, 0
+	r.body = r.body[:0]
+	if r.wantHeader {
+		if r.hdr == nil {
+			r.hdr = http.Header{}
+		}
+		clear(r.hdr)
+	}
+	var code, minor int
+	var length int64
+	var chunked, closeConn, keepAlive bool
+	for {
+		l, err := r.line(br)
+		if err != nil {
+			return false, err
+		}
+		// "HTTP/1.x NNN[ reason]"
+		if len(l) < 12 || string(l[:7]) != "HTTP/1." || (l[7] != '0' && l[7] != '1') || l[8] != ' ' ||
+			(len(l) > 12 && l[12] != ' ') || !isDigit(l[9]) || !isDigit(l[10]) || !isDigit(l[11]) || l[9] == '0' {
+			return false, badResponse("status line %q", truncate(l))
+		}
+		minor = int(l[7] - '0')
+		code = int(l[9]-'0')*100 + int(l[10]-'0')*10 + int(l[11]-'0')
+		if r.wantHeader {
+			r.resp.Status = string(l[9:])
+		}
+		length, chunked, closeConn, keepAlive = -1, false, false, false
+		for {
+			l, err := r.line(br)
+			if err != nil {
+				return false, err
+			}
+			if len(l) == 0 {
+				break
+			}
+			colon := indexByte(l, ':')
+			if colon <= 0 || l[0] == ' ' || l[0] == '\t' {
+				return false, badResponse("header line %q", truncate(l))
+			}
+			name, value := l[:colon], trimOWS(l[colon+1:])
+			switch {
+			case equalFold(name, "content-length"):
+				n, ok := parseLength(value)
+				if !ok || length >= 0 && n != length {
+					return false, badResponse("Content-Length %q", truncate(value))
+				}
+				length = n
+			case equalFold(name, "transfer-encoding"):
+				if !equalFold(value, "chunked") || chunked {
+					return false, badResponse("Transfer-Encoding %q", truncate(value))
+				}
+				chunked = true
+			case equalFold(name, "connection"):
+				closeConn = closeConn || hasToken(value, "close")
+				keepAlive = keepAlive || hasToken(value, "keep-alive")
+			}
+			if r.wantHeader {
+				k := textproto.CanonicalMIMEHeaderKey(string(name))
+				r.hdr[k] = append(r.hdr[k], string(value))
+			}
+		}
+		if code == http.StatusSwitchingProtocols {
+			return false, badResponse("101 Switching Protocols to a request that asked for no upgrade")
+		}
+		if code >= 200 {
+			break
+		}
+		if r.wantHeader { // an interim 1xx answer: the real one follows
+			clear(r.hdr)
+		}
+	}
+	keep = !closeConn && (minor == 1 || keepAlive)
+	if chunked {
+		length = -1
+	}
+	proto := "HTTP/1.1"
+	if minor == 0 {
+		proto = "HTTP/1.0"
+	}
+	r.resp = http.Response{Status: r.resp.Status, StatusCode: code, Proto: proto,
+		ProtoMajor: 1, ProtoMinor: minor, Header: r.hdr, ContentLength: length, Body: http.NoBody, Close: !keep}
+	switch {
+	case head || code == http.StatusNoContent || code == http.StatusNotModified:
+		return keep, nil
+	case chunked:
+		return keep, r.readChunked(br)
+	case length >= 0:
+		return keep, r.readN(br, length)
+	}
+	// no length: the body runs to the end of the connection
+	if err := r.readN(br, -1); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// readN reads n bytes of body (n < 0: up to EOF), keeping the first
+// maxBody when the body is wanted.
+func (r *respReader) readN(br *bufio.Reader, n int64) error {
+	for n != 0 {
+		if r.wantBody && len(r.body) < r.maxBody {
+			want := r.maxBody - len(r.body)
+			if n > 0 && int64(want) > n {
+				want = int(n)
+			}
+			if cap(r.body)-len(r.body) < want {
+				r.body = slices.Grow(r.body, min(want, 64<<10))
+			}
+			room := r.body[len(r.body):min(cap(r.body), len(r.body)+want)]
+			m, err := br.Read(room)
+			r.body = r.body[:len(r.body)+m]
+			r.nread += m
+			if n > 0 {
+				n -= int64(m)
+			}
+			if err != nil {
+				return bodyEOF(err, n)
+			}
+			continue
+		}
+		chunk := br.Buffered()
+		if chunk == 0 {
+			if _, err := br.Peek(1); err != nil {
+				return bodyEOF(err, n)
+			}
+			chunk = br.Buffered()
+		}
+		if n > 0 && int64(chunk) > n {
+			chunk = int(n)
+		}
+		m, _ := br.Discard(chunk)
+		r.nread += m
+		if n > 0 {
+			n -= int64(m)
+		}
+	}
+	return nil
+}
+
+// bodyEOF maps the end of the connection inside a body: expected when the
+// body runs to the end (n < 0), truncation otherwise.
+func bodyEOF(err error, n int64) error {
+	if err == io.EOF {
+		if n < 0 {
+			return nil
+		}
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func (r *respReader) readChunked(br *bufio.Reader) error {
+	for {
+		r.lines = 0 // each chunk-size line (and the trailers) within the bound
+		l, err := r.line(br)
+		if err != nil {
+			return err
+		}
+		if i := indexByte(l, ';'); i >= 0 {
+			l = l[:i]
+		}
+		l = trimOWS(l)
+		if len(l) == 0 || len(l) > 15 {
+			return badResponse("chunk size %q", truncate(l))
+		}
+		var size int64
+		for _, c := range l {
+			var d byte
+			switch {
+			case '0' <= c && c <= '9':
+				d = c - '0'
+			case 'a' <= c && c <= 'f':
+				d = c - 'a' + 10
+			case 'A' <= c && c <= 'F':
+				d = c - 'A' + 10
+			default:
+				return badResponse("chunk size %q", truncate(l))
+			}
+			size = size<<4 | int64(d)
+		}
+		if size == 0 {
+			for { // trailers
+				l, err := r.line(br)
+				if err != nil {
+					return err
+				}
+				if len(l) == 0 {
+					return nil
+				}
+			}
+		}
+		if err := r.readN(br, size); err != nil {
+			return err
+		}
+		l, err = r.line(br)
+		if err != nil {
+			return err
+		}
+		if len(l) != 0 {
+			return badResponse("chunk not followed by CRLF")
+		}
+	}
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// equalFold compares ASCII b with lower-case s, ignoring case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasToken reports whether the comma-separated list v holds tok.
+func hasToken(v []byte, tok string) bool {
+	for len(v) > 0 {
+		i := indexByte(v, ',')
+		var t []byte
+		if i < 0 {
+			t, v = v, nil
+		} else {
+			t, v = v[:i], v[i+1:]
+		}
+		if equalFold(trimOWS(t), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+func parseLength(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if !isDigit(c) {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+func truncate(b []byte) string {
+	if len(b) > 64 {
+		return string(b[:64]) + "…"
+	}
+	return string(b)
+}
