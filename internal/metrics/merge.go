@@ -23,7 +23,7 @@ import (
 // grouping adds the same per-series values (the order of the additions may
 // differ in the last bits). Only sum, count, min and max over a selector or
 // a per-series range function are merged, and only leaves that differ in
-// their label matchers.
+// their label matchers and grouping.
 
 // mergeable is a leaf of the form OP by (G) (F(name{M}[r] offset o)) or
 // OP by (G) (name{M} offset o).
@@ -38,7 +38,7 @@ type mergeable struct {
 }
 
 func (m mergeable) groupKey() string {
-	return fmt.Sprintf("%s|%s|%s|%d|%d|%s", m.op, strings.Join(m.grouping, ","), m.fn, m.rng, m.offset, m.name)
+	return fmt.Sprintf("%s|%s|%d|%d|%s", m.op, m.fn, m.rng, m.offset, m.name)
 }
 
 // perSeries are range functions that map each series to one value on its
@@ -211,7 +211,13 @@ func mergeGroup(keys []string, ms map[string]mergeable) merged {
 			sel = append(sel, (&labels.Matcher{Type: labels.MatchRegexp, Name: l, Value: strings.Join(alts, "|")}).String())
 		}
 	}
-	grouping := dedupe(sortedUnion(first.grouping, extraNames))
+	// the merged grouping is finer than every leaf's: each leaf sums (or
+	// takes the min or max of) whole groups of it
+	grouping := extraNames
+	for _, k := range keys {
+		grouping = sortedUnion(grouping, ms[k].grouping)
+	}
+	grouping = dedupe(grouping)
 	inner := first.name + "{" + strings.Join(sel, ", ") + "}"
 	if len(sel) == 0 {
 		inner = first.name
@@ -230,12 +236,12 @@ func mergeGroup(keys []string, ms map[string]mergeable) merged {
 	if localOp == "count" {
 		localOp = "sum"
 	}
-	by := ""
-	if len(first.grouping) > 0 {
-		by = " by (" + strings.Join(first.grouping, ", ") + ")"
-	}
 	local := map[string]string{}
 	for _, k := range keys {
+		by := ""
+		if g := ms[k].grouping; len(g) > 0 {
+			by = " by (" + strings.Join(g, ", ") + ")"
+		}
 		var rs []string
 		for _, lm := range residual[k] {
 			rs = append(rs, lm.String())

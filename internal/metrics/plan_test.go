@@ -106,7 +106,10 @@ func TestMergeLeaves(t *testing.T) {
 		{"count is summed back", []string{`count by (tenant) (x{a="1"})`, `count by (tenant) (x{a="2"})`},
 			`count by (a, tenant) (x{a=~"1|2"})`, map[string]string{`count by (tenant) (x{a="1"})`: `sum by (tenant) ({%s, a="1"})`}},
 		{"different windows do not merge", []string{`sum(rate(x[5m]))`, `sum(rate(x[1h]))`}, "", nil},
-		{"different groupings do not merge", []string{`sum by (tenant) (rate(x[5m]))`, `sum(rate(x{a="1"}[5m]))`}, "", nil},
+		{"groupings are united: each leaf sums whole groups of the merged one",
+			[]string{`sum by (tenant, le) (rate(b[5m]))`, `sum by (tenant) (rate(b{le="0.5"}[5m]))`, `sum(rate(b{job="x"}[5m]))`},
+			`sum by (job, le, tenant) (rate(b[5m]))`,
+			map[string]string{`sum by (tenant, le) (rate(b[5m]))`: `sum by (le, tenant) ({%s})`, `sum(rate(b{job="x"}[5m]))`: `sum ({%s, job="x"})`}},
 		{"avg does not merge", []string{`avg by (tenant) (x{a="1"})`, `avg by (tenant) (x)`}, "", nil},
 		{"histogram_quantile over a merged leaf is not itself a leaf", []string{`topk(1, x)`, `topk(1, x{a="1"})`}, "", nil},
 	}
