@@ -131,6 +131,29 @@ func checkSummaries(t *testing.T, r actRun, want map[string][]string) {
 	}
 }
 
+// checkGateActions checks that each gate action of the caller's
+// gate-actions job ran its real gate: the same figures in its step summary
+// as in the release workflow's jobs, the synthetic gate unsharded, and the
+// CI budget read from the file given to ci-budget-throttle's usage_file.
+func checkGateActions(t *testing.T, r actRun) {
+	t.Helper()
+	s := r.summary["gate-actions"]
+	for _, want := range []string{
+		"generator_generic_slsa3.yml@refs/tags/v2.1.0",                    // verify-provenance
+		"availability 5m burn rate",                                       // check-slo
+		"slo: 3 tenant(s), 30 requests, 0 checks failed of 9 (shard 1/1)", // synthetic-multi-tenant
+		"tenant acme: $251.15 of $400.00 month budget spent",              // ci-budget-throttle
+		"/examples/budget/usage-report.csv (5131 Actions rows)",           // … from usage_file
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("job gate-actions: expected its step summary to hold %q, found %q", want, s)
+		}
+	}
+	if strings.Contains(s, "../../../examples/budget/usage-report.csv") {
+		t.Errorf("job gate-actions: expected ci-budget-throttle to read its usage_file input, found the policy's default path in %q", s)
+	}
+}
+
 // checkEvidence checks that the evidence job signed a bundle recording
 // result (PASSED or FAILED) and verified it offline with the public key the
 // caller gave: intact, signed by that key, and recording the same result;
@@ -213,6 +236,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 						t.Errorf("job gate-actions: expected %q from the actions' outputs, found:\n%s", want, r.output["gate-actions"])
 					}
 				}
+				checkGateActions(t, r)
 			},
 		},
 		{
@@ -244,6 +268,7 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				if want := "gate statuses: provenance=pass slo=fail abuse=pass cost=pass"; !strings.Contains(r.output["gate-actions"], want) {
 					t.Errorf("job gate-actions: expected %q from the actions' outputs, found:\n%s", want, r.output["gate-actions"])
 				}
+				checkGateActions(t, r)
 				s := r.summary["verdict"]
 				for _, row := range []string{"| slo | ❌ failure | fail |", "| cost | ❌ skipped | none |", "| abuse | ✅ success | pass |"} {
 					if !strings.Contains(s, row) {
