@@ -47,6 +47,9 @@ type Planner struct {
 	plans  map[string]*plan
 	// merged maps a leaf to the merged leaf that answers it (see merge.go).
 	merged map[leafKey]mergeRef
+	// answers memoizes whole queries: checks that share a query (or a
+	// staleness query) evaluate it once.
+	answers map[leafKey]*leafResult
 	// Fetched counts leaf queries sent to the source (tests, benchmarks).
 	fetched int
 }
@@ -68,9 +71,33 @@ type mergeRef struct {
 }
 
 type leafResult struct {
+	id   int
 	done chan struct{}
 	v    Vector
 	err  error
+
+	once   sync.Once
+	series []*Series
+}
+
+// stored returns the leaf's samples as series at at, labelled with the
+// leaf's id, for the in-process engine; built once, shared by every query
+// that needs the leaf.
+func (r *leafResult) stored(at time.Time) []*Series {
+	r.once.Do(func() {
+		id := strconv.Itoa(r.id)
+		r.series = make([]*Series, 0, len(r.v))
+		for _, s := range r.v {
+			b := labels.NewScratchBuilder(len(s.Labels) + 1)
+			for k, v := range s.Labels {
+				b.Add(k, v)
+			}
+			b.Add(leafLabel, id)
+			b.Sort()
+			r.series = append(r.series, &Series{Labels: b.Labels(), T: []int64{at.UnixMilli()}, V: []float64{s.Value}})
+		}
+	})
+	return r.series
 }
 
 // plan is a query split into leaves and the expression that combines them.
@@ -95,7 +122,7 @@ func NewPlanner(src Source, concurrency int) *Planner {
 	if concurrency <= 0 {
 		concurrency = 8
 	}
-	return &Planner{src: src, sem: make(chan struct{}, concurrency), leaves: map[leafKey]*leafResult{}, plans: map[string]*plan{}, merged: map[leafKey]mergeRef{}}
+	return &Planner{src: src, sem: make(chan struct{}, concurrency), leaves: map[leafKey]*leafResult{}, plans: map[string]*plan{}, merged: map[leafKey]mergeRef{}, answers: map[leafKey]*leafResult{}}
 }
 
 // Fetched returns how many leaf queries were sent to the source.
@@ -189,7 +216,7 @@ func (p *Planner) entry(k leafKey) (*leafResult, bool) {
 	if r, ok := p.leaves[k]; ok {
 		return r, false
 	}
-	r := &leafResult{done: make(chan struct{})}
+	r := &leafResult{id: len(p.leaves), done: make(chan struct{})}
 	p.leaves[k] = r
 	p.fetched++
 	return r, true
@@ -211,8 +238,31 @@ func (p *Planner) fetch(ctx context.Context, r *leafResult, q string, at time.Ti
 }
 
 // Query evaluates q at at: its leaves come from the source (each distinct
-// leaf once per planner) and are combined in-process.
+// leaf once per planner) and are combined in-process. The same query at the
+// same time is evaluated once; callers must not modify the Vector.
 func (p *Planner) Query(ctx context.Context, q string, at time.Time) (Vector, error) {
+	k := leafKey{q, at.UnixMilli()}
+	p.mu.Lock()
+	r, ok := p.answers[k]
+	if !ok {
+		r = &leafResult{done: make(chan struct{})}
+		p.answers[k] = r
+	}
+	p.mu.Unlock()
+	if ok {
+		select {
+		case <-r.done:
+			return r.v, r.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("query %s: %w", q, ctx.Err())
+		}
+	}
+	r.v, r.err = p.query(ctx, q, at)
+	close(r.done)
+	return r.v, r.err
+}
+
+func (p *Planner) query(ctx context.Context, q string, at time.Time) (Vector, error) {
 	pl := p.plan(q)
 	if pl.err != nil {
 		return p.src.Query(ctx, q, at)
@@ -225,12 +275,6 @@ func (p *Planner) Query(ctx context.Context, q string, at time.Time) (Vector, er
 		ref, isMerged := p.merged[lk]
 		p.mu.Unlock()
 		if isMerged {
-			local := fmt.Sprintf(ref.local, fmt.Sprintf("%s=%q", leafLabel, strconv.Itoa(i)))
-			if expr == "" {
-				expr = local
-			} else {
-				expr = strings.ReplaceAll(expr, pl.refs[i], local)
-			}
 			lk, text = ref.key, ref.key.query
 		}
 		r, start := p.entry(lk)
@@ -238,6 +282,17 @@ func (p *Planner) Query(ctx context.Context, q string, at time.Time) (Vector, er
 			go p.fetch(ctx, r, text, at, false)
 		}
 		results[i] = r
+		// the leaf's series are stored under its id in the planner
+		sel := fmt.Sprintf("%s=%q", leafLabel, strconv.Itoa(r.id))
+		local := fmt.Sprintf(`label_replace({%s}, %q, "", "", "")`, sel, leafLabel)
+		if isMerged {
+			local = fmt.Sprintf(ref.local, sel)
+		}
+		if expr == "" && isMerged {
+			expr = local
+		} else if expr != "" {
+			expr = strings.ReplaceAll(expr, pl.refs[i], local)
+		}
 	}
 	for _, r := range results {
 		select {
@@ -264,15 +319,11 @@ func (p *Planner) Query(ctx context.Context, q string, at time.Time) (Vector, er
 		return results[0].v, nil
 	}
 	d := &Data{}
-	for i, r := range results {
-		for _, s := range r.v {
-			b := labels.NewScratchBuilder(len(s.Labels) + 1)
-			for k, v := range s.Labels {
-				b.Add(k, v)
-			}
-			b.Add(leafLabel, strconv.Itoa(i))
-			b.Sort()
-			d.Series = append(d.Series, &Series{Labels: b.Labels(), T: []int64{at.UnixMilli()}, V: []float64{s.Value}})
+	added := map[*leafResult]bool{}
+	for _, r := range results {
+		if !added[r] {
+			added[r] = true
+			d.Series = append(d.Series, r.stored(at)...)
 		}
 	}
 	v, err := evalLocal(ctx, localEngine(), memQueryable{d}, expr, at)
