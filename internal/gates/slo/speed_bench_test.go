@@ -143,8 +143,9 @@ func loadavg() string {
 }
 
 // BenchmarkCheckSLOSpeed measures, in each iteration: the sequential loop
-// (every query of the 100 checks sent whole, one at a time, timing each:
-// the slowest of them is the slowest single query), then the gate at
+// (every query of the 100 checks sent whole, one at a time, timing each;
+// the slowest of them is sent 5 more times and its median is the slowest
+// single query), then the gate at
 // concurrency 1 (its whole plan, one query at a time: the work it asks of
 // Prometheus), 2, 4, 8 and 20 (Prometheus's --query.max-concurrency). It
 // reports the medians over the iterations and ratio-N = gate at concurrency
@@ -169,7 +170,7 @@ func BenchmarkCheckSLOSpeed(b *testing.B) {
 	qs := speedQueries(b, cs)
 	ctx := context.Background()
 	concs := []int{1, 2, 4, 8, 20}
-	var slowest, sequential []time.Duration
+	var slowest, slowestRerun, sequential []time.Duration
 	engine := map[int][]time.Duration{}
 	var slowestQuery string
 	fetched := map[int]int{}
@@ -190,6 +191,17 @@ func BenchmarkCheckSLOSpeed(b *testing.B) {
 		}
 		sequential = append(sequential, time.Since(start))
 		slowest = append(slowest, worst)
+		// the slowest of 104 noisy timings is biased up: time it again
+		var again []time.Duration
+		for range 5 {
+			t0 := time.Now()
+			if _, err := src.Query(ctx, slowestQuery, at); err != nil {
+				b.Fatal(err)
+			}
+			again = append(again, time.Since(t0))
+		}
+		slices.Sort(again)
+		slowestRerun = append(slowestRerun, again[2])
 		for _, c := range concs {
 			spec := &MetricSpec{Source: SourceSpec{URL: url}, TenantLabel: "tenant", Concurrency: c, Checks: cs}
 			g := NewMetricGate(gate.Meta{ID: "speed"}, spec, src)
@@ -215,10 +227,11 @@ func BenchmarkCheckSLOSpeed(b *testing.B) {
 		return float64(s[len(s)/2].Microseconds()) / 1000
 	}
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(med(slowest), "slowest-ms")
+	b.ReportMetric(med(slowest), "slowest-in-loop-ms")
+	b.ReportMetric(med(slowestRerun), "slowest-ms")
 	b.ReportMetric(med(sequential), "sequential-ms")
 	for _, c := range concs {
 		b.ReportMetric(med(engine[c]), fmt.Sprintf("gate-c%d-ms", c))
-		b.ReportMetric(med(engine[c])/med(slowest), fmt.Sprintf("ratio-c%d", c))
+		b.ReportMetric(med(engine[c])/med(slowestRerun), fmt.Sprintf("ratio-c%d", c))
 	}
 }
