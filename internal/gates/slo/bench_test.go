@@ -10,8 +10,10 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-// benchChecks are 100 distinct error-ratio checks over the 200 tenants of
-// bench_requests_total (loaded by scripts/services/prometheus.sh).
+// benchChecks are 100 error-ratio checks over the 200 tenants of
+// bench_requests_total (loaded by scripts/services/prometheus.sh), over 50
+// windows from 2m to 51m (each window twice, with two thresholds): a policy
+// that shares little, beside the realistic one of BenchmarkCheckSLOSpeed.
 func benchChecks() []MetricCheck {
 	cs := make([]MetricCheck, 100)
 	for i := range cs {
