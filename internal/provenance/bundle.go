@@ -14,8 +14,9 @@ const maxBundleSize = 32 << 20
 
 // ParseBundles reads every Sigstore bundle in data. It accepts one JSON
 // bundle (pretty-printed or not; `.build.slsa`, `.sigstore.json`) or JSON
-// Lines with one bundle per line (`.intoto.jsonl`), media types v0.1 to v0.3.
-// A bare DSSE envelope without verification material is refused with a
+// Lines with one bundle per line (`.intoto.jsonl`), media types v0.1 to v0.3,
+// and the blob bundle `cosign sign-blob --bundle` wrote before the Sigstore
+// bundle format ({"base64Signature","cert","rekorBundle"}). A bare DSSE envelope without verification material is refused with a
 // message: it cannot be verified offline.
 func ParseBundles(data []byte) ([]*bundle.Bundle, error) {
 	if len(data) > maxBundleSize {
@@ -64,6 +65,7 @@ func parseBundle(data []byte) (b *bundle.Bundle, err error) {
 	defer recoverAs(&err, ErrMalformedBundle)
 	var probe struct {
 		MediaType            string          `json:"mediaType"`
+		Base64Signature      *string         `json:"base64Signature"`
 		PayloadType          string          `json:"payloadType"`
 		Signatures           json.RawMessage `json:"signatures"`
 		VerificationMaterial struct {
@@ -82,6 +84,9 @@ func parseBundle(data []byte) (b *bundle.Bundle, err error) {
 		if err := checkRekorBody(e.CanonicalizedBody); err != nil {
 			return nil, fmt.Errorf("%w: transparency-log entry %d: %v", ErrMalformedBundle, i, err)
 		}
+	}
+	if probe.MediaType == "" && probe.Base64Signature != nil {
+		return parseCosignBlobBundle(data)
 	}
 	if probe.MediaType == "" {
 		if probe.PayloadType != "" && probe.Signatures != nil {

@@ -171,6 +171,8 @@ func FuzzParseBundles(f *testing.F) {
 	}
 	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`))
 	f.Add([]byte("{}\n{}\n"))
+	// cosign's blob bundle before the Sigstore bundle format
+	f.Add([]byte(`{"base64Signature":"MEUCIQ==","cert":"","rekorBundle":{"SignedEntryTimestamp":"MEUCIQ==","Payload":{"body":"eyJhcGlWZXJzaW9uIjoiMC4wLjEiLCJraW5kIjoiaGFzaGVkcmVrb3JkIiwic3BlYyI6eyJkYXRhIjp7Imhhc2giOnsiYWxnb3JpdGhtIjoic2hhMjU2IiwidmFsdWUiOiIwMCJ9fX19","integratedTime":1,"logIndex":1,"logID":"00"}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		bundles, err := ParseBundles(data)
 		if err == nil && len(bundles) == 0 {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"strings"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -32,6 +33,9 @@ type LegacySignature struct {
 	// RekorBundle is the annotation dev.sigstore.cosign/bundle: the Rekor
 	// entry with its signed entry timestamp.
 	RekorBundle string
+	// Digest is the sha256 signed when there is no Payload (a cosign
+	// blob bundle signs the blob, which is not in the bundle).
+	Digest []byte
 }
 
 // rekorBundle is cosign's dev.sigstore.cosign/bundle annotation.
@@ -64,6 +68,9 @@ func (l LegacySignature) Bundle() (*bundle.Bundle, error) {
 		return nil, fmt.Errorf("%w: legacy signature annotation is not base64", ErrMalformedBundle)
 	}
 	digest := sha256.Sum256(l.Payload)
+	if l.Payload == nil && len(l.Digest) == sha256.Size {
+		copy(digest[:], l.Digest)
+	}
 	pb := &protobundle.Bundle{
 		MediaType:            "application/vnd.dev.sigstore.bundle+json;version=0.1",
 		VerificationMaterial: &protobundle.VerificationMaterial{},
@@ -164,4 +171,59 @@ func (v *Verifier) VerifyLegacyImage(l LegacySignature, manifestHex string, id I
 			Hint: "the signature is for another image; it was copied onto this one"}
 	}
 	return sig, nil
+}
+
+// parseCosignBlobBundle reads the blob bundle `cosign sign-blob --bundle`
+// wrote before the Sigstore bundle format ({"base64Signature", "cert",
+// "rekorBundle"}). The signed digest is taken from the Rekor entry, which
+// must therefore be there: it is a hashedrekord entry naming the blob's
+// sha256, and verification checks that the entry binds this signature.
+func parseCosignBlobBundle(data []byte) (*bundle.Bundle, error) {
+	var lb struct {
+		Base64Signature string          `json:"base64Signature"`
+		Cert            string          `json:"cert"`
+		RekorBundle     json.RawMessage `json:"rekorBundle"`
+	}
+	if err := json.Unmarshal(data, &lb); err != nil {
+		return nil, fmt.Errorf("%w: cosign blob bundle: %v", ErrMalformedBundle, err)
+	}
+	if len(lb.RekorBundle) == 0 || string(lb.RekorBundle) == "null" {
+		return nil, fmt.Errorf("%w: a cosign blob bundle without its Rekor entry (rekorBundle) cannot be verified offline; "+
+			"sign with the transparency log, or with --new-bundle-format", ErrMalformedBundle)
+	}
+	var rb rekorBundle
+	if err := json.Unmarshal(lb.RekorBundle, &rb); err != nil {
+		return nil, fmt.Errorf("%w: cosign blob bundle rekorBundle: %v", ErrMalformedBundle, err)
+	}
+	body, err := base64.StdEncoding.DecodeString(rb.Payload.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cosign blob bundle: Rekor entry body is not base64", ErrMalformedBundle)
+	}
+	var entry struct {
+		Kind string `json:"kind"`
+		Spec struct {
+			Data struct {
+				Hash struct {
+					Algorithm string `json:"algorithm"`
+					Value     string `json:"value"`
+				} `json:"hash"`
+			} `json:"data"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(body, &entry); err != nil || entry.Kind != "hashedrekord" || entry.Spec.Data.Hash.Algorithm != "sha256" {
+		return nil, fmt.Errorf("%w: cosign blob bundle: expected a hashedrekord Rekor entry with a sha256, got kind %q", ErrMalformedBundle, entry.Kind)
+	}
+	digest, err := hex.DecodeString(entry.Spec.Data.Hash.Value)
+	if err != nil || len(digest) != sha256.Size {
+		return nil, fmt.Errorf("%w: cosign blob bundle: Rekor entry hash %q is not a sha256", ErrMalformedBundle, entry.Spec.Data.Hash.Value)
+	}
+	cert := lb.Cert
+	if cert != "" && !strings.HasPrefix(strings.TrimSpace(cert), "-----BEGIN") {
+		pemBytes, err := base64.StdEncoding.DecodeString(cert)
+		if err != nil {
+			return nil, fmt.Errorf("%w: cosign blob bundle: cert is neither base64 nor PEM", ErrMalformedBundle)
+		}
+		cert = string(pemBytes)
+	}
+	return LegacySignature{Signature: lb.Base64Signature, Certificate: cert, RekorBundle: string(lb.RekorBundle), Digest: digest}.Bundle()
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -165,6 +166,91 @@ func TestLegacyCosignSignatureTags(t *testing.T) {
 			}
 			if c == nil || c.Status != tc.status || !strings.Contains(c.Message, tc.message) {
 				t.Fatalf("checks %+v, want signature %s containing %q", res.Checks, tc.status, tc.message)
+			}
+		})
+	}
+}
+
+// TestCosignBlobBundles: the blob bundle of `cosign sign-blob --bundle`
+// before the Sigstore bundle format, keyless and key-based.
+func TestCosignBlobBundles(t *testing.T) {
+	t.Parallel()
+	w := newKeylessWorld(t)
+	blob := []byte("release-1.4.2.tar.gz\n")
+	w.write(t, "release.tar.gz", blob)
+	w.write(t, "tampered.tar.gz", append(blob, '!'))
+	legacyBlobBundle := func(sig, certPEM, rekorBundle string) []byte {
+		m := map[string]any{"base64Signature": sig}
+		if certPEM != "" {
+			m["cert"] = base64.StdEncoding.EncodeToString([]byte(certPEM))
+		}
+		if rekorBundle != "" {
+			m["rekorBundle"] = json.RawMessage(rekorBundle)
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for name, who := range map[string]string{"keyless.bundle": releaseWorkflow, "attacker.bundle": attackerFlow} {
+		l, err := w.sigstore.SignLegacy(signer(who, prov.GitHubActionsIssuer), blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.write(t, name, legacyBlobBundle(l.Signature, l.Certificate, l.RekorBundle))
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	w.write(t, "cosign.pub", pubPEM)
+	sig := keySign(t, key, blob)
+	raw, _ := base64.StdEncoding.DecodeString(sig)
+	h := sha256.Sum256(blob)
+	entry, err := w.sigstore.LogKeySigned(pubPEM, hex.EncodeToString(h[:]), raw, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := sigstoretest.LegacyRekorBundle(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.write(t, "key.bundle", legacyBlobBundle(sig, "", rb))
+	w.write(t, "key-unlogged.bundle", legacyBlobBundle(sig, "", ""))
+
+	keyless := func(path, bundle string) Spec {
+		return Spec{TrustedRoot: "trusted_root.json", Blobs: []Blob{{Path: path, Bundle: bundle}},
+			CertificateOIDCIssuer: prov.GitHubActionsIssuer, CertificateIdentity: releaseWorkflow}
+	}
+	keyed := func(path, bundle string) Spec {
+		return Spec{TrustedRoot: "trusted_root.json", Key: "cosign.pub", Blobs: []Blob{{Path: path, Bundle: bundle}}}
+	}
+	cases := []struct {
+		name    string
+		spec    Spec
+		status  gate.Status
+		message string
+	}{
+		{"a keyless cosign blob bundle passes", keyless("release.tar.gz", "keyless.bundle"), gate.StatusPass, "signed by " + releaseWorkflow},
+		{"it fails for a changed blob", keyless("tampered.tar.gz", "keyless.bundle"), gate.StatusFail, "signature verification failed"},
+		{"another workflow's fails naming the identity", keyless("release.tar.gz", "attacker.bundle"), gate.StatusFail, "signer identity: expected"},
+		{"a key-signed cosign blob bundle passes", keyed("release.tar.gz", "key.bundle"), gate.StatusPass, "signed by public key; rekor log index"},
+		{"a key-signed one fails for a changed blob", keyed("tampered.tar.gz", "key.bundle"), gate.StatusFail, "signature verification failed"},
+		{"one without its Rekor entry fails saying why", keyed("release.tar.gz", "key-unlogged.bundle"), gate.StatusFail, "without its Rekor entry"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res := w.run(t, tc.spec)
+			name := "signature " + tc.spec.Blobs[0].Path
+			var c *gate.Check
+			for i := range res.Checks {
+				if res.Checks[i].Name == name {
+					c = &res.Checks[i]
+				}
+			}
+			if c == nil || c.Status != tc.status || !strings.Contains(c.Message, tc.message) {
+				t.Fatalf("checks %+v, want %s %s containing %q", res.Checks, name, tc.status, tc.message)
 			}
 		})
 	}
