@@ -134,6 +134,25 @@ func speedQueries(t testing.TB, cs []MetricCheck) []string {
 	return qs
 }
 
+// cpuTime is the user+system CPU time of process pid so far (Linux), or 0.
+func cpuTime(pid string) time.Duration {
+	if pid == "" {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var u, s int64
+	fmt.Sscan(f[11], &u)
+	fmt.Sscan(f[12], &s)
+	return time.Duration(u+s) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
 func loadavg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
@@ -152,7 +171,8 @@ func loadavg() string {
 // N / slowest single query: the target is ratio <= 1.5.
 //
 //	eval "$(scripts/bench/slo-prometheus.sh)"
-//	go test ./internal/gates/slo -run '^$' -bench CheckSLOSpeed -benchtime 5x
+//	export RELEASEGATE_BENCH_PROMETHEUS_PID=$(cat ${TMPDIR:-/tmp}/releasegate-bench-prometheus/pid)
+//	go test ./internal/gates/slo -run '^$' -bench CheckSLOSpeed -benchtime 3x
 func BenchmarkCheckSLOSpeed(b *testing.B) {
 	url := os.Getenv("RELEASEGATE_BENCH_PROMETHEUS")
 	if url == "" {
@@ -171,6 +191,13 @@ func BenchmarkCheckSLOSpeed(b *testing.B) {
 	ctx := context.Background()
 	concs := []int{1, 2, 4, 8, 20}
 	var slowest, slowestRerun, sequential []time.Duration
+	// With RELEASEGATE_BENCH_PROMETHEUS_PID, the CPU time Prometheus spends
+	// on each run is reported too: it depends far less on the machine's
+	// load than wall time and bounds the gate on an idle server with k
+	// cores from below: max(the largest leaf, CPU time / k).
+	pid := os.Getenv("RELEASEGATE_BENCH_PROMETHEUS_PID")
+	var cpuSlowest, cpuSequential []time.Duration
+	cpuEngine := map[int][]time.Duration{}
 	engine := map[int][]time.Duration{}
 	var slowestQuery string
 	fetched := map[int]int{}
@@ -178,6 +205,7 @@ func BenchmarkCheckSLOSpeed(b *testing.B) {
 	b.Logf("load average before: %s", loadavg())
 	for b.Loop() {
 		var worst time.Duration
+		cpu0 := cpuTime(pid)
 		start := time.Now()
 		for _, q := range qs {
 			t0 := time.Now()
@@ -190,9 +218,11 @@ func BenchmarkCheckSLOSpeed(b *testing.B) {
 			}
 		}
 		sequential = append(sequential, time.Since(start))
+		cpuSequential = append(cpuSequential, cpuTime(pid)-cpu0)
 		slowest = append(slowest, worst)
 		// the slowest of 104 noisy timings is biased up: time it again
 		var again []time.Duration
+		cpu0 = cpuTime(pid)
 		for range 5 {
 			t0 := time.Now()
 			if _, err := src.Query(ctx, slowestQuery, at); err != nil {
@@ -200,14 +230,16 @@ func BenchmarkCheckSLOSpeed(b *testing.B) {
 			}
 			again = append(again, time.Since(t0))
 		}
+		cpuSlowest = append(cpuSlowest, (cpuTime(pid)-cpu0)/5)
 		slices.Sort(again)
 		slowestRerun = append(slowestRerun, again[2])
 		for _, c := range concs {
 			spec := &MetricSpec{Source: SourceSpec{URL: url}, TenantLabel: "tenant", Concurrency: c, Checks: cs}
 			g := NewMetricGate(gate.Meta{ID: "speed"}, spec, src)
-			t0 := time.Now()
+			t0, cpu0 := time.Now(), cpuTime(pid)
 			res, err := g.Run(ctx)
 			engine[c] = append(engine[c], time.Since(t0))
+			cpuEngine[c] = append(cpuEngine[c], cpuTime(pid)-cpu0)
 			if err != nil || len(res.Checks) != 20000 {
 				b.Fatalf("%v, %d verdicts", err, len(res.Checks))
 			}
@@ -233,5 +265,11 @@ func BenchmarkCheckSLOSpeed(b *testing.B) {
 	for _, c := range concs {
 		b.ReportMetric(med(engine[c]), fmt.Sprintf("gate-c%d-ms", c))
 		b.ReportMetric(med(engine[c])/med(slowestRerun), fmt.Sprintf("ratio-c%d", c))
+	}
+	if pid != "" {
+		b.ReportMetric(med(cpuSlowest), "prom-cpu-slowest-ms")
+		b.ReportMetric(med(cpuSequential), "prom-cpu-sequential-ms")
+		b.ReportMetric(med(cpuEngine[8]), "prom-cpu-gate-c8-ms")
+		b.ReportMetric(med(cpuEngine[8])/med(cpuSlowest), "prom-cpu-ratio-c8")
 	}
 }
