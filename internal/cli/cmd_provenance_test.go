@@ -2,11 +2,23 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/maestro-conductor/releasegate/internal/provenance/sigstoretest"
 )
 
@@ -100,6 +112,114 @@ func TestVerifyProvenanceKeylessBlob(t *testing.T) {
 			r := runCLI(t, nil, append(append([]string{}, base...), tc.args...)...)
 			if r.code != tc.code || !strings.Contains(r.stdout, tc.stdout) {
 				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", r.code, tc.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// TestPolicyKeylessBlobAndImage goes policy file → runner → gates →
+// results: a keyless-signed blob and a keyless-signed image in an
+// in-process registry, each pinned to the release workflow's identity.
+func TestPolicyKeylessBlobAndImage(t *testing.T) {
+	const (
+		workflow = "https://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1.4.2"
+		issuer   = "https://token.actions.githubusercontent.com"
+	)
+	s, err := sigstoretest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/acme/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := random.Image(128, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(repo.Tag("v1.4.2"), img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	desc, err := remote.Head(repo.Digest(d.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := s.SignDigest(sigstoretest.Signer{Identity: workflow, Issuer: issuer}, d.Hex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bundleType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	att, err := mutate.AppendLayers(mutate.ConfigMediaType(empty.Image, bundleType), static.NewLayer(sig, bundleType))
+	if err != nil {
+		t.Fatal(err)
+	}
+	att = mutate.Subject(att, *desc).(v1.Image)
+	ad, _ := att.Digest()
+	if err := remote.Write(repo.Digest(ad.String()), att); err != nil {
+		t.Fatal(err)
+	}
+
+	blob := []byte("checksums\n")
+	blobSig, err := s.SignBlob(sigstoretest.Signer{Identity: workflow, Issuer: issuer}, blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootJSON, err := s.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	policyFor := func(identity, image string) string {
+		return fmt.Sprintf(`version: 1
+gates:
+  - id: checksums-signed
+    kind: provenance
+    with:
+      trusted-root: trusted_root.json
+      blobs: [{path: SHA256SUMS}]
+      certificate-oidc-issuer: %[1]s
+      certificate-identity: %[2]s
+  - id: image-signed
+    kind: provenance
+    with:
+      trusted-root: trusted_root.json
+      images: [%[3]q]
+      certificate-oidc-issuer: %[1]s
+      certificate-identity: %[2]s
+`, issuer, identity, image)
+	}
+	cases := []struct {
+		name     string
+		policy   string
+		code     int
+		contains []string
+	}{
+		{"the release workflow's signatures pass", policyFor(workflow, repo.Name()+"@"+d.String()), ExitOK,
+			[]string{`"signer": "` + workflow + `"`, `"digest": "` + d.String() + `"`, `"rekor_log_index"`}},
+		{"a tag-only image reference passes with a warning and records the digest", policyFor(workflow, repo.Name()+":v1.4.2"), ExitOK,
+			[]string{`"status": "warn"`, "pin " + repo.Name() + "@" + d.String()}},
+		{"another identity fails both gates", policyFor("https://github.com/acme/api/.github/workflows/other.yml@refs/heads/main", repo.Name()+"@"+d.String()), ExitFail,
+			[]string{"signer identity: expected https://github.com/acme/api/.github/workflows/other.yml@refs/heads/main"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writePolicy(t, tc.policy)
+			dir := filepath.Dir(p)
+			for name, data := range map[string][]byte{"trusted_root.json": rootJSON, "SHA256SUMS": blob, "SHA256SUMS.sigstore.json": blobSig} {
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := runCLI(t, nil, "run", "--policy", p, "--format", "json")
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			for _, want := range tc.contains {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("results lack %q:\n%s", want, r.stdout)
+				}
 			}
 		})
 	}
