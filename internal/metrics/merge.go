@@ -134,12 +134,19 @@ func mergeLeaves(leaves map[string]parser.Expr) []merged {
 			continue
 		}
 		sort.Strings(keys)
-		out = append(out, mergeGroup(keys, ms))
+		if m, ok := mergeGroup(keys, ms); ok {
+			out = append(out, m)
+		}
 	}
 	return out
 }
 
-func mergeGroup(keys []string, ms map[string]mergeable) merged {
+// mergeGroup merges leaves when the merged selector reads no series that
+// none of them reads: one leaf has only the common matchers (a total), or
+// every leaf narrows the same single label with one positive matcher (le
+// buckets). {code="500"} with {track="canary"} would read all of x: those
+// stay apart.
+func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 	first := ms[keys[0]]
 	// common: matchers every leaf has
 	count := map[string]int{}
@@ -180,6 +187,11 @@ func mergeGroup(keys []string, ms map[string]mergeable) merged {
 	// the merged selector keeps, for a label every leaf narrows with one
 	// positive matcher, the union of those; otherwise nothing
 	sel := append([]string{}, common...)
+	hasTotal := false
+	for _, k := range keys {
+		hasTotal = hasTotal || len(residual[k]) == 0
+	}
+	narrowed := 0
 	var extraNames []string
 	for l := range extra {
 		extraNames = append(extraNames, l)
@@ -206,6 +218,7 @@ func mergeGroup(keys []string, ms map[string]mergeable) merged {
 			}
 		}
 		if ok {
+			narrowed++
 			sort.Strings(alts)
 			alts = dedupe(alts)
 			sel = append(sel, (&labels.Matcher{Type: labels.MatchRegexp, Name: l, Value: strings.Join(alts, "|")}).String())
@@ -218,6 +231,9 @@ func mergeGroup(keys []string, ms map[string]mergeable) merged {
 		grouping = sortedUnion(grouping, ms[k].grouping)
 	}
 	grouping = dedupe(grouping)
+	if !hasTotal && !(len(extraNames) == 1 && narrowed == 1) {
+		return merged{}, false
+	}
 	inner := first.name + "{" + strings.Join(sel, ", ") + "}"
 	if len(sel) == 0 {
 		inner = first.name
@@ -248,7 +264,7 @@ func mergeGroup(keys []string, ms map[string]mergeable) merged {
 		}
 		local[k] = localOp + by + " ({%s" + strings.ReplaceAll(prefixComma(rs), "%", "%%") + "})"
 	}
-	return merged{text: text, local: local}
+	return merged{text: text, local: local}, true
 }
 
 func prefixComma(ss []string) string {

@@ -110,6 +110,11 @@ func TestMergeLeaves(t *testing.T) {
 			[]string{`sum by (tenant, le) (rate(b[5m]))`, `sum by (tenant) (rate(b{le="0.5"}[5m]))`, `sum(rate(b{job="x"}[5m]))`},
 			`sum by (job, le, tenant) (rate(b[5m]))`,
 			map[string]string{`sum by (tenant, le) (rate(b[5m]))`: `sum by (le, tenant) ({%s})`, `sum(rate(b{job="x"}[5m]))`: `sum ({%s, job="x"})`}},
+		{"leaves that narrow different labels would read more than both: they stay apart",
+			[]string{`sum by (tenant) (rate(x{code="500"}[5m]))`, `sum by (tenant) (rate(x{track="canary"}[5m]))`}, "", nil},
+		{"a total makes any narrowing exact",
+			[]string{`sum by (tenant) (rate(x{code="500"}[5m]))`, `sum by (tenant) (rate(x{track="canary"}[5m]))`, `sum by (tenant) (rate(x[5m]))`},
+			`sum by (code, tenant, track) (rate(x[5m]))`, nil},
 		{"avg does not merge", []string{`avg by (tenant) (x{a="1"})`, `avg by (tenant) (x)`}, "", nil},
 		{"histogram_quantile over a merged leaf is not itself a leaf", []string{`topk(1, x)`, `topk(1, x{a="1"})`}, "", nil},
 	}
