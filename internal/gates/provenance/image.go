@@ -42,21 +42,29 @@ func (g *Gate) runImages(ctx context.Context, v *prov.Verifier, res *gate.Result
 		}
 		// Signatures may also be in cosign's legacy format, under the
 		// sha256-<hex>.sig tag; SLSA provenance is only read from bundles.
+		// A registry error on the tag only matters when no bundle
+		// verifies: then the verdict is "could not evaluate", never a fail
+		// or a pass on half the signatures.
 		var legacy []prov.LegacySignature
+		var legacyErr error
 		if !slsa {
 			var lerr error
 			legacy, lerr = oci.LegacySignatures(ctx, r.Digest)
-			if lerr != nil && !errors.Is(lerr, oci.ErrNoLegacySignatures) {
-				return fmt.Errorf("image %s: %w: %v", ref, gate.ErrUnreachable, lerr)
-			}
-			if err != nil && lerr != nil {
+			switch {
+			case lerr != nil && !errors.Is(lerr, oci.ErrNoLegacySignatures):
+				legacyErr = lerr
+			case err != nil && lerr != nil:
 				err = fmt.Errorf("%w, and %v", err, lerr)
 			}
 		}
-		if len(bundles) == 0 && len(legacy) == 0 {
+		switch {
+		case len(bundles) == 0 && len(legacy) == 0 && legacyErr == nil:
 			c.Status, c.Message = gate.StatusFail, err.Error()
-		} else {
+		default:
 			c.Status, c.Message, c.Observed = g.verifyImageBundles(v, r, bundles, legacy, slsa, d)
+			if c.Status != gate.StatusPass && legacyErr != nil {
+				return fmt.Errorf("image %s: %w: %v", ref, gate.ErrUnreachable, legacyErr)
+			}
 		}
 		if c.Status == gate.StatusFail {
 			d["error"] = c.Message

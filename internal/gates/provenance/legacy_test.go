@@ -11,9 +11,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -253,5 +255,45 @@ func TestCosignBlobBundles(t *testing.T) {
 				t.Fatalf("checks %+v, want %s %s containing %q", res.Checks, name, tc.status, tc.message)
 			}
 		})
+	}
+}
+
+// TestLegacyTagRegistryErrors: a registry error on the signature tag does
+// not spoil a verifying bundle, and without one it is "could not
+// evaluate", never a verdict.
+func TestLegacyTagRegistryErrors(t *testing.T) {
+	t.Parallel()
+	w := newKeylessWorld(t)
+	reg := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".sig") {
+			http.Error(rw, "upstream timeout", http.StatusBadGateway)
+			return
+		}
+		reg.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(srv.Close)
+	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/acme/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := pushImage(t, repo, "signed", func(d v1.Hash) []byte {
+		b, err := w.sigstore.SignDigest(signer(releaseWorkflow, prov.GitHubActionsIssuer), d.Hex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	})
+	unsigned := pushImage(t, repo, "unsigned", nil)
+	spec := func(d v1.Hash) Spec {
+		return Spec{TrustedRoot: "trusted_root.json", Images: []string{repo.Name() + "@" + d.String()},
+			CertificateOIDCIssuer: prov.GitHubActionsIssuer, CertificateIdentity: releaseWorkflow}
+	}
+	res, err := New(gate.Meta{ID: "i"}, spec(signed), gate.Env{PolicyDir: w.dir}).Run(context.Background())
+	if err != nil || res.Status != gate.StatusPass {
+		t.Fatalf("a verifying bundle with a failing signature tag: err = %v, result %+v", err, res)
+	}
+	if _, err := New(gate.Meta{ID: "i"}, spec(unsigned), gate.Env{PolicyDir: w.dir}).Run(context.Background()); !errors.Is(err, gate.ErrUnreachable) {
+		t.Fatalf("no bundle and a failing signature tag: err = %v, want ErrUnreachable", err)
 	}
 }
