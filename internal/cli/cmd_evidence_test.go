@@ -103,7 +103,7 @@ func TestEvidenceCreateVerifyExitCodes(t *testing.T) {
 		t.Parallel()
 		other := keyPair(t, nil)
 		r := runCLI(t, nil, "evidence", "verify", "--key", other+".pub", create(t, "pass"))
-		if r.code != ExitFail || !strings.Contains(r.stdout, "signature verification failed: no signature verifies with key") {
+		if r.code != ExitFail || !strings.Contains(r.stdout, "signature verification failed: the bundle names key") {
 			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 )
@@ -157,6 +158,17 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	if b.DSSEEnvelope == nil {
 		return nil, fmt.Errorf("%w: bundle has no dsseEnvelope; expected the signed evidence statement", ErrMalformed)
 	}
+	// Base64 text must be canonical: decoders skip newlines, and a lenient
+	// one ignores the spare bits before the padding, so other text could
+	// carry the same signed bytes.
+	if !canonicalBase64(b.DSSEEnvelope.Payload) {
+		return nil, fmt.Errorf("%w: envelope payload is not canonical base64", ErrTampered)
+	}
+	for i, sig := range b.DSSEEnvelope.Signatures {
+		if !canonicalBase64(sig.Sig) {
+			return nil, fmt.Errorf("%w: signature %d is not canonical base64", ErrTampered, i)
+		}
+	}
 	canon, err := MarshalBundle(&b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bundle: %v", ErrMalformed, err)
@@ -165,4 +177,11 @@ func ParseBundle(data []byte) (*Bundle, error) {
 		return nil, fmt.Errorf("%w: bundle bytes differ from its canonical encoding", ErrTampered)
 	}
 	return &b, nil
+}
+
+// canonicalBase64 reports whether s is exactly the standard, padded base64
+// encoding of what it decodes to.
+func canonicalBase64(s string) bool {
+	raw, err := base64.StdEncoding.Strict().DecodeString(s)
+	return err == nil && base64.StdEncoding.EncodeToString(raw) == s
 }

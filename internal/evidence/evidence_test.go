@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -558,4 +559,45 @@ func fileOf(t *testing.T, ev *Evidence, name string) []byte {
 	}
 	t.Fatalf("no %s in the evidence", name)
 	return nil
+}
+
+// TestUnsignedBundleFieldsAreChecked: the key hint and the signature's key
+// id are not covered by the signature; changing them must still fail.
+func TestUnsignedBundleFieldsAreChecked(t *testing.T) {
+	t.Parallel()
+	o := testOptions(t, true)
+	ev, err := Create(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := o.Signer.(*Signer).Public()
+	for name, change := range map[string]func(*Bundle){
+		"the key hint": func(b *Bundle) {
+			b.VerificationMaterial.PublicKey.Hint = "0000" + b.VerificationMaterial.PublicKey.Hint[4:]
+		},
+		"the signature's key id": func(b *Bundle) { b.DSSEEnvelope.Signatures[0].KeyID = "0000" },
+		"a second signature": func(b *Bundle) {
+			b.DSSEEnvelope.Signatures = append(b.DSSEEnvelope.Signatures, b.DSSEEnvelope.Signatures[0])
+		},
+		"a non-canonical base64 payload": func(b *Bundle) { b.DSSEEnvelope.Payload += "\n" },
+	} {
+		files := slices.Clone(ev.Files)
+		for i := range files {
+			if files[i].Name == BundleFile {
+				b, err := ParseBundle(files[i].Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				change(b)
+				files[i].Data, _ = MarshalBundle(b)
+			}
+		}
+		tgz, err := WriteTarGz(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Verify(tgz, VerifyOptions{Key: key}); err == nil {
+			t.Errorf("changing %s was not detected", name)
+		}
+	}
 }

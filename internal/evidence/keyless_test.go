@@ -2,6 +2,7 @@ package evidence_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -114,13 +115,19 @@ func TestKeylessRejections(t *testing.T) {
 		{"a key and a trusted root", evidence.VerifyOptions{Key: key.Public(), TrustedRoot: tr, Identity: good}, nil,
 			gate.ErrBadInput, "not both"},
 		{"a changed signature", evidence.VerifyOptions{TrustedRoot: tr, Identity: good}, repack(t, ev, func(b *evidence.Bundle) {
-			s := []byte(b.DSSEEnvelope.Signatures[0].Sig)
-			s[10] ^= 0x01
-			b.DSSEEnvelope.Signatures[0].Sig = string(s)
+			raw, _ := base64.StdEncoding.DecodeString(b.DSSEEnvelope.Signatures[0].Sig)
+			raw[10] ^= 0x01
+			b.DSSEEnvelope.Signatures[0].Sig = base64.StdEncoding.EncodeToString(raw)
 		}), evidence.ErrSignature, ""},
 		{"a changed log time", evidence.VerifyOptions{TrustedRoot: tr, Identity: good}, repack(t, ev, func(b *evidence.Bundle) {
 			b.VerificationMaterial.TlogEntries[0].IntegratedTime++
 		}), evidence.ErrSignature, ""},
+		{"a key id on a keyless signature", evidence.VerifyOptions{TrustedRoot: tr, Identity: good}, repack(t, ev, func(b *evidence.Bundle) {
+			b.DSSEEnvelope.Signatures[0].KeyID = "abc"
+		}), evidence.ErrTampered, "keyless signatures have none"},
+		{"a second signature", evidence.VerifyOptions{TrustedRoot: tr, Identity: good}, repack(t, ev, func(b *evidence.Bundle) {
+			b.DSSEEnvelope.Signatures = append(b.DSSEEnvelope.Signatures, b.DSSEEnvelope.Signatures[0])
+		}), evidence.ErrTampered, "2 signatures"},
 		{"no log entry", evidence.VerifyOptions{TrustedRoot: tr, Identity: good}, repack(t, ev, func(b *evidence.Bundle) {
 			b.VerificationMaterial.TlogEntries = nil
 		}), evidence.ErrSignature, ""},
@@ -142,6 +149,40 @@ func TestKeylessRejections(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKeylessSignatureBase64MustBeCanonical changes only the spare bits
+// before the "=" padding of the signature's base64, which a lenient decoder
+// (sigstore-go's, through protojson) ignores: the same signature in other
+// text must not verify. ECDSA signatures are 70 to 72 bytes; one whose
+// length is a multiple of 3 has no spare bits, so sign again until one has.
+func TestKeylessSignatureBase64MustBeCanonical(t *testing.T) {
+	t.Parallel()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for range 20 {
+		ev, _, tr := keyless(t, true)
+		sig := ev.Bundle.DSSEEnvelope.Signatures[0].Sig
+		raw, err := base64.StdEncoding.DecodeString(sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw)%3 == 0 {
+			continue
+		}
+		b := []byte(sig)
+		i := strings.IndexByte(sig, '=') - 1
+		b[i] = alphabet[strings.IndexByte(alphabet, b[i])^1]
+		if lenient, err := base64.StdEncoding.DecodeString(string(b)); err != nil || !bytes.Equal(lenient, raw) {
+			t.Fatalf("the change is not invisible to a lenient decoder: %v", err)
+		}
+		tgz := repack(t, ev, func(bu *evidence.Bundle) { bu.DSSEEnvelope.Signatures[0].Sig = string(b) })
+		_, err = evidence.Verify(tgz, evidence.VerifyOptions{TrustedRoot: tr, Identity: provenance.Identity{Issuer: issuer, Identity: signer}, SkipSCTUnsafe: true})
+		if !errors.Is(err, evidence.ErrTampered) || !strings.Contains(err.Error(), "signature 0 is not canonical base64") {
+			t.Fatalf("err = %v; expected ErrTampered for a non-canonical signature", err)
+		}
+		return
+	}
+	t.Fatal("20 signatures without spare bits")
 }
 
 // repack changes the signature bundle and packs a canonical tarball again,

@@ -99,6 +99,21 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	if err != nil {
 		return v, err
 	}
+	// Nothing in the bundle file may go unchecked: one signature, and its
+	// key id and the key hint (which the signature does not cover) must
+	// name the verification key, or be empty for keyless.
+	if n := len(b.DSSEEnvelope.Signatures); n != 1 {
+		return v, fmt.Errorf("%w: the envelope has %d signatures; releasegate writes exactly one", ErrTampered, n)
+	}
+	if vm := b.VerificationMaterial; !vm.Keyless() && !keyless {
+		id := KeyID(o.Key)
+		if kid := b.DSSEEnvelope.Signatures[0].KeyID; (kid != "" && kid != id) || vm.PublicKey.Hint != id {
+			return v, fmt.Errorf("%w: the bundle names key %s (signature key id %s), not the verification key %s; check that --key is the public half of the signing key",
+				ErrSignature, shortID(vm.PublicKey.Hint), shortID(kid), shortID(id))
+		}
+	} else if kid := b.DSSEEnvelope.Signatures[0].KeyID; vm.Keyless() && kid != "" {
+		return v, fmt.Errorf("%w: a keyless signature with key id %q; keyless signatures have none", ErrTampered, kid)
+	}
 	var payload []byte
 	var signedBy string
 	switch vm := b.VerificationMaterial; {
