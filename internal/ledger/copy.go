@@ -1,16 +1,11 @@
 package ledger
 
 import (
-	"bufio"
-	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // ErrBadCopy is wrapped when a binary COPY stream cannot be decoded.
@@ -23,149 +18,160 @@ const copySignature = "PGCOPY\n\xff\r\n\x00"
 // (2000-01-01 UTC) in Unix microseconds.
 const pgEpochMicros = 946684800000000
 
-// copyScan streams rows with `COPY (SELECT …) TO STDOUT (FORMAT binary)`
-// and decodes them in a second goroutine as they arrive, so hashing overlaps
-// with the server's sending.
-func (s *Store) copyScan(ctx context.Context, tenant string, from, to int64, fn func(*Entry) error) error {
-	// COPY takes no parameters: the tenant goes in as hex, which cannot
-	// break out of the literal.
-	query := fmt.Sprintf(`COPY (SELECT seq, ts, kind, payload, prev_hash, hash FROM ledger_chain
-		WHERE tenant = convert_from(decode('%s', 'hex'), 'UTF8') AND seq >= %d`, hex.EncodeToString([]byte(tenant)), from)
-	if to > 0 {
-		query += fmt.Sprintf(` AND seq <= %d`, to)
-	}
-	query += ` ORDER BY seq) TO STDOUT (FORMAT binary)`
-
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return s.dbErr("connect", err)
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", dc)
-		}
-		pr, pw := io.Pipe()
-		done := make(chan error, 1)
-		go func() {
-			err := DecodeCopy(pr, tenant, fn)
-			pr.CloseWithError(errors.Join(err, io.ErrClosedPipe))
-			done <- err
-		}()
-		// pgx writes one CopyData message (one row) per Write: batch them
-		// so the pipe hands over large chunks, not one row per switch.
-		bw := bufio.NewWriterSize(pw, 256<<10)
-		_, cerr := sc.Conn().PgConn().CopyTo(ctx, bw, query)
-		if cerr == nil {
-			cerr = bw.Flush()
-		}
-		pw.CloseWithError(cerr)
-		derr := <-done
-		if derr != nil {
-			return derr
-		}
-		if cerr != nil {
-			return s.dbErr("read the chain", cerr)
-		}
-		return nil
-	})
-}
+// maxPayload bounds one payload field of a COPY stream.
+const maxPayload = 1 << 30
 
 // DecodeCopy decodes a PostgreSQL binary COPY stream of ledger rows (seq
 // bigint, ts timestamptz, kind text, payload text, prev_hash bytea, hash
 // bytea) and calls fn for each row. The Entry passed to fn and its Payload
 // are reused between calls: fn must copy what it keeps.
 func DecodeCopy(r io.Reader, tenant string, fn func(*Entry) error) error {
-	br := bufio.NewReaderSize(r, 1<<16)
-	var hdr [19]byte
-	if _, err := io.ReadFull(br, hdr[:]); err != nil {
-		return fmt.Errorf("%w: short header: %v", ErrBadCopy, err)
+	d := newCopyDecoder(tenant, fn)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := d.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return d.Close()
+		}
+		if err != nil {
+			return errors.Join(fmt.Errorf("%w: read: %v", ErrBadCopy, err), err)
+		}
 	}
-	if string(hdr[:11]) != copySignature {
-		return fmt.Errorf("%w: bad signature", ErrBadCopy)
+}
+
+// copyDecoder decodes a binary COPY stream written to it in pieces of any
+// size. Rows that lie wholly inside one Write are decoded in place (no
+// copy): PostgreSQL sends one row per CopyData message, so that is every
+// row; only a row split across writes is carried over in a buffer.
+type copyDecoder struct {
+	fn     func(*Entry) error
+	e      Entry
+	header bool // the stream header has been read
+	done   bool // the trailer has been read
+	rows   int
+	carry  []byte
+}
+
+func newCopyDecoder(tenant string, fn func(*Entry) error) *copyDecoder {
+	return &copyDecoder{fn: fn, e: Entry{Tenant: tenant}}
+}
+
+// Write decodes the rows completed by p and keeps the rest for the next
+// Write. It returns fn's error, or one wrapping ErrBadCopy.
+func (d *copyDecoder) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(d.carry) > 0 {
+		d.carry = append(d.carry, p...)
+		used, err := d.decode(d.carry)
+		d.carry = d.carry[:copy(d.carry, d.carry[used:])]
+		return n, err
 	}
-	if ext := binary.BigEndian.Uint32(hdr[15:19]); ext > 0 {
+	used, err := d.decode(p)
+	if err == nil && used < len(p) {
+		d.carry = append(d.carry[:0], p[used:]...)
+	}
+	return n, err
+}
+
+// Close reports a stream that ended before its trailer.
+func (d *copyDecoder) Close() error {
+	switch {
+	case !d.header:
+		return fmt.Errorf("%w: short header (%d bytes)", ErrBadCopy, len(d.carry))
+	case !d.done:
+		return fmt.Errorf("%w: stream ended without a trailer after %d rows (%d bytes left over)", ErrBadCopy, d.rows, len(d.carry))
+	}
+	return nil
+}
+
+// decode decodes the complete rows at the start of p and returns how many
+// bytes they took.
+func (d *copyDecoder) decode(p []byte) (int, error) {
+	off := 0
+	if !d.header {
+		if len(p) < 19 {
+			if len(p) >= 11 && string(p[:11]) != copySignature {
+				return 0, fmt.Errorf("%w: bad signature", ErrBadCopy)
+			}
+			return 0, nil
+		}
+		if string(p[:11]) != copySignature {
+			return 0, fmt.Errorf("%w: bad signature", ErrBadCopy)
+		}
+		ext := binary.BigEndian.Uint32(p[15:19])
 		if ext > 1<<20 {
-			return fmt.Errorf("%w: header extension of %d bytes", ErrBadCopy, ext)
+			return 0, fmt.Errorf("%w: header extension of %d bytes", ErrBadCopy, ext)
 		}
-		if _, err := br.Discard(int(ext)); err != nil {
-			return fmt.Errorf("%w: short header extension: %v", ErrBadCopy, err)
+		if len(p) < 19+int(ext) {
+			return 0, nil
 		}
+		off = 19 + int(ext)
+		d.header = true
 	}
-	e := Entry{Tenant: tenant}
-	var payload []byte
-	var kind []byte
-	var u2 [2]byte
-	var u4 [4]byte
-	field := func(buf []byte, max int) ([]byte, error) {
-		if _, err := io.ReadFull(br, u4[:]); err != nil {
-			return nil, fmt.Errorf("%w: short field length: %v", ErrBadCopy, err)
+	e := &d.e
+	for off < len(p) {
+		if d.done {
+			return off, fmt.Errorf("%w: %d bytes after the trailer", ErrBadCopy, len(p)-off)
 		}
-		n := int32(binary.BigEndian.Uint32(u4[:]))
-		if n < 0 || int(n) > max {
-			return nil, fmt.Errorf("%w: field length %d outside 0..%d", ErrBadCopy, n, max)
+		if len(p)-off < 2 {
+			return off, nil
 		}
-		if cap(buf) >= int(n) {
-			buf = buf[:n]
-			if _, err := io.ReadFull(br, buf); err != nil {
-				return nil, fmt.Errorf("%w: short field: %v", ErrBadCopy, err)
-			}
-			return buf, nil
-		}
-		// Grow with the data actually received, so a lying length cannot
-		// make us allocate it up front.
-		buf = buf[:0]
-		for remaining := int(n); remaining > 0; {
-			chunk := min(remaining, 1<<16)
-			start := len(buf)
-			buf = append(buf, make([]byte, chunk)...)
-			if _, err := io.ReadFull(br, buf[start:]); err != nil {
-				return nil, fmt.Errorf("%w: short field: %v", ErrBadCopy, err)
-			}
-			remaining -= chunk
-		}
-		return buf, nil
-	}
-	var fix [8]byte
-	for row := 0; ; row++ {
-		if _, err := io.ReadFull(br, u2[:]); err != nil {
-			return fmt.Errorf("%w: stream ended without a trailer after %d rows: %v", ErrBadCopy, row, err)
-		}
-		nf := int16(binary.BigEndian.Uint16(u2[:]))
+		nf := int16(binary.BigEndian.Uint16(p[off:]))
 		if nf == -1 {
-			return nil
+			d.done = true
+			off += 2
+			continue
 		}
 		if nf != 6 {
-			return fmt.Errorf("%w: row %d has %d fields, expected 6", ErrBadCopy, row, nf)
+			return off, fmt.Errorf("%w: row %d has %d fields, expected 6", ErrBadCopy, d.rows, nf)
 		}
-		b, err := field(fix[:], 8)
-		if err != nil || len(b) != 8 {
-			return errors.Join(err, fmt.Errorf("%w: row %d: seq is not 8 bytes", ErrBadCopy, row))
+		// Find the six fields; stop (and wait for more) at the first
+		// that is not complete yet.
+		var f [6][]byte
+		at := off + 2
+		for i, max := range [6]int{8, 8, MaxKindLen, maxPayload, 32, 32} {
+			if len(p)-at < 4 {
+				return off, nil
+			}
+			n := int32(binary.BigEndian.Uint32(p[at:]))
+			if n < 0 || int(n) > max {
+				return off, fmt.Errorf("%w: row %d field %d: length %d outside 0..%d", ErrBadCopy, d.rows, i+1, n, max)
+			}
+			at += 4
+			if len(p)-at < int(n) {
+				return off, nil
+			}
+			f[i] = p[at : at+int(n)]
+			at += int(n)
 		}
-		e.Seq = int64(binary.BigEndian.Uint64(b))
-		if b, err = field(fix[:], 8); err != nil || len(b) != 8 {
-			return errors.Join(err, fmt.Errorf("%w: row %d: ts is not 8 bytes", ErrBadCopy, row))
+		switch {
+		case len(f[0]) != 8:
+			return off, fmt.Errorf("%w: row %d: seq is not 8 bytes", ErrBadCopy, d.rows)
+		case len(f[1]) != 8:
+			return off, fmt.Errorf("%w: row %d: ts is not 8 bytes", ErrBadCopy, d.rows)
+		case len(f[4]) != 32:
+			return off, fmt.Errorf("%w: row %d: prev_hash is not 32 bytes", ErrBadCopy, d.rows)
+		case len(f[5]) != 32:
+			return off, fmt.Errorf("%w: row %d: hash is not 32 bytes", ErrBadCopy, d.rows)
 		}
-		e.Time = time.UnixMicro(int64(binary.BigEndian.Uint64(b)) + pgEpochMicros).UTC()
-		if kind, err = field(kind, MaxKindLen); err != nil {
-			return err
+		e.Seq = int64(binary.BigEndian.Uint64(f[0]))
+		e.Time = time.UnixMicro(int64(binary.BigEndian.Uint64(f[1])) + pgEpochMicros).UTC()
+		if e.Kind != string(f[2]) {
+			e.Kind = string(f[2])
 		}
-		if e.Kind != string(kind) {
-			e.Kind = string(kind)
-		}
-		if payload, err = field(payload, 1<<30); err != nil {
-			return err
-		}
-		e.Payload = payload
-		if b, err = field(e.PrevHash[:0], 32); err != nil || len(b) != 32 {
-			return errors.Join(err, fmt.Errorf("%w: row %d: prev_hash is not 32 bytes", ErrBadCopy, row))
-		}
-		if b, err = field(e.Hash[:0], 32); err != nil || len(b) != 32 {
-			return errors.Join(err, fmt.Errorf("%w: row %d: hash is not 32 bytes", ErrBadCopy, row))
-		}
-		if err := fn(&e); err != nil {
-			return err
+		e.Payload = f[3]
+		copy(e.PrevHash[:], f[4])
+		copy(e.Hash[:], f[5])
+		off = at
+		d.rows++
+		if err := d.fn(e); err != nil {
+			return off, err
 		}
 	}
+	return off, nil
 }

@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -154,9 +156,7 @@ func (f *fastChecker) str() ([]byte, fcResult) {
 	f.i++ // "
 	start := f.i
 	for f.i < len(f.s) {
-		for f.i < len(f.s) && !strSpecial[f.s[f.i]] {
-			f.i++
-		}
+		f.i = skipPlain(f.s, f.i)
 		if f.i >= len(f.s) {
 			break
 		}
@@ -231,6 +231,34 @@ func (f *fastChecker) number() fcResult {
 		return fcUnsure
 	}
 	return fcYes
+}
+
+// skipPlain returns the index of the first byte at or after i that ends a
+// run of plain string content (a quote, a backslash or a control
+// character), or len(s). It tests eight bytes at a time.
+func skipPlain(s []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		// A byte is flagged when it is below 0x20 or equal to '"' or
+		// '\\' (the classic "has a zero byte" test on x^c, and "has a
+		// byte less than n" on x); bytes >= 0x80 never are.
+		q := x ^ (ones * '"')
+		bs := x ^ (ones * '\\')
+		m := ((q - ones) &^ q) | ((bs - ones) &^ bs) | ((x - ones*0x20) &^ x)
+		if m &= highs; m != 0 {
+			// The lowest flagged byte is exact (a borrow only spills
+			// into bytes above a flagged one).
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(s) && !strSpecial[s[i]] {
+		i++
+	}
+	return i
 }
 
 // strSpecial marks the bytes that end a run of plain string content.

@@ -29,6 +29,8 @@ type Store struct {
 	dialect Dialect
 	// redacted is the data source with any password removed, for messages.
 	redacted string
+	// copyOpt tunes how PostgreSQL COPY streams are read (tests).
+	copyOpt copyOptions
 }
 
 // Open connects to the ledger at dsn: "postgres://…" (or "postgresql://…")

@@ -1,0 +1,122 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// TestCopyScanCutsMessagesAnywhere reads chains through copyOut with
+// chunks from 1 byte up, pipelined and inline, and with a payload larger
+// than any buffer, so every message and row is cut at every place.
+func TestCopyScanCutsMessagesAnywhere(t *testing.T) {
+	t.Parallel()
+	db := postgresOnly(t)
+	s := migrated(t, db)
+	es := seed(t, s, 40, "acme")
+	big := `{"blob":"` + strings.Repeat("x", 3*defaultCopyChunk) + `"}`
+	more, err := s.Append(context.Background(), []Record{{Tenant: "acme", Payload: []byte(big)}, {Tenant: "acme", Payload: []byte(`{"after":"big"}`)}}, AppendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es = append(es, more...)
+	for _, opt := range []copyOptions{{chunk: 1}, {chunk: 7}, {chunk: 300}, {chunk: 300, inline: true}, {inline: true}, {}} {
+		s.copyOpt = opt
+		var got []Entry
+		err := s.Scan(context.Background(), "acme", 1, 0, func(e *Entry) error {
+			c := *e
+			c.Payload = append([]byte(nil), e.Payload...)
+			got = append(got, c)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%+v: Scan: %v", opt, err)
+		}
+		if len(got) != len(es) {
+			t.Fatalf("%+v: read %d entries, want %d", opt, len(got), len(es))
+		}
+		for i := range es {
+			if got[i].Hash != es[i].Hash || got[i].Seq != es[i].Seq || string(got[i].Payload) != string(es[i].Payload) || !got[i].Time.Equal(es[i].Time) {
+				t.Fatalf("%+v: entry %d = %+v, want %+v", opt, i, got[i].Seq, es[i].Seq)
+			}
+		}
+		if r, err := s.Verify(context.Background(), "acme", 0); err != nil || !r.OK() || r.Entries != int64(len(es)) {
+			t.Fatalf("%+v: Verify = %+v, %v", opt, r, err)
+		}
+	}
+}
+
+// TestCopyScanStopsCleanly stops scans early (fn's error, a cancelled
+// context) and checks the error, and that the store still works: a
+// connection left mid-COPY must not go back to the pool.
+func TestCopyScanStopsCleanly(t *testing.T) {
+	t.Parallel()
+	db := postgresOnly(t)
+	s := migrated(t, db)
+	seed(t, s, 2000, "acme")
+	s.db.SetMaxOpenConns(1) // every call reuses the one connection
+	for _, inline := range []bool{false, true} {
+		s.copyOpt = copyOptions{chunk: 4096, inline: inline}
+		stop := errors.New("enough")
+		n := 0
+		err := s.Scan(context.Background(), "acme", 1, 0, func(*Entry) error {
+			if n++; n == 10 {
+				return stop
+			}
+			return nil
+		})
+		if !errors.Is(err, stop) || n != 10 {
+			t.Errorf("inline=%v: Scan stopped by fn = %v after %d rows, want %v after 10", inline, err, n, stop)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		n = 0
+		err = s.Scan(ctx, "acme", 1, 0, func(*Entry) error {
+			if n++; n == 10 {
+				cancel()
+				time.Sleep(10 * time.Millisecond)
+			}
+			return nil
+		})
+		cancel()
+		if !errors.Is(err, context.Canceled) || n >= 2000 {
+			t.Errorf("inline=%v: Scan with a cancelled context = %v after %d rows, want context.Canceled", inline, err, n)
+		}
+		if r, err := s.Verify(context.Background(), "acme", 0); err != nil || !r.OK() || r.Entries != 2000 {
+			t.Errorf("inline=%v: Verify after stopped scans = %+v, %v; want 2000 intact entries", inline, r, err)
+		}
+	}
+}
+
+// TestCopyScanServerError gets an ErrorResponse instead of the COPY (a
+// lock timeout) and checks it comes back as a *pgconn.PgError with the
+// connection still usable.
+func TestCopyScanServerError(t *testing.T) {
+	t.Parallel()
+	db := postgresOnly(t)
+	s := migrated(t, db)
+	seed(t, s, 5, "acme")
+	s.db.SetMaxOpenConns(1)
+	if _, err := s.db.Exec(`SET lock_timeout = '50ms'`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.admin.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`LOCK TABLE ledger_chain IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Scan(context.Background(), "acme", 1, 0, func(*Entry) error { return nil })
+	tx.Rollback()
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "55P03" {
+		t.Fatalf("Scan under a lock = %v, want a lock_not_available PgError", err)
+	}
+	if r, err := s.Verify(context.Background(), "acme", 0); err != nil || !r.OK() || r.Entries != 5 {
+		t.Errorf("Verify after the error = %+v, %v; want 5 intact entries", r, err)
+	}
+}
