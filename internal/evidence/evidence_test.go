@@ -601,3 +601,33 @@ func TestUnsignedBundleFieldsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryAlteredKeyBundleByteIsRejected flips each byte of the
+// key-signed bundle inside a re-packed, canonical tarball: the bundle is
+// outside the manifest, so its own checks must catch every change.
+func TestEveryAlteredKeyBundleByteIsRejected(t *testing.T) {
+	t.Parallel()
+	o := testOptions(t, true)
+	ev, err := Create(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := o.Signer.(*Signer).Public()
+	bb := fileOf(t, ev, BundleFile)
+	for i := range bb {
+		files := slices.Clone(ev.Files)
+		for j := range files {
+			if files[j].Name == BundleFile {
+				files[j].Data = bytes.Clone(bb)
+				files[j].Data[i] ^= 0x01
+			}
+		}
+		tgz, err := WriteTarGz(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Verify(tgz, VerifyOptions{Key: key}); err == nil {
+			t.Fatalf("flipping byte %d of %d of %s was not detected (%q)", i, len(bb), BundleFile, bb[max(0, i-20):min(len(bb), i+20)])
+		}
+	}
+}
