@@ -7,7 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/evidence/evidencetest"
@@ -279,4 +285,49 @@ func FuzzVerifyKeylessBundle(f *testing.F) {
 			t.Fatalf("a different bundle verified:\n%s", bb)
 		}
 	})
+}
+
+// TestBundleFromProtobufRoundTrip: a bundle as sigstore-go's signer makes
+// it (v0.3: certificate, a Rekor entry with inclusion promise and proof, an
+// RFC 3161 timestamp) survives conversion to Bundle and its canonical JSON
+// without losing or changing a field.
+func TestBundleFromProtobufRoundTrip(t *testing.T) {
+	t.Parallel()
+	pb := &protobundle.Bundle{
+		MediaType: evidence.BundleMediaType,
+		VerificationMaterial: &protobundle.VerificationMaterial{
+			Content: &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: []byte("cert der")}},
+			TlogEntries: []*protorekor.TransparencyLogEntry{{
+				LogIndex: 123456789, LogId: &protocommon.LogId{KeyId: []byte{1, 2, 3}},
+				KindVersion:      &protorekor.KindVersion{Kind: "dsse", Version: "0.0.1"},
+				IntegratedTime:   1764000000,
+				InclusionPromise: &protorekor.InclusionPromise{SignedEntryTimestamp: []byte("set")},
+				InclusionProof: &protorekor.InclusionProof{LogIndex: 42, RootHash: []byte{9, 9}, TreeSize: 99, Hashes: [][]byte{{1}, {2}},
+					Checkpoint: &protorekor.Checkpoint{Envelope: "rekor.sigstore.dev - 1\n99\nAAA=\n"}},
+				CanonicalizedBody: []byte(`{"kind":"dsse"}`),
+			}},
+			TimestampVerificationData: &protobundle.TimestampVerificationData{Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: []byte("tsr")}}},
+		},
+		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
+			Payload: []byte(`{"_type":"x"}`), PayloadType: evidence.PayloadType, Signatures: []*protodsse.Signature{{Sig: []byte("sig")}},
+		}},
+	}
+	b, err := evidence.BundleFromProtobuf(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := evidence.MarshalBundle(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := evidence.ParseBundle(js); err != nil {
+		t.Fatalf("the canonical form does not parse: %v", err)
+	}
+	var back protobundle.Bundle
+	if err := protojson.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(pb, &back) {
+		t.Fatalf("round trip changed the bundle:\n%s", js)
+	}
 }
