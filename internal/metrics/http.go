@@ -349,3 +349,25 @@ func decodePoint(p []json.RawMessage) (float64, error) {
 	}
 	return f, nil
 }
+
+// MaxConcurrency returns the server's --query.max-concurrency from
+// /api/v1/status/flags, or 0 when the server does not say (Thanos, Mimir
+// and proxies may not serve it). Queries beyond it wait in the server's
+// queue, so a gate never needs more in flight.
+func (h *HTTPSource) MaxConcurrency(ctx context.Context) int {
+	ctx, cancel := context.WithTimeout(ctx, min(h.opts.Timeout, 5*time.Second))
+	defer cancel()
+	var data json.RawMessage
+	if err := h.attempt(ctx, "/api/v1/status/flags", url.Values{}, &data); err != nil {
+		return 0
+	}
+	var flags map[string]string
+	if json.Unmarshal(data, &flags) != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(flags["query.max-concurrency"])
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
+}

@@ -262,3 +262,42 @@ func FuzzHTTPReply(f *testing.F) {
 		}
 	})
 }
+
+func TestHTTPSourceMaxConcurrency(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		code int
+		body string
+		want int
+	}{
+		{"Prometheus says its --query.max-concurrency", 200, `{"status":"success","data":{"query.max-concurrency":"4","query.timeout":"2m"}}`, 4},
+		{"a server without the endpoint says nothing", 404, `404 page not found`, 0},
+		{"a flag that is not a number says nothing", 200, `{"status":"success","data":{"query.max-concurrency":"many"}}`, 0},
+		{"no flag says nothing", 200, `{"status":"success","data":{}}`, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/api/v1/status/flags" {
+					http.NotFound(w, r)
+					return
+				}
+				w.WriteHeader(tc.code)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			t.Cleanup(srv.Close)
+			src, _ := NewHTTPSource(HTTPOptions{URL: srv.URL})
+			if got := src.MaxConcurrency(context.Background()); got != tc.want {
+				t.Errorf("MaxConcurrency = %d, want %d", got, tc.want)
+			}
+		})
+	}
+	if url := os.Getenv("RELEASEGATE_TEST_PROMETHEUS"); url != "" {
+		src, _ := NewHTTPSource(HTTPOptions{URL: url})
+		if got := src.MaxConcurrency(context.Background()); got != 20 {
+			t.Errorf("real Prometheus: MaxConcurrency = %d, want its default 20", got)
+		}
+	}
+}

@@ -117,3 +117,17 @@ func parallel(ctx context.Context, n, limit int, fn func(ctx context.Context, i 
 	}
 	return nil
 }
+
+// concurrency is the policy's concurrency (8 by default), capped at the
+// server's own --query.max-concurrency when the server tells it.
+func concurrency(ctx context.Context, src metrics.Source, want int) (n, server int) {
+	if want <= 0 {
+		want = 8
+	}
+	if s, ok := src.(interface{ MaxConcurrency(context.Context) int }); ok {
+		if server = s.MaxConcurrency(ctx); server > 0 && server < want {
+			return server, server
+		}
+	}
+	return want, server
+}

@@ -156,7 +156,8 @@ func (g *MetricGate) Run(ctx context.Context) (*gate.Result, error) {
 	per := make([][]gate.Check, len(g.spec.Checks))
 	queries := map[string]any{}
 	now := g.src.Now()
-	plan := metrics.NewPlanner(g.src, g.spec.Concurrency)
+	conc, serverMax := concurrency(ctx, g.src, g.spec.Concurrency)
+	plan := metrics.NewPlanner(g.src, conc)
 	var reqs []metrics.Request
 	for i := range g.spec.Checks {
 		reqs = append(reqs, g.requests(&g.spec.Checks[i], now)...)
@@ -174,7 +175,10 @@ func (g *MetricGate) Run(ctx context.Context) (*gate.Result, error) {
 		queries[g.spec.Checks[i].Name] = g.spec.Checks[i].Query
 	}
 	res.Details = map[string]any{"source": g.src.String(), "queries": queries, "evaluated_at": now.UTC().Format(time.RFC3339),
-		"source_queries": plan.Fetched()}
+		"source_queries": plan.Fetched(), "concurrency": conc}
+	if serverMax > 0 {
+		res.Details["server_max_concurrency"] = serverMax
+	}
 	if err != nil {
 		return res, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -220,5 +222,29 @@ func TestMetricSpecValidate(t *testing.T) {
 				t.Errorf("error %v, want a FieldError at %s", errs[0], tc.field)
 			}
 		})
+	}
+}
+
+func TestMetricGateConcurrencyCappedByTheServer(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/status/flags" {
+			_, _ = w.Write([]byte(`{"status":"success","data":{"query.max-concurrency":"3"}}`))
+			return
+		}
+		_, _ = w.Write([]byte(vectorOf("1", "2")))
+	}))
+	t.Cleanup(srv.Close)
+	src, _ := metrics.NewHTTPSource(metrics.HTTPOptions{URL: srv.URL})
+	for _, tc := range []struct{ want, got int }{{0, 3}, {2, 2}, {50, 3}} {
+		spec := &MetricSpec{Source: SourceSpec{URL: srv.URL}, TenantLabel: "tenant", Concurrency: tc.want,
+			Checks: []MetricCheck{{Name: "x", Query: `sum by (tenant) (x)`, Condition: policy.MustCondition("> 0")}}}
+		res, err := NewMetricGate(gate.Meta{ID: "m"}, spec, src).Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Details["concurrency"] != tc.got || res.Details["server_max_concurrency"] != 3 {
+			t.Errorf("concurrency %d against a server allowing 3: details %v, want concurrency %d", tc.want, res.Details, tc.got)
+		}
 	}
 }

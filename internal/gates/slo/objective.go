@@ -174,7 +174,8 @@ func (g *SLOGate) Run(ctx context.Context) (*gate.Result, error) {
 	var shapeErrs []gate.Check
 	// The planner fetches each distinct sub-query once (SLOs that share a
 	// total share its windows), longest window first, Concurrency at once.
-	plan := metrics.NewPlanner(g.src, g.spec.Concurrency)
+	conc, _ := concurrency(ctx, g.src, g.spec.Concurrency)
+	plan := metrics.NewPlanner(g.src, conc)
 	reqs := make([]metrics.Request, len(keys))
 	for n, k := range keys {
 		reqs[n] = metrics.Request{Query: g.spec.SLOs[k.slo].model().ErrorRatioQuery(k.w), At: at}
@@ -221,7 +222,7 @@ func (g *SLOGate) Run(ctx context.Context) (*gate.Result, error) {
 	if err != nil {
 		return res, err
 	}
-	details := map[string]any{"source": g.src.String(), "evaluated_at": at.UTC().Format(time.RFC3339), "source_queries": plan.Fetched()}
+	details := map[string]any{"source": g.src.String(), "evaluated_at": at.UTC().Format(time.RFC3339), "source_queries": plan.Fetched(), "concurrency": conc}
 	if len(shapeErrs) > 0 {
 		sort.Slice(shapeErrs, func(i, j int) bool { return shapeErrs[i].Message < shapeErrs[j].Message })
 		res.Checks = append(res.Checks, shapeErrs[0])
