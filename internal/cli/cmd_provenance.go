@@ -23,6 +23,7 @@ const verifyProvenanceUsage = `Usage:
   releasegate verify-provenance --trusted-root FILE --blob FILE [--bundle FILE]
       (--certificate-identity ID | --certificate-identity-regexp '^…$') --certificate-oidc-issuer URL
   releasegate verify-provenance --blob FILE --bundle FILE --key cosign.pub [--trusted-root FILE]
+  releasegate verify-provenance --blob FILE --signature FILE.sig --key cosign.pub --insecure-ignore-tlog
   releasegate verify-provenance --trusted-root FILE --image REGISTRY/REPO@sha256:… (identity or --key,
       or --source-uri … for SLSA provenance)
 
@@ -54,7 +55,7 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 	fs := o.NewFlagSet(c)
 	var s provenance.Spec
 	var artifacts, checksums, builders, inputs, images provenanceList
-	var blob, bundle, id string
+	var blob, bundle, signature, id string
 	var out OutputOptions
 	fs.Var(&artifacts, "artifact", "artifact file or glob whose SLSA provenance is verified (repeatable)")
 	fs.Var(&checksums, "checksums", "sha256sum-format file listing artifacts (repeatable)")
@@ -70,6 +71,7 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 	fs.Var(&inputs, "input", "expected workflow input NAME=VALUE (repeatable)")
 	fs.StringVar(&blob, "blob", "", "file whose Sigstore bundle signature is verified")
 	fs.StringVar(&bundle, "bundle", "", "the blob's Sigstore bundle (default: <blob>.sigstore.json or .bundle)")
+	fs.StringVar(&signature, "signature", "", "the blob's detached base64 signature, with --key (instead of --bundle)")
 	fs.Var(&images, "image", "OCI image (registry/repo@sha256:… or :tag) whose attached Sigstore bundles are verified: SLSA provenance with --source-uri, else a signature (repeatable)")
 	fs.StringVar(&s.CertificateOIDCIssuer, "certificate-oidc-issuer", "", "keyless signer's OIDC issuer")
 	fs.StringVar(&s.CertificateOIDCIssuerRegexp, "certificate-oidc-issuer-regexp", "", "anchored pattern for the OIDC issuer")
@@ -100,9 +102,9 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 		}
 	}
 	if blob != "" {
-		s.Blobs = []provenance.Blob{{Path: blob, Bundle: bundle}}
-	} else if bundle != "" {
-		fmt.Fprintln(o.Stderr, "releasegate verify-provenance: --bundle without --blob; for artifacts use --provenance")
+		s.Blobs = []provenance.Blob{{Path: blob, Bundle: bundle, Signature: signature}}
+	} else if bundle != "" || signature != "" {
+		fmt.Fprintln(o.Stderr, "releasegate verify-provenance: --bundle or --signature without --blob; for artifacts use --provenance")
 		return ExitBadInput
 	}
 	if errs := s.Validate(); len(errs) > 0 {

@@ -297,3 +297,64 @@ func TestLegacyTagRegistryErrors(t *testing.T) {
 		t.Fatalf("no bundle and a failing signature tag: err = %v, want ErrUnreachable", err)
 	}
 }
+
+// TestDetachedKeySignature: `cosign sign-blob --key … --output-signature`
+// without a bundle: verifiable offline with the key, and without a Rekor
+// entry only with insecure-ignore-tlog.
+func TestDetachedKeySignature(t *testing.T) {
+	t.Parallel()
+	w := newKeylessWorld(t)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	w.write(t, "cosign.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	blob := []byte("notes\n")
+	w.write(t, "notes.txt", blob)
+	w.write(t, "other.txt", []byte("other\n"))
+	w.write(t, "notes.txt.sig", []byte(keySign(t, key, blob)+"\n"))
+	detached := func(path string, f func(*Spec)) Spec {
+		s := Spec{Key: "cosign.pub", InsecureIgnoreTlog: true, Blobs: []Blob{{Path: path, Signature: "notes.txt.sig"}}}
+		if f != nil {
+			f(&s)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name    string
+		spec    Spec
+		status  gate.Status
+		message string
+	}{
+		{"the key's signature passes and warns that no log was checked", detached("notes.txt", nil), gate.StatusPass, "signed by public key"},
+		{"another file fails", detached("other.txt", nil), gate.StatusFail, "signature verification failed"},
+		{"against a trusted root it fails for want of a Rekor entry", detached("notes.txt", func(s *Spec) { s.InsecureIgnoreTlog, s.TrustedRoot = false, "trusted_root.json" }),
+			gate.StatusFail, "no transparency-log entry"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := New(gate.Meta{ID: "d"}, tc.spec, gate.Env{PolicyDir: w.dir}).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := res.Checks[0]
+			if c.Name != "signature "+tc.spec.Blobs[0].Path || c.Status != tc.status || !strings.Contains(c.Message, tc.message) {
+				t.Fatalf("checks %+v, want %s containing %q", res.Checks, tc.status, tc.message)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, want string
+		spec       Spec
+	}{
+		{"a detached signature without key is bad input", "needs key", Spec{TrustedRoot: "trusted_root.json", CertificateOIDCIssuer: prov.GitHubActionsIssuer,
+			CertificateIdentity: releaseWorkflow, Blobs: []Blob{{Path: "notes.txt", Signature: "notes.txt.sig"}}}},
+		{"a signature and a bundle is bad input", "set one", detached("notes.txt", func(s *Spec) { s.Blobs[0].Bundle = "x.json" })},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := New(gate.Meta{ID: "d"}, tc.spec, gate.Env{PolicyDir: w.dir}).Run(context.Background())
+			if !errors.Is(err, gate.ErrBadInput) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want bad input naming %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ package provenance
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -233,7 +234,7 @@ func (g *Gate) runBlobs(ctx context.Context, v *prov.Verifier, res *gate.Result)
 		name := b.Path
 		c := gate.Check{Name: "signature " + name}
 		d := map[string]any{"name": name}
-		sig, sum, bundlePath, err := verifyBlob(ctx, v, g.path(b.Path), g.path(b.Bundle), id)
+		sig, sum, bundlePath, err := verifyBlob(ctx, v, g.path(b.Path), g.path(b.Bundle), g.path(b.Signature), id)
 		if sum != "" {
 			res.Inputs = append(res.Inputs, gate.Input{Name: name, URI: g.path(b.Path), Digest: "sha256:" + sum})
 			d["sha256"] = sum
@@ -263,13 +264,17 @@ func (g *Gate) runBlobs(ctx context.Context, v *prov.Verifier, res *gate.Result)
 	res.Details["blobs"] = details
 }
 
-func verifyBlob(ctx context.Context, v *prov.Verifier, path, bundlePath string, id prov.Identity) (*prov.Signature, string, string, error) {
+func verifyBlob(ctx context.Context, v *prov.Verifier, path, bundlePath, sigPath string, id prov.Identity) (*prov.Signature, string, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", "", err
 	}
 	sum, err := prov.HashFile(path)
 	if err != nil {
 		return nil, "", "", err
+	}
+	if sigPath != "" {
+		sig, err := verifyDetached(v, sum, sigPath, id)
+		return sig, sum, sigPath, err
 	}
 	if bundlePath == "" {
 		for _, suffix := range []string{".sigstore.json", ".bundle", ".sigstore"} {
@@ -292,6 +297,28 @@ func verifyBlob(ctx context.Context, v *prov.Verifier, path, bundlePath string, 
 	}
 	sig, err := v.VerifyBlob(bundles[0], sum, id)
 	return sig, sum, bundlePath, err
+}
+
+// verifyDetached verifies a detached key signature (base64, as cosign
+// writes it, or raw) of the blob with the given sha256.
+func verifyDetached(v *prov.Verifier, sum, sigPath string, id prov.Identity) (*prov.Signature, error) {
+	data, err := os.ReadFile(sigPath)
+	if err != nil {
+		return nil, err
+	}
+	text := strings.TrimSpace(string(data))
+	if _, err := base64.StdEncoding.DecodeString(text); err != nil {
+		text = base64.StdEncoding.EncodeToString(data)
+	}
+	digest, err := hex.DecodeString(sum)
+	if err != nil {
+		return nil, err
+	}
+	b, err := prov.LegacySignature{Signature: text, Digest: digest}.Bundle()
+	if err != nil {
+		return nil, err
+	}
+	return v.VerifyBlob(b, sum, id)
 }
 
 func loadTrustedRoot(path string) (*root.TrustedRoot, gate.Input, error) {

@@ -69,6 +69,8 @@ type Blob struct {
 	Path string `yaml:"path" required:"true" doc:"the signed file, relative to the policy file"`
 	// Bundle is its Sigstore bundle.
 	Bundle string `yaml:"bundle" doc:"its Sigstore bundle (cosign sign-blob --bundle); default: <path>.sigstore.json or <path>.bundle"`
+	// Signature is a detached key signature instead of a bundle.
+	Signature string `yaml:"signature" doc:"a detached base64 signature (cosign sign-blob --key … --output-signature) instead of a bundle; only with key, and, having no Rekor entry, only with insecure-ignore-tlog"`
 }
 
 // Identity returns the keyless identity policy.
@@ -129,6 +131,13 @@ func (s Spec) Validate() []error {
 	for i, b := range s.Blobs {
 		if strings.TrimSpace(b.Path) == "" {
 			field(fmt.Sprintf("blobs[%d].path", i), errors.New("required"))
+		}
+		switch {
+		case b.Signature == "":
+		case b.Bundle != "":
+			field(fmt.Sprintf("blobs[%d].signature", i), errors.New("signature and bundle: set one"))
+		case s.Key == "":
+			field(fmt.Sprintf("blobs[%d].signature", i), errors.New("a detached signature needs key; a keyless signature is only verifiable offline from its bundle (cosign sign-blob --bundle), which carries the certificate and the Rekor entry"))
 		}
 	}
 	return errs
