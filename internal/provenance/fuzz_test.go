@@ -67,6 +67,7 @@ func FuzzLegacySignature(f *testing.F) {
 	payload := `{"critical":{"identity":{"docker-reference":"r.example/a"},"image":{"docker-manifest-digest":"sha256:` + digest + `"},"type":"cosign container image signature"},"optional":null}`
 	f.Add([]byte(payload), "MEUCIQ==", "", `{"SignedEntryTimestamp":"MEUCIQ==","Payload":{"body":"eyJraW5kIjoiaGFzaGVkcmVrb3JkIiwiYXBpVmVyc2lvbiI6IjAuMC4xIn0=","integratedTime":1700000000,"logIndex":1,"logID":"c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"}}`)
 	f.Add([]byte(payload), "", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "")
+	f.Add([]byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"","sig":"MEUCIQ=="}]}`), "", "", "")
 	tr, err := LoadTrustedRoot(publicGood)
 	if err != nil {
 		f.Fatal(err)
@@ -82,6 +83,19 @@ func FuzzLegacySignature(f *testing.F) {
 			t.Fatal("a fuzzed legacy signature verified against the public-good root")
 		} else if !isSentinel(err) {
 			t.Fatalf("%v wraps no sentinel error", err)
+		}
+		// The same layer read as a legacy attestation (.att tag).
+		b, err := l.AttestationBundle()
+		if err != nil {
+			if !isSentinel(err) {
+				t.Fatalf("AttestationBundle: %v wraps no sentinel error", err)
+			}
+			return
+		}
+		if _, err := keyless.VerifyProvenance(b, digest, Policy{SourceURI: "github.com/a/b"}); err == nil {
+			t.Fatal("a fuzzed legacy attestation verified against the public-good root")
+		} else if !isSentinel(err) {
+			t.Fatalf("VerifyProvenance: %v wraps no sentinel error", err)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 )
@@ -18,6 +19,10 @@ import (
 // SimpleSigningMediaType is the layer media type of cosign's legacy image
 // signatures (the sha256-<digest>.sig tag).
 const SimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
+
+// DSSEMediaType is the layer media type of cosign's legacy attestations
+// (the sha256-<digest>.att tag): a DSSE envelope.
+const DSSEMediaType = "application/vnd.dsse.envelope.v1+json"
 
 // LegacySignature is one layer of a cosign legacy signature manifest: the
 // signed "simple signing" payload and the annotations cosign puts next to
@@ -71,11 +76,25 @@ func (l LegacySignature) Bundle() (*bundle.Bundle, error) {
 	if l.Payload == nil && len(l.Digest) == sha256.Size {
 		copy(digest[:], l.Digest)
 	}
+	pb, err := l.protoBundle()
+	if err != nil {
+		return nil, err
+	}
+	pb.Content = &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+		MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest[:]}, Signature: sig}}
+	b, err := newBundle(pb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: legacy signature: %v", ErrMalformedBundle, err)
+	}
+	return b, nil
+}
+
+// protoBundle is a v0.1 bundle with the verification material of the
+// annotations: certificate chain (or a key) and Rekor entry.
+func (l LegacySignature) protoBundle() (*protobundle.Bundle, error) {
 	pb := &protobundle.Bundle{
 		MediaType:            "application/vnd.dev.sigstore.bundle+json;version=0.1",
 		VerificationMaterial: &protobundle.VerificationMaterial{},
-		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
-			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest[:]}, Signature: sig}},
 	}
 	if l.Certificate != "" {
 		chain := &protocommon.X509CertificateChain{}
@@ -102,11 +121,7 @@ func (l LegacySignature) Bundle() (*bundle.Bundle, error) {
 		}
 		pb.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{e}
 	}
-	b, err := newBundle(pb)
-	if err != nil {
-		return nil, fmt.Errorf("%w: legacy signature: %v", ErrMalformedBundle, err)
-	}
-	return b, nil
+	return pb, nil
 }
 
 func newBundle(pb *protobundle.Bundle) (b *bundle.Bundle, err error) {
@@ -226,4 +241,43 @@ func parseCosignBlobBundle(data []byte) (*bundle.Bundle, error) {
 		cert = string(pemBytes)
 	}
 	return LegacySignature{Signature: lb.Base64Signature, Certificate: cert, RekorBundle: string(lb.RekorBundle), Digest: digest}.Bundle()
+}
+
+// AttestationBundle turns a legacy attestation (Payload is a DSSE envelope,
+// signed inside; the annotations carry the certificate and the Rekor
+// entry) into a Sigstore bundle v0.1 with that envelope.
+func (l LegacySignature) AttestationBundle() (*bundle.Bundle, error) {
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+		Signatures  []struct {
+			KeyID string `json:"keyid"`
+			Sig   string `json:"sig"`
+		} `json:"signatures"`
+	}
+	if err := json.Unmarshal(l.Payload, &env); err != nil {
+		return nil, fmt.Errorf("%w: legacy attestation is not a DSSE envelope: %v", ErrMalformedBundle, err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil || len(env.Signatures) == 0 {
+		return nil, fmt.Errorf("%w: legacy attestation: expected a base64 payload and a signature", ErrMalformedBundle)
+	}
+	denv := &protodsse.Envelope{Payload: payload, PayloadType: env.PayloadType}
+	for _, sg := range env.Signatures {
+		sig, err := base64.StdEncoding.DecodeString(sg.Sig)
+		if err != nil {
+			return nil, fmt.Errorf("%w: legacy attestation signature is not base64", ErrMalformedBundle)
+		}
+		denv.Signatures = append(denv.Signatures, &protodsse.Signature{Sig: sig, Keyid: sg.KeyID})
+	}
+	pb, err := l.protoBundle()
+	if err != nil {
+		return nil, err
+	}
+	pb.Content = &protobundle.Bundle_DsseEnvelope{DsseEnvelope: denv}
+	b, err := newBundle(pb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: legacy attestation: %v", ErrMalformedBundle, err)
+	}
+	return b, nil
 }

@@ -40,22 +40,22 @@ func (g *Gate) runImages(ctx context.Context, v *prov.Verifier, res *gate.Result
 		if err != nil && !errors.Is(err, oci.ErrNoBundles) {
 			return fmt.Errorf("image %s: %w: %v", ref, gate.ErrUnreachable, err)
 		}
-		// Signatures may also be in cosign's legacy format, under the
-		// sha256-<hex>.sig tag; SLSA provenance is only read from bundles.
+		// Signatures and attestations may also be in cosign's legacy
+		// format, under the sha256-<hex>.sig or .att tag.
 		// A registry error on the tag only matters when no bundle
 		// verifies: then the verdict is "could not evaluate", never a fail
 		// or a pass on half the signatures.
-		var legacy []prov.LegacySignature
 		var legacyErr error
-		if !slsa {
-			var lerr error
-			legacy, lerr = oci.LegacySignatures(ctx, r.Digest)
-			switch {
-			case lerr != nil && !errors.Is(lerr, oci.ErrNoLegacySignatures):
-				legacyErr = lerr
-			case err != nil && lerr != nil:
-				err = fmt.Errorf("%w, and %v", err, lerr)
-			}
+		fetch := oci.LegacySignatures
+		if slsa {
+			fetch = oci.LegacyAttestations
+		}
+		legacy, lerr := fetch(ctx, r.Digest)
+		switch {
+		case lerr != nil && !errors.Is(lerr, oci.ErrNoLegacySignatures):
+			legacyErr = lerr
+		case err != nil && lerr != nil:
+			err = fmt.Errorf("%w, and %v", err, lerr)
 		}
 		switch {
 		case len(bundles) == 0 && len(legacy) == 0 && legacyErr == nil:
@@ -104,6 +104,20 @@ func (g *Gate) verifyImageBundles(v *prov.Verifier, r oci.Resolved, bundles [][]
 		}
 	}
 	for _, l := range legacy {
+		if slsa {
+			a, err := verifyLegacyProvenance(v, l, r.Hex(), g.spec.SLSAPolicy())
+			if err == nil {
+				e := a.Evidence
+				d["builder_id"], d["source"], d["ref"], d["commit"], d["format"] = e.BuilderID, e.CertSource, e.CertRef, e.CertCommit, "cosign attestation tag"
+				msg := fmt.Sprintf("%s built by %s from %s@%s (commit %.12s; cosign attestation tag %s)", r.Digest.String(), e.BuilderID, e.CertSource, e.CertRef, e.CertCommit,
+					oci.LegacyAttestationTag(r.Digest).TagStr())
+				return gate.StatusPass, msg + logSuffix(a.Log, d), gate.Text(e.BuilderID)
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
 		s, err := v.VerifyLegacyImage(l, r.Hex(), g.spec.Identity())
 		if err == nil {
 			d["signer"], d["issuer"], d["format"] = s.Signer, s.Issuer, "cosign signature tag"
@@ -116,6 +130,9 @@ func (g *Gate) verifyImageBundles(v *prov.Verifier, r oci.Resolved, bundles [][]
 	what := fmt.Sprintf("%d attached bundle(s)", len(bundles))
 	if len(legacy) > 0 {
 		what += fmt.Sprintf(" and %d cosign tag signature(s)", len(legacy))
+		if slsa {
+			what = fmt.Sprintf("%d attached bundle(s) and %d cosign tag attestation(s)", len(bundles), len(legacy))
+		}
 	}
 	return gate.StatusFail, fmt.Sprintf("%s: none of %s verifies: %v", r.Digest.String(), what, firstErr), gate.Text(r.Digest.DigestStr())
 }
@@ -126,4 +143,12 @@ func logSuffix(l *prov.LogEntry, d map[string]any) string {
 	}
 	d["rekor_log_index"], d["integrated_time"] = l.Index, l.IntegratedTime.Format(time.RFC3339)
 	return fmt.Sprintf("; rekor log index %d at %s", l.Index, l.IntegratedTime.Format(time.RFC3339))
+}
+
+func verifyLegacyProvenance(v *prov.Verifier, l prov.LegacySignature, hex string, p prov.Policy) (*prov.Attestation, error) {
+	b, err := l.AttestationBundle()
+	if err != nil {
+		return nil, err
+	}
+	return v.VerifyProvenance(b, hex, p)
 }

@@ -358,3 +358,64 @@ func TestDetachedKeySignature(t *testing.T) {
 		})
 	}
 }
+
+// TestLegacyAttestationTags: SLSA provenance of an image in cosign's
+// legacy attestation format (sha256-<hex>.att, a DSSE envelope layer with
+// the certificate and Rekor entry in annotations), as slsa-github-
+// generator's container generator pushes it.
+func TestLegacyAttestationTags(t *testing.T) {
+	t.Parallel()
+	w := newKeylessWorld(t)
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/acme/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const builder = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v2.1.0"
+	attest := func(d v1.Hash, source string) {
+		st := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2",
+"subject":[{"name":%q,"digest":{"sha256":%q}}],
+"predicate":{"builder":{"id":%q},"buildType":"https://github.com/slsa-framework/slsa-github-generator/container@v1",
+"invocation":{"configSource":{"uri":"git+%s@refs/tags/v1.4.2","digest":{"sha1":"4d329c75e7ec1725f7c9ce917a8799d408d06be3"},"entryPoint":".github/workflows/release.yml"}}}}`,
+			repo.Name(), d.Hex, builder, source)
+		env, l, err := w.sigstore.AttestLegacy(sigstoretest.Signer{Identity: builder, Issuer: prov.GitHubActionsIssuer,
+			SourceRepository: source, SourceRef: "refs/tags/v1.4.2", SourceDigest: "4d329c75e7ec1725f7c9ce917a8799d408d06be3"}, []byte(st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
+			Layer: static.NewLayer(env, prov.DSSEMediaType),
+			Annotations: map[string]string{"dev.cosignproject.cosign/signature": "", "dev.sigstore.cosign/certificate": l.Certificate,
+				"dev.sigstore.cosign/chain": l.Chain, "dev.sigstore.cosign/bundle": l.RekorBundle}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(oci.LegacyAttestationTag(repo.Digest(d.String())), img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	built := pushImage(t, repo, "v1.4.2", nil)
+	attest(built, "https://github.com/acme/api")
+	forked := pushImage(t, repo, "forked", nil)
+	attest(forked, "https://github.com/mallory/api")
+	bare := pushImage(t, repo, "bare", nil)
+	for _, tc := range []struct {
+		name    string
+		d       v1.Hash
+		status  gate.Status
+		message string
+	}{
+		{"the generator's legacy attestation passes", built, gate.StatusPass, "built by " + builder + " from github.com/acme/api@refs/tags/v1.4.2 (commit 4d329c75e7ec; cosign attestation tag sha256-" + built.Hex + ".att)"},
+		{"a build of a fork fails naming the source", forked, gate.StatusFail, `source: expected github.com/acme/api, got "github.com/mallory/api"`},
+		{"an image with neither bundle nor attestation tag fails", bare, gate.StatusFail, "no cosign signature tag"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res := w.run(t, Spec{Images: []string{repo.Name() + "@" + tc.d.String()}, SourceURI: "github.com/acme/api", SourceVersionedTag: "v1"})
+			if len(res.Checks) != 1 || res.Checks[0].Status != tc.status || !strings.Contains(res.Checks[0].Message, tc.message) {
+				t.Fatalf("checks %+v, want %s containing %q", res.Checks, tc.status, tc.message)
+			}
+		})
+	}
+}

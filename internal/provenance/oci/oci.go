@@ -32,7 +32,8 @@ const BundleArtifactPrefix = "application/vnd.dev.sigstore.bundle"
 // ErrNoBundles means the image has no Sigstore bundle attached.
 var ErrNoBundles = errors.New("no Sigstore bundle attached")
 
-// ErrNoLegacySignatures means the image has no cosign signature tag.
+// ErrNoLegacySignatures means the image has no cosign signature (or
+// attestation) tag.
 var ErrNoLegacySignatures = errors.New("no cosign signature tag")
 
 // Legacy annotations of cosign's signature manifests.
@@ -45,16 +46,34 @@ const (
 
 // LegacySignatureTag is the tag cosign stores the signatures of a digest
 // under, before bundles: sha256-<hex>.sig in the same repository.
-func LegacySignatureTag(d name.Digest) name.Tag {
-	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".sig")
+func LegacySignatureTag(d name.Digest) name.Tag { return legacyTag(d, ".sig") }
+
+// LegacyAttestationTag is where cosign stores attestations (`cosign
+// attest` without --new-bundle-format, as slsa-github-generator's container
+// generator does): sha256-<hex>.att.
+func LegacyAttestationTag(d name.Digest) name.Tag { return legacyTag(d, ".att") }
+
+func legacyTag(d name.Digest, suffix string) name.Tag {
+	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + suffix)
 }
 
 // LegacySignatures reads cosign's legacy signatures of the digest: the
 // simple-signing layers of the sha256-<hex>.sig manifest with their
 // annotations. No such tag is ErrNoLegacySignatures.
 func LegacySignatures(ctx context.Context, d name.Digest, opts ...remote.Option) ([]prov.LegacySignature, error) {
+	return legacyLayers(ctx, LegacySignatureTag(d), prov.SimpleSigningMediaType, opts)
+}
+
+// LegacyAttestations reads cosign's legacy attestations of the digest:
+// the DSSE-envelope layers of the sha256-<hex>.att manifest with their
+// annotations (certificate, chain, Rekor entry). No such tag is
+// ErrNoLegacySignatures.
+func LegacyAttestations(ctx context.Context, d name.Digest, opts ...remote.Option) ([]prov.LegacySignature, error) {
+	return legacyLayers(ctx, LegacyAttestationTag(d), prov.DSSEMediaType, opts)
+}
+
+func legacyLayers(ctx context.Context, tag name.Tag, mediaType string, opts []remote.Option) ([]prov.LegacySignature, error) {
 	opts = append(opts, remote.WithContext(ctx))
-	tag := LegacySignatureTag(d)
 	img, err := remote.Image(tag, opts...)
 	if err != nil {
 		var terr *transport.Error
@@ -69,7 +88,7 @@ func LegacySignatures(ctx context.Context, d name.Digest, opts ...remote.Option)
 	}
 	var out []prov.LegacySignature
 	for _, desc := range m.Layers {
-		if desc.MediaType != prov.SimpleSigningMediaType {
+		if string(desc.MediaType) != mediaType {
 			continue
 		}
 		l, err := img.LayerByDigest(desc.Digest)
@@ -85,7 +104,7 @@ func LegacySignatures(ctx context.Context, d name.Digest, opts ...remote.Option)
 			Certificate: a[annotationCertificate], Chain: a[annotationChain], RekorBundle: a[annotationBundle]})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: %w; expected layers of media type %s", tag, ErrNoLegacySignatures, prov.SimpleSigningMediaType)
+		return nil, fmt.Errorf("%s: %w; expected layers of media type %s", tag, ErrNoLegacySignatures, mediaType)
 	}
 	return out, nil
 }

@@ -586,3 +586,43 @@ func (s *Sigstore) SignLegacy(sg Signer, payload []byte) (*Legacy, error) {
 	}
 	return &Legacy{Signature: base64.StdEncoding.EncodeToString(sig), Certificate: string(certPEM), Chain: string(chainPEM), RekorBundle: rb}, nil
 }
+
+// AttestLegacy signs an in-toto statement as `cosign attest` did before
+// bundles: it returns the DSSE envelope (the layer of the sha256-….att
+// tag) and the annotations (certificate, chain, Rekor entry).
+func (s *Sigstore) AttestLegacy(sg Signer, statement []byte) ([]byte, *Legacy, error) {
+	data, err := s.Attest(sg, statement)
+	if err != nil {
+		return nil, nil, err
+	}
+	var b protobundle.Bundle
+	if err := protojson.Unmarshal(data, &b); err != nil {
+		return nil, nil, err
+	}
+	env := b.GetDsseEnvelope()
+	envJSON, err := json.Marshal(map[string]any{
+		"payloadType": env.GetPayloadType(),
+		"payload":     base64.StdEncoding.EncodeToString(env.GetPayload()),
+		"signatures":  []map[string]string{{"keyid": env.GetSignatures()[0].GetKeyid(), "sig": base64.StdEncoding.EncodeToString(env.GetSignatures()[0].GetSig())}},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rb, err := LegacyRekorBundle(b.GetVerificationMaterial().GetTlogEntries()[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(b.GetVerificationMaterial().GetCertificate().GetRawBytes())
+	if err != nil {
+		return nil, nil, err
+	}
+	certPEM, err := cryptoutils.MarshalCertificateToPEM(cert)
+	if err != nil {
+		return nil, nil, err
+	}
+	chainPEM, err := cryptoutils.MarshalCertificatesToPEM([]*x509.Certificate{s.inter, s.root})
+	if err != nil {
+		return nil, nil, err
+	}
+	return envJSON, &Legacy{Certificate: string(certPEM), Chain: string(chainPEM), RekorBundle: rb}, nil
+}
