@@ -72,7 +72,7 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 	fs.StringVar(&blob, "blob", "", "file whose Sigstore bundle signature is verified")
 	fs.StringVar(&bundle, "bundle", "", "the blob's Sigstore bundle (default: <blob>.sigstore.json or .bundle)")
 	fs.StringVar(&signature, "signature", "", "the blob's detached base64 signature, with --key (instead of --bundle)")
-	fs.Var(&images, "image", "OCI image (registry/repo@sha256:… or :tag) whose attached Sigstore bundles are verified: SLSA provenance with --source-uri, else a signature (repeatable)")
+	fs.Var(&images, "image", "OCI image (registry/repo@sha256:… or :tag) whose Sigstore bundles and cosign .att/.sig tags are verified: SLSA provenance with --source-uri, else a signature (repeatable)")
 	fs.StringVar(&s.CertificateOIDCIssuer, "certificate-oidc-issuer", "", "keyless signer's OIDC issuer")
 	fs.StringVar(&s.CertificateOIDCIssuerRegexp, "certificate-oidc-issuer-regexp", "", "anchored pattern for the OIDC issuer")
 	fs.StringVar(&s.CertificateIdentity, "certificate-identity", "", "keyless signer's exact identity")

@@ -43,10 +43,10 @@ type Spec struct {
 
 	// Images are OCI image references whose attached Sigstore bundles
 	// are verified.
-	Images []string `yaml:"images" doc:"OCI images (registry/repo@sha256:… or :tag) whose attached Sigstore bundles (OCI referrers) are verified: as SLSA provenance when source-uri is set, else as signatures; a tag-only reference warns"`
+	Images []string `yaml:"images" doc:"OCI images (registry/repo@sha256:… or :tag) whose Sigstore bundles (OCI referrers) and cosign tags (sha256-….att, .sig) are verified: as SLSA provenance when source-uri is set, else as signatures; a tag-only reference warns"`
 
 	// Blobs are files with a Sigstore bundle each.
-	Blobs []Blob `yaml:"blobs" doc:"files whose cosign/Sigstore bundle signature is verified, keyless (certificate identity) or with key"`
+	Blobs []Blob `yaml:"blobs" doc:"files whose signature is verified from a Sigstore bundle, an older cosign blob bundle or (with key) a detached signature, keyless (certificate identity) or with key"`
 	// CertificateOIDCIssuer is the keyless signer's issuer.
 	CertificateOIDCIssuer string `yaml:"certificate-oidc-issuer" doc:"the keyless signer's OIDC issuer, e.g. https://token.actions.githubusercontent.com"`
 	// CertificateOIDCIssuerRegexp is an anchored issuer pattern.
