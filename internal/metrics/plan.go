@@ -50,6 +50,10 @@ type Planner struct {
 	// answers memoizes whole queries: checks that share a query (or a
 	// staleness query) evaluate it once.
 	answers map[leafKey]*leafResult
+	// unmerged memoizes each merged-away leaf, taken back out of its merged
+	// leaf once.
+	unmerged map[leafKey]*leafResult
+	nextID   int
 	// Fetched counts leaf queries sent to the source (tests, benchmarks).
 	fetched int
 }
@@ -122,7 +126,7 @@ func NewPlanner(src Source, concurrency int) *Planner {
 	if concurrency <= 0 {
 		concurrency = 8
 	}
-	return &Planner{src: src, sem: make(chan struct{}, concurrency), leaves: map[leafKey]*leafResult{}, plans: map[string]*plan{}, merged: map[leafKey]mergeRef{}, answers: map[leafKey]*leafResult{}}
+	return &Planner{src: src, sem: make(chan struct{}, concurrency), leaves: map[leafKey]*leafResult{}, plans: map[string]*plan{}, merged: map[leafKey]mergeRef{}, answers: map[leafKey]*leafResult{}, unmerged: map[leafKey]*leafResult{}}
 }
 
 // Fetched returns how many leaf queries were sent to the source.
@@ -216,10 +220,59 @@ func (p *Planner) entry(k leafKey) (*leafResult, bool) {
 	if r, ok := p.leaves[k]; ok {
 		return r, false
 	}
-	r := &leafResult{id: len(p.leaves), done: make(chan struct{})}
+	r := &leafResult{id: p.nextID, done: make(chan struct{})}
+	p.nextID++
 	p.leaves[k] = r
 	p.fetched++
 	return r, true
+}
+
+// leaf returns the result of leaf lk: fetched (once), or taken out of the
+// merged leaf that answers it (once).
+func (p *Planner) leaf(ctx context.Context, lk leafKey, text string) *leafResult {
+	p.mu.Lock()
+	ref, isMerged := p.merged[lk]
+	if !isMerged {
+		p.mu.Unlock()
+		r, start := p.entry(lk)
+		if start {
+			go p.fetch(ctx, r, text, time.UnixMilli(lk.at), false)
+		}
+		return r
+	}
+	u, ok := p.unmerged[lk]
+	if ok {
+		p.mu.Unlock()
+		return u
+	}
+	u = &leafResult{id: p.nextID, done: make(chan struct{})}
+	p.nextID++
+	p.unmerged[lk] = u
+	p.mu.Unlock()
+	m, start := p.entry(ref.key)
+	if start {
+		go p.fetch(ctx, m, ref.key.query, time.UnixMilli(lk.at), false)
+	}
+	go func() {
+		defer close(u.done)
+		select {
+		case <-m.done:
+		case <-ctx.Done():
+			u.err = fmt.Errorf("query %s: %w", text, ctx.Err())
+			return
+		}
+		if m.err != nil {
+			u.err = m.err
+			return
+		}
+		at := time.UnixMilli(lk.at)
+		expr := fmt.Sprintf(ref.local, fmt.Sprintf("%s=%q", leafLabel, strconv.Itoa(m.id)))
+		u.v, u.err = evalLocal(ctx, localEngine(), memQueryable{&Data{Series: m.stored(at)}}, expr, at)
+		if u.err != nil {
+			u.err = fmt.Errorf("query %s (taken from %s): %w", text, ref.key.query, u.err)
+		}
+	}()
+	return u
 }
 
 // fetch runs one leaf; held says the semaphore is already taken.
@@ -270,27 +323,11 @@ func (p *Planner) query(ctx context.Context, q string, at time.Time) (Vector, er
 	results := make([]*leafResult, len(pl.keys))
 	expr := pl.expr
 	for i, k := range pl.keys {
-		lk, text := leafKey{k, at.UnixMilli()}, pl.leaves[i]
-		p.mu.Lock()
-		ref, isMerged := p.merged[lk]
-		p.mu.Unlock()
-		if isMerged {
-			lk, text = ref.key, ref.key.query
-		}
-		r, start := p.entry(lk)
-		if start {
-			go p.fetch(ctx, r, text, at, false)
-		}
+		r := p.leaf(ctx, leafKey{k, at.UnixMilli()}, pl.leaves[i])
 		results[i] = r
-		// the leaf's series are stored under its id in the planner
-		sel := fmt.Sprintf("%s=%q", leafLabel, strconv.Itoa(r.id))
-		local := fmt.Sprintf(`label_replace({%s}, %q, "", "", "")`, sel, leafLabel)
-		if isMerged {
-			local = fmt.Sprintf(ref.local, sel)
-		}
-		if expr == "" && isMerged {
-			expr = local
-		} else if expr != "" {
+		if expr != "" {
+			// the leaf's series are stored under its id in the planner
+			local := fmt.Sprintf(`label_replace({%s=%q}, %q, "", "", "")`, leafLabel, strconv.Itoa(r.id), leafLabel)
 			expr = strings.ReplaceAll(expr, pl.refs[i], local)
 		}
 	}
