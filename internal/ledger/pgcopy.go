@@ -18,11 +18,13 @@ import (
 //
 // It speaks the COPY part of the wire protocol itself on the pooled
 // connection's socket rather than through pgx's CopyTo: pgx reads the socket
-// 8 KiB at a time and hands over one message per row, which costs more CPU
-// than hashing the row. Here one goroutine reads the socket in large chunks
-// and cuts them at message boundaries, and a second decodes the rows in
-// place and runs fn, so reading, decoding and hashing overlap with each
-// other and with the server.
+// 8 KiB at a time and hands over one message per row, and that costs about
+// as much CPU as hashing the row. Here one goroutine reads the socket into
+// 512 KiB buffers and hands over whole protocol messages as soon as 16 KiB
+// of them have arrived, and a second decodes the rows in place and runs fn,
+// so reading, decoding and hashing overlap with each other and with the
+// server. (Collecting more before a hand-over made the server wait: its
+// socket buffer filled while the decoder was still idle.)
 func (s *Store) copyScan(ctx context.Context, tenant string, from, to int64, fn func(*Entry) error) error {
 	// COPY takes no parameters: the tenant goes in as hex, which cannot
 	// break out of the literal.
@@ -87,16 +89,20 @@ const (
 
 // copyOptions tune copyOut; the zero value is the default.
 type copyOptions struct {
-	// chunk is how much socket data the reader collects before handing it
-	// to the decoder (default 256 KiB); copyBuffers chunks are in flight
-	// at most. Tests make it tiny to cut messages everywhere.
+	// chunk is half the size of a read buffer (default 256 KiB);
+	// copyBuffers buffers are in flight at most. Tests make it tiny to cut
+	// messages everywhere.
 	chunk int
+	// batch is how many bytes of whole messages the reader collects before
+	// it hands a buffer to the decoder (default min(chunk, 16 KiB)).
+	batch int
 	// inline decodes in the reading goroutine instead of a second one.
 	inline bool
 }
 
 const (
 	defaultCopyChunk = 256 << 10
+	defaultCopyBatch = 16 << 10
 	copyBuffers      = 4
 )
 
@@ -108,6 +114,10 @@ func copyOut(ctx context.Context, nc net.Conn, query string, w *copyDecoder, opt
 	chunk := opt.chunk
 	if chunk <= 0 {
 		chunk = defaultCopyChunk
+	}
+	batch := opt.batch
+	if batch <= 0 {
+		batch = min(chunk, defaultCopyBatch)
 	}
 	q := make([]byte, 5, 6+len(query))
 	q[0] = 'Q'
@@ -133,7 +143,7 @@ func copyOut(ctx context.Context, nc net.Conn, query string, w *copyDecoder, opt
 	decode := func(chunk []byte) error { return decodeMessages(chunk, w, &pgErr) }
 	if opt.inline {
 		buf := make([]byte, 2*chunk)
-		err := readMessages(nc, chunk,
+		err := readMessages(nc, chunk, batch,
 			func() []byte { return buf },
 			func(chunk []byte) error { return decode(chunk) })
 		if err != nil {
@@ -151,7 +161,7 @@ func copyOut(ctx context.Context, nc net.Conn, query string, w *copyDecoder, opt
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(full)
-		readErr <- readMessages(nc, chunk,
+		readErr <- readMessages(nc, chunk, batch,
 			func() []byte {
 				select {
 				case b := <-free:
@@ -198,11 +208,11 @@ func copyOut(ctx context.Context, nc net.Conn, query string, w *copyDecoder, opt
 var errQuit = errors.New("decoder stopped")
 
 // readMessages reads the socket into buffers from get and passes each to
-// put once it holds at least chunk bytes of whole messages, or the
+// put once it holds at least batch bytes of whole messages, or the
 // last message (ReadyForQuery). A message longer than a buffer gets a
 // buffer of its own. put must be done with a buffer before get returns it
 // again.
-func readMessages(nc net.Conn, chunk int, get func() []byte, put func([]byte) error) error {
+func readMessages(nc net.Conn, chunk, batch int, get func() []byte, put func([]byte) error) error {
 	buf := get()
 	w, scan := 0, 0 // bytes in buf; end of the whole messages in buf[:w]
 	for {
@@ -232,7 +242,7 @@ func readMessages(nc net.Conn, chunk int, get func() []byte, put func([]byte) er
 		if end && w > scan {
 			return fmt.Errorf("%w: %d bytes after ReadyForQuery", ErrBadCopy, w-scan)
 		}
-		if end || scan >= chunk || len(buf)-scan < need {
+		if end || scan >= batch || len(buf)-scan < need {
 			var next []byte
 			switch {
 			case end:
