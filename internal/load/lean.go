@@ -204,14 +204,15 @@ func (r *rawRequest) render(dst []byte, seq int64) []byte {
 
 // leanDialer returns the dial function of c's transport when the lean
 // transport may stand in for c: c's RoundTripper is a plain
-// *http.Transport (or the default) without a proxy or a legacy dialer.
+// *http.Transport without a proxy (so not http.DefaultTransport, which
+// honours HTTP_PROXY) or a legacy dialer.
 func leanDialer(c *http.Client) (func(context.Context, string, string) (net.Conn, error), bool) {
 	rt := c.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
 	tr, ok := rt.(*http.Transport)
-	if !ok || tr.Proxy != nil && tr != http.DefaultTransport || tr.Dial != nil { //nolint:staticcheck // a legacy Dial means a custom dialer we must respect
+	if !ok || tr.Proxy != nil || tr.Dial != nil { //nolint:staticcheck // a legacy Dial means a custom dialer we must respect
 		return nil, false
 	}
 	if tr.DialContext != nil {
