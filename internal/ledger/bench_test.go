@@ -186,10 +186,11 @@ type cpuMeter struct {
 	db     *sql.DB
 	client time.Duration
 	server map[int]time.Duration
+	load   float64
 }
 
 func startCPU(db *sql.DB) *cpuMeter {
-	m := &cpuMeter{db: db, client: selfCPU()}
+	m := &cpuMeter{db: db, client: selfCPU(), load: loadAvg1()}
 	m.server = m.backends()
 	return m
 }
@@ -220,10 +221,30 @@ func (m *cpuMeter) report(b *testing.B, ops int) {
 	for pid, d := range m.backends() {
 		server += d - m.server[pid]
 	}
+	b.ReportMetric(m.load, "load1-at-start")
 	b.ReportMetric(client.Seconds()/float64(ops), "client-cpu-s/op")
 	if server > 0 {
 		b.ReportMetric(server.Seconds()/float64(ops), "server-cpu-s/op")
 	}
+}
+
+// loadAvg1 is the host's 1-minute load average (-1 when unknown); the
+// benchmarks report it as it was when they started, since the machine
+// they run on may be shared.
+func loadAvg1() float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(raw))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
 }
 
 // selfCPU is this process's user + system CPU time.
@@ -290,6 +311,7 @@ func BenchmarkVerifyPostgres(b *testing.B) {
 		// The verifier alone in a fresh process of this test binary: its
 		// peak RSS is what `ledger verify` needs, not this benchmark's.
 		var rss int64
+		load := loadAvg1()
 		for b.Loop() {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestBenchVerifyProcess$", "-test.count=1")
 			cmd.Env = append(os.Environ(), "RELEASEGATE_BENCH_VERIFY_DSN="+dsn, fmt.Sprintf("RELEASEGATE_BENCH_VERIFY_N=%d", n))
@@ -303,6 +325,7 @@ func BenchmarkVerifyPostgres(b *testing.B) {
 		}
 		perEntry(b)
 		b.ReportMetric(float64(rss)/1024, "max-rss-MiB")
+		b.ReportMetric(load, "load1-at-start")
 	})
 	b.Run("plpgsql-validate_hash_chain", func(b *testing.B) {
 		m := startCPU(s.db)
@@ -338,6 +361,7 @@ func BenchmarkVerifyPostgres(b *testing.B) {
 	b.Run("hash-only-in-memory", func(b *testing.B) {
 		// A sample of up to 1M entries, hashed until n hashes are done.
 		es := benchEntries(min(n, 1_000_000))
+		load := loadAvg1()
 		b.ResetTimer()
 		for b.Loop() {
 			for done := 0; done < n; {
@@ -350,6 +374,7 @@ func BenchmarkVerifyPostgres(b *testing.B) {
 			}
 		}
 		perEntry(b)
+		b.ReportMetric(load, "load1-at-start")
 	})
 }
 
@@ -412,6 +437,7 @@ func BenchmarkMerkleRoot(b *testing.B) {
 	}
 	b.Run("tree-builder", func(b *testing.B) {
 		b.ReportAllocs()
+		load := loadAvg1()
 		for b.Loop() {
 			var tb TreeBuilder
 			for _, l := range leaves {
@@ -420,8 +446,10 @@ func BenchmarkMerkleRoot(b *testing.B) {
 			_ = tb.Root()
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "leaves/s")
+		b.ReportMetric(load, "load1-at-start")
 	})
 	b.Run("sha256-loop-same-node-count", func(b *testing.B) {
+		load := loadAvg1()
 		var buf [65]byte
 		for b.Loop() {
 			var h Hash
@@ -431,6 +459,7 @@ func BenchmarkMerkleRoot(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "leaves/s")
+		b.ReportMetric(load, "load1-at-start")
 	})
 }
 
