@@ -36,13 +36,20 @@ type TreeBuilder struct {
 
 // Add appends a leaf hash (see LeafHash).
 func (b *TreeBuilder) Add(leaf Hash) {
-	b.stack = append(b.stack, leaf)
-	// Each trailing one bit of n is a perfect subtree to merge with.
-	for n := b.n; n&1 == 1; n >>= 1 {
+	// Each trailing one bit of n is a perfect subtree to merge with; the
+	// node hash input is built in place, left ‖ right after the 0x01.
+	var in [65]byte
+	in[0] = 1
+	copy(in[33:], leaf[:])
+	n := b.n
+	for ; n&1 == 1; n >>= 1 {
 		l := len(b.stack)
-		b.stack[l-2] = NodeHash(b.stack[l-2], b.stack[l-1])
+		copy(in[1:33], b.stack[l-1][:])
 		b.stack = b.stack[:l-1]
+		h := sha256.Sum256(in[:])
+		copy(in[33:], h[:])
 	}
+	b.stack = append(b.stack, Hash(in[33:]))
 	b.n++
 }
 
