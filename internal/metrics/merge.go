@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -107,6 +108,75 @@ func asMergeable(e parser.Expr) (mergeable, bool) {
 type merged struct {
 	text  string            // the merged leaf
 	local map[string]string // original leaf key → in-process expression over the merged series (with %s for the leaf selector)
+	take  map[string]takeBack
+}
+
+// takeBack is how a leaf is taken back out of its merged leaf: keep the
+// series its residual matchers select and aggregate them by its grouping.
+type takeBack struct {
+	op       string // sum (also for count), min, max
+	grouping []string
+	matchers []*labels.Matcher
+}
+
+// apply is the PromQL `op by (grouping) ({matchers})` over one instant
+// vector, done directly: the same groups, NaN handling of min and max, and
+// sums of the same values as the engine (maybe in another order).
+func (t takeBack) apply(v Vector) Vector {
+	type group struct {
+		labels map[string]string
+		f      float64
+	}
+	groups := map[string]*group{}
+	var order []*group
+	var key strings.Builder
+	for _, s := range v {
+		ok := true
+		for _, m := range t.matchers {
+			if !m.Matches(s.Labels[m.Name]) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		key.Reset()
+		for _, l := range t.grouping {
+			key.WriteString(s.Labels[l])
+			key.WriteByte(0xff)
+		}
+		g := groups[key.String()]
+		if g == nil {
+			lbls := make(map[string]string, len(t.grouping))
+			for _, l := range t.grouping {
+				if v := s.Labels[l]; v != "" {
+					lbls[l] = v
+				}
+			}
+			g = &group{labels: lbls, f: s.Value}
+			groups[key.String()] = g
+			order = append(order, g)
+			continue
+		}
+		switch t.op {
+		case "max":
+			if g.f < s.Value || math.IsNaN(g.f) {
+				g.f = s.Value
+			}
+		case "min":
+			if g.f > s.Value || math.IsNaN(g.f) {
+				g.f = s.Value
+			}
+		default:
+			g.f += s.Value
+		}
+	}
+	out := make(Vector, len(order))
+	for i, g := range order {
+		out[i] = Sample{Labels: g.labels, Value: g.f}
+	}
+	return out
 }
 
 // mergeLeaves groups the leaves (normalized PromQL → parsed) that read the
@@ -253,7 +323,9 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 		localOp = "sum"
 	}
 	local := map[string]string{}
+	take := map[string]takeBack{}
 	for _, k := range keys {
+		take[k] = takeBack{op: localOp, grouping: ms[k].grouping, matchers: residual[k]}
 		by := ""
 		if g := ms[k].grouping; len(g) > 0 {
 			by = " by (" + strings.Join(g, ", ") + ")"
@@ -264,7 +336,7 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 		}
 		local[k] = localOp + by + " ({%s" + strings.ReplaceAll(prefixComma(rs), "%", "%%") + "})"
 	}
-	return merged{text: text, local: local}, true
+	return merged{text: text, local: local, take: take}, true
 }
 
 func prefixComma(ss []string) string {

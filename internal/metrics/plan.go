@@ -70,8 +70,8 @@ type leafKey struct {
 }
 
 type mergeRef struct {
-	key   leafKey // the merged leaf
-	local string  // in-process expression, %s is the leaf selector
+	key  leafKey  // the merged leaf
+	take takeBack // how the leaf is taken back out of it
 }
 
 type leafResult struct {
@@ -175,9 +175,9 @@ func (p *Planner) Prefetch(ctx context.Context, reqs []Request) {
 		for _, m := range mergeLeaves(leaves) {
 			mk := leafKey{m.text, at}
 			var cost time.Duration
-			for k, local := range m.local {
+			for k, take := range m.take {
 				lk := leafKey{k, at}
-				p.merged[lk] = mergeRef{key: mk, local: local}
+				p.merged[lk] = mergeRef{key: mk, take: take}
 				cost = max(cost, costOf[lk])
 			}
 			list = append(list, todo{mk, m.text, cost, len(m.local)})
@@ -265,12 +265,7 @@ func (p *Planner) leaf(ctx context.Context, lk leafKey, text string) *leafResult
 			u.err = m.err
 			return
 		}
-		at := time.UnixMilli(lk.at)
-		expr := fmt.Sprintf(ref.local, fmt.Sprintf("%s=%q", leafLabel, strconv.Itoa(m.id)))
-		u.v, u.err = evalLocal(ctx, localEngine(), memQueryable{&Data{Series: m.stored(at)}}, expr, at)
-		if u.err != nil {
-			u.err = fmt.Errorf("query %s (taken from %s): %w", text, ref.key.query, u.err)
-		}
+		u.v = ref.take.apply(m.v)
 	}()
 	return u
 }

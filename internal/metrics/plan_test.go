@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
@@ -347,4 +348,54 @@ func FuzzPlanMatchesWholeQuery(f *testing.F) {
 			t.Fatalf("%s: %s", q, d)
 		}
 	})
+}
+
+// TestTakeBackMatchesTheEngine: taking a leaf back out of a merged leaf
+// answers what the PromQL engine answers for its local expression.
+func TestTakeBackMatchesTheEngine(t *testing.T) {
+	t.Parallel()
+	nan := math.NaN()
+	merged := Vector{
+		{Labels: map[string]string{"tenant": "a", "code": "500"}, Value: 1},
+		{Labels: map[string]string{"tenant": "a", "code": "200"}, Value: 9},
+		{Labels: map[string]string{"tenant": "b", "code": "500"}, Value: nan},
+		{Labels: map[string]string{"tenant": "b", "code": "200"}, Value: 3},
+		{Labels: map[string]string{"code": "200"}, Value: 4},
+		{Labels: map[string]string{"tenant": "c", "code": "500"}, Value: math.Inf(1)},
+	}
+	at := time.Unix(1700000000, 0)
+	d := &Data{}
+	for _, s := range merged {
+		b := labels.NewScratchBuilder(3)
+		for k, v := range s.Labels {
+			b.Add(k, v)
+		}
+		b.Add(leafLabel, "0")
+		b.Sort()
+		d.Series = append(d.Series, &Series{Labels: b.Labels(), T: []int64{at.UnixMilli()}, V: []float64{s.Value}})
+	}
+	code500 := labels.MustNewMatcher(labels.MatchEqual, "code", "500")
+	not5 := labels.MustNewMatcher(labels.MatchNotRegexp, "code", "5..")
+	for _, tb := range []takeBack{
+		{op: "sum", grouping: []string{"tenant"}},
+		{op: "sum", grouping: []string{"tenant"}, matchers: []*labels.Matcher{code500}},
+		{op: "max", grouping: []string{"tenant"}},
+		{op: "min", grouping: []string{"tenant"}},
+		{op: "min", grouping: []string{"tenant"}, matchers: []*labels.Matcher{not5}},
+		{op: "sum"},
+		{op: "max", grouping: []string{"code"}},
+	} {
+		var ms []string
+		for _, m := range tb.matchers {
+			ms = append(ms, ", "+m.String())
+		}
+		q := fmt.Sprintf(`%s by (%s) ({%s="0"%s})`, tb.op, strings.Join(tb.grouping, ", "), leafLabel, strings.Join(ms, ""))
+		want, err := evalLocal(context.Background(), localEngine(), memQueryable{d}, q, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := diffVectors(tb.apply(merged), want); diff != "" {
+			t.Errorf("%s: %s", q, diff)
+		}
+	}
 }
