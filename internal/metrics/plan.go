@@ -82,6 +82,44 @@ type leafResult struct {
 
 	once   sync.Once
 	series []*Series
+	// named: the same series under the metric name r.name()
+	onceName sync.Once
+	named    []*Series
+}
+
+// hasName reports whether any sample of the leaf has a metric name.
+func (r *leafResult) hasName() bool {
+	for _, s := range r.v {
+		if _, ok := s.Labels[labels.MetricName]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// name is the metric name the leaf's series are stored under.
+func (r *leafResult) name() string { return leafNamePrefix + strconv.Itoa(r.id) + "__" }
+
+// leafNamePrefix starts the metric name of a stored leaf; the planner
+// removes such names from its answers.
+const leafNamePrefix = "__releasegate_leaf_"
+
+// storedByName returns the leaf's samples as series named r.name().
+func (r *leafResult) storedByName(at time.Time) []*Series {
+	r.onceName.Do(func() {
+		name := r.name()
+		r.named = make([]*Series, 0, len(r.v))
+		for _, s := range r.v {
+			b := labels.NewScratchBuilder(len(s.Labels) + 1)
+			for k, v := range s.Labels {
+				b.Add(k, v)
+			}
+			b.Add(labels.MetricName, name)
+			b.Sort()
+			r.named = append(r.named, &Series{Labels: b.Labels(), T: []int64{at.UnixMilli()}, V: []float64{s.Value}})
+		}
+	})
+	return r.named
 }
 
 // stored returns the leaf's samples as series at at, labelled with the
@@ -318,13 +356,7 @@ func (p *Planner) query(ctx context.Context, q string, at time.Time) (Vector, er
 	results := make([]*leafResult, len(pl.keys))
 	expr := pl.expr
 	for i, k := range pl.keys {
-		r := p.leaf(ctx, leafKey{k, at.UnixMilli()}, pl.leaves[i])
-		results[i] = r
-		if expr != "" {
-			// the leaf's series are stored under its id in the planner
-			local := fmt.Sprintf(`label_replace({%s=%q}, %q, "", "", "")`, leafLabel, strconv.Itoa(r.id), leafLabel)
-			expr = strings.ReplaceAll(expr, pl.refs[i], local)
-		}
+		results[i] = p.leaf(ctx, leafKey{k, at.UnixMilli()}, pl.leaves[i])
 	}
 	for _, r := range results {
 		select {
@@ -350,17 +382,39 @@ func (p *Planner) query(ctx context.Context, q string, at time.Time) (Vector, er
 	if expr == "" {
 		return results[0].v, nil
 	}
+	// Each leaf's series are stored once in the planner under a metric
+	// name of their own when they have none (aggregations), else under a
+	// label the expression removes again with label_replace (slower). A
+	// query that reads __name__ itself always gets the label form.
+	byName := !strings.Contains(q, labels.MetricName)
 	d := &Data{}
 	added := map[*leafResult]bool{}
-	for _, r := range results {
+	for i, r := range results {
+		named := byName && !r.hasName()
+		local := fmt.Sprintf(`label_replace({%s=%q}, %q, "", "", "")`, leafLabel, strconv.Itoa(r.id), leafLabel)
+		if named {
+			local = r.name()
+		}
+		expr = strings.ReplaceAll(expr, pl.refs[i], local)
 		if !added[r] {
 			added[r] = true
-			d.Series = append(d.Series, r.stored(at)...)
+			if named {
+				d.Series = append(d.Series, r.storedByName(at)...)
+			} else {
+				d.Series = append(d.Series, r.stored(at)...)
+			}
 		}
 	}
 	v, err := evalLocal(ctx, localEngine(), memQueryable{d}, expr, at)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q, err)
+	}
+	for _, s := range v {
+		// a filter such as `A > 0.5` keeps A's (stored) name; the
+		// source's answer has none
+		if strings.HasPrefix(s.Labels[labels.MetricName], leafNamePrefix) {
+			delete(s.Labels, labels.MetricName)
+		}
 	}
 	return v, nil
 }

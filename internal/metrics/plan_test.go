@@ -86,6 +86,11 @@ var planQueries = []string{
 	`sum by (tenant) (rate(http_requests_total{track="canary",code="500"}[5m])) / sum by (tenant) (rate(http_requests_total{track="canary"}[5m]))`,
 	`max by (tenant) (max_over_time(request_latency_p95_seconds[1h])) - min by (tenant) (min_over_time(request_latency_p95_seconds[1h]))`,
 	`count by (tenant) (http_requests_total{code="500"}) + count by (tenant) (http_requests_total{track="canary"})`,
+	`max by (tenant) (request_latency_p95_seconds) > 0.3`,
+	`sum by (tenant) (rate(http_requests_total[5m])) > 10 or max by (tenant) (request_latency_p95_seconds)`,
+	`http_requests_total{tenant="acme",track="canary"} > 100`,
+	`label_replace(sum by (tenant) (rate(http_requests_total[5m])), "n", "$1", "__name__", "(.*)") / sum by (tenant) (rate(http_requests_total[5m]))`,
+	`label_replace(http_requests_total{tenant="globex",code="500"}, "n", "$1", "__name__", "(.*)") * 2`,
 	`sum by (tenant) (rate(http_requests_total[1h] offset 1h)) / sum by (tenant) (rate(http_requests_total{code="200"}[1h] offset 1h))`,
 }
 
