@@ -285,28 +285,18 @@ func BenchmarkVerifyPostgres(b *testing.B) {
 	perEntry := func(b *testing.B) {
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 	}
-	verify := func(inline bool) func(b *testing.B) {
-		return func(b *testing.B) {
-			b.ReportAllocs()
-			s.copyOpt.inline = inline
-			defer func() { s.copyOpt.inline = false }()
-			m := startCPU(s.db)
-			for b.Loop() {
-				r, err := s.Verify(ctx, "acme", 0)
-				if err != nil || !r.OK() || r.Entries != int64(n) {
-					b.Fatalf("Verify = %+v, %v", r, err)
-				}
+	b.Run("go-verifier", func(b *testing.B) {
+		b.ReportAllocs()
+		m := startCPU(s.db)
+		for b.Loop() {
+			r, err := s.Verify(ctx, "acme", 0)
+			if err != nil || !r.OK() || r.Entries != int64(n) {
+				b.Fatalf("Verify = %+v, %v", r, err)
 			}
-			perEntry(b)
-			m.report(b, b.N)
 		}
-	}
-	// The verifier as shipped: one goroutine reads the socket, another
-	// decodes and hashes.
-	b.Run("go-verifier", verify(false))
-	// The same with reading, decoding and hashing in one goroutine, so the
-	// client never takes more than one core from the server.
-	b.Run("go-verifier-inline", verify(true))
+		perEntry(b)
+		m.report(b, b.N)
+	})
 	b.Run("go-verifier-process", func(b *testing.B) {
 		// The verifier alone in a fresh process of this test binary: its
 		// peak RSS is what `ledger verify` needs, not this benchmark's.

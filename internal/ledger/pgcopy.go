@@ -19,12 +19,11 @@ import (
 // It speaks the COPY part of the wire protocol itself on the pooled
 // connection's socket rather than through pgx's CopyTo: pgx reads the socket
 // 8 KiB at a time and hands over one message per row, and that costs about
-// as much CPU as hashing the row. Here one goroutine reads the socket into
-// 512 KiB buffers and hands over whole protocol messages as soon as 16 KiB
-// of them have arrived, and a second decodes the rows in place and runs fn,
-// so reading, decoding and hashing overlap with each other and with the
-// server. (Collecting more before a hand-over made the server wait: its
-// socket buffer filled while the decoder was still idle.)
+// as much CPU as hashing the row. Here the socket is read into a 512 KiB
+// buffer, cut at message boundaries, and every 16 KiB or more of whole
+// messages is decoded in place and passed to fn. One goroutine does it all:
+// on a host shared with the database a second one (reading while the first
+// hashes) cost more in wake-ups than it gained (docs/benchmarks-ledger.md).
 func (s *Store) copyScan(ctx context.Context, tenant string, from, to int64, fn func(*Entry) error) error {
 	// COPY takes no parameters: the tenant goes in as hex, which cannot
 	// break out of the literal.
@@ -89,21 +88,18 @@ const (
 
 // copyOptions tune copyOut; the zero value is the default.
 type copyOptions struct {
-	// chunk is half the size of a read buffer (default 256 KiB);
-	// copyBuffers buffers are in flight at most. Tests make it tiny to cut
-	// messages everywhere.
-	chunk int
-	// batch is how many bytes of whole messages the reader collects before
-	// it hands a buffer to the decoder (default min(chunk, 16 KiB)).
+	// buf is the size of the read buffer (default 512 KiB); it grows to
+	// hold a message longer than that. Tests make it tiny, to cut messages
+	// and rows everywhere.
+	buf int
+	// batch is how many bytes of whole messages are collected before they
+	// are decoded (default min(buf, 16 KiB)).
 	batch int
-	// inline decodes in the reading goroutine instead of a second one.
-	inline bool
 }
 
 const (
-	defaultCopyChunk = 256 << 10
+	defaultCopyBuf   = 512 << 10
 	defaultCopyBatch = 16 << 10
-	copyBuffers      = 4
 )
 
 // copyOut sends a COPY … TO STDOUT query on an idle connection and writes
@@ -111,13 +107,13 @@ const (
 // returned as *pgconn.PgError. idle reports whether the connection is idle
 // again and fit for reuse.
 func copyOut(ctx context.Context, nc net.Conn, query string, w *copyDecoder, opt copyOptions) (idle bool, err error) {
-	chunk := opt.chunk
-	if chunk <= 0 {
-		chunk = defaultCopyChunk
+	size := opt.buf
+	if size <= 0 {
+		size = defaultCopyBuf
 	}
 	batch := opt.batch
 	if batch <= 0 {
-		batch = min(chunk, defaultCopyBatch)
+		batch = min(size, defaultCopyBatch)
 	}
 	q := make([]byte, 5, 6+len(query))
 	q[0] = 'Q'
@@ -140,95 +136,22 @@ func copyOut(ctx context.Context, nc net.Conn, query string, w *copyDecoder, opt
 	}
 
 	var pgErr error
-	decode := func(chunk []byte) error { return decodeMessages(chunk, w, &pgErr) }
-	if opt.inline {
-		buf := make([]byte, 2*chunk)
-		err := readMessages(nc, chunk, batch,
-			func() []byte { return buf },
-			func(chunk []byte) error { return decode(chunk) })
-		if err != nil {
-			return false, ctxErr(ctx, err)
-		}
-		return true, pgErr
-	}
-
-	full := make(chan []byte, copyBuffers)
-	free := make(chan []byte, copyBuffers)
-	for range copyBuffers {
-		free <- make([]byte, 2*chunk)
-	}
-	quit := make(chan struct{})
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(full)
-		readErr <- readMessages(nc, chunk, batch,
-			func() []byte {
-				select {
-				case b := <-free:
-					return b
-				case <-quit:
-					return nil
-				}
-			},
-			func(chunk []byte) error {
-				select {
-				case full <- chunk:
-					return nil
-				case <-quit:
-					return errQuit
-				}
-			})
-	}()
-
-	// Decode: every chunk holds whole messages.
-	var derr error
-	for chunk := range full {
-		if derr == nil {
-			if derr = decode(chunk); derr != nil {
-				close(quit)
-				nc.SetReadDeadline(time.Unix(1, 0)) // unblock the reader
-			}
-		}
-		select {
-		case free <- chunk[:cap(chunk)]:
-		default: // an outsized buffer the pool has no room for
-		}
-	}
-	rerr := <-readErr
-	switch {
-	case derr != nil:
-		return false, derr
-	case rerr != nil:
-		return false, ctxErr(ctx, rerr)
-	}
-	return true, pgErr
-}
-
-// errQuit stops the reader when the decoder has failed.
-var errQuit = errors.New("decoder stopped")
-
-// readMessages reads the socket into buffers from get and passes each to
-// put once it holds at least batch bytes of whole messages, or the
-// last message (ReadyForQuery). A message longer than a buffer gets a
-// buffer of its own. put must be done with a buffer before get returns it
-// again.
-func readMessages(nc net.Conn, chunk, batch int, get func() []byte, put func([]byte) error) error {
-	buf := get()
-	w, scan := 0, 0 // bytes in buf; end of the whole messages in buf[:w]
+	buf := make([]byte, size)
+	n, scan := 0, 0 // bytes in buf; end of the whole messages in buf[:n]
 	for {
-		n, err := nc.Read(buf[w:])
-		w += n
+		k, rerr := nc.Read(buf[n:])
+		n += k
 		end, need := false, 0
 		for {
-			if w-scan < 5 {
+			if n-scan < 5 {
 				need = 5
 				break
 			}
 			l := int(binary.BigEndian.Uint32(buf[scan+1:]))
 			if l < 4 || l > maxPayload+1<<20 {
-				return fmt.Errorf("%w: protocol message %q of %d bytes", ErrBadCopy, buf[scan], l)
+				return false, fmt.Errorf("%w: protocol message %q of %d bytes", ErrBadCopy, buf[scan], l)
 			}
-			if w-scan < 1+l {
+			if n-scan < 1+l {
 				need = 1 + l
 				break
 			}
@@ -239,38 +162,28 @@ func readMessages(nc net.Conn, chunk, batch int, get func() []byte, put func([]b
 				break
 			}
 		}
-		if end && w > scan {
-			return fmt.Errorf("%w: %d bytes after ReadyForQuery", ErrBadCopy, w-scan)
+		if end && n > scan {
+			return false, fmt.Errorf("%w: %d bytes after ReadyForQuery", ErrBadCopy, n-scan)
 		}
 		if end || scan >= batch || len(buf)-scan < need {
-			var next []byte
-			switch {
-			case end:
-			case scan == 0:
-				// One message longer than buf: a bigger buffer takes
-				// buf's place.
-				next = make([]byte, need+chunk)
-			default:
-				if next = get(); next == nil {
-					return nil
-				}
-				if len(next) < need {
-					next = make([]byte, need+chunk)
-				}
-			}
-			if scan > 0 {
-				if err := put(buf[:scan]); err != nil {
-					return err
-				}
+			if err := decodeMessages(buf[:scan], w, &pgErr); err != nil {
+				return false, err
 			}
 			if end {
-				return nil
+				return true, pgErr
 			}
-			w = copy(next, buf[scan:w])
-			buf, scan = next, 0
+			n = copy(buf, buf[scan:n])
+			scan = 0
+			if need > len(buf) {
+				// One message longer than the buffer: grow it, with
+				// the data already received only.
+				bigger := make([]byte, need+size)
+				copy(bigger, buf[:n])
+				buf = bigger
+			}
 		}
-		if err != nil {
-			return err
+		if rerr != nil {
+			return false, ctxErr(ctx, rerr)
 		}
 	}
 }

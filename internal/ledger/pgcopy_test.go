@@ -10,21 +10,21 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// TestCopyScanCutsMessagesAnywhere reads chains through copyOut with
-// chunks from 1 byte up, pipelined and inline, and with a payload larger
-// than any buffer, so every message and row is cut at every place.
+// TestCopyScanCutsMessagesAnywhere reads a chain through copyOut with read
+// buffers from 1 byte up and a payload larger than the default buffer, so
+// every message and row is cut at every place.
 func TestCopyScanCutsMessagesAnywhere(t *testing.T) {
 	t.Parallel()
 	db := postgresOnly(t)
 	s := migrated(t, db)
 	es := seed(t, s, 40, "acme")
-	big := `{"blob":"` + strings.Repeat("x", 3*defaultCopyChunk) + `"}`
+	big := `{"blob":"` + strings.Repeat("x", 3*defaultCopyBuf) + `"}`
 	more, err := s.Append(context.Background(), []Record{{Tenant: "acme", Payload: []byte(big)}, {Tenant: "acme", Payload: []byte(`{"after":"big"}`)}}, AppendOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	es = append(es, more...)
-	for _, opt := range []copyOptions{{chunk: 1}, {chunk: 7}, {chunk: 300}, {chunk: 300, inline: true}, {inline: true}, {}} {
+	for _, opt := range []copyOptions{{buf: 1}, {buf: 7}, {buf: 300}, {buf: 300, batch: 1}, {batch: 1}, {}} {
 		s.copyOpt = opt
 		var got []Entry
 		err := s.Scan(context.Background(), "acme", 1, 0, func(e *Entry) error {
@@ -59,8 +59,8 @@ func TestCopyScanStopsCleanly(t *testing.T) {
 	s := migrated(t, db)
 	seed(t, s, 2000, "acme")
 	s.db.SetMaxOpenConns(1) // every call reuses the one connection
-	for _, inline := range []bool{false, true} {
-		s.copyOpt = copyOptions{chunk: 4096, inline: inline}
+	for _, size := range []int{300, 0} {
+		s.copyOpt = copyOptions{buf: size}
 		stop := errors.New("enough")
 		n := 0
 		err := s.Scan(context.Background(), "acme", 1, 0, func(*Entry) error {
@@ -70,7 +70,7 @@ func TestCopyScanStopsCleanly(t *testing.T) {
 			return nil
 		})
 		if !errors.Is(err, stop) || n != 10 {
-			t.Errorf("inline=%v: Scan stopped by fn = %v after %d rows, want %v after 10", inline, err, n, stop)
+			t.Errorf("buf=%d: Scan stopped by fn = %v after %d rows, want %v after 10", size, err, n, stop)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		n = 0
@@ -83,10 +83,10 @@ func TestCopyScanStopsCleanly(t *testing.T) {
 		})
 		cancel()
 		if !errors.Is(err, context.Canceled) || n >= 2000 {
-			t.Errorf("inline=%v: Scan with a cancelled context = %v after %d rows, want context.Canceled", inline, err, n)
+			t.Errorf("buf=%d: Scan with a cancelled context = %v after %d rows, want context.Canceled", size, err, n)
 		}
 		if r, err := s.Verify(context.Background(), "acme", 0); err != nil || !r.OK() || r.Entries != 2000 {
-			t.Errorf("inline=%v: Verify after stopped scans = %+v, %v; want 2000 intact entries", inline, r, err)
+			t.Errorf("buf=%d: Verify after stopped scans = %+v, %v; want 2000 intact entries", size, r, err)
 		}
 	}
 }
