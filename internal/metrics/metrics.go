@@ -126,26 +126,34 @@ func cloneMatchers(ms []*labels.Matcher) []*labels.Matcher {
 }
 
 // Selectors returns the distinct series selectors of q as PromQL instant
-// selectors, keeping their offset and @ modifiers: `x{code="500"}[1h]
-// offset 1d` gives `x{code="500"} offset 1d`. Gates ask for them at the
-// evaluation time to tell data that went stale (no sample within the
-// lookback, or a staleness marker) from data that is there.
+// selectors. Gates ask for them at the evaluation time to tell data that
+// went stale (no sample within the lookback, or a staleness marker) from
+// data that is there. Selectors that read the present (no offset, no @)
+// come first; the others are returned, with their modifiers (`x{code="500"}
+// offset 1d`), only when the query has none that read the present.
 func Selectors(q string) ([]string, error) {
 	expr, err := promParser.ParseExpr(q)
 	if err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
-	var out []string
+	var now, shifted []string
 	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 		if vs, ok := n.(*parser.VectorSelector); ok {
 			s := vs.String()
 			if !seen[s] {
 				seen[s] = true
-				out = append(out, s)
+				if vs.OriginalOffset == 0 && vs.OriginalOffsetExpr == nil && vs.Timestamp == nil && vs.StartOrEnd == 0 {
+					now = append(now, s)
+				} else {
+					shifted = append(shifted, s)
+				}
 			}
 		}
 		return nil
 	})
-	return out, nil
+	if len(now) > 0 {
+		return now, nil
+	}
+	return shifted, nil
 }

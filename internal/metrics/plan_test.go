@@ -404,3 +404,19 @@ func TestTakeBackMatchesTheEngine(t *testing.T) {
 		}
 	}
 }
+
+func TestSelectors(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ q, want string }{
+		{`sum(rate(x{code="500"}[5m])) / sum(rate(x[5m]))`, `x{code="500"} | x`},
+		{`sum(rate(x[1h])) / sum(rate(x[1h] offset 1d))`, `x`},
+		{`sum(rate(x[1h] offset 1d))`, `x offset 1d`},
+		{`vector(1)`, ``},
+	}
+	for _, tc := range cases {
+		got, err := Selectors(tc.q)
+		if err != nil || strings.Join(got, " | ") != tc.want {
+			t.Errorf("Selectors(%s) = %q, %v; want %s", tc.q, got, err, tc.want)
+		}
+	}
+}

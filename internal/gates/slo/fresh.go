@@ -24,7 +24,9 @@ type freshness struct {
 func (f freshness) fresh(tenant string) bool { return f.all || f.tenants[tenant] }
 
 // freshnessQueries returns one query per series selector of q that counts
-// its fresh series by label (or in total without fan-out).
+// its fresh series by label (or in total without fan-out). Selectors with
+// an offset or @ are only asked about when the query has no other: the
+// hour a day ago is not where data stops arriving.
 func freshnessQueries(q, label string) []string {
 	sels, err := metrics.Selectors(q)
 	if err != nil {
