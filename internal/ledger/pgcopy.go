@@ -19,9 +19,9 @@ import (
 // It speaks the COPY part of the wire protocol itself on the pooled
 // connection's socket rather than through pgx's CopyTo: pgx reads the socket
 // 8 KiB at a time and hands over one message per row, and that costs about
-// as much CPU as hashing the row. Here the socket is read into a 512 KiB
-// buffer, cut at message boundaries, and every 16 KiB or more of whole
-// messages is decoded in place and passed to fn. One goroutine does it all:
+// as much CPU as hashing the row. Here the socket is read into a 64 KiB
+// buffer and the whole messages of each read are decoded in place and
+// passed to fn before the next read. One goroutine does it all:
 // on a host shared with the database a second one (reading while the first
 // hashes) cost more in wake-ups than it gained (docs/benchmarks-ledger.md).
 func (s *Store) copyScan(ctx context.Context, tenant string, from, to int64, fn func(*Entry) error) error {
@@ -88,19 +88,17 @@ const (
 
 // copyOptions tune copyOut; the zero value is the default.
 type copyOptions struct {
-	// buf is the size of the read buffer (default 512 KiB); it grows to
+	// buf is the size of the read buffer (default 64 KiB); it grows to
 	// hold a message longer than that. Tests make it tiny, to cut messages
 	// and rows everywhere.
 	buf int
-	// batch is how many bytes of whole messages are collected before they
-	// are decoded (default min(buf, 16 KiB)).
-	batch int
 }
 
-const (
-	defaultCopyBuf   = 512 << 10
-	defaultCopyBatch = 16 << 10
-)
+// defaultCopyBuf is small on purpose: each read is decoded and hashed
+// before the next, and a 512 KiB read kept the client busy for about a
+// millisecond while the server's socket buffer filled and it stalled; with
+// 64 KiB reads the two interleave (docs/benchmarks-ledger.md).
+const defaultCopyBuf = 64 << 10
 
 // copyOut sends a COPY … TO STDOUT query on an idle connection and writes
 // the CopyData payloads to w until ReadyForQuery. A server error is
@@ -110,10 +108,6 @@ func copyOut(ctx context.Context, nc net.Conn, query string, w *copyDecoder, opt
 	size := opt.buf
 	if size <= 0 {
 		size = defaultCopyBuf
-	}
-	batch := opt.batch
-	if batch <= 0 {
-		batch = min(size, defaultCopyBatch)
 	}
 	q := make([]byte, 5, 6+len(query))
 	q[0] = 'Q'
@@ -165,7 +159,7 @@ func copyOut(ctx context.Context, nc net.Conn, query string, w *copyDecoder, opt
 		if end && n > scan {
 			return false, fmt.Errorf("%w: %d bytes after ReadyForQuery", ErrBadCopy, n-scan)
 		}
-		if end || scan >= batch || len(buf)-scan < need {
+		if end || scan > 0 || len(buf)-scan < need {
 			if err := decodeMessages(buf[:scan], w, &pgErr); err != nil {
 				return false, err
 			}

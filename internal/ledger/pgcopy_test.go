@@ -24,7 +24,7 @@ func TestCopyScanCutsMessagesAnywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	es = append(es, more...)
-	for _, opt := range []copyOptions{{buf: 1}, {buf: 7}, {buf: 300}, {buf: 300, batch: 1}, {batch: 1}, {}} {
+	for _, opt := range []copyOptions{{buf: 1}, {buf: 7}, {buf: 300}, {buf: 4096}, {}} {
 		s.copyOpt = opt
 		var got []Entry
 		err := s.Scan(context.Background(), "acme", 1, 0, func(e *Entry) error {
