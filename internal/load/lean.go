@@ -222,13 +222,13 @@ func leanDialer(c *http.Client) (func(context.Context, string, string) (net.Conn
 	return d.DialContext, true
 }
 
-// job is one scheduled request handed to a connection worker.
+// job is one scheduled request.
 type job struct {
 	st      *leanStream
 	seq     int64
 	at      time.Time
 	off     time.Duration
-	blocked bool // the scheduler waited for a free worker
+	blocked bool // the scheduler waited for a free connection
 }
 
 type leanStream struct {
@@ -237,57 +237,97 @@ type leanStream struct {
 	raw *rawRequest
 }
 
-// pool is the connection workers of one target address. Workers start
-// on demand, up to max, when an arrival finds none idle, so the pool
-// grows to the concurrency the schedule needs.
+// pool is the connection workers of one target address.
+//
+// An idle worker sits in a read on its keep-alive connection. The
+// scheduler that claims it writes the request on that connection itself,
+// so the worker wakes once per request, when the answer arrives: no
+// goroutine hand-off on the way out. When no worker is idle the
+// scheduler starts a new one (up to max), which dials and sends the
+// request itself, or waits for one to come free: that wait is in the
+// request's lag and latency, from its scheduled time.
 type pool struct {
 	e        *Engine
 	addr     string
 	dial     func(context.Context, string, string) (net.Conn, error)
-	jobs     chan job
-	workers  atomic.Int64
 	max      int64
 	deadline time.Time // the run's
-	wg       sync.WaitGroup
 	sent     *atomic.Int64
+	wg       sync.WaitGroup
+	workers  atomic.Int64
+	freed    chan struct{} // a worker became idle
 
 	mu     sync.Mutex
-	conns  map[*worker]net.Conn
-	closed bool
+	idle   []*worker // last in, first out: the busiest connections stay warm
+	conns   map[*worker]net.Conn
+	closed  bool // no more requests: idle workers end
+	aborted bool // the run was cancelled: no new connections
 }
 
 func newPool(e *Engine, addr string, dial func(context.Context, string, string) (net.Conn, error), deadline time.Time, sent *atomic.Int64) *pool {
-	return &pool{e: e, addr: addr, dial: dial, jobs: make(chan job), max: int64(e.cfg.MaxInFlight),
-		deadline: deadline, sent: sent, conns: map[*worker]net.Conn{}}
+	return &pool{e: e, addr: addr, dial: dial, max: int64(e.cfg.MaxInFlight), deadline: deadline, sent: sent,
+		freed: make(chan struct{}, 1), conns: map[*worker]net.Conn{}}
 }
 
-// dispatch hands j to an idle worker, starts a new one, or waits for one;
-// false means the run ended first and j never left.
+const (
+	workerBusy = iota
+	workerIdle
+)
+
+// dispatch sends j now on an idle connection, or on a new one, or waits
+// for one; false means the run ended first and j never left.
 func (p *pool) dispatch(ctx context.Context, j job) bool {
+	for {
+		if ctx.Err() != nil {
+			return false
+		}
+		p.mu.Lock()
+		if n := len(p.idle); n > 0 {
+			w := p.idle[n-1]
+			p.idle = p.idle[:n-1]
+			w.state, w.cur = workerBusy, j
+			more := n > 1
+			p.mu.Unlock()
+			if more && j.blocked {
+				p.poke() // pass the wake-up on to another waiting scheduler
+			}
+			w.markSent(j)
+			w.wn, w.werr = w.write(j)
+			w.written <- struct{}{}
+			return true
+		}
+		p.mu.Unlock()
+		if p.workers.Add(1) <= p.max {
+			w := &worker{p: p, br: bufio.NewReaderSize(nil, 16<<10), written: make(chan struct{}, 1)}
+			p.wg.Add(1)
+			go w.run(ctx, j)
+			return true
+		}
+		p.workers.Add(-1)
+		j.blocked = true
+		select {
+		case <-p.freed:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func (p *pool) poke() {
 	select {
-	case p.jobs <- j:
-		return true
+	case p.freed <- struct{}{}:
 	default:
-	}
-	if p.workers.Add(1) <= p.max {
-		w := &worker{p: p, br: bufio.NewReaderSize(nil, 16<<10)}
-		p.wg.Add(1)
-		go w.run(ctx, j)
-		return true
-	}
-	p.workers.Add(-1)
-	j.blocked = true
-	select {
-	case p.jobs <- j:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
 // close ends the workers once no scheduler sends any more, and waits.
 func (p *pool) close() {
-	close(p.jobs)
+	p.mu.Lock()
+	p.closed = true
+	for _, w := range p.idle {
+		w.conn.SetDeadline(time.Unix(1, 0)) // wakes its read; it sees the pool closed
+	}
+	p.mu.Unlock()
 	p.wg.Wait()
 }
 
@@ -296,7 +336,7 @@ func (p *pool) close() {
 func (p *pool) abort() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.closed = true
+	p.closed, p.aborted = true, true
 	for _, c := range p.conns {
 		c.SetDeadline(time.Unix(1, 0))
 	}
@@ -309,14 +349,15 @@ func (p *pool) track(w *worker, c net.Conn) bool {
 		delete(p.conns, w)
 		return true
 	}
-	if p.closed {
+	if p.aborted {
 		return false
 	}
 	p.conns[w] = c
 	return true
 }
 
-// worker owns one keep-alive connection and sends one request at a time.
+// worker owns one keep-alive connection and carries one request at a
+// time.
 type worker struct {
 	p      *pool
 	conn   net.Conn
@@ -324,15 +365,74 @@ type worker struct {
 	br     *bufio.Reader
 	wbuf   []byte
 	rr     respReader
+
+	state int // under p.mu
+	cur   job // under p.mu: the request written by the scheduler that claimed it
+	// set by the writer of cur before it signals written
+	wn       int
+	werr     error
+	deadline time.Time
+	written  chan struct{}
 }
 
+// run carries first (dialling), then waits idle in a read for the
+// requests schedulers write on its connection. It ends when its
+// connection does, or the pool closes.
 func (w *worker) run(ctx context.Context, first job) {
-	defer w.p.wg.Done()
+	p := w.p
+	defer p.wg.Done()
+	defer p.poke() // a waiting scheduler may start a new worker now
+	defer p.workers.Add(-1)
 	defer w.hangUp()
-	w.do(ctx, first)
-	for j := range w.p.jobs {
-		w.do(ctx, j)
+	w.markSent(first)
+	w.handle(ctx, first, false)
+	for w.conn != nil {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return
+		}
+		w.state = workerIdle
+		p.idle = append(p.idle, w)
+		p.mu.Unlock()
+		p.poke()
+		var perr error
+		for {
+			_, perr = w.br.Peek(1) // until an answer, the end of the connection or a deadline
+			p.mu.Lock()
+			if w.state == workerIdle {
+				// nothing was sent: the server closed the idle connection or
+				// sent unasked-for bytes, the pool closed, or the deadline of
+				// the last request passed while idle
+				if perr != nil && isTimeout(perr) && !p.closed && ctx.Err() == nil {
+					w.conn.SetDeadline(time.Time{})
+					p.mu.Unlock()
+					continue
+				}
+				for i, x := range p.idle {
+					if x == w {
+						p.idle = append(p.idle[:i], p.idle[i+1:]...)
+						break
+					}
+				}
+				p.mu.Unlock()
+				return
+			}
+			j := w.cur
+			p.mu.Unlock()
+			<-w.written
+			for perr != nil && isTimeout(perr) && time.Now().Before(w.deadline) {
+				_, perr = w.br.Peek(1) // the idle deadline passed just before this request's was set
+			}
+			w.handle(ctx, j, true)
+			break
+		}
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (w *worker) hangUp() {
@@ -343,60 +443,72 @@ func (w *worker) hangUp() {
 	}
 }
 
-// do sends j and records its outcome.
-func (w *worker) do(ctx context.Context, j job) {
-	e, res := w.p.e, j.st.res
-	if ctx.Err() != nil {
-		res.addUnsent(1)
-		return
-	}
+// markSent counts j as sent, now, with its lag behind the schedule.
+func (w *worker) markSent(j job) {
+	e := w.p.e
 	lag := time.Since(j.at)
 	late := lag > e.cfg.LateTolerance
-	res.addSent(lag, late, j.blocked && late)
+	j.st.res.addSent(lag, late, j.blocked && late)
 	w.p.sent.Add(1)
-	deadline := j.at.Add(e.cfg.Timeout)
-	if deadline.After(w.p.deadline) {
-		deadline = w.p.deadline
+	w.deadline = j.at.Add(e.cfg.Timeout)
+	if w.deadline.After(w.p.deadline) {
+		w.deadline = w.p.deadline
 	}
-	s := j.st.s
+}
+
+// write renders j's request and writes it on the connection.
+func (w *worker) write(j job) (int, error) {
+	w.wbuf = j.st.raw.render(w.wbuf, j.seq)
+	if err := w.conn.SetDeadline(w.deadline); err != nil {
+		return 0, err
+	}
+	return w.conn.Write(w.wbuf)
+}
+
+// handle completes j and records its outcome. written says whether a
+// scheduler already wrote it (then w.wn, w.werr hold the write's result).
+func (w *worker) handle(ctx context.Context, j job, written bool) {
+	e, s, res := w.p.e, j.st.s, j.st.res
 	w.rr.wantHeader, w.rr.wantBody, w.rr.maxBody = s.Check != nil, s.Check != nil, int(e.cfg.MaxBody)
-	err := w.roundTrip(ctx, j, deadline)
-	if err != nil {
+	if err := w.exchange(ctx, j, written); err != nil {
 		res.record(j.off, 0, 0, Classify(err), e.cfg.Slot)
 		return
 	}
 	e.judge(s, res, j.off, j.at, &w.rr.resp, w.rr.body)
 }
 
-// roundTrip sends j's request and reads the answer into w.rr. A request
-// that finds a reused connection closed by the server before any byte
-// of the answer is sent again once on a new connection, as net/http does:
-// when it was never written, or when it is idempotent.
-func (w *worker) roundTrip(ctx context.Context, j job, deadline time.Time) error {
+// exchange writes j (unless written) and reads the answer into w.rr. A
+// request that finds a reused connection closed by the server before any
+// byte of the answer is sent again once on a new connection, as net/http
+// does: when it was never written, or when it is idempotent.
+func (w *worker) exchange(ctx context.Context, j job, written bool) error {
 	raw := j.st.raw
-	w.wbuf = raw.render(w.wbuf, j.seq)
 	for attempt := 0; ; attempt++ {
-		if w.conn == nil {
-			dctx, cancel := context.WithDeadline(ctx, deadline)
-			c, err := w.p.dial(dctx, "tcp", w.p.addr)
-			cancel()
-			if err != nil {
-				return err
+		var n int
+		var werr error
+		reused := true
+		if written {
+			n, werr = w.wn, w.werr
+		} else {
+			if w.conn == nil {
+				dctx, cancel := context.WithDeadline(ctx, w.deadline)
+				c, err := w.p.dial(dctx, "tcp", w.p.addr)
+				cancel()
+				if err != nil {
+					return err
+				}
+				if !w.p.track(w, c) {
+					c.Close()
+					return context.Canceled
+				}
+				w.conn, w.reused = c, false
+				w.br.Reset(c)
 			}
-			if !w.p.track(w, c) {
-				c.Close()
-				return context.Canceled
-			}
-			w.conn, w.reused = c, false
-			w.br.Reset(c)
+			reused = w.reused
+			n, werr = w.write(j)
 		}
-		reused := w.reused
+		written = false
 		w.reused = true
-		if err := w.conn.SetDeadline(deadline); err != nil {
-			w.hangUp()
-			return err
-		}
-		n, werr := w.conn.Write(w.wbuf)
 		if werr != nil && n == 0 && reused && attempt == 0 {
 			w.hangUp()
 			continue
