@@ -257,8 +257,8 @@ type pool struct {
 	workers  atomic.Int64
 	freed    chan struct{} // a worker became idle
 
-	mu     sync.Mutex
-	idle   []*worker // last in, first out: the busiest connections stay warm
+	mu      sync.Mutex
+	idle    []*worker // last in, first out: the busiest connections stay warm
 	conns   map[*worker]net.Conn
 	closed  bool // no more requests: idle workers end
 	aborted bool // the run was cancelled: no new connections
