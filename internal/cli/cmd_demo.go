@@ -23,7 +23,7 @@ const DemoPolicy = "examples/demo/release-policy.yml"
 
 const demoUsage = `Usage:
   releasegate demo [--policy FILE] [--workdir DIR] [--format text|json|markdown] [--out DIR]
-  releasegate demo serve [--addr 127.0.0.1:0] [--for DURATION]
+  releasegate demo serve [--addr 127.0.0.1:0] [--for DURATION] [--abuse]
 
 Without a subcommand, runs the whole release gate on embedded defaults:
   1. starts the built-in multi-tenant demo service (with its abuse guards) on
@@ -48,6 +48,7 @@ Example:
   releasegate demo --workdir demo-out        # keep the ledger, results and evidence
   releasegate demo --policy examples/demo/failing-policy.yml
   releasegate demo serve --addr 127.0.0.1:8080 --for 10m
+  releasegate demo serve --abuse              # with the guards the abuse scenarios test
 `
 
 func demoCmd(ctx context.Context, o *IO, args []string) int {
@@ -248,6 +249,7 @@ func demoServe(ctx context.Context, o *IO, args []string) int {
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on; port 0 picks a free port")
 	dur := fs.Duration("for", 0, "stop after this long (default: run until interrupted)")
 	ready := fs.Duration("ready-after", 0, "answer 503 on /ready for this long after start, like a service warming up")
+	withAbuse := fs.Bool("abuse", false, "turn on the abuse guards (per-tenant rate anomaly, graph complexity limit, ingest validator) that the synthetic gate's abuse scenarios test")
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
@@ -264,12 +266,25 @@ func demoServe(ctx context.Context, o *IO, args []string) int {
 		ctx, cancel = context.WithTimeout(ctx, *dur)
 		defer cancel()
 	}
-	srv, err := demo.StartWith(ctx, *addr, demo.Options{ReadyAfter: *ready})
+	opts := demo.Options{ReadyAfter: *ready}
+	var abuse *demo.Abuse
+	if *withAbuse {
+		a, err := demo.NewAbuse(demo.DefaultAbuse())
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate demo serve: %v\n", err)
+			return ExitError
+		}
+		abuse, opts.Middleware = a, a.Middleware()
+	}
+	srv, err := demo.StartWith(ctx, *addr, opts)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate demo serve: %v\n", err)
 		return ExitBadInput
 	}
 	defer srv.Close()
+	if abuse != nil {
+		abuse.Register(srv.Service)
+	}
 	fmt.Fprintln(o.Stdout, srv.URL())
 	if f, ok := o.Stdout.(interface{ Sync() error }); ok {
 		_ = f.Sync()
