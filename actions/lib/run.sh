@@ -43,6 +43,11 @@ case "$*" in
       args+=(--verify-key "$key_dir/verify.pub")
     fi
     export_as INPUT_SIGNING_KEY_PASSWORD COSIGN_PASSWORD
+    if [[ "${INPUT_KEYLESS:-false}" == "true" ]]; then
+      args+=(--keyless)
+      flag INPUT_FULCIO_URL --fulcio-url
+      flag INPUT_REKOR_URL --rekor-url
+    fi
     ;;
   "evidence verify") # the bundle and the public key only, as an auditor has them
     printf '%s\n' "${INPUT_PUBLIC_KEY:-}" > "$key_dir/verify.pub"
