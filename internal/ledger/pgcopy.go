@@ -23,7 +23,7 @@ import (
 // buffer and the whole messages of each read are decoded in place and
 // passed to fn before the next read. One goroutine does it all:
 // on a host shared with the database a second one (reading while the first
-// hashes) cost more in wake-ups than it gained (docs/benchmarks-ledger.md).
+// hashes) cost more in wake-ups than it gained (docs/benchmarks.md).
 func (s *Store) copyScan(ctx context.Context, tenant string, from, to int64, fn func(*Entry) error) error {
 	// COPY takes no parameters: the tenant goes in as hex, which cannot
 	// break out of the literal.
@@ -97,7 +97,7 @@ type copyOptions struct {
 // defaultCopyBuf is small on purpose: each read is decoded and hashed
 // before the next, and a 512 KiB read kept the client busy for about a
 // millisecond while the server's socket buffer filled and it stalled; with
-// 64 KiB reads the two interleave (docs/benchmarks-ledger.md).
+// 64 KiB reads the two interleave (docs/benchmarks.md).
 const defaultCopyBuf = 64 << 10
 
 // copyOut sends a COPY … TO STDOUT query on an idle connection and writes

@@ -18,7 +18,7 @@ import (
 //
 //	go test ./internal/provenance -run '^$' -bench . -benchmem -benchtime 2s
 //	go test ./internal/provenance -run '^$' -bench HashFile1GiB -benchmem -benchtime 3x
-// Figures are in docs/benchmarks-provenance.md.
+// Figures are in docs/benchmarks.md.
 
 // BenchmarkVerifyProvenance is one bundle verified and checked, with the
 // trusted root parsed once beforehand (as the gate does per run).

@@ -1,7 +1,7 @@
 // Command loadbench drives the open-model engine at a fixed rate against
 // one URL and prints what it achieved: the send rate, how many requests
 // left late, the latency percentiles and the CPU the process used per
-// request. It is the harness behind docs/benchmarks-synthetic.md; run it
+// request. It is the harness behind docs/benchmarks.md; run it
 // by hand, not in go test.
 //
 //	go run ./internal/load/loadbench -url http://127.0.0.1:8089/ -rate 1000 -duration 30s [-transport net/http]
