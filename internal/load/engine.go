@@ -497,14 +497,9 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 			defer timer.Stop()
 			for seq, off := range sch {
 				at := start.Add(off)
-				if wait := time.Until(at); wait > 0 {
-					timer.Reset(wait)
-					select {
-					case <-timer.C:
-					case <-ctx.Done():
-						res.addUnsent(int64(len(sch) - seq))
-						return
-					}
+				if !sleepUntil(ctx, timer, at) {
+					res.addUnsent(int64(len(sch) - seq))
+					return
 				}
 				blocked := false
 				select {
@@ -568,19 +563,29 @@ func (ls *leanStream) schedule(ctx context.Context, start time.Time, sch []time.
 	defer timer.Stop()
 	for seq, off := range sch {
 		at := start.Add(off)
-		if wait := time.Until(at); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				ls.res.addUnsent(int64(len(sch) - seq))
-				return
-			}
+		if !sleepUntil(ctx, timer, at) {
+			ls.res.addUnsent(int64(len(sch) - seq))
+			return
 		}
 		if !p.dispatch(ctx, job{st: ls, seq: int64(seq), at: at, off: off}) {
 			ls.res.addUnsent(int64(len(sch) - seq))
 			return
 		}
+	}
+}
+
+// sleepUntil waits on timer until at; false when ctx ends first.
+func sleepUntil(ctx context.Context, timer *time.Timer, at time.Time) bool {
+	wait := time.Until(at)
+	if wait <= 0 {
+		return true // behind schedule: send now, the lag is recorded
+	}
+	timer.Reset(wait)
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
