@@ -316,10 +316,7 @@ func evidenceVerify(o *IO, args []string) int {
 	var id provenance.Identity
 	fs.StringVar(&keyPath, "key", "", "public key the evidence must be signed with, e.g. cosign.pub")
 	fs.StringVar(&rootPath, "trusted-root", "", "Sigstore trusted_root.json that keyless evidence must chain to (read offline)")
-	fs.StringVar(&id.Identity, "certificate-identity", "", "keyless: the exact signer identity (certificate SAN), e.g. a workflow URI")
-	fs.StringVar(&id.IdentityRegexp, "certificate-identity-regexp", "", "keyless: an anchored regexp (^…$) for the signer identity; one matching anyone is refused")
-	fs.StringVar(&id.Issuer, "certificate-oidc-issuer", "", "keyless: the exact OIDC issuer, e.g. https://token.actions.githubusercontent.com")
-	fs.StringVar(&id.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: an anchored regexp for the OIDC issuer")
+	registerIdentityFlags(fs, &id)
 	fs.Var(&artifacts, "artifact", "a file that must be a subject of the evidence (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return ExitBadInput

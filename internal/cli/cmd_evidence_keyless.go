@@ -15,10 +15,11 @@ import (
 
 	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/provenance"
 )
 
 // keylessSigner turns the configured Fulcio/Rekor signer into the signer
-// create uses. Tests replace it with an in-process virtual Sigstore; nothing
+// evidence create and ledger root use. Tests replace it with an in-process virtual Sigstore; nothing
 // else does.
 var keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner { return s }
 
@@ -26,7 +27,8 @@ var keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner { ret
 // Only tests set it: the virtual Sigstore's CA issues no SCTs.
 var verifySkipSCTUnsafe = false
 
-// keylessFlags are create's keyless signing flags.
+// keylessFlags are the keyless signing flags of evidence create and ledger
+// root.
 type keylessFlags struct {
 	keyless                     bool
 	tokenFile                   string
@@ -39,6 +41,15 @@ func (k *keylessFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.fulcioURL, "fulcio-url", evidence.DefaultFulcioURL, "keyless: Fulcio instance")
 	fs.StringVar(&k.rekorURL, "rekor-url", evidence.DefaultRekorURL, "keyless: Rekor instance")
 	fs.StringVar(&k.tsaURL, "tsa-url", "", "keyless: RFC 3161 timestamp authority URL (optional)")
+}
+
+// registerIdentityFlags registers the keyless signer identity flags that
+// every offline keyless verification takes (cosign's names).
+func registerIdentityFlags(fs *flag.FlagSet, id *provenance.Identity) {
+	fs.StringVar(&id.Identity, "certificate-identity", "", "keyless: the exact signer identity (certificate SAN), e.g. a workflow URI")
+	fs.StringVar(&id.IdentityRegexp, "certificate-identity-regexp", "", "keyless: an anchored regexp (^…$) for the signer identity; one matching anyone is refused")
+	fs.StringVar(&id.Issuer, "certificate-oidc-issuer", "", "keyless: the exact OIDC issuer, e.g. https://token.actions.githubusercontent.com")
+	fs.StringVar(&id.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: an anchored regexp for the OIDC issuer")
 }
 
 // signer finds the OIDC token and builds the keyless signer. The token is

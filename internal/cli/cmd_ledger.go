@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	gledger "github.com/maestro-conductor/releasegate/internal/gates/ledger"
 	"github.com/maestro-conductor/releasegate/internal/ledger"
@@ -32,7 +33,10 @@ const ledgerUsage = `Usage:
   releasegate ledger append       [--db DSN] [--tenant T] [--kind K] < records.jsonl
   releasegate ledger verify       [--db DSN] [--tenant T]... [--limit N] [--format text|json|markdown]
   releasegate ledger root         [--db DSN] --date YYYY-MM-DD --key FILE [--tenant T]... [--anchor] [--out DIR]
+                                  [--keyless [--identity-token-file FILE] [--fulcio-url URL] [--rekor-url URL]]
   releasegate ledger verify-root  [--db DSN] --checkpoint FILE --pub FILE
+                                  [--bundle FILE --trusted-root FILE --certificate-identity[-regexp] ID
+                                   --certificate-oidc-issuer URL]
   releasegate ledger prove        [--db DSN] --tenant T --seq N [--checkpoint FILE | --size N]
   releasegate ledger verify-proof --proof FILE --checkpoint FILE --pub FILE
   releasegate ledger keygen       --out PREFIX
@@ -45,7 +49,12 @@ append reads JSON lines: {"tenant":"acme","kind":"deploy","time":"2026-11-28T10:
 "payload":{...}} (kind and time optional), or bare payloads with --tenant.
 root signs each tenant's RFC 6962 Merkle root for a UTC day as a signed note
 (C2SP checkpoint, Ed25519) written to DIR/<tenant>-<date>.checkpoint and, with
---anchor, appended to the tenant's chain. Rekor anchoring is not supported (offline).
+--anchor, appended to the tenant's chain. With --keyless it also signs each signed
+checkpoint keyless (a Fulcio certificate for the OIDC token's identity, logged in
+Rekor; network) into DIR/<tenant>-<date>.checkpoint.sigstore.json; verify-root
+--bundle checks that bundle offline against a trusted_root.json and the signer
+identity, and that it signs exactly the --checkpoint file. The checkpoint itself
+is not anchored in Rekor.
 
 Exit codes: 0 ok, 1 verification failed (broken chain, bad signature, root mismatch,
 empty ledger), 2 bad input, 3 could not evaluate (database unreachable).
@@ -314,6 +323,8 @@ func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
 	outDir := fs.String("out", ".", "directory for <tenant>-<date>.checkpoint files")
 	var tenants ledgerTenants
 	fs.Var(&tenants, "tenant", "tenant (repeatable; default: every tenant with entries that day)")
+	var kl keylessFlags
+	kl.register(fs)
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
@@ -331,6 +342,16 @@ func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
 		return ExitBadInput
 	}
 	o.Redact([]string{key})
+	var keyless evidence.BundleSigner
+	if kl.keyless {
+		if keyless, err = kl.signer(ctx, o); err != nil {
+			if errors.Is(err, gate.ErrBadInput) {
+				return badInput(o, "ledger root", err)
+			}
+			fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
+			return ExitError
+		}
+	}
 	st, code := openLedger(ctx, o, *db)
 	if st == nil {
 		return code
@@ -356,12 +377,29 @@ func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
 			fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
 			return ExitBadInput
 		}
-		path := filepath.Join(*outDir, url.PathEscape(t)+"-"+*date+".checkpoint")
+		path := filepath.Join(*outDir, ledger.CheckpointFile(t, *date))
+		// The keyless signature is made first: when Fulcio or Rekor
+		// fails, nothing of this tenant's day is written or anchored.
+		var bundle []byte
+		if keyless != nil {
+			if bundle, err = signCheckpointKeyless(ctx, keyless, signed, filepath.Base(path)); err != nil {
+				fmt.Fprintf(o.Stderr, "releasegate ledger root: %s %s: %v; nothing written for this tenant\n", t, *date, err)
+				return ExitError
+			}
+		}
 		if err := os.WriteFile(path, signed, 0o644); err != nil {
 			fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
 			return ExitError
 		}
 		line := fmt.Sprintf("%s %s: size %d root %s day %d..%d root %s → %s", t, c.Day, c.Size, b64(c.Root), c.DayFirst, c.DayLast, b64(c.DayRoot), path)
+		if bundle != nil {
+			bpath := ledger.BundleFile(path)
+			if err := os.WriteFile(bpath, bundle, 0o644); err != nil {
+				fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
+				return ExitError
+			}
+			line += " + keyless " + bpath
+		}
 		if *anchor {
 			e, err := st.Anchor(ctx, signed, c)
 			if err != nil {
@@ -397,6 +435,8 @@ func ledgerVerifyRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []strin
 	db := dbFlag(o, fs)
 	cp := fs.String("checkpoint", "", "signed checkpoint file (from ledger root)")
 	pub := fs.String("pub", "", "verifier key file (from ledger keygen)")
+	var kv keylessCheckpointFlags
+	kv.register(fs)
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
@@ -407,6 +447,12 @@ func ledgerVerifyRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []strin
 	key, ok := readFileFlag(o, "pub", *pub)
 	if !ok {
 		return ExitBadInput
+	}
+	// The keyless signature is checked offline first, before the ledger
+	// is opened; then the Ed25519 signature and the roots.
+	keylessSig, code := kv.verify(o, *cp, signed)
+	if code != ExitOK {
+		return code
 	}
 	st, code := openLedgerRead(ctx, o, *db)
 	if st == nil {
@@ -419,6 +465,9 @@ func ledgerVerifyRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []strin
 	}
 	c := rc.Checkpoint
 	fmt.Fprintf(o.Stdout, "PASSED: %s %s: signature valid, root %s over %d entries matches the ledger, day root %s\n", c.Tenant, c.Day, b64(c.Root), c.Size, b64(c.DayRoot))
+	if keylessSig != nil {
+		fmt.Fprintf(o.Stdout, "PASSED: %s\n", keylessSig)
+	}
 	if rc.Consistent {
 		fmt.Fprintf(o.Stdout, "PASSED: consistent with the anchored checkpoint of %s (size %d)\n", rc.Previous.Day, rc.Previous.Size)
 	} else {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -32,11 +33,22 @@ var (
 	ErrBadProof = errors.New("proof does not verify")
 	// ErrBadCheckpoint means a checkpoint's text is malformed.
 	ErrBadCheckpoint = errors.New("malformed checkpoint")
+	// ErrOtherCheckpoint means a keyless checkpoint statement is for
+	// another checkpoint than the one being verified.
+	ErrOtherCheckpoint = errors.New("keyless signature is for another checkpoint")
 )
 
 // OriginPrefix starts the origin line of every ledger checkpoint; the
 // tenant follows.
 const OriginPrefix = "releasegate.ledger/"
+
+// CheckpointFile names the signed checkpoint of a tenant's day.
+func CheckpointFile(tenant, day string) string {
+	return url.PathEscape(tenant) + "-" + day + ".checkpoint"
+}
+
+// BundleFile names the keyless Sigstore bundle of a checkpoint file.
+func BundleFile(checkpointFile string) string { return checkpointFile + ".sigstore.json" }
 
 // DayLayout is the form of a UTC day.
 const DayLayout = "2006-01-02"

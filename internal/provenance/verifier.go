@@ -336,3 +336,53 @@ func subjectList(st *Statement) string {
 	}
 	return "[" + s + "]"
 }
+
+// VerifyEnvelope verifies a keyless bundle holding a DSSE envelope of
+// payloadType whose payload the caller checks with checkPayload (before any
+// cryptography, so that a bundle for another document is named precisely):
+// then the envelope signature, the certificate chaining to the trusted root
+// at the time the transparency log saw the signature, and its identity
+// matching id. Errors from checkPayload are returned as they are; the
+// others wrap ErrSignature, ErrMalformedBundle or a *MismatchError
+// (ErrMismatchSubject for another payload type, ErrMismatchIdentity).
+func (v *Verifier) VerifyEnvelope(entity verify.SignedEntity, payloadType string, checkPayload func([]byte) error, id Identity) (_ *Signature, err error) {
+	defer recoverAs(&err, ErrSignature)
+	if v.opts.Key != nil || v.opts.TrustedRoot == nil {
+		return nil, errors.New("an envelope is verified keyless: pass a trusted root, not a public key")
+	}
+	sc, err := entity.SignatureContent()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
+	}
+	env := sc.EnvelopeContent()
+	if env == nil || env.RawEnvelope() == nil {
+		return nil, fmt.Errorf("%w: the bundle holds a plain signature, expected a DSSE envelope", ErrMalformedBundle)
+	}
+	raw := env.RawEnvelope()
+	if raw.PayloadType != payloadType {
+		return nil, &MismatchError{Kind: ErrMismatchSubject, What: "DSSE payload type", Expected: payloadType, Got: raw.PayloadType,
+			Hint: "the bundle signs another kind of document"}
+	}
+	payload, err := base64.StdEncoding.DecodeString(raw.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: DSSE payload is not base64: %v", ErrMalformedBundle, err)
+	}
+	if err := checkPayload(payload); err != nil {
+		return nil, err
+	}
+	if err := v.needLogEntry(entity); err != nil {
+		return nil, err
+	}
+	res, err := v.sev.Verify(entity, verify.NewPolicy(verify.WithoutArtifactUnsafe(), verify.WithoutIdentitiesUnsafe()))
+	if err != nil {
+		return nil, signatureError(err)
+	}
+	var cert *certificate.Summary
+	if res.Signature != nil {
+		cert = res.Signature.Certificate
+	}
+	if err := id.checkSummary(cert); err != nil {
+		return nil, err
+	}
+	return &Signature{Signer: cert.SubjectAlternativeName, Issuer: cert.Issuer, Log: logEntry(entity)}, nil
+}

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/evidence"
+	"github.com/maestro-conductor/releasegate/internal/ledger"
+	"github.com/maestro-conductor/releasegate/internal/provenance"
+)
+
+// signCheckpointKeyless signs the in-toto statement of a signed checkpoint
+// (the whole signed note; name is its file name) keyless and returns the
+// Sigstore bundle as JSON.
+func signCheckpointKeyless(ctx context.Context, s evidence.BundleSigner, signed []byte, name string) ([]byte, error) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	st, err := ledger.CheckpointStatement(signed, name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.SignBundle(cctx, ledger.CheckpointPayloadType, st)
+	if err != nil {
+		return nil, err
+	}
+	out, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// keylessCheckpointFlags are verify-root's flags for the optional keyless
+// Sigstore bundle of a checkpoint.
+type keylessCheckpointFlags struct {
+	bundle, trustedRoot string
+	id                  provenance.Identity
+}
+
+func (k *keylessCheckpointFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&k.bundle, "bundle", "", "keyless Sigstore bundle of the checkpoint (<checkpoint>.sigstore.json from ledger root --keyless); checked offline")
+	fs.StringVar(&k.trustedRoot, "trusted-root", "", "with --bundle: Sigstore trusted_root.json the bundle's certificate must chain to (read offline)")
+	registerIdentityFlags(fs, &k.id)
+}
+
+// keylessCheckpoint is a verified keyless signature of a checkpoint.
+type keylessCheckpoint struct {
+	bundle string
+	sig    *provenance.Signature
+}
+
+func (k *keylessCheckpoint) String() string {
+	s := fmt.Sprintf("keyless signature %s: signs this checkpoint exactly, by %s (issuer %s), certificate chains to the trusted root", k.bundle, k.sig.Signer, k.sig.Issuer)
+	if k.sig.Log != nil {
+		s += fmt.Sprintf(", Rekor entry %d", k.sig.Log.Index)
+	}
+	return s
+}
+
+// verify checks the bundle, when given, against the trusted root and the
+// identity, and that its payload is exactly signed (the --checkpoint
+// file's bytes). It returns nil and ExitOK without --bundle; bad flags or
+// an unreadable bundle are ExitBadInput, a signature that does not verify
+// ExitFail.
+func (k *keylessCheckpointFlags) verify(o *IO, checkpointPath string, signed []byte) (*keylessCheckpoint, int) {
+	const cmd = "ledger verify-root"
+	if k.bundle == "" {
+		if k.trustedRoot != "" || k.id != (provenance.Identity{}) {
+			return nil, badInput(o, cmd, errors.New("--trusted-root and --certificate-* check a keyless bundle: pass it with --bundle"))
+		}
+		return nil, ExitOK
+	}
+	if k.trustedRoot == "" {
+		return nil, badInput(o, cmd, errors.New("--bundle needs --trusted-root: the Sigstore trusted_root.json its certificate must chain to"))
+	}
+	if errs := k.id.Validate(); len(errs) > 0 {
+		return nil, badInput(o, cmd, fmt.Errorf("--bundle: keyless identity: %w", errors.Join(errs...)))
+	}
+	tr, err := provenance.LoadTrustedRoot(k.trustedRoot)
+	if err != nil {
+		return nil, badInput(o, cmd, fmt.Errorf("--trusted-root: %w", err))
+	}
+	data, err := os.ReadFile(k.bundle)
+	if err != nil {
+		return nil, badInput(o, cmd, fmt.Errorf("--bundle: %w", err))
+	}
+	bundles, err := provenance.ParseBundles(data)
+	if err != nil {
+		return nil, badInput(o, cmd, fmt.Errorf("--bundle %s: %w", k.bundle, err))
+	}
+	if len(bundles) != 1 {
+		return nil, badInput(o, cmd, fmt.Errorf("--bundle %s: %d bundles, expected one", k.bundle, len(bundles)))
+	}
+	v, err := provenance.NewVerifier(provenance.Options{TrustedRoot: tr, SkipSCTUnsafe: verifySkipSCTUnsafe})
+	if err != nil {
+		return nil, badInput(o, cmd, err)
+	}
+	check := func(payload []byte) error { return ledger.CheckStatement(payload, signed) }
+	sig, err := v.VerifyEnvelope(bundles[0], ledger.CheckpointPayloadType, check, k.id)
+	switch {
+	case err == nil:
+		return &keylessCheckpoint{bundle: k.bundle, sig: sig}, ExitOK
+	case errors.Is(err, ledger.ErrOtherCheckpoint), errors.Is(err, provenance.ErrMismatchSubject):
+		fmt.Fprintf(o.Stderr, "FAILED: keyless bundle %s does not sign checkpoint %s: %v\n", k.bundle, checkpointPath, err)
+		return nil, ExitFail
+	case errors.Is(err, provenance.ErrMismatchIdentity):
+		fmt.Fprintf(o.Stderr, "FAILED: keyless bundle %s: %v: %v\n", k.bundle, provenance.ErrMismatchIdentity, err)
+		return nil, ExitFail
+	case errors.Is(err, provenance.ErrSignature):
+		fmt.Fprintf(o.Stderr, "FAILED: keyless bundle %s: %v; check that --trusted-root is the Sigstore instance that issued the certificate and that the bundle is unchanged\n", k.bundle, err)
+		return nil, ExitFail
+	case errors.Is(err, provenance.ErrMalformedBundle), errors.Is(err, ledger.ErrBadCheckpoint):
+		return nil, badInput(o, cmd, fmt.Errorf("--bundle %s: %w", k.bundle, err))
+	}
+	fmt.Fprintf(o.Stderr, "releasegate %s: --bundle %s: %v\n", cmd, k.bundle, err)
+	return nil, ExitError
+}
