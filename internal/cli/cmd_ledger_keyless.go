@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/evidence"
+	gledger "github.com/maestro-conductor/releasegate/internal/gates/ledger"
 	"github.com/maestro-conductor/releasegate/internal/ledger"
 	"github.com/maestro-conductor/releasegate/internal/provenance"
 )
@@ -89,19 +90,11 @@ func (k *keylessCheckpointFlags) verify(o *IO, checkpointPath string, signed []b
 	if err != nil {
 		return nil, badInput(o, cmd, fmt.Errorf("--bundle: %w", err))
 	}
-	bundles, err := provenance.ParseBundles(data)
-	if err != nil {
-		return nil, badInput(o, cmd, fmt.Errorf("--bundle %s: %w", k.bundle, err))
-	}
-	if len(bundles) != 1 {
-		return nil, badInput(o, cmd, fmt.Errorf("--bundle %s: %d bundles, expected one", k.bundle, len(bundles)))
-	}
 	v, err := provenance.NewVerifier(provenance.Options{TrustedRoot: tr, SkipSCTUnsafe: verifySkipSCTUnsafe})
 	if err != nil {
 		return nil, badInput(o, cmd, err)
 	}
-	check := func(payload []byte) error { return ledger.CheckStatement(payload, signed) }
-	sig, err := v.VerifyEnvelope(bundles[0], ledger.CheckpointPayloadType, check, k.id)
+	sig, err := gledger.VerifyBundle(v, data, signed, k.id)
 	switch {
 	case err == nil:
 		return &keylessCheckpoint{bundle: k.bundle, sig: sig}, ExitOK

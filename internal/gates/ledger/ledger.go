@@ -3,7 +3,8 @@
 // applied, every tenant's hash chain intact end to end (or its latest N
 // entries), a minimum number of entries, and, when asked, a signed daily
 // checkpoint anchored in the chain whose Merkle root still matches the
-// ledger and extends the previous day's.
+// ledger and extends the previous day's, and, with keyless-bundles, a
+// keyless Sigstore signature of that checkpoint by a given identity.
 //
 // It fails closed: an empty ledger, a tenant without entries, a missing
 // schema or checkpoint fail; an unreachable database is an error.
@@ -13,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/ledger"
 	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/provenance"
 )
 
 // Kind is the gate kind's name in a policy.
@@ -39,6 +42,24 @@ type Spec struct {
 	RequireCheckpoint string `yaml:"require-checkpoint" default:"none" enum:"none,today,yesterday" doc:"require a signed daily checkpoint anchored in each tenant's chain for this UTC day, matching the ledger and consistent with the day before"`
 	// PublicKey is the verifier key file for checkpoints.
 	PublicKey string `yaml:"public-key" doc:"file holding the checkpoint verifier key (from releasegate ledger keygen), relative to the policy file; required with require-checkpoint"`
+	// KeylessBundles asks for a keyless signature of each checkpoint too.
+	KeylessBundles string `yaml:"keyless-bundles" doc:"directory holding TENANT-DAY.checkpoint.sigstore.json files (from ledger root --keyless), relative to the policy file; with it each required checkpoint must also carry a keyless Sigstore signature, verified offline against trusted-root and the certificate identity"`
+	// TrustedRoot is the Sigstore trust material of keyless bundles.
+	TrustedRoot string `yaml:"trusted-root" doc:"with keyless-bundles: Sigstore trusted_root.json the bundles' certificates must chain to, read offline"`
+	// CertificateIdentity is the exact keyless signer identity.
+	CertificateIdentity string `yaml:"certificate-identity" doc:"with keyless-bundles: the keyless signer's exact identity (certificate SAN), e.g. a workflow URI"`
+	// CertificateIdentityRegexp is an anchored pattern for it.
+	CertificateIdentityRegexp string `yaml:"certificate-identity-regexp" doc:"with keyless-bundles: an anchored pattern (^…$) for the signer identity; one that matches anything is refused"`
+	// CertificateOIDCIssuer is the exact OIDC issuer.
+	CertificateOIDCIssuer string `yaml:"certificate-oidc-issuer" doc:"with keyless-bundles: the keyless signer's OIDC issuer, e.g. https://token.actions.githubusercontent.com"`
+	// CertificateOIDCIssuerRegexp is an anchored pattern for it.
+	CertificateOIDCIssuerRegexp string `yaml:"certificate-oidc-issuer-regexp" doc:"with keyless-bundles: an anchored pattern for the OIDC issuer"`
+}
+
+// Identity returns the keyless signer identity of the bundles.
+func (s *Spec) Identity() provenance.Identity {
+	return provenance.Identity{Issuer: s.CertificateOIDCIssuer, IssuerRegexp: s.CertificateOIDCIssuerRegexp,
+		Identity: s.CertificateIdentity, IdentityRegexp: s.CertificateIdentityRegexp}
 }
 
 // Validate reports every problem with the settings at once.
@@ -61,6 +82,25 @@ func (s *Spec) Validate() []error {
 		}
 	default:
 		errs = append(errs, &policy.FieldError{Field: "require-checkpoint", Err: fmt.Errorf("%q: expected none, today or yesterday", s.RequireCheckpoint)})
+	}
+	keylessSet := s.TrustedRoot != "" || s.Identity() != (provenance.Identity{})
+	switch {
+	case s.KeylessBundles == "" && keylessSet:
+		errs = append(errs, &policy.FieldError{Field: "keyless-bundles", Err: errors.New("trusted-root and certificate-* verify keyless checkpoint bundles: set keyless-bundles to their directory")})
+	case s.KeylessBundles != "":
+		if s.RequireCheckpoint != "today" && s.RequireCheckpoint != "yesterday" {
+			errs = append(errs, &policy.FieldError{Field: "keyless-bundles", Err: errors.New("needs require-checkpoint: today or yesterday, the day whose checkpoints are signed")})
+		}
+		if s.TrustedRoot == "" {
+			errs = append(errs, &policy.FieldError{Field: "trusted-root", Err: errors.New("required with keyless-bundles: the Sigstore trusted_root.json the bundles chain to")})
+		}
+		for _, err := range s.Identity().Validate() {
+			f, _, _ := strings.Cut(err.Error(), ":")
+			if i := strings.IndexByte(f, ' '); i > 0 {
+				f = f[:i]
+			}
+			errs = append(errs, &policy.FieldError{Field: f, Err: err})
+		}
 	}
 	for i, t := range s.Tenants {
 		if err := ledger.ValidateName("tenant", t, ledger.MaxTenantLen); err != nil {
@@ -93,6 +133,9 @@ type Gate struct {
 	env  gate.Env
 	// Now returns the current time (for today/yesterday); tests set it.
 	Now func() time.Time
+	// skipSCTUnsafe skips the certificate-transparency check of keyless
+	// bundles; only tests with the virtual Sigstore set it.
+	skipSCTUnsafe bool
 }
 
 // New builds a ledger gate; relative paths resolve against the policy dir.
@@ -106,8 +149,10 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 	if p, ok := strings.CutPrefix(s.DB, "sqlite:"); ok && p != "" && !filepath.IsAbs(p) && env.PolicyDir != "" {
 		s.DB = "sqlite:" + filepath.Join(env.PolicyDir, p)
 	}
-	if s.PublicKey != "" && !filepath.IsAbs(s.PublicKey) && env.PolicyDir != "" {
-		s.PublicKey = filepath.Join(env.PolicyDir, s.PublicKey)
+	for _, p := range []*string{&s.PublicKey, &s.KeylessBundles, &s.TrustedRoot} {
+		if *p != "" && !filepath.IsAbs(*p) && env.PolicyDir != "" {
+			*p = filepath.Join(env.PolicyDir, *p)
+		}
 	}
 	return &Gate{meta: m, spec: s, env: env, Now: time.Now}, nil
 }
@@ -214,6 +259,16 @@ func (g *Gate) checkpoints(ctx context.Context, st *ledger.Store, reps []ledger.
 	if err != nil {
 		return &gate.InputError{Input: "with.public-key", Err: err}
 	}
+	var keyless *provenance.Verifier
+	if g.spec.KeylessBundles != "" {
+		tr, err := provenance.LoadTrustedRoot(g.spec.TrustedRoot)
+		if err != nil {
+			return &gate.InputError{Input: "with.trusted-root", Err: err}
+		}
+		if keyless, err = provenance.NewVerifier(provenance.Options{TrustedRoot: tr, SkipSCTUnsafe: g.skipSCTUnsafe}); err != nil {
+			return &gate.InputError{Input: "with.trusted-root", Err: err}
+		}
+	}
 	roots := map[string]any{}
 	for _, r := range reps {
 		name := "signed checkpoint " + date
@@ -244,8 +299,70 @@ func (g *Gate) checkpoints(ctx context.Context, st *ledger.Store, reps []ledger.
 			msg += "; no previous day's checkpoint to check consistency with"
 		}
 		res.Add(gate.Check{Name: name, Tenant: r.Tenant, Status: gate.StatusPass, Observed: gate.Text(c.Root.String()), Expected: "signature valid, root matches the ledger", Message: msg})
-		roots[r.Tenant] = map[string]any{"day": date, "size": c.Size, "root": c.Root.String(), "day_root": c.DayRoot.String(), "consistent_with_previous": rc.Consistent}
+		root := map[string]any{"day": date, "size": c.Size, "root": c.Root.String(), "day_root": c.DayRoot.String(), "consistent_with_previous": rc.Consistent}
+		roots[r.Tenant] = root
+		if keyless != nil {
+			if signer := g.keylessCheck(keyless, r.Tenant, date, signed, res); signer != "" {
+				root["keyless_signer"] = signer
+			}
+		}
 	}
 	res.Details["checkpoints"] = roots
 	return nil
+}
+
+// keylessCheck verifies the keyless bundle of a tenant's anchored
+// checkpoint and adds the check; it returns the signer when it passed.
+func (g *Gate) keylessCheck(v *provenance.Verifier, tenant, date string, signed []byte, res *gate.Result) string {
+	name := "keyless checkpoint signature " + date
+	expected := "a Sigstore bundle of this checkpoint by " + describeIdentity(g.spec.Identity())
+	path := filepath.Join(g.spec.KeylessBundles, ledger.BundleFile(ledger.CheckpointFile(tenant, date)))
+	fail := func(msg string) {
+		res.Add(gate.Check{Name: name, Tenant: tenant, Status: gate.StatusFail, Expected: expected, Message: "tenant " + tenant + ": " + msg})
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fail(fmt.Sprintf("%v; run `releasegate ledger root --date %s --keyless` and put the bundle in keyless-bundles", err, date))
+		return ""
+	}
+	sig, err := VerifyBundle(v, data, signed, g.spec.Identity())
+	if err != nil {
+		fail(fmt.Sprintf("%s: %v", path, err))
+		return ""
+	}
+	msg := fmt.Sprintf("tenant %s: %s signs the anchored checkpoint, by %s (issuer %s), certificate chains to the trusted root", tenant, filepath.Base(path), sig.Signer, sig.Issuer)
+	if sig.Log != nil {
+		msg += fmt.Sprintf(", Rekor entry %d", sig.Log.Index)
+	}
+	res.Add(gate.Check{Name: name, Tenant: tenant, Status: gate.StatusPass, Observed: gate.Text(sig.Signer), Expected: expected, Message: msg})
+	return sig.Signer
+}
+
+func describeIdentity(id provenance.Identity) string {
+	who, iss := id.Identity, id.Issuer
+	if who == "" {
+		who = "/" + id.IdentityRegexp + "/"
+	}
+	if iss == "" {
+		iss = "/" + id.IssuerRegexp + "/"
+	}
+	return who + " (issuer " + iss + ")"
+}
+
+// VerifyBundle verifies the keyless Sigstore bundle (JSON) of a signed
+// checkpoint offline: that its statement is for exactly signed, that it
+// chains to v's trusted root with a transparency-log entry, and that its
+// signer matches id. The error wraps ledger.ErrOtherCheckpoint,
+// ledger.ErrBadCheckpoint, provenance.ErrMalformedBundle,
+// provenance.ErrSignature or a *provenance.MismatchError.
+func VerifyBundle(v *provenance.Verifier, bundleJSON, signed []byte, id provenance.Identity) (*provenance.Signature, error) {
+	bundles, err := provenance.ParseBundles(bundleJSON)
+	if err != nil {
+		return nil, err
+	}
+	if len(bundles) != 1 {
+		return nil, fmt.Errorf("%w: %d bundles, expected one", provenance.ErrMalformedBundle, len(bundles))
+	}
+	check := func(payload []byte) error { return ledger.CheckStatement(payload, signed) }
+	return v.VerifyEnvelope(bundles[0], ledger.CheckpointPayloadType, check, id)
 }
