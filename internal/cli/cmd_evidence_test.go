@@ -256,35 +256,14 @@ func TestEvidenceKeylessCLI(t *testing.T) {
 		issuer = "https://accounts.acme.example"
 		token  = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJyZWxlYXNlIn0.c2ln"
 	)
-	vs, err := evidencetest.NewVirtualSigner(signer, issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	foreign, err := evidencetest.NewVirtualSigner(signer, issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var gotToken string
-	oldSigner, oldSCT := keylessSigner, verifySkipSCTUnsafe
-	keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner { gotToken = s.IDToken; return vs }
-	verifySkipSCTUnsafe = true
-	t.Cleanup(func() { keylessSigner, verifySkipSCTUnsafe = oldSigner, oldSCT })
-
-	rootJSON := func(v *evidencetest.VirtualSigner) string {
-		b, err := evidencetest.TrustedRootJSON(v.Sigstore)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return writeFile(t, "trusted_root.json", b)
-	}
-	root, foreignRoot := rootJSON(vs), rootJSON(foreign)
+	root, foreignRoot, gotToken := keylessFixture(t, signer, issuer)
 
 	pol, dir := gateResults(t, "pass")
 	out := t.TempDir()
 	env := map[string]string{"SIGSTORE_ID_TOKEN": token, "API_TOKEN": secret}
 	r := runCLI(t, env, "evidence", "create", "--results", dir, "--policy", pol, "--keyless", "--out", out)
-	if r.code != ExitOK || gotToken != token || !strings.Contains(r.stdout, "verificationResult: PASSED") {
-		t.Fatalf("create: exit %d, token passed %q\n%s%s", r.code, gotToken, r.stdout, r.stderr)
+	if r.code != ExitOK || *gotToken != token || !strings.Contains(r.stdout, "verificationResult: PASSED") {
+		t.Fatalf("create: exit %d, token passed %q\n%s%s", r.code, *gotToken, r.stdout, r.stderr)
 	}
 	if strings.Contains(r.stdout+r.stderr, token) {
 		t.Fatal("the OIDC token was printed")
@@ -326,4 +305,34 @@ func TestEvidenceKeylessCLI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keylessFixture swaps the keyless signer for an in-process virtual
+// Sigstore signing as signer/issuer (SCT checks off, as its CA issues
+// none) until the test ends. It returns the trusted_root.json of it and of
+// a foreign Sigstore, and where the OIDC token the CLI handed
+// to the signer is recorded. Tests using it must not be parallel.
+func keylessFixture(t *testing.T, signer, issuer string) (root, foreignRoot string, gotToken *string) {
+	t.Helper()
+	vs, err := evidencetest.NewVirtualSigner(signer, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := evidencetest.NewVirtualSigner(signer, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotToken = new(string)
+	oldSigner, oldSCT := keylessSigner, verifySkipSCTUnsafe
+	keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner { *gotToken = s.IDToken; return vs }
+	verifySkipSCTUnsafe = true
+	t.Cleanup(func() { keylessSigner, verifySkipSCTUnsafe = oldSigner, oldSCT })
+	rootJSON := func(v *evidencetest.VirtualSigner) string {
+		b, err := evidencetest.TrustedRootJSON(v.Sigstore)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeFile(t, "trusted_root.json", b)
+	}
+	return rootJSON(vs), rootJSON(foreign), gotToken
 }

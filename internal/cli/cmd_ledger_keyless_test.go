@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/evidence"
-	"github.com/maestro-conductor/releasegate/internal/evidence/evidencetest"
 	"github.com/maestro-conductor/releasegate/internal/ledger"
 )
 
@@ -26,27 +25,7 @@ func TestLedgerKeylessCheckpoint(t *testing.T) {
 		issuer = "https://accounts.acme.example"
 		token  = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJsZWRnZXIifQ.c2ln"
 	)
-	vs, err := evidencetest.NewVirtualSigner(signer, issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	foreign, err := evidencetest.NewVirtualSigner(signer, issuer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var gotToken string
-	oldSigner, oldSCT := keylessSigner, verifySkipSCTUnsafe
-	keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner { gotToken = s.IDToken; return vs }
-	verifySkipSCTUnsafe = true
-	t.Cleanup(func() { keylessSigner, verifySkipSCTUnsafe = oldSigner, oldSCT })
-	rootJSON := func(v *evidencetest.VirtualSigner) string {
-		b, err := evidencetest.TrustedRootJSON(v.Sigstore)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return writeFile(t, "trusted_root.json", b)
-	}
-	root, foreignRoot := rootJSON(vs), rootJSON(foreign)
+	root, foreignRoot, gotToken := keylessFixture(t, signer, issuer)
 
 	dir := t.TempDir()
 	db := "--db=sqlite:" + filepath.Join(dir, "ledger.db")
@@ -85,8 +64,8 @@ func TestLedgerKeylessCheckpoint(t *testing.T) {
 	}
 
 	r = must(ExitOK, env, "root", db, "--date", day, "--key", key, "--keyless", "--anchor", "--out", dir)
-	if gotToken != token || !strings.Contains(r.stdout, "+ keyless ") {
-		t.Fatalf("root --keyless: token passed %q, output %s", gotToken, r.stdout)
+	if *gotToken != token || !strings.Contains(r.stdout, "+ keyless ") {
+		t.Fatalf("root --keyless: token passed %q, output %s", *gotToken, r.stdout)
 	}
 	cp := filepath.Join(dir, "acme-"+day+".checkpoint")
 	bundle := cp + ".sigstore.json"
