@@ -70,7 +70,7 @@ func checkPattern(field, pattern string, allowAny bool) []error {
 	var errs []error
 	if MatchesAnything(pattern) {
 		if !allowAny {
-			errs = append(errs, fmt.Errorf("%s %q: %w; anchor it to your workflow, e.g. ^https://github\\.com/OWNER/REPO/\\.github/workflows/release\\.yml@refs/tags/v.*$ (or set insecure-any-identity: true)", field, pattern, ErrAnyIdentity))
+			errs = append(errs, fmt.Errorf("%s %q: %w; anchor it to your workflow, e.g. ^https://github\\.com/OWNER/REPO/\\.github/workflows/release\\.yml@refs/tags/v.*$ (the provenance gate also accepts it with insecure-any-identity: true, and then warns)", field, pattern, ErrAnyIdentity))
 		}
 		return errs
 	}
