@@ -40,8 +40,15 @@ lint: ## go vet and actionlint
 docs: ## regenerate docs/policy.md and docs/policy.schema.json from the code
 	$(GO) test ./internal/gates/all -run TestGeneratedDocs -update
 
-fuzz: ## run each fuzz test for a short while
-	$(GO) test ./internal/policy -run '^$$' -fuzz FuzzParse -fuzztime 30s
+FUZZTIME ?= 10s
+fuzz: ## run every fuzz test for FUZZTIME each (default 10s); the corpus in testdata/fuzz is replayed by `make test`
+	@set -e; for f in $$(grep -rl '^func Fuzz' --include='*_test.go' internal); do \
+	  dir=$$(dirname $$f); \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$dir $$name" >&2; \
+	    $(GO) test ./$$dir -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	  done; \
+	done
 
 clean:
 	rm -rf bin out
