@@ -668,9 +668,15 @@ func (r *respReader) read(br *bufio.Reader, head bool) (keep bool, err error) {
 	case head || code == http.StatusNoContent || code == http.StatusNotModified:
 		return keep, nil
 	case chunked:
-		return keep, r.readChunked(br)
+		if err := r.readChunked(br); err != nil {
+			return false, err // the connection is mid-body: never reuse it
+		}
+		return keep, nil
 	case length >= 0:
-		return keep, r.readN(br, length)
+		if err := r.readN(br, length); err != nil {
+			return false, err
+		}
+		return keep, nil
 	}
 	// no length: the body runs to the end of the connection
 	if err := r.readN(br, -1); err != nil {
