@@ -24,26 +24,12 @@ STATE=${RELEASEGATE_BENCH_PROMETHEUS_STATE:-${TMPDIR:-/tmp}/releasegate-bench-pr
 command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v curl >/dev/null ||
   { log "needs prometheus, promtool and curl: run scripts/services/prometheus.sh first"; exit 1; }
 
-ready() { curl -fsS -m 2 "http://127.0.0.1:$1/-/ready" >/dev/null 2>&1; }
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib/prometheus.sh
+. "$ROOT/scripts/lib/prometheus.sh"
 
-stamp=$(sha256sum "$0" | cut -c1-16)
-if [ -f "$STATE/port" ] && [ -f "$STATE/pid" ] && [ "$(cat "$STATE/stamp" 2>/dev/null)" = "$stamp" ]; then
-  port=$(cat "$STATE/port")
-  if kill -0 "$(cat "$STATE/pid")" 2>/dev/null && ready "$port"; then
-    log "reusing server in $STATE on port $port"
-    echo "RELEASEGATE_BENCH_PROMETHEUS=http://127.0.0.1:$port"
-    exit 0
-  fi
-fi
-if [ -f "$STATE/pid" ]; then
-  pid=$(cat "$STATE/pid")
-  if kill -0 "$pid" 2>/dev/null && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = prometheus ]; then
-    log "stopping stale server $pid"
-    kill "$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-fi
-
+STAMP=$(cat "$0" "$ROOT/scripts/lib/prometheus.sh" | sha256sum | cut -c1-16)
+prom_reuse RELEASEGATE_BENCH_PROMETHEUS
 rm -rf "$STATE"
 mkdir -p "$STATE/data"
 log "writing 9.5M samples"
@@ -88,35 +74,6 @@ promtool tsdb create-blocks-from openmetrics -q "$STATE/bench.om" "$STATE/data" 
 rm -f "$STATE/bench.om"
 printf 'global:\n  scrape_interval: 1m\n' >"$STATE/prometheus.yml"
 
-port=""
-for _ in $(seq 100); do
-  p=$((20000 + RANDOM % 20000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[ -n "$port" ] || { log "no free port found"; exit 1; }
-
-log "starting prometheus on 127.0.0.1:$port in $STATE"
-setsid prometheus \
-  --config.file="$STATE/prometheus.yml" \
-  --storage.tsdb.path="$STATE/data" \
-  --storage.tsdb.retention.time=100y \
-  --query.max-concurrency=20 \
-  --web.listen-address="127.0.0.1:$port" \
-  >"$STATE/prometheus.log" 2>&1 </dev/null &
-echo $! >"$STATE/pid"
-echo "$port" >"$STATE/port"
-
-for _ in $(seq 300); do
-  if ready "$port"; then
-    echo "$stamp" >"$STATE/stamp"
-    log "ready (Prometheus compacts the backfilled blocks for a while after start: wait for load to settle before measuring)"
-    echo "RELEASEGATE_BENCH_PROMETHEUS=http://127.0.0.1:$port"
-    exit 0
-  fi
-  if ! kill -0 "$(cat "$STATE/pid")" 2>/dev/null; then
-    log "prometheus exited; its log:"; tail -20 "$STATE/prometheus.log" >&2; exit 1
-  fi
-  sleep 0.2
-done
-log "prometheus did not become ready in 60s; its log:"; tail -20 "$STATE/prometheus.log" >&2
-exit 1
+# Prometheus compacts the backfilled blocks for a while after start: wait
+# for the load to settle before measuring.
+prom_start RELEASEGATE_BENCH_PROMETHEUS 60 --query.max-concurrency=20

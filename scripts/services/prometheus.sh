@@ -29,27 +29,12 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null || ! c
   fi
 fi
 
-ready() { curl -fsS -m 2 "http://127.0.0.1:$1/-/ready" >/dev/null 2>&1; }
+# shellcheck source=../lib/prometheus.sh
+. "$ROOT/scripts/lib/prometheus.sh"
 
-stamp=$( { cat "$0" "$DATA_FILE"; cat "$RULES_DIR"/*.yml 2>/dev/null || true; } | sha256sum | cut -c1-16)
+STAMP=$( { cat "$0" "$ROOT/scripts/lib/prometheus.sh" "$DATA_FILE"; cat "$RULES_DIR"/*.yml 2>/dev/null || true; } | sha256sum | cut -c1-16)
 
-# Reuse a running server with the same data.
-if [ -f "$STATE/port" ] && [ -f "$STATE/pid" ] && [ "$(cat "$STATE/stamp" 2>/dev/null)" = "$stamp" ]; then
-  port=$(cat "$STATE/port")
-  if kill -0 "$(cat "$STATE/pid")" 2>/dev/null && ready "$port"; then
-    log "reusing server in $STATE on port $port"
-    echo "RELEASEGATE_TEST_PROMETHEUS=http://127.0.0.1:$port"
-    exit 0
-  fi
-fi
-if [ -f "$STATE/pid" ]; then
-  pid=$(cat "$STATE/pid")
-  if kill -0 "$pid" 2>/dev/null && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = prometheus ]; then
-    log "stopping stale server $pid"
-    kill "$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-fi
+prom_reuse RELEASEGATE_TEST_PROMETHEUS
 
 rm -rf "$STATE"
 mkdir -p "$STATE/data" "$STATE/rules"
@@ -76,35 +61,4 @@ rule_files:
   - $STATE/rules/*.yml
 CONF
 
-# A free loopback port: bash /dev/tcp connects succeed only on a bound port.
-port=""
-for _ in $(seq 100); do
-  p=$((20000 + RANDOM % 20000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[ -n "$port" ] || { log "no free port found"; exit 1; }
-
-log "starting prometheus on 127.0.0.1:$port in $STATE"
-setsid prometheus \
-  --config.file="$STATE/prometheus.yml" \
-  --storage.tsdb.path="$STATE/data" \
-  --storage.tsdb.retention.time=100y \
-  --web.listen-address="127.0.0.1:$port" \
-  >"$STATE/prometheus.log" 2>&1 </dev/null &
-echo $! >"$STATE/pid"
-echo "$port" >"$STATE/port"
-
-for _ in $(seq 150); do
-  if ready "$port"; then
-    echo "$stamp" >"$STATE/stamp"
-    log "ready"
-    echo "RELEASEGATE_TEST_PROMETHEUS=http://127.0.0.1:$port"
-    exit 0
-  fi
-  if ! kill -0 "$(cat "$STATE/pid")" 2>/dev/null; then
-    log "prometheus exited; its log:"; tail -20 "$STATE/prometheus.log" >&2; exit 1
-  fi
-  sleep 0.2
-done
-log "prometheus did not become ready in 30s; its log:"; tail -20 "$STATE/prometheus.log" >&2
-exit 1
+prom_start RELEASEGATE_TEST_PROMETHEUS 30
