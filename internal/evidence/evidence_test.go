@@ -75,6 +75,17 @@ func testSigner(t testing.TB, alg string) *Signer {
 	return s
 }
 
+// mustCreate creates evidence from testOptions(t, passing).
+func mustCreate(t testing.TB, passing bool) (Options, *Evidence) {
+	t.Helper()
+	o := testOptions(t, passing)
+	ev, err := Create(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, ev
+}
+
 func testOptions(t testing.TB, passing bool) Options {
 	return Options{
 		Version: "v1.4.0", Release: "tenantd", Results: fixtureResults(t, passing),
@@ -113,11 +124,7 @@ func TestCreateVerifyRoundTrip(t *testing.T) {
 
 func TestFailedReleaseVerifiesAsFailed(t *testing.T) {
 	t.Parallel()
-	o := testOptions(t, false)
-	ev, err := Create(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, ev := mustCreate(t, false)
 	if ev.Statement.Predicate.VerificationResult != ResultFailed {
 		t.Fatalf("VSA result %s; expected FAILED for a failed required gate", ev.Statement.Predicate.VerificationResult)
 	}
@@ -236,11 +243,7 @@ func TestEveryAlteredByteIsRejected(t *testing.T) {
 // re-packed tarball: the digests, not the gzip CRC, must catch it.
 func TestAlteredMemberIsRejected(t *testing.T) {
 	t.Parallel()
-	o := testOptions(t, true)
-	ev, err := Create(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, ev := mustCreate(t, true)
 	for _, f := range ev.Files {
 		t.Run(f.Name, func(t *testing.T) {
 			files := make([]File, len(ev.Files))
@@ -285,11 +288,7 @@ func TestAlteredMemberIsRejected(t *testing.T) {
 
 func TestWrongKeyIsRejected(t *testing.T) {
 	t.Parallel()
-	o := testOptions(t, true)
-	ev, err := Create(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, ev := mustCreate(t, true)
 	other, _ := GenerateKey(AlgECDSAP256)
 	if _, err := Verify(ev.TarGz, VerifyOptions{Key: other.Public()}); !errors.Is(err, ErrSignature) {
 		t.Fatalf("verify with another key: %v; expected ErrSignature", err)
@@ -304,12 +303,8 @@ func TestWrongKeyIsRejected(t *testing.T) {
 
 func TestArtifactNotASubjectIsRejected(t *testing.T) {
 	t.Parallel()
-	o := testOptions(t, true)
-	ev, err := Create(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Verify(ev.TarGz, VerifyOptions{Key: o.Signer.(*Signer).Public(), Artifacts: []Input{{Name: "tenantd_linux_amd64.tar.gz", Data: []byte("other bytes")}}})
+	o, ev := mustCreate(t, true)
+	_, err := Verify(ev.TarGz, VerifyOptions{Key: o.Signer.(*Signer).Public(), Artifacts: []Input{{Name: "tenantd_linux_amd64.tar.gz", Data: []byte("other bytes")}}})
 	if !errors.Is(err, ErrSubject) {
 		t.Fatalf("err %v; expected ErrSubject", err)
 	}
@@ -565,11 +560,7 @@ func fileOf(t *testing.T, ev *Evidence, name string) []byte {
 // id are not covered by the signature; changing them must still fail.
 func TestUnsignedBundleFieldsAreChecked(t *testing.T) {
 	t.Parallel()
-	o := testOptions(t, true)
-	ev, err := Create(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, ev := mustCreate(t, true)
 	key := o.Signer.(*Signer).Public()
 	for name, change := range map[string]func(*Bundle){
 		"the key hint": func(b *Bundle) {
@@ -607,11 +598,7 @@ func TestUnsignedBundleFieldsAreChecked(t *testing.T) {
 // outside the manifest, so its own checks must catch every change.
 func TestEveryAlteredKeyBundleByteIsRejected(t *testing.T) {
 	t.Parallel()
-	o := testOptions(t, true)
-	ev, err := Create(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, ev := mustCreate(t, true)
 	key := o.Signer.(*Signer).Public()
 	bb := fileOf(t, ev, BundleFile)
 	for i := range bb {
