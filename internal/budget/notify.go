@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/clock"
 )
 
 // SignatureHeader carries "sha256=" + hex(HMAC-SHA256(secret, body)).
@@ -112,7 +114,7 @@ func (nt *Notifier) Send(ctx context.Context, n Notification) Delivery {
 	}
 	sleep := nt.Sleep
 	if sleep == nil {
-		sleep = SleepCtx
+		sleep = clock.Sleep
 	}
 	for d.Attempts < attempts {
 		d.Attempts++
@@ -180,18 +182,6 @@ func Sign(secret string, body []byte) string {
 // it (and the tests do).
 func Verify(secret string, body []byte, header string) bool {
 	return hmac.Equal([]byte(Sign(secret, body)), []byte(header))
-}
-
-// SleepCtx waits for d or until ctx is done.
-func SleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // redactURL removes the webhook URL (which often embeds a token) from an

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/clock"
 )
 
 // AbuseOptions turn on the behaviours the synthetic gate's abuse,
@@ -165,7 +167,7 @@ func (n *noisy) middleware(next http.Handler) http.Handler {
 		case <-r.Context().Done():
 			return
 		}
-		err := sleep(r.Context(), n.opts.Work)
+		err := clock.Sleep(r.Context(), n.opts.Work)
 		<-p
 		if err != nil {
 			return

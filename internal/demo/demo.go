@@ -29,6 +29,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/clock"
 )
 
 // DefaultTenants are the tenants a service has when Options names none.
@@ -137,7 +139,7 @@ func New(o Options) (*Service, error) {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = clock.Sleep
 	}
 	s := &Service{opts: o, started: o.Now(), mux: http.NewServeMux(), metrics: NewMetrics(), tenants: map[string]*tenant{}}
 	for _, name := range o.Tenants {
@@ -310,17 +312,6 @@ func (s *Service) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

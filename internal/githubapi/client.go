@@ -34,6 +34,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/clock"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
@@ -170,7 +171,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 		return nil, &gate.InputError{Input: "GITHUB_API_URL", Err: fmt.Errorf("%q is not an http(s) URL; expected e.g. https://api.github.com or https://ghe.example.com/api/v3", baseURL)}
 	}
 	c := &Client{base: u, token: token, http: &http.Client{Timeout: 30 * time.Second},
-		MaxRetries: 4, MaxWait: time.Minute, Backoff: time.Second, Now: time.Now, Sleep: sleepCtx,
+		MaxRetries: 4, MaxWait: time.Minute, Backoff: time.Second, Now: time.Now, Sleep: clock.Sleep,
 		sem: make(chan struct{}, 8)}
 	for _, o := range opts {
 		o(c)
@@ -444,15 +445,4 @@ func nextLink(h string) string {
 		}
 	}
 	return ""
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/clock"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/command/jsonpath"
 )
@@ -86,7 +87,7 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 		m.Kind = Kind
 	}
 	st, _ := ParseStatus(s.Expect.Status)
-	g := &Gate{meta: m, spec: s, status: st, logf: env.Logf, sleep: sleepCtx}
+	g := &Gate{meta: m, spec: s, status: st, logf: env.Logf, sleep: clock.Sleep}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if s.CAFile != "" {
 		path := s.CAFile
@@ -220,17 +221,6 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		return res, fmt.Errorf("%w: the gate was stopped before %s passed: %s", gate.ErrTimeout, g.target(), res.Summary)
 	}
 	return res, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // probe sends one request and judges the response.

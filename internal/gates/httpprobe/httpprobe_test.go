@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/clock"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/command/jsonpath"
 	"github.com/maestro-conductor/releasegate/internal/policy"
@@ -91,7 +92,7 @@ func newGate(t *testing.T, s Spec) *Gate {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	g.sleep = func(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, time.Millisecond) }
+	g.sleep = func(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx, time.Millisecond) }
 	return g
 }
 
@@ -244,7 +245,7 @@ func TestGateStoppedMidRetryIsTimeout(t *testing.T) {
 	t.Parallel()
 	srv := target(t)
 	g := newGate(t, Spec{URL: srv.URL + "/down", Retry: Retry{Within: policy.Duration(time.Minute), Interval: policy.Duration(20 * time.Millisecond)}})
-	g.sleep = sleepCtx
+	g.sleep = clock.Sleep
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	_, err := g.Run(ctx)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/clock"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
 	"github.com/maestro-conductor/releasegate/internal/policy"
@@ -125,7 +126,7 @@ func newMetricGate(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
 
 // NewMetricGate returns a metric gate over an open source.
 func NewMetricGate(m gate.Meta, s *MetricSpec, src metrics.Source) *MetricGate {
-	return &MetricGate{meta: m, spec: s, src: src, sleep: sleepCtx}
+	return &MetricGate{meta: m, spec: s, src: src, sleep: clock.Sleep}
 }
 
 // Name returns the gate id.
@@ -134,17 +135,6 @@ func (g *MetricGate) Name() string { return g.meta.ID }
 // Describe says what the gate checks.
 func (g *MetricGate) Describe() string {
 	return fmt.Sprintf("%d metric check(s) against %s", len(g.spec.Checks), g.src)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Run evaluates every check at one evaluation time. The queries go through
