@@ -370,6 +370,21 @@ func schedule(st []Stage, maxReq int64) ([]time.Duration, time.Duration) {
 	return out, start
 }
 
+// peakRate is the highest arrival rate of s's stages, for its share of
+// the schedule.
+func peakRate(s *Stream) float64 {
+	var r float64
+	for _, st := range s.Stages {
+		if st.Duration > 0 {
+			r = max(r, st.Rate)
+		}
+	}
+	if s.Stride > 1 {
+		r /= float64(s.Stride)
+	}
+	return r
+}
+
 // ScheduleLength is the total duration of a list of stages.
 func ScheduleLength(st []Stage) time.Duration {
 	var d time.Duration
@@ -423,10 +438,6 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	if deadline <= 0 {
 		deadline = longest + cfg.Timeout + time.Second
 	}
-	start := time.Now()
-	ctx, cancel := context.WithDeadline(ctx, start.Add(deadline))
-	defer cancel()
-
 	sem := make(chan struct{}, cfg.MaxInFlight)
 	var sent atomic.Int64
 
@@ -444,10 +455,26 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 				continue // net/http sends it
 			}
 			if pools[raw.addr] == nil {
-				pools[raw.addr] = newPool(e, raw.addr, dial, start.Add(deadline), &sent)
+				pools[raw.addr] = newPool(e, raw.addr, dial, &sent)
 			}
 			lean[i] = &leanStream{s: s, res: results[i], raw: raw}
+			pools[raw.addr].peakRate += peakRate(s)
 		}
+	}
+	// connections for what one late tolerance of the peak rate can have in
+	// flight, opened before the clock starts
+	warmCtx, warmCancel := context.WithTimeout(ctx, min(cfg.Timeout, 2*time.Second))
+	for _, p := range pools {
+		p.warm(warmCtx, int(min(math.Ceil(p.peakRate*cfg.LateTolerance.Seconds()), float64(cfg.MaxInFlight))))
+	}
+	warmCancel()
+
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(ctx, start.Add(deadline))
+	defer cancel()
+	for _, p := range pools {
+		p.deadline = start.Add(deadline)
+		p.serveWarm(ctx)
 	}
 	poolsDone := make(chan struct{})
 	if len(pools) > 0 {

@@ -323,7 +323,8 @@ func TestLeanRoundTripAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPool(e, raw.addr, LoopbackOnly, time.Now().Add(time.Hour), &sent)
+	p := newPool(e, raw.addr, LoopbackOnly, &sent)
+	p.deadline = time.Now().Add(time.Hour)
 	w := &worker{p: p, br: bufio.NewReaderSize(nil, 16<<10)}
 	defer w.hangUp()
 	st := &leanStream{s: &Stream{}, res: &StreamResult{}, raw: raw}
@@ -340,6 +341,110 @@ func TestLeanRoundTripAllocatesNothing(t *testing.T) {
 		})
 		if allocs > 0.05 || string(w.rr.body) != map[bool]string{false: "", true: "ok"}[capture] {
 			t.Errorf("capture %v: %.2f allocations per request, body %q", capture, allocs, w.rr.body)
+		}
+	}
+}
+
+// TestPoolWarm: warm opens the connections before the clock starts and
+// lists them idle; a target that refuses stops it at the first dial.
+func TestPoolWarm(t *testing.T) {
+	t.Parallel()
+	u := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false)
+	raw, err := compileTemplate(&Template{URL: u + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent atomic.Int64
+	p := newPool(New(Config{}), raw.addr, LoopbackOnly, &sent)
+	p.warm(context.Background(), 5)
+	if p.workers.Load() != 5 || len(p.idle) != 5 || len(p.conns) != 5 {
+		t.Fatalf("after warm(5): %d workers, %d idle, %d connections; want 5 of each", p.workers.Load(), len(p.idle), len(p.conns))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.deadline = time.Now().Add(time.Minute)
+	p.serveWarm(ctx)
+	res := &StreamResult{Status: map[int]int64{}, Errors: map[string]int64{}, Timeline: make([]Slot, 1), SlotUS: time.Minute.Microseconds()}
+	st := &leanStream{s: &Stream{}, res: res, raw: raw}
+	for seq := range 20 {
+		if !p.dispatch(ctx, job{st: st, seq: int64(seq), at: time.Now()}) {
+			t.Fatal("dispatch refused a job on a warm pool")
+		}
+	}
+	p.close()
+	if res.Sent != 20 || res.Status[200] != 20 {
+		t.Fatalf("sent %d, statuses %v; want 20 answered 200", res.Sent, res.Status)
+	}
+	if got := p.workers.Load(); got != 0 {
+		t.Fatalf("%d workers left after close", got)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	q := newPool(New(Config{}), dead, LoopbackOnly, &sent)
+	q.warm(context.Background(), 100)
+	if q.workers.Load() != 0 || len(q.idle) != 0 {
+		t.Fatalf("warm against a closed port: %d workers, %d idle; want none", q.workers.Load(), len(q.idle))
+	}
+}
+
+// TestRunWarmsBeforeTheClock: a run opens a connection for each request
+// the peak rate can have in flight within the late tolerance before its
+// schedule starts (30 at 3,000/s and 10 ms), so the target accepts at
+// least that many.
+func TestRunWarmsBeforeTheClock(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var accepted atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				accepted.Add(1)
+			}
+		}}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	run, err := New(Config{LateTolerance: 10 * time.Millisecond}).Run(context.Background(), []Stream{{
+		Tenant: "a", Template: &Template{URL: "http://" + l.Addr().String() + "/"},
+		Stages: []Stage{{Rate: 1000, Duration: 20 * time.Millisecond}, {Rate: 3000, Duration: 30 * time.Millisecond}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := run.Streams[0]; s.OK != s.Planned || s.Planned != 110 {
+		t.Fatalf("planned %d, ok %d; want 110 answered", s.Planned, s.OK)
+	}
+	if got := accepted.Load(); got < 30 {
+		t.Fatalf("the target accepted %d connections; want at least the 30 warm ones", got)
+	}
+}
+
+// TestStartDialSlowStart: a pool dials at most max(minDials, open
+// connections) at a time.
+func TestStartDialSlowStart(t *testing.T) {
+	t.Parallel()
+	for _, open := range []int64{0, 3, 40} {
+		p := &pool{max: 1 << 20, freed: make(chan struct{}, 1)}
+		p.workers.Store(open)
+		n := int64(0)
+		for p.startDial() {
+			p.workers.Add(1) // as dispatch does for the worker it starts
+			n++
+		}
+		if want := max(minDials, open); n != want {
+			t.Errorf("%d connections open: %d dials at once; want %d", open, n, want)
+		}
+		p.endDial()
+		if !p.startDial() {
+			t.Errorf("%d open: no dial allowed after one ended", open)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -26,6 +27,7 @@ func main() {
 	inflight := flag.Int("max-in-flight", 1024, "in-flight bound")
 	tol := flag.Duration("late-tolerance", 10*time.Millisecond, "late tolerance")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	traceFile := flag.String("trace", "", "write an execution trace of the run to this file (go tool trace)")
 	transport := flag.String("transport", "lean", "lean (the engine's own HTTP/1.1 connections) or net/http")
 	flag.Parse()
 	if *url == "" {
@@ -48,6 +50,17 @@ func main() {
 			os.Exit(3)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			os.Exit(3)
+		}
+		defer trace.Stop()
 	}
 	var before, after syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
