@@ -3,10 +3,10 @@ package ledger
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,14 +21,21 @@ import (
 // 8 KiB at a time and hands over one message per row, and that costs about
 // as much CPU as hashing the row. Here the socket is read into a 64 KiB
 // buffer and the whole messages of each read are decoded in place and
-// passed to fn before the next read. One goroutine does it all:
-// on a host shared with the database a second one (reading while the first
-// hashes) cost more in wake-ups than it gained (docs/benchmarks.md).
+// passed to fn before the next read, in one goroutine: a second one
+// reading the socket while the first hashes used 10 % more CPU for the
+// same wall time at 10M rows (docs/benchmarks.md).
 func (s *Store) copyScan(ctx context.Context, tenant string, from, to int64, fn func(*Entry) error) error {
-	// COPY takes no parameters: the tenant goes in as hex, which cannot
-	// break out of the literal.
+	// COPY takes no parameters: the tenant goes in as a string constant.
+	// A constant, not an expression: with convert_from(decode(hex)) the
+	// planner could not estimate the tenant's rows and chose a parallel
+	// sequential scan and a sort of the whole table over the primary key
+	// (10.2–11.4 s of server CPU for 10M rows instead of 7.4 s).
+	lit, err := sqlString(tenant)
+	if err != nil {
+		return err
+	}
 	query := fmt.Sprintf(`COPY (SELECT seq, ts, kind, payload, prev_hash, hash FROM ledger_chain
-		WHERE tenant = convert_from(decode('%s', 'hex'), 'UTF8') AND seq >= %d`, hex.EncodeToString([]byte(tenant)), from)
+		WHERE tenant = %s AND seq >= %d`, lit, from)
 	if to > 0 {
 		query += fmt.Sprintf(` AND seq <= %d`, to)
 	}
@@ -74,6 +81,17 @@ func (s *Store) copyScan(ctx context.Context, tenant string, from, to int64, fn 
 		return s.dbErr("read the chain", err)
 	}
 	return err
+}
+
+// sqlString quotes s as an escape string constant (E'…'), whose meaning
+// does not depend on standard_conforming_strings: backslashes and quotes
+// are doubled. A NUL byte cannot be in PostgreSQL text, so no tenant
+// holds one.
+func sqlString(s string) (string, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", fmt.Errorf("%w: tenant %q holds a NUL byte", ErrBadRecord, s)
+	}
+	return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(s) + "'", nil
 }
 
 // Frontend protocol message types copyOut handles.

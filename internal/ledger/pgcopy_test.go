@@ -120,3 +120,39 @@ func TestCopyScanServerError(t *testing.T) {
 		t.Errorf("Verify after the error = %+v, %v; want 5 intact entries", r, err)
 	}
 }
+
+// TestCopyScanQuotesTenants: tenant names with quotes and backslashes
+// reach the COPY query as the same string (and only their own rows come
+// back); a NUL byte, which PostgreSQL text cannot hold, is refused.
+func TestCopyScanQuotesTenants(t *testing.T) {
+	t.Parallel()
+	db := postgresOnly(t)
+	s := migrated(t, db)
+	odd := []string{`o'brien`, `back\slash`, `\'; DROP TABLE ledger_chain; --`, `ünï`}
+	for i, tenant := range odd {
+		seed(t, s, 3+i, tenant)
+	}
+	seed(t, s, 5, "acme")
+	for i, tenant := range odd {
+		r, err := s.Verify(context.Background(), tenant, 0)
+		if err != nil || !r.OK() || r.Entries != int64(3+i) {
+			t.Fatalf("Verify(%q) = %+v, %v; want %d entries, intact", tenant, r, err, 3+i)
+		}
+	}
+	if r, err := s.Verify(context.Background(), "acme", 0); err != nil || r.Entries != 5 {
+		t.Fatalf("Verify(acme) after the odd tenants = %+v, %v; want 5 entries", r, err)
+	}
+	if err := s.Scan(context.Background(), "a\x00b", 1, 0, func(*Entry) error { return nil }); !errors.Is(err, ErrBadRecord) {
+		t.Fatalf("Scan of a tenant with a NUL byte: %v; want ErrBadRecord", err)
+	}
+}
+
+func TestSQLString(t *testing.T) {
+	for in, want := range map[string]string{
+		"acme": `E'acme'`, `o'brien`: `E'o''brien'`, `a\b`: `E'a\\b'`, `\'`: `E'\\'''`, "": `E''`,
+	} {
+		if got, err := sqlString(in); err != nil || got != want {
+			t.Errorf("sqlString(%q) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+}
