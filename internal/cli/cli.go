@@ -276,3 +276,19 @@ func (o *IO) loadPolicy(path string) (*policy.Policy, int) {
 	}
 	return p, ExitOK
 }
+
+// GCPercent is the garbage collector's target the releasegate binary runs
+// with unless GOGC is set: 400 instead of Go's 100. The gates' heaps are
+// small (tens of MiB at most), and the collector's work is CPU the gates
+// share with what they measure on a CI runner: with Go's default, the
+// check-slo speed benchmark spent 270–350 ms of CPU per 100 checks × 200
+// tenants, with 400 180–200 ms (docs/benchmarks.md). The ledger verifier
+// allocates nothing per entry, so its memory stays flat either way.
+const GCPercent = 400
+
+// TuneGC sets GCPercent unless the environment sets GOGC.
+func TuneGC(lookupEnv func(string) (string, bool)) {
+	if _, set := lookupEnv("GOGC"); !set {
+		debug.SetGCPercent(GCPercent)
+	}
+}

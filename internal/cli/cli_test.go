@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -260,5 +261,17 @@ func TestHelp(t *testing.T) {
 				t.Errorf("%s: exit %d, no example:\n%s", strings.Join(args, " "), r.code, r.stdout)
 			}
 		}
+	}
+}
+
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	TuneGC(func(string) (string, bool) { return "50", true })
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("with GOGC set, TuneGC changed the GC percent to %d", got)
+	}
+	TuneGC(func(string) (string, bool) { return "", false })
+	if got := debug.SetGCPercent(100); got != GCPercent {
+		t.Fatalf("without GOGC, the GC percent is %d; want %d", got, GCPercent)
 	}
 }
