@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
@@ -40,28 +41,8 @@ func main() {
 	}
 	cl := load.NewClient(*inflight, 5*time.Second, load.LoopbackOnly)
 	e := load.New(load.Config{Client: cl, MaxInFlight: *inflight, Timeout: 5 * time.Second, LateTolerance: *tol, NetHTTPOnly: *transport == "net/http"})
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "loadbench:", err)
-			os.Exit(3)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if *traceFile != "" {
-		f, err := os.Create(*traceFile)
-		if err == nil {
-			err = trace.Start(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "loadbench:", err)
-			os.Exit(3)
-		}
-		defer trace.Stop()
-	}
+	defer record(*cpuprofile, pprof.StartCPUProfile, pprof.StopCPUProfile)()
+	defer record(*traceFile, trace.Start, trace.Stop)()
 	var before, after syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	run, err := e.Run(context.Background(), []load.Stream{{Tenant: "bench", Stages: []load.Stage{{Rate: *rate, Duration: *dur}},
@@ -86,4 +67,21 @@ func main() {
 	if sf := run.Shortfall(); sf != "" {
 		fmt.Println("SHORTFALL:", sf)
 	}
+}
+
+// record starts a profile or trace into file (unless file is empty) and
+// returns what stops it.
+func record(file string, start func(io.Writer) error, stop func()) func() {
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file)
+	if err == nil {
+		err = start(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(3)
+	}
+	return stop
 }
