@@ -293,7 +293,7 @@ func decodeResult(qd queryData) (Vector, error) {
 	case "vector":
 		var rows []struct {
 			Metric    map[string]string `json:"metric"`
-			Value     []json.RawMessage `json:"value"`
+			Value     point             `json:"value"`
 			Histogram json.RawMessage   `json:"histogram"`
 		}
 		if err := json.Unmarshal(qd.Result, &rows); err != nil {
@@ -304,10 +304,10 @@ func decodeResult(qd queryData) (Vector, error) {
 			if len(r.Histogram) > 0 {
 				return nil, fmt.Errorf("%w: native histogram sample; use histogram_quantile or a float expression", ErrResultType)
 			}
-			f, err := decodePoint(r.Value)
-			if err != nil {
-				return nil, err
+			if !r.Value.set {
+				return nil, fmt.Errorf("%w: sample without a value, expected [time, \"value\"]", ErrMalformed)
 			}
+			f := r.Value.f
 			if r.Metric == nil {
 				r.Metric = map[string]string{}
 			}
@@ -329,6 +329,82 @@ func decodeResult(qd queryData) (Vector, error) {
 	default:
 		return nil, fmt.Errorf("%w: resultType %q", ErrMalformed, qd.ResultType)
 	}
+}
+
+// point is a sample's [<unix seconds>, "<value>"], decoded without
+// allocating in the common case (a number, then a string without escapes).
+type point struct {
+	f   float64
+	set bool
+}
+
+func (p *point) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	f, ok := fastPoint(b)
+	if !ok {
+		var raw []json.RawMessage
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return fmt.Errorf("%w: sample %s, expected [time, \"value\"]", ErrMalformed, b)
+		}
+		var err error
+		if f, err = decodePoint(raw); err != nil {
+			return err
+		}
+	}
+	p.f, p.set = f, true
+	return nil
+}
+
+// fastPoint decodes b when it is exactly [<number>, "<digits, no
+// escapes>"] with a value strconv parses; false sends it to decodePoint,
+// which says what is wrong.
+func fastPoint(b []byte) (float64, bool) {
+	b = trimJSONSpace(b)
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return 0, false
+	}
+	b = b[1 : len(b)-1]
+	comma := -1
+	for i, c := range b {
+		if c == ',' {
+			comma = i
+			break
+		}
+		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			return 0, false
+		}
+	}
+	if comma < 1 || len(trimJSONSpace(b[:comma])) == 0 {
+		return 0, false
+	}
+	v := trimJSONSpace(b[comma+1:])
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return 0, false
+	}
+	v = v[1 : len(v)-1]
+	for _, c := range v {
+		if c == '"' || c == '\\' || c < 0x20 {
+			return 0, false
+		}
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil {
+		return 0, false
+	}
+	return f, true
+}
+
+func trimJSONSpace(b []byte) []byte {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // decodePoint decodes [<unix seconds>, "<value>"].

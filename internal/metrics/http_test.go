@@ -301,3 +301,31 @@ func TestHTTPSourceMaxConcurrency(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPoint: the allocation-free decoding of a sample's [time, "value"]
+// agrees with the general one whenever it takes an input. Its inputs are
+// valid JSON (encoding/json checks the whole reply before UnmarshalJSON
+// sees a value), so others are skipped.
+func FuzzPoint(f *testing.F) {
+	for _, s := range []string{`[1,"1"]`, `[1700000000.123, "0.25"]`, `[1,"NaN"]`, `[1,"+Inf"]`, `[1,"-1e-3"]`,
+		`[1,"1e400"]`, `[1,"a\"b"]`, `["1","2"]`, `[1,"2",3]`, `[1]`, `[,"1"]`, ` [ 1 , "2" ] `, `[1,"0x1p-2"]`, `[1,"1_000"]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := fastPoint(b)
+		if !ok || !json.Valid(b) {
+			return
+		}
+		var raw []json.RawMessage
+		if err := json.Unmarshal(b, &raw); err != nil {
+			t.Fatalf("fastPoint took %q, which is not JSON: %v", b, err)
+		}
+		want, err := decodePoint(raw)
+		if err != nil {
+			t.Fatalf("fastPoint took %q = %v; decodePoint: %v", b, got, err)
+		}
+		if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Fatalf("fastPoint(%q) = %v, decodePoint = %v", b, got, want)
+		}
+	})
+}
