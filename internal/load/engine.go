@@ -467,10 +467,10 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	}
 	// Open, before the clock starts, a connection for every request the
 	// peak rate sends in warmTolerances late tolerances: a stall of the
-	// target up to that long then needs no new connection (measured at
-	// 35,000/s on loopback: with one tolerance's worth, stalls grew the
-	// pool to max-in-flight and a third of the runs went late; with
-	// three, fewer).
+	// target up to that long then needs no new connection (every late run
+	// seen had grown its pool to max-in-flight after such a stall; in a
+	// small A/B at 35,000/s on loopback, three tolerances' worth left a
+	// third as many requests late as one: docs/benchmarks.md).
 	warmCtx, warmCancel := context.WithTimeout(ctx, min(cfg.Timeout, 2*time.Second))
 	for _, p := range pools {
 		p.warm(warmCtx, int(min(math.Ceil(warmTolerances*p.peakRate*cfg.LateTolerance.Seconds()), float64(cfg.MaxInFlight))))
