@@ -2,8 +2,10 @@ package metrics
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -193,12 +195,7 @@ func mergeLeaves(leaves map[string]parser.Expr) []merged {
 		groups[m.groupKey()] = append(groups[m.groupKey()], key)
 	}
 	var out []merged
-	gkeys := make([]string, 0, len(groups))
-	for gk := range groups {
-		gkeys = append(gkeys, gk)
-	}
-	sort.Strings(gkeys)
-	for _, gk := range gkeys {
+	for _, gk := range slices.Sorted(maps.Keys(groups)) {
 		keys := groups[gk]
 		if len(keys) < 2 {
 			continue
@@ -262,11 +259,7 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 		hasTotal = hasTotal || len(residual[k]) == 0
 	}
 	narrowed := 0
-	var extraNames []string
-	for l := range extra {
-		extraNames = append(extraNames, l)
-	}
-	sort.Strings(extraNames)
+	extraNames := slices.Sorted(maps.Keys(extra))
 	for _, l := range extraNames {
 		var alts []string
 		ok := true
@@ -290,7 +283,7 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 		if ok {
 			narrowed++
 			sort.Strings(alts)
-			alts = dedupe(alts)
+			alts = slices.Compact(alts)
 			sel = append(sel, (&labels.Matcher{Type: labels.MatchRegexp, Name: l, Value: strings.Join(alts, "|")}).String())
 		}
 	}
@@ -300,7 +293,7 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 	for _, k := range keys {
 		grouping = sortedUnion(grouping, ms[k].grouping)
 	}
-	grouping = dedupe(grouping)
+	grouping = slices.Compact(grouping)
 	if !hasTotal && !(len(extraNames) == 1 && narrowed == 1) {
 		return merged{}, false
 	}
@@ -349,15 +342,5 @@ func prefixComma(ss []string) string {
 func sortedUnion(a, b []string) []string {
 	out := append(append([]string{}, a...), b...)
 	sort.Strings(out)
-	return out
-}
-
-func dedupe(ss []string) []string {
-	out := ss[:0:0]
-	for i, s := range ss {
-		if i == 0 || s != ss[i-1] {
-			out = append(out, s)
-		}
-	}
 	return out
 }
