@@ -274,19 +274,34 @@ func (v *Verifier) VerifyBlob(entity verify.SignedEntity, sha256Hex string, id I
 }
 
 func statementPayload(entity verify.SignedEntity) ([]byte, error) {
+	payloadType, payload64, err := dsseContent(entity, "a DSSE envelope with an in-toto statement")
+	if err != nil {
+		return nil, err
+	}
+	if payloadType != intotoPayloadType {
+		return nil, fmt.Errorf("%w: DSSE payload type %q, expected %s", ErrMalformedBundle, payloadType, intotoPayloadType)
+	}
+	return decodePayload(payload64)
+}
+
+// dsseContent returns the payload type and the base64 payload of entity's
+// DSSE envelope; a bundle with a plain signature is ErrMalformedBundle,
+// saying it expected what.
+func dsseContent(entity verify.SignedEntity, what string) (payloadType, payload64 string, err error) {
 	sc, err := entity.SignatureContent()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
+		return "", "", fmt.Errorf("%w: %v", ErrMalformedBundle, err)
 	}
 	env := sc.EnvelopeContent()
 	if env == nil || env.RawEnvelope() == nil {
-		return nil, fmt.Errorf("%w: the bundle holds a plain signature, expected a DSSE envelope with an in-toto statement", ErrMalformedBundle)
+		return "", "", fmt.Errorf("%w: the bundle holds a plain signature, expected %s", ErrMalformedBundle, what)
 	}
 	raw := env.RawEnvelope()
-	if raw.PayloadType != intotoPayloadType {
-		return nil, fmt.Errorf("%w: DSSE payload type %q, expected %s", ErrMalformedBundle, raw.PayloadType, intotoPayloadType)
-	}
-	payload, err := base64.StdEncoding.DecodeString(raw.Payload)
+	return raw.PayloadType, raw.Payload, nil
+}
+
+func decodePayload(payload64 string) ([]byte, error) {
+	payload, err := base64.StdEncoding.DecodeString(payload64)
 	if err != nil {
 		return nil, fmt.Errorf("%w: DSSE payload is not base64: %v", ErrMalformedBundle, err)
 	}
@@ -350,22 +365,17 @@ func (v *Verifier) VerifyEnvelope(entity verify.SignedEntity, payloadType string
 	if v.opts.Key != nil || v.opts.TrustedRoot == nil {
 		return nil, errors.New("an envelope is verified keyless: pass a trusted root, not a public key")
 	}
-	sc, err := entity.SignatureContent()
+	got, payload64, err := dsseContent(entity, "a DSSE envelope")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedBundle, err)
+		return nil, err
 	}
-	env := sc.EnvelopeContent()
-	if env == nil || env.RawEnvelope() == nil {
-		return nil, fmt.Errorf("%w: the bundle holds a plain signature, expected a DSSE envelope", ErrMalformedBundle)
-	}
-	raw := env.RawEnvelope()
-	if raw.PayloadType != payloadType {
-		return nil, &MismatchError{Kind: ErrMismatchSubject, What: "DSSE payload type", Expected: payloadType, Got: raw.PayloadType,
+	if got != payloadType {
+		return nil, &MismatchError{Kind: ErrMismatchSubject, What: "DSSE payload type", Expected: payloadType, Got: got,
 			Hint: "the bundle signs another kind of document"}
 	}
-	payload, err := base64.StdEncoding.DecodeString(raw.Payload)
+	payload, err := decodePayload(payload64)
 	if err != nil {
-		return nil, fmt.Errorf("%w: DSSE payload is not base64: %v", ErrMalformedBundle, err)
+		return nil, err
 	}
 	if err := checkPayload(payload); err != nil {
 		return nil, err
