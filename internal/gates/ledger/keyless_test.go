@@ -122,16 +122,7 @@ func TestGateKeylessCheckpoints(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			if res.Status != c.want {
-				t.Errorf("status %s, want %s: %+v", res.Status, c.want, res.Checks)
-			}
-			found := false
-			for _, ch := range res.Checks {
-				found = found || strings.Contains(ch.Message, c.message)
-			}
-			if !found {
-				t.Errorf("no check message contains %q: %+v", c.message, res.Checks)
-			}
+			checkOutcome(t, res, c.want, c.message)
 		})
 	}
 }

@@ -127,16 +127,7 @@ func TestGate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			if res.Status != c.want {
-				t.Errorf("status %s, want %s: %+v", res.Status, c.want, res.Checks)
-			}
-			found := false
-			for _, ch := range res.Checks {
-				found = found || strings.Contains(ch.Message, c.message)
-			}
-			if !found {
-				t.Errorf("no check message contains %q: %+v", c.message, res.Checks)
-			}
+			checkOutcome(t, res, c.want, c.message)
 		})
 	}
 }
@@ -234,4 +225,19 @@ func TestSpecValidate(t *testing.T) {
 	if errs := (&Spec{DB: "sqlite:x", RequireCheckpoint: "yesterday", PublicKey: "k.pub"}).Validate(); len(errs) != 0 {
 		t.Errorf("valid spec: %v", errs)
 	}
+}
+
+// checkOutcome checks res's status and that one of its checks' messages
+// contains message.
+func checkOutcome(t *testing.T, res *gate.Result, want gate.Status, message string) {
+	t.Helper()
+	if res.Status != want {
+		t.Errorf("status %s, want %s: %+v", res.Status, want, res.Checks)
+	}
+	for _, ch := range res.Checks {
+		if strings.Contains(ch.Message, message) {
+			return
+		}
+	}
+	t.Errorf("no check message contains %q: %+v", message, res.Checks)
 }

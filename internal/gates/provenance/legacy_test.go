@@ -72,6 +72,24 @@ func keySign(t *testing.T, key *ecdsa.PrivateKey, payload []byte) string {
 	return base64.StdEncoding.EncodeToString(sig)
 }
 
+// keySignLogged signs payload with key and logs the signature in the
+// in-process Rekor: the signature and cosign's legacy Rekor bundle of it.
+func keySignLogged(t *testing.T, w *keylessWorld, key *ecdsa.PrivateKey, pubPEM, payload []byte) (sig, rekorBundle string) {
+	t.Helper()
+	sig = keySign(t, key, payload)
+	raw, _ := base64.StdEncoding.DecodeString(sig)
+	h := sha256.Sum256(payload)
+	entry, err := w.sigstore.LogKeySigned(pubPEM, hex.EncodeToString(h[:]), raw, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := sigstoretest.LegacyRekorBundle(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig, rb
+}
+
 // TestLegacyCosignSignatureTags: images signed in cosign's format before
 // bundles (a sha256-<hex>.sig tag with simple-signing layers and
 // annotations), key-based with and without the Rekor entry, and keyless.
@@ -94,17 +112,7 @@ func TestLegacyCosignSignatureTags(t *testing.T) {
 	logged := pushImage(t, repo, "logged", nil)
 	{
 		payload := simpleSigning(repo, logged)
-		sig := keySign(t, key, payload)
-		raw, _ := base64.StdEncoding.DecodeString(sig)
-		h := sha256.Sum256(payload)
-		entry, err := w.sigstore.LogKeySigned(pubPEM, hex.EncodeToString(h[:]), raw, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		rb, err := sigstoretest.LegacyRekorBundle(entry)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sig, rb := keySignLogged(t, w, key, pubPEM, payload)
 		pushLegacy(t, repo, logged, legacyLayer{payload, map[string]string{"dev.cosignproject.cosign/signature": sig, "dev.sigstore.cosign/bundle": rb}})
 	}
 	// unlogged: key-signed with --tlog-upload=false.
@@ -206,17 +214,7 @@ func TestCosignBlobBundles(t *testing.T) {
 	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	w.write(t, "cosign.pub", pubPEM)
-	sig := keySign(t, key, blob)
-	raw, _ := base64.StdEncoding.DecodeString(sig)
-	h := sha256.Sum256(blob)
-	entry, err := w.sigstore.LogKeySigned(pubPEM, hex.EncodeToString(h[:]), raw, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb, err := sigstoretest.LegacyRekorBundle(entry)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sig, rb := keySignLogged(t, w, key, pubPEM, blob)
 	w.write(t, "key.bundle", legacyBlobBundle(sig, "", rb))
 	w.write(t, "key-unlogged.bundle", legacyBlobBundle(sig, "", ""))
 
