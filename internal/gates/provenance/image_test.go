@@ -96,13 +96,7 @@ func pushImage(t *testing.T, repo name.Repository, tag string, bundle func(v1.Ha
 
 func TestImagesInProcessRegistry(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
-	repo, err := name.NewRepository(host + "/acme/api")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := testRepository(t)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	signed := pushImage(t, repo, "v1", func(d v1.Hash) []byte { return signedDigestBundle(t, key, d) })
@@ -159,4 +153,17 @@ func TestImagesInProcessRegistry(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testRepository is acme/api in an in-process OCI registry (with the
+// referrers API) that lives as long as the test.
+func testRepository(t *testing.T) name.Repository {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/acme/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo
 }

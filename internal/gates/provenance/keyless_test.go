@@ -7,9 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -260,12 +256,7 @@ func pushReferrer(t *testing.T, repo name.Repository, d v1.Hash, artifactType st
 func TestKeylessImagesThroughTheGate(t *testing.T) {
 	t.Parallel()
 	w := newKeylessWorld(t)
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/acme/api")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := testRepository(t)
 	signWith := func(sg sigstoretest.Signer) func(v1.Hash) []byte {
 		return func(d v1.Hash) []byte {
 			b, err := w.sigstore.SignDigest(sg, d.Hex)
@@ -353,12 +344,7 @@ func TestKeylessImagesThroughTheGate(t *testing.T) {
 func TestKeylessSLSAImageThroughTheGate(t *testing.T) {
 	t.Parallel()
 	w := newKeylessWorld(t)
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/acme/api")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := testRepository(t)
 	const (
 		builder = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v2.1.0"
 		commit  = "4d329c75e7ec1725f7c9ce917a8799d408d06be3"

@@ -96,12 +96,7 @@ func keySignLogged(t *testing.T, w *keylessWorld, key *ecdsa.PrivateKey, pubPEM,
 func TestLegacyCosignSignatureTags(t *testing.T) {
 	t.Parallel()
 	w := newKeylessWorld(t)
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/acme/api")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := testRepository(t)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
@@ -364,12 +359,7 @@ func TestDetachedKeySignature(t *testing.T) {
 func TestLegacyAttestationTags(t *testing.T) {
 	t.Parallel()
 	w := newKeylessWorld(t)
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	repo, err := name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/acme/api")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := testRepository(t)
 	const builder = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v2.1.0"
 	attest := func(d v1.Hash, source string) {
 		st := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2",
