@@ -14,6 +14,7 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -749,7 +750,7 @@ func (r *respReader) read(br *bufio.Reader, head bool) (keep bool, err error) {
 			if len(l) == 0 {
 				break
 			}
-			colon := indexByte(l, ':')
+			colon := bytes.IndexByte(l, ':')
 			if colon <= 0 || l[0] == ' ' || l[0] == '\t' {
 				return false, badResponse("header line %q", truncate(l))
 			}
@@ -878,7 +879,7 @@ func (r *respReader) readChunked(br *bufio.Reader) error {
 		if err != nil {
 			return err
 		}
-		if i := indexByte(l, ';'); i >= 0 {
+		if i := bytes.IndexByte(l, ';'); i >= 0 {
 			l = l[:i]
 		}
 		l = trimOWS(l)
@@ -926,24 +927,8 @@ func (r *respReader) readChunked(br *bufio.Reader) error {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
+// trimOWS trims HTTP's optional whitespace (spaces and tabs).
+func trimOWS(b []byte) []byte { return bytes.Trim(b, " \t") }
 
 // equalFold compares ASCII b with lower-case s, ignoring case.
 func equalFold(b []byte, s string) bool {
@@ -965,13 +950,8 @@ func equalFold(b []byte, s string) bool {
 // hasToken reports whether the comma-separated list v holds tok.
 func hasToken(v []byte, tok string) bool {
 	for len(v) > 0 {
-		i := indexByte(v, ',')
 		var t []byte
-		if i < 0 {
-			t, v = v, nil
-		} else {
-			t, v = v[:i], v[i+1:]
-		}
+		t, v, _ = bytes.Cut(v, []byte{','})
 		if equalFold(trimOWS(t), tok) {
 			return true
 		}
