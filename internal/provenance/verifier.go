@@ -7,11 +7,13 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
@@ -91,7 +93,7 @@ func NewVerifier(o Options) (*Verifier, error) {
 	case o.TrustedRoot == nil && !o.IgnoreTlogUnsafe:
 		return nil, errors.New("a public key without a trusted root cannot check the transparency log: pass the trusted root, or accept the risk with insecure-ignore-tlog")
 	case o.TrustedRoot == nil:
-		vo = append(vo, verify.WithoutAnyObserverTimestampsUnsafe())
+		vo = append(vo, verify.WithNoObserverTimestamps())
 	default:
 		// The certificate chain is checked at the time the transparency
 		// log (or a timestamp authority) saw the signature, so bundles
@@ -320,6 +322,32 @@ func (v *Verifier) needLogEntry(entity verify.SignedEntity) error {
 	}
 	if len(entries) == 0 {
 		return fmt.Errorf("%w: the bundle has no transparency-log entry; expected a Rekor entry (sign with the transparency log on), or verify a key signature with insecure-ignore-tlog", ErrSignature)
+	}
+	return checkKindVersions(entity)
+}
+
+// checkKindVersions refuses a log entry whose declared kind and version
+// differ from those of the body the log signed. sigstore-go reads the
+// body and no longer compares the two (since v1); the declared pair is
+// unsigned, so a bundle that lies about it has been altered.
+func checkKindVersions(entity verify.SignedEntity) error {
+	b, ok := entity.(*bundle.Bundle)
+	if !ok || b.Bundle == nil {
+		return nil
+	}
+	for i, e := range b.GetVerificationMaterial().GetTlogEntries() {
+		var body struct {
+			Kind       string `json:"kind"`
+			APIVersion string `json:"apiVersion"`
+		}
+		if err := json.Unmarshal(e.GetCanonicalizedBody(), &body); err != nil {
+			return fmt.Errorf("%w: transparency-log entry %d: body is not JSON (%v); expected a Rekor entry", ErrMalformedBundle, i, err)
+		}
+		kv := e.GetKindVersion()
+		if kv.GetKind() != body.Kind || kv.GetVersion() != body.APIVersion {
+			return fmt.Errorf("%w: transparency-log entry %d declares %s %s but its logged body is %s %s; the bundle was altered",
+				ErrSignature, i, kv.GetKind(), kv.GetVersion(), body.Kind, body.APIVersion)
+		}
 	}
 	return nil
 }

@@ -50,14 +50,18 @@ func (v *VirtualSigner) SignBundle(_ context.Context, payloadType string, payloa
 		return nil, err
 	}
 	h := sha256.Sum256(evidence.PAE(payloadType, payload))
-	sig, err := ecdsa.SignASN1(rand.Reader, key, h[:])
+	ek, ok := key.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("virtual sigstore: leaf key is %T, expected *ecdsa.PrivateKey", key)
+	}
+	sig, err := ecdsa.SignASN1(rand.Reader, ek, h[:])
 	if err != nil {
 		return nil, err
 	}
 	p64, s64 := base64.StdEncoding.EncodeToString(payload), base64.StdEncoding.EncodeToString(sig)
 	// The certificate is valid from now for ten minutes; log the entry a
 	// minute in, as the virtual Sigstore's own Attest does (with five).
-	entry, err := v.Sigstore.GenerateTlogEntry(leaf, &dsse.Envelope{PayloadType: payloadType, Payload: p64, Signatures: []dsse.Signature{{Sig: s64}}}, sig, time.Now().Add(time.Minute).Unix())
+	entry, err := v.Sigstore.GenerateTlogEntry(leaf, &dsse.Envelope{PayloadType: payloadType, Payload: p64, Signatures: []dsse.Signature{{Sig: s64}}}, sig, time.Now().Add(time.Minute).Unix(), false)
 	if err != nil {
 		return nil, err
 	}

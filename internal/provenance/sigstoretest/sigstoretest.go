@@ -128,7 +128,7 @@ func logID(pub crypto.PublicKey) []byte {
 // TrustedRoot is the trust material as sigstore-go reads it.
 func (s *Sigstore) TrustedRoot() (*root.TrustedRoot, error) {
 	from := s.created.Add(-24 * time.Hour)
-	fulcio := root.CertificateAuthority{Root: s.root, Intermediates: []*x509.Certificate{s.inter}, URI: "https://fulcio.test", ValidityPeriodStart: from}
+	fulcio := &root.FulcioCertificateAuthority{Root: s.root, Intermediates: []*x509.Certificate{s.inter}, URI: "https://fulcio.test", ValidityPeriodStart: from}
 	tlogs := map[string]*root.TransparencyLog{hex.EncodeToString(logID(s.rekorKey.Public())): {
 		BaseURL: "https://rekor.test", ID: logID(s.rekorKey.Public()), ValidityPeriodStart: from, HashFunc: crypto.SHA256,
 		PublicKey: s.rekorKey.Public(), SignatureHashFunc: crypto.SHA256}}
