@@ -155,14 +155,43 @@ func runOne(ctx context.Context, p Planned, now func() time.Time) (res Result) {
 		return errored(p, errors.New("gate returned no result; this is a bug in the gate"), start, end)
 	}
 	res = *out
-	if res.Status == "" {
-		res.Fold()
-	}
-	if !res.Status.Valid() {
-		return errored(p, fmt.Errorf("gate returned unknown status %q", res.Status), start, end)
+	if err := judge(&res); err != nil {
+		return errored(p, err, start, end)
 	}
 	stamp(&res, p, start, end)
 	return res
+}
+
+// judge applies the verdict rules no gate can opt out of: the checks are
+// always folded, and the Result keeps the worse of the status the gate
+// declared and the folded one. A gate that declares pass over a failing
+// check fails; one that judged nothing (no checks) fails, whatever it
+// declared; an unknown status, declared or on a check, is an error.
+func judge(res *Result) error {
+	declared := res.Status
+	if declared != "" && !declared.Valid() {
+		return fmt.Errorf("gate returned unknown status %q; this is a bug in the gate", declared)
+	}
+	for i, c := range res.Checks {
+		if !c.Status.Valid() {
+			return fmt.Errorf("check %d (%s) has unknown status %q; this is a bug in the gate", i, c.Name, c.Status)
+		}
+	}
+	if len(res.Checks) == 0 && declared != StatusFail && declared != StatusError {
+		// Fold fails it; say why, keeping what the gate said.
+		summary := res.Summary
+		res.Summary = "no checks were evaluated; expected at least one"
+		if summary != "" {
+			res.Summary += " (the gate reported: " + summary + ")"
+		}
+	}
+	folded := res.Fold()
+	if declared != "" && declared.Worse(folded) || declared == StatusError {
+		// The gate's own verdict is worse; or it could not evaluate, which
+		// stays an error (exit 3) even with no checks to fold.
+		res.Status = declared
+	}
+	return nil
 }
 
 func stamp(r *Result, p Planned, start, end time.Time) {

@@ -167,3 +167,71 @@ func TestValueJSON(t *testing.T) {
 		t.Error("NaN reported as a finite number")
 	}
 }
+
+// TestRunnerOwnsTheVerdict feeds the runner gates that misbehave: whatever a
+// gate declares, the runner folds its checks and keeps the worse status, so
+// no gate can pass by forgetting to fold or by declaring pass over a failure.
+func TestRunnerOwnsTheVerdict(t *testing.T) {
+	t.Parallel()
+	check := func(s Status) Check { return Check{Name: "c", Status: s, Message: "m"} }
+	result := func(declared Status, summary string, cs ...Check) func(context.Context) (*Result, error) {
+		return func(context.Context) (*Result, error) {
+			return &Result{Status: declared, Summary: summary, Checks: cs}, nil
+		}
+	}
+	cases := []struct {
+		name    string
+		run     func(context.Context) (*Result, error)
+		timeout time.Duration
+		want    Status
+		summary string // a substring of the Summary, when set
+		errText string // a substring of the Error, when set
+	}{
+		{name: "declared pass over a failing check fails", run: result(StatusPass, "all good", check(StatusPass), check(StatusFail)), want: StatusFail},
+		{name: "declared pass with no checks fails and says why", run: result(StatusPass, "all good"), want: StatusFail,
+			summary: "no checks were evaluated; expected at least one (the gate reported: all good)"},
+		{name: "no status and no checks fails", run: result("", ""), want: StatusFail, summary: "no checks were evaluated"},
+		{name: "declared pass over an errored check is an error", run: result(StatusPass, "", check(StatusError)), want: StatusError},
+		{name: "declared pass over skips only is a skip", run: result(StatusPass, "", check(StatusSkip)), want: StatusSkip},
+		{name: "passes mixed with skips warn", run: result("", "", check(StatusPass), check(StatusSkip)), want: StatusWarn},
+		{name: "a declared fail over passing checks stays failed", run: result(StatusFail, "", check(StatusPass)), want: StatusFail},
+		{name: "a declared error over passing checks stays an error", run: result(StatusError, "", check(StatusPass)), want: StatusError},
+		{name: "a declared error with no checks stays an error", run: result(StatusError, "could not reach it"), want: StatusError},
+		{name: "a declared warn over passing checks warns", run: result(StatusWarn, "", check(StatusPass)), want: StatusWarn},
+		{name: "an unknown declared status is an error", run: result("green", "", check(StatusPass)), want: StatusError, errText: `unknown status "green"`},
+		{name: "an unknown check status is an error", run: result(StatusPass, "", check(StatusPass), check("ok")), want: StatusError, errText: `unknown status "ok"`},
+		{name: "a panic is an error", run: func(context.Context) (*Result, error) { panic("boom") }, want: StatusError, errText: "gate panicked: boom"},
+		{name: "a nil result is an error", run: func(context.Context) (*Result, error) { return nil, nil }, want: StatusError, errText: "no result"},
+		{name: "an error with a passing result is an error", run: func(context.Context) (*Result, error) {
+			return &Result{Status: StatusPass, Checks: []Check{check(StatusPass)}}, errors.New("source down")
+		}, want: StatusError, errText: "source down"},
+		{name: "a timeout is an error", timeout: 10 * time.Millisecond, run: func(ctx context.Context) (*Result, error) {
+			<-ctx.Done()
+			return &Result{Status: StatusPass, Checks: []Check{check(StatusPass)}}, ctx.Err()
+		}, want: StatusError, errText: "timed out"},
+		{name: "a well-behaved pass passes", run: result("", "", check(StatusPass)), want: StatusPass},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := plan("g", tc.run)
+			p.Timeout = tc.timeout
+			res := (&Runner{}).Run(context.Background(), []Planned{p})[0]
+			if res.Status != tc.want {
+				t.Fatalf("status %s (summary %q, error %q), want %s", res.Status, res.Summary, res.Error, tc.want)
+			}
+			if tc.summary != "" && !strings.Contains(res.Summary, tc.summary) {
+				t.Errorf("summary %q, want it to contain %q", res.Summary, tc.summary)
+			}
+			if tc.errText != "" && !strings.Contains(res.Error, tc.errText) {
+				t.Errorf("error %q, want it to contain %q", res.Error, tc.errText)
+			}
+			if res.Schema != SchemaVersion || res.Gate != "g" || res.Checks == nil {
+				t.Errorf("result not stamped: schema %q gate %q checks %v", res.Schema, res.Gate, res.Checks)
+			}
+			if v := Verdict([]Result{res}); v == StatusPass && tc.want != StatusPass {
+				t.Errorf("verdict %s over a %s gate", v, res.Status)
+			}
+		})
+	}
+}
