@@ -31,7 +31,9 @@ END
 $$;
 
 -- Appends must continue the tenant's chain: next seq, previous hash, time
--- not going back.
+-- not going back. A seq or previous hash that does not continue the head is
+-- a writer that read an old head (a lost race): serialization_failure, which
+-- releasegate retries; a time going back is check_violation.
 CREATE OR REPLACE FUNCTION ledger_check_append() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
@@ -53,11 +55,13 @@ BEGIN
     END IF;
     IF NEW.seq <> last.seq + 1 THEN
         RAISE EXCEPTION 'ledger_chain: tenant % next seq is %, got %', NEW.tenant, last.seq + 1, NEW.seq
-            USING ERRCODE = 'check_violation';
+            USING ERRCODE = 'serialization_failure',
+                  HINT = 'the writer read an old head: take the tenant''s lock, read the head again and retry';
     END IF;
     IF NEW.prev_hash <> last.hash THEN
         RAISE EXCEPTION 'ledger_chain: tenant % seq % previous hash does not match seq %', NEW.tenant, NEW.seq, last.seq
-            USING ERRCODE = 'check_violation';
+            USING ERRCODE = 'serialization_failure',
+                  HINT = 'the writer read an old head: take the tenant''s lock, read the head again and retry';
     END IF;
     IF NEW.ts < last.ts THEN
         RAISE EXCEPTION 'ledger_chain: tenant % seq % time % is before seq % time %', NEW.tenant, NEW.seq, NEW.ts, last.seq, last.ts

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -199,13 +200,14 @@ func ledgerAppend(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 	sc := bufio.NewScanner(o.Stdin)
 	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
 	var recs []ledger.Record
-	var total int
+	var total, retries int
 	heads := map[string]ledger.Entry{}
 	flush := func() error {
 		if len(recs) == 0 {
 			return nil
 		}
-		es, err := st.Append(ctx, recs, ledger.AppendOptions{})
+		es, n, err := appendRetrying(ctx, st, recs, appendBackoff)
+		retries += n
 		if err != nil {
 			return err
 		}
@@ -256,11 +258,54 @@ func ledgerAppend(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 		return ExitBadInput
 	}
 	fmt.Fprintf(o.Stdout, "appended %d entries\n", total)
+	if retries > 0 {
+		fmt.Fprintf(o.Stderr, "releasegate ledger append: %d transactions retried after losing a race with another writer\n", retries)
+	}
 	for _, t := range slices.Sorted(maps.Keys(heads)) {
 		e := heads[t]
 		fmt.Fprintf(o.Stdout, "  %s: seq %d hash %s\n", t, e.Seq, e.Hash)
 	}
 	return ExitOK
+}
+
+// backoff bounds the retries of a transaction that lost a race.
+type backoff struct {
+	// Attempts is the most tries in all, the first included.
+	Attempts int
+	// First is the delay before the first retry; each retry doubles it,
+	// up to Max. The actual sleep is drawn from [d/2, d] so that writers
+	// that collided do not collide again in step.
+	First, Max time.Duration
+}
+
+// appendBackoff is ledger append's: at most 12 tries and about 6 s of
+// waiting in all, more than eight writers of one tenant ever need.
+var appendBackoff = backoff{Attempts: 12, First: 10 * time.Millisecond, Max: time.Second}
+
+// appendRetrying appends recs, retrying a transaction that lost a race with
+// another writer (ledger.ErrConflict: nothing was appended) with exponential
+// backoff, until it lands, another error occurs, the tries run out or ctx
+// ends. It returns the number of retries made.
+func appendRetrying(ctx context.Context, st *ledger.Store, recs []ledger.Record, b backoff) ([]ledger.Entry, int, error) {
+	delay := b.First
+	for try := 1; ; try++ {
+		es, err := st.Append(ctx, recs, ledger.AppendOptions{})
+		if err == nil || !errors.Is(err, ledger.ErrConflict) {
+			return es, try - 1, err
+		}
+		if try >= b.Attempts {
+			return nil, try - 1, fmt.Errorf("%w; gave up after %d tries", err, try)
+		}
+		sleep := delay/2 + rand.N(delay/2+1)
+		t := time.NewTimer(sleep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, try - 1, fmt.Errorf("%w; stopped retrying: %w", err, context.Cause(ctx))
+		case <-t.C:
+		}
+		delay = min(2*delay, b.Max)
+	}
 }
 
 // ledgerTenants is a repeatable --tenant flag.

@@ -130,6 +130,12 @@ var (
 	ErrUnreachable = errors.New("ledger database unreachable")
 	// ErrBadDSN means the --db value is not a supported data source.
 	ErrBadDSN = errors.New("bad ledger data source")
+	// ErrConflict means an append lost a race with another writer of the
+	// same tenant (a serialization failure, a deadlock, a seq taken by a
+	// writer that does not lock, a busy SQLite database): nothing was
+	// appended and the same records can be appended again. It is never
+	// bad input.
+	ErrConflict = errors.New("ledger append lost a race with another writer; retry")
 )
 
 // ValidateName checks a tenant or kind: 1 to max bytes of valid UTF-8 with

@@ -114,7 +114,7 @@ func (s *Store) up(ctx context.Context, tx *sql.Tx, rep *MigrateReport) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.appendTx(ctx, tx, recs, time.Now()); err != nil {
+		if _, err := s.appendTx(ctx, tx, recs, time.Now); err != nil {
 			return fmt.Errorf("chain the v1 rows: %w", err)
 		}
 		rep.Rows = int64(len(recs))
