@@ -48,6 +48,11 @@ sqlite:ledger.db, or $RELEASEGATE_LEDGER_DB). docs/ledger.md defines the entry h
 
 append reads JSON lines: {"tenant":"acme","kind":"deploy","time":"2026-11-28T10:00:00Z",
 "payload":{...}} (kind and time optional), or bare payloads with --tenant.
+Any number of append processes may write to one tenant at once: a record without a
+time gets the time taken under the tenant's lock (never before the tenant's latest
+entry); a transaction that loses a race with another writer appends nothing and is
+retried with backoff (12 tries); out of tries it exits 3. A record whose own time is
+before the tenant's latest entry is bad input (exit 2).
 root signs each tenant's RFC 6962 Merkle root for a UTC day as a signed note
 (C2SP checkpoint, Ed25519) written to DIR/<tenant>-<date>.checkpoint and, with
 --anchor, appended to the tenant's chain. With --keyless it also signs each signed

@@ -3,12 +3,20 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/ledger"
+	"github.com/maestro-conductor/releasegate/internal/testutil"
 )
 
 // ledgerRun runs `releasegate ledger ARGS` with stdin and returns the exit
@@ -85,5 +93,123 @@ func TestLedgerCommands(t *testing.T) {
 	code, o, e := ledgerRun(t, "", "verify", "--db=postgres://u:hunter22@127.0.0.1:1/x?sslmode=disable&connect_timeout=2")
 	if code != ExitError || strings.Contains(o+e, "hunter22") {
 		t.Errorf("unreachable database: exit %d (want %d), output must not contain the password:\n%s%s", code, ExitError, o, e)
+	}
+}
+
+// ledgerPostgres returns the DSN of a fresh, migrated ledger in its own
+// schema of the test PostgreSQL cluster, and a connection to it.
+func ledgerPostgres(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	base := testutil.RequireEnv(t, "RELEASEGATE_TEST_POSTGRES", "PostgreSQL (scripts/services/postgres.sh)")
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	schema := "cli_" + hex.EncodeToString(rnd[:])
+	root, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		root.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		root.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	dsn := u.String()
+	if code, out, errs := ledgerRun(t, "", "migrate", "--db", dsn); code != ExitOK {
+		t.Fatalf("migrate: exit %d\n%s%s", code, out, errs)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return dsn, db
+}
+
+// TestLedgerAppendRetriesLostRaces holds a tenant's lock while `ledger
+// append` runs against a server with a short lock_timeout, so that every
+// try loses the race (ledger.ErrConflict): append retries with backoff and
+// lands once the lock is free; out of tries or out of time it exits 3
+// (could not append), never 2 (bad input), and appends nothing.
+func TestLedgerAppendRetriesLostRaces(t *testing.T) {
+	t.Parallel()
+	dsn, db := ledgerPostgres(t)
+	dsn += "&lock_timeout=20ms"
+	ctx := context.Background()
+	hold := func(t *testing.T) (release func()) {
+		t.Helper()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtextextended('acme', 7))`); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			conn.ExecContext(ctx, `SELECT pg_advisory_unlock(hashtextextended('acme', 7))`)
+			conn.Close()
+		}
+	}
+	count := func() (n int) {
+		if err := db.QueryRow(`SELECT count(*) FROM ledger_chain`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	recs := []ledger.Record{{Tenant: "acme", Payload: []byte(`{"n":1}`)}}
+
+	t.Run("out of tries", func(t *testing.T) {
+		release := hold(t)
+		defer release()
+		st, err := ledger.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		_, retries, err := appendRetrying(ctx, st, recs, backoff{Attempts: 3, First: time.Millisecond, Max: 2 * time.Millisecond})
+		if !errors.Is(err, ledger.ErrConflict) || retries != 2 || ledgerExit(err) != ExitError {
+			t.Errorf("appendRetrying under a held lock = %d retries, %v (exit %d); want 2 retries, ErrConflict, exit %d", retries, err, ledgerExit(err), ExitError)
+		}
+	})
+	t.Run("out of time", func(t *testing.T) {
+		release := hold(t)
+		defer release()
+		st, err := ledger.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, _, err = appendRetrying(cctx, st, recs, backoff{Attempts: 1000, First: 10 * time.Millisecond, Max: 50 * time.Millisecond})
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second || ledgerExit(err) == ExitBadInput {
+			t.Errorf("appendRetrying past its deadline = %v after %v; want the deadline within a few tries", err, time.Since(start))
+		}
+	})
+	if n := count(); n != 0 {
+		t.Fatalf("%d entries appended by failed appends, want 0", n)
+	}
+	t.Run("lands once the lock is free", func(t *testing.T) {
+		release := hold(t)
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			release()
+		}()
+		code, out, errs := ledgerRun(t, `{"n":1}`+"\n"+`{"n":2}`+"\n", "append", "--db", dsn, "--tenant", "acme")
+		if code != ExitOK || !strings.Contains(out, "appended 2 entries") || !strings.Contains(errs, "retried after losing a race") {
+			t.Errorf("append while the lock is held for 300ms = exit %d\nstdout: %s\nstderr: %s\nwant exit 0, 2 entries, retries reported", code, out, errs)
+		}
+	})
+	if n := count(); n != 2 {
+		t.Errorf("%d entries in the ledger, want 2", n)
 	}
 }
