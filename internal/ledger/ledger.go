@@ -6,7 +6,8 @@
 //
 // The entry hash is defined in docs/ledger.md so that anyone can
 // re-implement it; EntryHash is the reference implementation and the SQL
-// function validate_hash_chain in migrations/ledger_v2.sql a second one.
+// function ledger_entry_hash in migrations/ledger_v2.sql a second one (used
+// by validate_hash_chain in migrations/ledger_v2_audit.sql).
 package ledger
 
 import (
