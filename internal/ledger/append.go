@@ -75,8 +75,8 @@ type AppendOptions struct {
 // latest entry, since times never go back.
 //
 // Any number of appenders may write to one tenant at once. The tenants'
-// locks are taken first (PostgreSQL: transaction advisory locks, in a fixed
-// order so that two batches never deadlock; SQLite: the database's write
+// locks are taken first (PostgreSQL: transaction advisory locks, in the
+// order of their keys so that two batches never deadlock; SQLite: the database's write
 // lock, BEGIN IMMEDIATE), then the heads are read and only then the time
 // for records without their own is taken — never earlier than the tenant's
 // latest entry, so a clock that lags another appender's cannot make a
@@ -130,12 +130,13 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, recs []Record, now fun
 	}
 	tenants := slices.Sorted(maps.Keys(heads))
 	if s.dialect == Postgres {
-		// Serialise the appenders of each tenant, taking the locks in
-		// one order (sorted tenants) so that two batches never deadlock.
-		for _, t := range tenants {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, t); err != nil {
-				return nil, s.dbErr("lock tenant "+t, err)
-			}
+		// Serialise the appenders of each tenant: one advisory lock per
+		// tenant, taken in one statement in the order of the lock keys,
+		// so that two batches never wait for each other's locks in a
+		// cycle (a deadlock), even when two tenants' keys collide.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(k) FROM
+			(SELECT DISTINCT hashtextextended(t, 7) AS k FROM unnest($1::text[]) t ORDER BY k OFFSET 0) keys`, tenants); err != nil {
+			return nil, s.dbErr("lock tenants "+strings.Join(tenants, ", "), err)
 		}
 	}
 	for _, t := range tenants {
