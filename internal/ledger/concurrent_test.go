@@ -15,14 +15,8 @@ import (
 	"time"
 )
 
-// The concurrent-appender test and benchmark run real `releasegate ledger
-// append` processes: RELEASEGATE_BIN (set by make test) or a fresh build.
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
+// releasegateBin is the releasegate binary the tests run as separate
+// processes: RELEASEGATE_BIN (set by make test) or a fresh build.
 func releasegateBin(tb testing.TB) string {
 	tb.Helper()
 	if p := os.Getenv("RELEASEGATE_BIN"); p != "" {
@@ -35,23 +29,13 @@ func releasegateBin(tb testing.TB) string {
 		}
 		return abs
 	}
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "releasegate-ledger-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "releasegate")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/releasegate")
-		cmd.Dir = filepath.Join("..", "..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build ./cmd/releasegate: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		tb.Fatal(binErr)
+	bin := filepath.Join(tb.TempDir(), "releasegate")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/releasegate")
+	cmd.Dir = filepath.Join("..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build ./cmd/releasegate: %v\n%s", err, out)
 	}
-	return binPath
+	return bin
 }
 
 // appenderPayload is what writer w appends as its i-th record.
