@@ -80,7 +80,7 @@ func TestReleaseChecklistSQL(t *testing.T) {
 	}
 	for _, c := range []struct {
 		tenant, verdict, status string
-		observed            any
+		observed                any
 	}{
 		{"acme", "valid: 10 entries, seq 1..10", "pass", 10.0},
 		{"nobody", "invalid: tenant nobody has no entries", "fail", 0.0},

@@ -75,8 +75,8 @@ func verifyInclusion(cp, proofJSON []byte, publicKey string) error {
 		return err
 	}
 	var p struct {
-		Seq       int64           `json:"seq"`
-		EntryHash string          `json:"entry_hash"`
+		Seq       int64            `json:"seq"`
+		EntryHash string           `json:"entry_hash"`
 		Path      tlog.RecordProof `json:"path"`
 	}
 	if err := json.Unmarshal(proofJSON, &p); err != nil {
