@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -375,5 +376,37 @@ func TestMultiTenantBatchesDoNotDeadlock(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSQLiteBusyIsConflict: a database another writer holds past the busy
+// timeout is a lost race (ErrConflict's trigger), not a broken database.
+func TestSQLiteBusyIsConflict(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "busy.db")
+	open := func() *sql.DB {
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)&_pragma=journal_mode(WAL)&_txlock=immediate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	holder, other := open(), open()
+	if _, err := holder.Exec(`CREATE TABLE x (a INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := holder.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	_, err = other.Begin()
+	if err == nil || !isConflict(err) {
+		t.Errorf("BEGIN IMMEDIATE while another writer holds the database = %v, want a conflict (SQLITE_BUSY)", err)
+	}
+	if isConflict(errors.New("disk I/O error")) {
+		t.Error("an unrelated error counts as a conflict")
 	}
 }
