@@ -31,7 +31,9 @@ END
 $$;
 
 -- Appends must continue the tenant's chain: next seq, previous hash, time
--- not going back.
+-- not going back. A seq or previous hash that does not continue the head is
+-- a writer that read an old head (a lost race): serialization_failure, which
+-- releasegate retries; a time going back is check_violation.
 CREATE OR REPLACE FUNCTION ledger_check_append() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
@@ -53,11 +55,13 @@ BEGIN
     END IF;
     IF NEW.seq <> last.seq + 1 THEN
         RAISE EXCEPTION 'ledger_chain: tenant % next seq is %, got %', NEW.tenant, last.seq + 1, NEW.seq
-            USING ERRCODE = 'check_violation';
+            USING ERRCODE = 'serialization_failure',
+                  HINT = 'the writer read an old head: take the tenant''s lock, read the head again and retry';
     END IF;
     IF NEW.prev_hash <> last.hash THEN
         RAISE EXCEPTION 'ledger_chain: tenant % seq % previous hash does not match seq %', NEW.tenant, NEW.seq, last.seq
-            USING ERRCODE = 'check_violation';
+            USING ERRCODE = 'serialization_failure',
+                  HINT = 'the writer read an old head: take the tenant''s lock, read the head again and retry';
     END IF;
     IF NEW.ts < last.ts THEN
         RAISE EXCEPTION 'ledger_chain: tenant % seq % time % is before seq % time %', NEW.tenant, NEW.seq, NEW.ts, last.seq, last.ts
@@ -88,41 +92,5 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
         p_kind || E'\n' || encode(p_prev, 'hex') || E'\n' || p_payload, 'UTF8'))
 $$;
 
--- validate_hash_chain walks a tenant's chain in seq order and returns the
--- number of entries checked and, for a broken chain, the first bad seq and
--- the kind of break: seq-gap, broken-link, hash-mismatch or time-order.
--- (The Go verifier also checks that payloads are canonical JSON.)
--- It runs with the search_path of the migration, so a schema-qualified call
--- (SELECT * FROM ledger.validate_hash_chain('acme')) works from anywhere.
-CREATE OR REPLACE FUNCTION validate_hash_chain(p_tenant text)
-RETURNS TABLE (entries bigint, first_bad_seq bigint, problem text)
-LANGUAGE plpgsql STABLE SET search_path FROM CURRENT AS $$
-DECLARE
-    r         record;
-    want_seq  bigint := 1;
-    prev      bytea  := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
-    prev_ts   timestamptz := NULL;
-BEGIN
-    entries := 0;
-    FOR r IN SELECT c.seq, c.ts, c.kind, c.payload, c.prev_hash, c.hash
-               FROM ledger_chain c WHERE c.tenant = p_tenant ORDER BY c.seq LOOP
-        IF r.seq <> want_seq THEN
-            first_bad_seq := want_seq; problem := 'seq-gap'; RETURN NEXT; RETURN;
-        END IF;
-        IF r.prev_hash <> prev THEN
-            first_bad_seq := r.seq; problem := 'broken-link'; RETURN NEXT; RETURN;
-        END IF;
-        IF ledger_entry_hash(p_tenant, r.seq, r.ts, r.kind, r.prev_hash, r.payload) <> r.hash THEN
-            first_bad_seq := r.seq; problem := 'hash-mismatch'; RETURN NEXT; RETURN;
-        END IF;
-        IF prev_ts IS NOT NULL AND r.ts < prev_ts THEN
-            first_bad_seq := r.seq; problem := 'time-order'; RETURN NEXT; RETURN;
-        END IF;
-        entries := entries + 1;
-        want_seq := want_seq + 1;
-        prev := r.hash;
-        prev_ts := r.ts;
-    END LOOP;
-    RETURN NEXT;
-END
-$$;
+-- validate_hash_chain and the provenance_ledger_v2 view are in
+-- ledger_v2_audit.sql, applied after this file.

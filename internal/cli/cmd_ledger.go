@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,8 +38,11 @@ const ledgerUsage = `Usage:
   releasegate ledger verify-root  [--db DSN] --checkpoint FILE --pub FILE
                                   [--bundle FILE --trusted-root FILE --certificate-identity[-regexp] ID
                                    --certificate-oidc-issuer URL]
-  releasegate ledger prove        [--db DSN] --tenant T --seq N [--checkpoint FILE | --size N]
+  releasegate ledger prove        [--db DSN] [--inclusion] --tenant T --seq N [--checkpoint FILE | --size N]
+  releasegate ledger prove        [--db DSN] --consistency --old-checkpoint FILE --checkpoint FILE
+  releasegate ledger prove        [--db DSN] --consistency --tenant T --old-size N [--size M]
   releasegate ledger verify-proof --proof FILE --checkpoint FILE --pub FILE
+  releasegate ledger verify-proof --consistency --proof FILE --old-checkpoint FILE --checkpoint FILE --pub FILE
   releasegate ledger keygen       --out PREFIX
 
 The provenance ledger is a per-tenant, hash-chained, append-only log in PostgreSQL
@@ -47,6 +51,11 @@ sqlite:ledger.db, or $RELEASEGATE_LEDGER_DB). docs/ledger.md defines the entry h
 
 append reads JSON lines: {"tenant":"acme","kind":"deploy","time":"2026-11-28T10:00:00Z",
 "payload":{...}} (kind and time optional), or bare payloads with --tenant.
+Any number of append processes may write to one tenant at once: a record without a
+time gets the time taken under the tenant's lock (never before the tenant's latest
+entry); a transaction that loses a race with another writer appends nothing and is
+retried with backoff (12 tries); out of tries it exits 3. A record whose own time is
+before the tenant's latest entry is bad input (exit 2).
 root signs each tenant's RFC 6962 Merkle root for a UTC day as a signed note
 (C2SP checkpoint, Ed25519) written to DIR/<tenant>-<date>.checkpoint and, with
 --anchor, appended to the tenant's chain. With --keyless it also signs each signed
@@ -55,6 +64,10 @@ Rekor; network) into DIR/<tenant>-<date>.checkpoint.sigstore.json; verify-root
 --bundle checks that bundle offline against a trusted_root.json and the signer
 identity, and that it signs exactly the --checkpoint file. The checkpoint itself
 is not anchored in Rekor.
+prove prints an RFC 6962 inclusion proof (--inclusion, the default) or consistency
+proof (--consistency) as JSON that golang.org/x/mod/sumdb/tlog's CheckRecord and
+CheckTree verify (docs/ledger.md shows the Go an auditor runs); verify-proof checks
+either against signed checkpoints.
 
 Exit codes: 0 ok, 1 verification failed (broken chain, bad signature, root mismatch,
 empty ledger), 2 bad input, 3 could not evaluate (database unreachable).
@@ -199,13 +212,14 @@ func ledgerAppend(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 	sc := bufio.NewScanner(o.Stdin)
 	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
 	var recs []ledger.Record
-	var total int
+	var total, retries int
 	heads := map[string]ledger.Entry{}
 	flush := func() error {
 		if len(recs) == 0 {
 			return nil
 		}
-		es, err := st.Append(ctx, recs, ledger.AppendOptions{})
+		es, n, err := appendRetrying(ctx, st, recs, appendBackoff)
+		retries += n
 		if err != nil {
 			return err
 		}
@@ -256,11 +270,54 @@ func ledgerAppend(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 		return ExitBadInput
 	}
 	fmt.Fprintf(o.Stdout, "appended %d entries\n", total)
+	if retries > 0 {
+		fmt.Fprintf(o.Stderr, "releasegate ledger append: %d transactions retried after losing a race with another writer\n", retries)
+	}
 	for _, t := range slices.Sorted(maps.Keys(heads)) {
 		e := heads[t]
 		fmt.Fprintf(o.Stdout, "  %s: seq %d hash %s\n", t, e.Seq, e.Hash)
 	}
 	return ExitOK
+}
+
+// backoff bounds the retries of a transaction that lost a race.
+type backoff struct {
+	// Attempts is the most tries in all, the first included.
+	Attempts int
+	// First is the delay before the first retry; each retry doubles it,
+	// up to Max. The actual sleep is drawn from [d/2, d] so that writers
+	// that collided do not collide again in step.
+	First, Max time.Duration
+}
+
+// appendBackoff is ledger append's: at most 12 tries, 2.6 to 5.3 s of
+// waiting in all (10 ms doubling to 1 s, jittered).
+var appendBackoff = backoff{Attempts: 12, First: 10 * time.Millisecond, Max: time.Second}
+
+// appendRetrying appends recs, retrying a transaction that lost a race with
+// another writer (ledger.ErrConflict: nothing was appended) with exponential
+// backoff, until it lands, another error occurs, the tries run out or ctx
+// ends. It returns the number of retries made.
+func appendRetrying(ctx context.Context, st *ledger.Store, recs []ledger.Record, b backoff) ([]ledger.Entry, int, error) {
+	delay := b.First
+	for try := 1; ; try++ {
+		es, err := st.Append(ctx, recs, ledger.AppendOptions{})
+		if err == nil || !errors.Is(err, ledger.ErrConflict) {
+			return es, try - 1, err
+		}
+		if try >= b.Attempts {
+			return nil, try - 1, fmt.Errorf("%w; gave up after %d tries", err, try)
+		}
+		sleep := delay/2 + rand.N(delay/2+1)
+		t := time.NewTimer(sleep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, try - 1, fmt.Errorf("%w; stopped retrying: %w", err, context.Cause(ctx))
+		case <-t.C:
+		}
+		delay = min(2*delay, b.Max)
+	}
 }
 
 // ledgerTenants is a repeatable --tenant flag.
@@ -478,29 +535,52 @@ func ledgerVerifyRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []strin
 
 func ledgerProve(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
 	db := dbFlag(o, fs)
-	tenant := fs.String("tenant", "", "tenant of the entry")
-	seq := fs.Int64("seq", 0, "seq of the entry to prove")
+	inclusion := fs.Bool("inclusion", false, "prove that entry --seq is in a tree (the default)")
+	consistency := fs.Bool("consistency", false, "prove that the tree of --old-size / --old-checkpoint is a prefix of the tree of --size / --checkpoint")
+	tenant := fs.String("tenant", "", "tenant of the entry or of the trees (default with checkpoint files: their tenant)")
+	seq := fs.Int64("seq", 0, "seq of the entry to prove (--inclusion)")
 	cp := fs.String("checkpoint", "", "prove against this checkpoint's tree (default: the whole chain)")
 	size := fs.Int64("size", 0, "prove against the tree of this many entries")
+	oldCP := fs.String("old-checkpoint", "", "--consistency: the older checkpoint")
+	oldSize := fs.Int64("old-size", 0, "--consistency: the size of the older tree")
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
-	if *tenant == "" || *seq < 1 {
-		fmt.Fprintln(o.Stderr, "releasegate ledger prove: --tenant and --seq (>= 1) are required")
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(o.Stderr, "releasegate ledger prove: "+format+"\n", a...)
 		return ExitBadInput
 	}
+	if *inclusion && *consistency {
+		return bad("--inclusion and --consistency: expected one of them")
+	}
+	if *cp != "" && *size != 0 {
+		return bad("--checkpoint and --size: expected one of them")
+	}
+	var newer *ledger.Checkpoint
 	if *cp != "" {
-		b, ok := readFileFlag(o, "checkpoint", *cp)
-		if !ok {
-			return ExitBadInput
+		c, code := readCheckpointFlag(o, "checkpoint", *cp)
+		if code != ExitOK {
+			return code
 		}
-		text, _, _ := strings.Cut(string(b), "\n\n")
-		c, err := ledger.ParseCheckpoint(text + "\n")
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate ledger prove: --checkpoint: %v\n", err)
-			return ExitBadInput
+		newer = &c
+	}
+	if *consistency {
+		return ledgerProveConsistency(ctx, o, *db, *tenant, *seq, *size, *oldSize, *oldCP, newer)
+	}
+	if *oldCP != "" || *oldSize != 0 {
+		return bad("--old-checkpoint and --old-size go with --consistency")
+	}
+	if newer != nil {
+		if *tenant == "" {
+			*tenant = newer.Tenant
 		}
-		*size = c.Size
+		*size = newer.Size
+	}
+	if *tenant == "" || *seq < 1 {
+		return bad("--tenant and --seq (>= 1) are required")
+	}
+	if newer != nil && newer.Tenant != *tenant {
+		return bad("--checkpoint is of tenant %s, --tenant is %s", newer.Tenant, *tenant)
 	}
 	st, code := openLedgerRead(ctx, o, *db)
 	if st == nil {
@@ -511,20 +591,97 @@ func ledgerProve(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) in
 	if err != nil {
 		return ledgerFail(o, err)
 	}
+	return writeJSON(o, p)
+}
+
+// ledgerProveConsistency is `ledger prove --consistency`: between two
+// trees given as sizes (--old-size, --size: default the whole chain) or as
+// checkpoint files (--old-checkpoint, --checkpoint), not mixed.
+func ledgerProveConsistency(ctx context.Context, o *IO, db, tenant string, seq, size, oldSize int64, oldCP string, newer *ledger.Checkpoint) int {
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(o.Stderr, "releasegate ledger prove --consistency: "+format+"\n", a...)
+		return ExitBadInput
+	}
+	if seq != 0 {
+		return bad("--seq goes with --inclusion")
+	}
+	files := oldCP != "" || newer != nil
+	switch {
+	case oldCP != "" && oldSize != 0:
+		return bad("--old-checkpoint and --old-size: expected one of them")
+	case files && (oldCP == "" || newer == nil):
+		return bad("expected both --old-checkpoint and --checkpoint, or sizes: --old-size N [--size M]")
+	case !files && oldSize < 1:
+		return bad("expected --old-size N (>= 1) [--size M], or --old-checkpoint FILE --checkpoint FILE")
+	case !files && tenant == "":
+		return bad("--tenant is required with sizes")
+	}
+	var older *ledger.Checkpoint
+	if files {
+		c, code := readCheckpointFlag(o, "old-checkpoint", oldCP)
+		if code != ExitOK {
+			return code
+		}
+		older = &c
+		if tenant != "" && (older.Tenant != tenant || newer.Tenant != tenant) {
+			return bad("--tenant %s, but the checkpoints are of %s and %s", tenant, older.Tenant, newer.Tenant)
+		}
+	}
+	st, code := openLedgerRead(ctx, o, db)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	var p ledger.Consistency
+	var err error
+	if files {
+		p, err = st.ProveBetween(ctx, *older, *newer)
+	} else {
+		p, err = st.ProveConsistency(ctx, tenant, oldSize, size)
+	}
+	if err != nil {
+		return ledgerFail(o, err)
+	}
+	return writeJSON(o, p)
+}
+
+// readCheckpointFlag reads and parses a checkpoint file named by a flag
+// (its signature is not checked: provers need no key).
+func readCheckpointFlag(o *IO, name, path string) (ledger.Checkpoint, int) {
+	b, ok := readFileFlag(o, name, path)
+	if !ok {
+		return ledger.Checkpoint{}, ExitBadInput
+	}
+	c, err := ledger.ReadCheckpointFile(b)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate ledger: --%s %s: %v\n", name, path, err)
+		return c, ExitBadInput
+	}
+	return c, ExitOK
+}
+
+func writeJSON(o *IO, v any) int {
 	enc := json.NewEncoder(o.Stdout)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(p); err != nil {
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate ledger: write the proof: %v\n", err)
 		return ExitError
 	}
 	return ExitOK
 }
 
 func ledgerVerifyProof(_ context.Context, o *IO, fs *flag.FlagSet, args []string) int {
-	proofFile := fs.String("proof", "", "inclusion proof JSON (from ledger prove)")
-	cp := fs.String("checkpoint", "", "signed checkpoint file")
+	proofFile := fs.String("proof", "", "proof JSON (from ledger prove)")
+	cp := fs.String("checkpoint", "", "signed checkpoint file (--consistency: the newer one)")
+	oldCP := fs.String("old-checkpoint", "", "--consistency: the older signed checkpoint file")
+	consistency := fs.Bool("consistency", false, "the proof is a consistency proof (ledger prove --consistency)")
 	pub := fs.String("pub", "", "verifier key file")
 	if code, ok := Parse(fs, args); !ok {
 		return code
+	}
+	if *consistency != (*oldCP != "") {
+		fmt.Fprintln(o.Stderr, "releasegate ledger verify-proof: --consistency and --old-checkpoint go together")
+		return ExitBadInput
 	}
 	pb, ok := readFileFlag(o, "proof", *proofFile)
 	if !ok {
@@ -538,9 +695,27 @@ func ledgerVerifyProof(_ context.Context, o *IO, fs *flag.FlagSet, args []string
 	if !ok {
 		return ExitBadInput
 	}
-	var p ledger.Proof
 	dec := json.NewDecoder(bytes.NewReader(pb))
 	dec.DisallowUnknownFields()
+	if *consistency {
+		oldSigned, ok := readFileFlag(o, "old-checkpoint", *oldCP)
+		if !ok {
+			return ExitBadInput
+		}
+		var p ledger.Consistency
+		if err := dec.Decode(&p); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate ledger verify-proof: --proof: %v; expected the JSON of ledger prove --consistency\n", err)
+			return ExitBadInput
+		}
+		older, newer, err := ledger.VerifyConsistency(p, oldSigned, signed, strings.TrimSpace(string(key)))
+		if err != nil {
+			return ledgerFail(o, err)
+		}
+		fmt.Fprintf(o.Stdout, "PASSED: %s: the signed tree of %d entries (%s) is a prefix of the signed tree of %d entries (%s), root %s\n",
+			p.Origin, older.Size, older.Day, newer.Size, newer.Day, b64(newer.Root))
+		return ExitOK
+	}
+	var p ledger.Proof
 	if err := dec.Decode(&p); err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate ledger verify-proof: --proof: %v\n", err)
 		return ExitBadInput

@@ -3,12 +3,22 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/ledger"
+	"github.com/maestro-conductor/releasegate/internal/testutil"
 )
 
 // ledgerRun runs `releasegate ledger ARGS` with stdin and returns the exit
@@ -86,4 +96,202 @@ func TestLedgerCommands(t *testing.T) {
 	if code != ExitError || strings.Contains(o+e, "hunter22") {
 		t.Errorf("unreachable database: exit %d (want %d), output must not contain the password:\n%s%s", code, ExitError, o, e)
 	}
+}
+
+// ledgerPostgres returns the DSN of a fresh, migrated ledger in its own
+// schema of the test PostgreSQL cluster, and a connection to it.
+func ledgerPostgres(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	base := testutil.RequireEnv(t, "RELEASEGATE_TEST_POSTGRES", "PostgreSQL (scripts/services/postgres.sh)")
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	schema := "cli_" + hex.EncodeToString(rnd[:])
+	root, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		root.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		root.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	dsn := u.String()
+	if code, out, errs := ledgerRun(t, "", "migrate", "--db", dsn); code != ExitOK {
+		t.Fatalf("migrate: exit %d\n%s%s", code, out, errs)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return dsn, db
+}
+
+// TestLedgerAppendRetriesLostRaces holds a tenant's lock while `ledger
+// append` runs against a server with a short lock_timeout, so that every
+// try loses the race (ledger.ErrConflict): append retries with backoff and
+// lands once the lock is free; out of tries or out of time it exits 3
+// (could not append), never 2 (bad input), and appends nothing.
+func TestLedgerAppendRetriesLostRaces(t *testing.T) {
+	t.Parallel()
+	dsn, db := ledgerPostgres(t)
+	dsn += "&lock_timeout=20ms"
+	ctx := context.Background()
+	hold := func(t *testing.T) (release func()) {
+		t.Helper()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(hashtextextended('acme', 7))`); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			conn.ExecContext(ctx, `SELECT pg_advisory_unlock(hashtextextended('acme', 7))`)
+			conn.Close()
+		}
+	}
+	count := func() (n int) {
+		if err := db.QueryRow(`SELECT count(*) FROM ledger_chain`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	recs := []ledger.Record{{Tenant: "acme", Payload: []byte(`{"n":1}`)}}
+
+	t.Run("out of tries", func(t *testing.T) {
+		release := hold(t)
+		defer release()
+		st, err := ledger.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		_, retries, err := appendRetrying(ctx, st, recs, backoff{Attempts: 3, First: time.Millisecond, Max: 2 * time.Millisecond})
+		if !errors.Is(err, ledger.ErrConflict) || retries != 2 || ledgerExit(err) != ExitError {
+			t.Errorf("appendRetrying under a held lock = %d retries, %v (exit %d); want 2 retries, ErrConflict, exit %d", retries, err, ledgerExit(err), ExitError)
+		}
+	})
+	t.Run("out of time", func(t *testing.T) {
+		release := hold(t)
+		defer release()
+		st, err := ledger.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, _, err = appendRetrying(cctx, st, recs, backoff{Attempts: 1000, First: 10 * time.Millisecond, Max: 50 * time.Millisecond})
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second || ledgerExit(err) == ExitBadInput {
+			t.Errorf("appendRetrying past its deadline = %v after %v; want the deadline within a few tries", err, time.Since(start))
+		}
+	})
+	if n := count(); n != 0 {
+		t.Fatalf("%d entries appended by failed appends, want 0", n)
+	}
+	t.Run("lands once the lock is free", func(t *testing.T) {
+		release := hold(t)
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			release()
+		}()
+		code, out, errs := ledgerRun(t, `{"n":1}`+"\n"+`{"n":2}`+"\n", "append", "--db", dsn, "--tenant", "acme")
+		if code != ExitOK || !strings.Contains(out, "appended 2 entries") || !strings.Contains(errs, "retried after losing a race") {
+			t.Errorf("append while the lock is held for 300ms = exit %d\nstdout: %s\nstderr: %s\nwant exit 0, 2 entries, retries reported", code, out, errs)
+		}
+	})
+	if n := count(); n != 2 {
+		t.Errorf("%d entries in the ledger, want 2", n)
+	}
+}
+
+// TestLedgerProveConsistency signs two days of a tenant and one of another
+// with `ledger root`, then proves and verifies the first day's tree a
+// prefix of the second's: between checkpoint files and between sizes;
+// checkpoints of two tenants are bad input to the prover and fail the
+// verifier; a flipped proof hash fails.
+func TestLedgerProveConsistency(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "--db=sqlite:" + filepath.Join(dir, "ledger.db")
+	must := func(want int, args ...string) string {
+		t.Helper()
+		code, out, errs := ledgerRun(t, "", args...)
+		if code != want {
+			t.Fatalf("ledger %s = exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out, errs)
+		}
+		return out + errs
+	}
+	must(ExitOK, "migrate", db)
+	var in strings.Builder
+	for i := range 7 {
+		fmt.Fprintf(&in, `{"tenant":"acme","time":"2026-11-%dT0%d:00:00Z","payload":{"i":%d}}`+"\n", 27+i/4, i, i)
+	}
+	fmt.Fprintln(&in, `{"tenant":"beta","time":"2026-11-28T09:00:00Z","payload":{}}`)
+	if code, out, errs := ledgerRun(t, in.String(), "append", db); code != ExitOK {
+		t.Fatalf("append: exit %d\n%s%s", code, out, errs)
+	}
+	must(ExitOK, "keygen", "--out", filepath.Join(dir, "k"))
+	key, pub := filepath.Join(dir, "k.key"), filepath.Join(dir, "k.pub")
+	must(ExitOK, "root", db, "--date", "2026-11-27", "--key", key, "--out", dir)
+	must(ExitOK, "root", db, "--date", "2026-11-28", "--key", key, "--out", dir)
+	day1, day2 := filepath.Join(dir, "acme-2026-11-27.checkpoint"), filepath.Join(dir, "acme-2026-11-28.checkpoint")
+	beta := filepath.Join(dir, "beta-2026-11-28.checkpoint")
+
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	proof := write("c.json", must(ExitOK, "prove", db, "--consistency", "--old-checkpoint", day1, "--checkpoint", day2))
+	if out := must(ExitOK, "verify-proof", "--consistency", "--proof", proof, "--old-checkpoint", day1, "--checkpoint", day2, "--pub", pub); !strings.Contains(out, "PASSED: releasegate.ledger/acme: the signed tree of 4 entries") {
+		t.Errorf("verify-proof --consistency output: %s", out)
+	}
+	bySize := must(ExitOK, "prove", db, "--consistency", "--tenant", "acme", "--old-size", "4", "--size", "7")
+	if b, _ := os.ReadFile(proof); string(b) != bySize {
+		t.Errorf("the proof between sizes 4 and 7 differs from the one between the checkpoints:\n%s\n%s", bySize, b)
+	}
+	var p ledger.Consistency
+	if err := json.Unmarshal([]byte(bySize), &p); err != nil || len(p.Proof) == 0 {
+		t.Fatalf("proof JSON %s: %v", bySize, err)
+	}
+	h, err := base64.StdEncoding.DecodeString(p.Proof[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h[0] ^= 1
+	p.Proof[0] = base64.StdEncoding.EncodeToString(h)
+	tampered, _ := json.Marshal(p)
+	must(ExitFail, "verify-proof", "--consistency", "--proof", write("t.json", string(tampered)), "--old-checkpoint", day1, "--checkpoint", day2, "--pub", pub)
+
+	// Another origin, the wrong order, bad flag combinations.
+	if out := must(ExitBadInput, "prove", db, "--consistency", "--old-checkpoint", beta, "--checkpoint", day2); !strings.Contains(out, "releasegate.ledger/beta") {
+		t.Errorf("prove between two tenants' checkpoints should name both origins: %s", out)
+	}
+	must(ExitFail, "verify-proof", "--consistency", "--proof", proof, "--old-checkpoint", beta, "--checkpoint", day2, "--pub", pub)
+	must(ExitBadInput, "prove", db, "--consistency", "--old-checkpoint", day2, "--checkpoint", day1)
+	must(ExitBadInput, "prove", db, "--consistency", "--old-checkpoint", day1)
+	must(ExitBadInput, "prove", db, "--consistency", "--old-checkpoint", day1, "--size", "7")
+	must(ExitBadInput, "prove", db, "--consistency", "--tenant", "acme", "--old-size", "8")
+	must(ExitBadInput, "prove", db, "--consistency", "--tenant", "acme", "--old-size", "2", "--seq", "1")
+	must(ExitBadInput, "prove", db, "--consistency", "--inclusion", "--tenant", "acme", "--old-size", "2")
+	must(ExitBadInput, "prove", db, "--tenant", "acme", "--seq", "1", "--old-size", "2")
+	must(ExitBadInput, "verify-proof", "--consistency", "--proof", proof, "--checkpoint", day2, "--pub", pub)
+
+	// --inclusion is the default mode, named.
+	incl := write("i.json", must(ExitOK, "prove", db, "--inclusion", "--seq", "2", "--checkpoint", day2))
+	must(ExitOK, "verify-proof", "--proof", incl, "--checkpoint", day2, "--pub", pub)
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,8 +24,10 @@ type Record struct {
 	Payload json.RawMessage `json:"payload"`
 }
 
-// normalize validates r and returns its canonical payload and time.
-func (r *Record) normalize(now time.Time) (payload []byte, t time.Time, err error) {
+// normalize validates r and returns its canonical payload and its own
+// time (zero when the record carries none: the appender then takes the time
+// under the tenant's lock).
+func (r *Record) normalize() (payload []byte, t time.Time, err error) {
 	if err := ValidateName("tenant", r.Tenant, MaxTenantLen); err != nil {
 		return nil, t, err
 	}
@@ -40,28 +44,46 @@ func (r *Record) normalize(now time.Time) (payload []byte, t time.Time, err erro
 	if err != nil {
 		return nil, t, fmt.Errorf("%w: tenant %s: %w", ErrBadRecord, r.Tenant, err)
 	}
-	t = r.Time
-	if t.IsZero() {
-		t = now
+	if r.Time.IsZero() {
+		return payload, t, nil
 	}
-	t = t.UTC().Truncate(time.Microsecond)
-	if t.Before(minTime) || t.After(maxTime) {
-		return nil, t, fmt.Errorf("%w: tenant %s: time %s outside 1970..9999", ErrBadRecord, r.Tenant, t.Format(time.RFC3339))
+	t = r.Time.UTC().Truncate(time.Microsecond)
+	if err := checkTimeRange(r.Tenant, t); err != nil {
+		return nil, t, err
 	}
 	return payload, t, nil
+}
+
+func checkTimeRange(tenant string, t time.Time) error {
+	if t.Before(minTime) || t.After(maxTime) {
+		return fmt.Errorf("%w: tenant %s: time %s outside 1970..9999", ErrBadRecord, tenant, t.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // AppendOptions tunes Append.
 type AppendOptions struct {
 	// Now returns the time for records without one; nil means time.Now.
+	// It is called once per transaction, after the tenants' locks are held.
 	Now func() time.Time
 }
 
 // Append adds records to their tenants' chains in one transaction and
 // returns the stored entries in input order. Records of one tenant are
-// chained in input order; a record whose time is before its tenant's latest
-// entry is rejected (ErrBadRecord), as is any invalid record: nothing is
-// appended then.
+// chained in input order. Any invalid record (ErrBadRecord) appends
+// nothing; that includes a record whose own time is before its tenant's
+// latest entry, since times never go back.
+//
+// Any number of appenders may write to one tenant at once. The tenants'
+// locks are taken first (PostgreSQL: transaction advisory locks, in the
+// order of their keys so that two batches never deadlock; SQLite: the database's write
+// lock, BEGIN IMMEDIATE), then the heads are read and only then the time
+// for records without their own is taken — never earlier than the tenant's
+// latest entry, so a clock that lags another appender's cannot make a
+// record go back in time. A transaction that loses a race all the same
+// (another writer that does not take the lock, a serialization failure, a
+// busy SQLite database past its busy timeout) fails with ErrConflict and
+// appends nothing: the caller retries it.
 func (s *Store) Append(ctx context.Context, recs []Record, opt AppendOptions) ([]Entry, error) {
 	if err := s.requireSchema(ctx); err != nil {
 		return nil, err
@@ -70,12 +92,20 @@ func (s *Store) Append(ctx context.Context, recs []Record, opt AppendOptions) ([
 	if opt.Now != nil {
 		now = opt.Now
 	}
+	out, err := s.appendOnce(ctx, recs, now)
+	if err != nil && isConflict(err) {
+		return nil, fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	return out, err
+}
+
+func (s *Store) appendOnce(ctx context.Context, recs []Record, now func() time.Time) ([]Entry, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, s.dbErr("begin", err)
 	}
 	defer tx.Rollback()
-	out, err := s.appendTx(ctx, tx, recs, now())
+	out, err := s.appendTx(ctx, tx, recs, now)
 	if err != nil {
 		return nil, err
 	}
@@ -85,38 +115,61 @@ func (s *Store) Append(ctx context.Context, recs []Record, opt AppendOptions) ([
 	return out, nil
 }
 
-func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, recs []Record, now time.Time) ([]Entry, error) {
+// appendTx validates recs, locks their tenants, reads the heads, takes the
+// time and inserts the entries.
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, recs []Record, now func() time.Time) ([]Entry, error) {
+	payloads := make([][]byte, len(recs))
+	times := make([]time.Time, len(recs))
 	heads := map[string]*Entry{}
+	for i := range recs {
+		var err error
+		if payloads[i], times[i], err = recs[i].normalize(); err != nil {
+			return nil, fmt.Errorf("record %d: %w", i+1, err)
+		}
+		heads[recs[i].Tenant] = nil
+	}
+	tenants := slices.Sorted(maps.Keys(heads))
+	if s.dialect == Postgres {
+		// Serialise the appenders of each tenant: one advisory lock per
+		// tenant, taken in one statement in the order of the lock keys,
+		// so that two batches never wait for each other's locks in a
+		// cycle (a deadlock), even when two tenants' keys collide.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(k) FROM
+			(SELECT DISTINCT hashtextextended(t, 7) AS k FROM unnest($1::text[]) t ORDER BY k OFFSET 0) keys`, tenants); err != nil {
+			return nil, s.dbErr("lock tenants "+strings.Join(tenants, ", "), err)
+		}
+	}
+	for _, t := range tenants {
+		h, found, err := s.head(ctx, tx, t)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			h = Entry{Tenant: t}
+		}
+		heads[t] = &h
+	}
+	// The time is taken under the locks, after the heads are read.
+	at := now().UTC().Truncate(time.Microsecond)
 	out := make([]Entry, 0, len(recs))
 	for i := range recs {
 		r := &recs[i]
-		payload, t, err := r.normalize(now)
-		if err != nil {
-			return nil, fmt.Errorf("record %d: %w", i+1, err)
-		}
-		head, ok := heads[r.Tenant]
-		if !ok {
-			if s.dialect == Postgres {
-				// Serialise appenders of one tenant.
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, r.Tenant); err != nil {
-					return nil, s.dbErr("lock tenant", err)
-				}
+		head := heads[r.Tenant]
+		t := times[i]
+		if t.IsZero() {
+			// Never before the head: another host's clock may run ahead.
+			t = at
+			if head.Seq > 0 && t.Before(head.Time) {
+				t = head.Time
 			}
-			h, found, err := s.head(ctx, tx, r.Tenant)
-			if err != nil {
-				return nil, err
+			if err := checkTimeRange(r.Tenant, t); err != nil {
+				return nil, fmt.Errorf("record %d: %w", i+1, err)
 			}
-			if !found {
-				h = Entry{Tenant: r.Tenant}
-			}
-			head = &h
-			heads[r.Tenant] = head
-		}
-		if head.Seq > 0 && t.Before(head.Time) {
-			return nil, fmt.Errorf("record %d: %w: tenant %s: time %s is before seq %d at %s; times never go back",
+		} else if head.Seq > 0 && t.Before(head.Time) {
+			return nil, fmt.Errorf("record %d: %w: tenant %s: the record's own time %s is before seq %d at %s; times never go back: give a later time or none (the appender then takes the current time)",
 				i+1, ErrBadRecord, r.Tenant, t.Format(TimeLayout), head.Seq, head.Time.Format(TimeLayout))
 		}
-		e := Entry{Tenant: r.Tenant, Seq: head.Seq + 1, Time: t, Kind: r.Kind, Payload: payload, PrevHash: head.Hash}
+		e := Entry{Tenant: r.Tenant, Seq: head.Seq + 1, Time: t, Kind: r.Kind, Payload: payloads[i], PrevHash: head.Hash}
 		e.Hash = e.ComputeHash()
 		*head = e
 		out = append(out, e)

@@ -6,7 +6,8 @@
 //
 // The entry hash is defined in docs/ledger.md so that anyone can
 // re-implement it; EntryHash is the reference implementation and the SQL
-// function validate_hash_chain in migrations/ledger_v2.sql a second one.
+// function ledger_entry_hash in migrations/ledger_v2.sql a second one (used
+// by validate_hash_chain in migrations/ledger_v2_audit.sql).
 package ledger
 
 import (
@@ -130,6 +131,12 @@ var (
 	ErrUnreachable = errors.New("ledger database unreachable")
 	// ErrBadDSN means the --db value is not a supported data source.
 	ErrBadDSN = errors.New("bad ledger data source")
+	// ErrConflict means an append lost a race with another writer of the
+	// same tenant (a serialization failure, a deadlock, a seq taken by a
+	// writer that does not lock, a busy SQLite database): nothing was
+	// appended and the same records can be appended again. It is never
+	// bad input.
+	ErrConflict = errors.New("ledger append lost a race with another writer; retry")
 )
 
 // ValidateName checks a tenant or kind: 1 to max bytes of valid UTF-8 with

@@ -59,11 +59,14 @@ func (s *Store) migration(name string) (string, error) {
 }
 
 // Migrate brings the schema to v2 (or, with down, back to v1) in one
-// transaction. Up creates the chain and, when a v1 table exists, chains its
-// rows per tenant in (time, id) order, canonicalizing each payload; a
+// transaction. Up creates the chain (ledger_v2.sql) and, when a v1 table
+// exists, chains its rows per tenant in (time, id) order, canonicalizing
+// each payload, then adds the auditor's SQL (ledger_v2_audit.sql: the
+// provenance_ledger_v2 view and, on PostgreSQL, validate_hash_chain); a
 // payload without a canonical form aborts the migration (nothing changes)
 // and names the row. Running it again is a no-op that re-applies the schema
-// objects. Down moves every entry back to the v1 table without loss.
+// objects. Down removes the auditor's SQL (ledger_v2_audit_down.sql) and
+// moves every entry back to the v1 table without loss.
 func (s *Store) Migrate(ctx context.Context, down bool) (MigrateReport, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -114,7 +117,7 @@ func (s *Store) up(ctx context.Context, tx *sql.Tx, rep *MigrateReport) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.appendTx(ctx, tx, recs, time.Now()); err != nil {
+		if _, err := s.appendTx(ctx, tx, recs, time.Now); err != nil {
 			return fmt.Errorf("chain the v1 rows: %w", err)
 		}
 		rep.Rows = int64(len(recs))
@@ -123,6 +126,9 @@ func (s *Store) up(ctx context.Context, tx *sql.Tx, rep *MigrateReport) error {
 				return s.dbErr("drop the v1 table", err)
 			}
 		}
+	}
+	if err := s.exec(ctx, tx, "ledger_v2_audit.sql"); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM ledger_schema`); err != nil {
 		return s.dbErr("record the schema version", err)
@@ -218,6 +224,9 @@ func parseV1Time(s string) (time.Time, error) {
 func (s *Store) down(ctx context.Context, tx *sql.Tx, rep *MigrateReport) error {
 	if rep.From != 2 {
 		return nil // already v1 or empty: nothing to undo
+	}
+	if err := s.exec(ctx, tx, "ledger_v2_audit_down.sql"); err != nil {
+		return err
 	}
 	if err := s.exec(ctx, tx, "ledger_v2_down.sql"); err != nil {
 		return err

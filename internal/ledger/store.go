@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the pure-Go "sqlite" driver
+	"modernc.org/sqlite"               // registers the pure-Go "sqlite" driver
 )
 
 // Dialect names a supported database.
@@ -207,6 +208,35 @@ func (s *Store) dbErr(what string, err error) error {
 		return fmt.Errorf("%s: %w: %v", what, ErrUnreachable, err)
 	}
 	return fmt.Errorf("%s in %s: %w", what, s.redacted, err)
+}
+
+// conflictStates are the PostgreSQL SQLSTATEs that make an append a lost
+// race between writers: the same transaction can succeed when run again.
+var conflictStates = map[string]bool{
+	"40001": true, // serialization_failure (also: a seq or previous hash that no longer continues the head, from the append trigger)
+	"40P01": true, // deadlock_detected
+	"23505": true, // unique_violation: (tenant, seq) taken by a writer that did not lock
+	"55P03": true, // lock_not_available: the tenant's lock not granted within the server's lock_timeout
+}
+
+// SQLite result codes of a database locked by another writer.
+const (
+	sqliteBusy   = 5
+	sqliteLocked = 6
+)
+
+// isConflict reports whether err is a lost race between writers.
+func isConflict(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return conflictStates[pe.Code]
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff // the primary result code of an extended one
+		return c == sqliteBusy || c == sqliteLocked
+	}
+	return false
 }
 
 // Tenants returns every tenant with at least one entry, sorted.

@@ -13,8 +13,9 @@ import (
 // BreakKind names how a chain is broken.
 type BreakKind string
 
-// The kinds of break the verifier reports. validate_hash_chain reports the
-// first four with the same names.
+// The kinds of break the verifier reports. The SQL verifier
+// (ledger_chain_check, validate_hash_chain) reports the first four with the
+// same names.
 const (
 	// BreakSeqGap: the entry with the expected seq is missing (a deleted
 	// row, a row moved to another tenant).
@@ -219,18 +220,19 @@ func (s *Store) VerifyAll(ctx context.Context, opt VerifyOptions) ([]Report, err
 	return reps, errors.Join(errs...)
 }
 
-// SQLValidate runs validate_hash_chain(tenant) in PostgreSQL and returns its
-// answer as a Report (only Tenant, Entries and Break are set).
+// SQLValidate runs ledger_chain_check(tenant), the SQL verifier behind
+// validate_hash_chain, in PostgreSQL and returns its answer as a Report
+// (only Tenant, Entries and Break are set).
 func (s *Store) SQLValidate(ctx context.Context, tenant string) (Report, error) {
 	rep := Report{Tenant: tenant}
 	if s.dialect != Postgres {
-		return rep, fmt.Errorf("validate_hash_chain exists only in PostgreSQL, this ledger is %s", s.dialect)
+		return rep, fmt.Errorf("ledger_chain_check exists only in PostgreSQL, this ledger is %s", s.dialect)
 	}
 	var bad *int64
 	var problem *string
-	err := s.db.QueryRowContext(ctx, `SELECT entries, first_bad_seq, problem FROM validate_hash_chain($1)`, tenant).Scan(&rep.Entries, &bad, &problem)
+	err := s.db.QueryRowContext(ctx, `SELECT entries, first_bad_seq, problem FROM ledger_chain_check($1)`, tenant).Scan(&rep.Entries, &bad, &problem)
 	if err != nil {
-		return rep, s.dbErr("validate_hash_chain", err)
+		return rep, s.dbErr("ledger_chain_check", err)
 	}
 	if bad != nil {
 		rep.Break = &Break{Seq: *bad, Kind: BreakKind(*problem)}
