@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -30,12 +31,17 @@ type decoder struct {
 	secrets map[string]bool
 	// pos maps key paths (gates[0].with.deadline) to their positions, so
 	// that Validate errors from settings types can point at a key.
-	pos   map[string]gate.Location
+	pos map[string]gate.Location
+	// bad holds the paths decoding reported a problem at, so that
+	// validation does not report the same key again, or the zero value
+	// decoding left there in its place.
+	bad   map[string]bool
 	nodes int
 }
 
 func newDecoder(file string, getenv func(string) (string, bool)) *decoder {
-	return &decoder{file: file, getenv: getenv, secrets: map[string]bool{}, pos: map[string]gate.Location{}}
+	return &decoder{file: file, getenv: getenv, secrets: map[string]bool{},
+		pos: map[string]gate.Location{}, bad: map[string]bool{}}
 }
 
 func (d *decoder) loc(n *yaml.Node) gate.Location {
@@ -46,6 +52,7 @@ func (d *decoder) loc(n *yaml.Node) gate.Location {
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, kind, format string, args ...any) {
+	d.bad[path] = true
 	d.errs = append(d.errs, &Error{Location: d.loc(n), Path: path, Kind: kind, Message: fmt.Sprintf(format, args...)})
 }
 
@@ -63,6 +70,51 @@ func (d *decoder) at(path string) gate.Location {
 		p = p[:i]
 	}
 	return gate.Location{File: d.file}
+}
+
+// reported reports whether decoding found a problem at path or at one
+// of its ancestors.
+func (d *decoder) reported(path string) bool {
+	for p := path; ; {
+		if d.bad[p] {
+			return true
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i <= 0 {
+			return false
+		}
+		p = p[:i]
+	}
+}
+
+// validateSpec runs a settings type's Validate and records each error at
+// the key it names (relative to the `with:` block at withPath), except at
+// keys decoding already reported: their values are zero, not the file's.
+// A panic in Validate is recorded as an error, never a crash.
+func (d *decoder) validateSpec(v Validator, withPath string) {
+	var errs []error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				errs = []error{fmt.Errorf("the settings could not be checked (a bug in releasegate): %v", r)}
+			}
+		}()
+		errs = v.Validate()
+	}()
+	for _, err := range errs {
+		path := withPath
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			if fe.Field != "" {
+				path = withPath + "." + fe.Field
+			}
+			err = fe.Err
+		}
+		if d.reported(path) {
+			continue
+		}
+		d.errs = append(d.errs, &Error{Location: d.at(path), Path: path, Kind: KindValue, Message: err.Error()})
+	}
 }
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -115,6 +167,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect
 		}
 		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
 			d.errorf(n, path, KindValue, "%v", err)
+			return
+		}
+		if def := tag.Get("default"); t == durationType && v.Int() == 0 && def != "" {
+			if dv, err := ParseDuration(def); err == nil && dv != 0 {
+				// Zero would silently become the default.
+				d.errorf(n, path, KindValue, "%q: expected a positive duration; leave the key out for the default (%s)", s, def)
+			}
 		}
 		return
 	}
@@ -225,8 +284,29 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect
 		if x != nil {
 			v.Set(reflect.ValueOf(x))
 		}
+		d.positions(n, path)
 	default:
 		d.errorf(n, path, KindType, "unsupported field type %s (a bug in releasegate)", t)
+	}
+}
+
+// positions records the positions of the items and keys under n, a value
+// decoded as a whole, so that validation can point inside it.
+func (d *decoder) positions(n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			d.pos[p] = d.loc(c)
+			d.positions(c, p)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := resolve(n.Content[i])
+			p := path + "." + k.Value
+			d.pos[p] = d.loc(k)
+			d.positions(n.Content[i+1], p)
+		}
 	}
 }
 

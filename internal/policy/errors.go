@@ -59,10 +59,15 @@ func (es Errors) Is(target error) bool { return target == gate.ErrBadInput }
 func (es Errors) sort() {
 	sort.SliceStable(es, func(i, j int) bool {
 		a, b := es[i].Location, es[j].Location
-		if a.Line != b.Line {
+		switch {
+		case a.Line != b.Line:
 			return a.Line < b.Line
+		case a.Column != b.Column:
+			return a.Column < b.Column
+		case es[i].Path != es[j].Path:
+			return es[i].Path < es[j].Path
 		}
-		return a.Column < b.Column
+		return es[i].Message < es[j].Message
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,10 +30,22 @@ type probeSpec struct {
 }
 
 func (s *probeSpec) Validate() []error {
+	var errs []error
 	if s.Tries < 0 {
-		return []error{&FieldError{Field: "tries", Err: errors.New("must be 0 or more")}}
+		errs = append(errs, &FieldError{Field: "tries", Err: errors.New("must be 0 or more")})
 	}
-	return nil
+	if s.URL != "" && !strings.HasPrefix(s.URL, "http") {
+		errs = append(errs, &FieldError{Field: "url", Err: errors.New("expected an http:// or https:// URL")})
+	}
+	for i, st := range s.Expect.Status {
+		if st < 100 || st > 599 {
+			errs = append(errs, &FieldError{Field: fmt.Sprintf("expect.status[%d]", i), Err: fmt.Errorf("%d is not an HTTP status", st)})
+		}
+	}
+	if s.Every < 0 || s.Tries > 1 && s.Every == 0 {
+		errs = append(errs, &FieldError{Field: "every", Err: errors.New("expected a positive interval between tries")})
+	}
+	return errs
 }
 
 type nopGate struct{ id string }
