@@ -161,7 +161,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect
 		return
 	}
 	if reflect.PointerTo(t).Implements(textUnmarshaler) {
-		s, ok := d.scalar(n, path, tag, "a string")
+		want := "a string"
+		switch t {
+		case durationType:
+			want = "a duration such as 30s"
+		case conditionType:
+			want = `a condition such as "< 2"`
+		}
+		s, ok := d.scalar(n, path, tag, want)
 		if !ok {
 			return
 		}
