@@ -56,35 +56,40 @@ func (d *decoder) errorf(n *yaml.Node, path, kind, format string, args ...any) {
 	d.errs = append(d.errs, &Error{Location: d.loc(n), Path: path, Kind: kind, Message: fmt.Sprintf(format, args...)})
 }
 
+// ancestors calls f with path and each of its ancestors, nearest first,
+// ending with "" (the document), until f returns true.
+func ancestors(path string, f func(string) bool) bool {
+	for p := path; ; {
+		if f(p) {
+			return true
+		}
+		if p == "" {
+			return false
+		}
+		i := strings.LastIndexAny(p, ".[")
+		p = p[:max(i, 0)]
+	}
+}
+
 // at returns the position recorded for a path, or the nearest recorded
 // ancestor's.
 func (d *decoder) at(path string) gate.Location {
-	for p := path; p != ""; {
-		if l, ok := d.pos[p]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i < 0 {
-			break
-		}
-		p = p[:i]
+	l := gate.Location{File: d.file}
+	ancestors(path, func(p string) bool {
+		var ok bool
+		l, ok = d.pos[p]
+		return ok
+	})
+	if l.File == "" {
+		l.File = d.file
 	}
-	return gate.Location{File: d.file}
+	return l
 }
 
 // reported reports whether decoding found a problem at path or at one
 // of its ancestors.
 func (d *decoder) reported(path string) bool {
-	for p := path; ; {
-		if d.bad[p] {
-			return true
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i <= 0 {
-			return false
-		}
-		p = p[:i]
-	}
+	return ancestors(path, func(p string) bool { return d.bad[p] })
 }
 
 // validateSpec runs a settings type's Validate and records each error at

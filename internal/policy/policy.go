@@ -143,7 +143,7 @@ func Parse(file string, b []byte, o Options) (*Policy, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, Errors{{Location: gate.Location{File: file}, Kind: KindSyntax,
+			return nil, Errors{{Location: gate.Location{File: file, Line: 1, Column: 1}, Kind: KindSyntax,
 				Message: "the policy is empty; expected at least `version: 1` and `gates:`"}}
 		}
 		return nil, Errors{syntaxError(file, b, err)}
@@ -161,11 +161,13 @@ func Parse(file string, b []byte, o Options) (*Policy, error) {
 		doc = doc.Content[0]
 	}
 	p := &Policy{File: file}
+	d.pos[""] = d.loc(doc)
 	d.decode(doc, reflect.ValueOf(p).Elem(), "", "")
 	// Validation runs whatever decoding found, so that every problem is
 	// reported at once; it skips what decoding already reported.
 	p.validate(d, doc)
 	if len(d.errs) > 0 {
+		d.errs.clamp(b)
 		d.errs.sort()
 		return nil, d.errs
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -21,9 +22,12 @@ import (
 // message after it is kept; the position is found again by locate.
 var lineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// locateBudget bounds the bytes locate may parse again, so that a syntax
-// error in a large file is still reported quickly (at a coarser position).
-const locateBudget = 32 << 20
+// locateBudget bounds the bytes locate parses again beyond its first
+// pass: about twice the file and a megabyte, so that a syntax error in a
+// small policy is located exactly and one in a file near MaxFileSize is
+// still reported quickly (at its line, and the line's first token once
+// the budget is spent).
+func locateBudget(size int) int { return 2*size + 1<<20 }
 
 // syntaxError turns a yaml.v3 error for b into an Error at the line and
 // column of the problem.
@@ -36,9 +40,18 @@ func syntaxError(file string, b []byte, err error) *Error {
 		yamlLine, _ = strconv.Atoi(m[1])
 	}
 	e := &Error{Location: gate.Location{File: file}, Kind: KindSyntax, Message: text}
-	e.Location.Line, e.Location.Column = locate(b, msg)
-	if e.Location.Line == 0 && yamlLine > 0 {
-		e.Location.Line = min(yamlLine, bytes.Count(b, []byte("\n"))+1)
+	l := &e.Location
+	// yaml.v3's reader reports a character it cannot take (these are its
+	// messages) as soon as it reads the chunk that holds it, before the
+	// parser gets there: the character itself is the position.
+	if strings.Contains(text, "control characters") || strings.Contains(text, "UTF-8") || strings.Contains(text, "Unicode") {
+		l.Line, l.Column = badChar(b)
+	}
+	if l.Line == 0 {
+		l.Line, l.Column = locate(b, msg)
+	}
+	if l.Line == 0 {
+		l.Line, l.Column = min(max(yamlLine, 1), bytes.Count(b, []byte("\n"))+1), 1
 	}
 	return e
 }
@@ -85,68 +98,154 @@ func (r *byteReader) Read(p []byte) (int, error) {
 // parse error msg of b, or 0, 0 when it cannot tell.
 //
 // yaml.v3 reports neither the problem's line nor its column, so they are
-// found again: the parser stops at most a little past the problem, which
-// bounds it from above (reading one byte at a time shows where); the
-// problem is then the earliest line, and within it the earliest byte,
-// after which every prefix of the document fails with the same error.
-// Before the problem a prefix parses, or fails differently (it ends
-// inside something unfinished).
+// found again by parsing prefixes of b. Before the problem a prefix
+// parses, or fails differently (it ends inside something unfinished);
+// from the problem on, every prefix fails with the same error. The parser
+// stops a little past the problem, which bounds it from above (reading
+// one byte at a time shows where); the problem's line is the earliest
+// line from which on every line-long prefix fails the same way, and its
+// column the start of the earliest token on it whose prefix does.
 func locate(b []byte, msg string) (line, col int) {
 	var n int
 	if err := parseAll(b, &n); err == nil || err.Error() != msg || n == 0 {
 		return 0, 0
 	}
-	budget := locateBudget
-	same := func(k int) bool {
-		if budget -= k; budget < 0 {
-			return false
+	budget := locateBudget(len(b))
+	// same reports whether b[:k] fails with msg; ok is false once the
+	// budget is spent and nothing more can be told.
+	same := func(k int) (yes, ok bool) {
+		if budget -= max(k, 1); budget < 0 {
+			return false, false
 		}
 		err := parseAll(b[:k], nil)
-		return err != nil && err.Error() == msg
+		return err != nil && err.Error() == msg, true
 	}
-	// starts[i] is the offset of line i+1; a line's end includes its "\n".
-	starts := []int{0}
-	for i, c := range b {
-		if c == '\n' && i+1 < len(b) {
-			starts = append(starts, i+1)
-		}
-	}
-	end := func(l int) int { // end of 0-based line l, newline included
+	starts := lineStarts(b)
+	end := func(l int) int { // end of 0-based line l, line break included
 		if l+1 < len(starts) {
 			return starts[l+1]
 		}
 		return len(b)
 	}
 	l := lineOf(starts, n-1)
-	for steps := 0; l > 0 && steps < 64 && same(end(l-1)); steps++ {
+	for steps := 0; l > 0 && steps < 64; steps++ {
+		if yes, _ := same(end(l - 1)); !yes {
+			break
+		}
 		l--
 	}
-	// The earliest byte of line l whose prefix fails the same way. A
-	// prefix that ends before the problem does not, one that ends after
-	// it does; binary search between the two.
-	lo, hi := starts[l], end(l) // same(hi) holds; find the least k in (lo, hi]
-	if budget > 0 {
-		for lo+1 < hi {
-			mid := lo + (hi-lo)/2
-			if same(mid) {
-				hi = mid
-			} else {
-				lo = mid
-			}
-		}
-	} else {
-		hi = starts[l] + 1
-	}
+	// Tokens start after a delimiter; delimiters such as ':' and '['
+	// are tokens of their own.
 	text := b[starts[l]:end(l)]
-	i := hi - 1 - starts[l] // index in text of the byte that made it fail
-	// Point at the start of the token that byte belongs to.
-	for i > 0 && i < len(text) && !isDelimiter(text[i]) && !isDelimiter(text[i-1]) {
-		i--
+	var tokens []int
+	for i, c := range text {
+		if c != ' ' && c != '\r' && c != '\n' && (i == 0 || isDelimiter(text[i-1]) || isDelimiter(c)) {
+			tokens = append(tokens, starts[l]+i)
+		}
 	}
-	if i >= len(text) {
-		i = len(text) - 1
+	if len(tokens) == 0 {
+		return l + 1, 1
 	}
-	return l + 1, utf8.RuneCount(text[:max(i, 0)]) + 1
+	// The earliest token whose first byte makes the prefix fail; the
+	// whole line does (len(tokens) stands for its end).
+	lo, hi := -1, len(tokens)
+	for lo+1 < hi {
+		mid := lo + (hi-lo)/2
+		yes, ok := same(tokens[mid] + 1)
+		if !ok {
+			hi = 0 // out of budget: the line's first token
+			break
+		}
+		if yes {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	// If the prefix fails already without that byte, the token before it
+	// failed once whole (an unknown *alias is only unknown once read).
+	if hi > 0 {
+		if hi == len(tokens) {
+			hi--
+		} else if yes, _ := same(tokens[hi]); yes {
+			hi--
+		}
+	}
+	// A key is only a key once its ':' is read; the parser's complaint
+	// about it is at the key (the scanner's own is at the ':').
+	if hi > 0 && b[tokens[hi]] == ':' && !strings.Contains(msg, "mapping values are not allowed") {
+		hi--
+	}
+	return l + 1, utf8.RuneCount(b[starts[l]:tokens[hi]]) + 1
+}
+
+// badChar returns the position of the first character YAML does not
+// allow (invalid UTF-8, or a control character other than tab and line
+// breaks), or 0, 0. Input in UTF-16 (with its byte order mark) is left to
+// the parser.
+func badChar(b []byte) (line, col int) {
+	if bytes.HasPrefix(b, []byte{0xFF, 0xFE}) || bytes.HasPrefix(b, []byte{0xFE, 0xFF}) {
+		return 0, 0
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+		case r == '\t', r == '\n', r == '\r', r >= 0x20 && r <= 0x7E, r == 0x85,
+			r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000:
+			i += size
+			continue
+		}
+		starts := lineStarts(b)
+		l := lineOf(starts, i)
+		return l + 1, utf8.RuneCount(b[starts[l]:i]) + 1
+	}
+	return 0, 0
+}
+
+// lineStarts returns the offset of each line of b. Lines end where YAML
+// ends them: at "\r\n", "\n", "\r", NEL (U+0085), LS and PS (U+2028,
+// U+2029).
+func lineStarts(b []byte) []int {
+	starts := []int{0}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		i += size
+		switch r {
+		case '\r':
+			if i < len(b) && b[i] == '\n' {
+				i++
+			}
+		case '\n', 0x85, 0x2028, 0x2029:
+		default:
+			continue
+		}
+		if i < len(b) {
+			starts = append(starts, i)
+		}
+	}
+	return starts
+}
+
+// clamp moves each error's position inside b: YAML places a value
+// missing at the end of the input (`key:` on the last line) past it.
+func (es Errors) clamp(b []byte) {
+	starts := lineStarts(b)
+	for _, e := range es {
+		l := &e.Location
+		if l.Line < 1 {
+			l.Line, l.Column = 1, 1
+		}
+		if l.Line > len(starts) {
+			l.Line, l.Column = len(starts), math.MaxInt
+		}
+		text := b[starts[l.Line-1]:]
+		if l.Line < len(starts) {
+			text = b[starts[l.Line-1]:starts[l.Line]]
+		}
+		text = bytes.TrimRight(text, "\r\n")
+		l.Column = min(max(l.Column, 1), utf8.RuneCount(text)+1)
+	}
 }
 
 // lineOf returns the 0-based line holding byte off.
