@@ -101,7 +101,9 @@ func (d *decoder) validateSpec(v Validator, withPath string) {
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				errs = []error{fmt.Errorf("the settings could not be checked (a bug in releasegate): %v", r)}
+				errs = nil
+				d.errs = append(d.errs, &Error{Location: d.at(withPath), Path: withPath, Kind: KindInternal,
+					Message: fmt.Sprintf("the settings could not be checked (a bug in releasegate): %v", r)})
 			}
 		}()
 		errs = v.Validate()
@@ -298,7 +300,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect
 		}
 		d.positions(n, path)
 	default:
-		d.errorf(n, path, KindType, "unsupported field type %s (a bug in releasegate)", t)
+		d.errorf(n, path, KindInternal, "unsupported field type %s (a bug in releasegate)", t)
 	}
 }
 

@@ -17,6 +17,9 @@ const (
 	KindValue      = "value"
 	KindEnv        = "env"
 	KindFile       = "file"
+	// KindInternal is a problem in releasegate, not in the policy: a
+	// settings type it cannot decode, or a Validate method that panicked.
+	KindInternal = "internal"
 )
 
 // Error is one problem in a policy file, at a position.

@@ -61,6 +61,38 @@ func init() {
 		New:  func(m gate.Meta, _ any, _ gate.Env) (gate.Gate, error) { return nopGate{m.ID}, nil }})
 }
 
+// panicSpec is the settings type of the test-only kind "panics", whose
+// Validate has a bug.
+type panicSpec struct {
+	Items []string `yaml:"items" doc:"items"`
+}
+
+func (s *panicSpec) Validate() []error { _ = s.Items[3]; return nil }
+
+func init() {
+	gate.Register(gate.Kind{Name: "panics", Group: "slo", Summary: "test kind with a bug",
+		Spec: func() any { return &panicSpec{} },
+		New:  func(m gate.Meta, _ any, _ gate.Env) (gate.Gate, error) { return nopGate{m.ID}, nil }})
+}
+
+// A Validate that panics is reported as a problem in releasegate, beside
+// the policy's own problems; it never crashes the check.
+func TestValidatePanicIsReported(t *testing.T) {
+	t.Parallel()
+	in := "version: 1\ngates:\n  - id: a\n    kind: panics\n    with: {items: [x]}\n  - id: b\n    kind: probe\n    with: {url: ftp://x}\n"
+	_, err := Parse("p.yml", []byte(in), env(nil))
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 2 {
+		t.Fatalf("Parse = %v, want two errors", err)
+	}
+	if es[0].Kind != KindInternal || es[0].Path != "gates[0].with" || es[0].Location.Line != 5 {
+		t.Errorf("first error = %v, want an internal error at gates[0].with on line 5", es[0])
+	}
+	if es[1].Path != "gates[1].with.url" {
+		t.Errorf("second error = %v, want gates[1].with.url", es[1])
+	}
+}
+
 func env(m map[string]string) Options {
 	return Options{LookupEnv: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
 }
