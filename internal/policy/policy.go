@@ -139,22 +139,27 @@ func Parse(file string, b []byte, o Options) (*Policy, error) {
 		getenv = os.LookupEnv
 	}
 	d := newDecoder(file, getenv)
+	fail := func(es Errors) (*Policy, error) {
+		es.clamp(b)
+		es.sort()
+		return nil, es
+	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, Errors{{Location: gate.Location{File: file, Line: 1, Column: 1}, Kind: KindSyntax,
-				Message: "the policy is empty; expected at least `version: 1` and `gates:`"}}
+			return fail(Errors{{Location: gate.Location{File: file, Line: 1, Column: 1}, Kind: KindSyntax,
+				Message: "the policy is empty; expected at least `version: 1` and `gates:`"}})
 		}
-		return nil, Errors{syntaxError(file, b, err)}
+		return fail(Errors{syntaxError(file, b, err)})
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
-		return nil, Errors{{Location: gate.Location{File: file, Line: extra.Line, Column: extra.Column},
-			Kind: KindSyntax, Message: "more than one YAML document; a policy is one document"}}
+		return fail(Errors{{Location: gate.Location{File: file, Line: extra.Line, Column: extra.Column},
+			Kind: KindSyntax, Message: "more than one YAML document; a policy is one document"}})
 	case !errors.Is(err, io.EOF):
-		return nil, Errors{syntaxError(file, b, err)}
+		return fail(Errors{syntaxError(file, b, err)})
 	}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
@@ -167,9 +172,7 @@ func Parse(file string, b []byte, o Options) (*Policy, error) {
 	// reported at once; it skips what decoding already reported.
 	p.validate(d, doc)
 	if len(d.errs) > 0 {
-		d.errs.clamp(b)
-		d.errs.sort()
-		return nil, d.errs
+		return fail(d.errs)
 	}
 	sum := sha256.Sum256(b)
 	p.Digest = "sha256:" + hex.EncodeToString(sum[:])

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/prometheus/promql/parser"
+
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
 	"github.com/maestro-conductor/releasegate/internal/policy"
@@ -149,6 +151,8 @@ func (s *SLOSpec) Validate() []error {
 		for _, err := range werrs {
 			if fe := (*policy.FieldError)(nil); errors.As(err, &fe) {
 				at(fe.Field, fe.Err)
+			} else {
+				at("burn-rates", err)
 			}
 		}
 	}
@@ -165,7 +169,7 @@ func checkRatioPart(q string) error {
 	if err != nil {
 		return fmt.Errorf("not valid PromQL: %w", err)
 	}
-	if t := expr.Type(); t != "vector" && t != "scalar" {
+	if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
 		return fmt.Errorf("the query gives a %s; expected an instant vector such as sum(rate(x[%s]))", t, slo.WindowPlaceholder)
 	}
 	return nil
