@@ -40,7 +40,7 @@ type SLOSpec struct {
 type SLOObject struct {
 	Name            string                      `yaml:"name" required:"true" doc:"SLO name, used in results and in the slo label of generated rules"`
 	Objective       float64                     `yaml:"objective" required:"true" doc:"target percentage of good events, e.g. 99.9"`
-	Period          policy.Duration             `yaml:"period" default:"30d" doc:"compliance period of the error budget"`
+	Period          policy.Duration             `yaml:"period" default:"30d" doc:"compliance period of the error budget: at least 1h, and with tiers at least 3d (their longest window); burn-rate windows must fit in it"`
 	Bad             string                      `yaml:"bad" doc:"PromQL rate of bad events with {{.window}} as the range, e.g. sum by (tenant) (rate(http_requests_total{code=~\"5..\"}[{{.window}}])); set bad or good"`
 	Good            string                      `yaml:"good" doc:"PromQL rate of good events with {{.window}}; set bad or good"`
 	Total           string                      `yaml:"total" required:"true" doc:"PromQL rate of all events with {{.window}}"`
@@ -126,6 +126,16 @@ func (s *SLOSpec) Validate() []error {
 				at(fe.Field, fe.Err)
 			} else {
 				errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("slos[%d]", i), Err: err})
+			}
+		}
+		if (o.Tiers == nil || *o.Tiers) && m.Period >= time.Hour {
+			// a period under an hour is reported by m.Validate
+			for _, tier := range m.Tiers() {
+				if tier.Long > m.Period {
+					at("period", fmt.Errorf("%s is shorter than the %s window of the %s tier; the tiers judge windows within the period: use a period of at least %s or set tiers: false",
+						slo.FormatWindow(m.Period), slo.FormatWindow(tier.Long), tier.Name(), slo.FormatWindow(tier.Long)))
+					break
+				}
 			}
 		}
 		parsed := 0

@@ -149,6 +149,9 @@ func TestSLOSpecValidate(t *testing.T) {
 			s.SLOs = append(s.SLOs, availabilitySLO(99))
 			s.SLOs[1].Name, s.SLOs[1].Period = "second", policy.Duration(30*time.Minute)
 		}},
+		{"a period shorter than the tiers' windows is refused", "slos[0].period", "1d is shorter than the 3d window of the ticket 3d/6h tier", func(s *SLOSpec) {
+			s.SLOs[0].Period = policy.Duration(24 * time.Hour)
+		}},
 		{"two SLOs of one name are refused", "slos[1].name", "used twice", func(s *SLOSpec) { s.SLOs = append(s.SLOs, availabilitySLO(99)) }},
 		{"a burn-rate window must be a duration", "slos[0].burn-rates.soon", "window", func(s *SLOSpec) {
 			s.SLOs[0].BurnRates = map[string]policy.Condition{"soon": policy.MustCondition("< 1")}
@@ -177,6 +180,20 @@ func TestSLOSpecValidate(t *testing.T) {
 				t.Errorf("error %v, want a FieldError at %s containing %q", errs[0], tc.field, tc.msg)
 			}
 		})
+	}
+}
+
+// Without the tiers, a period of a day is fine: only its own burn-rate
+// windows must fit in it.
+func TestSLOSpecShortPeriodWithoutTiers(t *testing.T) {
+	t.Parallel()
+	off := false
+	o := availabilitySLO(99.9)
+	o.Period, o.Tiers = policy.Duration(24*time.Hour), &off
+	o.BurnRates = map[string]policy.Condition{"1h": policy.MustCondition("< 2")}
+	s := &SLOSpec{Source: SourceSpec{File: "x"}, SLOs: []SLOObject{o}}
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Errorf("Validate() = %v, want no errors", errs)
 	}
 }
 
