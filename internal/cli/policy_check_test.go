@@ -48,7 +48,7 @@ gates:
 			":20:11: gates[1].with.slos[1].objective: 150: expected a percentage",
 			"8 problem(s)",
 		}},
-		{"a syntax error at its line and column", syntax, []string{":5:4: did not find expected '-' indicator [syntax]", "1 problem(s)"}},
+		{"a syntax error at its line and column", syntax, []string{":5:4: did not find expected '-' indicator; check the indentation", "1 problem(s)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

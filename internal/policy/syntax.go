@@ -29,6 +29,19 @@ var lineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // the budget is spent).
 func locateBudget(size int) int { return 2*size + 1<<20 }
 
+// syntaxHints say what to do about yaml.v3's commonest syntax errors.
+var syntaxHints = map[string]string{
+	"did not find expected key":                       "; check the indentation: the keys of one mapping start in the same column",
+	"did not find expected '-' indicator":             "; check the indentation: the items of one list start in the same column",
+	"found a tab character that violates indentation": "; indent with spaces, not tabs",
+	"mapping values are not allowed in this context":  "; quote a value that contains \": \", or start a nested mapping on its own line",
+	"found unexpected end of stream":                  "; a quoted value is not closed",
+	"could not find expected ':'":                     "; a key needs a colon after it",
+	"found character that cannot start any token":     "; quote a value that starts with @, ` or %",
+	"did not find expected ',' or ']'":                "; a [list] is not closed",
+	"did not find expected ',' or '}'":                "; a {mapping} is not closed",
+}
+
 // syntaxError turns a yaml.v3 error for b into an Error at the line and
 // column of the problem.
 func syntaxError(file string, b []byte, err error) *Error {
@@ -39,7 +52,7 @@ func syntaxError(file string, b []byte, err error) *Error {
 		text = m[2]
 		yamlLine, _ = strconv.Atoi(m[1])
 	}
-	e := &Error{Location: gate.Location{File: file}, Kind: KindSyntax, Message: text}
+	e := &Error{Location: gate.Location{File: file}, Kind: KindSyntax, Message: text + syntaxHints[text]}
 	l := &e.Location
 	// yaml.v3's reader reports a character it cannot take (these are its
 	// messages) as soon as it reads the chunk that holds it, before the
