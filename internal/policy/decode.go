@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -30,12 +31,17 @@ type decoder struct {
 	secrets map[string]bool
 	// pos maps key paths (gates[0].with.deadline) to their positions, so
 	// that Validate errors from settings types can point at a key.
-	pos   map[string]gate.Location
+	pos map[string]gate.Location
+	// bad holds the paths decoding reported a problem at, so that
+	// validation does not report the same key again, or the zero value
+	// decoding left there in its place.
+	bad   map[string]bool
 	nodes int
 }
 
 func newDecoder(file string, getenv func(string) (string, bool)) *decoder {
-	return &decoder{file: file, getenv: getenv, secrets: map[string]bool{}, pos: map[string]gate.Location{}}
+	return &decoder{file: file, getenv: getenv, secrets: map[string]bool{},
+		pos: map[string]gate.Location{}, bad: map[string]bool{}}
 }
 
 func (d *decoder) loc(n *yaml.Node) gate.Location {
@@ -46,23 +52,76 @@ func (d *decoder) loc(n *yaml.Node) gate.Location {
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, kind, format string, args ...any) {
+	d.bad[path] = true
 	d.errs = append(d.errs, &Error{Location: d.loc(n), Path: path, Kind: kind, Message: fmt.Sprintf(format, args...)})
+}
+
+// ancestors calls f with path and each of its ancestors, nearest first,
+// ending with "" (the document), until f returns true.
+func ancestors(path string, f func(string) bool) bool {
+	for p := path; ; {
+		if f(p) {
+			return true
+		}
+		if p == "" {
+			return false
+		}
+		i := strings.LastIndexAny(p, ".[")
+		p = p[:max(i, 0)]
+	}
 }
 
 // at returns the position recorded for a path, or the nearest recorded
 // ancestor's.
 func (d *decoder) at(path string) gate.Location {
-	for p := path; p != ""; {
-		if l, ok := d.pos[p]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i < 0 {
-			break
-		}
-		p = p[:i]
+	l := gate.Location{File: d.file}
+	ancestors(path, func(p string) bool {
+		var ok bool
+		l, ok = d.pos[p]
+		return ok
+	})
+	if l.File == "" {
+		l.File = d.file
 	}
-	return gate.Location{File: d.file}
+	return l
+}
+
+// reported reports whether decoding found a problem at path or at one
+// of its ancestors.
+func (d *decoder) reported(path string) bool {
+	return ancestors(path, func(p string) bool { return d.bad[p] })
+}
+
+// validateSpec runs a settings type's Validate and records each error at
+// the key it names (relative to the `with:` block at withPath), except at
+// keys decoding already reported: their values are zero, not the file's.
+// A panic in Validate is recorded as an error, never a crash.
+func (d *decoder) validateSpec(v Validator, withPath string) {
+	var errs []error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				errs = nil
+				d.errs = append(d.errs, &Error{Location: d.at(withPath), Path: withPath, Kind: KindInternal,
+					Message: fmt.Sprintf("the settings could not be checked (a bug in releasegate): %v", r)})
+			}
+		}()
+		errs = v.Validate()
+	}()
+	for _, err := range errs {
+		path := withPath
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			if fe.Field != "" {
+				path = withPath + "." + fe.Field
+			}
+			err = fe.Err
+		}
+		if d.reported(path) {
+			continue
+		}
+		d.errs = append(d.errs, &Error{Location: d.at(path), Path: path, Kind: KindValue, Message: err.Error()})
+	}
 }
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -109,12 +168,26 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect
 		return
 	}
 	if reflect.PointerTo(t).Implements(textUnmarshaler) {
-		s, ok := d.scalar(n, path, tag, "a string")
+		want := "a string"
+		switch t {
+		case durationType:
+			want = "a duration such as 30s"
+		case conditionType:
+			want = `a condition such as "< 2"`
+		}
+		s, ok := d.scalar(n, path, tag, want)
 		if !ok {
 			return
 		}
 		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
 			d.errorf(n, path, KindValue, "%v", err)
+			return
+		}
+		if def := tag.Get("default"); t == durationType && v.Int() == 0 && def != "" {
+			if dv, err := ParseDuration(def); err == nil && dv != 0 {
+				// Zero would silently become the default.
+				d.errorf(n, path, KindValue, "%q: expected a positive duration; leave the key out for the default (%s)", s, def)
+			}
 		}
 		return
 	}
@@ -225,8 +298,29 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect
 		if x != nil {
 			v.Set(reflect.ValueOf(x))
 		}
+		d.positions(n, path)
 	default:
-		d.errorf(n, path, KindType, "unsupported field type %s (a bug in releasegate)", t)
+		d.errorf(n, path, KindInternal, "unsupported field type %s (a bug in releasegate)", t)
+	}
+}
+
+// positions records the positions of the items and keys under n, a value
+// decoded as a whole, so that validation can point inside it.
+func (d *decoder) positions(n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			d.pos[p] = d.loc(c)
+			d.positions(c, p)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := resolve(n.Content[i])
+			p := path + "." + k.Value
+			d.pos[p] = d.loc(k)
+			d.positions(n.Content[i+1], p)
+		}
 	}
 }
 

@@ -17,6 +17,9 @@ const (
 	KindValue      = "value"
 	KindEnv        = "env"
 	KindFile       = "file"
+	// KindInternal is a problem in releasegate, not in the policy: a
+	// settings type it cannot decode, or a Validate method that panicked.
+	KindInternal = "internal"
 )
 
 // Error is one problem in a policy file, at a position.
@@ -59,10 +62,15 @@ func (es Errors) Is(target error) bool { return target == gate.ErrBadInput }
 func (es Errors) sort() {
 	sort.SliceStable(es, func(i, j int) bool {
 		a, b := es[i].Location, es[j].Location
-		if a.Line != b.Line {
+		switch {
+		case a.Line != b.Line:
 			return a.Line < b.Line
+		case a.Column != b.Column:
+			return a.Column < b.Column
+		case es[i].Path != es[j].Path:
+			return es[i].Path < es[j].Path
 		}
-		return a.Column < b.Column
+		return es[i].Message < es[j].Message
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -129,7 +130,6 @@ func Load(path string, o Options) (*Policy, error) {
 	return Parse(path, b, o)
 }
 
-var lineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // Parse decodes and validates policy bytes; file names them in errors.
@@ -139,36 +139,40 @@ func Parse(file string, b []byte, o Options) (*Policy, error) {
 		getenv = os.LookupEnv
 	}
 	d := newDecoder(file, getenv)
+	fail := func(es Errors) (*Policy, error) {
+		es.clamp(b)
+		es.sort()
+		return nil, es
+	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&root); err != nil {
-		e := &Error{Location: gate.Location{File: file}, Kind: KindSyntax, Message: err.Error()}
-		if m := lineRE.FindStringSubmatch(err.Error()); m != nil {
-			fmt.Sscan(m[1], &e.Location.Line)
-			e.Message = m[2]
+		if errors.Is(err, io.EOF) {
+			return fail(Errors{{Location: gate.Location{File: file, Line: 1, Column: 1}, Kind: KindSyntax,
+				Message: "the policy is empty; expected at least `version: 1` and `gates:`"}})
 		}
-		if err.Error() == "EOF" {
-			e.Message = "the policy is empty; expected at least `version: 1` and `gates:`"
-		}
-		return nil, Errors{e}
+		return fail(Errors{syntaxError(file, b, err)})
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, Errors{{Location: gate.Location{File: file, Line: extra.Line, Column: extra.Column},
-			Kind: KindSyntax, Message: "more than one YAML document; a policy is one document"}}
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return fail(Errors{{Location: gate.Location{File: file, Line: extra.Line, Column: extra.Column},
+			Kind: KindSyntax, Message: "more than one YAML document; a policy is one document"}})
+	case !errors.Is(err, io.EOF):
+		return fail(Errors{syntaxError(file, b, err)})
 	}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
 	}
 	p := &Policy{File: file}
+	d.pos[""] = d.loc(doc)
 	d.decode(doc, reflect.ValueOf(p).Elem(), "", "")
-	if len(d.errs) == 0 || p.Version != 0 {
-		p.validate(d, doc)
-	}
+	// Validation runs whatever decoding found, so that every problem is
+	// reported at once; it skips what decoding already reported.
+	p.validate(d, doc)
 	if len(d.errs) > 0 {
-		d.errs.sort()
-		return nil, d.errs
+		return fail(d.errs)
 	}
 	sum := sha256.Sum256(b)
 	p.Digest = "sha256:" + hex.EncodeToString(sum[:])
@@ -182,7 +186,7 @@ func Parse(file string, b []byte, o Options) (*Policy, error) {
 // validate checks what types cannot: the version, ids, needs, kinds, and
 // each gate's settings.
 func (p *Policy) validate(d *decoder, doc *yaml.Node) {
-	if p.Version != 1 {
+	if p.Version != 1 && !d.reported("version") {
 		d.errs = append(d.errs, &Error{Location: d.at("version"), Path: "version", Kind: KindValue,
 			Message: fmt.Sprintf("unsupported policy version %d; this releasegate reads version 1", p.Version)})
 	}
@@ -239,20 +243,9 @@ func (p *Policy) validate(d *decoder, doc *yaml.Node) {
 		if with.Kind == 0 {
 			with = &yaml.Node{Kind: yaml.MappingNode, Line: g.Location.Line, Column: g.Location.Column}
 		}
-		before := len(d.errs)
 		d.decode(with, reflect.ValueOf(spec).Elem(), withPath, "")
-		if len(d.errs) == before {
-			if v, ok := spec.(Validator); ok {
-				for _, err := range v.Validate() {
-					path := withPath
-					var fe *FieldError
-					if errors.As(err, &fe) {
-						path = withPath + "." + fe.Field
-						err = fe.Err
-					}
-					d.errs = append(d.errs, &Error{Location: d.at(path), Path: path, Kind: KindValue, Message: err.Error()})
-				}
-			}
+		if v, ok := spec.(Validator); ok {
+			d.validateSpec(v, withPath)
 		}
 		g.Spec = spec
 	}

@@ -10,7 +10,6 @@
 package slo
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -44,28 +43,47 @@ type SLO struct {
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_-]*$`)
 
-// Validate reports every problem with the SLO's fields (not PromQL syntax,
-// which the caller checks with its parser on ErrorRatioQuery).
+// FieldError is a problem with one field of an SLO. Field is the field's
+// key as a policy writes it: name, objective, period, bad, good or total.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Validate reports every problem with the SLO's fields, each a
+// *FieldError (not PromQL syntax, which the caller checks with its parser
+// on ErrorRatioQuery).
 func (s SLO) Validate() []error {
 	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
+	}
 	if !nameRE.MatchString(s.Name) {
-		errs = append(errs, fmt.Errorf("name %q: expected letters, digits, _ and -", s.Name))
+		bad("name", "%q: expected letters, digits, _ and -", s.Name)
 	}
 	if !(s.Objective > 0 && s.Objective < 1) {
-		errs = append(errs, fmt.Errorf("objective %s: expected a percentage between 0 and 100 exclusive, e.g. 99.9", fmtF(s.Objective*100)))
+		bad("objective", "%s: expected a percentage between 0 and 100 exclusive, e.g. 99.9", fmtF(s.Objective*100))
 	}
 	if s.Period < time.Hour {
-		errs = append(errs, fmt.Errorf("period %s: expected at least 1h, typically 30d", s.Period))
+		bad("period", "%s: expected at least 1h, typically 30d", FormatWindow(s.Period))
 	}
-	if (s.Bad == "") == (s.Good == "") {
-		errs = append(errs, errors.New("set exactly one of bad and good"))
+	switch {
+	case s.Bad == "" && s.Good == "":
+		bad("bad", "set exactly one of bad and good")
+	case s.Bad != "" && s.Good != "":
+		bad("good", "set exactly one of bad and good")
 	}
 	if s.Total == "" {
-		errs = append(errs, errors.New("total is required"))
+		bad("total", "required")
 	}
 	for _, q := range []struct{ k, v string }{{"bad", s.Bad}, {"good", s.Good}, {"total", s.Total}} {
 		if q.v != "" && !strings.Contains(q.v, WindowPlaceholder) {
-			errs = append(errs, fmt.Errorf("%s: expected %s in the range selector, e.g. rate(x[%s])", q.k, WindowPlaceholder, WindowPlaceholder))
+			bad(q.k, "expected %s in the range selector, e.g. rate(x[%s])", WindowPlaceholder, WindowPlaceholder)
 		}
 	}
 	return errs

@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"errors"
 	"flag"
 	"math"
 	"os"
@@ -81,15 +82,18 @@ func TestBudgetMath(t *testing.T) {
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name string
-		edit func(*SLO)
-		want string
+		name  string
+		edit  func(*SLO)
+		field string
+		want  string
 	}{
-		{"an objective of 100% leaves no budget", func(s *SLO) { s.Objective = 1 }, "objective"},
-		{"bad and good together are refused", func(s *SLO) { s.Good = s.Total }, "exactly one"},
-		{"a query without the window placeholder is refused", func(s *SLO) { s.Total = "sum(rate(x[5m]))" }, "total: expected {{.window}}"},
-		{"a short period is refused", func(s *SLO) { s.Period = time.Minute }, "period"},
-		{"a name with spaces is refused", func(s *SLO) { s.Name = "a b" }, "name"},
+		{"an objective of 100% leaves no budget", func(s *SLO) { s.Objective = 1 }, "objective", "between 0 and 100"},
+		{"bad and good together are refused", func(s *SLO) { s.Good = s.Total }, "good", "exactly one"},
+		{"neither bad nor good is refused", func(s *SLO) { s.Bad = "" }, "bad", "exactly one"},
+		{"a query without the window placeholder is refused", func(s *SLO) { s.Total = "sum(rate(x[5m]))" }, "total", "expected {{.window}}"},
+		{"a short period is refused", func(s *SLO) { s.Period = time.Minute }, "period", "1m: expected at least 1h"},
+		{"a zero period is refused", func(s *SLO) { s.Period = 0 }, "period", "0s: expected at least 1h"},
+		{"a name with spaces is refused", func(s *SLO) { s.Name = "a b" }, "name", "letters"},
 	}
 	if errs := availability().Validate(); len(errs) > 0 {
 		t.Fatal(errs)
@@ -100,8 +104,9 @@ func TestValidate(t *testing.T) {
 			s := availability()
 			tc.edit(&s)
 			errs := s.Validate()
-			if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want) {
-				t.Errorf("Validate() = %v, want one error containing %q", errs, tc.want)
+			var fe *FieldError
+			if len(errs) != 1 || !errors.As(errs[0], &fe) || fe.Field != tc.field || !strings.Contains(fe.Err.Error(), tc.want) {
+				t.Errorf("Validate() = %v, want one *FieldError at %s containing %q", errs, tc.field, tc.want)
 			}
 		})
 	}

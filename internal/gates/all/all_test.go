@@ -10,7 +10,7 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-var update = flag.Bool("update", false, "rewrite docs/policy.md and docs/policy.schema.json")
+var update = flag.Bool("update", false, "rewrite docs/policy.md, docs/policy.schema.json and the golden files in testdata")
 
 // TestGeneratedDocs keeps the policy reference and the JSON Schema true:
 // they are generated from the registered kinds' Go types, and this test

@@ -144,7 +144,17 @@ func (s *Spec) Validate() []error {
 			errs = append(errs, &policy.FieldError{Field: "url", Err: errors.New("no host; expected e.g. http://127.0.0.1:8080/health")})
 		}
 	}
-	if _, err := ParseStatus(s.Expect.Status); err != nil {
+	if items, ok := s.Expect.Status.([]any); ok && len(items) > 0 {
+		// each item on its own, so that one bad status does not hide the next
+		for i, it := range items {
+			if _, list := it.([]any); list {
+				it = fmt.Sprint(it)
+			}
+			if _, err := ParseStatus(it); err != nil {
+				errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("expect.status[%d]", i), Err: err})
+			}
+		}
+	} else if _, err := ParseStatus(s.Expect.Status); err != nil {
 		errs = append(errs, &policy.FieldError{Field: "expect.status", Err: err})
 	}
 	for _, m := range []struct {

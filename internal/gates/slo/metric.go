@@ -71,12 +71,12 @@ func (s *MetricSpec) Validate() []error {
 			errs = append(errs, &policy.FieldError{Field: f("name"), Err: fmt.Errorf("%q is used twice; names identify checks in results", c.Name)})
 		}
 		names[c.Name] = true
-		if _, err := metrics.ParseQuery(c.Query); err != nil {
-			errs = append(errs, &policy.FieldError{Field: f("query"), Err: fmt.Errorf("not valid PromQL: %v", err)})
-			continue
+		_, qerr := metrics.ParseQuery(c.Query)
+		if qerr != nil && c.Query != "" {
+			errs = append(errs, &policy.FieldError{Field: f("query"), Err: fmt.Errorf("not valid PromQL: %v", qerr)})
 		}
 		for _, sel := range []struct{ k, v string }{{"canary", c.Canary}, {"baseline", c.Baseline}} {
-			if sel.v == "" {
+			if sel.v == "" || qerr != nil { // matchers are added to a query that parses
 				continue
 			}
 			if _, err := metrics.WithMatchers(c.Query, sel.v); err != nil {

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
@@ -37,7 +40,7 @@ type SLOSpec struct {
 type SLOObject struct {
 	Name            string                      `yaml:"name" required:"true" doc:"SLO name, used in results and in the slo label of generated rules"`
 	Objective       float64                     `yaml:"objective" required:"true" doc:"target percentage of good events, e.g. 99.9"`
-	Period          policy.Duration             `yaml:"period" default:"30d" doc:"compliance period of the error budget"`
+	Period          policy.Duration             `yaml:"period" default:"30d" doc:"compliance period of the error budget: at least 1h, and with tiers at least 3d (their longest window); burn-rate windows must fit in it"`
 	Bad             string                      `yaml:"bad" doc:"PromQL rate of bad events with {{.window}} as the range, e.g. sum by (tenant) (rate(http_requests_total{code=~\"5..\"}[{{.window}}])); set bad or good"`
 	Good            string                      `yaml:"good" doc:"PromQL rate of good events with {{.window}}; set bad or good"`
 	Total           string                      `yaml:"total" required:"true" doc:"PromQL rate of all events with {{.window}}"`
@@ -55,18 +58,24 @@ func (o *SLOObject) model() slo.SLO {
 	return slo.SLO{Name: o.Name, Objective: o.Objective / 100, Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
 }
 
-// burnWindows returns the burn-rate windows sorted, or an error per bad key.
+// burnWindows returns the burn-rate windows sorted, or an error per bad
+// key (a *policy.FieldError at burn-rates.<key>).
 func (o *SLOObject) burnWindows() ([]time.Duration, map[time.Duration]policy.Condition, []error) {
 	var errs []error
 	conds := map[time.Duration]policy.Condition{}
+	period := o.model().Period
 	for k, c := range o.BurnRates {
+		at := func(err error) { errs = append(errs, &policy.FieldError{Field: "burn-rates." + k, Err: err}) }
 		d, err := policy.ParseDuration(k)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("window %q: expected a duration such as 5m or 1h", k))
+		switch {
+		case err != nil || d <= 0:
+			at(fmt.Errorf("window %q: expected a duration such as 5m or 1h", k))
 			continue
-		}
-		if c.Relative() {
-			errs = append(errs, fmt.Errorf("window %s: %q compares with %s; burn rates take absolute conditions such as \"< 2\"", k, c, c.Ref))
+		case d > period && period >= time.Hour: // a shorter period is reported by itself
+			at(fmt.Errorf("window %s is longer than the period %s; the error budget is judged over the period", k, slo.FormatWindow(period)))
+			continue
+		case c.Relative():
+			at(fmt.Errorf("window %s: %q compares with %s; burn rates take absolute conditions such as \"< 2\"", k, c, c.Ref))
 			continue
 		}
 		conds[d] = c
@@ -88,9 +97,13 @@ func (s *SLOSpec) Models() []slo.SLO {
 	return out
 }
 
-// Validate checks every SLO and parses every query it will run.
+// Validate checks every SLO and parses every query it will run, each
+// problem at its key.
 func (s *SLOSpec) Validate() []error {
 	errs := s.Source.validate("")
+	if s.Concurrency < 0 {
+		errs = append(errs, &policy.FieldError{Field: "concurrency", Err: fmt.Errorf("%d is negative", s.Concurrency)})
+	}
 	if len(s.Tenants) > 0 && s.TenantLabel == "" {
 		errs = append(errs, &policy.FieldError{Field: "tenants", Err: errors.New("tenants are matched against tenant-label; set tenant-label, e.g. tenant")})
 	}
@@ -100,29 +113,76 @@ func (s *SLOSpec) Validate() []error {
 	names := map[string]bool{}
 	for i := range s.SLOs {
 		o := &s.SLOs[i]
-		f := func(k string) string { return fmt.Sprintf("slos[%d]%s", i, k) }
-		if names[o.Name] {
-			errs = append(errs, &policy.FieldError{Field: f(".name"), Err: fmt.Errorf("%q is used twice", o.Name)})
+		at := func(field string, err error) {
+			errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("slos[%d].%s", i, field), Err: err})
+		}
+		if names[o.Name] && o.Name != "" {
+			at("name", fmt.Errorf("%q is used twice", o.Name))
 		}
 		names[o.Name] = true
 		m := o.model()
 		for _, err := range m.Validate() {
-			errs = append(errs, &policy.FieldError{Field: f(""), Err: err})
+			if fe := (*slo.FieldError)(nil); errors.As(err, &fe) {
+				at(fe.Field, fe.Err)
+			} else {
+				errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("slos[%d]", i), Err: err})
+			}
 		}
-		if len(m.Validate()) == 0 {
+		if (o.Tiers == nil || *o.Tiers) && m.Period >= time.Hour {
+			// a period under an hour is reported by m.Validate
+			for _, tier := range m.Tiers() {
+				if tier.Long > m.Period {
+					at("period", fmt.Errorf("%s is shorter than the %s window of the %s tier; the tiers judge windows within the period: use a period of at least %s or set tiers: false",
+						slo.FormatWindow(m.Period), slo.FormatWindow(tier.Long), tier.Name(), slo.FormatWindow(tier.Long)))
+					break
+				}
+			}
+		}
+		parsed := 0
+		for _, q := range []struct{ k, v string }{{"bad", o.Bad}, {"good", o.Good}, {"total", o.Total}} {
+			if q.v == "" {
+				continue
+			}
+			if err := checkRatioPart(q.v); err != nil {
+				at(q.k, err)
+				continue
+			}
+			parsed++
+		}
+		if parsed >= 2 && (o.Bad == "") != (o.Good == "") {
 			if _, err := metrics.ParseQuery(m.ErrorRatioQuery(5 * time.Minute)); err != nil {
-				errs = append(errs, &policy.FieldError{Field: f(""), Err: fmt.Errorf("bad/good/total are not valid PromQL: %v", err)})
+				at("total", fmt.Errorf("the error ratio built from bad/good and total is not valid PromQL: %v", err))
 			}
 		}
 		if o.BudgetRemaining != nil && o.BudgetRemaining.Relative() {
-			errs = append(errs, &policy.FieldError{Field: f(".budget-remaining"), Err: errors.New("expected an absolute condition such as \"> 0.25\"")})
+			at("budget-remaining", errors.New("expected an absolute condition such as \"> 0.25\""))
 		}
 		_, _, werrs := o.burnWindows()
 		for _, err := range werrs {
-			errs = append(errs, &policy.FieldError{Field: f(".burn-rates"), Err: err})
+			if fe := (*policy.FieldError)(nil); errors.As(err, &fe) {
+				at(fe.Field, fe.Err)
+			} else {
+				at("burn-rates", err)
+			}
 		}
 	}
 	return errs
+}
+
+// checkRatioPart parses one of an SLO's bad, good and total queries the
+// way the gate will run it. The window placeholder is replaced by a window
+// of the same length, so that the parser's line:column positions are those
+// of the query as written.
+func checkRatioPart(q string) error {
+	win := strings.Repeat("0", len(slo.WindowPlaceholder)-2) + "5m"
+	expr, err := metrics.ParseQuery(strings.ReplaceAll(q, slo.WindowPlaceholder, win))
+	if err != nil {
+		return fmt.Errorf("not valid PromQL: %w", err)
+	}
+	if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
+		return fmt.Errorf("the query gives a %s; expected an instant vector such as sum(rate(x[%s]))", t, slo.WindowPlaceholder)
+	}
+	return nil
 }
 
 // SLOGate evaluates SLO objects.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
@@ -138,13 +140,26 @@ func TestSLOSpecValidate(t *testing.T) {
 		name, field, msg string
 		edit             func(*SLOSpec)
 	}{
-		{"an objective of 100 is refused", "slos[0]", "objective", func(s *SLOSpec) { s.SLOs[0].Objective = 100 }},
-		{"bad without the window placeholder is refused", "slos[0]", "{{.window}}", func(s *SLOSpec) { s.SLOs[0].Bad = "sum(rate(x[5m]))" }},
-		{"bad PromQL is refused", "slos[0]", "not valid PromQL", func(s *SLOSpec) { s.SLOs[0].Total = "sum(rate(x[{{.window}}])" }},
-		{"a burn-rate window must be a duration", "slos[0].burn-rates", "window", func(s *SLOSpec) {
+		{"an objective of 100 is refused", "slos[0].objective", "between 0 and 100", func(s *SLOSpec) { s.SLOs[0].Objective = 100 }},
+		{"bad without the window placeholder is refused", "slos[0].bad", "{{.window}}", func(s *SLOSpec) { s.SLOs[0].Bad = "sum(rate(x[5m]))" }},
+		{"bad PromQL is refused at its key, at the column as written", "slos[0].total", "not valid PromQL: 1:25: parse error: unclosed left parenthesis",
+			func(s *SLOSpec) { s.SLOs[0].Total = "sum(rate(x[{{.window}}])" }},
+		{"a range vector is not a rate", "slos[0].bad", "gives a matrix", func(s *SLOSpec) { s.SLOs[0].Bad = "x[{{.window}}]" }},
+		{"a period under an hour is refused", "slos[1].period", "30m: expected at least 1h", func(s *SLOSpec) {
+			s.SLOs = append(s.SLOs, availabilitySLO(99))
+			s.SLOs[1].Name, s.SLOs[1].Period = "second", policy.Duration(30*time.Minute)
+		}},
+		{"a period shorter than the tiers' windows is refused", "slos[0].period", "1d is shorter than the 3d window of the ticket 3d/6h tier", func(s *SLOSpec) {
+			s.SLOs[0].Period = policy.Duration(24 * time.Hour)
+		}},
+		{"two SLOs of one name are refused", "slos[1].name", "used twice", func(s *SLOSpec) { s.SLOs = append(s.SLOs, availabilitySLO(99)) }},
+		{"a burn-rate window must be a duration", "slos[0].burn-rates.soon", "window", func(s *SLOSpec) {
 			s.SLOs[0].BurnRates = map[string]policy.Condition{"soon": policy.MustCondition("< 1")}
 		}},
-		{"a relative burn-rate condition is refused", "slos[0].burn-rates", "absolute", func(s *SLOSpec) {
+		{"a burn-rate window longer than the period is refused", "slos[0].burn-rates.31d", "longer than the period 30d", func(s *SLOSpec) {
+			s.SLOs[0].BurnRates = map[string]policy.Condition{"31d": policy.MustCondition("< 1")}
+		}},
+		{"a relative burn-rate condition is refused", "slos[0].burn-rates.5m", "absolute", func(s *SLOSpec) {
 			s.SLOs[0].BurnRates = map[string]policy.Condition{"5m": policy.MustCondition("< baseline")}
 		}},
 	}
@@ -165,6 +180,43 @@ func TestSLOSpecValidate(t *testing.T) {
 				t.Errorf("error %v, want a FieldError at %s containing %q", errs[0], tc.field, tc.msg)
 			}
 		})
+	}
+}
+
+// Without the tiers, a period of a day is fine: only its own burn-rate
+// windows must fit in it.
+func TestSLOSpecShortPeriodWithoutTiers(t *testing.T) {
+	t.Parallel()
+	off := false
+	o := availabilitySLO(99.9)
+	o.Period, o.Tiers = policy.Duration(24*time.Hour), &off
+	o.BurnRates = map[string]policy.Condition{"1h": policy.MustCondition("< 2")}
+	s := &SLOSpec{Source: SourceSpec{File: "x"}, SLOs: []SLOObject{o}}
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Errorf("Validate() = %v, want no errors", errs)
+	}
+}
+
+// Every problem of every SLO is reported, none hiding another.
+func TestSLOSpecValidateReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	s := &SLOSpec{Source: SourceSpec{File: "x"}, SLOs: []SLOObject{availabilitySLO(99.9), availabilitySLO(99)}}
+	s.SLOs[0].Bad = "sum("
+	s.SLOs[0].Period = policy.Duration(time.Minute)
+	s.SLOs[1].Name, s.SLOs[1].Objective = "latency", 100
+	s.SLOs[1].Total = "sum(rate(y[{{.window}}])"
+	want := []string{"slos[0].bad", "slos[0].bad", "slos[0].period", "slos[1].objective", "slos[1].total"}
+	var got []string
+	for _, err := range s.Validate() {
+		var fe *policy.FieldError
+		if !errors.As(err, &fe) {
+			t.Fatalf("%v is not a *policy.FieldError", err)
+		}
+		got = append(got, fe.Field)
+	}
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("Validate() points at %v, want %v", got, want)
 	}
 }
 
