@@ -46,7 +46,7 @@ fuzz: ## run every fuzz test for FUZZTIME each (default 10s); the corpus in test
 	  dir=$$(dirname $$f); \
 	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
 	    echo "== $$dir $$name" >&2; \
-	    $(GO) test ./$$dir -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	    $(GO) test ./$$dir -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s; \
 	  done; \
 	done
 
