@@ -40,6 +40,15 @@ var (
 	ErrMismatchInputs = errors.New("workflow input mismatch")
 	// ErrMismatchIdentity means a keyless signer identity or issuer differs.
 	ErrMismatchIdentity = errors.New("signer identity mismatch")
+	// ErrMismatchSigner means the workflow that signed an attestation (the
+	// certificate's build signer) is not the one the policy names.
+	ErrMismatchSigner = errors.New("signer workflow mismatch")
+	// ErrMismatchRunner means the build ran on another runner environment
+	// (github-hosted, self-hosted) than the policy allows.
+	ErrMismatchRunner = errors.New("runner environment mismatch")
+	// ErrWrongInstance means the bundle was made by another Sigstore
+	// instance (public-good, GitHub's) than the trusted root is for.
+	ErrWrongInstance = errors.New("bundle from another sigstore instance")
 )
 
 // MismatchError says what a policy expected and what the provenance had.
