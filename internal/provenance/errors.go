@@ -74,3 +74,29 @@ func (e *MismatchError) Error() string {
 
 // Unwrap returns the sentinel.
 func (e *MismatchError) Unwrap() error { return e.Kind }
+
+// InclusionError says how a transparency-log entry's inclusion proof
+// failed: the root it leads to differs from the root it states, or from
+// the one the log signed in its checkpoint. It wraps ErrSignature.
+type InclusionError struct {
+	// Entry is the entry's position in the bundle; Index and TreeSize
+	// are the proof's log index and tree size.
+	Entry           int
+	Index, TreeSize int64
+	// What names the compared root: "the proof's root hash" or "the
+	// checkpoint's root hash"; Computed and Stated are hex.
+	What, Computed, Stated string
+	// Reason is set when no root could be computed.
+	Reason string
+}
+
+func (e *InclusionError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("transparency-log entry %d: inclusion proof of log index %d in a tree of %d: %s; the bundle was altered or is not from this log", e.Entry, e.Index, e.TreeSize, e.Reason)
+	}
+	return fmt.Sprintf("transparency-log entry %d: inclusion proof of log index %d in a tree of %d leads to root %s, but %s is %s; the bundle was altered or is not from this log",
+		e.Entry, e.Index, e.TreeSize, e.Computed, e.What, e.Stated)
+}
+
+// Unwrap returns ErrSignature.
+func (e *InclusionError) Unwrap() error { return ErrSignature }

@@ -18,6 +18,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -458,7 +459,32 @@ func (v *Verifier) needLogEntry(entity verify.SignedEntity) error {
 		}
 		return fmt.Errorf("%w: the bundle has no transparency-log entry; expected a Rekor entry (sign with the transparency log on), or verify a key signature with insecure-ignore-tlog", ErrSignature)
 	}
+	if v.opts.Key == nil {
+		if err := needSignedTime(entity, entries); err != nil {
+			return err
+		}
+	}
 	return checkKindVersions(entity)
+}
+
+// needSignedTime refuses a keyless bundle whose only log entries are Rekor
+// v2 ones and that has no signed timestamp: a Rekor v2 entry records no
+// time (no integrated time, no SET), so nothing would say when the
+// short-lived certificate was used.
+func needSignedTime(entity verify.SignedEntity, entries []*tlog.Entry) error {
+	for _, e := range entries {
+		if !e.IsRekorV2() {
+			return nil
+		}
+	}
+	ts, err := entity.Timestamps()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedBundle, err)
+	}
+	if len(ts) == 0 {
+		return fmt.Errorf("%w: the bundle's Rekor v2 entry carries no time and the bundle has no signed timestamp; expected an RFC 3161 timestamp from a timestamp authority in timestampVerificationData (cosign sign with --timestamp-server-url, or the signing config's TSA)", ErrSignature)
+	}
+	return nil
 }
 
 // instanceMismatch names a bundle whose certificate comes from the other
@@ -518,6 +544,9 @@ func checkKindVersions(entity verify.SignedEntity) error {
 		if kv.GetKind() != body.Kind || kv.GetVersion() != body.APIVersion {
 			return fmt.Errorf("%w: transparency-log entry %d declares %s %s but its logged body is %s %s; the bundle was altered",
 				ErrSignature, i, kv.GetKind(), kv.GetVersion(), body.Kind, body.APIVersion)
+		}
+		if err := checkInclusion(i, e); err != nil {
+			return err
 		}
 	}
 	return nil
