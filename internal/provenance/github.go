@@ -3,6 +3,7 @@ package provenance
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -156,7 +157,7 @@ func (p Policy) checkSignerWorkflow(e Evidence) error {
 // attestation (gh attestation verify --repo). It runs after the source
 // check, so that a wrong repository is named as such.
 func (p Policy) checkGitHubSigner(e Evidence) error {
-	if p.SignerWorkflow != "" || !IsGitHubAttestation(e.Provenance) {
+	if p.SignerWorkflow != "" || !IsGitHubAttestation(e.Provenance) || generatorSigned(e) {
 		return nil
 	}
 	signer := e.signer()
@@ -167,6 +168,13 @@ func (p Policy) checkGitHubSigner(e Evidence) error {
 			Hint: "a workflow of another repository signed (a reusable workflow): trust it explicitly with signer-workflow OWNER/REPO/.github/workflows/FILE"}
 	}
 	return nil
+}
+
+// generatorSigned reports whether slsa-github-generator signed: its SLSA v1
+// provenance shares the legacy GitHub build type, but its own rules apply.
+func generatorSigned(e Evidence) bool {
+	name, _ := splitBuilderID(e.Signer)
+	return slices.Contains(GeneratorBuilders, name) || slices.Contains(DelegatorBuilders, name)
 }
 
 // checkGitHub applies the policy to a GitHub artifact attestation.
