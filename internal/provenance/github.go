@@ -103,7 +103,7 @@ func validateGitHub(p Policy) []error {
 		errs = append(errs, fmt.Errorf("runner-environment %q: expected %s, %s or %s", p.RunnerEnvironment, RunnerGitHubHosted, RunnerSelfHosted, RunnerAny))
 	}
 	if p.Issuer != "" && p.Issuer != GitHubActionsIssuer && !strings.HasPrefix(p.Issuer, GitHubActionsIssuer+"/") {
-		errs = append(errs, fmt.Errorf("certificate-oidc-issuer %q: expected %s or, for a GitHub Enterprise Cloud custom issuer, %s/<enterprise>", p.Issuer, GitHubActionsIssuer, GitHubActionsIssuer))
+		errs = append(errs, fmt.Errorf("provenance-issuer %q: expected %s or, for a GitHub Enterprise Cloud custom issuer, %s/<enterprise>", p.Issuer, GitHubActionsIssuer, GitHubActionsIssuer))
 	}
 	return errs
 }
