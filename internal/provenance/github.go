@@ -161,6 +161,11 @@ func (p Policy) checkGitHubSigner(e Evidence) error {
 		return nil
 	}
 	signer := e.signer()
+	if len(p.BuilderIDs) > 0 && e.BuilderID == signer {
+		// slsa-verifier verify-github-attestation --builder-id: the
+		// builder, which checkBuilder found listed, is the signer.
+		return nil
+	}
 	name, _ := splitBuilderID(signer)
 	repo := NormalizeSourceURI(p.SourceURI)
 	if !strings.HasPrefix(NormalizeSourceURI(name), repo+"/.github/workflows/") {

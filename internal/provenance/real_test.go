@@ -78,6 +78,10 @@ var realAttestations = []realAttestation{
 		policy: Policy{SourceURI: "github.com/aspect-build/rules_lint", SourceBranch: "publish-to-bcr", SignerWorkflow: bcrReleaser + "@refs/tags/v7.1.0"}},
 	{name: "bcr MODULE.bazel signed by another workflow (upstream: ErrorUntrustedReusableWorkflow)", bundle: "slsa-verifier/bcr/MODULE-wrong-signer.bazel.intoto.jsonl", artifact: "slsa-verifier/bcr/MODULE-wrong-signer.bazel",
 		policy: Policy{SourceURI: "github.com/aspect-build/rules_lint", SourceBranch: "publish-to-bcr", SignerWorkflow: bcrPublisher}, want: ErrMismatchSigner},
+	{name: "bcr MODULE.bazel with the signer as builder id (slsa-verifier --builder-id)", bundle: "slsa-verifier/bcr/MODULE.bazel.intoto.jsonl", artifact: "slsa-verifier/bcr/MODULE.bazel",
+		policy: Policy{SourceURI: "github.com/aspect-build/rules_lint", SourceBranch: "publish-to-bcr", BuilderIDs: []string{"https://github.com/" + bcrPublisher}}},
+	{name: "bcr MODULE.bazel signed by another workflow, by builder id", bundle: "slsa-verifier/bcr/MODULE-wrong-signer.bazel.intoto.jsonl", artifact: "slsa-verifier/bcr/MODULE-wrong-signer.bazel",
+		policy: Policy{SourceURI: "github.com/aspect-build/rules_lint", SourceBranch: "publish-to-bcr", BuilderIDs: []string{"https://github.com/" + bcrPublisher}}, want: ErrUntrustedBuilder},
 	{name: "bcr MODULE.bazel without a named signer (upstream: ErrorUntrustedReusableWorkflow)", bundle: "slsa-verifier/bcr/MODULE.bazel.intoto.jsonl", artifact: "slsa-verifier/bcr/MODULE.bazel",
 		policy: Policy{SourceURI: "github.com/aspect-build/rules_lint"}, want: ErrMismatchSigner},
 	// cli/cli pkg/cmd/attestation/verify/verify_integration_test.go.
