@@ -198,9 +198,6 @@ func (p Policy) checkGitHub(e Evidence) error {
 			return &MismatchError{Kind: ErrUntrustedBuilder, What: "builder id", Expected: "the runner environment of the certificate, " + runner, Got: e.BuilderID,
 				Hint: "the provenance and its signing certificate disagree; do not trust this artifact"}
 		}
-		if runner == "" {
-			runner = want
-		}
 	default:
 		if e.BuilderID != signer {
 			return &MismatchError{Kind: ErrUntrustedBuilder, What: "builder id", Expected: "the signing workflow " + signer, Got: e.BuilderID,
@@ -211,6 +208,8 @@ func (p Policy) checkGitHub(e Evidence) error {
 		hint := "the build ran on another kind of runner; set runner-environment to what you trust"
 		if runner == RunnerSelfHosted {
 			hint = "a self-hosted runner is not isolated by GitHub; accept it only with runner-environment: self-hosted (or any)"
+		} else if runner == "" {
+			hint = "the certificate names no runner environment (the predicate, which the workflow writes, does not count); accept it only with runner-environment: any"
 		}
 		return &MismatchError{Kind: ErrMismatchRunner, What: "runner environment", Expected: want, Got: runner, Hint: hint}
 	}
