@@ -110,6 +110,7 @@ func TestGitHubAttestationsThroughTheGate(t *testing.T) {
 		"workflow lies": {pg, githubSigner(attestSigner, "github-hosted"), attestation(sum, attestSigner, repo, ".github/workflows/other.yml", ref)},
 		"legacy runner": {pg, githubSigner(attestSigner, "github-hosted"), attestation(sum, prov.GitHubHostedRunner, repo, path, ref)},
 		"runner lies":   {pg, githubSigner(attestSigner, "self-hosted"), attestation(sum, prov.GitHubHostedRunner, repo, path, ref)},
+		"no runner":     {pg, githubSigner(attestSigner, ""), attestation(sum, prov.GitHubHostedRunner, repo, path, ref)},
 		"other branch": {pg, func() sigstoretest.Signer {
 			s := githubSigner(attestSigner, "github-hosted")
 			s.SourceRef = "refs/heads/main"
@@ -153,6 +154,8 @@ func TestGitHubAttestationsThroughTheGate(t *testing.T) {
 		{name: "a self-hosted runner by default", bundle: "self-hosted", want: gate.StatusFail, err: prov.ErrMismatchRunner},
 		{name: "a builder id that did not sign", bundle: "builder lies", want: gate.StatusFail, err: prov.ErrUntrustedBuilder},
 		{name: "a workflow the certificate does not name", bundle: "workflow lies", want: gate.StatusFail, err: prov.ErrMismatchSource},
+		{name: "a certificate without a runner environment", bundle: "no runner", want: gate.StatusFail, err: prov.ErrMismatchRunner},
+		{name: "no runner environment is accepted with any", bundle: "no runner", edit: func(s *Spec) { s.RunnerEnvironment = prov.RunnerAny }, want: gate.StatusPass},
 		{name: "a runner the certificate does not name", bundle: "runner lies", edit: func(s *Spec) { s.RunnerEnvironment = prov.RunnerAny }, want: gate.StatusFail, err: prov.ErrUntrustedBuilder},
 	} {
 		t.Run(c.name, func(t *testing.T) {
