@@ -39,8 +39,8 @@ var OutsideFlags = []OutsideFlag{
 		Note: "github-hosted only; neither slsa-verifier nor cosign checks the runner"},
 	{Key: "provenance-issuer", GH: "--cert-oidc-issuer", Cosign: "--certificate-oidc-issuer",
 		Note: "default https://token.actions.githubusercontent.com"},
-	{Key: "sigstore-instance", GH: "--custom-trusted-root", Cosign: "--trusted-root, --use-signed-timestamps, --insecure-ignore-tlog",
-		Note: "github: GitHub's root from gh attestation trusted-root; its bundles have a signed timestamp and no log entry"},
+	{Key: "sigstore-instance", GH: "--custom-trusted-root", Cosign: "--trusted-root, --use-signed-timestamps, --insecure-ignore-tlog, --insecure-ignore-sct",
+		Note: "github: GitHub's root from gh attestation trusted-root; its bundles have a signed timestamp, no log entry and no SCT (cosign calls skipping those insecure; the signed timestamp takes their place)"},
 	{Key: "inputs", SLSAVerifier: "--build-workflow-input",
 		Note: "NAME=VALUE, repeated"},
 }
@@ -112,7 +112,7 @@ func OutsideCommands(s Spec, artifact, bundle string) [][]string {
 		co = append(co, "--certificate-github-workflow-ref", ref)
 	}
 	if s.SigstoreInstance == prov.InstanceGitHub {
-		co = append(co, "--use-signed-timestamps", "--insecure-ignore-tlog")
+		co = append(co, "--use-signed-timestamps", "--insecure-ignore-tlog", "--insecure-ignore-sct")
 	}
 	co = append(co, artifact)
 	return [][]string{gh, sv, co}

@@ -1,6 +1,8 @@
 package provenance
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	prov "github.com/maestro-conductor/releasegate/internal/provenance"
+	"github.com/maestro-conductor/releasegate/internal/provenance/sigstoretest"
 	"github.com/maestro-conductor/releasegate/internal/testutil"
 )
 
@@ -118,5 +121,55 @@ func TestCosignAgreesOnRealAttestations(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCosignAgreesOnGitHubInstance: the cosign line for sigstore-instance
+// github verifies an attestation of the in-process copy of GitHub's
+// instance (no log entry, no SCT, a signed timestamp) like the gate, and
+// refuses it with the public-good mapping, like the gate.
+func TestCosignAgreesOnGitHubInstance(t *testing.T) {
+	t.Parallel()
+	cosign := filepath.Join(testutil.RequireEnv(t, "RELEASEGATE_ORACLES", "cosign (`make oracles`)"), "cosign")
+	gh, err := sigstoretest.NewGitHub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rootJSON, err := gh.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	art := []byte("private api binary")
+	sum := sha256.Sum256(art)
+	data, err := gh.Attest(githubSigner(attestSigner, "github-hosted"),
+		attestation(hex.EncodeToString(sum[:]), attestSigner, "https://github.com/acme/api", ".github/workflows/release.yml", "refs/tags/v1.4.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"github.json": rootJSON, "api": art, "api.sigstore.json": data} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, instance := range []string{prov.InstanceGitHub, prov.InstancePublicGood} {
+		s := Spec{Artifacts: []string{"api"}, Provenance: "api.sigstore.json", TrustedRoot: "github.json", SigstoreInstance: instance,
+			SourceURI: "github.com/acme/api", SourceTag: "v1.4.2", SignerWorkflow: "acme/api/.github/workflows/release.yml"}
+		res := runGitHubGate(t, dir, s)
+		argv := OutsideCommands(s, "api", "api.sigstore.json")[2]
+		cmd := exec.Command(cosign, argv[1:]...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin", "SIGSTORE_NO_CACHE=true", "TUF_ROOT=" + filepath.Join(dir, ".tuf")}
+		out, err := cmd.CombinedOutput()
+		if _, ok := err.(*exec.ExitError); err != nil && !ok {
+			t.Fatalf("cosign: %v", err)
+		}
+		want := instance == prov.InstanceGitHub
+		if got := res.Status == gate.StatusPass; got != want {
+			t.Errorf("%s: releasegate %s, want pass=%v: %+v", instance, res.Status, want, res.Checks)
+		}
+		if got := err == nil; got != want {
+			t.Errorf("%s: cosign accepted=%v, want %v; %s\n%s", instance, got, want, ShellLine(argv), out)
+		}
 	}
 }

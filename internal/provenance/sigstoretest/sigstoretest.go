@@ -83,6 +83,8 @@ var (
 	oidIssuerV1     = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}
 	oidIssuerV2     = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}
 	oidSCTList      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
+	oidGitHubRepo   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 5}
+	oidGitHubRef    = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 6}
 	oidBuildSigner  = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 9}
 	oidSignerDigest = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 10}
 	oidRunnerEnv    = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 11}
@@ -433,6 +435,13 @@ func (s *Sigstore) leaf(sg Signer) (*x509.Certificate, *ecdsa.PrivateKey, error)
 			return nil, nil, err
 		}
 		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: e.id, Value: v})
+	}
+	// The deprecated GitHub extensions (raw strings, not DER) that
+	// cosign's --certificate-github-workflow-* flags read.
+	if sg.SourceRepository != "" {
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions,
+			pkix.Extension{Id: oidGitHubRepo, Value: []byte(strings.TrimPrefix(sg.SourceRepository, "https://github.com/"))},
+			pkix.Extension{Id: oidGitHubRef, Value: []byte(sg.SourceRef)})
 	}
 	if strings.Contains(sg.Identity, "://") {
 		u, err := url.Parse(sg.Identity)
