@@ -222,3 +222,41 @@ func procStatus(b *testing.B, field string) int64 {
 	b.Fatalf("no %s in /proc/self/status", field)
 	return 0
 }
+
+// BenchmarkVerifyGitHubAttestation is one real GitHub artifact attestation
+// (slsa-verifier's bcr rules_lint source archive, signed by a reusable
+// workflow): parse, verify at the Rekor time, and apply the GitHub policy
+// (signer workflow, source, branch, runner, certificate vs predicate);
+// the trusted root is parsed once beforehand.
+func BenchmarkVerifyGitHubAttestation(b *testing.B) {
+	v := realPublicGood(b)
+	r := realAttestations[1]
+	data, err := os.ReadFile(filepath.Join(realDir, r.bundle))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum := r.subjectDigest(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := r.verify(b, v, data, sum, r.policy); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyRekorV2 is one real Rekor v2 bundle (sigstore-conformance
+// rekor2-dsse-happy-path): parse, verify the note-signed checkpoint and
+// inclusion proof, the timestamp authority's signed time, the chain at
+// that time and the DSSE signature, then the signer identity.
+func BenchmarkVerifyRekorV2(b *testing.B) {
+	const dir = "rekor2-dsse-happy-path"
+	v := conformanceVerifier(b, dir)
+	data := conformanceBundle(b, dir)
+	sum := conformanceArtifact(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := verifyBlobData(v, data, sum, conformanceSigner); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -40,6 +40,15 @@ var (
 	ErrMismatchInputs = errors.New("workflow input mismatch")
 	// ErrMismatchIdentity means a keyless signer identity or issuer differs.
 	ErrMismatchIdentity = errors.New("signer identity mismatch")
+	// ErrMismatchSigner means the workflow that signed an attestation (the
+	// certificate's build signer) is not the one the policy names.
+	ErrMismatchSigner = errors.New("signer workflow mismatch")
+	// ErrMismatchRunner means the build ran on another runner environment
+	// (github-hosted, self-hosted) than the policy allows.
+	ErrMismatchRunner = errors.New("runner environment mismatch")
+	// ErrWrongInstance means the bundle was made by another Sigstore
+	// instance (public-good, GitHub's) than the trusted root is for.
+	ErrWrongInstance = errors.New("bundle from another sigstore instance")
 )
 
 // MismatchError says what a policy expected and what the provenance had.
@@ -65,3 +74,29 @@ func (e *MismatchError) Error() string {
 
 // Unwrap returns the sentinel.
 func (e *MismatchError) Unwrap() error { return e.Kind }
+
+// InclusionError says how a transparency-log entry's inclusion proof
+// failed: the root it leads to differs from the root it states, or from
+// the one the log signed in its checkpoint. It wraps ErrSignature.
+type InclusionError struct {
+	// Entry is the entry's position in the bundle; Index and TreeSize
+	// are the proof's log index and tree size.
+	Entry           int
+	Index, TreeSize int64
+	// What names the compared root: "the proof's root hash" or "the
+	// checkpoint's root hash"; Computed and Stated are hex.
+	What, Computed, Stated string
+	// Reason is set when no root could be computed.
+	Reason string
+}
+
+func (e *InclusionError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("transparency-log entry %d: inclusion proof of log index %d in a tree of %d: %s; the bundle was altered or is not from this log", e.Entry, e.Index, e.TreeSize, e.Reason)
+	}
+	return fmt.Sprintf("transparency-log entry %d: inclusion proof of log index %d in a tree of %d leads to root %s, but %s is %s; the bundle was altered or is not from this log",
+		e.Entry, e.Index, e.TreeSize, e.Computed, e.What, e.Stated)
+}
+
+// Unwrap returns ErrSignature.
+func (e *InclusionError) Unwrap() error { return ErrSignature }

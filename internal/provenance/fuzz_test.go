@@ -10,7 +10,7 @@ import (
 
 // sentinels are the errors a failed verification may wrap.
 var sentinels = []error{ErrMalformedBundle, ErrSignature, ErrMismatchSubject, ErrUntrustedBuilder,
-	ErrMismatchSource, ErrMismatchRef, ErrMismatchInputs, ErrMismatchIdentity}
+	ErrMismatchSource, ErrMismatchRef, ErrMismatchInputs, ErrMismatchIdentity, ErrMismatchSigner, ErrMismatchRunner, ErrWrongInstance}
 
 func isSentinel(err error) bool {
 	for _, s := range sentinels {
@@ -25,7 +25,9 @@ func isSentinel(err error) bool {
 // not only the parser: nothing may panic, and every failure wraps one of
 // the sentinel errors. Seeds are the real bundles.
 func FuzzVerifyBundle(f *testing.F) {
-	for _, p := range []string{genericProv, delegatorProv} {
+	for _, p := range []string{genericProv, delegatorProv,
+		realDir + "/slsa-verifier/bcr/MODULE.bazel.intoto.jsonl", realDir + "/cli-cli/github_provenance_demo-0.0.12-py3-none-any-bundle.jsonl",
+		conformanceDir + "/rekor2-dsse-happy-path/bundle.sigstore.json", conformanceDir + "/rekor2-happy-path/bundle.sigstore.json"} {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(data)
 		}

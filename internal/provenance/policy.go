@@ -62,6 +62,17 @@ type Policy struct {
 	BuilderIDs []string
 	// Inputs are expected workflow inputs, compared as strings.
 	Inputs map[string]string
+	// SignerWorkflow, when set, is the workflow that must have signed:
+	// "[github.com/]owner/repo/.github/workflows/file.yml[@ref]" (gh
+	// attestation verify --signer-workflow). Unset, a GitHub artifact
+	// attestation must be signed by a workflow of the source repository.
+	SignerWorkflow string
+	// RunnerEnvironment is the runner a GitHub artifact attestation's
+	// build may have run on: github-hosted (default), self-hosted or any.
+	RunnerEnvironment string
+	// Issuer is the expected OIDC issuer; default GitHubActionsIssuer
+	// (GitHub Enterprise Cloud: GitHubActionsIssuer + "/<enterprise>").
+	Issuer string
 }
 
 // Validate reports every problem with the policy, as bad input.
@@ -84,7 +95,7 @@ func (p Policy) Validate() []error {
 			errs = append(errs, fmt.Errorf("builder-ids[%d] %q: expected an https:// builder id", i, b))
 		}
 	}
-	return errs
+	return append(errs, validateGitHub(p)...)
 }
 
 // Evidence is what a verified bundle says about the build; it is reported
@@ -98,6 +109,13 @@ type Evidence struct {
 	// CertSource, CertRef and CertCommit come from the Fulcio certificate
 	// extensions, bound to the OIDC token of the build.
 	CertSource, CertRef, CertCommit string
+	// CertBuildSigner and CertBuildSignerDigest are the workflow that
+	// signed and its commit; CertBuildConfig is the workflow that ran
+	// (both "https://github.com/owner/repo/.github/workflows/f.yml@ref").
+	CertBuildSigner, CertBuildSignerDigest, CertBuildConfig string
+	// CertRunnerEnvironment is github-hosted or self-hosted; CertTrigger
+	// the event that started the build.
+	CertRunnerEnvironment, CertTrigger string
 }
 
 func evidenceFrom(p *Provenance, c *certificate.Summary) Evidence {
@@ -108,6 +126,8 @@ func evidenceFrom(p *Provenance, c *certificate.Summary) Evidence {
 		e.CertSource = NormalizeSourceURI(c.SourceRepositoryURI)
 		e.CertRef = c.SourceRepositoryRef
 		e.CertCommit = c.SourceRepositoryDigest
+		e.CertBuildSigner, e.CertBuildSignerDigest, e.CertBuildConfig = c.BuildSignerURI, c.BuildSignerDigest, c.BuildConfigURI
+		e.CertRunnerEnvironment, e.CertTrigger = c.RunnerEnvironment, c.BuildTrigger
 	}
 	return e
 }
@@ -115,9 +135,12 @@ func evidenceFrom(p *Provenance, c *certificate.Summary) Evidence {
 // Check applies the policy to the evidence of a verified bundle. It returns
 // the first mismatch, a *MismatchError.
 func (p Policy) Check(e Evidence) error {
-	if e.Issuer != GitHubActionsIssuer {
-		return &MismatchError{Kind: ErrUntrustedBuilder, What: "certificate issuer", Expected: GitHubActionsIssuer, Got: e.Issuer,
-			Hint: "SLSA provenance must be signed by a GitHub Actions workflow identity"}
+	if e.Issuer != p.issuer() {
+		return &MismatchError{Kind: ErrUntrustedBuilder, What: "certificate issuer", Expected: p.issuer(), Got: e.Issuer,
+			Hint: "SLSA provenance must be signed by a GitHub Actions workflow identity; a GitHub Enterprise Cloud issuer is set with certificate-oidc-issuer"}
+	}
+	if err := p.checkSignerWorkflow(e); err != nil {
+		return err
 	}
 	if err := p.checkBuilder(e); err != nil {
 		return err
@@ -141,6 +164,9 @@ func (p Policy) Check(e Evidence) error {
 			Hint: "the provenance and its signing certificate disagree; do not trust this artifact"}
 	}
 	if err := p.checkRef(ref); err != nil {
+		return err
+	}
+	if err := p.checkGitHubSigner(e); err != nil {
 		return err
 	}
 	return p.checkInputs(e.Inputs)
@@ -209,9 +235,10 @@ func (p Policy) checkBuilder(e Evidence) error {
 			return &MismatchError{Kind: ErrUntrustedBuilder, What: "builder id", Expected: "a BYOB builder listed in builder-ids", Got: builder,
 				Hint: "the delegator signed for a bring-your-own builder; trust it explicitly with --builder-id " + builder}
 		}
-	case builder == GitHubHostedRunner && e.BuildType == githubAttestationBuildType:
-		// GitHub artifact attestations: any workflow of the source
-		// repository may sign; the source check below binds it.
+	case IsGitHubAttestation(e.Provenance):
+		if err := p.checkGitHub(e); err != nil {
+			return err
+		}
 	default:
 		return &MismatchError{Kind: ErrUntrustedBuilder, What: "builder", Expected: "a slsa-github-generator builder, a delegator (BYOB) builder or GitHub's attest-build-provenance",
 			Got: builder + " signed by " + e.Signer, Hint: "verify only provenance from a trusted builder"}

@@ -43,6 +43,9 @@ type Provenance struct {
 	Ref string
 	// Commit is the source commit.
 	Commit string
+	// WorkflowPath is the workflow file that ran, as GitHub artifact
+	// attestations record it (externalParameters.workflow.path).
+	WorkflowPath string
 	// Inputs are the workflow inputs (workflow_dispatch or reusable
 	// workflow inputs), when the predicate records them.
 	Inputs map[string]any
@@ -72,8 +75,14 @@ func ParseStatement(payload []byte) (*Statement, error) {
 // HasSubject reports whether a subject carries the given sha256 digest
 // (lowercase hex) and returns its name.
 func (st *Statement) HasSubject(sha256 string) (string, bool) {
+	return st.HasSubjectDigest("sha256", sha256)
+}
+
+// HasSubjectDigest reports whether a subject carries the digest (hex) for
+// the algorithm ("sha256", "sha512") and returns its name.
+func (st *Statement) HasSubjectDigest(alg, hexDigest string) (string, bool) {
 	for _, s := range st.Subjects {
-		if strings.EqualFold(s.Digest["sha256"], sha256) {
+		if d := s.Digest[alg]; d != "" && strings.EqualFold(d, hexDigest) {
 			return s.Name, true
 		}
 	}
@@ -146,6 +155,7 @@ func parseV1(raw json.RawMessage) (*Provenance, error) {
 				Workflow struct {
 					Repository string `json:"repository"`
 					Ref        string `json:"ref"`
+					Path       string `json:"path"`
 				} `json:"workflow"`
 			} `json:"externalParameters"`
 			InternalParameters struct {
@@ -182,6 +192,7 @@ func parseV1(raw json.RawMessage) (*Provenance, error) {
 	}
 	if w := bd.ExternalParameters.Workflow; w.Repository != "" {
 		out.SourceURI = NormalizeSourceURI(w.Repository)
+		out.WorkflowPath = w.Path
 		if w.Ref != "" {
 			out.Ref = w.Ref
 		}

@@ -89,13 +89,13 @@ func (g *Gate) verifyImageBundles(v *prov.Verifier, r oci.Resolved, bundles [][]
 					e := a.Evidence
 					d["builder_id"], d["source"], d["ref"], d["commit"] = e.BuilderID, e.CertSource, e.CertRef, e.CertCommit
 					msg := fmt.Sprintf("%s built by %s from %s@%s (commit %.12s)", r.Digest.String(), e.BuilderID, e.CertSource, e.CertRef, e.CertCommit)
-					return gate.StatusPass, msg + logSuffix(a.Log, d), gate.Text(e.BuilderID)
+					return gate.StatusPass, msg + logSuffix(a.Log, a.SignedTime, d), gate.Text(e.BuilderID)
 				}
 			} else {
 				var s *prov.Signature
 				if s, err = v.VerifyBlob(parsed[0], r.Hex(), g.spec.Identity()); err == nil {
 					d["signer"], d["issuer"] = s.Signer, s.Issuer
-					return gate.StatusPass, fmt.Sprintf("%s signed by %s", r.Digest.String(), s.Signer) + logSuffix(s.Log, d), gate.Text(s.Signer)
+					return gate.StatusPass, fmt.Sprintf("%s signed by %s", r.Digest.String(), s.Signer) + logSuffix(s.Log, s.SignedTime, d), gate.Text(s.Signer)
 				}
 			}
 		}
@@ -111,7 +111,7 @@ func (g *Gate) verifyImageBundles(v *prov.Verifier, r oci.Resolved, bundles [][]
 				d["builder_id"], d["source"], d["ref"], d["commit"], d["format"] = e.BuilderID, e.CertSource, e.CertRef, e.CertCommit, "cosign attestation tag"
 				msg := fmt.Sprintf("%s built by %s from %s@%s (commit %.12s; cosign attestation tag %s)", r.Digest.String(), e.BuilderID, e.CertSource, e.CertRef, e.CertCommit,
 					oci.LegacyAttestationTag(r.Digest).TagStr())
-				return gate.StatusPass, msg + logSuffix(a.Log, d), gate.Text(e.BuilderID)
+				return gate.StatusPass, msg + logSuffix(a.Log, a.SignedTime, d), gate.Text(e.BuilderID)
 			}
 			if firstErr == nil {
 				firstErr = err
@@ -121,7 +121,7 @@ func (g *Gate) verifyImageBundles(v *prov.Verifier, r oci.Resolved, bundles [][]
 		s, err := v.VerifyLegacyImage(l, r.Hex(), g.spec.Identity())
 		if err == nil {
 			d["signer"], d["issuer"], d["format"] = s.Signer, s.Issuer, "cosign signature tag"
-			return gate.StatusPass, fmt.Sprintf("%s signed by %s (cosign signature tag %s)", r.Digest.String(), s.Signer, oci.LegacySignatureTag(r.Digest).TagStr()) + logSuffix(s.Log, d), gate.Text(s.Signer)
+			return gate.StatusPass, fmt.Sprintf("%s signed by %s (cosign signature tag %s)", r.Digest.String(), s.Signer, oci.LegacySignatureTag(r.Digest).TagStr()) + logSuffix(s.Log, s.SignedTime, d), gate.Text(s.Signer)
 		}
 		if firstErr == nil {
 			firstErr = err
@@ -137,12 +137,10 @@ func (g *Gate) verifyImageBundles(v *prov.Verifier, r oci.Resolved, bundles [][]
 	return gate.StatusFail, fmt.Sprintf("%s: none of %s verifies: %v", r.Digest.String(), what, firstErr), gate.Text(r.Digest.DigestStr())
 }
 
-func logSuffix(l *prov.LogEntry, d map[string]any) string {
-	if l == nil {
-		return ""
-	}
-	d["rekor_log_index"], d["integrated_time"] = l.Index, l.IntegratedTime.Format(time.RFC3339)
-	return fmt.Sprintf("; rekor log index %d at %s", l.Index, l.IntegratedTime.Format(time.RFC3339))
+func logSuffix(l *prov.LogEntry, signed time.Time, d map[string]any) string {
+	var c gate.Check
+	addObserved(&c, d, l, signed)
+	return c.Message
 }
 
 func verifyLegacyProvenance(v *prov.Verifier, l prov.LegacySignature, hex string, p prov.Policy) (*prov.Attestation, error) {

@@ -91,7 +91,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	}
 	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: Kind, Group: g.meta.Group,
 		Required: g.meta.Required, Location: g.meta.Location, Details: map[string]any{}}
-	opts := prov.Options{IgnoreTlogUnsafe: s.InsecureIgnoreTlog}
+	opts := prov.Options{IgnoreTlogUnsafe: s.InsecureIgnoreTlog, Instance: s.SigstoreInstance}
 	if s.Online {
 		// The explicit opt-in: the only network call to Sigstore.
 		tr, err := prov.FetchTrustedRoot(prov.OnlineOptions{Mirror: s.TUFMirror})
@@ -106,7 +106,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Inputs = append(res.Inputs, gate.Input{Name: "trusted root (TUF)", URI: mirror})
 	}
 	if s.TrustedRoot != "" {
-		tr, in, err := loadTrustedRoot(g.path(s.TrustedRoot))
+		tr, in, err := loadTrustedRoot(g.path(s.TrustedRoot), s.SigstoreInstance)
 		if err != nil {
 			return nil, badInput("trusted-root", err)
 		}
@@ -114,7 +114,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Inputs = append(res.Inputs, in)
 	}
 	if len(s.Artifacts) > 0 || len(s.Checksums) > 0 {
-		v, err := prov.NewVerifier(prov.Options{TrustedRoot: opts.TrustedRoot})
+		v, err := prov.NewVerifier(prov.Options{TrustedRoot: opts.TrustedRoot, Instance: opts.Instance})
 		if err != nil {
 			return nil, badInput("trusted-root", err)
 		}
@@ -123,7 +123,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		}
 	}
 	if len(s.Images) > 0 && s.SourceURI != "" {
-		v, err := prov.NewVerifier(prov.Options{TrustedRoot: opts.TrustedRoot})
+		v, err := prov.NewVerifier(prov.Options{TrustedRoot: opts.TrustedRoot, Instance: opts.Instance})
 		if err != nil {
 			return nil, badInput("trusted-root", err)
 		}
@@ -215,10 +215,14 @@ func (g *Gate) runSLSA(ctx context.Context, v *prov.Verifier, res *gate.Result) 
 			c.Message = fmt.Sprintf("%s (sha256:%.12s…) built by %s from %s@%s (commit %.12s)", r.Name, r.SHA256, e.BuilderID, source, ref, commit)
 			d["builder_id"], d["source"], d["ref"], d["commit"], d["subject"] = e.BuilderID, source, ref, commit, a.Subject
 			d["signer"], d["predicate_type"] = e.Signer, e.PredicateType
-			if a.Log != nil {
-				c.Message += fmt.Sprintf("; rekor log index %d at %s", a.Log.Index, a.Log.IntegratedTime.Format(time.RFC3339))
-				d["rekor_log_index"], d["integrated_time"] = a.Log.Index, a.Log.IntegratedTime.Format(time.RFC3339)
+			if e.CertBuildSigner != "" {
+				c.Message += "; signed by " + e.CertBuildSigner
+				d["signer_workflow"] = e.CertBuildSigner
 			}
+			if e.CertRunnerEnvironment != "" {
+				d["runner_environment"] = e.CertRunnerEnvironment
+			}
+			addObserved(&c, d, a.Log, a.SignedTime)
 		}
 		res.Add(c)
 		details = append(details, d)
@@ -253,10 +257,7 @@ func (g *Gate) runBlobs(ctx context.Context, v *prov.Verifier, res *gate.Result)
 				c.Message += " (" + sig.Issuer + ")"
 			}
 			d["signer"], d["issuer"] = sig.Signer, sig.Issuer
-			if sig.Log != nil {
-				c.Message += fmt.Sprintf("; rekor log index %d at %s", sig.Log.Index, sig.Log.IntegratedTime.Format(time.RFC3339))
-				d["rekor_log_index"], d["integrated_time"] = sig.Log.Index, sig.Log.IntegratedTime.Format(time.RFC3339)
-			}
+			addObserved(&c, d, sig.Log, sig.SignedTime)
 		}
 		res.Add(c)
 		details = append(details, d)
@@ -321,14 +322,33 @@ func verifyDetached(v *prov.Verifier, sum, sigPath string, id prov.Identity) (*p
 	return v.VerifyBlob(b, sum, id)
 }
 
-func loadTrustedRoot(path string) (*root.TrustedRoot, gate.Input, error) {
+// addObserved says where and when the signature was observed: the Rekor
+// entry (v1 with its integrated time, or v2) and the timestamp authority.
+func addObserved(c *gate.Check, d map[string]any, l *prov.LogEntry, signed time.Time) {
+	if o := prov.Observed(l, signed); o != "" {
+		c.Message += "; " + o
+	}
+	if l != nil {
+		d["rekor_log_index"] = l.Index
+		if l.Rekor2 {
+			d["rekor_version"] = 2
+		} else {
+			d["integrated_time"] = l.IntegratedTime.Format(time.RFC3339)
+		}
+	}
+	if !signed.IsZero() {
+		d["signed_time"] = signed.Format(time.RFC3339)
+	}
+}
+
+func loadTrustedRoot(path, instance string) (*root.TrustedRoot, gate.Input, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, gate.Input{}, err
 	}
-	tr, err := root.NewTrustedRootFromJSON(data)
+	tr, err := prov.ParseTrustedRoot(data, instance)
 	if err != nil {
-		return nil, gate.Input{}, fmt.Errorf("%s: %w; expected a Sigstore trusted_root.json", path, err)
+		return nil, gate.Input{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return tr, gate.Input{Name: "trusted root", URI: path, Digest: digest(data)}, nil
 }

@@ -40,6 +40,15 @@ type Spec struct {
 	BuilderIDs []string `yaml:"builder-ids" doc:"trusted builder ids (with @ref: exact; without: any released tag); required for delegator (BYOB) builders; default: the slsa-github-generator builders and GitHub attest-build-provenance"`
 	// Inputs are expected workflow inputs.
 	Inputs map[string]string `yaml:"inputs" doc:"workflow inputs the provenance must record, compared as strings"`
+	// SignerWorkflow is the workflow that must have signed.
+	SignerWorkflow string `yaml:"signer-workflow" doc:"the workflow that signed the provenance, owner/repo/.github/workflows/file.yml, optionally @refs/tags/…, @refs/heads/… or @<commit> (gh attestation verify --signer-workflow); checked against the certificate's build signer and, for GitHub artifact attestations, runDetails.builder.id; patterns and a bare owner are refused; default for GitHub artifact attestations: a workflow of source-uri"`
+	// RunnerEnvironment is the runner a GitHub attestation's build may
+	// have run on.
+	RunnerEnvironment string `yaml:"runner-environment" default:"github-hosted" enum:"github-hosted,self-hosted,any" doc:"the runner a GitHub artifact attestation's build ran on, from the certificate (gh attestation verify --deny-self-hosted-runners is github-hosted)"`
+	// ProvenanceIssuer is the OIDC issuer of the provenance signer.
+	ProvenanceIssuer string `yaml:"provenance-issuer" doc:"the OIDC issuer of the provenance signer; default https://token.actions.githubusercontent.com; a GitHub Enterprise Cloud issuer is https://token.actions.githubusercontent.com/<enterprise> (gh attestation verify --cert-oidc-issuer)"`
+	// SigstoreInstance is the Sigstore instance trusted-root belongs to.
+	SigstoreInstance string `yaml:"sigstore-instance" default:"public-good" enum:"public-good,github" doc:"the Sigstore instance of trusted-root: public-good (Rekor log entry and certificate SCTs required) or github, GitHub's own instance that signs private repositories' attestations (no log; its timestamp authority's signed time required); trusted-root may be the JSON lines gh attestation trusted-root prints, the instance's root is picked from them"`
 
 	// Images are OCI image references whose attached Sigstore bundles
 	// are verified.
@@ -82,7 +91,8 @@ func (s Spec) Identity() prov.Identity {
 // SLSAPolicy returns the SLSA policy.
 func (s Spec) SLSAPolicy() prov.Policy {
 	return prov.Policy{SourceURI: s.SourceURI, SourceTag: s.SourceTag, SourceVersionedTag: s.SourceVersionedTag,
-		SourceBranch: s.SourceBranch, BuilderIDs: s.BuilderIDs, Inputs: s.Inputs}
+		SourceBranch: s.SourceBranch, BuilderIDs: s.BuilderIDs, Inputs: s.Inputs,
+		SignerWorkflow: s.SignerWorkflow, RunnerEnvironment: s.RunnerEnvironment, Issuer: s.ProvenanceIssuer}
 }
 
 // Validate reports every problem at once, each at its key.
@@ -101,8 +111,16 @@ func (s Spec) Validate() []error {
 		for _, err := range s.SLSAPolicy().Validate() {
 			field(fieldOf(err), err)
 		}
-	} else if s.Provenance != "" || len(s.BuilderIDs) > 0 {
+	} else if s.Provenance != "" || len(s.BuilderIDs) > 0 || s.SignerWorkflow != "" || s.RunnerEnvironment != "" || s.ProvenanceIssuer != "" {
 		field("artifacts", errors.New("provenance settings without artifacts: expected artifacts or checksums to verify"))
+	}
+	switch {
+	case s.SigstoreInstance != "" && s.SigstoreInstance != prov.InstancePublicGood && s.SigstoreInstance != prov.InstanceGitHub:
+		field("sigstore-instance", fmt.Errorf("%q: expected %s or %s", s.SigstoreInstance, prov.InstancePublicGood, prov.InstanceGitHub))
+	case s.SigstoreInstance == prov.InstanceGitHub && s.Online:
+		field("sigstore-instance", errors.New("github with online: the TUF refresh fetches the public-good root only; pin GitHub's root with trusted-root (gh attestation trusted-root > trusted_root.jsonl)"))
+	case s.SigstoreInstance == prov.InstanceGitHub && s.Key != "":
+		field("sigstore-instance", errors.New("github with key: GitHub's instance signs keyless; a key signature is checked against the key and the public-good log"))
 	}
 	if signatures {
 		switch {

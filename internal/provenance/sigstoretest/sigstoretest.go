@@ -8,6 +8,12 @@
 // file- and registry-based verification paths end to end, SCT and
 // inclusion proof included.
 //
+// It also issues Rekor v2 entries (Signer.RekorV2: hashedrekord 0.0.2 in a
+// tile-based log whose checkpoints are signed notes, no SET, no integrated
+// time: the bundle's signed timestamp is the only time), and NewGitHub
+// starts a copy of GitHub's own instance (private repositories): no log at
+// all, certificates without SCTs, the timestamp authority's time only.
+//
 // sigstore-go's ca.VirtualSigstore alone cannot do that: its entities
 // cannot be serialised (the signed entry timestamp is private) and its
 // certificates carry no SCT. Its exported CA generators and timestamp
@@ -47,6 +53,8 @@ import (
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	rekortilespb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	rekornote "github.com/sigstore/rekor-tiles/v2/pkg/note"
 	"github.com/sigstore/rekor/pkg/generated/models"
 	"github.com/sigstore/rekor/pkg/pki"
 	"github.com/sigstore/rekor/pkg/types"
@@ -59,6 +67,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
+	flog "github.com/transparency-dev/formats/log"
+	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	// The Rekor entry types this log writes.
@@ -70,13 +80,23 @@ import (
 const BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 var (
-	oidIssuerV1 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}
-	oidIssuerV2 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}
-	oidSCTList  = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
-	oidSource   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 12}
-	oidDigest   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 13}
-	oidRef      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 14}
+	oidIssuerV1     = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}
+	oidIssuerV2     = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}
+	oidSCTList      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
+	oidGitHubRepo   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 5}
+	oidGitHubRef    = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 6}
+	oidBuildSigner  = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 9}
+	oidSignerDigest = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 10}
+	oidRunnerEnv    = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 11}
+	oidSource       = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 12}
+	oidDigest       = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 13}
+	oidRef          = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 14}
+	oidBuildConfig  = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 18}
+	oidTrigger      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 20}
 )
+
+// Rekor2Origin is the origin (and host) of the Rekor v2 log.
+const Rekor2Origin = "log2025-1.rekor.test"
 
 // Sigstore is one in-process Sigstore deployment. It is safe for
 // concurrent use.
@@ -84,12 +104,15 @@ type Sigstore struct {
 	root, inter       *x509.Certificate
 	rootKey, interKey *ecdsa.PrivateKey
 	rekorKey, ctKey   *ecdsa.PrivateKey
+	rekor2Key         *ecdsa.PrivateKey
 	tsa               *ca.VirtualSigstore
 	created           time.Time
+	github            bool
 
-	mu     sync.Mutex
-	leaves [][]byte // RFC 6962 leaf hashes of the log
-	serial int64
+	mu      sync.Mutex
+	leaves  [][]byte // RFC 6962 leaf hashes of the log
+	leaves2 [][]byte // and of the Rekor v2 log
+	serial  int64
 }
 
 // New starts a Sigstore: fresh keys for the CA, the log and the CT log.
@@ -108,11 +131,56 @@ func New() (*Sigstore, error) {
 	if s.ctKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
 		return nil, err
 	}
+	if s.rekor2Key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		return nil, err
+	}
 	if s.tsa, err = ca.NewVirtualSigstore(); err != nil {
 		return nil, err
 	}
 	// Index 0 is someone else's entry: real log indexes are never 0.
 	s.leaves = [][]byte{leafHash([]byte("genesis"))}
+	s.leaves2 = [][]byte{leafHash([]byte("genesis v2"))}
+	return s, nil
+}
+
+// NewGitHub starts a copy of GitHub's own Sigstore instance, which signs
+// the attestations of private repositories: its Fulcio (organization
+// "GitHub, Inc.") issues certificates without SCTs, nothing is logged, and
+// every bundle carries the timestamp authority's signed timestamp only.
+func NewGitHub() (*Sigstore, error) {
+	s, err := New()
+	if err != nil {
+		return nil, err
+	}
+	s.github = true
+	name := func(cn string) pkix.Name { return pkix.Name{CommonName: cn, Organization: []string{"GitHub, Inc."}} }
+	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	interKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: name("Internal Services Root"), NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(48 * time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, &rootKey.PublicKey, rootKey)
+	if err != nil {
+		return nil, err
+	}
+	if s.root, err = x509.ParseCertificate(der); err != nil {
+		return nil, err
+	}
+	interTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: name("Fulcio Intermediate l2"), NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(48 * time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}, BasicConstraintsValid: true, IsCA: true}
+	if der, err = x509.CreateCertificate(rand.Reader, interTmpl, s.root, &interKey.PublicKey, rootKey); err != nil {
+		return nil, err
+	}
+	if s.inter, err = x509.ParseCertificate(der); err != nil {
+		return nil, err
+	}
+	s.rootKey, s.interKey = rootKey, interKey
 	return s, nil
 }
 
@@ -128,10 +196,17 @@ func logID(pub crypto.PublicKey) []byte {
 // TrustedRoot is the trust material as sigstore-go reads it.
 func (s *Sigstore) TrustedRoot() (*root.TrustedRoot, error) {
 	from := s.created.Add(-24 * time.Hour)
+	if s.github {
+		fulcio := &root.FulcioCertificateAuthority{Root: s.root, Intermediates: []*x509.Certificate{s.inter}, URI: "https://fulcio.githubapp.com", ValidityPeriodStart: from}
+		return root.NewTrustedRoot(root.TrustedRootMediaType01, []root.CertificateAuthority{fulcio}, nil, s.tsa.TimestampingAuthorities(), nil)
+	}
 	fulcio := &root.FulcioCertificateAuthority{Root: s.root, Intermediates: []*x509.Certificate{s.inter}, URI: "https://fulcio.test", ValidityPeriodStart: from}
 	tlogs := map[string]*root.TransparencyLog{hex.EncodeToString(logID(s.rekorKey.Public())): {
 		BaseURL: "https://rekor.test", ID: logID(s.rekorKey.Public()), ValidityPeriodStart: from, HashFunc: crypto.SHA256,
-		PublicKey: s.rekorKey.Public(), SignatureHashFunc: crypto.SHA256}}
+		PublicKey: s.rekorKey.Public(), SignatureHashFunc: crypto.SHA256},
+		hex.EncodeToString(logID(s.rekor2Key.Public())): {
+			BaseURL: "https://" + Rekor2Origin, ID: logID(s.rekor2Key.Public()), ValidityPeriodStart: from, HashFunc: crypto.SHA256,
+			PublicKey: s.rekor2Key.Public(), SignatureHashFunc: crypto.SHA256}}
 	ctlogs := map[string]*root.TransparencyLog{hex.EncodeToString(logID(s.ctKey.Public())): {
 		BaseURL: "https://ctfe.test", ID: logID(s.ctKey.Public()), ValidityPeriodStart: from, HashFunc: crypto.SHA256,
 		PublicKey: s.ctKey.Public(), SignatureHashFunc: crypto.SHA256}}
@@ -169,6 +244,14 @@ type Signer struct {
 	// ("https://github.com/acme/api"), the ref ("refs/tags/v1.4.2") and
 	// the commit.
 	SourceRepository, SourceRef, SourceDigest string
+	// BuildSigner and BuildSignerDigest are the workflow that signed
+	// ("https://github.com/o/r/.github/workflows/f.yml@ref") and its
+	// commit; BuildConfig the workflow that ran; RunnerEnvironment
+	// github-hosted or self-hosted; Trigger the event.
+	BuildSigner, BuildSignerDigest, BuildConfig, RunnerEnvironment, Trigger string
+	// RekorV2 logs the signature in the Rekor v2 log: a hashedrekord
+	// 0.0.2 entry with a checkpoint-signed inclusion proof and no time.
+	RekorV2 bool
 }
 
 func (sg *Signer) defaults() {
@@ -193,7 +276,12 @@ func (s *Sigstore) SignBlob(sg Signer, blob []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	entry, err := s.log(hashedrekord.KIND, hashedrekord.New().DefaultVersion(), blob, cert, sig, sg.LoggedAt)
+	var entry *protorekor.TransparencyLogEntry
+	if sg.RekorV2 {
+		entry, err = s.appendV2(digest[:], cert, sig)
+	} else {
+		entry, err = s.log(hashedrekord.KIND, hashedrekord.New().DefaultVersion(), blob, cert, sig, sg.LoggedAt)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +307,12 @@ func (s *Sigstore) SignDigest(sg Signer, sha256Hex string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	entry, err := s.logHashed(sha256Hex, cert, sig, sg.LoggedAt)
+	var entry *protorekor.TransparencyLogEntry
+	if sg.RekorV2 {
+		entry, err = s.appendV2(digest, cert, sig)
+	} else {
+		entry, err = s.logHashed(sha256Hex, cert, sig, sg.LoggedAt)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +350,15 @@ func (s *Sigstore) Attest(sg Signer, statement []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	entry, err := s.log(intoto.KIND, intoto.New().DefaultVersion(), envJSON, cert, sig, sg.LoggedAt)
+	var entry *protorekor.TransparencyLogEntry
+	if sg.RekorV2 {
+		// Rekor v2 logs a DSSE envelope as a hashedrekord over the DSSE
+		// pre-authentication encoding, which is what was signed.
+		pae := sha256.Sum256(dsse.PAE(env.PayloadType, statement))
+		entry, err = s.appendV2(pae[:], cert, sig)
+	} else {
+		entry, err = s.log(intoto.KIND, intoto.New().DefaultVersion(), envJSON, cert, sig, sg.LoggedAt)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +370,11 @@ func (s *Sigstore) Attest(sg Signer, statement []byte) ([]byte, error) {
 }
 
 func (s *Sigstore) bundle(cert *x509.Certificate, entry *protorekor.TransparencyLogEntry) *protobundle.Bundle {
+	if s.github {
+		// GitHub's instance logs nothing.
+		return &protobundle.Bundle{MediaType: BundleMediaType, VerificationMaterial: &protobundle.VerificationMaterial{
+			Content: &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: cert.Raw}}}}
+	}
 	return &protobundle.Bundle{
 		MediaType: BundleMediaType,
 		VerificationMaterial: &protobundle.VerificationMaterial{
@@ -318,7 +424,9 @@ func (s *Sigstore) leaf(sg Signer) (*x509.Certificate, *ecdsa.PrivateKey, error)
 	for _, e := range []struct {
 		id    asn1.ObjectIdentifier
 		value string
-	}{{oidSource, sg.SourceRepository}, {oidDigest, sg.SourceDigest}, {oidRef, sg.SourceRef}} {
+	}{{oidSource, sg.SourceRepository}, {oidDigest, sg.SourceDigest}, {oidRef, sg.SourceRef},
+		{oidBuildSigner, sg.BuildSigner}, {oidSignerDigest, sg.BuildSignerDigest}, {oidRunnerEnv, sg.RunnerEnvironment},
+		{oidBuildConfig, sg.BuildConfig}, {oidTrigger, sg.Trigger}} {
 		if e.value == "" {
 			continue
 		}
@@ -327,6 +435,13 @@ func (s *Sigstore) leaf(sg Signer) (*x509.Certificate, *ecdsa.PrivateKey, error)
 			return nil, nil, err
 		}
 		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: e.id, Value: v})
+	}
+	// The deprecated GitHub extensions (raw strings, not DER) that
+	// cosign's --certificate-github-workflow-* flags read.
+	if sg.SourceRepository != "" {
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions,
+			pkix.Extension{Id: oidGitHubRepo, Value: []byte(strings.TrimPrefix(sg.SourceRepository, "https://github.com/"))},
+			pkix.Extension{Id: oidGitHubRef, Value: []byte(sg.SourceRef)})
 	}
 	if strings.Contains(sg.Identity, "://") {
 		u, err := url.Parse(sg.Identity)
@@ -338,7 +453,7 @@ func (s *Sigstore) leaf(sg Signer) (*x509.Certificate, *ecdsa.PrivateKey, error)
 		tmpl.EmailAddresses = []string{sg.Identity}
 	}
 	precert, err := s.issue(tmpl, &key.PublicKey)
-	if err != nil || sg.NoSCT {
+	if err != nil || sg.NoSCT || s.github {
 		return precert, key, err
 	}
 	// The SCT signs the certificate as it is without the SCT list (RFC
@@ -471,6 +586,54 @@ func (s *Sigstore) append(kind, version string, props types.ArtifactProperties, 
 		IntegratedTime:    at.Unix(),
 		InclusionPromise:  &protorekor.InclusionPromise{SignedEntryTimestamp: set},
 		InclusionProof:    &protorekor.InclusionProof{LogIndex: index, RootHash: rootHash, TreeSize: int64(len(leaves)), Hashes: path(int(index), leaves), Checkpoint: &protorekor.Checkpoint{Envelope: string(cp)}},
+		CanonicalizedBody: body,
+	}, nil
+}
+
+// appendV2 logs a signature over digest (sha256) as a Rekor v2
+// hashedrekord 0.0.2 entry: canonical JSON body, RFC 6962 leaf, an
+// inclusion proof under a checkpoint signed as a note by the v2 log, no
+// signed entry timestamp and no integrated time.
+func (s *Sigstore) appendV2(digest []byte, cert *x509.Certificate, sig []byte) (*protorekor.TransparencyLogEntry, error) {
+	entry := &rekortilespb.Entry{ApiVersion: "0.0.2", Kind: "hashedrekord", Spec: &rekortilespb.Spec{Spec: &rekortilespb.Spec_HashedRekordV002{
+		HashedRekordV002: &rekortilespb.HashedRekordLogEntryV002{
+			Data: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest},
+			Signature: &rekortilespb.Signature{Content: sig, Verifier: &rekortilespb.Verifier{
+				KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
+				Verifier:   &rekortilespb.Verifier_X509Certificate{X509Certificate: &protocommon.X509Certificate{RawBytes: cert.Raw}}}},
+		}}}}
+	raw, err := protojson.Marshal(entry)
+	if err != nil {
+		return nil, err
+	}
+	body, err := jsoncanonicalizer.Transform(raw)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	index := int64(len(s.leaves2))
+	s.leaves2 = append(s.leaves2, leafHash(body))
+	leaves := append([][]byte(nil), s.leaves2...)
+	s.mu.Unlock()
+	rootHash := mth(leaves)
+	sv, err := signature.LoadECDSASignerVerifier(s.rekor2Key, crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := rekornote.NewNoteSigner(context.Background(), Rekor2Origin, sv)
+	if err != nil {
+		return nil, err
+	}
+	cp := flog.Checkpoint{Origin: Rekor2Origin, Size: uint64(len(leaves)), Hash: rootHash}.Marshal()
+	signed, err := note.Sign(&note.Note{Text: string(cp)}, ns)
+	if err != nil {
+		return nil, err
+	}
+	return &protorekor.TransparencyLogEntry{
+		LogIndex:          index,
+		LogId:             &protocommon.LogId{KeyId: logID(s.rekor2Key.Public())},
+		KindVersion:       &protorekor.KindVersion{Kind: "hashedrekord", Version: "0.0.2"},
+		InclusionProof:    &protorekor.InclusionProof{LogIndex: index, RootHash: rootHash, TreeSize: int64(len(leaves)), Hashes: path(int(index), leaves), Checkpoint: &protorekor.Checkpoint{Envelope: string(signed)}},
 		CanonicalizedBody: body,
 	}, nil
 }
