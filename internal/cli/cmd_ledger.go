@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/evidence"
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	gledger "github.com/maestro-conductor/releasegate/internal/gates/ledger"
 	"github.com/maestro-conductor/releasegate/internal/ledger"
@@ -423,7 +424,7 @@ func readFileFlag(o *IO, name, path string) ([]byte, bool) {
 		fmt.Fprintf(o.Stderr, "releasegate ledger: --%s is required\n", name)
 		return nil, false
 	}
-	b, err := os.ReadFile(path)
+	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate ledger: --%s: %v\n", name, err)
 		return nil, false

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/synthetic"
 	"github.com/maestro-conductor/releasegate/internal/policy"
@@ -251,7 +252,7 @@ func dedupe(rs []gate.Result) []gate.Result {
 // readResults reads a Result file or a report with results, and the
 // report's policy (empty for a Result file).
 func readResults(path string) ([]gate.Result, gate.Input, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
 		return nil, gate.Input{}, err
 	}

@@ -15,6 +15,19 @@ import (
 	"os"
 )
 
+// Limits for the kinds of input files. A file larger than its limit is
+// refused as bad input.
+const (
+	// MaxKeySize bounds keys, certificates, OIDC tokens, detached
+	// signatures and signed checkpoints.
+	MaxKeySize = 1 << 20
+	// MaxDocSize bounds documents: Sigstore bundles, trusted roots, rule
+	// files, dashboards, checksum lists, results and evidence inputs.
+	MaxDocSize = 64 << 20
+	// MaxDataSize bounds data exports: usage reports and metrics files.
+	MaxDataSize = 512 << 20
+)
+
 var (
 	// ErrNotRegular means the path is not a regular file: a directory, a
 	// device, a FIFO (named pipe) or a socket.
@@ -31,7 +44,7 @@ type NotRegularError struct {
 }
 
 func (e *NotRegularError) Error() string {
-	return fmt.Sprintf("is %s, not a regular file; expected a file", describe(e.Mode))
+	return fmt.Sprintf("is %s, not a regular file; pass the path of a regular file", describe(e.Mode))
 }
 
 // Is makes a NotRegularError match ErrNotRegular.

@@ -146,7 +146,9 @@ func runOne(ctx context.Context, p Planned, now func() time.Time) (res Result) {
 	out, err := p.Gate.Run(ctx)
 	end := now()
 	if err != nil {
-		if stop := Stopped(ctx); stop != nil && !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrCancelled) {
+		// Say why the gate was stopped, first: a gate that saw its context
+		// end may call it a timeout when the run was in fact cancelled.
+		if stop := Stopped(ctx); stop != nil && !errors.Is(err, ErrCancelled) && (errors.Is(stop, ErrCancelled) || !errors.Is(err, ErrTimeout)) {
 			err = fmt.Errorf("%w after %s: %w", stop, end.Sub(start).Round(time.Millisecond), err)
 		}
 		r := errored(p, err, start, end)

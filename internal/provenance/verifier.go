@@ -1,6 +1,7 @@
 package provenance
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -9,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -17,6 +17,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 )
 
 // intotoPayloadType is the DSSE payload type of in-toto statements.
@@ -49,7 +51,11 @@ type Verifier struct {
 
 // LoadTrustedRoot reads a trusted_root.json.
 func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
-	tr, err := root.NewTrustedRootFromPath(path)
+	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
+	if err != nil {
+		return nil, fmt.Errorf("trusted root %s: %w", path, err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("trusted root %s: %w; expected a Sigstore trusted_root.json", path, err)
 	}
@@ -58,7 +64,7 @@ func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
 
 // LoadPublicKey reads a PEM public key (ECDSA, RSA or Ed25519).
 func LoadPublicKey(path string) (crypto.PublicKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxKeySize)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	prov "github.com/maestro-conductor/releasegate/internal/provenance"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -287,7 +288,7 @@ func verifyBlob(ctx context.Context, v *prov.Verifier, path, bundlePath, sigPath
 			return nil, sum, "", fmt.Errorf("no bundle beside %s: expected %s.sigstore.json or .bundle, or set bundle", path, filepath.Base(path))
 		}
 	}
-	data, err := os.ReadFile(bundlePath)
+	data, err := fsx.ReadFile(context.Background(), bundlePath, fsx.MaxDocSize)
 	if err != nil {
 		return nil, sum, bundlePath, err
 	}
@@ -302,7 +303,7 @@ func verifyBlob(ctx context.Context, v *prov.Verifier, path, bundlePath, sigPath
 // verifyDetached verifies a detached key signature (base64, as cosign
 // writes it, or raw) of the blob with the given sha256.
 func verifyDetached(v *prov.Verifier, sum, sigPath string, id prov.Identity) (*prov.Signature, error) {
-	data, err := os.ReadFile(sigPath)
+	data, err := fsx.ReadFile(context.Background(), sigPath, fsx.MaxKeySize)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +323,7 @@ func verifyDetached(v *prov.Verifier, sum, sigPath string, id prov.Identity) (*p
 }
 
 func loadTrustedRoot(path string) (*root.TrustedRoot, gate.Input, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
 		return nil, gate.Input{}, err
 	}
@@ -335,7 +336,7 @@ func loadTrustedRoot(path string) (*root.TrustedRoot, gate.Input, error) {
 
 func fileInput(name, path string) gate.Input {
 	in := gate.Input{Name: name, URI: path}
-	if data, err := os.ReadFile(path); err == nil {
+	if data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize); err == nil {
 		in.Digest = digest(data)
 	}
 	return in
