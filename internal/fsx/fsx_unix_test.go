@@ -85,4 +85,3 @@ func TestReadFileRefusesHostileInputs(t *testing.T) {
 		})
 	}
 }
-
