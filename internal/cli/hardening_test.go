@@ -142,3 +142,54 @@ func TestHostileInputCancel(t *testing.T) {
 		t.Fatalf("a run cancelled before it started exited 0; stderr:\n%s", errb.String())
 	}
 }
+
+// TestHostileFilesInGates: gates whose files (rule files, a usage report)
+// are a FIFO or a device finish promptly, never pass, and say what the
+// path is.
+func TestHostileFilesInGates(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("devices and FIFOs are Unix paths")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "rules.yml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "usage.csv")); err != nil {
+		t.Fatal(err)
+	}
+	pol := filepath.Join(dir, "policy.yml")
+	body := `version: 1
+gates:
+  - id: rules
+    kind: rules
+    with:
+      files: [rules.yml]
+  - id: spend
+    kind: ci-budget
+    with:
+      source: {usage-file: usage.csv}
+      tenants: [{name: acme, repos: [acme/api]}]
+      budgets: [{tenant: acme, usd: 100}]
+`
+	if err := os.WriteFile(pol, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	done := make(chan run, 1)
+	go func() { done <- runCLI(t, nil, "run", "--policy", pol, "--format", "json", "--out", out) }()
+	var r run
+	select {
+	case r = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("still running after 20s: a gate blocked on a FIFO or read a device")
+	}
+	if r.code == ExitOK {
+		t.Fatalf("exit 0 with a FIFO and a device as inputs; stdout:\n%s", r.stdout)
+	}
+	for _, says := range []string{"rules.yml: is a named pipe (FIFO), not a regular file", "usage file is a character device, not a regular file"} {
+		if !strings.Contains(r.stdout, says) {
+			t.Errorf("results do not say %q:\n%s", says, r.stdout)
+		}
+	}
+}
