@@ -248,6 +248,9 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 			return badInput(o, "evidence create", err)
 		}
 	}
+	if err := prepareDir("--out", out); err != nil { // before signing: keyless signing writes to Rekor
+		return badInput(o, "evidence create", err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	ev, err := evidence.CreateContext(cctx, *opts)

@@ -289,6 +289,9 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 		fmt.Fprintf(o.Stderr, "releasegate ledger verify: %v\n", err)
 		return ExitBadInput
 	}
+	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
 	start := time.Now()
 	res, err := g.Run(ctx)
 	if err != nil {
@@ -343,6 +346,9 @@ func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
 		return ExitBadInput
 	}
 	o.Redact([]string{key})
+	if err := prepareDir("--out", *outDir); err != nil { // created, and writable, before anything is signed
+		return badInput(o, "ledger root", err)
+	}
 	var keyless evidence.BundleSigner
 	if kl.keyless {
 		if keyless, err = kl.signer(ctx, o); err != nil {

@@ -123,6 +123,12 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 	if plan == nil {
 		return code
 	}
+	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
+	if code := prepareSyntheticFiles(o, promPath, summaryPath); code != ExitOK {
+		return code
+	}
 	runner := &gate.Runner{Progress: progress(o)}
 	results := runner.Run(ctx, plan)
 	if code := writeSyntheticFiles(o, results, promPath, summaryPath); code != ExitOK {
@@ -211,6 +217,12 @@ func syntheticMerge(o *IO, args []string) int {
 		}
 		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no gate results in the given files")
 		return ExitBadInput
+	}
+	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
+	if code := prepareSyntheticFiles(o, promPath, summaryPath); code != ExitOK {
+		return code
 	}
 	var merged []gate.Result
 	for _, id := range order {

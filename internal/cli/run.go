@@ -99,6 +99,9 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 	if plan == nil {
 		return code
 	}
+	if code := ro.Output.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
 	conc := ro.Concurrency
 	if conc == 0 {
 		conc = p.Defaults.Concurrency
