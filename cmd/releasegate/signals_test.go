@@ -234,3 +234,62 @@ func TestKill9LeavesNoOrphans(t *testing.T) {
 	}
 	requireGone(t, pids, 3*time.Second)
 }
+
+// TestHangupWithStdoutGone: a closed terminal takes stdout with it. After
+// SIGHUP, and a second signal on top, releasegate is not killed by SIGPIPE
+// when it writes the report to the dead stdout: --out is written and the
+// exit code is 3.
+func TestHangupWithStdoutGone(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pol := sleeperPolicy(t, dir)
+	out := filepath.Join(dir, "results")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &bytes.Buffer{}
+	cmd := exec.Command(bin, "run", "--policy", pol, "--out", out)
+	cmd.Stdout, cmd.Stderr = w, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var pids []int
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		for _, pid := range pids {
+			if alive(pid) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	for _, name := range []string{"leader.pid", "child.pid"} {
+		pids = append(pids, waitPid(t, filepath.Join(dir, name), stderr))
+	}
+	r.Close() // the terminal is gone
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGTERM) // a second signal while it winds down
+	code := waitExit(t, cmd, 15*time.Second)
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		t.Fatalf("releasegate was killed by %v; stderr:\n%s", ws.Signal(), stderr)
+	}
+	if code != 3 {
+		t.Errorf("exit code %d, want 3; stderr:\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatalf("no report in --out: %v; stderr:\n%s", err, stderr)
+	}
+	if !bytes.Contains(b, []byte("cancelled by SIGHUP")) {
+		t.Errorf("report.json does not say cancelled by SIGHUP:\n%s", b)
+	}
+	requireGone(t, pids, 3*time.Second)
+}
