@@ -13,8 +13,9 @@
 // killed, and the gate fails saying how long it ran. When releasegate
 // itself dies, even by kill -9, the command dies with it: on Linux the
 // kernel kills it (a parent-death signal), and on every Unix a small
-// watchdog that notices releasegate's end kills its whole process group. Output is captured
-// bounded; on failure the tail is shown, with secret values masked.
+// watchdog that notices releasegate's end kills its whole process group.
+// Output is captured bounded; on failure the tail is shown, with secret
+// values masked.
 package command
 
 import (
