@@ -7,7 +7,7 @@ LDFLAGS := -X github.com/maestro-conductor/releasegate/internal/cli.Version=$(VE
 # Where `make test` keeps the env of the services it started.
 SERVICES_ENV := $(or $(TMPDIR),/tmp)/releasegate-services.env
 
-.PHONY: all build demo test test-go services lint docs fuzz bench clean
+.PHONY: all build demo test test-go services lint tidy docs fuzz bench clean
 
 all: build
 
@@ -33,9 +33,13 @@ test: services build ## install what is needed, start services, run every test
 test-go: ## go test without starting services (service tests skip locally)
 	$(GO) test ./...
 
-lint: ## go vet and actionlint
+lint: tidy ## go.mod tidy, go vet and actionlint
 	$(GO) vet ./...
 	$(GO) tool -modfile=tools/go.mod actionlint
+
+tidy: ## fail when go.mod/go.sum (or tools/go.mod/go.sum) are not what `go mod tidy` makes them
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
 
 docs: ## regenerate docs/policy.md and docs/policy.schema.json from the code
 	$(GO) test ./internal/gates/all -run TestGeneratedDocs -update

@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/maestro-conductor/releasegate/internal/cli"
 	_ "github.com/maestro-conductor/releasegate/internal/gates/all"
@@ -14,7 +12,8 @@ import (
 
 func main() {
 	cli.TuneGC(os.LookupEnv)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGINT, SIGTERM and SIGHUP cancel the run; the results are still written.
+	ctx, stop := cli.SignalContext(context.Background())
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 )
 
 // Run is a workflow run that throttling may cancel.
@@ -96,7 +98,7 @@ func stateKey(repo string, id int64) string { return fmt.Sprintf("%s#%d", repo, 
 // LoadState reads the throttle state file; a missing file is an empty state.
 func LoadState(file string) (*State, error) {
 	s := &State{Disabled: map[string]DisabledWorkflow{}}
-	b, err := os.ReadFile(file)
+	b, err := fsx.ReadFile(context.Background(), file, fsx.MaxDocSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
 	}

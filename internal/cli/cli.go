@@ -16,6 +16,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
@@ -242,7 +243,7 @@ func ExitFor(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.Is(err, gate.ErrBadInput):
+	case errors.Is(err, gate.ErrBadInput), errors.Is(err, fsx.ErrNotRegular), errors.Is(err, fsx.ErrTooLarge):
 		return ExitBadInput
 	}
 	return ExitError

@@ -127,6 +127,9 @@ func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
 		}
 		plan = append(plan, gate.Planned{Meta: p.Meta(g), Gate: gt})
 	}
+	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
 	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
 	return Emit(o, out, (&gate.Runner{}).Run(ctx, plan))
 }
@@ -224,6 +227,9 @@ func forecastCmd(ctx context.Context, o *IO, args []string) int {
 	m := p.Meta(g)
 	m.ID, m.Kind = "forecast-drift-"+tenant, budgetgate.KindForecast
 	m.Timeout = max(m.Timeout, time.Minute)
+	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
 	res := (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: driftGate{g: fg, tenant: tenant, hours: hours, maxDrift: drift, id: m.ID}}})
 	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
 	return Emit(o, out, res)

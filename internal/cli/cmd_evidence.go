@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/evidence"
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/policy"
 	"github.com/maestro-conductor/releasegate/internal/provenance"
@@ -117,7 +118,7 @@ func badInput(o *IO, cmd string, err error) int {
 func readInputs(paths []string) ([]evidence.Input, error) {
 	var out []evidence.Input
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := fsx.ReadFile(context.Background(), p, fsx.MaxDocSize)
 		if err != nil {
 			return nil, &gate.InputError{Input: p, Err: err}
 		}
@@ -152,7 +153,7 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 	opts := &evidence.Options{Version: e.version, Release: e.release, Results: rs.Results, Required: e.require,
 		PolicyRef: rs.Policy, Tool: "releasegate " + ToolVersion(), GitHub: evidence.GitHubFromEnv(o.Getenv)}
 	if e.policyPath != "" {
-		b, err := os.ReadFile(e.policyPath)
+		b, err := fsx.ReadFile(context.Background(), e.policyPath, policy.MaxFileSize)
 		if err != nil {
 			return nil, &gate.InputError{Input: e.policyPath, Err: err}
 		}
@@ -185,8 +186,7 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 }
 
 func evidenceCreate(ctx context.Context, o *IO, args []string) int {
-	fs := flag.NewFlagSet("evidence create", flag.ContinueOnError)
-	fs.SetOutput(o.Stderr)
+	fs := o.NewFlagSet(Command{Name: "evidence create", Usage: evidenceUsage}) // --help prints the usage and exits 0
 	var in evidenceInputs
 	in.register(fs)
 	var artifacts, attestations, levels stringList
@@ -200,8 +200,8 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 	fs.StringVar(&pubPath, "verify-key", "", "public key the signature must verify with; refuses a signing key that does not match")
 	fs.StringVar(&out, "out", ".", "directory to write the evidence files to")
 	fs.StringVar(&resource, "resource-uri", "", "the VSA resourceUri (default: the repository and ref from GitHub)")
-	if err := fs.Parse(args); err != nil {
-		return ExitBadInput
+	if code, ok := Parse(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return badInput(o, "evidence create", fmt.Errorf("unexpected arguments %q", fs.Args()))
@@ -248,6 +248,9 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 			return badInput(o, "evidence create", err)
 		}
 	}
+	if err := prepareDir("--out", out); err != nil { // before signing: keyless signing writes to Rekor
+		return badInput(o, "evidence create", err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	ev, err := evidence.CreateContext(cctx, *opts)
@@ -283,7 +286,7 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 }
 
 func loadSigner(o *IO, path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxKeySize)
 	if err != nil {
 		return nil, &gate.InputError{Input: path, Err: err}
 	}
@@ -297,7 +300,7 @@ func loadSigner(o *IO, path string) (crypto.Signer, error) {
 }
 
 func loadPublicKey(path string) (crypto.PublicKey, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxKeySize)
 	if err != nil {
 		return nil, &gate.InputError{Input: path, Err: err}
 	}
@@ -309,8 +312,7 @@ func loadPublicKey(path string) (crypto.PublicKey, error) {
 }
 
 func evidenceVerify(o *IO, args []string) int {
-	fs := flag.NewFlagSet("evidence verify", flag.ContinueOnError)
-	fs.SetOutput(o.Stderr)
+	fs := o.NewFlagSet(Command{Name: "evidence verify", Usage: evidenceUsage}) // --help prints the usage and exits 0
 	var keyPath, rootPath string
 	var artifacts stringList
 	var id provenance.Identity
@@ -318,8 +320,8 @@ func evidenceVerify(o *IO, args []string) int {
 	fs.StringVar(&rootPath, "trusted-root", "", "Sigstore trusted_root.json that keyless evidence must chain to (read offline)")
 	registerIdentityFlags(fs, &id)
 	fs.Var(&artifacts, "artifact", "a file that must be a subject of the evidence (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return ExitBadInput
+	if code, ok := Parse(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return badInput(o, "evidence verify", errors.New("expected one evidence-<version>.tar.gz argument"))
@@ -382,15 +384,14 @@ func evidenceVerify(o *IO, args []string) int {
 }
 
 func evidenceKeygen(o *IO, args []string) int {
-	fs := flag.NewFlagSet("evidence keygen", flag.ContinueOnError)
-	fs.SetOutput(o.Stderr)
+	fs := o.NewFlagSet(Command{Name: "evidence keygen", Usage: evidenceUsage}) // --help prints the usage and exits 0
 	var alg, prefix string
 	var force bool
 	fs.StringVar(&alg, "alg", evidence.AlgECDSAP256, "key algorithm: ecdsa-p256 or ed25519")
 	fs.StringVar(&prefix, "out-prefix", "cosign", "write PREFIX.key and PREFIX.pub")
 	fs.BoolVar(&force, "force", false, "overwrite existing key files")
-	if err := fs.Parse(args); err != nil {
-		return ExitBadInput
+	if code, ok := Parse(fs, args); !ok {
+		return code
 	}
 	k, err := evidence.GenerateKey(alg)
 	if err != nil {
@@ -438,16 +439,15 @@ func evidenceKeygen(o *IO, args []string) int {
 }
 
 func checklistCmd(ctx context.Context, o *IO, args []string) int {
-	fs := flag.NewFlagSet("checklist", flag.ContinueOnError)
-	fs.SetOutput(o.Stderr)
+	fs := o.NewFlagSet(Command{Name: "checklist", Usage: checklistUsage}) // --help prints the usage and exits 0
 	var in evidenceInputs
 	in.register(fs)
 	var issue int
 	var repo string
 	fs.IntVar(&issue, "issue", 0, "GitHub issue number whose body is replaced with the checklist")
 	fs.StringVar(&repo, "repo", "", "owner/name of the issue's repository (default: GITHUB_REPOSITORY)")
-	if err := fs.Parse(args); err != nil {
-		return ExitBadInput
+	if code, ok := Parse(fs, args); !ok {
+		return code
 	}
 	opts, err := in.load(o)
 	if err != nil {

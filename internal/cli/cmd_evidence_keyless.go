@@ -9,11 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/evidence"
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/provenance"
 )
@@ -69,7 +69,7 @@ func (k *keylessFlags) signer(ctx context.Context, o *IO) (evidence.BundleSigner
 
 func (k *keylessFlags) token(ctx context.Context, o *IO) (string, error) {
 	if k.tokenFile != "" {
-		b, err := os.ReadFile(k.tokenFile)
+		b, err := fsx.ReadFile(ctx, k.tokenFile, fsx.MaxKeySize)
 		if err != nil {
 			return "", &gate.InputError{Input: k.tokenFile, Err: err}
 		}

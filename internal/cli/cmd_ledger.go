@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/evidence"
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	gledger "github.com/maestro-conductor/releasegate/internal/gates/ledger"
 	"github.com/maestro-conductor/releasegate/internal/ledger"
@@ -345,6 +346,9 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 		fmt.Fprintf(o.Stderr, "releasegate ledger verify: %v\n", err)
 		return ExitBadInput
 	}
+	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
 	start := time.Now()
 	res, err := g.Run(ctx)
 	if err != nil {
@@ -399,6 +403,9 @@ func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
 		return ExitBadInput
 	}
 	o.Redact([]string{key})
+	if err := prepareDir("--out", *outDir); err != nil { // created, and writable, before anything is signed
+		return badInput(o, "ledger root", err)
+	}
 	var keyless evidence.BundleSigner
 	if kl.keyless {
 		if keyless, err = kl.signer(ctx, o); err != nil {
@@ -480,7 +487,7 @@ func readFileFlag(o *IO, name, path string) ([]byte, bool) {
 		fmt.Fprintf(o.Stderr, "releasegate ledger: --%s is required\n", name)
 		return nil, false
 	}
-	b, err := os.ReadFile(path)
+	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate ledger: --%s: %v\n", name, err)
 		return nil, false

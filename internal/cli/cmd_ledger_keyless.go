@@ -6,10 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/evidence"
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	gledger "github.com/maestro-conductor/releasegate/internal/gates/ledger"
 	"github.com/maestro-conductor/releasegate/internal/ledger"
 	"github.com/maestro-conductor/releasegate/internal/provenance"
@@ -86,7 +86,7 @@ func (k *keylessCheckpointFlags) verify(o *IO, checkpointPath string, signed []b
 	if err != nil {
 		return nil, badInput(o, cmd, fmt.Errorf("--trusted-root: %w", err))
 	}
-	data, err := os.ReadFile(k.bundle)
+	data, err := fsx.ReadFile(context.Background(), k.bundle, fsx.MaxDocSize)
 	if err != nil {
 		return nil, badInput(o, cmd, fmt.Errorf("--bundle: %w", err))
 	}

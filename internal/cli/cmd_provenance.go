@@ -118,6 +118,9 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 		return ExitBadInput
 	}
 	g := provenance.New(gate.Meta{ID: id, Kind: provenance.Kind, Group: "provenance", Required: true}, s, gate.Env{Getenv: o.Getenv})
+	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
 	start := time.Now()
 	res, err := g.Run(ctx)
 	if err != nil {

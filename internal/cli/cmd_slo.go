@@ -139,7 +139,11 @@ func sloCmd(ctx context.Context, o *IO, args []string) int {
 		_, _ = o.Stdout.Write(b)
 		return ExitOK
 	}
-	if err := os.WriteFile(out, b, 0o644); err != nil {
+	err = prepareFile("--out", out) // its directory is created
+	if err == nil {
+		err = os.WriteFile(out, b, 0o644)
+	}
+	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate slo rules: %v\n", err)
 		return ExitBadInput
 	}

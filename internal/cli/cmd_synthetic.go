@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/synthetic"
 	"github.com/maestro-conductor/releasegate/internal/policy"
@@ -122,6 +123,12 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 	if plan == nil {
 		return code
 	}
+	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
+	if code := prepareSyntheticFiles(o, promPath, summaryPath); code != ExitOK {
+		return code
+	}
 	runner := &gate.Runner{Progress: progress(o)}
 	results := runner.Run(ctx, plan)
 	if code := writeSyntheticFiles(o, results, promPath, summaryPath); code != ExitOK {
@@ -211,6 +218,12 @@ func syntheticMerge(o *IO, args []string) int {
 		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no gate results in the given files")
 		return ExitBadInput
 	}
+	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
+	if code := prepareSyntheticFiles(o, promPath, summaryPath); code != ExitOK {
+		return code
+	}
 	var merged []gate.Result
 	for _, id := range order {
 		if _, ok := groups[id]; !ok {
@@ -251,7 +264,7 @@ func dedupe(rs []gate.Result) []gate.Result {
 // readResults reads a Result file or a report with results, and the
 // report's policy (empty for a Result file).
 func readResults(path string) ([]gate.Result, gate.Input, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
 		return nil, gate.Input{}, err
 	}

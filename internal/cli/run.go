@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -98,6 +99,9 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 	if plan == nil {
 		return code
 	}
+	if code := ro.Output.prepare(o); code != ExitOK { // results must be writable before any gate runs
+		return code
+	}
 	conc := ro.Concurrency
 	if conc == 0 {
 		conc = p.Defaults.Concurrency
@@ -110,6 +114,9 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 		o.Logf("releasegate %s: %d gate(s) from %s", ToolVersion(), len(plan), p.File)
 	}
 	results := runner.Run(ctx, plan)
+	if stop := gate.Stopped(ctx); errors.Is(stop, gate.ErrCancelled) {
+		o.Logf("releasegate: the run was %v; gates that had not finished are status error; writing the results", stop)
+	}
 	ro.Output.Policy = gate.Input{Name: p.File, Digest: p.Digest}
 	return Emit(o, ro.Output, results)
 }

@@ -1,17 +1,17 @@
 package evidence
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
@@ -106,19 +106,11 @@ type document struct {
 func (d *document) isReport() bool { _, ok := d.raw["results"]; return ok }
 
 func readDoc(name string) (*document, error) {
-	f, err := os.Open(name)
+	b, err := fsx.ReadFile(context.Background(), name, MaxResultFileSize)
 	if err != nil {
-		return nil, &gate.InputError{Input: name, Err: err}
+		return nil, &gate.InputError{Input: name, Err: fmt.Errorf("%w; expected a gate result", err)}
 	}
-	defer f.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(io.LimitReader(f, MaxResultFileSize+1)); err != nil {
-		return nil, &gate.InputError{Input: name, Err: err}
-	}
-	if buf.Len() > MaxResultFileSize {
-		return nil, &gate.InputError{Input: name, Err: fmt.Errorf("larger than %d bytes; expected a gate result", MaxResultFileSize)}
-	}
-	return parseDoc(name, buf.Bytes())
+	return parseDoc(name, b)
 }
 
 // parseDoc decodes a result or report document and checks its schema.

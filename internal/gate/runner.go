@@ -105,10 +105,14 @@ func (r *Runner) Run(ctx context.Context, plan []Planned) []Result {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				results[i] = errored(p, fmt.Errorf("not started: %w", ctxErr(ctx)), now(), now())
+				results[i] = errored(p, fmt.Errorf("not started: %w", Stopped(ctx)), now(), now())
 				return
 			}
 			defer func() { <-sem }()
+			if ctx.Err() != nil { // both were ready: a stopped run starts nothing new
+				results[i] = errored(p, fmt.Errorf("not started: %w", Stopped(ctx)), now(), now())
+				return
+			}
 			r.notify(Event{Gate: p.ID, Started: true})
 			res := runOne(ctx, p, now)
 			results[i] = res
@@ -142,8 +146,10 @@ func runOne(ctx context.Context, p Planned, now func() time.Time) (res Result) {
 	out, err := p.Gate.Run(ctx)
 	end := now()
 	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, ErrTimeout) {
-			err = fmt.Errorf("%w after %s: %w", ErrTimeout, end.Sub(start).Round(time.Millisecond), err)
+		// Say why the gate was stopped, first: a gate that saw its context
+		// end may call it a timeout when the run was in fact cancelled.
+		if stop := Stopped(ctx); stop != nil && !errors.Is(err, ErrCancelled) && (errors.Is(stop, ErrCancelled) || !errors.Is(err, ErrTimeout)) {
+			err = fmt.Errorf("%w after %s: %w", stop, end.Sub(start).Round(time.Millisecond), err)
 		}
 		r := errored(p, err, start, end)
 		if out != nil {
@@ -224,13 +230,6 @@ func skipped(p Planned, blocked []string, t time.Time) Result {
 		Summary: fmt.Sprintf("not run: needs %v, which did not pass", blocked)}
 	stamp(&r, p, t, t)
 	return r
-}
-
-func ctxErr(ctx context.Context) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return ErrTimeout
-	}
-	return ctx.Err()
 }
 
 // Errored builds the Result for a gate that could not be evaluated; the CLI

@@ -3,8 +3,10 @@ package gate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,6 +95,67 @@ func TestRunnerTimeout(t *testing.T) {
 	res := (&Runner{}).Run(context.Background(), []Planned{p})
 	if res[0].Status != StatusError || !strings.Contains(res[0].Error, "timed out") {
 		t.Fatalf("status %s error %q, want error with timed out", res[0].Status, res[0].Error)
+	}
+}
+
+// TestRunnerCancelled: a run cancelled from outside (a signal) ends every
+// gate as status error saying it was cancelled and why, never "timed out".
+func TestRunnerCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	started := make(chan struct{})
+	var once sync.Once
+	// whichever gate runs first blocks until the signal; the other is queued
+	// behind it (concurrency 1) and must not start once the run is cancelled
+	slow := func(ctx context.Context) (*Result, error) {
+		once.Do(func() { close(started) })
+		select {
+		case <-ctx.Done(): // as many gates do: a context that ended is called a timeout
+			return nil, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+			return &Result{Checks: []Check{{Name: "c", Status: StatusPass, Message: "ran after the cancel"}}}, nil
+		}
+	}
+	a, b := plan("a", slow), plan("b", slow)
+	a.Timeout, b.Timeout = time.Hour, time.Hour
+	go func() {
+		<-started
+		cancel(fmt.Errorf("%w by SIGHUP", ErrCancelled))
+	}()
+	res := (&Runner{Concurrency: 1}).Run(ctx, []Planned{a, b})
+	for _, r := range res {
+		if r.Status != StatusError {
+			t.Errorf("%s: status %s, want error", r.Gate, r.Status)
+		}
+		if !strings.HasPrefix(r.Error, "cancelled by SIGHUP") && !strings.HasPrefix(r.Error, "not started: cancelled by SIGHUP") {
+			t.Errorf("%s: error %q, want it to start saying cancelled by SIGHUP", r.Gate, r.Error)
+		}
+	}
+}
+
+func TestStopped(t *testing.T) {
+	t.Parallel()
+	if err := Stopped(context.Background()); err != nil {
+		t.Errorf("live context: Stopped = %v, want nil", err)
+	}
+	dl, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-dl.Done()
+	if err := Stopped(dl); !errors.Is(err, ErrTimeout) || errors.Is(err, ErrCancelled) {
+		t.Errorf("deadline: Stopped = %v, want ErrTimeout only", err)
+	}
+	plain, cancelPlain := context.WithCancel(context.Background())
+	cancelPlain()
+	if err := Stopped(plain); !errors.Is(err, ErrCancelled) || errors.Is(err, ErrTimeout) {
+		t.Errorf("plain cancel: Stopped = %v, want ErrCancelled", err)
+	}
+	// a gate's own timeout under a run cancelled by a signal: the signal wins
+	parent, cancelParent := context.WithCancelCause(context.Background())
+	child, cancelChild := context.WithTimeout(parent, time.Hour)
+	defer cancelChild()
+	cancelParent(fmt.Errorf("%w by SIGTERM", ErrCancelled))
+	if err := Stopped(child); !errors.Is(err, ErrCancelled) || err.Error() != "cancelled by SIGTERM" {
+		t.Errorf("signal: Stopped = %v, want cancelled by SIGTERM", err)
 	}
 }
 

@@ -9,13 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 )
 
 // Errors of checkpoints and proofs, matched with errors.Is.
@@ -144,7 +145,7 @@ func GenerateKey() (signer, verifier string, err error) {
 
 // ReadKey reads a key file and trims surrounding space.
 func ReadKey(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxKeySize)
 	if err != nil {
 		return "", fmt.Errorf("read key: %w", err)
 	}

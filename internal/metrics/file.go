@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
@@ -322,7 +322,7 @@ type FileOptions struct {
 
 // OpenFile reads and parses a metrics file.
 func OpenFile(path string, opts FileOptions) (*FileSource, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxDataSize)
 	if err != nil {
 		return nil, &gate.InputError{Input: path, Err: fmt.Errorf("read metrics file: %w", err)}
 	}

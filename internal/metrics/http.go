@@ -12,11 +12,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
@@ -89,7 +89,7 @@ func NewHTTPSource(opts HTTPOptions) (*HTTPSource, error) {
 		tr.MaxIdleConnsPerHost = 64
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.InsecureSkipVerifyUnsafe} //nolint:gosec // opt-in, named Unsafe
 		if opts.CAFile != "" {
-			pem, err := os.ReadFile(opts.CAFile)
+			pem, err := fsx.ReadFile(context.Background(), opts.CAFile, fsx.MaxKeySize)
 			if err != nil {
 				return nil, &gate.InputError{Input: "ca-file", Err: err}
 			}

@@ -11,6 +11,7 @@ package policy
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -27,6 +28,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
@@ -110,21 +112,15 @@ type Options struct {
 // unreadable file is a *gate.InputError; problems in the file are returned
 // as Errors, all at once. Both match gate.ErrBadInput.
 func Load(path string, o Options) (*Policy, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &gate.InputError{Input: path, Err: fmt.Errorf("policy file not found; pass --policy FILE or create %s", DefaultPath)}
-		}
-		return nil, &gate.InputError{Input: path, Err: err}
-	}
-	if st.IsDir() {
-		return nil, &gate.InputError{Input: path, Err: errors.New("is a directory; expected a policy file")}
-	}
-	if st.Size() > MaxFileSize {
-		return nil, &gate.InputError{Input: path, Err: fmt.Errorf("policy is %d bytes; at most %d are accepted", st.Size(), MaxFileSize)}
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
+	// Read through a hard limit, refusing devices, FIFOs and directories
+	// up front: stat's size is not to be trusted (/dev/zero says 0).
+	b, err := fsx.ReadFile(context.Background(), path, MaxFileSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &gate.InputError{Input: path, Err: fmt.Errorf("policy file not found; pass --policy FILE or create %s", DefaultPath)}
+	case errors.Is(err, fsx.ErrNotRegular), errors.Is(err, fsx.ErrTooLarge):
+		return nil, &gate.InputError{Input: path, Err: fmt.Errorf("policy %w", err)}
+	case err != nil:
 		return nil, &gate.InputError{Input: path, Err: err}
 	}
 	return Parse(path, b, o)

@@ -2,6 +2,7 @@ package provenance
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +18,8 @@ import (
 	"sync"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
+
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 )
 
 // Artifact is one file to verify.
@@ -80,12 +83,11 @@ var checksumLine = regexp.MustCompile(`^([0-9a-fA-F]{64}) [ *](.+)$`)
 // ReadChecksums parses a sha256sum file ("<hex>  <name>" or "<hex> *<name>"
 // per line); names are relative to the file's directory.
 func ReadChecksums(path string) ([]Artifact, error) {
-	f, err := os.Open(path)
+	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return parseChecksums(f, filepath.Dir(path), path)
+	return parseChecksums(bytes.NewReader(data), filepath.Dir(path), path)
 }
 
 func parseChecksums(r io.Reader, dir, name string) ([]Artifact, error) {
@@ -117,7 +119,7 @@ func parseChecksums(r io.Reader, dir, name string) ([]Artifact, error) {
 
 // HashFile returns the sha256 of a file as lowercase hex, streaming.
 func HashFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := fsx.Open(path) // any size, but a regular file: never a device or FIFO
 	if err != nil {
 		return "", err
 	}
@@ -260,7 +262,7 @@ func (b *Batch) bundles(path string) ([]*bundle.Bundle, error) {
 	}
 	b.mu.Unlock()
 	s.once.Do(func() {
-		data, err := os.ReadFile(path)
+		data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 		if err != nil {
 			s.err = err
 			return

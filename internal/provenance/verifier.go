@@ -2,6 +2,7 @@ package provenance
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -11,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -22,6 +22,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 )
 
 // intotoPayloadType is the DSSE payload type of in-toto statements.
@@ -66,7 +68,11 @@ type Verifier struct {
 
 // LoadTrustedRoot reads a trusted_root.json.
 func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
-	tr, err := root.NewTrustedRootFromPath(path)
+	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
+	if err != nil {
+		return nil, fmt.Errorf("trusted root %s: %w", path, err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("trusted root %s: %w; expected a Sigstore trusted_root.json", path, err)
 	}
@@ -77,7 +83,7 @@ func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
 // trusted_root.json, or the JSON lines `gh attestation trusted-root`
 // prints (see ParseTrustedRoot).
 func LoadTrustedRootFor(path, instance string) (*root.TrustedRoot, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +141,7 @@ func ParseTrustedRoot(data []byte, instance string) (*root.TrustedRoot, error) {
 
 // LoadPublicKey reads a PEM public key (ECDSA, RSA or Ed25519).
 func LoadPublicKey(path string) (crypto.PublicKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxKeySize)
 	if err != nil {
 		return nil, err
 	}

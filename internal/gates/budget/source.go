@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/budget"
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/githubapi"
 )
@@ -89,10 +90,13 @@ func (g *common) load(ctx context.Context, since func(asOf time.Time) time.Time)
 		if !filepath.IsAbs(f) {
 			f = filepath.Join(g.env.PolicyDir, f)
 		}
-		b, err := os.ReadFile(f)
+		b, err := fsx.ReadFile(ctx, f, fsx.MaxDataSize)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, &gate.InputError{Input: s.Source.UsageFile, Err: errors.New("usage file not found; export a usage report from the billing settings or point usage-file at one")}
+			}
+			if errors.Is(err, fsx.ErrNotRegular) || errors.Is(err, fsx.ErrTooLarge) {
+				return nil, &gate.InputError{Input: s.Source.UsageFile, Err: fmt.Errorf("usage file %w", err)}
 			}
 			return nil, fmt.Errorf("%w: reading %s: %v", gate.ErrUnreachable, s.Source.UsageFile, err)
 		}

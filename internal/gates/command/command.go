@@ -10,8 +10,12 @@
 // The command runs without a shell unless the policy gives `shell:`. It runs
 // in its own process group: when its deadline passes, or the gate is
 // stopped, the whole group — the command and every child it started — is
-// killed, and the gate fails saying how long it ran. Output is captured
-// bounded; on failure the tail is shown, with secret values masked.
+// killed, and the gate fails saying how long it ran. When releasegate
+// itself dies, even by kill -9, the command dies with it: on Linux the
+// kernel kills it (a parent-death signal), and on every Unix a small
+// watchdog that notices releasegate's end kills its whole process group.
+// Output is captured bounded; on failure the tail is shown, with secret
+// values masked.
 package command
 
 import (
@@ -192,22 +196,25 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	stderr := newCapture(0, TailSize)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Stdin = nil
-	setGroup(cmd)
+	grp := newGroup(cmd)
 	// A child that outlives the command and keeps its stdout open must not
 	// hold the gate: the pipes are closed shortly after the command exits.
 	cmd.WaitDelay = time.Second
 
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	begin := time.Now()
+	done, err := start(cmd)
+	if err != nil {
+		grp.close()
 		res.Add(gate.Check{Name: "command", Status: gate.StatusFail, Expected: "an executable program",
 			Message: fmt.Sprintf("expected to start %s, but it failed: %v; check that it is executable and the dir exists", g.mask(argv[0]), g.mask(err.Error()))})
 		res.Summary = fmt.Sprintf("%s could not be started", g.mask(argv[0]))
 		g.finish(res)
 		return res, nil
 	}
-	timedOut, waitErr := waitOrKill(runCtx, cmd)
-	elapsed := time.Since(start)
-	killGroup(cmd) // children left behind by a command that exited are stopped too
+	grp.started(cmd)
+	timedOut, waitErr := waitOrKill(runCtx, grp, done)
+	elapsed := time.Since(begin)
+	grp.close() // children left behind by a command that exited are stopped too
 
 	res.Details = map[string]any{
 		"command":     g.commandLine(),
@@ -216,10 +223,14 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		"stderr_tail": g.mask(stderr.Tail()),
 	}
 	if timedOut && ctx.Err() != nil {
-		// The gate itself was stopped (its timeout or the run was
-		// cancelled): it could not be evaluated.
-		return res, fmt.Errorf("%w: %s was stopped after %s, with its children, because the gate was cancelled (%v); raise the gate's timeout above the command's deadline",
-			gate.ErrTimeout, g.display(), elapsed.Round(time.Millisecond), context.Cause(ctx))
+		// The gate itself was stopped: it could not be evaluated.
+		if stop := gate.Stopped(ctx); errors.Is(stop, gate.ErrCancelled) {
+			// the run was cancelled (a signal): not the policy's fault
+			return res, fmt.Errorf("%s was stopped after %s, with its children, because the run was %w; nothing was judged",
+				g.display(), elapsed.Round(time.Millisecond), stop)
+		}
+		return res, fmt.Errorf("%w: %s was stopped after %s, with its children, because the gate's timeout passed; raise the gate's timeout above the command's deadline",
+			gate.ErrTimeout, g.display(), elapsed.Round(time.Millisecond))
 	}
 	if timedOut {
 		g.judgeKilled(res, elapsed, stdout, stderr)
@@ -298,25 +309,24 @@ func digestFile(path string) (gate.Input, error) {
 	return gate.Input{Name: path, Digest: "sha256:" + hex.EncodeToString(h.Sum(nil))}, nil
 }
 
-// waitOrKill waits for the command; when ctx ends first it stops the whole
-// process group (SIGTERM, then SIGKILL after killGrace), waits for the
-// command to be reaped and reports killed.
-func waitOrKill(ctx context.Context, cmd *exec.Cmd) (killed bool, err error) {
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+// waitOrKill waits for the started command (done yields cmd.Wait's
+// error); when ctx ends first it stops the whole process group (SIGTERM,
+// then SIGKILL after killGrace), waits for the command to be reaped and
+// reports killed.
+func waitOrKill(ctx context.Context, grp *group, done <-chan error) (killed bool, err error) {
 	select {
 	case err := <-done:
 		return false, err
 	case <-ctx.Done():
 	}
-	terminateGroup(cmd)
+	grp.terminate()
 	select {
 	case err := <-done:
-		killGroup(cmd)
+		grp.kill()
 		return true, err
 	case <-time.After(killGrace):
 	}
-	killGroup(cmd)
+	grp.kill()
 	return true, <-done
 }
 

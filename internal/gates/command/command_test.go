@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -235,6 +236,48 @@ func TestGateTimeoutIsAnError(t *testing.T) {
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("took %s", took)
+	}
+}
+
+// TestCancelledRunIsAnError: when the run is cancelled from outside (a
+// signal), the gate could not be evaluated: an error wrapping ErrCancelled
+// that names the signal and does not blame the timeout, and the command and
+// its children are killed.
+func TestCancelledRunIsAnError(t *testing.T) {
+	t.Parallel()
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	g, err := New(gate.Meta{ID: "job", Timeout: time.Hour},
+		Spec{Shell: `sleep 60 & echo $! > "$PIDFILE"; wait`, Env: map[string]string{"PIDFILE": pidFile}}, gate.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		for {
+			if _, err := os.Stat(pidFile); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel(fmt.Errorf("%w by SIGHUP", gate.ErrCancelled))
+	}()
+	_, err = g.Run(ctx)
+	if !errors.Is(err, gate.ErrCancelled) || errors.Is(err, gate.ErrTimeout) {
+		t.Fatalf("err = %v, want ErrCancelled and not ErrTimeout", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "cancelled by SIGHUP") || strings.Contains(msg, "raise the gate's timeout") {
+		t.Errorf("message %q: want it to name the signal and not advise a timeout", msg)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	for deadline := time.Now().Add(3 * time.Second); alive(pid); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("child %d of the cancelled command is still running", pid)
+		}
 	}
 }
 

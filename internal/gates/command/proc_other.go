@@ -4,15 +4,23 @@ package command
 
 import "os/exec"
 
-// setGroup is a no-op where process groups are not available.
-func setGroup(cmd *exec.Cmd) {}
+// group stands for a process group where there are none: only the command
+// itself can be stopped, and its children may outlive it, or releasegate
+// when it is killed (see docs/operations.md).
+type group struct{ cmd *exec.Cmd }
 
-// terminateGroup kills the command; children may survive on this platform.
-func terminateGroup(cmd *exec.Cmd) { killGroup(cmd) }
+func newGroup(cmd *exec.Cmd) *group { return &group{cmd: cmd} }
 
-// killGroup kills the command; children may survive on this platform.
-func killGroup(cmd *exec.Cmd) {
-	if cmd.Process != nil {
-		_ = cmd.Process.Kill()
+func (g *group) started(cmd *exec.Cmd) {}
+
+// terminate kills the command: there is no polite stop here.
+func (g *group) terminate() { g.kill() }
+
+// kill kills the command.
+func (g *group) kill() {
+	if g.cmd.Process != nil {
+		_ = g.cmd.Process.Kill()
 	}
 }
+
+func (g *group) close() { g.kill() }

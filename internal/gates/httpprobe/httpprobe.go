@@ -22,13 +22,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/clock"
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/command/jsonpath"
 )
@@ -94,7 +94,7 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 		if !filepath.IsAbs(path) && env.PolicyDir != "" {
 			path = filepath.Join(env.PolicyDir, path)
 		}
-		pem, err := os.ReadFile(path)
+		pem, err := fsx.ReadFile(context.Background(), path, fsx.MaxKeySize)
 		if err != nil {
 			return nil, &gate.InputError{Input: "ca-file", Err: fmt.Errorf("cannot read %s: %w", path, err)}
 		}

@@ -14,11 +14,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/ledger"
 	"github.com/maestro-conductor/releasegate/internal/policy"
@@ -320,7 +320,7 @@ func (g *Gate) keylessCheck(v *provenance.Verifier, tenant, date string, signed 
 	fail := func(msg string) {
 		res.Add(gate.Check{Name: name, Tenant: tenant, Status: gate.StatusFail, Expected: expected, Message: "tenant " + tenant + ": " + msg})
 	}
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
 		fail(fmt.Sprintf("%v; run `releasegate ledger root --date %s --keyless` and put the bundle in keyless-bundles", err, date))
 		return ""

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	prov "github.com/maestro-conductor/releasegate/internal/provenance"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -288,7 +289,7 @@ func verifyBlob(ctx context.Context, v *prov.Verifier, path, bundlePath, sigPath
 			return nil, sum, "", fmt.Errorf("no bundle beside %s: expected %s.sigstore.json or .bundle, or set bundle", path, filepath.Base(path))
 		}
 	}
-	data, err := os.ReadFile(bundlePath)
+	data, err := fsx.ReadFile(context.Background(), bundlePath, fsx.MaxDocSize)
 	if err != nil {
 		return nil, sum, bundlePath, err
 	}
@@ -303,7 +304,7 @@ func verifyBlob(ctx context.Context, v *prov.Verifier, path, bundlePath, sigPath
 // verifyDetached verifies a detached key signature (base64, as cosign
 // writes it, or raw) of the blob with the given sha256.
 func verifyDetached(v *prov.Verifier, sum, sigPath string, id prov.Identity) (*prov.Signature, error) {
-	data, err := os.ReadFile(sigPath)
+	data, err := fsx.ReadFile(context.Background(), sigPath, fsx.MaxKeySize)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +343,7 @@ func addObserved(c *gate.Check, d map[string]any, l *prov.LogEntry, signed time.
 }
 
 func loadTrustedRoot(path, instance string) (*root.TrustedRoot, gate.Input, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
 		return nil, gate.Input{}, err
 	}
@@ -355,7 +356,7 @@ func loadTrustedRoot(path, instance string) (*root.TrustedRoot, gate.Input, erro
 
 func fileInput(name, path string) gate.Input {
 	in := gate.Input{Name: name, URI: path}
-	if data, err := os.ReadFile(path); err == nil {
+	if data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize); err == nil {
 		in.Digest = digest(data)
 	}
 	return in

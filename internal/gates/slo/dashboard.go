@@ -8,12 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
 	"github.com/maestro-conductor/releasegate/internal/policy"
@@ -92,7 +92,7 @@ func (g *DashboardGate) Run(ctx context.Context) (*gate.Result, error) {
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("%w: %w", gate.ErrTimeout, err)
 		}
-		b, err := os.ReadFile(f)
+		b, err := fsx.ReadFile(ctx, f, fsx.MaxDocSize)
 		if err != nil {
 			res.Checks = append(res.Checks, gate.Check{Name: "dashboard " + f, Status: gate.StatusFail, Message: err.Error()})
 			continue

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
 	"github.com/maestro-conductor/releasegate/internal/policy"
@@ -279,7 +279,7 @@ func (g *RulesGate) Run(ctx context.Context) (*gate.Result, error) {
 	alerts := map[string]bool{}
 	var groups []string
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := fsx.ReadFile(ctx, f, fsx.MaxDocSize)
 		if err != nil {
 			res.Checks = append(res.Checks, gate.Check{Name: "rule file", Status: gate.StatusFail, Message: fmt.Sprintf("%s: %v", f, err)})
 			continue
