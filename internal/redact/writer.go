@@ -1,0 +1,59 @@
+package redact
+
+import (
+	"bytes"
+	"io"
+	"sync"
+)
+
+// Writer masks every secret of its Set in what is written through it. It
+// holds back the text after the last newline (up to 64 KiB) so that a
+// secret split across two writes is still caught; Flush writes the rest.
+// It is safe for concurrent use.
+type Writer struct {
+	mu  sync.Mutex
+	w   io.Writer
+	set *Set
+	buf []byte
+}
+
+// NewWriter returns a Writer that masks set's secrets — those known now
+// and those added later — in everything written to w.
+func NewWriter(w io.Writer, set *Set) *Writer { return &Writer{w: w, set: set} }
+
+// Underlying returns the writer that receives the masked text, for
+// commands that must carry a secret verbatim (::add-mask::).
+func (r *Writer) Underlying() io.Writer { return r.w }
+
+// Write buffers p and writes every complete line, masked.
+func (r *Writer) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf = append(r.buf, p...)
+	i := bytes.LastIndexByte(r.buf, '\n')
+	if i < 0 {
+		if len(r.buf) < 64<<10 {
+			return len(p), nil
+		}
+		i = len(r.buf) - 1
+	}
+	out := r.set.String(string(r.buf[:i+1]))
+	r.buf = append(r.buf[:0], r.buf[i+1:]...)
+	if _, err := io.WriteString(r.w, out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush writes whatever is buffered, masked.
+func (r *Writer) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.buf) == 0 {
+		return nil
+	}
+	out := r.set.String(string(r.buf))
+	r.buf = r.buf[:0]
+	_, err := io.WriteString(r.w, out)
+	return err
+}
