@@ -205,3 +205,48 @@ func ValidateHosts(hosts []string) []error {
 	}
 	return errs
 }
+
+// Transport enforces a Policy on redirects from inside the transport, for
+// clients whose CheckRedirect cannot be set (the OCI registry client): a
+// request the client makes to follow a redirect carries the response that
+// caused it, and is refused before it is sent when the policy says so.
+type Transport struct {
+	// Base sends the requests; nil means http.DefaultTransport.
+	Base http.RoundTripper
+	// Policy decides which redirects are followed.
+	Policy Policy
+}
+
+// RoundTrip checks a redirected request against the policy, then sends it.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Response != nil && req.Response.Request != nil {
+		hops, first := 0, req.Response.Request
+		for r := req; r.Response != nil && r.Response.Request != nil; r = r.Response.Request {
+			hops++
+			first = r.Response.Request
+		}
+		if err := t.Policy.Check(first.URL, req.Response.Request.URL, req.URL, hops-1); err != nil {
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, err
+		}
+	}
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(req)
+}
+
+// CloseIdleConnections closes the base transport's idle connections.
+func (t *Transport) CloseIdleConnections() {
+	type closer interface{ CloseIdleConnections() }
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if c, ok := base.(closer); ok {
+		c.CloseIdleConnections()
+	}
+}
