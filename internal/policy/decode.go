@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding"
+	"encoding/base64"
 	"fmt"
 	"math"
 	"net/url"
@@ -257,6 +258,8 @@ func (d *decoder) scalar(n *yaml.Node, path string, tag reflect.StructTag, want 
 		if u, err := url.Parse(s); err == nil && u.User != nil {
 			if pw, ok := u.User.Password(); ok && pw != "" {
 				d.secrets[pw] = true // https://user:password@host
+				// and the Authorization: Basic form a client sends it in
+				d.secrets[base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))] = true
 			}
 		}
 	}

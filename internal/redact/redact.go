@@ -31,11 +31,11 @@ const MinLen = 3
 // secretName is the one rule for what counts as a secret's name, used by
 // the policy (${NAME} expansion, env and header maps), the command and http
 // gates, and the process environment.
-var secretName = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|API_?KEY|PRIVATE|DSN|AUTH|COOKIE)`)
+var secretName = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|API[_-]?KEY|PRIVATE|DSN|AUTH|COOKIE)`)
 
 // IsSecretName reports whether a variable, header or field named name
 // carries a secret: it contains TOKEN, SECRET, PASSWORD, PASSWD,
-// PASSPHRASE, CREDENTIAL, API_KEY/APIKEY, PRIVATE, DSN, AUTH (but not
+// PASSPHRASE, CREDENTIAL, API_KEY/API-KEY/APIKEY, PRIVATE, DSN, AUTH (but not
 // AUTHOR) or COOKIE, in any case. Authorization, Cookie,
 // Proxy-Authorization, GITHUB_TOKEN, BASIC_AUTH and PGPASSWORD all do;
 // GIT_AUTHOR_NAME does not.

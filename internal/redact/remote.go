@@ -22,6 +22,9 @@ var (
 	// "Name: value" and "Name=value" lines, as an echoed request or a
 	// proxy's error page shows its headers
 	headerLine = regexp.MustCompile(`(?m)^([ \t>]*"?([A-Za-z][A-Za-z0-9_.-]*)"?[ \t]*[:=][ \t]*)(.*)$`)
+	// the same inside a JSON or Go string, after an escaped line break:
+	// …\r\nAuthorization: Bearer …\r\n…
+	escapedHeader = regexp.MustCompile(`((?:\\r)?\\n[ \t]*([A-Za-z][A-Za-z0-9_.-]*)[ \t]*:[ \t]*)((?:[^\\"]|\\[^rn])*)`)
 	// "Name": "value" and "Name": ["value", …] in JSON
 	jsonField = regexp.MustCompile(`("([A-Za-z][A-Za-z0-9_.-]*)"\s*:\s*)(\[[^\]]*\]|"(?:[^"\\]|\\.)*")`)
 	// Bearer/Basic/token credentials anywhere
@@ -36,10 +39,20 @@ var (
 // header lines and JSON fields whose name IsSecretName (Authorization,
 // Cookie, Proxy-Authorization, X-Api-Key, …), Bearer/Basic/token
 // credentials, URL user information and secret-named query parameters,
-// then every secret of set (which may be nil).
+// after every secret of set (which may be nil).
 func Sanitize(text string, set *Set) string {
+	// known secrets first, whole: a pattern below could otherwise mask
+	// part of one and leave the rest
+	text = set.String(text)
 	text = headerLine.ReplaceAllStringFunc(text, func(m string) string {
 		sub := headerLine.FindStringSubmatch(m)
+		if IsSecretName(sub[2]) && strings.TrimSpace(sub[3]) != "" {
+			return sub[1] + Mask
+		}
+		return m
+	})
+	text = escapedHeader.ReplaceAllStringFunc(text, func(m string) string {
+		sub := escapedHeader.FindStringSubmatch(m)
 		if IsSecretName(sub[2]) && strings.TrimSpace(sub[3]) != "" {
 			return sub[1] + Mask
 		}
@@ -55,7 +68,7 @@ func Sanitize(text string, set *Set) string {
 	text = authScheme.ReplaceAllString(text, "${1}${2}"+Mask)
 	text = userinfo.ReplaceAllString(text, "${1}"+Mask+"@")
 	text = secretParam.ReplaceAllString(text, "${1}"+Mask)
-	return set.String(text)
+	return text
 }
 
 // RequestSecrets returns a Set of the credentials req carried: its
