@@ -263,6 +263,10 @@ func (g *Gate) probe(ctx context.Context) attempt {
 	}
 	start := time.Now()
 	resp, err := g.client.Do(req)
+	var re *outbound.RedirectError
+	if errors.As(err, &re) {
+		return attempt{err: re} // not a reachability problem: said as it is
+	}
 	if err != nil {
 		return attempt{err: g.reachErr(ctx, err, time.Since(start))}
 	}
