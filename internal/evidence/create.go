@@ -95,11 +95,25 @@ type Options struct {
 	Secrets *redact.Set
 }
 
+// ErrLiteralSecret means a file included byte for byte (the policy, an
+// attestation) holds a known secret as is; it is refused, since masking it
+// would change the digest the evidence vouches for.
+var ErrLiteralSecret = errors.New("holds a secret written literally (a token, or a password in a URL); reference it as ${VAR} from the environment so it never enters the evidence")
+
 // redact masks o.Secrets in the results and the GitHub context. It fails
 // closed: a value that cannot be redacted is an error, never signed.
 func (o *Options) redact() error {
 	if o.Secrets == nil || o.Secrets.Len() == 0 {
 		return nil
+	}
+	verbatim := append([]Input(nil), o.Attestations...)
+	if o.Policy != nil {
+		verbatim = append(verbatim, *o.Policy)
+	}
+	for _, in := range verbatim {
+		if o.Secrets.String(string(in.Data)) != string(in.Data) {
+			return &gate.InputError{Input: in.Name, Err: ErrLiteralSecret}
+		}
 	}
 	var rs []gate.Result
 	if err := o.Secrets.JSON(o.Results, &rs); err != nil {
