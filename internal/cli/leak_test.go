@@ -249,7 +249,7 @@ gates:
 			env := map[string]string{
 				"GITHUB_TOKEN": canaryGitHubToken, "BASIC_AUTH": canaryBasicAuth, "PROM_TOKEN": canaryPromToken,
 				"WEBHOOK_SECRET": canaryWebhook, "COSIGN_PASSWORD": canaryCosign, "PROBE_PW": canaryURLPass, "RUNNER_TEMP": dir,
-				"HOOK_URL": echo.URL + "/hook",
+				"HOOK_URL":       echo.URL + "/hook",
 				"GITHUB_ACTIONS": "true", "GITHUB_API_URL": echo.URL, "GITHUB_REPOSITORY": "acme/app",
 				"GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_RUN_ID": "42",
 				"GITHUB_SERVER_URL": "https://github.example", "SOURCE_DATE_EPOCH": "1700000000",
