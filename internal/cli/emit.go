@@ -163,14 +163,14 @@ func postChecks(o *IO, rep *gate.Report) {
 // fails closed: when the report cannot be encoded or decoded again the
 // error is returned and nothing may be written.
 func (o *IO) redactReport(rep *gate.Report) (*gate.Report, error) {
-	out := new(gate.Report)
-	if err := o.redactor().JSON(rep, out); err != nil {
+	out, err := redact.Value(o.redactor(), *rep)
+	if err != nil {
 		return nil, fmt.Errorf("redact the report: %w", err)
 	}
 	if out.Results == nil {
 		out.Results = []gate.Result{}
 	}
-	return out, nil
+	return &out, nil
 }
 
 // httpClient returns a client for the CLI's own requests (status checks,
@@ -184,8 +184,8 @@ func (o *IO) httpClient(timeout time.Duration) *http.Client {
 // redactResults returns a copy of results with every known secret masked,
 // or an error (fail closed: the caller writes nothing).
 func (o *IO) redactResults(results []gate.Result) ([]gate.Result, error) {
-	var out []gate.Result
-	if err := o.redactor().JSON(results, &out); err != nil {
+	out, err := redact.Value(o.redactor(), results)
+	if err != nil {
 		return nil, fmt.Errorf("redact the results: %w", err)
 	}
 	return out, nil

@@ -115,17 +115,17 @@ func (o *Options) redact() error {
 			return &gate.InputError{Input: in.Name, Err: ErrLiteralSecret}
 		}
 	}
-	var rs []gate.Result
-	if err := o.Secrets.JSON(o.Results, &rs); err != nil {
+	rs, err := redact.Value(o.Secrets, o.Results)
+	if err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
 	o.Results = rs
 	if o.GitHub != nil {
-		gh := new(GitHubContext)
-		if err := o.Secrets.JSON(o.GitHub, gh); err != nil {
+		gh, err := redact.Value(o.Secrets, *o.GitHub)
+		if err != nil {
 			return fmt.Errorf("run context: %w", err)
 		}
-		o.GitHub = gh
+		o.GitHub = &gh
 	}
 	o.Version, o.Release, o.ResourceURI = o.Secrets.String(o.Version), o.Secrets.String(o.Release), o.Secrets.String(o.ResourceURI)
 	return nil

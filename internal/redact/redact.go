@@ -10,6 +10,7 @@
 package redact
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -253,16 +254,25 @@ func (s *Set) Bytes(b []byte) []byte {
 // ErrRedact means a value could not be redacted; it was not written.
 var ErrRedact = errors.New("cannot redact secrets")
 
-// JSON redacts a JSON-encodable value: it encodes in, masks every secret in
-// the encoding and decodes the result into out (a pointer). Any failure is
-// an error wrapping ErrRedact: the caller must not write in instead.
-func (s *Set) JSON(in, out any) error {
-	b, err := json.Marshal(in)
+// Value returns v with every secret of s masked in its JSON encoding: v is
+// encoded, masked and, when anything was masked, decoded into a new value
+// (numbers kept exact). Any failure is an error wrapping ErrRedact: the
+// caller must not write v instead.
+func Value[T any](s *Set, v T) (T, error) {
+	var zero T
+	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("%w: encoding: %v", ErrRedact, err)
+		return zero, fmt.Errorf("%w: encoding: %v", ErrRedact, err)
 	}
-	if err := json.Unmarshal(s.Bytes(b), out); err != nil {
-		return fmt.Errorf("%w: decoding the redacted value: %v", ErrRedact, err)
+	masked := s.Bytes(b)
+	if bytes.Equal(masked, b) {
+		return v, nil
 	}
-	return nil
+	var out T
+	dec := json.NewDecoder(bytes.NewReader(masked))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		return zero, fmt.Errorf("%w: decoding the redacted value: %v", ErrRedact, err)
+	}
+	return out, nil
 }

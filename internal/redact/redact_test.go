@@ -97,20 +97,20 @@ func TestWriterCatchesASecretSplitAcrossWrites(t *testing.T) {
 	}
 }
 
-func TestJSONFailsClosed(t *testing.T) {
+func TestValueFailsClosed(t *testing.T) {
 	t.Parallel()
 	var s Set
 	s.Add("xyz-secret")
-	var out map[string]any
-	err := s.JSON(map[string]any{"v": math.NaN(), "s": "xyz-secret"}, &out)
+	out, err := Value(&s, map[string]any{"v": math.NaN(), "s": "xyz-secret"})
 	if !errors.Is(err, ErrRedact) {
 		t.Fatalf("a value that cannot be encoded must be an ErrRedact error, got %v", err)
 	}
 	if out != nil {
 		t.Errorf("nothing may be returned on failure, got %v", out)
 	}
-	if err := s.JSON(map[string]string{"s": "a xyz-secret b"}, &out); err != nil || out["s"] != "a *** b" {
-		t.Errorf("got %v, %v", out, err)
+	got, err := Value(&s, map[string]any{"s": "a xyz-secret b", "n": int64(1) << 60})
+	if err != nil || got["s"] != "a *** b" || fmt.Sprint(got["n"]) != "1152921504606846976" {
+		t.Errorf("got %v, %v; expected the secret masked and the number exact", got, err)
 	}
 }
 
