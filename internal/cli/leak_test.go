@@ -235,6 +235,23 @@ gates:
         - {tenant: globex, usd: 1}
       notify: {url: "${HOOK_URL}", secret: "${WEBHOOK_SECRET}", attempts: 1}
 `, "", true},
+		{"synthetic load target", "run", `
+version: 1
+gates:
+  - id: load
+    kind: synthetic
+    with:
+      target: ` + echo.URL + `
+      tenants: [acme]
+      rate: 4
+      duration: 1s
+      loopback-only: true
+      late-tolerance: 1s
+      probe:
+        path: /ok/{tenant}
+        headers: {Authorization: "Bearer ${BASIC_AUTH}"}
+        expect: {json: [{path: .error, equals: nope}]}
+`, "", false}, // the engine counts failed checks and quotes no reply: nothing to want
 		{"a gate quoting secrets in its own result", "run", `
 version: 1
 gates:
