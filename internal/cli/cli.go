@@ -216,8 +216,16 @@ func (o *IO) Main(ctx context.Context, args []string) (code int) {
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv
 	}
-	o.redactor() // before anything is printed
+	set := o.redactor() // before anything is printed
 	defer o.flush()
+	for _, a := range args {
+		// --db postgres://user:PASSWORD@host/db and the like
+		if _, v, ok := strings.Cut(a, "="); ok && strings.Contains(v, "://") {
+			set.AddURL(v)
+		} else if strings.Contains(a, "://") {
+			set.AddURL(a)
+		}
+	}
 	if len(args) == 0 {
 		usage(o.Stderr)
 		return ExitBadInput

@@ -367,3 +367,16 @@ func TestEvidenceRefusesAPolicyWithALiteralSecret(t *testing.T) {
 		t.Errorf("nothing may be written, found %s", out)
 	}
 }
+
+// TestURLPasswordInAFlagIsMasked: a password given in a URL on the command
+// line is a secret from the first byte printed.
+func TestURLPasswordInAFlagIsMasked(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, nil, "run", "--policy", "postgres://app:"+canaryURLPass+"@db.invalid/x")
+	if r.code != ExitBadInput {
+		t.Fatalf("exit %d, expected %d", r.code, ExitBadInput)
+	}
+	if found := leaks([]byte(r.stdout + r.stderr)); found != nil || !strings.Contains(r.stderr, "***") {
+		t.Errorf("expected the password masked, found %v in:\n%s", found, r.stderr)
+	}
+}
