@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
 // The canaries: every secret the process is given in one of the ways a
@@ -378,5 +381,33 @@ func TestURLPasswordInAFlagIsMasked(t *testing.T) {
 	}
 	if found := leaks([]byte(r.stdout + r.stderr)); found != nil || !strings.Contains(r.stderr, "***") {
 		t.Errorf("expected the password masked, found %v in:\n%s", found, r.stderr)
+	}
+}
+
+// TestEmitFailsClosed: a report that cannot be redacted (here it cannot
+// even be encoded) is an error and nothing is written — never the
+// unredacted report.
+func TestEmitFailsClosed(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	o := &IO{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	o.Redact([]string{canaryBasicAuth})
+	dir := filepath.Join(t.TempDir(), "out")
+	results := []gate.Result{{Schema: gate.SchemaVersion, Gate: "g", Kind: "fake", Status: gate.StatusPass,
+		Summary: "token " + canaryBasicAuth, Details: map[string]any{"ratio": math.NaN()},
+		Checks: []gate.Check{{Name: "c", Status: gate.StatusPass}}}}
+	code := Emit(o, OutputOptions{Format: "text", OutDir: dir}, results)
+	o.flush()
+	if code != ExitError {
+		t.Errorf("exit %d, expected %d", code, ExitError)
+	}
+	if out.Len() != 0 || !strings.Contains(errb.String(), "cannot redact secrets") {
+		t.Errorf("expected nothing on stdout and the reason on stderr, got:\n%s\n%s", out.String(), errb.String())
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("--out must not be written, found %s", dir)
+	}
+	if leaks(append(out.Bytes(), errb.Bytes()...)) != nil {
+		t.Errorf("leaked: %s", errb.String())
 	}
 }

@@ -115,7 +115,8 @@ func RemoteBody(body io.Reader, req *http.Request, set *Set) string {
 type Transport struct {
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
-	// Secrets, when set, are masked too.
+	// Secrets, when set, are masked too, and learn the credentials of every
+	// request sent (Authorization, Cookie, Proxy-Authorization, …).
 	Secrets *Set
 }
 
@@ -124,6 +125,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
+	}
+	if t.Secrets != nil {
+		t.Secrets.AddHeaders(req.Header)
 	}
 	resp, err := base.RoundTrip(req)
 	if err != nil || resp.StatusCode < 400 {
