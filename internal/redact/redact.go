@@ -221,6 +221,16 @@ func (s *Set) Values() []string {
 	return append([]string(nil), s.forms...)
 }
 
+// maxLen is the length of the longest masked string (at least 1).
+func (s *Set) maxLen() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if len(s.forms) == 0 {
+		return 1
+	}
+	return len(s.forms[0]) // longest first
+}
+
 // Len returns how many strings are masked (secrets and derived forms).
 func (s *Set) Len() int {
 	s.mu.RLock()

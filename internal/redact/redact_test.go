@@ -200,3 +200,17 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+func TestWriterLongLineKeepsASplitSecret(t *testing.T) {
+	t.Parallel()
+	var s Set
+	s.Add("long-line-secret")
+	var buf bytes.Buffer
+	w := NewWriter(&buf, &s)
+	io.WriteString(w, strings.Repeat("x", 64<<10)+"long-line")
+	io.WriteString(w, "-secret tail")
+	w.Flush()
+	if strings.Contains(buf.String(), "long-line-secret") || !strings.HasSuffix(buf.String(), "x*** tail") {
+		t.Errorf("a secret split after a 64 KiB line must still be masked; the end is %q", buf.String()[buf.Len()-20:])
+	}
+}

@@ -7,8 +7,9 @@ import (
 )
 
 // Writer masks every secret of its Set in what is written through it. It
-// holds back the text after the last newline (up to 64 KiB) so that a
-// secret split across two writes is still caught; Flush writes the rest.
+// holds back the text after the last newline (of a line longer than 64 KiB,
+// as much as the longest secret) so that a secret split across two writes
+// is still caught; Flush writes the rest.
 // It is safe for concurrent use.
 type Writer struct {
 	mu  sync.Mutex
@@ -35,7 +36,10 @@ func (r *Writer) Write(p []byte) (int, error) {
 		if len(r.buf) < 64<<10 {
 			return len(p), nil
 		}
-		i = len(r.buf) - 1
+		// a long line: write all but what could be the start of a secret
+		if i = len(r.buf) - r.set.maxLen(); i < 0 {
+			return len(p), nil
+		}
 	}
 	out := r.set.String(string(r.buf[:i+1]))
 	r.buf = append(r.buf[:0], r.buf[i+1:]...)
