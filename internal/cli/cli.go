@@ -66,10 +66,8 @@ type IO struct {
 	// files it writes, the payloads it sends and the evidence it signs are
 	// redacted with them (see redact).
 	secrets *redact.Set
-	// rawStderr receives ::add-mask:: commands, which must carry the
-	// secret itself (stderr: stdout may be a JSON report).
-	rawStderr io.Writer
-	writers   []*redact.Writer
+	// writers are the redacting Stdout and Stderr
+	writers []*redact.Writer
 }
 
 // Logf writes a progress or log line to stderr.
@@ -97,20 +95,6 @@ func (o *IO) redactor() *redact.Set {
 	}
 	set := &redact.Set{}
 	o.secrets = set
-	o.rawStderr = o.Stderr
-	if o.rawStderr == nil {
-		o.rawStderr = io.Discard
-	}
-	if actions.Detect(o.Getenv) {
-		raw := o.rawStderr
-		set.OnAdd = func(v string) {
-			for _, line := range strings.Split(v, "\n") {
-				if line = strings.TrimSpace(line); line != "" {
-					fmt.Fprintf(raw, "::add-mask::%s\n", line)
-				}
-			}
-		}
-	}
 	for _, w := range []*io.Writer{&o.Stdout, &o.Stderr} {
 		if *w == nil {
 			*w = io.Discard
@@ -118,6 +102,17 @@ func (o *IO) redactor() *redact.Set {
 		rw := redact.NewWriter(*w, set)
 		o.writers = append(o.writers, rw)
 		*w = rw
+	}
+	if actions.Detect(o.Getenv) {
+		// on stderr: stdout may be a JSON report
+		stderr := o.writers[1]
+		set.OnAdd = func(v string) {
+			for _, line := range strings.Split(v, "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					stderr.Raw("::add-mask::" + line + "\n")
+				}
+			}
+		}
 	}
 	var environ []string
 	if o.Environ != nil {

@@ -22,9 +22,14 @@ type Writer struct {
 // and those added later — in everything written to w.
 func NewWriter(w io.Writer, set *Set) *Writer { return &Writer{w: w, set: set} }
 
-// Underlying returns the writer that receives the masked text, for
-// commands that must carry a secret verbatim (::add-mask::).
-func (r *Writer) Underlying() io.Writer { return r.w }
+// Raw writes s unmasked, between masked writes: only for the commands
+// that must carry a secret verbatim (GitHub Actions' ::add-mask::).
+func (r *Writer) Raw(s string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := io.WriteString(r.w, s)
+	return err
+}
 
 // Write buffers p and writes every complete line, masked.
 func (r *Writer) Write(p []byte) (int, error) {
