@@ -199,10 +199,18 @@ func (s *Set) AddEnv(getenv func(string) string, environ []string) {
 		if strings.Contains(v, "://") {
 			s.AddURL(v)
 		}
-		if IsSecretName(name) && len(v) >= 8 && !plain(v) {
+		if IsSecretName(name) && !notSecretEnv[name] && len(v) >= 8 && !plain(v) {
 			s.Add(v)
 		}
 	}
+}
+
+// notSecretEnv are well-known variables whose names look secret and whose
+// values are configuration, not credentials.
+var notSecretEnv = map[string]bool{
+	"GOPRIVATE": true, "GONOPRIVATE": true, "GONOPROXY": true, "GONOSUMDB": true, "GOAUTH": true,
+	"SSH_AUTH_SOCK": true, "XAUTHORITY": true, "GIT_ASKPASS": true, "SSH_ASKPASS": true, "SUDO_ASKPASS": true,
+	"GIT_TERMINAL_PROMPT": true,
 }
 
 // plain reports values that are never secrets however they are named.

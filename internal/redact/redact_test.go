@@ -71,11 +71,11 @@ func TestAddEnv(t *testing.T) {
 	env := map[string]string{"GITHUB_TOKEN": "gh-token-1"}
 	var s Set
 	s.AddEnv(func(k string) string { return env[k] }, []string{
-		"MY_API_TOKEN=custom-token-2", "FEATURE_TOKEN_ENABLED=true", "SSH_AUTH_SOCK=/tmp/agent.1",
+		"MY_API_TOKEN=custom-token-2", "FEATURE_TOKEN_ENABLED=true", "SSH_AUTH_SOCK=/tmp/agent.1", "GOPRIVATE=github.com/acme",
 		"HOME=/root", "DATABASE_URL=postgres://app:db-pass-3@db/app", "SHORT_TOKEN=abc",
 	})
-	out := s.String("gh-token-1 custom-token-2 true /tmp/agent.1 /root db-pass-3 abc")
-	if out != "*** *** true /tmp/agent.1 /root *** abc" {
+	out := s.String("gh-token-1 custom-token-2 true /tmp/agent.1 /root db-pass-3 abc github.com/acme")
+	if out != "*** *** true /tmp/agent.1 /root *** abc github.com/acme" {
 		t.Errorf("got %q", out)
 	}
 }
