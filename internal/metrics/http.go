@@ -107,7 +107,7 @@ func NewHTTPSource(opts HTTPOptions) (*HTTPSource, error) {
 		}
 		// error bodies cut and sanitized; redirects by the shared rule
 		client = &http.Client{Transport: &redact.Transport{Base: tr},
-			CheckRedirect: outbound.Policy{Allow: opts.AllowRedirectsTo}.CheckRedirect()}
+			CheckRedirect: outbound.Policy{Allow: opts.AllowRedirectsTo, Setting: "the source's allow-redirects-to"}.CheckRedirect()}
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	secrets := &redact.Set{}

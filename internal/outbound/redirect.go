@@ -30,15 +30,18 @@ type RedirectError struct {
 	Host string
 	// Reason says which rule refused it.
 	Reason string
-	// Allowable is true when naming Host in allow-redirects-to would let
-	// the redirect through.
+	// Allowable is true when naming Host in the policy's allow list would
+	// let the redirect through.
 	Allowable bool
+	// Setting names that allow list for the message, e.g. "the gate's
+	// allow-redirects-to"; empty when the client has none.
+	Setting string
 }
 
 func (e *RedirectError) Error() string {
 	msg := fmt.Sprintf("redirect from %s to %s refused: %s", e.From, e.To, e.Reason)
-	if e.Allowable {
-		msg += fmt.Sprintf("; if that host is trusted, add %q to the gate's allow-redirects-to", e.Host)
+	if e.Allowable && e.Setting != "" {
+		msg += fmt.Sprintf("; if that host is trusted, add %q to %s", e.Host, e.Setting)
 	}
 	return msg
 }
@@ -59,6 +62,10 @@ type Policy struct {
 	// OCI registry sends blob downloads to a CDN). Link-local, metadata,
 	// loopback and private addresses stay refused unless allowed.
 	CrossOrigin bool
+	// Setting names where a user allows a host, for messages (e.g. "the
+	// gate's allow-redirects-to"); empty when the client has no such
+	// setting.
+	Setting string
 }
 
 // CheckRedirect returns an http.Client CheckRedirect function that follows
@@ -86,7 +93,7 @@ func (p Policy) CheckRedirect() func(*http.Request, []*http.Request) error {
 // Check applies the rule to a redirect from prev (first requested as
 // origin) to to, the hops-th redirect.
 func (p Policy) Check(origin, prev, to *url.URL, hops int) error {
-	e := &RedirectError{From: clean(prev), To: clean(to), Host: strings.ToLower(to.Host)}
+	e := &RedirectError{From: clean(prev), To: clean(to), Host: strings.ToLower(to.Host), Setting: p.Setting}
 	refuse := func(reason string, allowable bool) error {
 		e.Reason, e.Allowable = reason, allowable
 		return e

@@ -222,13 +222,6 @@ func plain(v string) bool {
 	return strings.HasPrefix(v, "/") || strings.Trim(v, "0123456789.-") == ""
 }
 
-// Values returns the secrets and their derived forms, longest first.
-func (s *Set) Values() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return append([]string(nil), s.forms...)
-}
-
 // maxLen is the length of the longest masked string (at least 1).
 func (s *Set) maxLen() int {
 	s.mu.RLock()

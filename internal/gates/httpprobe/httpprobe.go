@@ -116,7 +116,7 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 	// redirects follow the shared rule: same origin, no downgrade, never
 	// to link-local or metadata addresses unless allow-redirects-to names
 	// the host
-	g.client = &http.Client{Transport: tr, CheckRedirect: outbound.Policy{Allow: s.AllowRedirectsTo}.CheckRedirect()}
+	g.client = &http.Client{Transport: tr, CheckRedirect: outbound.Policy{Allow: s.AllowRedirectsTo, Setting: "the gate's allow-redirects-to"}.CheckRedirect()}
 	for _, v := range s.SecretHeaders {
 		g.secrets = append(g.secrets, v)
 	}
