@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 	"github.com/maestro-conductor/releasegate/internal/report"
 )
 
@@ -59,6 +61,12 @@ func NewChecksFromEnv(getenv func(string) string, hc *http.Client) (*Checks, err
 	base, err := url.Parse(strings.TrimSuffix(api, "/") + "/")
 	if err != nil {
 		return nil, fmt.Errorf("GITHUB_API_URL %q: %w", api, err)
+	}
+	// error bodies are cut and sanitized before go-github quotes them in an
+	// error; redirects follow the shared rule
+	hc = redact.Client(hc)
+	if hc.CheckRedirect == nil {
+		hc.CheckRedirect = outbound.Policy{}.CheckRedirect()
 	}
 	c := github.NewClient(hc).WithAuthToken(token)
 	c.BaseURL = base

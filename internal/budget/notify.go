@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/clock"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 // SignatureHeader carries "sha256=" + hex(HMAC-SHA256(secret, body)).
@@ -85,6 +87,9 @@ type Notifier struct {
 	MaxDelay time.Duration
 	// Sleep waits; tests replace it. It returns early with ctx's error.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Redact, when set, masks secrets in the body before it is signed and
+	// sent (a throttling action's error may quote a remote reply).
+	Redact func(string) string
 }
 
 // Send posts n and retries network errors, 429 and 5xx with exponential
@@ -98,9 +103,15 @@ func (nt *Notifier) Send(ctx context.Context, n Notification) Delivery {
 		d.Error = err.Error()
 		return d
 	}
+	if nt.Redact != nil {
+		// the masked text stays valid JSON: secrets are replaced in their
+		// JSON-escaped form
+		body = []byte(nt.Redact(string(body)))
+	}
 	client := nt.Client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = &http.Client{Timeout: 10 * time.Second, Transport: &redact.Transport{},
+			CheckRedirect: outbound.Policy{}.CheckRedirect()}
 	}
 	attempts, backoff, maxDelay := nt.Attempts, nt.Backoff, nt.MaxDelay
 	if attempts <= 0 {

@@ -16,9 +16,11 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/maestro-conductor/releasegate/internal/actions"
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 // Exit codes. 1 and 3 both block a release.
@@ -57,8 +59,16 @@ type IO struct {
 	Getenv func(string) string
 	// LookupEnv distinguishes unset from empty; tests replace it.
 	LookupEnv func(string) (string, bool)
-	// secrets are redacted from Stdout and Stderr once known.
-	secrets []string
+	// Environ lists the environment as NAME=value pairs, for the secrets
+	// it holds (secret-named variables, passwords in URLs); nil means
+	// only the well-known token variables are read, through Getenv.
+	Environ func() []string
+	// secrets are every secret the process knows; Stdout and Stderr, the
+	// files it writes, the payloads it sends and the evidence it signs are
+	// redacted with them (see redact).
+	secrets *redact.Set
+	// writers are the redacting Stdout and Stderr
+	writers []*redact.Writer
 }
 
 // Logf writes a progress or log line to stderr.
@@ -66,21 +76,58 @@ func (o *IO) Logf(format string, args ...any) {
 	fmt.Fprintf(o.Stderr, format+"\n", args...)
 }
 
-// Redact makes Stdout and Stderr replace every secret with ***. Call it as
-// soon as secrets are known, before anything else is printed.
+// Redact adds secrets to the process's set: from now on Stdout, Stderr,
+// files, payloads and evidence show *** in their place, and inside GitHub
+// Actions the runner is told to mask them (::add-mask::). Call it as soon
+// as secrets are known, before anything else is printed.
 func (o *IO) Redact(secrets []string) {
-	var ss []string
-	for _, s := range secrets {
-		if len(s) >= 3 { // masking shorter values would shred normal output
-			ss = append(ss, s)
+	o.redactor().Add(secrets...)
+}
+
+// redactor returns the process's secret set, wrapping Stdout and Stderr
+// in redacting writers the first time and recording the environment's
+// tokens.
+func (o *IO) redactor() *redact.Set {
+	if o.secrets != nil {
+		return o.secrets
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	set := &redact.Set{}
+	o.secrets = set
+	for _, w := range []*io.Writer{&o.Stdout, &o.Stderr} {
+		if *w == nil {
+			*w = io.Discard
+		}
+		rw := redact.NewWriter(*w, set)
+		o.writers = append(o.writers, rw)
+		*w = rw
+	}
+	if actions.Detect(o.Getenv) {
+		// on stderr: stdout may be a JSON report
+		stderr := o.writers[1]
+		set.OnAdd = func(v string) {
+			for _, line := range strings.Split(v, "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					stderr.Raw("::add-mask::" + line + "\n")
+				}
+			}
 		}
 	}
-	if len(ss) == 0 {
-		return
+	var environ []string
+	if o.Environ != nil {
+		environ = o.Environ()
 	}
-	o.secrets = append(o.secrets, ss...)
-	o.Stdout = &redactor{w: o.Stdout, secrets: o.secrets}
-	o.Stderr = &redactor{w: o.Stderr, secrets: o.secrets}
+	set.AddEnv(o.Getenv, environ)
+	return set
+}
+
+// flush writes what the redacting writers hold back.
+func (o *IO) flush() {
+	for _, w := range o.writers {
+		w.Flush()
+	}
 }
 
 // Command is one releasegate subcommand.
@@ -153,7 +200,7 @@ func usage(w io.Writer) {
 // Main runs releasegate with args (without the program name) and returns
 // the exit code. It is the only entry point of cmd/releasegate.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o := &IO{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, LookupEnv: os.LookupEnv}
+	o := &IO{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, LookupEnv: os.LookupEnv, Environ: os.Environ}
 	return o.Main(ctx, args)
 }
 
@@ -165,13 +212,16 @@ func (o *IO) Main(ctx context.Context, args []string) (code int) {
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv
 	}
-	defer func() {
-		for _, w := range []io.Writer{o.Stdout, o.Stderr} {
-			if r, ok := w.(*redactor); ok {
-				r.Flush()
-			}
+	set := o.redactor() // before anything is printed
+	defer o.flush()
+	for _, a := range args {
+		// --db postgres://user:PASSWORD@host/db and the like
+		if _, v, ok := strings.Cut(a, "="); ok && strings.Contains(v, "://") {
+			set.AddURL(v)
+		} else if strings.Contains(a, "://") {
+			set.AddURL(a)
 		}
-	}()
+	}
 	if len(args) == 0 {
 		usage(o.Stderr)
 		return ExitBadInput

@@ -116,7 +116,7 @@ func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
 	if gates == nil {
 		return code
 	}
-	env := gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf}
+	env := gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf, Redact: o.redactor().String}
 	var plan []gate.Planned
 	for _, g := range gates {
 		s := withUsageFile(*g.Spec.(*budgetgate.Spec), usage)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,7 +150,8 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 		return nil, err
 	}
 	opts := &evidence.Options{Version: e.version, Release: e.release, Results: rs.Results, Required: e.require,
-		PolicyRef: rs.Policy, Tool: "releasegate " + ToolVersion(), GitHub: evidence.GitHubFromEnv(o.Getenv)}
+		PolicyRef: rs.Policy, Tool: "releasegate " + ToolVersion(), GitHub: evidence.GitHubFromEnv(o.Getenv),
+		Secrets: o.redactor()}
 	if e.policyPath != "" {
 		b, err := fsx.ReadFile(context.Background(), e.policyPath, policy.MaxFileSize)
 		if err != nil {
@@ -466,13 +466,13 @@ func checklistCmd(ctx context.Context, o *IO, args []string) int {
 	}
 	token := o.Getenv("GITHUB_TOKEN")
 	o.Redact([]string{token})
-	u := &evidence.IssueUpdater{APIURL: o.Getenv("GITHUB_API_URL"), Token: token, Client: &http.Client{Timeout: 30 * time.Second}}
+	u := &evidence.IssueUpdater{APIURL: o.Getenv("GITHUB_API_URL"), Token: token, Client: o.httpClient(30 * time.Second)}
 	if repo == "" {
 		repo = o.Getenv("GITHUB_REPOSITORY")
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	url, err := u.UpdateIssueBody(cctx, repo, issue, md)
+	url, err := u.UpdateIssueBody(cctx, repo, issue, o.redactor().String(md))
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate checklist: %v\n", err)
 		return ExitError

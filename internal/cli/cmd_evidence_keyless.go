@@ -15,7 +15,9 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
 	"github.com/maestro-conductor/releasegate/internal/provenance"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 // keylessSigner turns the configured Fulcio/Rekor signer into the signer
@@ -103,7 +105,8 @@ func githubIDToken(ctx context.Context, reqURL, reqTok string) (string, error) {
 		return "", err
 	}
 	req.Header.Set("Authorization", "Bearer "+reqTok)
-	resp, err := http.DefaultClient.Do(req)
+	c := &http.Client{Transport: &redact.Transport{}, CheckRedirect: outbound.Policy{}.CheckRedirect()}
+	resp, err := c.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("GitHub Actions ID token: %w", err)
 	}

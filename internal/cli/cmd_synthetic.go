@@ -130,7 +130,11 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 		return code
 	}
 	runner := &gate.Runner{Progress: progress(o)}
-	results := runner.Run(ctx, plan)
+	results, err := o.redactResults(runner.Run(ctx, plan))
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate synthetic: %v; nothing was written\n", err)
+		return ExitError
+	}
 	if code := writeSyntheticFiles(o, results, promPath, summaryPath); code != ExitOK {
 		return code
 	}
@@ -236,6 +240,11 @@ func syntheticMerge(o *IO, args []string) int {
 			return ExitBadInput
 		}
 		merged = append(merged, *m)
+	}
+	merged, err := o.redactResults(merged)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %v; nothing was written\n", err)
+		return ExitError
 	}
 	if code := writeSyntheticFiles(o, merged, promPath, summaryPath); code != ExitOK {
 		return code
@@ -360,7 +369,7 @@ func pushRun(ctx context.Context, o *IO, base string, results []gate.Result) {
 			return
 		}
 		req.Header.Set("Content-Type", "text/plain; version=0.0.4")
-		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		resp, err := o.httpClient(30 * time.Second).Do(req)
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "releasegate synthetic: push to the Pushgateway failed: %v; the results above are unaffected\n", err)
 			continue

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/maestro-conductor/releasegate/internal/actions"
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 	"github.com/maestro-conductor/releasegate/internal/report"
 )
 
@@ -54,15 +55,21 @@ func (o OutputOptions) validate() error {
 // files under --out, and inside GitHub Actions the outputs, step summary,
 // annotations and status checks. It returns the exit code of the verdict.
 func Emit(o *IO, opts OutputOptions, results []gate.Result) int {
-	return EmitReport(o, opts, NewReport(opts.Policy, o.redactResults(results)))
+	return EmitReport(o, opts, NewReport(opts.Policy, results))
 }
 
 // EmitReport writes an assembled report where opts say and returns the exit
-// code for its status.
+// code for its status. Every secret the process knows is masked in the
+// report first; a report that cannot be redacted is not written at all.
 func EmitReport(o *IO, opts OutputOptions, rep *gate.Report) int {
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
 		return ExitBadInput
+	}
+	rep, err := o.redactReport(rep)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate: %v; nothing was written, so no secret can leak\n", err)
+		return ExitError
 	}
 	if opts.OutDir != "" {
 		if err := writeOutDir(opts.OutDir, rep); err != nil {
@@ -133,7 +140,7 @@ func writeJSONFile(path string, write func(*os.File) error) error {
 // postChecks posts every result as a status check. Missing credentials are
 // said once; failures are logged and never change the verdict.
 func postChecks(o *IO, rep *gate.Report) {
-	checks, err := actions.NewChecksFromEnv(o.Getenv, &http.Client{Timeout: 30 * time.Second})
+	checks, err := actions.NewChecksFromEnv(o.Getenv, o.httpClient(30*time.Second))
 	if err != nil {
 		if errors.Is(err, actions.ErrNoToken) {
 			o.Logf("releasegate: %v; carrying on without status checks", err)
@@ -152,25 +159,34 @@ func postChecks(o *IO, rep *gate.Report) {
 	}
 }
 
-// redactResults replaces every known secret in the results' text with ***,
-// so that files and API payloads never carry one (stdout and stderr are
-// redacted by their writers).
-func (o *IO) redactResults(results []gate.Result) []gate.Result {
-	if len(o.secrets) == 0 {
-		return results
-	}
-	b, err := json.Marshal(results)
+// redactReport returns a copy of rep with every known secret masked. It
+// fails closed: when the report cannot be encoded or decoded again the
+// error is returned and nothing may be written.
+func (o *IO) redactReport(rep *gate.Report) (*gate.Report, error) {
+	out, err := redact.Value(o.redactor(), *rep)
 	if err != nil {
-		return results
+		return nil, fmt.Errorf("redact the report: %w", err)
 	}
-	s := string(b)
-	for _, sec := range o.secrets {
-		enc, _ := json.Marshal(sec)
-		s = strings.ReplaceAll(s, string(enc[1:len(enc)-1]), "***")
+	if out.Results == nil {
+		out.Results = []gate.Result{}
 	}
-	var out []gate.Result
-	if err := json.Unmarshal([]byte(s), &out); err != nil {
-		return results
+	return &out, nil
+}
+
+// httpClient returns a client for the CLI's own requests (status checks,
+// issue updates, Pushgateway pushes): error bodies are cut and sanitized
+// with every known secret, and redirects follow the shared rule.
+func (o *IO) httpClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &redact.Transport{Secrets: o.redactor()},
+		CheckRedirect: outbound.Policy{}.CheckRedirect()}
+}
+
+// redactResults returns a copy of results with every known secret masked,
+// or an error (fail closed: the caller writes nothing).
+func (o *IO) redactResults(results []gate.Result) ([]gate.Result, error) {
+	out, err := redact.Value(o.redactor(), results)
+	if err != nil {
+		return nil, fmt.Errorf("redact the results: %w", err)
 	}
-	return out
+	return out, nil
 }

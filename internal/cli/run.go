@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/maestro-conductor/releasegate/internal/actions"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
@@ -78,10 +77,7 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 	if p == nil {
 		return code
 	}
-	if actions.Detect(o.Getenv) {
-		actions.NewRuntime(o.Stderr, o.Getenv).Mask(p.Secrets)
-	}
-	o.Redact(p.Secrets)
+	o.Redact(p.Secrets) // masks them in Actions too (::add-mask::)
 	gates, err := p.Select(ro.Only)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
@@ -124,7 +120,7 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 // buildPlan turns policy gates into runnable gates. Every gate that cannot
 // be built is reported before returning; then nothing runs.
 func buildPlan(o *IO, p *policy.Policy, gates []policy.Gate) ([]gate.Planned, int) {
-	env := gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf}
+	env := gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf, Redact: o.redactor().String}
 	var plan []gate.Planned
 	bad := 0
 	for _, g := range gates {

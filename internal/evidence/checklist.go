@@ -323,6 +323,9 @@ func (e *errWriter) printf(format string, args ...any) {
 // Checklist renders the release checklist from o without signing anything:
 // the same Markdown that Create puts in checklist.md.
 func Checklist(o Options) (string, error) {
+	if err := o.redact(); err != nil {
+		return "", err
+	}
 	verdict, reasons, required := Verdict(o.Results, o.Required)
 	ts := o.Time
 	for _, r := range o.Results {

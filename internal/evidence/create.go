@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 // Names of the fixed files in the bundle.
@@ -87,6 +88,47 @@ type Options struct {
 	// Signer signs the statement: a key (*Signer) or keyless
 	// (SigstoreSigner, or a virtual Sigstore in tests).
 	Signer BundleSigner
+	// Secrets are masked in the results, the run context and everything
+	// made from them (manifest, VSA, HTML, checklist) before anything is
+	// signed. Inputs included byte for byte (policy, artifacts,
+	// attestations) are not altered: their digests are what is signed.
+	Secrets *redact.Set
+}
+
+// ErrLiteralSecret means a file included byte for byte (the policy, an
+// attestation) holds a known secret as is; it is refused, since masking it
+// would change the digest the evidence vouches for.
+var ErrLiteralSecret = errors.New("holds a secret written literally (a token, or a password in a URL); reference it as ${VAR} from the environment so it never enters the evidence")
+
+// redact masks o.Secrets in the results and the GitHub context. It fails
+// closed: a value that cannot be redacted is an error, never signed.
+func (o *Options) redact() error {
+	if o.Secrets == nil || o.Secrets.Len() == 0 {
+		return nil
+	}
+	verbatim := append([]Input(nil), o.Attestations...)
+	if o.Policy != nil {
+		verbatim = append(verbatim, *o.Policy)
+	}
+	for _, in := range verbatim {
+		if o.Secrets.String(string(in.Data)) != string(in.Data) {
+			return &gate.InputError{Input: in.Name, Err: ErrLiteralSecret}
+		}
+	}
+	rs, err := redact.Value(o.Secrets, o.Results)
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	o.Results = rs
+	if o.GitHub != nil {
+		gh, err := redact.Value(o.Secrets, *o.GitHub)
+		if err != nil {
+			return fmt.Errorf("run context: %w", err)
+		}
+		o.GitHub = &gh
+	}
+	o.Version, o.Release, o.ResourceURI = o.Secrets.String(o.Version), o.Secrets.String(o.Release), o.Secrets.String(o.ResourceURI)
+	return nil
 }
 
 // Evidence is everything Create made.
@@ -203,6 +245,9 @@ func Create(o Options) (*Evidence, error) { return CreateContext(context.Backgro
 // CreateContext is Create with a context for a signer that calls out
 // (keyless signing).
 func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
+	if err := o.redact(); err != nil {
+		return nil, err
+	}
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}

@@ -57,6 +57,10 @@ type Env struct {
 	Getenv func(string) string
 	// Logf writes progress to stderr (never results).
 	Logf func(format string, args ...any)
+	// Redact, when set, masks every secret the process knows; a gate uses
+	// it on what it sends elsewhere before its Result exists (webhook
+	// bodies). Results are redacted by the CLI.
+	Redact func(string) string
 }
 
 var (

@@ -36,6 +36,8 @@ import (
 
 	"github.com/maestro-conductor/releasegate/internal/clock"
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 // DefaultBaseURL is GitHub.com's REST API.
@@ -170,7 +172,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, &gate.InputError{Input: "GITHUB_API_URL", Err: fmt.Errorf("%q is not an http(s) URL; expected e.g. https://api.github.com or https://ghe.example.com/api/v3", baseURL)}
 	}
-	c := &Client{base: u, token: token, http: &http.Client{Timeout: 30 * time.Second},
+	c := &Client{base: u, token: token, http: &http.Client{Timeout: 30 * time.Second, CheckRedirect: outbound.Policy{}.CheckRedirect()},
 		MaxRetries: 4, MaxWait: time.Minute, Backoff: time.Second, Now: time.Now, Sleep: clock.Sleep,
 		sem: make(chan struct{}, 8)}
 	for _, o := range opts {
@@ -399,8 +401,12 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
+	var b []byte
+	if resp.StatusCode >= 400 {
+		// an error page may echo the request, token included: only a cut,
+		// sanitized excerpt may reach an error message
+		b = []byte(redact.RemoteBody(resp.Body, req, nil))
+	} else if b, err = io.ReadAll(io.LimitReader(resp.Body, 64<<20)); err != nil {
 		return nil, err
 	}
 	return &response{status: resp.StatusCode, body: b, header: resp.Header, etag: resp.Header.Get("ETag"),

@@ -18,6 +18,8 @@ import (
 
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 // HTTPOptions configure an HTTPSource. Secrets (BearerToken, Password,
@@ -49,15 +51,19 @@ type HTTPOptions struct {
 	// current time: a release can be judged as of a fixed moment, and
 	// repeated measurements step back through history instead of waiting.
 	At time.Time
+	// AllowRedirectsTo names hosts a redirect may go to beyond the shared
+	// rule (outbound.Policy).
+	AllowRedirectsTo []string
 	// Client replaces the HTTP client (tests).
 	Client *http.Client
 }
 
 // HTTPSource queries the Prometheus HTTP API (/api/v1/query).
 type HTTPSource struct {
-	opts   HTTPOptions
-	base   *url.URL
-	client *http.Client
+	opts    HTTPOptions
+	base    *url.URL
+	client  *http.Client
+	secrets *redact.Set
 }
 
 // NewHTTPSource validates opts and returns a source.
@@ -99,11 +105,22 @@ func NewHTTPSource(opts HTTPOptions) (*HTTPSource, error) {
 			}
 			tr.TLSClientConfig.RootCAs = pool
 		}
-		client = &http.Client{Transport: tr}
+		// error bodies cut and sanitized; redirects by the shared rule
+		client = &http.Client{Transport: &redact.Transport{Base: tr},
+			CheckRedirect: outbound.Policy{Allow: opts.AllowRedirectsTo, Setting: "the source's allow-redirects-to"}.CheckRedirect()}
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	return &HTTPSource{opts: opts, base: u, client: client}, nil
+	secrets := &redact.Set{}
+	secrets.Add(opts.BearerToken, opts.Password)
+	for _, v := range opts.Headers {
+		secrets.Add(v)
+	}
+	return &HTTPSource{opts: opts, base: u, client: client, secrets: secrets}, nil
 }
+
+// remote masks credentials in text the server sent before it enters an
+// error: the source's own secrets and whatever looks like one.
+func (h *HTTPSource) remote(s string) string { return redact.Sanitize(s, h.secrets) }
 
 // Now returns At when set, else the wall clock.
 func (h *HTTPSource) Now() time.Time {
@@ -247,17 +264,17 @@ func (h *HTTPSource) attempt(ctx context.Context, path string, form url.Values, 
 	jerr := json.Unmarshal(body, &env)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		msg := env.Error
+		msg := h.remote(env.Error)
 		if jerr != nil || msg == "" {
-			msg = excerpt(strings.TrimSpace(string(body)))
+			msg = h.remote(excerpt(strings.TrimSpace(string(body))))
 		}
 		return retryable{fmt.Errorf("%w: %s answered %s: %s", ErrQuery, h.base, resp.Status, msg)}
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("%w: %s answered %s; check the credentials", ErrQuery, h.base, resp.Status)
 	case jerr != nil:
-		return fmt.Errorf("%w: %s answered %s with %q: %v", ErrMalformed, h.base, resp.Status, excerpt(string(body)), jerr)
+		return fmt.Errorf("%w: %s answered %s with %q: %v", ErrMalformed, h.base, resp.Status, h.remote(excerpt(string(body))), jerr)
 	case env.Status == "error":
-		err := fmt.Errorf("%w: %s: %s", ErrQuery, env.ErrorType, env.Error)
+		err := fmt.Errorf("%w: %s: %s", ErrQuery, h.remote(env.ErrorType), h.remote(env.Error))
 		if env.ErrorType == "bad_data" {
 			return &gate.InputError{Input: "query", Err: err}
 		}

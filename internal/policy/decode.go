@@ -2,9 +2,11 @@ package policy
 
 import (
 	"encoding"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"reflect"
 	"regexp"
 	"sort"
@@ -14,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 // maxNodes bounds how many YAML nodes one document may expand to, so that
@@ -230,6 +233,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect
 			d.pos[p] = d.loc(k)
 			e := reflect.New(t.Elem()).Elem()
 			d.decode(val, e, p, tag)
+			if e.Kind() == reflect.String && e.String() != "" && redact.IsSecretName(k.Value) {
+				d.secrets[e.String()] = true // env: {API_TOKEN: …}, headers: {Authorization: …}
+			}
 			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), e)
 		}
 		v.Set(m)
@@ -341,6 +347,15 @@ func (d *decoder) scalar(n *yaml.Node, path string, tag reflect.StructTag, want 
 	}
 	if tag.Get("secret") == "true" && s != "" {
 		d.secrets[s] = true
+	}
+	if strings.Contains(s, "://") {
+		if u, err := url.Parse(s); err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok && pw != "" {
+				d.secrets[pw] = true // https://user:password@host
+				// and the Authorization: Basic form a client sends it in
+				d.secrets[base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))] = true
+			}
+		}
 	}
 	return s, true
 }
@@ -486,13 +501,9 @@ func levenshtein(a, b string) int {
 
 var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}|\$\{[^}]*\}?`)
 
-// secretName matches environment variable names whose values are treated as
-// secrets wherever they are expanded.
-var secretName = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE|DSN)`)
-
 // expand replaces ${NAME} and ${NAME:-default} with the environment's
-// values and $$ with $. Values of secret-looking variables are recorded as
-// secrets. An unset variable without a default is an error.
+// values and $$ with $. Values of variables whose names redact.IsSecretName
+// are recorded as secrets. An unset variable without a default is an error.
 func (d *decoder) expand(s string) (string, error) {
 	if !strings.Contains(s, "$") {
 		return s, nil
@@ -516,7 +527,7 @@ func (d *decoder) expand(s string) (string, error) {
 			errs = append(errs, fmt.Sprintf("environment variable %s is not set; set it or write ${%s:-default}", name, name))
 			return m
 		}
-		if secretName.MatchString(name) {
+		if redact.IsSecretName(name) {
 			d.secrets[val] = true
 		}
 		return val

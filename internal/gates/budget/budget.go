@@ -332,7 +332,7 @@ func notifyCheck(d budget.Delivery) gate.Check {
 }
 
 func (g *common) notifier() *budget.Notifier {
-	n := &budget.Notifier{URL: g.spec.Notify.URL, Secret: g.spec.Notify.Secret, Attempts: g.spec.Notify.Attempts, Sleep: g.sleep}
+	n := &budget.Notifier{URL: g.spec.Notify.URL, Secret: g.spec.Notify.Secret, Attempts: g.spec.Notify.Attempts, Sleep: g.sleep, Redact: g.env.Redact}
 	if g.httpClient != nil {
 		n.Client = g.httpClient
 	}

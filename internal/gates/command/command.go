@@ -28,12 +28,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/command/jsonpath"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 // Kind is the registered kind name.
@@ -100,15 +100,12 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 		g.secrets = append(g.secrets, v)
 	}
 	for k, v := range s.Env {
-		if secretName.MatchString(k) {
+		if redact.IsSecretName(k) {
 			g.secrets = append(g.secrets, v)
 		}
 	}
 	return g, nil
 }
-
-// secretName matches variable names whose values are masked even in env.
-var secretName = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE|DSN)`)
 
 // Name returns the gate id.
 func (g *Gate) Name() string { return g.meta.ID }

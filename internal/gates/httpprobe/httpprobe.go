@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -31,6 +30,8 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/command/jsonpath"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 // Kind is the registered kind name.
@@ -67,8 +68,6 @@ type Gate struct {
 	logf    func(string, ...any)
 	sleep   func(context.Context, time.Duration) error
 }
-
-var secretName = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE|AUTH|COOKIE)`)
 
 // New builds an http gate. A ca-file that cannot be read or holds no
 // certificate is bad input.
@@ -114,12 +113,15 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 		TLSHandshakeTimeout: s.timeout(),
 		DisableKeepAlives:   true, // each attempt measures a fresh connection, like a user would
 	}
-	g.client = &http.Client{Transport: tr}
+	// redirects follow the shared rule: same origin, no downgrade, never
+	// to link-local or metadata addresses unless allow-redirects-to names
+	// the host
+	g.client = &http.Client{Transport: tr, CheckRedirect: outbound.Policy{Allow: s.AllowRedirectsTo, Setting: "the gate's allow-redirects-to"}.CheckRedirect()}
 	for _, v := range s.SecretHeaders {
 		g.secrets = append(g.secrets, v)
 	}
 	for k, v := range s.Headers {
-		if secretName.MatchString(k) {
+		if redact.IsSecretName(k) {
 			g.secrets = append(g.secrets, v)
 		}
 	}
@@ -161,6 +163,13 @@ func (g *Gate) mask(s string) string {
 	return s
 }
 
+// remote masks what a server sent before it enters a message: the gate's
+// secrets, and whatever looks like a credential (an echoed Authorization
+// header, a token in a URL).
+func (g *Gate) remote(s string) string {
+	return redact.Sanitize(g.mask(s), nil)
+}
+
 // attempt is the outcome of one request.
 type attempt struct {
 	res     *gate.Result // judged response, nil when err is set
@@ -180,6 +189,9 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		last = g.probe(ctx)
 		if last.err == nil && last.res.Status == gate.StatusPass || last.res != nil && last.res.Status == gate.StatusWarn {
 			break
+		}
+		if errors.Is(last.err, outbound.ErrRedirect) {
+			break // the target redirects where it may not: retrying cannot help
 		}
 		window := g.spec.Retry.Within.D()
 		if window <= 0 || time.Since(start)+g.spec.interval() > window || ctx.Err() != nil {
@@ -202,6 +214,10 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		tries = fmt.Sprintf(" after %d attempt(s) over %s", n, elapsed.Round(time.Millisecond))
 	}
 	if last.err != nil {
+		var re *outbound.RedirectError
+		if errors.As(last.err, &re) {
+			return nil, fmt.Errorf("%s %s: %w", g.spec.Method, g.target(), re)
+		}
 		if ctx.Err() != nil && !errors.Is(last.err, gate.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s %s: the gate was stopped%s: %w", gate.ErrTimeout, g.spec.Method, g.target(), tries, last.err)
 		}
@@ -247,6 +263,10 @@ func (g *Gate) probe(ctx context.Context) attempt {
 	}
 	start := time.Now()
 	resp, err := g.client.Do(req)
+	var re *outbound.RedirectError
+	if errors.As(err, &re) {
+		return attempt{err: re} // not a reachability problem: said as it is
+	}
 	if err != nil {
 		return attempt{err: g.reachErr(ctx, err, time.Since(start))}
 	}
@@ -293,7 +313,7 @@ func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *g
 		st.Status = gate.StatusPass
 		st.Message = fmt.Sprintf("answered %d in %s", resp.StatusCode, fmtLatency(latency))
 	} else {
-		st.Message = fmt.Sprintf("expected status %s, found %d; the response begins: %s", g.status, resp.StatusCode, g.mask(snippet(body)))
+		st.Message = fmt.Sprintf("expected status %s, found %d; the response begins: %s", g.status, resp.StatusCode, g.remote(snippet(body)))
 	}
 	res.Add(st)
 	if ml := g.spec.Expect.MaxLatency.D(); ml > 0 {
@@ -314,7 +334,7 @@ func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *g
 			c.Status, c.Message = gate.StatusPass, fmt.Sprintf("the body contains %q", want)
 		} else {
 			c.Status = gate.StatusFail
-			c.Message = g.mask(fmt.Sprintf("expected the body to contain %q, it did not; the response begins: %s", want, snippet(body)))
+			c.Message = g.remote(fmt.Sprintf("expected the body to contain %q, it did not; the response begins: %s", want, snippet(body)))
 		}
 		res.Add(c)
 	}
@@ -331,7 +351,7 @@ func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *g
 		}
 		for _, e := range g.spec.Expect.JSON {
 			c := e.Check(doc, docErr, "the response body")
-			c.Message = g.mask(c.Message)
+			c.Message = g.remote(c.Message)
 			res.Add(c)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/clock"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/command/jsonpath"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
@@ -536,5 +537,74 @@ func TestRetryWindowMustBeBelowTheGateTimeout(t *testing.T) {
 	_, err := New(gate.Meta{ID: "ready", Timeout: time.Minute}, Spec{URL: "http://127.0.0.1:1/", Retry: Retry{Within: policy.Duration(5 * time.Minute)}}, gate.Env{})
 	if !errors.Is(err, gate.ErrBadInput) || !strings.Contains(err.Error(), "timeout: 6m0s") {
 		t.Errorf("err = %v, want bad input suggesting a timeout", err)
+	}
+}
+
+// TestRedirectToMetadataIsRefused: a target that answers 302 to the cloud
+// metadata address is an error that says so and how to allow the host;
+// the metadata reply is never requested, so it cannot reach the result.
+// The test's dialler sends 169.254.169.254:80 to a local stand-in, which
+// proves the refusal is the rule's (with the host allowed, it is reached).
+func TestRedirectToMetadataIsRefused(t *testing.T) {
+	t.Parallel()
+	var metaHits atomic.Int32
+	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		metaHits.Add(1)
+		fmt.Fprint(w, `{"AccessKeyId":"AKIA-STOLEN-CREDENTIAL"}`)
+	}))
+	t.Cleanup(meta.Close)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/iam/security-credentials/role", http.StatusFound)
+	}))
+	t.Cleanup(origin.Close)
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == "169.254.169.254:80" {
+			addr = meta.Listener.Addr().String()
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	for _, allow := range [][]string{nil, {"169.254.169.254"}} {
+		g := newGate(t, Spec{URL: origin.URL + "/health", AllowRedirectsTo: allow, Retry: Retry{Within: policy.Duration(time.Second), Interval: policy.Duration(time.Millisecond)}})
+		g.client.Transport.(*http.Transport).DialContext = dial
+		before := metaHits.Load()
+		res, err := g.Run(context.Background())
+		if allow != nil {
+			if err != nil || metaHits.Load() != before+1 {
+				t.Fatalf("with the host allowed the redirect must be followed: %v (%d hits)", err, metaHits.Load()-before)
+			}
+			continue
+		}
+		if res != nil || !errors.Is(err, outbound.ErrRedirect) {
+			t.Fatalf("expected an error wrapping outbound.ErrRedirect and no result, got %v, %v", res, err)
+		}
+		want := fmt.Sprintf("GET %s/health: redirect from %s/health to http://169.254.169.254/latest/meta-data/iam/security-credentials/role refused: it points at a cloud metadata endpoint; if that host is trusted, add \"169.254.169.254\" to the gate's allow-redirects-to", origin.URL, origin.URL)
+		if err.Error() != want {
+			t.Errorf("message\n got %s\nwant %s", err, want)
+		}
+		if metaHits.Load() != before || strings.Contains(err.Error(), "AKIA") {
+			t.Errorf("the metadata address was requested (%d) or its reply is in the error", metaHits.Load()-before)
+		}
+	}
+}
+
+// TestEchoedCredentialsAreSanitized: a target that answers an error page
+// quoting the request (a proxy) cannot carry the request's headers into
+// the result, even those the policy did not mark secret.
+func TestEchoedCredentialsAreSanitized(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		for k, v := range r.Header {
+			fmt.Fprintf(w, "%s: %s\n", k, strings.Join(v, ","))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	res, err := newGate(t, Spec{URL: srv.URL, Headers: map[string]string{"X-Session": "plain-value-1", "Cookie": "sid=cookie-value-2"}}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	if strings.Contains(string(b), "cookie-value-2") || !strings.Contains(string(b), "Cookie: ***") {
+		t.Errorf("the echoed cookie must be masked: %s", b)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gates/command/jsonpath"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
@@ -31,6 +32,9 @@ type Spec struct {
 	Retry Retry `yaml:"retry" doc:"retry a failing or unreachable target until it passes or the window closes"`
 	// CAFile is a PEM bundle of CAs to trust for https.
 	CAFile string `yaml:"ca-file" doc:"PEM file of CA certificates to trust for https, relative to the policy file"`
+	// AllowRedirectsTo names hosts a redirect may go to beyond the default
+	// rule (outbound.Policy).
+	AllowRedirectsTo []string `yaml:"allow-redirects-to" doc:"hosts (name, IP or host:port) a redirect may go to beyond the default rule: same origin only (or loopback to loopback), never https to http, never to link-local, cloud metadata, loopback or private addresses from another origin (docs/security.md)"`
 	// InsecureSkipVerify turns TLS verification off; the gate then warns.
 	InsecureSkipVerify bool `yaml:"insecure-skip-verify" doc:"do not verify the server's TLS certificate (the gate then warns at best); prefer ca-file"`
 	// Tenant is the tenant the probe speaks for, if any.
@@ -178,6 +182,9 @@ func (s *Spec) Validate() []error {
 	}
 	for i, e := range s.Expect.JSON {
 		errs = append(errs, e.Validate(fmt.Sprintf("expect.json[%d]", i))...)
+	}
+	for _, err := range outbound.ValidateHosts(s.AllowRedirectsTo) {
+		errs = append(errs, &policy.FieldError{Field: "allow-redirects-to", Err: err})
 	}
 	return errs
 }

@@ -16,7 +16,9 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
 	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 func init() {
@@ -130,7 +132,8 @@ func (g *DashboardGate) fetchAll(ctx context.Context) ([]gate.Check, error) {
 	}
 	client := g.client
 	if client == nil {
-		client = &http.Client{Timeout: timeout}
+		// error bodies cut and sanitized, redirects by the shared rule
+		client = &http.Client{Timeout: timeout, Transport: &redact.Transport{}, CheckRedirect: outbound.Policy{}.CheckRedirect()}
 	}
 	var out []gate.Check
 	for _, uid := range gs.UIDs {

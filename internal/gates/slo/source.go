@@ -21,6 +21,7 @@ import (
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
@@ -39,6 +40,7 @@ type SourceSpec struct {
 	Timeout                  policy.Duration   `yaml:"timeout" default:"30s" doc:"bound on each HTTP attempt"`
 	Retries                  *int              `yaml:"retries" default:"2" doc:"retries after a connection error, 429 or 5xx, with exponential backoff"`
 	Backoff                  policy.Duration   `yaml:"backoff" default:"500ms" doc:"wait before the first retry; doubles each time"`
+	AllowRedirectsTo         []string          `yaml:"allow-redirects-to" doc:"hosts a redirect may go to beyond the default rule (same origin, no https to http, never link-local, metadata, loopback or private from another origin; docs/security.md)"`
 }
 
 func (s *SourceSpec) validate(prefix string) []error {
@@ -56,6 +58,9 @@ func (s *SourceSpec) validate(prefix string) []error {
 	}
 	if s.Retries != nil && *s.Retries < 0 {
 		errs = append(errs, &policy.FieldError{Field: prefix + "source.retries", Err: fmt.Errorf("%d is negative", *s.Retries)})
+	}
+	for _, err := range outbound.ValidateHosts(s.AllowRedirectsTo) {
+		errs = append(errs, &policy.FieldError{Field: prefix + "source.allow-redirects-to", Err: err})
 	}
 	return errs
 }
@@ -93,6 +98,7 @@ func (s *SourceSpec) Open(dir string) (metrics.Source, error) {
 		URL: s.URL, BearerToken: s.BearerToken, Username: s.Username, Password: s.Password,
 		Headers: s.Headers, CAFile: s.CAFile, InsecureSkipVerifyUnsafe: s.InsecureSkipVerifyUnsafe,
 		Timeout: s.Timeout.D(), Retries: retries, Backoff: s.Backoff.D(), At: at,
+		AllowRedirectsTo: s.AllowRedirectsTo,
 	})
 }
 

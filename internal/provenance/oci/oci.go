@@ -18,7 +18,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/maestro-conductor/releasegate/internal/outbound"
 	prov "github.com/maestro-conductor/releasegate/internal/provenance"
+	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
 // maxBundle bounds a bundle layer read from a registry.
@@ -72,8 +74,19 @@ func LegacyAttestations(ctx context.Context, d name.Digest, opts ...remote.Optio
 	return legacyLayers(ctx, LegacyAttestationTag(d), prov.DSSEMediaType, opts)
 }
 
+// withDefaults puts the shared outbound rules before the caller's options
+// (a caller's WithTransport still wins): error bodies are cut and
+// sanitized before the registry client quotes them, and redirects may go
+// to another public https host (registries send blobs to a CDN) but never
+// to a link-local, metadata, loopback or private address, nor from https
+// to http.
+func withDefaults(ctx context.Context, opts []remote.Option) []remote.Option {
+	tr := &redact.Transport{Base: &outbound.Transport{Base: remote.DefaultTransport, Policy: outbound.Policy{CrossOrigin: true}}}
+	return append(append([]remote.Option{remote.WithTransport(tr)}, opts...), remote.WithContext(ctx))
+}
+
 func legacyLayers(ctx context.Context, tag name.Tag, mediaType string, opts []remote.Option) ([]prov.LegacySignature, error) {
-	opts = append(opts, remote.WithContext(ctx))
+	opts = withDefaults(ctx, opts)
 	img, err := remote.Image(tag, opts...)
 	if err != nil {
 		var terr *transport.Error
@@ -138,7 +151,7 @@ func Resolve(ctx context.Context, ref string, opts ...remote.Option) (Resolved, 
 		}
 		return Resolved{Ref: ref, Digest: d}, nil
 	}
-	desc, err := remote.Head(r, append(opts, remote.WithContext(ctx))...)
+	desc, err := remote.Head(r, withDefaults(ctx, opts)...)
 	if err != nil {
 		return Resolved{}, fmt.Errorf("resolving %s: %w", ref, err)
 	}
@@ -151,7 +164,7 @@ func Resolve(ctx context.Context, ref string, opts ...remote.Option) (Resolved, 
 // Bundles returns the Sigstore bundles (JSON) attached to the digest as
 // referrers, in the registry's order.
 func Bundles(ctx context.Context, d name.Digest, opts ...remote.Option) ([][]byte, error) {
-	opts = append(opts, remote.WithContext(ctx))
+	opts = withDefaults(ctx, opts)
 	idx, err := remote.Referrers(d, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("listing referrers of %s: %w", d, err)
