@@ -248,6 +248,8 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 			return badInput(o, "evidence create", err)
 		}
 	}
+	_, statErr := os.Stat(out)
+	created := errors.Is(statErr, os.ErrNotExist)
 	if err := prepareDir("--out", out); err != nil { // before signing: keyless signing writes to Rekor
 		return badInput(o, "evidence create", err)
 	}
@@ -255,6 +257,9 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 	defer cancel()
 	ev, err := evidence.CreateContext(cctx, *opts)
 	if err != nil {
+		if created {
+			os.Remove(out) // refused: leave nothing behind (only the empty directory made above)
+		}
 		if errors.Is(err, gate.ErrBadInput) {
 			return badInput(o, "evidence create", err)
 		}
