@@ -103,15 +103,24 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	// key id and the key hint (which the signature does not cover) must
 	// name the verification key, or be empty for keyless.
 	if n := len(b.DSSEEnvelope.Signatures); n != 1 {
-		return v, fmt.Errorf("%w: the envelope has %d signatures; releasegate writes exactly one", ErrTampered, n)
+		return v, fmt.Errorf("%w: the envelope has %d signatures; releasegate writes exactly one (and cosign and sigstore-go refuse more in a bundle)", ErrTampered, n)
 	}
+	kid := b.DSSEEnvelope.Signatures[0].KeyID
 	if vm := b.VerificationMaterial; !vm.Keyless() && !keyless {
 		id := KeyID(o.Key)
-		if kid := b.DSSEEnvelope.Signatures[0].KeyID; (kid != "" && kid != id) || vm.PublicKey.Hint != id {
-			return v, fmt.Errorf("%w: the bundle names key %s (signature key id %s), not the verification key %s; check that --key is the public half of the signing key",
-				ErrSignature, shortID(vm.PublicKey.Hint), shortID(kid), shortID(id))
+		if vm.PublicKey.Hint != id {
+			return v, fmt.Errorf("%w: the bundle names key %s, not the verification key %s; check that --key is the public half of the signing key",
+				ErrSignature, shortID(vm.PublicKey.Hint), shortID(id))
 		}
-	} else if kid := b.DSSEEnvelope.Signatures[0].KeyID; vm.Keyless() && kid != "" {
+		// Evidence from this release has no key id (the standard clients
+		// skip a signature whose key id differs from theirs); earlier
+		// releases wrote the key's hex SHA-256, which is still accepted
+		// when it names the verification key.
+		if kid != "" && kid != id {
+			return v, fmt.Errorf("%w: the signature's key id %q names another key; expected none, or %s (the hex SHA-256 of --key, as earlier releases wrote); check that --key is the public half of the signing key",
+				ErrSignature, kid, id)
+		}
+	} else if vm.Keyless() && kid != "" {
 		return v, fmt.Errorf("%w: a keyless signature with key id %q; keyless signatures have none", ErrTampered, kid)
 	}
 	var payload []byte
@@ -168,8 +177,17 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 		return v, fmt.Errorf("%w: no evidence-manifest-<version>.yaml in the tarball", ErrMalformed)
 	}
 	mb := byName[mname]
-	var named bool
-	for _, in := range st.Predicate.InputAttestations {
+	// The manifest's digest is signed in the ManifestField extension, or,
+	// in evidence made before it, among the input attestations.
+	named := false
+	refs := slices.Clone(st.Predicate.InputAttestations)
+	if mf := st.Predicate.Manifest; mf != nil {
+		if mf.Name != mname {
+			return v, fmt.Errorf("%w: the signed statement names manifest %q; the tarball holds %s", ErrTampered, mf.Name, mname)
+		}
+		refs = []ResourceDescriptor{{URI: mf.Name, Digest: mf.Digest}}
+	}
+	for _, in := range refs {
 		if in.URI == mname {
 			if "sha256:"+in.Digest["sha256"] != Digest(mb) {
 				return v, fmt.Errorf("%w: %s has digest %s; the signed statement says sha256:%s", ErrTampered, mname, Digest(mb), in.Digest["sha256"])
@@ -178,7 +196,7 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 		}
 	}
 	if !named {
-		return v, fmt.Errorf("%w: the signed statement does not name %s among its input attestations", ErrTampered, mname)
+		return v, fmt.Errorf("%w: the signed statement does not name %s (expected in %s, or among the input attestations of earlier evidence)", ErrTampered, mname, ManifestField)
 	}
 	m, err := ParseManifest(mb)
 	if err != nil {
