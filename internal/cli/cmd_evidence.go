@@ -364,12 +364,18 @@ func evidenceVerify(o *IO, args []string) int {
 	if st.Size() > evidence.DefaultLimits.MaxTotalSize {
 		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: fmt.Errorf("%d bytes; at most %d are accepted", st.Size(), evidence.DefaultLimits.MaxTotalSize)})
 	}
-	tgz, err := os.ReadFile(file)
+	// The tarball is streamed (twice), never read whole into memory; a
+	// device or FIFO would never end or block, so only regular files.
+	if !st.Mode().IsRegular() {
+		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: errors.New("not a regular file; expected evidence-<version>.tar.gz")})
+	}
+	f, err := os.Open(file)
 	if err != nil {
 		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: err})
 	}
+	defer f.Close()
 	vo.Artifacts = arts
-	v, err := evidence.Verify(tgz, vo)
+	v, err := evidence.VerifyReader(f, vo)
 	if errors.Is(err, gate.ErrBadInput) {
 		return badInput(o, "evidence verify", err)
 	}
@@ -380,7 +386,7 @@ func evidenceVerify(o *IO, args []string) int {
 		fmt.Fprintf(o.Stdout, "FAILED: %s: %v\n", file, err)
 		return ExitFail
 	}
-	fmt.Fprintf(o.Stdout, "PASSED: verified %s (%s)\n", file, evidence.Digest(tgz))
+	fmt.Fprintf(o.Stdout, "PASSED: verified %s (%s)\n", file, v.Digest)
 	return ExitOK
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -51,6 +52,13 @@ type Verification struct {
 	Statement *Statement
 	// Result is the VSA verification result (PASSED or FAILED).
 	Result string
+	// Digest is the SHA-256 of the tarball ("sha256:<hex>").
+	Digest string
+}
+
+// isManifestName reports whether a member is the evidence manifest.
+func isManifestName(name string) bool {
+	return strings.HasPrefix(name, "evidence-manifest-") && strings.HasSuffix(name, ".yaml") && !strings.Contains(name, "/")
 }
 
 // Verify checks an evidence tarball offline: the tarball is canonical and
@@ -63,6 +71,19 @@ type Verification struct {
 // is set; err wraps ErrTampered, ErrSignature, ErrIdentity, ErrUnsafeEntry, ErrMalformed,
 // ErrSubject or ErrNotPassed.
 func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
+	return VerifyReader(bytes.NewReader(tgz), o)
+}
+
+// VerifyReader is Verify reading the tarball from r as a stream, in two
+// passes, so memory stays bounded by the largest member rather than the
+// tarball: the first checks the encoding and hashes every member, keeping
+// only the signature bundle and the manifest; the second, after the
+// signature, the manifest and every digest were checked, reads the gate
+// results one at a time (each checked against the manifest again) to
+// recompute the verdict. A hostile tarball is refused at the first entry
+// that breaks a rule (too many entries, an unsafe name, a non-canonical
+// header), before the rest is read.
+func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 	v := &Verification{}
 	lim := o.Limits
 	if lim == (Limits{}) {
@@ -80,18 +101,20 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 			return v, &gate.InputError{Input: "keyless identity", Err: errors.Join(errs...)}
 		}
 	}
-	files, err := ReadTarGz(tgz, lim)
+	files, fileDigest, err := scanTarGz(r, lim, func(name string) bool { return name == BundleFile || isManifestName(name) })
 	if err != nil {
 		return v, err
 	}
-	byName := map[string][]byte{}
+	v.Digest = fileDigest
+	byName := map[string]member{}
 	for _, f := range files {
-		byName[f.Name] = f.Data
+		byName[f.Name] = f
 	}
 	v.pass("tarball is canonical: %d regular files, no links, devices, absolute or .. paths", len(files))
 
 	// 1. The signature over the statement.
-	bb, ok := byName[BundleFile]
+	bm, ok := byName[BundleFile]
+	bb := bm.Data
 	if !ok {
 		return v, fmt.Errorf("%w: no %s in the tarball; expected the signed statement", ErrMalformed, BundleFile)
 	}
@@ -166,7 +189,7 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	// 2. The manifest named by the statement.
 	var mname string
 	for _, f := range files {
-		if strings.HasPrefix(f.Name, "evidence-manifest-") && strings.HasSuffix(f.Name, ".yaml") && !strings.Contains(f.Name, "/") {
+		if isManifestName(f.Name) {
 			if mname != "" {
 				return v, fmt.Errorf("%w: two manifests, %s and %s", ErrMalformed, mname, f.Name)
 			}
@@ -176,7 +199,7 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	if mname == "" {
 		return v, fmt.Errorf("%w: no evidence-manifest-<version>.yaml in the tarball", ErrMalformed)
 	}
-	mb := byName[mname]
+	mb := byName[mname].Data
 	// The manifest's digest is signed in the ManifestField extension, or,
 	// in evidence made before it, among the input attestations.
 	named := false
@@ -212,7 +235,7 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	// missing.
 	listed := map[string]bool{}
 	for _, f := range m.Files {
-		data, ok := byName[f.Path]
+		got, ok := byName[f.Path]
 		if !ok {
 			return v, fmt.Errorf("%w: %s is listed in the manifest but missing from the tarball", ErrTampered, f.Path)
 		}
@@ -220,8 +243,8 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 			return v, fmt.Errorf("%w: %s is listed twice in the manifest", ErrTampered, f.Path)
 		}
 		listed[f.Path] = true
-		if d := Digest(data); d != f.Digest || int64(len(data)) != f.Size {
-			return v, fmt.Errorf("%w: %s has digest %s (%d bytes); the manifest says %s (%d bytes)", ErrTampered, f.Path, d, len(data), f.Digest, f.Size)
+		if got.Digest != f.Digest || got.Size != f.Size {
+			return v, fmt.Errorf("%w: %s has digest %s (%d bytes); the manifest says %s (%d bytes)", ErrTampered, f.Path, got.Digest, got.Size, f.Digest, f.Size)
 		}
 	}
 	for _, f := range files {
@@ -232,7 +255,7 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	v.pass("files: %d files match the manifest's SHA-256 digests", len(m.Files))
 
 	// 4. Subjects.
-	if err := checkSubjects(st, m, byName, o.Artifacts); err != nil {
+	if err := checkSubjects(st, m, byName[ReportFile].Digest, o.Artifacts); err != nil {
 		return v, err
 	}
 	names := make([]string, len(st.Subject))
@@ -244,18 +267,53 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 		v.pass("artifact %s (%s) is a subject", a.Name, shortDigest(Digest(a.Data)))
 	}
 
-	// 5. The verdict: the signed one, recomputed from the included results.
-	var results []gate.Result
+	// 5. The verdict: the signed one, recomputed from the included results,
+	// read in a second pass, one file at a time.
+	want := map[string]string{}
 	for _, g := range m.Gates {
-		data, ok := byName[g.File]
-		if !ok || !listed[g.File] {
+		if !listed[g.File] {
 			return v, fmt.Errorf("%w: result file %s of gate %s is not in the manifest", ErrTampered, g.File, g.ID)
 		}
-		d, err := parseDoc(g.File, data)
-		if err != nil || d.isReport() || d.Gate != g.ID {
+		for _, f := range m.Files {
+			if f.Path == g.File {
+				want[g.File] = f.Digest
+			}
+		}
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return v, fmt.Errorf("evidence: rewind for the results: %w", err)
+	}
+	// Each result file is parsed as it streams past and only what Verdict
+	// reads is kept, so memory does not add up over the results.
+	parsed := map[string]gate.Result{}
+	_, _, err = scanTarGz(r, lim, func(name string) bool { _, ok := want[name]; return ok }, func(f member) error {
+		d, ok := want[f.Name]
+		if !ok {
+			return nil
+		}
+		if f.Digest != d {
+			return fmt.Errorf("%w: %s changed while it was read: digest %s; the manifest says %s", ErrTampered, f.Name, f.Digest, d)
+		}
+		doc, err := parseDoc(f.Name, f.Data)
+		if err != nil || doc.isReport() {
+			return fmt.Errorf("%w: %s is not a gate result", ErrMalformed, f.Name)
+		}
+		parsed[f.Name] = gate.Result{Gate: doc.Gate, Required: doc.Required, Status: doc.Status, Summary: doc.Summary, Error: doc.Error}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTampered) {
+			return v, err
+		}
+		return v, fmt.Errorf("%w: reading the results again: %w", ErrTampered, err)
+	}
+	var results []gate.Result
+	for _, g := range m.Gates {
+		res, ok := parsed[g.File]
+		if !ok || res.Gate != g.ID {
 			return v, fmt.Errorf("%w: %s is not the result of gate %s", ErrMalformed, g.File, g.ID)
 		}
-		results = append(results, d.Result)
+		results = append(results, res)
 	}
 	got, reasons, _ := Verdict(results, m.Required)
 	if got != st.Predicate.VerificationResult || got != m.Result {
@@ -285,6 +343,9 @@ func parseStatement(payload []byte) (*Statement, error) {
 	if len(st.Subject) == 0 {
 		return nil, fmt.Errorf("%w: statement has no subject", ErrMalformed)
 	}
+	if st.Predicate.Verifier.ID != VerifierID {
+		return nil, fmt.Errorf("%w: the VSA names verifier %q; expected %q (releasegate), as slsa-verifier verify-vsa --verifier-id would", ErrMalformed, st.Predicate.Verifier.ID, VerifierID)
+	}
 	switch st.Predicate.VerificationResult {
 	case ResultPassed, ResultFailed:
 	default:
@@ -293,7 +354,7 @@ func parseStatement(payload []byte) (*Statement, error) {
 	return &st, nil
 }
 
-func checkSubjects(st *Statement, m *Manifest, byName map[string][]byte, artifacts []Input) error {
+func checkSubjects(st *Statement, m *Manifest, reportDigest string, artifacts []Input) error {
 	subj := map[string]bool{}
 	var got []string
 	for _, s := range st.Subject {
@@ -306,7 +367,7 @@ func checkSubjects(st *Statement, m *Manifest, byName map[string][]byte, artifac
 		want = append(want, a.Name+"@"+a.Digest)
 	}
 	if len(want) == 0 {
-		want = []string{ReportFile + "@" + Digest(byName[ReportFile])}
+		want = []string{ReportFile + "@" + reportDigest}
 	}
 	sort.Strings(got)
 	sort.Strings(want)
