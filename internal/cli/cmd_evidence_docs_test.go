@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// docBlock returns the fenced code block that follows marker in doc.
+func docBlock(t *testing.T, doc, marker, lang string) string {
+	t.Helper()
+	_, after, ok := strings.Cut(doc, marker+"\n```"+lang+"\n")
+	if !ok {
+		t.Fatalf("no ```%s block after %s in the doc", lang, marker)
+	}
+	block, _, ok := strings.Cut(after, "\n```\n")
+	if !ok {
+		t.Fatalf("the ```%s block after %s is not closed", lang, marker)
+	}
+	return block
+}
+
+// auditorResults is a results directory of a release whose provenance gate
+// verified slsa-github-generator provenance (SLSA Build L3).
+func auditorResults(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"build.json": `{"schema": "releasegate.result/v1", "gate": "build", "kind": "command", "required": true, "status": "pass",
+  "summary": "1 of 1 checks passed", "checks": [{"name": "exit code", "observed": 0, "expected": "== 0", "status": "pass"}],
+  "started_at": "2026-11-28T10:00:00Z", "finished_at": "2026-11-28T10:00:05Z"}`,
+		"provenance.json": `{"schema": "releasegate.result/v1", "gate": "provenance", "kind": "provenance", "required": true, "status": "pass",
+  "summary": "1 of 1 checks passed", "checks": [{"name": "slsa app.tar.gz", "status": "pass",
+  "observed": "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.0.0"}],
+  "started_at": "2026-11-28T10:00:00Z", "finished_at": "2026-11-28T10:00:06Z"}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestAuditorCommandsInDocs keeps docs/evidence.md's "Verifying without
+// releasegate" true: the Go shown is the function TestEvidenceOracles runs,
+// and the shell block, run as written with cosign and slsa-verifier on the
+// PATH, accepts evidence releasegate made and refuses another artifact.
+func TestAuditorCommandsInDocs(t *testing.T) {
+	t.Parallel()
+	docb, err := os.ReadFile(filepath.Join("..", "..", "docs", "evidence.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(docb)
+	src, err := os.ReadFile("cmd_evidence_oracle_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fn, _ := strings.Cut(string(src), "// doc:begin sigstore-go\n")
+	fn, _, _ = strings.Cut(fn, "// doc:end sigstore-go")
+	if got := docBlock(t, doc, "<!-- auditor-go -->", "go"); got != strings.Trim(fn, "\n") {
+		t.Errorf("the Go in docs/evidence.md differs from verifyWithSigstoreGo in cmd_evidence_oracle_test.go; copy it over\n--- doc\n%s\n--- code\n%s", got, fn)
+	}
+
+	script := docBlock(t, doc, "<!-- auditor-commands -->", "sh")
+	bin := filepath.Dir(oracleBin(t, "cosign"))
+	oracleBin(t, "slsa-verifier")
+	work := t.TempDir()
+	for _, d := range []string{"dist", "evidence"} {
+		if err := os.Mkdir(filepath.Join(work, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := runCLI(t, nil, "evidence", "keygen", "--out-prefix", filepath.Join(work, "release")); r.code != ExitOK {
+		t.Fatalf("keygen: %s", r.stderr)
+	}
+	art := filepath.Join(work, "dist", "app.tar.gz")
+	writeTo(t, art, []byte("app release bytes\n"))
+	env := map[string]string{"GITHUB_REPOSITORY": "acme/app", "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567"}
+	if r := runCLI(t, env, "evidence", "create", "--results", auditorResults(t), "--version", "v1.4.0", "--release", "app",
+		"--artifact", art, "--key", filepath.Join(work, "release.key"), "--out", filepath.Join(work, "evidence")); r.code != ExitOK {
+		t.Fatalf("create: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	run := func() (bool, string) {
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+		cmd.Dir = work
+		cmd.Env = []string{"HOME=" + work, "PATH=" + bin + ":/usr/bin:/bin", "TUF_ROOT=" + filepath.Join(work, ".tuf")}
+		out, err := cmd.CombinedOutput()
+		return err == nil, string(out)
+	}
+	if ok, out := run(); !ok {
+		t.Fatalf("the auditor commands of docs/evidence.md fail on evidence releasegate made:\n%s\n%s", script, out)
+	}
+	writeTo(t, art, []byte("another artifact\n"))
+	if ok, out := run(); ok {
+		t.Fatalf("the auditor commands accept an artifact that is not the subject:\n%s", out)
+	}
+}
