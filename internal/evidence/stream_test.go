@@ -207,7 +207,7 @@ func verifyInChild(t *testing.T, path, pub string) (peakMiB float64, out string)
 
 // TestVerifyMemory measures the peak RSS of verifying, in a child process
 // (its own VmHWM): a 251 MB evidence tarball (4 × 60 MiB attestations)
-// must peak at no more than 2× that member + 64 MiB; a 100,000-entry
+// must peak at no more than 2× its largest member + 64 MiB; a 100,000-entry
 // tarball is refused under 100 MiB. The numbers are in docs/benchmarks.md.
 // It writes 250 MiB to a temporary directory, so it runs only with
 // -run TestVerifyMemory (and in `make bench`), not in a plain `go test`.
