@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/maestro-conductor/releasegate/internal/ledger"
 )
 
 // docBlock returns the fenced code block that follows marker in doc.
@@ -96,5 +101,117 @@ func TestAuditorCommandsInDocs(t *testing.T) {
 	writeTo(t, art, []byte("another artifact\n"))
 	if ok, out := run(); ok {
 		t.Fatalf("the auditor commands accept an artifact that is not the subject:\n%s", out)
+	}
+}
+
+// openCheckpoint is the auditor's Go in docs/ledger.md ("Checkpoint
+// signatures with outside tools"), kept identical by
+// TestCheckpointAuditorCommandsInDocs.
+//
+// doc:begin checkpoint-note
+func openCheckpoint(checkpointPath, verifierKeyPath string) (string, error) {
+	signed, err := os.ReadFile(checkpointPath)
+	if err != nil {
+		return "", err
+	}
+	vkey, err := os.ReadFile(verifierKeyPath)
+	if err != nil {
+		return "", err
+	}
+	v, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
+	if err != nil {
+		return "", err
+	}
+	n, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		return "", err
+	}
+	return n.Text, nil // origin, size, root hash, day line
+}
+
+// doc:end checkpoint-note
+
+// TestCheckpointAuditorCommandsInDocs keeps docs/ledger.md's outside
+// commands for checkpoints true: the x/mod note Go opens a checkpoint
+// `ledger root` signed and refuses an altered one and another key; the
+// cosign command, run as written (plus --insecure-ignore-sct for the
+// virtual CA), accepts the keyless bundle and refuses another identity and
+// an altered checkpoint. Not parallel: it swaps the keyless hooks.
+func TestCheckpointAuditorCommandsInDocs(t *testing.T) {
+	docb, err := os.ReadFile(filepath.Join("..", "..", "docs", "ledger.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(docb)
+	src, err := os.ReadFile("cmd_evidence_docs_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fn, _ := strings.Cut(string(src), "// doc:begin checkpoint-note\n")
+	fn, _, _ = strings.Cut(fn, "// doc:end checkpoint-note")
+	if got := docBlock(t, doc, "<!-- checkpoint-note-go -->", "go"); got != strings.Trim(fn, "\n") {
+		t.Errorf("the Go in docs/ledger.md differs from openCheckpoint in cmd_evidence_docs_test.go; copy it over\n--- doc\n%s\n--- code\n%s", got, fn)
+	}
+
+	const (
+		signer = "ledger@acme.example"
+		issuer = "https://accounts.acme.example"
+		token  = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJsZWRnZXIifQ.c2ln"
+	)
+	root, _, _ := keylessFixture(t, signer, issuer)
+	_, dir, cp := signedKeylessCheckpoint(t, map[string]string{"SIGSTORE_ID_TOKEN": token})
+	signed, err := os.ReadFile(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := filepath.Join(t.TempDir(), filepath.Base(cp))
+	writeTo(t, altered, bytes.Replace(signed, []byte("\n3\n"), []byte("\n4\n"), 1))
+	if err := os.Link(ledger.BundleFile(cp), ledger.BundleFile(altered)); err != nil {
+		t.Fatal(err)
+	}
+
+	text, err := openCheckpoint(cp, filepath.Join(dir, "k.pub"))
+	if err != nil || !strings.HasPrefix(text, ledger.OriginPrefix+"acme\n3\n") {
+		t.Errorf("x/mod note: %q, %v; expected the checkpoint of acme, size 3", text, err)
+	}
+	if _, err := openCheckpoint(altered, filepath.Join(dir, "k.pub")); err == nil {
+		t.Error("x/mod note opened an altered checkpoint")
+	}
+	if r := runCLI(t, nil, "ledger", "keygen", "--out", filepath.Join(dir, "other")); r.code != ExitOK {
+		t.Fatal(r.stderr)
+	}
+	if _, err := openCheckpoint(cp, filepath.Join(dir, "other.pub")); err == nil {
+		t.Error("x/mod note opened a checkpoint with another key")
+	}
+
+	bin := filepath.Dir(oracleBin(t, "cosign"))
+	var command []string
+	for _, line := range strings.Split(docBlock(t, doc, "<!-- checkpoint-cosign -->", "sh"), "\n") {
+		if name, _, ok := strings.Cut(line, "="); ok && !strings.Contains(name, " ") {
+			continue // the variables; the test sets them
+		}
+		command = append(command, line)
+	}
+	script := strings.Join(command, "\n") + " --insecure-ignore-sct"
+	work := t.TempDir()
+	if err := os.Link(root, filepath.Join(work, "trusted_root.json")); err != nil {
+		t.Fatal(err)
+	}
+	run := func(checkpoint, identity string) (bool, string) {
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+		cmd.Dir = work
+		cmd.Env = []string{"HOME=" + work, "PATH=" + bin + ":/usr/bin:/bin", "TUF_ROOT=" + filepath.Join(work, ".tuf"),
+			"CHECKPOINT=" + checkpoint, "IDENTITY=" + identity, "ISSUER=" + issuer}
+		out, err := cmd.CombinedOutput()
+		return err == nil, string(out)
+	}
+	if ok, out := run(cp, signer); !ok {
+		t.Fatalf("the cosign command of docs/ledger.md fails on a checkpoint releasegate signed:\n%s\n%s", script, out)
+	}
+	if ok, out := run(cp, "mallory@acme.example"); ok {
+		t.Errorf("the cosign command accepts another identity:\n%s", out)
+	}
+	if ok, out := run(altered, signer); ok {
+		t.Errorf("the cosign command accepts an altered checkpoint:\n%s", out)
 	}
 }

@@ -366,4 +366,3 @@ func abs(t *testing.T, p string) string {
 	}
 	return a
 }
-

@@ -42,26 +42,7 @@ func TestKeylessOracles(t *testing.T) {
 	tgz, bundle := filepath.Join(out, evidence.TarballName("v1.4.0")), filepath.Join(out, evidence.BundleFile)
 
 	// A checkpoint.
-	dir := t.TempDir()
-	db := "--db=sqlite:" + filepath.Join(dir, "ledger.db")
-	if r := runCLI(t, nil, "ledger", "migrate", db); r.code != ExitOK {
-		t.Fatalf("migrate: %s", r.stderr)
-	}
-	day := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
-	var in strings.Builder
-	for i := range 3 {
-		fmt.Fprintf(&in, `{"tenant":"acme","time":"%sT0%d:00:00Z","payload":{"release":"v1.%d"}}`+"\n", day, i, i)
-	}
-	if code, _, errs := ledgerRun(t, in.String(), "append", db); code != ExitOK {
-		t.Fatalf("append: exit %d\n%s", code, errs)
-	}
-	if r := runCLI(t, nil, "ledger", "keygen", "--out", filepath.Join(dir, "k")); r.code != ExitOK {
-		t.Fatalf("keygen: %s", r.stderr)
-	}
-	if r := runCLI(t, env, "ledger", "root", db, "--date", day, "--key", filepath.Join(dir, "k.key"), "--keyless", "--out", dir); r.code != ExitOK {
-		t.Fatalf("root --keyless: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	cp := filepath.Join(dir, ledger.CheckpointFile("acme", day))
+	db, dir, cp := signedKeylessCheckpoint(t, env)
 	cpBundle := ledger.BundleFile(cp)
 	signed, err := os.ReadFile(cp)
 	if err != nil {
@@ -117,4 +98,32 @@ func TestKeylessOracles(t *testing.T) {
 		fmt.Fprintf(&table, "| %s | %v | %v |\n", tc.name, rg, co)
 	}
 	t.Logf("keyless oracle table:\n%s", table.String())
+}
+
+// signedKeylessCheckpoint makes a SQLite ledger with a day of entries of tenant
+// acme, and signs that day's checkpoint with a new key and keyless (the
+// keyless hook must be set, see keylessFixture). It returns the --db flag,
+// the directory (with k.key, k.pub) and the checkpoint file.
+func signedKeylessCheckpoint(t *testing.T, env map[string]string) (db, dir, cp string) {
+	t.Helper()
+	dir = t.TempDir()
+	db = "--db=sqlite:" + filepath.Join(dir, "ledger.db")
+	if r := runCLI(t, nil, "ledger", "migrate", db); r.code != ExitOK {
+		t.Fatalf("migrate: %s", r.stderr)
+	}
+	day := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
+	var in strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&in, `{"tenant":"acme","time":"%sT0%d:00:00Z","payload":{"release":"v1.%d"}}`+"\n", day, i, i)
+	}
+	if code, _, errs := ledgerRun(t, in.String(), "append", db); code != ExitOK {
+		t.Fatalf("append: exit %d\n%s", code, errs)
+	}
+	if r := runCLI(t, nil, "ledger", "keygen", "--out", filepath.Join(dir, "k")); r.code != ExitOK {
+		t.Fatalf("keygen: %s", r.stderr)
+	}
+	if r := runCLI(t, env, "ledger", "root", db, "--date", day, "--key", filepath.Join(dir, "k.key"), "--keyless", "--out", dir); r.code != ExitOK {
+		t.Fatalf("root --keyless: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	return db, dir, filepath.Join(dir, ledger.CheckpointFile("acme", day))
 }
