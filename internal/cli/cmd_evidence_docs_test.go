@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/ledger"
 )
 
@@ -213,5 +215,60 @@ func TestCheckpointAuditorCommandsInDocs(t *testing.T) {
 	}
 	if ok, out := run(altered, signer); ok {
 		t.Errorf("the cosign command accepts an altered checkpoint:\n%s", out)
+	}
+}
+
+// TestEvidenceCreateLevels: the VSA's verifiedLevels come from the
+// provenance gate's result; declaring a higher SLSA build level than it
+// verified is bad input (exit 2) and writes nothing.
+func TestEvidenceCreateLevels(t *testing.T) {
+	t.Parallel()
+	prefix := keyPair(t, nil)
+	results := auditorResults(t) // slsa-github-generator provenance: Build L3
+	out := t.TempDir()
+	r := runCLI(t, nil, "evidence", "create", "--results", results, "--version", "v1.4.0", "--key", prefix+".key",
+		"--verified-level", "FEDRAMP_LOW", "--out", out)
+	if r.code != ExitOK {
+		t.Fatalf("create: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, evidence.BundleFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := evidence.ParseBundle(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := evidence.VerifyEnvelope(pb.DSSEEnvelope, mustPub(t, prefix+".pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st evidence.Statement
+	if err := json.Unmarshal(payload, &st); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(st.Predicate.VerifiedLevels, ","); got != "SLSA_BUILD_LEVEL_3,FEDRAMP_LOW" {
+		t.Errorf("verifiedLevels %s; expected SLSA_BUILD_LEVEL_3,FEDRAMP_LOW", got)
+	}
+
+	// A GitHub workflow builder is Build L2: declaring L3 is refused.
+	l2 := t.TempDir()
+	for _, name := range []string{"build.json", "provenance.json"} {
+		data, err := os.ReadFile(filepath.Join(results, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = bytes.ReplaceAll(data, []byte("https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.0.0"),
+			[]byte("https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.4.0"))
+		writeTo(t, filepath.Join(l2, name), data)
+	}
+	out2 := t.TempDir()
+	r = runCLI(t, nil, "evidence", "create", "--results", l2, "--version", "v1.4.0", "--key", prefix+".key",
+		"--verified-level", "SLSA_BUILD_LEVEL_3", "--out", out2)
+	if r.code != ExitBadInput || !strings.Contains(r.stderr, "the provenance gates verified SLSA_BUILD_LEVEL_2") {
+		t.Fatalf("declaring L3 over verified L2: exit %d; expected 2 naming the verified level\n%s", r.code, r.stderr)
+	}
+	if entries, _ := os.ReadDir(out2); len(entries) != 0 {
+		t.Errorf("refused create wrote %d files", len(entries))
 	}
 }
