@@ -6,8 +6,9 @@
 // reproducible tar.gz holding all of it.
 //
 // The chain of trust when verifying is: the signature over the statement →
-// the manifest digest among the statement's input attestations → every other
-// file's digest in the manifest. Verification is offline.
+// the manifest digest in the statement (the ManifestField extension; among
+// the input attestations in evidence made before it) → every other file's
+// digest in the manifest. Verification is offline and streams the tarball.
 package evidence
 
 import (
