@@ -26,7 +26,7 @@ func init() {
 const evidenceUsage = `Usage:
   releasegate evidence create --results DIR --version V --key cosign.key [flags]
   releasegate evidence create --results DIR --version V --keyless [flags]
-  releasegate evidence verify --key cosign.pub [--artifact FILE]... evidence-V.tar.gz
+  releasegate evidence verify --key cosign.pub [--artifact FILE]... [--resource-uri URI] [--verified-level L]... evidence-V.tar.gz
   releasegate evidence verify --trusted-root trusted_root.json \
       --certificate-identity ID --certificate-oidc-issuer URL evidence-V.tar.gz
   releasegate evidence keygen [--alg ecdsa-p256|ed25519] [--out-prefix cosign]
@@ -321,13 +321,17 @@ func evidenceVerify(o *IO, args []string) int {
 	fs.StringVar(&rootPath, "trusted-root", "", "Sigstore trusted_root.json that keyless evidence must chain to (read offline)")
 	registerIdentityFlags(fs, &id)
 	fs.Var(&artifacts, "artifact", "a file that must be a subject of the evidence (repeatable)")
+	var levels stringList
+	var resource string
+	fs.Var(&levels, "verified-level", "a level the VSA must meet, e.g. SLSA_BUILD_LEVEL_3 (at least that level of the track) or FEDRAMP_LOW (exactly); repeatable, as slsa-verifier verify-vsa --verified-level")
+	fs.StringVar(&resource, "resource-uri", "", "the resourceUri the VSA must name, e.g. pkg:github/acme/app@v1.4.0, as slsa-verifier verify-vsa --resource-uri")
 	if err := fs.Parse(args); err != nil {
 		return ExitBadInput
 	}
 	if fs.NArg() != 1 {
 		return badInput(o, "evidence verify", errors.New("expected one evidence-<version>.tar.gz argument"))
 	}
-	vo := evidence.VerifyOptions{Identity: id, SkipSCTUnsafe: verifySkipSCTUnsafe}
+	vo := evidence.VerifyOptions{Identity: id, SkipSCTUnsafe: verifySkipSCTUnsafe, ResourceURI: resource, VerifiedLevels: levels}
 	switch {
 	case keyPath != "" && rootPath != "":
 		return badInput(o, "evidence verify", &gate.InputError{Input: "--key", Err: errors.New("with --trusted-root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")})

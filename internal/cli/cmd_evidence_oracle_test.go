@@ -123,7 +123,10 @@ type oracleCase struct {
 	// and bare envelope (for the outside clients), the public key and the
 	// artifact the auditor holds.
 	tgz, bundle, envelope, pub, artifact string
-	resourceURI                          string
+	// resourceURI and levels are what releasegate (--resource-uri,
+	// --verified-level) and slsa-verifier are told to expect.
+	resourceURI string
+	levels      []string
 	// extra flags for slsa-verifier (e.g. --public-key-id)
 	slsaFlags []string
 	// accept says, per oracle, whether it accepts the case.
@@ -290,8 +293,15 @@ func TestEvidenceOracles(t *testing.T) {
 			artifact: filepath.Join(legacyDir, "app.bin"), resourceURI: "releasegate:app@v1.0.0", slsaFlags: flags, accept: accept, why: why}
 	}
 
+	withResource := func(tc oracleCase, uri string) oracleCase { tc.resourceURI = uri; return tc }
+	withLevels := func(tc oracleCase, levels ...string) oracleCase { tc.levels = levels; return tc }
 	cases := []oracleCase{
 		c("intact PASSED evidence, ECDSA P-256", passed, prefix+".pub", art, all(true), ""),
+		withLevels(c("intact, the level it verified (SLSA_BUILD_LEVEL_0: no provenance gate)", passed, prefix+".pub", art, all(true), ""), "SLSA_BUILD_LEVEL_0"),
+		withLevels(c("a higher SLSA build level required than verified", passed, prefix+".pub", art, except(false, oracleCosign, oracleSigstoreGo),
+			"cosign and the Go snippet do not read verifiedLevels"), "SLSA_BUILD_LEVEL_1"),
+		withResource(c("another resource URI expected", passed, prefix+".pub", art, except(false, oracleCosign, oracleSigstoreGo),
+			"cosign and the Go snippet do not read resourceUri"), "pkg:github/acme/other@v1.4.0"),
 		c("intact PASSED evidence, Ed25519", ed, edPrefix+".pub", art, all(true), ""),
 		c("a flipped byte in the signature", variant(t, passed, func(b *evidence.Bundle) {
 			b.DSSEEnvelope.Signatures[0].Sig = flipBase64(b.DSSEEnvelope.Signatures[0].Sig, 20)
@@ -322,7 +332,14 @@ func TestEvidenceOracles(t *testing.T) {
 	for _, tc := range cases {
 		got := map[string]bool{}
 		outs := map[string]string{}
-		r := runCLI(t, nil, "evidence", "verify", "--key", tc.pub, "--artifact", tc.artifact, tc.tgz)
+		args := []string{"evidence", "verify", "--key", tc.pub, "--artifact", tc.artifact, "--resource-uri", tc.resourceURI}
+		slsaArgs := []string{"verify-vsa", "--attestation-path", abs(t, tc.envelope), "--public-key-path", abs(t, tc.pub),
+			"--subject-digest", hexDigest(t, tc.artifact), "--verifier-id", evidence.VerifierID, "--resource-uri", tc.resourceURI}
+		for _, l := range tc.levels {
+			args = append(args, "--verified-level", l)
+			slsaArgs = append(slsaArgs, "--verified-level", l)
+		}
+		r := runCLI(t, nil, append(args, tc.tgz)...)
 		got[oracleReleasegate], outs[oracleReleasegate] = r.code == ExitOK, r.stdout+r.stderr
 		if r.code != ExitOK && r.code != ExitFail {
 			t.Errorf("%s: releasegate exit %d; expected 0 or 1\n%s%s", tc.name, r.code, r.stdout, r.stderr)
@@ -333,9 +350,7 @@ func TestEvidenceOracles(t *testing.T) {
 			"--type", "https://slsa.dev/verification_summary/v1", abs(t, tc.artifact))
 		err := verifyWithSigstoreGo(tc.bundle, tc.pub, tc.artifact)
 		got[oracleSigstoreGo], outs[oracleSigstoreGo] = err == nil, fmt.Sprint(err)
-		got[oracleSLSA], outs[oracleSLSA] = runOracle(t, dir, slsa, append([]string{"verify-vsa", "--attestation-path", abs(t, tc.envelope),
-			"--public-key-path", abs(t, tc.pub), "--subject-digest", hexDigest(t, tc.artifact),
-			"--verifier-id", evidence.VerifierID, "--resource-uri", tc.resourceURI}, tc.slsaFlags...)...)
+		got[oracleSLSA], outs[oracleSLSA] = runOracle(t, dir, slsa, append(slsaArgs, tc.slsaFlags...)...)
 		row := "| " + tc.name
 		for _, o := range []string{oracleReleasegate, oracleCosign, oracleSigstoreGo, oracleSLSA} {
 			verdict := map[bool]string{true: "accepted", false: "refused"}[got[o]]

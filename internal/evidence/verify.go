@@ -38,6 +38,14 @@ type VerifyOptions struct {
 	SkipSCTUnsafe bool
 	// Artifacts, when given, must each be a subject of the statement.
 	Artifacts []Input
+	// ResourceURI, when set, must be the VSA's resourceUri exactly (as
+	// slsa-verifier verify-vsa --resource-uri checks).
+	ResourceURI string
+	// VerifiedLevels, when set, must each be met by the VSA's
+	// verifiedLevels, as verify-vsa --verified-level checks: a SLSA level
+	// by a level of the same track at least as high, any other value
+	// exactly.
+	VerifiedLevels []string
 	// Limits bound the tarball; zero means DefaultLimits.
 	Limits Limits
 }
@@ -67,9 +75,11 @@ func isManifestName(name string) bool {
 // matches the manifest's digests and nothing is extra or missing; the
 // subjects match the manifest's artifacts (and the given artifact files);
 // the results in the bundle give the signed verdict; and that verdict is
-// PASSED. The returned Verification lists what was verified even when err
-// is set; err wraps ErrTampered, ErrSignature, ErrIdentity, ErrUnsafeEntry, ErrMalformed,
-// ErrSubject or ErrNotPassed.
+// PASSED; then, when asked, that the VSA names the resource and meets the
+// levels (as slsa-verifier verify-vsa does). The returned Verification
+// lists what was verified even when err is set; err wraps ErrTampered,
+// ErrSignature, ErrIdentity, ErrUnsafeEntry, ErrMalformed, ErrSubject,
+// ErrNotPassed or ErrLevel.
 func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	return VerifyReader(bytes.NewReader(tgz), o)
 }
@@ -90,6 +100,11 @@ func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 		lim = DefaultLimits
 	}
 	keyless := o.TrustedRoot != nil
+	for _, l := range o.VerifiedLevels {
+		if _, _, err := parseLevel(l); strings.HasPrefix(l, levelPrefix) && err != nil {
+			return v, &gate.InputError{Input: "--verified-level", Err: err}
+		}
+	}
 	switch {
 	case o.Key == nil && !keyless:
 		return v, &gate.InputError{Input: "--key", Err: fmt.Errorf("no verification key; pass --key cosign.pub, or --trusted-root with --certificate-identity and --certificate-oidc-issuer for keyless evidence")}
@@ -185,6 +200,7 @@ func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 	}
 	v.Statement, v.Result = st, st.Predicate.VerificationResult
 	v.pass("signature: DSSE envelope signed %s over an in-toto statement (%s)", signedBy, st.PredicateType)
+	v.pass("VSA: resourceUri %s, verifiedLevels %s, policy %s", st.Predicate.ResourceURI, strings.Join(st.Predicate.VerifiedLevels, ","), st.Predicate.Policy.URI)
 
 	// 2. The manifest named by the statement.
 	var mname string
@@ -323,6 +339,18 @@ func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 		return v, fmt.Errorf("%w: verificationResult %s: %s", ErrNotPassed, got, strings.Join(reasons, "; "))
 	}
 	v.pass("verdict: %s; all %d required gates passed (%s)", got, len(m.Required), strings.Join(m.Required, ", "))
+	if o.ResourceURI != "" {
+		if st.Predicate.ResourceURI != o.ResourceURI {
+			return v, fmt.Errorf("%w: the VSA is about %q; expected --resource-uri %q", ErrSubject, st.Predicate.ResourceURI, o.ResourceURI)
+		}
+		v.pass("resource: %s", o.ResourceURI)
+	}
+	if len(o.VerifiedLevels) > 0 {
+		if err := meetsLevels(st.Predicate.VerifiedLevels, o.VerifiedLevels); err != nil {
+			return v, err
+		}
+		v.pass("levels: %s meet %s", strings.Join(st.Predicate.VerifiedLevels, ", "), strings.Join(o.VerifiedLevels, ", "))
+	}
 	return v, nil
 }
 

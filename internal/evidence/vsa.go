@@ -323,3 +323,39 @@ func checkURI(flag, u string) error {
 	}
 	return nil
 }
+
+// meetsLevels checks the VSA's verifiedLevels against the required ones as
+// slsa-verifier verify-vsa --verified-level does: each required SLSA level
+// needs a level of its track at least as high; any other value must be
+// present exactly. A FAILED VSA meets none.
+func meetsLevels(got, want []string) error {
+	tracks := map[string]int{}
+	values := map[string]bool{}
+	for _, l := range got {
+		if !strings.HasPrefix(l, levelPrefix) {
+			values[l] = true
+			continue
+		}
+		if track, n, err := parseLevel(l); err == nil {
+			if cur, ok := tracks[track]; !ok || n > cur {
+				tracks[track] = n
+			}
+		}
+	}
+	for _, w := range want {
+		if !strings.HasPrefix(w, levelPrefix) {
+			if !values[w] || w == ResultFailed {
+				return fmt.Errorf("%w: --verified-level %s is not among the VSA's verifiedLevels %v", ErrLevel, w, got)
+			}
+			continue
+		}
+		track, n, err := parseLevel(w)
+		if err != nil {
+			return &gate.InputError{Input: "--verified-level", Err: err}
+		}
+		if have, ok := tracks[track]; !ok || have < n {
+			return fmt.Errorf("%w: --verified-level %s, but the VSA's verifiedLevels are %v", ErrLevel, w, got)
+		}
+	}
+	return nil
+}
