@@ -271,3 +271,27 @@ func TestKeyIDNamingAnotherKeyIsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestMeetsLevels(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		got, want []string
+		ok        bool
+	}{
+		{"nothing asked", []string{"SLSA_BUILD_LEVEL_0"}, nil, true},
+		{"the same level", []string{"SLSA_BUILD_LEVEL_3"}, []string{"SLSA_BUILD_LEVEL_3"}, true},
+		{"a higher level meets a lower one", []string{"SLSA_BUILD_LEVEL_3"}, []string{"SLSA_BUILD_LEVEL_2"}, true},
+		{"a lower level does not", []string{"SLSA_BUILD_LEVEL_1"}, []string{"SLSA_BUILD_LEVEL_2"}, false},
+		{"another track does not", []string{"SLSA_SOURCE_LEVEL_3"}, []string{"SLSA_BUILD_LEVEL_1"}, false},
+		{"a custom value exactly", []string{"SLSA_BUILD_LEVEL_0", "FEDRAMP_LOW"}, []string{"FEDRAMP_LOW"}, true},
+		{"a missing custom value", []string{"SLSA_BUILD_LEVEL_3"}, []string{"FEDRAMP_LOW"}, false},
+		{"FAILED meets nothing", []string{"FAILED"}, []string{"FAILED"}, false},
+	}
+	for _, tc := range tests {
+		err := meetsLevels(tc.got, tc.want)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrLevel)) {
+			t.Errorf("%s: meetsLevels(%v, %v) = %v; expected ok=%v", tc.name, tc.got, tc.want, err, tc.ok)
+		}
+	}
+}
