@@ -45,7 +45,7 @@ const (
 
 // ErrLevel: a declared verified level is malformed, or claims more than the
 // gate results verified.
-var ErrLevel = errors.New("verified level not supported by the results")
+var ErrLevel = errors.New("verified level mismatch")
 
 // Well-known builders and the SLSA build level their verified provenance
 // gives. slsa-github-generator's reusable workflows (…_slsa3.yml) run
