@@ -7,7 +7,7 @@ LDFLAGS := -X github.com/maestro-conductor/releasegate/internal/cli.Version=$(VE
 # Where `make test` keeps the env of the services it started.
 SERVICES_ENV := $(or $(TMPDIR),/tmp)/releasegate-services.env
 
-.PHONY: all build demo test test-go services lint tidy docs fuzz bench clean
+.PHONY: all build demo test test-go services oracles lint tidy docs fuzz bench clean
 
 all: build
 
@@ -26,9 +26,17 @@ services: ## install and start what the tests need (PostgreSQL, Prometheus, Chro
 	done
 	@echo "services env written to $(SERVICES_ENV):" >&2; sed 's/=.*/=…/' $(SERVICES_ENV) >&2
 
-test: services build ## install what is needed, start services, run every test
+# The outside verifiers the tests hold releasegate's signed outputs to
+# (cosign, slsa-verifier), pinned in their own module: tools/oracles/go.mod.
+ORACLES := bin/oracles
+
+oracles: ## build the outside verifiers (cosign, slsa-verifier) the tests check signed evidence with
+	cd tools/oracles && $(GO) build -trimpath -o $(CURDIR)/$(ORACLES)/ \
+	  github.com/sigstore/cosign/v2/cmd/cosign github.com/slsa-framework/slsa-verifier/v2/cli/slsa-verifier
+
+test: services build oracles ## install what is needed, start services, run every test
 	set -a; source $(SERVICES_ENV); set +a; \
-	RELEASEGATE_BIN=$(CURDIR)/$(BIN) RELEASEGATE_E2E=1 $(GO) test -timeout 30m ./...
+	RELEASEGATE_BIN=$(CURDIR)/$(BIN) RELEASEGATE_E2E=1 RELEASEGATE_ORACLES=$(CURDIR)/$(ORACLES) $(GO) test -timeout 30m ./...
 
 test-go: ## go test without starting services (service tests skip locally)
 	$(GO) test ./...
@@ -40,6 +48,7 @@ lint: tidy ## go.mod tidy, go vet and actionlint
 tidy: ## fail when go.mod/go.sum (or tools/go.mod/go.sum) are not what `go mod tidy` makes them
 	$(GO) mod tidy -diff
 	cd tools && $(GO) mod tidy -diff
+	cd tools/oracles && $(GO) mod tidy -diff
 
 docs: ## regenerate docs/policy.md and docs/policy.schema.json from the code
 	$(GO) test ./internal/gates/all -run TestGeneratedDocs -update

@@ -26,7 +26,7 @@ func init() {
 const evidenceUsage = `Usage:
   releasegate evidence create --results DIR --version V --key cosign.key [flags]
   releasegate evidence create --results DIR --version V --keyless [flags]
-  releasegate evidence verify --key cosign.pub [--artifact FILE]... evidence-V.tar.gz
+  releasegate evidence verify --key cosign.pub [--artifact FILE]... [--resource-uri URI] [--verified-level L]... evidence-V.tar.gz
   releasegate evidence verify --trusted-root trusted_root.json \
       --certificate-identity ID --certificate-oidc-issuer URL evidence-V.tar.gz
   releasegate evidence keygen [--alg ecdsa-p256|ed25519] [--out-prefix cosign]
@@ -36,6 +36,7 @@ or one report JSON), the policy and its digest, the artifacts' digests, the
 attestations and the GitHub run context, and writes to --out:
   evidence-manifest-V.yaml   the checklist's evidence manifest
   evidence.sigstore.json     the DSSE-signed in-toto VSA in a Sigstore bundle
+  evidence.dsse.json         the same signed envelope alone (slsa-verifier verify-vsa)
   report.html, checklist.md  for people
   evidence-V.tar.gz          all of it, reproducible byte for byte
 The VSA says PASSED only when every required gate passed; a required gate
@@ -174,6 +175,7 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 		if opts.Release == "" {
 			opts.Release = pol.Release.Name
 		}
+		opts.Repository = pol.Release.Repository
 	}
 	if sde := o.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
 		var sec int64
@@ -190,16 +192,17 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 	var in evidenceInputs
 	in.register(fs)
 	var artifacts, attestations, levels stringList
-	var keyPath, pubPath, out, resource string
+	var keyPath, pubPath, out, resource, policyURI string
 	fs.Var(&artifacts, "artifact", "a released file; its digest becomes a subject (repeatable)")
 	fs.Var(&attestations, "attestation", "a provenance or other in-toto file to include (repeatable)")
-	fs.Var(&levels, "verified-level", "a SLSA level the policy verified, e.g. SLSA_BUILD_LEVEL_3 (repeatable)")
+	fs.Var(&levels, "verified-level", "a level to declare in the VSA besides the SLSA build level the provenance gates verified, e.g. SLSA_SOURCE_LEVEL_2 or FEDRAMP_LOW (repeatable); a SLSA_BUILD level above the verified one is refused")
 	fs.StringVar(&keyPath, "key", "", "private signing key (PEM; cosign's encrypted format with COSIGN_PASSWORD); or --keyless")
 	var kl keylessFlags
 	kl.register(fs)
 	fs.StringVar(&pubPath, "verify-key", "", "public key the signature must verify with; refuses a signing key that does not match")
 	fs.StringVar(&out, "out", ".", "directory to write the evidence files to")
-	fs.StringVar(&resource, "resource-uri", "", "the VSA resourceUri (default: the repository and ref from GitHub)")
+	fs.StringVar(&resource, "resource-uri", "", "the VSA resourceUri: the released artifact or image as an absolute URI (default: pkg:github/OWNER/REPO@VERSION from GITHUB_REPOSITORY or the policy's release.repository)")
+	fs.StringVar(&policyURI, "policy-uri", "", "the VSA policy.uri (default: GITHUB_SERVER_URL/GITHUB_REPOSITORY/blob/GITHUB_SHA/<--policy path>)")
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
@@ -216,7 +219,7 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 	if opts.Attestations, err = readInputs(attestations); err != nil {
 		return badInput(o, "evidence create", err)
 	}
-	opts.VerifiedLevels, opts.ResourceURI = levels, resource
+	opts.VerifiedLevels, opts.ResourceURI, opts.PolicyURI = levels, resource, policyURI
 	switch {
 	case kl.keyless && (keyPath != "" || pubPath != ""):
 		return badInput(o, "evidence create", &gate.InputError{Input: "--keyless", Err: errors.New("with --key or --verify-key; sign with a key or keyless, not both")})
@@ -269,7 +272,7 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return badInput(o, "evidence create", &gate.InputError{Input: out, Err: err})
 	}
-	write := map[string][]byte{evidence.TarballName(opts.Version): ev.TarGz}
+	write := map[string][]byte{evidence.TarballName(opts.Version): ev.TarGz, evidence.EnvelopeFile: ev.Envelope}
 	for _, f := range ev.Files {
 		if !strings.Contains(f.Name, "/") {
 			write[f.Name] = f.Data
@@ -325,13 +328,17 @@ func evidenceVerify(o *IO, args []string) int {
 	fs.StringVar(&rootPath, "trusted-root", "", "Sigstore trusted_root.json that keyless evidence must chain to (read offline)")
 	registerIdentityFlags(fs, &id)
 	fs.Var(&artifacts, "artifact", "a file that must be a subject of the evidence (repeatable)")
+	var levels stringList
+	var resource string
+	fs.Var(&levels, "verified-level", "a level the VSA must meet, e.g. SLSA_BUILD_LEVEL_3 (at least that level of the track) or FEDRAMP_LOW (exactly); repeatable, as slsa-verifier verify-vsa --verified-level")
+	fs.StringVar(&resource, "resource-uri", "", "the resourceUri the VSA must name, e.g. pkg:github/acme/app@v1.4.0, as slsa-verifier verify-vsa --resource-uri")
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
 		return badInput(o, "evidence verify", errors.New("expected one evidence-<version>.tar.gz argument"))
 	}
-	vo := evidence.VerifyOptions{Identity: id, SkipSCTUnsafe: verifySkipSCTUnsafe}
+	vo := evidence.VerifyOptions{Identity: id, SkipSCTUnsafe: verifySkipSCTUnsafe, ResourceURI: resource, VerifiedLevels: levels}
 	switch {
 	case keyPath != "" && rootPath != "":
 		return badInput(o, "evidence verify", &gate.InputError{Input: "--key", Err: errors.New("with --trusted-root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")})
@@ -368,12 +375,18 @@ func evidenceVerify(o *IO, args []string) int {
 	if st.Size() > evidence.DefaultLimits.MaxTotalSize {
 		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: fmt.Errorf("%d bytes; at most %d are accepted", st.Size(), evidence.DefaultLimits.MaxTotalSize)})
 	}
-	tgz, err := os.ReadFile(file)
+	// The tarball is streamed (twice), never read whole into memory; a
+	// device or FIFO would never end or block, so only regular files.
+	if !st.Mode().IsRegular() {
+		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: errors.New("not a regular file; expected evidence-<version>.tar.gz")})
+	}
+	f, err := os.Open(file)
 	if err != nil {
 		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: err})
 	}
+	defer f.Close()
 	vo.Artifacts = arts
-	v, err := evidence.Verify(tgz, vo)
+	v, err := evidence.VerifyReader(f, vo)
 	if errors.Is(err, gate.ErrBadInput) {
 		return badInput(o, "evidence verify", err)
 	}
@@ -384,7 +397,7 @@ func evidenceVerify(o *IO, args []string) int {
 		fmt.Fprintf(o.Stdout, "FAILED: %s: %v\n", file, err)
 		return ExitFail
 	}
-	fmt.Fprintf(o.Stdout, "PASSED: verified %s (%s)\n", file, evidence.Digest(tgz))
+	fmt.Fprintf(o.Stdout, "PASSED: verified %s (%s)\n", file, v.Digest)
 	return ExitOK
 }
 

@@ -285,7 +285,7 @@ func TestEvidenceKeylessCLI(t *testing.T) {
 		want string
 	}{
 		{"the signer verifies", []string{"--trusted-root", root, "--certificate-identity", signer, "--certificate-oidc-issuer", issuer, tgz}, ExitOK,
-			"PASSED: signature: DSSE envelope signed keyless by release@acme.example (issuer https://accounts.acme.example), certificate chains to the trusted root, Rekor entry 0 logged"},
+			"PASSED: signature: DSSE envelope signed keyless by release@acme.example (issuer https://accounts.acme.example), certificate chains to the trusted root, Rekor entry 1 logged"},
 		{"an anchored identity pattern verifies", []string{"--trusted-root", root, "--certificate-identity-regexp", `^release@acme\.example$`, "--certificate-oidc-issuer", issuer, tgz}, ExitOK, "PASSED: verified"},
 		{"another identity fails", []string{"--trusted-root", root, "--certificate-identity", "mallory@acme.example", "--certificate-oidc-issuer", issuer, tgz}, ExitFail,
 			`signer identity mismatch: signer identity: expected mallory@acme.example, got "release@acme.example"`},

@@ -6,8 +6,9 @@
 // reproducible tar.gz holding all of it.
 //
 // The chain of trust when verifying is: the signature over the statement →
-// the manifest digest among the statement's input attestations → every other
-// file's digest in the manifest. Verification is offline.
+// the manifest digest in the statement (the ManifestField extension; among
+// the input attestations in evidence made before it) → every other file's
+// digest in the manifest. Verification is offline and streams the tarball.
 package evidence
 
 import (
@@ -29,7 +30,10 @@ import (
 
 // Names of the fixed files in the bundle.
 const (
-	BundleFile    = "evidence.sigstore.json"
+	BundleFile = "evidence.sigstore.json"
+	// EnvelopeFile is the bare DSSE envelope of the signed VSA, beside
+	// the tarball (not in it).
+	EnvelopeFile  = "evidence.dsse.json"
 	ReportFile    = "report.json"
 	HTMLFile      = "report.html"
 	ChecklistFile = "checklist.md"
@@ -80,10 +84,18 @@ type Options struct {
 	// the latest FinishedAt of the results, so the same inputs give the
 	// same bytes.
 	Time time.Time
-	// ResourceURI names what was verified; default from GitHub context.
+	// ResourceURI names what was verified (an absolute URI); default: the
+	// purl of the release (see resourceURI).
 	ResourceURI string
-	// VerifiedLevels are the SLSA levels the policy verified, e.g.
-	// SLSA_BUILD_LEVEL_3; written only when the release passed.
+	// Repository is the policy's release.repository (owner/name), used for
+	// the default ResourceURI outside GitHub Actions.
+	Repository string
+	// PolicyURI is where the policy can be fetched; default: the policy at
+	// the released commit on GitHub (see policyURI).
+	PolicyURI string
+	// VerifiedLevels are levels the caller declares, e.g. a custom
+	// FEDRAMP_LOW or SLSA_SOURCE_LEVEL_2; the SLSA build level comes from
+	// the provenance gates' results (see VerifiedLevels).
 	VerifiedLevels []string
 	// Signer signs the statement: a key (*Signer) or keyless
 	// (SigstoreSigner, or a virtual Sigstore in tests).
@@ -142,6 +154,10 @@ type Evidence struct {
 	Files []File
 	// TarGz is evidence-<version>.tar.gz.
 	TarGz []byte
+	// Envelope is EnvelopeFile: the bundle's DSSE envelope on its own, the
+	// same signature, for DSSE clients such as slsa-verifier verify-vsa.
+	// It is not in the tarball (the bundle there holds the same bytes).
+	Envelope []byte
 	// bundled is set while Create renders the views of a bundle it signs.
 	bundled bool
 }
@@ -167,6 +183,11 @@ func (o *Options) Validate() error {
 			errs = append(errs, &gate.InputError{Input: "results", Err: fmt.Errorf("duplicate gate id %q; each gate must have one result", r.Gate)})
 		}
 		seen[r.Gate] = true
+	}
+	for flag, u := range map[string]string{"--resource-uri": o.ResourceURI, "--policy-uri": o.PolicyURI} {
+		if err := checkURI(flag, u); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	names := map[string]bool{}
 	for _, a := range append(append([]Input(nil), o.Artifacts...), o.Attestations...) {
@@ -262,6 +283,10 @@ func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 	}
 	ts = ts.UTC().Truncate(time.Second)
 	result, reasons, required := Verdict(results, o.Required)
+	levels, err := VerifiedLevels(result, results, o.VerifiedLevels)
+	if err != nil {
+		return nil, &gate.InputError{Input: "--verified-level", Err: err}
+	}
 
 	m := &Manifest{
 		Schema: ManifestSchema, Version: o.Version, Release: o.Release, Timestamp: ts,
@@ -368,27 +393,13 @@ func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 	add(mname, mb)
 
 	// The statement, signed.
-	inputs := []ResourceDescriptor{{URI: mname, Digest: digestMap(Digest(mb))}}
-	for _, a := range o.Attestations {
-		inputs = append(inputs, ResourceDescriptor{URI: "attestations/" + a.Name, Digest: digestMap(Digest(a.Data))})
-	}
-	for _, in := range m.Inputs {
-		if dm := digestMap(in.Digest); dm != nil {
-			inputs = append(inputs, ResourceDescriptor{URI: firstNonEmpty(in.URI, in.Name), Digest: dm})
-		}
-	}
-	levels := []string{}
-	if result == ResultPassed {
-		levels = append(levels, o.VerifiedLevels...)
-	} else {
-		levels = append(levels, ResultFailed)
-	}
 	st := &Statement{
 		Type: StatementType, Subject: subjects, PredicateType: VSAType,
 		Predicate: VSA{
 			Verifier:     Verifier{ID: VerifierID, Version: map[string]string{"releasegate": firstNonEmpty(o.Tool, "dev")}},
-			TimeVerified: ts, ResourceURI: resourceURI(o), Policy: ResourceDescriptor{URI: firstNonEmpty(pref.Path, "unknown"), Digest: digestMap(pref.Digest)},
-			InputAttestations: inputs, VerificationResult: result, VerifiedLevels: levels, SLSAVersion: "1.0",
+			TimeVerified: ts, ResourceURI: resourceURI(o), Policy: ResourceDescriptor{URI: policyURI(o, pref), Digest: digestMap(pref.Digest)},
+			InputAttestations: inputAttestations(o.Attestations, m.Inputs), VerificationResult: result, VerifiedLevels: levels, SLSAVersion: "1.0",
+			Manifest: &ResourceDescriptor{Name: mname, Digest: digestMap(Digest(mb))},
 		},
 	}
 	payload, err := json.Marshal(st)
@@ -404,29 +415,18 @@ func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 		return nil, err
 	}
 	add(BundleFile, bb)
+	envJSON, err := marshalJSON(b.DSSEEnvelope)
+	if err != nil {
+		return nil, err
+	}
 
 	tgz, err := WriteTarGz(files)
 	if err != nil {
 		return nil, err
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-	ev.Statement, ev.Bundle, ev.Files, ev.TarGz = st, b, files, tgz
+	ev.Statement, ev.Bundle, ev.Files, ev.TarGz, ev.Envelope = st, b, files, tgz, envJSON
 	return ev, nil
-}
-
-func resourceURI(o Options) string {
-	if o.ResourceURI != "" {
-		return o.ResourceURI
-	}
-	if g := o.GitHub; g != nil && g.Repository != "" {
-		server := firstNonEmpty(g.ServerURL, "https://github.com")
-		u := "git+" + strings.TrimSuffix(server, "/") + "/" + g.Repository
-		if g.Ref != "" {
-			u += "@" + g.Ref
-		}
-		return u
-	}
-	return "releasegate:" + firstNonEmpty(o.Release, "release") + "@" + o.Version
 }
 
 func marshalJSON(v any) ([]byte, error) {

@@ -71,6 +71,14 @@ func (s *Signer) KeyID() string { return KeyID(s.key.Public()) }
 // deterministic (RFC 6979) and Ed25519 ones are by design, so the same
 // statement signed twice with the same key gives the same envelope and the
 // evidence tarball stays reproducible.
+//
+// The signature's keyid is left empty. DSSE verifiers that are given a key
+// (go-securesystemslib's, under cosign, sigstore-go and slsa-verifier)
+// compute their own key id — an SSH-style "SHA256:<base64>" fingerprint —
+// and skip a signature whose keyid is set and differs; releasegate before
+// this change wrote the hex SHA-256 of the key there, so those clients
+// found no signature to check. The keyid is not covered by the signature,
+// so an empty one costs nothing: the key is what verifies.
 func (s *Signer) Sign(payloadType string, payload []byte) (*Envelope, error) {
 	pae := PAE(payloadType, payload)
 	var sig []byte
@@ -88,7 +96,7 @@ func (s *Signer) Sign(payloadType string, payload []byte) (*Envelope, error) {
 	return &Envelope{
 		Payload:     base64.StdEncoding.EncodeToString(payload),
 		PayloadType: payloadType,
-		Signatures:  []Signature{{Sig: base64.StdEncoding.EncodeToString(sig), KeyID: s.KeyID()}},
+		Signatures:  []Signature{{Sig: base64.StdEncoding.EncodeToString(sig)}},
 	}, nil
 }
 

@@ -30,9 +30,12 @@ type Subject struct {
 	Digest map[string]string `json:"digest"`
 }
 
-// ResourceDescriptor points at a policy or an input attestation.
+// ResourceDescriptor points at a policy or an input attestation (in-toto
+// ResourceDescriptor: at least one of uri and digest; name for a file that
+// has no URI anyone else could fetch).
 type ResourceDescriptor struct {
-	URI    string            `json:"uri"`
+	Name   string            `json:"name,omitempty"`
+	URI    string            `json:"uri,omitempty"`
 	Digest map[string]string `json:"digest,omitempty"`
 }
 
@@ -52,6 +55,10 @@ type VSA struct {
 	VerificationResult string               `json:"verificationResult"`
 	VerifiedLevels     []string             `json:"verifiedLevels"`
 	SLSAVersion        string               `json:"slsaVersion"`
+	// Manifest is the ManifestField extension: the evidence manifest's name
+	// and digest (nil in evidence made before it, which listed the manifest
+	// among InputAttestations).
+	Manifest *ResourceDescriptor `json:"https://github.com/maestro-conductor/releasegate/evidence-manifest/v1,omitempty"`
 }
 
 // digestMap turns "sha256:<hex>" into {"sha256": "<hex>"}.

@@ -3,9 +3,7 @@ package evidence
 import (
 	"archive/tar"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -115,67 +113,16 @@ func checkName(name string, maxLen int) error {
 // lim; links, devices, directories, absolute paths and ".." are rejected
 // with ErrUnsafeEntry. The gzip and tar bytes must be exactly the canonical
 // encoding of the files read, so an altered header, padding or trailing byte
-// is rejected with ErrTampered even where a tar reader would ignore it.
+// is rejected with ErrTampered even where a tar reader would ignore it. It
+// holds every file in memory; Verify streams instead (scanTarGz).
 func ReadTarGz(b []byte, lim Limits) ([]File, error) {
-	tb, err := readStoredGzip(b, lim.MaxTotalSize)
+	ms, _, err := scanTarGz(bytes.NewReader(b), lim, func(string) bool { return true })
 	if err != nil {
 		return nil, err
 	}
-	files, err := readTar(tb, lim)
-	if err != nil {
-		return nil, err
-	}
-	canon, err := writeTar(files)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(canon, tb) {
-		return nil, fmt.Errorf("%w: tar headers, order or padding differ from the canonical encoding", ErrTampered)
-	}
-	return files, nil
-}
-
-func readTar(tb []byte, lim Limits) ([]File, error) {
-	tr := tar.NewReader(bytes.NewReader(tb))
-	seen := map[string]bool{}
-	var files []File
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: tar: %v", ErrMalformed, err)
-		}
-		if len(files) >= lim.MaxFiles {
-			return nil, fmt.Errorf("%w: more than %d entries", ErrUnsafeEntry, lim.MaxFiles)
-		}
-		switch h.Typeflag {
-		case tar.TypeReg:
-		case tar.TypeSymlink, tar.TypeLink:
-			return nil, fmt.Errorf("%w: %q is a link to %q", ErrUnsafeEntry, h.Name, h.Linkname)
-		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-			return nil, fmt.Errorf("%w: %q is a device or fifo", ErrUnsafeEntry, h.Name)
-		case tar.TypeDir:
-			return nil, fmt.Errorf("%w: %q is a directory; evidence holds regular files only", ErrUnsafeEntry, h.Name)
-		default:
-			return nil, fmt.Errorf("%w: %q has tar type %q; evidence holds regular files only", ErrUnsafeEntry, h.Name, h.Typeflag)
-		}
-		if err := checkName(h.Name, lim.MaxNameLen); err != nil {
-			return nil, err
-		}
-		if seen[h.Name] {
-			return nil, fmt.Errorf("%w: %q appears twice", ErrUnsafeEntry, h.Name)
-		}
-		seen[h.Name] = true
-		if h.Size > lim.MaxFileSize {
-			return nil, fmt.Errorf("%w: %q is %d bytes; at most %d are accepted", ErrUnsafeEntry, h.Name, h.Size, lim.MaxFileSize)
-		}
-		data, err := io.ReadAll(io.LimitReader(tr, lim.MaxFileSize+1))
-		if err != nil {
-			return nil, fmt.Errorf("%w: tar %s: %v", ErrMalformed, h.Name, err)
-		}
-		files = append(files, File{Name: h.Name, Data: data})
+	files := make([]File, len(ms))
+	for i, m := range ms {
+		files[i] = File{Name: m.Name, Data: m.Data}
 	}
 	return files, nil
 }

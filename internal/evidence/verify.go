@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -37,6 +38,14 @@ type VerifyOptions struct {
 	SkipSCTUnsafe bool
 	// Artifacts, when given, must each be a subject of the statement.
 	Artifacts []Input
+	// ResourceURI, when set, must be the VSA's resourceUri exactly (as
+	// slsa-verifier verify-vsa --resource-uri checks).
+	ResourceURI string
+	// VerifiedLevels, when set, must each be met by the VSA's
+	// verifiedLevels, as verify-vsa --verified-level checks: a SLSA level
+	// by a level of the same track at least as high, any other value
+	// exactly.
+	VerifiedLevels []string
 	// Limits bound the tarball; zero means DefaultLimits.
 	Limits Limits
 }
@@ -51,6 +60,13 @@ type Verification struct {
 	Statement *Statement
 	// Result is the VSA verification result (PASSED or FAILED).
 	Result string
+	// Digest is the SHA-256 of the tarball ("sha256:<hex>").
+	Digest string
+}
+
+// isManifestName reports whether a member is the evidence manifest.
+func isManifestName(name string) bool {
+	return strings.HasPrefix(name, "evidence-manifest-") && strings.HasSuffix(name, ".yaml") && !strings.Contains(name, "/")
 }
 
 // Verify checks an evidence tarball offline: the tarball is canonical and
@@ -59,16 +75,36 @@ type Verification struct {
 // matches the manifest's digests and nothing is extra or missing; the
 // subjects match the manifest's artifacts (and the given artifact files);
 // the results in the bundle give the signed verdict; and that verdict is
-// PASSED. The returned Verification lists what was verified even when err
-// is set; err wraps ErrTampered, ErrSignature, ErrIdentity, ErrUnsafeEntry, ErrMalformed,
-// ErrSubject or ErrNotPassed.
+// PASSED; then, when asked, that the VSA names the resource and meets the
+// levels (as slsa-verifier verify-vsa does). The returned Verification
+// lists what was verified even when err is set; err wraps ErrTampered,
+// ErrSignature, ErrIdentity, ErrUnsafeEntry, ErrMalformed, ErrSubject,
+// ErrNotPassed or ErrLevel.
 func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
+	return VerifyReader(bytes.NewReader(tgz), o)
+}
+
+// VerifyReader is Verify reading the tarball from r as a stream, in two
+// passes, so memory stays bounded by the largest member rather than the
+// tarball: the first checks the encoding and hashes every member, keeping
+// only the signature bundle and the manifest; the second, after the
+// signature, the manifest and every digest were checked, reads the gate
+// results one at a time (each checked against the manifest again) to
+// recompute the verdict. A hostile tarball is refused at the first entry
+// that breaks a rule (too many entries, an unsafe name, a non-canonical
+// header), before the rest is read.
+func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 	v := &Verification{}
 	lim := o.Limits
 	if lim == (Limits{}) {
 		lim = DefaultLimits
 	}
 	keyless := o.TrustedRoot != nil
+	for _, l := range o.VerifiedLevels {
+		if _, _, err := parseLevel(l); strings.HasPrefix(l, levelPrefix) && err != nil {
+			return v, &gate.InputError{Input: "--verified-level", Err: err}
+		}
+	}
 	switch {
 	case o.Key == nil && !keyless:
 		return v, &gate.InputError{Input: "--key", Err: fmt.Errorf("no verification key; pass --key cosign.pub, or --trusted-root with --certificate-identity and --certificate-oidc-issuer for keyless evidence")}
@@ -80,18 +116,20 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 			return v, &gate.InputError{Input: "keyless identity", Err: errors.Join(errs...)}
 		}
 	}
-	files, err := ReadTarGz(tgz, lim)
+	files, fileDigest, err := scanTarGz(r, lim, func(name string) bool { return name == BundleFile || isManifestName(name) })
 	if err != nil {
 		return v, err
 	}
-	byName := map[string][]byte{}
+	v.Digest = fileDigest
+	byName := map[string]member{}
 	for _, f := range files {
-		byName[f.Name] = f.Data
+		byName[f.Name] = f
 	}
 	v.pass("tarball is canonical: %d regular files, no links, devices, absolute or .. paths", len(files))
 
 	// 1. The signature over the statement.
-	bb, ok := byName[BundleFile]
+	bm, ok := byName[BundleFile]
+	bb := bm.Data
 	if !ok {
 		return v, fmt.Errorf("%w: no %s in the tarball; expected the signed statement", ErrMalformed, BundleFile)
 	}
@@ -103,15 +141,24 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	// key id and the key hint (which the signature does not cover) must
 	// name the verification key, or be empty for keyless.
 	if n := len(b.DSSEEnvelope.Signatures); n != 1 {
-		return v, fmt.Errorf("%w: the envelope has %d signatures; releasegate writes exactly one", ErrTampered, n)
+		return v, fmt.Errorf("%w: the envelope has %d signatures; releasegate writes exactly one (and cosign and sigstore-go refuse more in a bundle)", ErrTampered, n)
 	}
+	kid := b.DSSEEnvelope.Signatures[0].KeyID
 	if vm := b.VerificationMaterial; !vm.Keyless() && !keyless {
 		id := KeyID(o.Key)
-		if kid := b.DSSEEnvelope.Signatures[0].KeyID; (kid != "" && kid != id) || vm.PublicKey.Hint != id {
-			return v, fmt.Errorf("%w: the bundle names key %s (signature key id %s), not the verification key %s; check that --key is the public half of the signing key",
-				ErrSignature, shortID(vm.PublicKey.Hint), shortID(kid), shortID(id))
+		if vm.PublicKey.Hint != id {
+			return v, fmt.Errorf("%w: the bundle names key %s, not the verification key %s; check that --key is the public half of the signing key",
+				ErrSignature, shortID(vm.PublicKey.Hint), shortID(id))
 		}
-	} else if kid := b.DSSEEnvelope.Signatures[0].KeyID; vm.Keyless() && kid != "" {
+		// Evidence from this release has no key id (the standard clients
+		// skip a signature whose key id differs from theirs); earlier
+		// releases wrote the key's hex SHA-256, which is still accepted
+		// when it names the verification key.
+		if kid != "" && kid != id {
+			return v, fmt.Errorf("%w: the signature's key id %q names another key; expected none, or %s (the hex SHA-256 of --key, as earlier releases wrote); check that --key is the public half of the signing key",
+				ErrSignature, kid, id)
+		}
+	} else if vm.Keyless() && kid != "" {
 		return v, fmt.Errorf("%w: a keyless signature with key id %q; keyless signatures have none", ErrTampered, kid)
 	}
 	var payload []byte
@@ -153,11 +200,12 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	}
 	v.Statement, v.Result = st, st.Predicate.VerificationResult
 	v.pass("signature: DSSE envelope signed %s over an in-toto statement (%s)", signedBy, st.PredicateType)
+	v.pass("VSA: resourceUri %s, verifiedLevels %s, policy %s", st.Predicate.ResourceURI, strings.Join(st.Predicate.VerifiedLevels, ","), st.Predicate.Policy.URI)
 
 	// 2. The manifest named by the statement.
 	var mname string
 	for _, f := range files {
-		if strings.HasPrefix(f.Name, "evidence-manifest-") && strings.HasSuffix(f.Name, ".yaml") && !strings.Contains(f.Name, "/") {
+		if isManifestName(f.Name) {
 			if mname != "" {
 				return v, fmt.Errorf("%w: two manifests, %s and %s", ErrMalformed, mname, f.Name)
 			}
@@ -167,9 +215,18 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	if mname == "" {
 		return v, fmt.Errorf("%w: no evidence-manifest-<version>.yaml in the tarball", ErrMalformed)
 	}
-	mb := byName[mname]
-	var named bool
-	for _, in := range st.Predicate.InputAttestations {
+	mb := byName[mname].Data
+	// The manifest's digest is signed in the ManifestField extension, or,
+	// in evidence made before it, among the input attestations.
+	named := false
+	refs := slices.Clone(st.Predicate.InputAttestations)
+	if mf := st.Predicate.Manifest; mf != nil {
+		if mf.Name != mname {
+			return v, fmt.Errorf("%w: the signed statement names manifest %q; the tarball holds %s", ErrTampered, mf.Name, mname)
+		}
+		refs = []ResourceDescriptor{{URI: mf.Name, Digest: mf.Digest}}
+	}
+	for _, in := range refs {
 		if in.URI == mname {
 			if "sha256:"+in.Digest["sha256"] != Digest(mb) {
 				return v, fmt.Errorf("%w: %s has digest %s; the signed statement says sha256:%s", ErrTampered, mname, Digest(mb), in.Digest["sha256"])
@@ -178,7 +235,7 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 		}
 	}
 	if !named {
-		return v, fmt.Errorf("%w: the signed statement does not name %s among its input attestations", ErrTampered, mname)
+		return v, fmt.Errorf("%w: the signed statement does not name %s (expected in %s, or among the input attestations of earlier evidence)", ErrTampered, mname, ManifestField)
 	}
 	m, err := ParseManifest(mb)
 	if err != nil {
@@ -194,7 +251,7 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	// missing.
 	listed := map[string]bool{}
 	for _, f := range m.Files {
-		data, ok := byName[f.Path]
+		got, ok := byName[f.Path]
 		if !ok {
 			return v, fmt.Errorf("%w: %s is listed in the manifest but missing from the tarball", ErrTampered, f.Path)
 		}
@@ -202,8 +259,8 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 			return v, fmt.Errorf("%w: %s is listed twice in the manifest", ErrTampered, f.Path)
 		}
 		listed[f.Path] = true
-		if d := Digest(data); d != f.Digest || int64(len(data)) != f.Size {
-			return v, fmt.Errorf("%w: %s has digest %s (%d bytes); the manifest says %s (%d bytes)", ErrTampered, f.Path, d, len(data), f.Digest, f.Size)
+		if got.Digest != f.Digest || got.Size != f.Size {
+			return v, fmt.Errorf("%w: %s has digest %s (%d bytes); the manifest says %s (%d bytes)", ErrTampered, f.Path, got.Digest, got.Size, f.Digest, f.Size)
 		}
 	}
 	for _, f := range files {
@@ -214,7 +271,7 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 	v.pass("files: %d files match the manifest's SHA-256 digests", len(m.Files))
 
 	// 4. Subjects.
-	if err := checkSubjects(st, m, byName, o.Artifacts); err != nil {
+	if err := checkSubjects(st, m, byName[ReportFile].Digest, o.Artifacts); err != nil {
 		return v, err
 	}
 	names := make([]string, len(st.Subject))
@@ -226,18 +283,53 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 		v.pass("artifact %s (%s) is a subject", a.Name, shortDigest(Digest(a.Data)))
 	}
 
-	// 5. The verdict: the signed one, recomputed from the included results.
-	var results []gate.Result
+	// 5. The verdict: the signed one, recomputed from the included results,
+	// read in a second pass, one file at a time.
+	want := map[string]string{}
 	for _, g := range m.Gates {
-		data, ok := byName[g.File]
-		if !ok || !listed[g.File] {
+		if !listed[g.File] {
 			return v, fmt.Errorf("%w: result file %s of gate %s is not in the manifest", ErrTampered, g.File, g.ID)
 		}
-		d, err := parseDoc(g.File, data)
-		if err != nil || d.isReport() || d.Gate != g.ID {
+		for _, f := range m.Files {
+			if f.Path == g.File {
+				want[g.File] = f.Digest
+			}
+		}
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return v, fmt.Errorf("evidence: rewind for the results: %w", err)
+	}
+	// Each result file is parsed as it streams past and only what Verdict
+	// reads is kept, so memory does not add up over the results.
+	parsed := map[string]gate.Result{}
+	_, _, err = scanTarGz(r, lim, func(name string) bool { _, ok := want[name]; return ok }, func(f member) error {
+		d, ok := want[f.Name]
+		if !ok {
+			return nil
+		}
+		if f.Digest != d {
+			return fmt.Errorf("%w: %s changed while it was read: digest %s; the manifest says %s", ErrTampered, f.Name, f.Digest, d)
+		}
+		doc, err := parseDoc(f.Name, f.Data)
+		if err != nil || doc.isReport() {
+			return fmt.Errorf("%w: %s is not a gate result", ErrMalformed, f.Name)
+		}
+		parsed[f.Name] = gate.Result{Gate: doc.Gate, Required: doc.Required, Status: doc.Status, Summary: doc.Summary, Error: doc.Error}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTampered) {
+			return v, err
+		}
+		return v, fmt.Errorf("%w: reading the results again: %w", ErrTampered, err)
+	}
+	var results []gate.Result
+	for _, g := range m.Gates {
+		res, ok := parsed[g.File]
+		if !ok || res.Gate != g.ID {
 			return v, fmt.Errorf("%w: %s is not the result of gate %s", ErrMalformed, g.File, g.ID)
 		}
-		results = append(results, d.Result)
+		results = append(results, res)
 	}
 	got, reasons, _ := Verdict(results, m.Required)
 	if got != st.Predicate.VerificationResult || got != m.Result {
@@ -247,6 +339,18 @@ func Verify(tgz []byte, o VerifyOptions) (*Verification, error) {
 		return v, fmt.Errorf("%w: verificationResult %s: %s", ErrNotPassed, got, strings.Join(reasons, "; "))
 	}
 	v.pass("verdict: %s; all %d required gates passed (%s)", got, len(m.Required), strings.Join(m.Required, ", "))
+	if o.ResourceURI != "" {
+		if st.Predicate.ResourceURI != o.ResourceURI {
+			return v, fmt.Errorf("%w: the VSA is about %q; expected --resource-uri %q", ErrSubject, st.Predicate.ResourceURI, o.ResourceURI)
+		}
+		v.pass("resource: %s", o.ResourceURI)
+	}
+	if len(o.VerifiedLevels) > 0 {
+		if err := meetsLevels(st.Predicate.VerifiedLevels, o.VerifiedLevels); err != nil {
+			return v, err
+		}
+		v.pass("levels: %s meet %s", strings.Join(st.Predicate.VerifiedLevels, ", "), strings.Join(o.VerifiedLevels, ", "))
+	}
 	return v, nil
 }
 
@@ -267,6 +371,9 @@ func parseStatement(payload []byte) (*Statement, error) {
 	if len(st.Subject) == 0 {
 		return nil, fmt.Errorf("%w: statement has no subject", ErrMalformed)
 	}
+	if st.Predicate.Verifier.ID != VerifierID {
+		return nil, fmt.Errorf("%w: the VSA names verifier %q; expected %q (releasegate), as slsa-verifier verify-vsa --verifier-id would", ErrMalformed, st.Predicate.Verifier.ID, VerifierID)
+	}
 	switch st.Predicate.VerificationResult {
 	case ResultPassed, ResultFailed:
 	default:
@@ -275,7 +382,7 @@ func parseStatement(payload []byte) (*Statement, error) {
 	return &st, nil
 }
 
-func checkSubjects(st *Statement, m *Manifest, byName map[string][]byte, artifacts []Input) error {
+func checkSubjects(st *Statement, m *Manifest, reportDigest string, artifacts []Input) error {
 	subj := map[string]bool{}
 	var got []string
 	for _, s := range st.Subject {
@@ -288,7 +395,7 @@ func checkSubjects(st *Statement, m *Manifest, byName map[string][]byte, artifac
 		want = append(want, a.Name+"@"+a.Digest)
 	}
 	if len(want) == 0 {
-		want = []string{ReportFile + "@" + Digest(byName[ReportFile])}
+		want = []string{ReportFile + "@" + reportDigest}
 	}
 	sort.Strings(got)
 	sort.Strings(want)
