@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"strings"
 
 	"github.com/maestro-conductor/releasegate/internal/actions"
+	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/gates/synthetic"
 	"github.com/maestro-conductor/releasegate/internal/handover"
 )
 
@@ -20,8 +23,9 @@ func init() {
 
 const workflowUsage = `Usage:
   releasegate workflow plan --shards N
-  releasegate workflow hand-over --base NAME DIR
-  releasegate workflow receive --artifact NAME [--digest sha256:HEX] DIR
+  releasegate workflow hand-over (--group G [--shard I/N] | --base NAME) DIR
+  releasegate workflow receive --artifact NAME [--digest sha256:HEX] [--vsa FILE] DIR
+  releasegate workflow receive --into OUT GROUP=NAME@DIGEST… ROOT
   releasegate workflow collect --matrix JSON --out DIR ROOT
 
 The steps of the reusable release workflow (.github/workflows/release.yml)
@@ -32,11 +36,18 @@ the abuse group split into N shards, 1 to 64) to the step output matrix.
 
 hand-over computes the digest of a job's results directory (SHA-256 over
 its files' digests and paths) and writes the step outputs artifact
-(NAME.sha256-<hex>, the name to upload it under) and digest.
+(BASE.sha256-<hex>, the name to upload it under; BASE is
+releasegate-result-GROUP, with -I-of-N for a shard) and digest.
 
 receive checks a downloaded artifact against the digest it was handed over
 with (a job output) and the digest in its name; a missing, empty or changed
-artifact is refused, naming both digests.
+artifact is refused, naming both digests. With --vsa it also writes the
+evidence bundle's VSA predicate to FILE and the step outputs
+predicate_type, subject_name and subject_digest (for actions/attest). With
+--into it checks one artifact per GROUP, downloaded into ROOT/GROUP, and
+copies their reports into OUT as GROUP.json (a stage's artifact keeps its
+per-group names); a GROUP whose NAME is empty (its job did not run) is
+reported and left out, so the evidence records its gates as missing.
 
 collect takes ROOT, one directory per downloaded artifact, checks that
 every leg of the matrix uploaded exactly one artifact with the digest in its
@@ -118,12 +129,23 @@ func workflowPlan(o *IO, args []string) int {
 
 func workflowHandOver(o *IO, args []string) int {
 	fs := o.NewFlagSet(Command{Name: "workflow hand-over", Usage: workflowUsage})
-	base := fs.String("base", "", "base name of the artifact, e.g. releasegate-result-slo")
+	base := fs.String("base", "", "base name of the artifact, e.g. releasegate-evidence")
+	group := fs.String("group", "", "the group whose results these are (base name releasegate-result-GROUP)")
+	shard := fs.String("shard", "", "the shard I/N of the group these results are of")
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
+	if *group != "" {
+		if *shard != "" {
+			if _, err := synthetic.ParseShard(*shard); err != nil {
+				fmt.Fprintf(o.Stderr, "releasegate workflow hand-over: --shard: %v\n", err)
+				return ExitBadInput
+			}
+		}
+		*base = handover.Leg{Group: *group, Shard: *shard}.Base()
+	}
 	if fs.NArg() != 1 || *base == "" {
-		fmt.Fprintln(o.Stderr, "releasegate workflow hand-over: expected --base NAME and one results directory")
+		fmt.Fprintln(o.Stderr, "releasegate workflow hand-over: expected --group GROUP or --base NAME, and one results directory")
 		return ExitBadInput
 	}
 	return handOver(o, *base, fs.Arg(0))
@@ -151,8 +173,13 @@ func workflowReceive(o *IO, args []string) int {
 	fs := o.NewFlagSet(Command{Name: "workflow receive", Usage: workflowUsage})
 	name := fs.String("artifact", "", "the artifact's name, as the job that uploaded it handed it over")
 	digest := fs.String("digest", "", "the digest the job handed over (default: the one in the name)")
+	into := fs.String("into", "", "check GROUP=NAME@DIGEST artifacts under ROOT and copy their reports here")
+	vsa := fs.String("vsa", "", "write the evidence bundle's VSA predicate here, and its subject as step outputs")
 	if code, ok := Parse(fs, args); !ok {
 		return code
+	}
+	if *into != "" {
+		return receiveInto(o, *into, fs.Args())
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(o.Stderr, "releasegate workflow receive: expected one directory, the downloaded artifact")
@@ -167,6 +194,109 @@ func workflowReceive(o *IO, args []string) int {
 		return ExitBadInput
 	}
 	fmt.Fprintf(o.Stdout, "PASSED: artifact %s has the digest it was handed over with\n", *name)
+	if *vsa != "" {
+		return writeVSA(o, fs.Arg(0), *vsa)
+	}
+	return ExitOK
+}
+
+// receiveInto checks GROUP=NAME@DIGEST artifacts downloaded into ROOT/GROUP
+// and copies their reports into out.
+func receiveInto(o *IO, out string, args []string) int {
+	if len(args) < 2 {
+		fmt.Fprintln(o.Stderr, "releasegate workflow receive --into: expected GROUP=NAME@DIGEST… and the directory they were downloaded into")
+		return ExitBadInput
+	}
+	root := args[len(args)-1]
+	type want struct{ group, name, digest string }
+	var wants []want
+	for _, a := range args[:len(args)-1] {
+		group, ref, ok := strings.Cut(a, "=")
+		name, digest, ok2 := strings.Cut(ref, "@")
+		if !ok || !ok2 || group == "" || strings.ContainsAny(group, `/\.`) {
+			fmt.Fprintf(o.Stderr, "releasegate workflow receive: %q: expected GROUP=NAME@DIGEST\n", a)
+			return ExitBadInput
+		}
+		wants = append(wants, want{group, name, digest})
+	}
+	for _, w := range wants {
+		if w.name == "" {
+			continue
+		}
+		if err := handover.Verify(filepath.Join(root, w.group), w.name, w.digest); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate workflow receive: %v\n", err)
+			return ExitBadInput
+		}
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate workflow receive: %v\n", err)
+		return ExitBadInput
+	}
+	for _, w := range wants {
+		if w.name == "" {
+			fmt.Fprintf(o.Stdout, "::warning title=releasegate::%s: its job handed no results over (it did not run or crashed); the evidence records its gates as missing\n", w.group)
+			continue
+		}
+		dir := filepath.Join(root, w.group)
+		if _, err := os.Stat(filepath.Join(dir, "report.json")); err == nil {
+			if err := copyFile(filepath.Join(dir, "report.json"), filepath.Join(out, w.group+".json")); err != nil {
+				fmt.Fprintf(o.Stderr, "releasegate workflow receive: %v\n", err)
+				return ExitBadInput
+			}
+		} else {
+			// A stage's artifact: one GROUP.json per group already.
+			reports, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+			if len(reports) == 0 {
+				fmt.Fprintf(o.Stderr, "releasegate workflow receive: %s: artifact %s holds no report; expected report.json or GROUP.json files\n", w.group, w.name)
+				return ExitBadInput
+			}
+			for _, r := range reports {
+				if err := copyFile(r, filepath.Join(out, filepath.Base(r))); err != nil {
+					fmt.Fprintf(o.Stderr, "releasegate workflow receive: %v\n", err)
+					return ExitBadInput
+				}
+			}
+		}
+		fmt.Fprintf(o.Stdout, "PASSED: %s: artifact %s has the digest it was handed over with\n", w.group, w.name)
+	}
+	return ExitOK
+}
+
+// writeVSA writes the predicate of the VSA signed in the evidence bundle
+// under dir to path, and its type and first subject as step outputs.
+func writeVSA(o *IO, dir, path string) int {
+	b, err := os.ReadFile(filepath.Join(dir, evidence.BundleFile))
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate workflow receive --vsa: %v; expected the evidence bundle's %s\n", err, evidence.BundleFile)
+		return ExitBadInput
+	}
+	bundle, err := evidence.ParseBundle(b)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate workflow receive --vsa: %v\n", err)
+		return ExitBadInput
+	}
+	payload, err := base64.StdEncoding.DecodeString(bundle.DSSEEnvelope.Payload)
+	var st evidence.Statement
+	if err == nil {
+		err = json.Unmarshal(payload, &st)
+	}
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate workflow receive --vsa: the bundle's statement: %v\n", err)
+		return ExitBadInput
+	}
+	if len(st.Subject) == 0 || st.Subject[0].Digest["sha256"] == "" {
+		fmt.Fprintln(o.Stderr, "releasegate workflow receive --vsa: the VSA names no subject with a sha256 digest; give the release workflow an image or artifacts to attest")
+		return ExitBadInput
+	}
+	pred, err := json.Marshal(st.Predicate)
+	if err == nil {
+		err = os.WriteFile(path, pred, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate workflow receive --vsa: %v\n", err)
+		return ExitBadInput
+	}
+	setOutputs(o, "predicate_type", st.PredicateType, "subject_name", st.Subject[0].Name, "subject_digest", "sha256:"+st.Subject[0].Digest["sha256"])
 	return ExitOK
 }
 
