@@ -25,7 +25,7 @@ const workflowUsage = `Usage:
   releasegate workflow plan --shards N
   releasegate workflow hand-over (--group G [--shard I/N] | --base NAME) DIR
   releasegate workflow receive --artifact NAME [--digest sha256:HEX] [--vsa FILE] DIR
-  releasegate workflow receive --into OUT GROUP=NAME@DIGEST… ROOT
+  releasegate workflow receive --into OUT GROUP=[NAME@DIGEST]… ROOT
   releasegate workflow collect --matrix JSON --out DIR ROOT
 
 The steps of the reusable release workflow (.github/workflows/release.yml)
@@ -46,7 +46,7 @@ evidence bundle's VSA predicate to FILE and the step outputs
 predicate_type, subject_name and subject_digest (for actions/attest). With
 --into it checks one artifact per GROUP, downloaded into ROOT/GROUP, and
 copies their reports into OUT as GROUP.json (a stage's artifact keeps its
-per-group names); a GROUP whose NAME is empty (its job did not run) is
+per-group names); a GROUP given without NAME (its job did not run) is
 reported and left out, so the evidence records its gates as missing.
 
 collect takes ROOT, one directory per downloaded artifact, checks that
@@ -213,6 +213,9 @@ func receiveInto(o *IO, out string, args []string) int {
 	for _, a := range args[:len(args)-1] {
 		group, ref, ok := strings.Cut(a, "=")
 		name, digest, ok2 := strings.Cut(ref, "@")
+		if ref == "" {
+			ok2 = true // the job did not run: nothing handed over
+		}
 		if !ok || !ok2 || group == "" || strings.ContainsAny(group, `/\.`) {
 			fmt.Fprintf(o.Stderr, "releasegate workflow receive: %q: expected GROUP=NAME@DIGEST\n", a)
 			return ExitBadInput
@@ -387,9 +390,10 @@ func mergeShards(o *IO, group string, reports []string, dst string) int {
 	defer os.RemoveAll(tmp)
 	sub := *o
 	getenv := o.Getenv
+	discarded := filepath.Join(tmp, "merge-outputs")
 	sub.Getenv = func(k string) string {
-		if k == "GITHUB_OUTPUT" {
-			return ""
+		if k == "GITHUB_OUTPUT" && getenv(k) != "" {
+			return discarded // the merge's own outputs are not the step's
 		}
 		return getenv(k)
 	}
