@@ -254,10 +254,10 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 	adminToken := fmt.Sprintf("e2e-admin-%d", time.Now().UnixNano())
 
 	cases := []struct {
-		name    string
-		policy  string
-		tamper  bool
-		check   func(t *testing.T, r actRun, artifacts string, rel *releaseServer)
+		name   string
+		policy string
+		tamper bool
+		check  func(t *testing.T, r actRun, artifacts string, rel *releaseServer)
 	}{
 		{
 			name:   "a policy whose real gates all pass releases, with each gate's figures in the summaries and a bundle that verifies",
