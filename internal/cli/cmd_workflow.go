@@ -58,6 +58,11 @@ hand-over --base releasegate-result-stage.
 
 Exit codes: 0 passed · 1 a collected group failed · 2 bad input (bad shards,
 missing, duplicate or changed artifact) · 3 a group could not be evaluated.
+
+Example:
+  releasegate workflow plan --shards 8
+  releasegate run --only slo --out results && releasegate workflow hand-over --group slo results
+  releasegate workflow receive --artifact releasegate-result-slo.sha256-<hex> --digest sha256:<hex> downloaded/
 `
 
 // groupsAfterProvenance are the groups of the workflow's middle stage, in
@@ -73,6 +78,9 @@ func workflowCmd(_ context.Context, o *IO, args []string) int {
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
+	case "-h", "--help", "help":
+		fmt.Fprint(o.Stdout, workflowUsage)
+		return ExitOK
 	case "plan":
 		return workflowPlan(o, rest)
 	case "hand-over":
