@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/synthetic"
 	"github.com/maestro-conductor/releasegate/internal/handover"
@@ -164,4 +167,44 @@ func outputValue(stdout, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestWorkflowReceiveVSA reads the VSA out of a signed evidence bundle for
+// actions/attest: its predicate in a file, its type and subject as outputs.
+func TestWorkflowReceiveVSA(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"COSIGN_PASSWORD": "pw", "API_TOKEN": secret}
+	prefix := keyPair(t, env)
+	art := writeFile(t, "tenantd.tar.gz", []byte("binary bytes"))
+	pol, dir := gateResults(t, "pass")
+	out := t.TempDir()
+	if r := runCLI(t, env, "evidence", "create", "--results", dir, "--policy", pol, "--artifact", art, "--key", prefix+".key", "--out", out); r.code != ExitOK {
+		t.Fatalf("create: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	h := runCLI(t, nil, "workflow", "hand-over", "--base", "releasegate-evidence", out)
+	name, digest := outputValue(h.stdout, "artifact"), outputValue(h.stdout, "digest")
+	predicate := filepath.Join(t.TempDir(), "vsa.json")
+	r := runCLI(t, nil, "workflow", "receive", "--artifact", name, "--digest", digest, "--vsa", predicate, out)
+	if r.code != ExitOK {
+		t.Fatalf("receive --vsa: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := outputValue(r.stdout, "predicate_type"); got != evidence.VSAType {
+		t.Errorf("expected predicate_type %s, found %q", evidence.VSAType, got)
+	}
+	if got := outputValue(r.stdout, "subject_name"); got != "tenantd.tar.gz" {
+		t.Errorf("expected the artifact as the subject, found %q", got)
+	}
+	if got := outputValue(r.stdout, "subject_digest"); got != "sha256:"+sha256Hex([]byte("binary bytes")) {
+		t.Errorf("expected the artifact's digest, found %q", got)
+	}
+	var vsa evidence.VSA
+	b, _ := os.ReadFile(predicate)
+	if err := json.Unmarshal(b, &vsa); err != nil || vsa.VerificationResult != evidence.ResultPassed {
+		t.Errorf("expected the VSA predicate recording PASSED, found %s (%v)", b, err)
+	}
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
