@@ -46,6 +46,9 @@ func runSetup(t *testing.T, dir, mode string, env map[string]string) setupRun {
 // a missing checksum are refused; a ref without a release builds from
 // source and says so.
 func TestSetupScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and packs the binary")
+	}
 	t.Parallel()
 	root, err := filepath.Abs(repoRoot)
 	if err != nil {
