@@ -53,6 +53,10 @@ func (rt *Runtime) Mask(secrets []string) {
 	}
 }
 
+// SetOutput sets one step output (GITHUB_OUTPUT), for the workflow's
+// plumbing commands.
+func (rt *Runtime) SetOutput(name, value string) { rt.a.SetOutput(name, value) }
+
 // Publish sets the `status` and `result` outputs, appends the checklist to
 // the step summary and prints annotations for every check that did not pass.
 //
