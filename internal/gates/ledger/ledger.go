@@ -12,6 +12,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -281,6 +282,10 @@ func (g *Gate) checkpoints(ctx context.Context, st *ledger.Store, reps []ledger.
 				Message: fmt.Sprintf("tenant %s: expected a signed checkpoint for %s, found none; run `releasegate ledger root --date %s --key KEY --anchor`", r.Tenant, date, date)})
 			continue
 		}
+		// The signed checkpoint is an attestation the release relied on:
+		// the evidence's VSA lists it (inputAttestations) by this digest.
+		res.Inputs = append(res.Inputs, gate.Input{Name: "checkpoint " + ledger.CheckpointFile(r.Tenant, date),
+			Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(signed))})
 		rc, err := st.VerifyCheckpoint(ctx, signed, key)
 		switch {
 		case errors.Is(err, ledger.ErrBadSignature), errors.Is(err, ledger.ErrRootMismatch), errors.Is(err, ledger.ErrBadProof),
@@ -325,6 +330,7 @@ func (g *Gate) keylessCheck(v *provenance.Verifier, tenant, date string, signed 
 		fail(fmt.Sprintf("%v; run `releasegate ledger root --date %s --keyless` and put the bundle in keyless-bundles", err, date))
 		return ""
 	}
+	res.Inputs = append(res.Inputs, gate.Input{Name: "signature " + filepath.Base(path), Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(data))})
 	sig, err := VerifyBundle(v, data, signed, g.spec.Identity())
 	if err != nil {
 		fail(fmt.Sprintf("%s: %v", path, err))
