@@ -145,30 +145,54 @@ func (p *Prices) Rate(sku string) (float64, error) {
 	return v, nil
 }
 
-// Job is one workflow job, as the REST API lists it.
+// Job is one workflow job (of one run attempt), as the REST API lists it.
 type Job struct {
-	ID, RunID   int64
-	Repo        string
-	Workflow    string
-	Labels      []string
-	Status      string
+	ID, RunID int64
+	// RunAttempt is the attempt of the run the job belongs to; every
+	// attempt is billed on its own.
+	RunAttempt int
+	Repo       string
+	Workflow   string
+	Labels     []string
+	Status     string
+	// RunnerName is the runner that took the job; empty while the job
+	// waits for one (and for a job cancelled before any runner took it).
+	RunnerName  string
 	StartedAt   time.Time
 	CompletedAt time.Time
 }
 
-// BillableMinutes is the job's duration rounded up to a whole minute, as
-// GitHub bills it. A job still running counts until now; a job that never
-// started (or whose completion precedes its start, as skipped jobs report)
-// counts zero.
+// waitingStatuses are the job and run statuses of work no runner has taken:
+// GitHub fills started_at of a queued job with the time it was queued, so
+// these never cost anything.
+var waitingStatuses = map[string]bool{"queued": true, "waiting": true, "pending": true, "requested": true}
+
+// Running reports whether a runner took the job: its status is not one of
+// queued, waiting, pending or requested, and it names a runner.
+func (j Job) Running() bool {
+	return !waitingStatuses[strings.ToLower(j.Status)] && j.RunnerName != ""
+}
+
+// End is when the job's billing stops: its completed_at, or now for a job
+// still running (or one completed after now, when evaluating as of a past
+// time).
+func (j Job) End(now time.Time) time.Time {
+	if j.CompletedAt.IsZero() || j.CompletedAt.After(now) {
+		return now
+	}
+	return j.CompletedAt
+}
+
+// BillableMinutes is the job's run time rounded up to a whole minute, as
+// GitHub bills it: from started_at, only once a runner took the job (see
+// Running), until completed_at or, still running, until now. A job no
+// runner took costs nothing however long it queued; so does a job whose
+// completion precedes its start (as skipped jobs report).
 func BillableMinutes(j Job, now time.Time) float64 {
-	if j.StartedAt.IsZero() {
+	if j.StartedAt.IsZero() || !j.Running() {
 		return 0
 	}
-	end := j.CompletedAt
-	if end.IsZero() {
-		end = now
-	}
-	d := end.Sub(j.StartedAt)
+	d := j.End(now).Sub(j.StartedAt)
 	if d <= 0 {
 		return 0
 	}

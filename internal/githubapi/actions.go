@@ -142,7 +142,9 @@ func (a *Actions) Jobs(ctx context.Context, repo string, runID int64) ([]budget.
 			Jobs []struct {
 				ID          int64      `json:"id"`
 				RunID       int64      `json:"run_id"`
+				RunAttempt  int        `json:"run_attempt"`
 				Status      string     `json:"status"`
+				RunnerName  *string    `json:"runner_name"`
 				StartedAt   *time.Time `json:"started_at"`
 				CompletedAt *time.Time `json:"completed_at"`
 				Labels      []string   `json:"labels"`
@@ -152,7 +154,10 @@ func (a *Actions) Jobs(ctx context.Context, repo string, runID int64) ([]budget.
 			return fmt.Errorf("unexpected job list: %w", err)
 		}
 		for _, j := range p.Jobs {
-			job := budget.Job{ID: j.ID, RunID: j.RunID, Repo: repo, Labels: j.Labels, Status: j.Status}
+			job := budget.Job{ID: j.ID, RunID: j.RunID, RunAttempt: j.RunAttempt, Repo: repo, Labels: j.Labels, Status: j.Status}
+			if j.RunnerName != nil {
+				job.RunnerName = *j.RunnerName
+			}
 			if j.StartedAt != nil {
 				job.StartedAt = *j.StartedAt
 			}

@@ -35,7 +35,7 @@ func BenchmarkCollect5000Runs(b *testing.B) {
 			srv.Runs = append(srv.Runs, githubtest.Run{ID: id, Repo: name, WorkflowID: 1, Path: ".github/workflows/ci.yml", Status: "completed", CreatedAt: created})
 			for j := 0; j < jobsPer; j++ {
 				srv.Jobs = append(srv.Jobs, githubtest.Job{ID: id*10 + int64(j), RunID: id, Status: "completed", StartedAt: created,
-					CompletedAt: created.Add(3 * time.Minute), Labels: []string{"ubuntu-latest"}})
+					CompletedAt: created.Add(3 * time.Minute), Labels: []string{"ubuntu-latest"}, RunnerName: "GitHub Actions 3"})
 			}
 			id++
 		}

@@ -37,7 +37,7 @@ func org(t *testing.T) *githubtest.Server {
 			id++
 			created := now.Add(-time.Duration(i+1) * time.Hour)
 			s.Runs = append(s.Runs, githubtest.Run{ID: id, Repo: repo, WorkflowID: 1, Path: ".github/workflows/ci.yml", Name: "CI", Status: "completed", CreatedAt: created})
-			s.Jobs = append(s.Jobs, githubtest.Job{ID: id * 10, RunID: id, Status: "completed", StartedAt: created, CompletedAt: created.Add(d), Labels: labels})
+			s.Jobs = append(s.Jobs, githubtest.Job{ID: id * 10, RunID: id, Status: "completed", StartedAt: created, CompletedAt: created.Add(d), Labels: labels, RunnerName: "GitHub Actions 7"})
 		}
 	}
 	add("maestro-conductor/acme-api", 10, 2*time.Minute+time.Second, "ubuntu-latest")

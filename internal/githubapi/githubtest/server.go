@@ -41,14 +41,21 @@ type Run struct {
 	CreatedAt  time.Time
 }
 
-// Job is a workflow job.
+// Job is a workflow job of one run attempt.
 type Job struct {
-	ID          int64
-	RunID       int64
+	ID         int64
+	RunID      int64
+	RunAttempt int // 0 is served as 1
+	// Status is queued, in_progress, completed, waiting, pending or
+	// requested. GitHub fills started_at even for a queued job (the field
+	// is required): StartedAt is served as given, whatever the status.
 	Status      string
 	StartedAt   time.Time
 	CompletedAt time.Time // zero while running
 	Labels      []string
+	// RunnerName is served as runner_name; empty is served as null, as
+	// GitHub does while no runner has taken the job.
+	RunnerName string
 }
 
 // Workflow is a repository workflow.
@@ -230,9 +237,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		var items []any
 		for _, j := range s.jobsByRun[id] {
-			job := map[string]any{"id": j.ID, "run_id": j.RunID, "status": j.Status, "conclusion": nil,
+			job := map[string]any{"id": j.ID, "run_id": j.RunID, "run_attempt": max(j.RunAttempt, 1), "status": j.Status, "conclusion": nil,
 				"started_at": j.StartedAt.UTC().Format(time.RFC3339), "completed_at": nil, "labels": nonNil(j.Labels),
-				"name": "build", "runner_name": "GitHub Actions 2", "workflow_name": "CI"}
+				"name": "build", "runner_name": nil, "runner_id": nil, "workflow_name": "CI"}
+			if j.RunnerName != "" {
+				job["runner_name"], job["runner_id"] = j.RunnerName, hash(j.RunnerName)
+			}
 			if !j.CompletedAt.IsZero() {
 				job["completed_at"] = j.CompletedAt.UTC().Format(time.RFC3339)
 				job["conclusion"] = "success"

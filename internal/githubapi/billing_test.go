@@ -1,0 +1,70 @@
+package githubapi
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/budget"
+	"github.com/maestro-conductor/releasegate/internal/githubapi/githubtest"
+)
+
+// collect runs budget.Collect against the server for one tenant owning
+// every repository and returns the spend in USD and minutes.
+func collect(t *testing.T, srv *githubtest.Server, p *budget.Prices, since, until time.Time) (*budget.Collection, float64, float64) {
+	t.Helper()
+	c, _ := newClient(t, srv)
+	col, err := budget.Collect(context.Background(), &Actions{C: c}, "maestro-conductor",
+		budget.Tenants{{Name: "all", Patterns: []string{"*"}}}, p, since, until, until, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return col, budget.Total(col.Records, budget.USD, since.Add(-time.Hour), until.Add(time.Hour)),
+		budget.Total(col.Records, budget.Minutes, since.Add(-time.Hour), until.Add(time.Hour))
+}
+
+func cents(v float64) string { return fmt.Sprintf("%.3f", math.Round(v*1000)/1000) }
+
+// TestQueueWaitIsNotBilled: GitHub fills started_at of a queued job; the
+// job costs from started_at only once a runner took it, each job (of each
+// attempt) rounded up to a whole minute.
+func TestQueueWaitIsNotBilled(t *testing.T) {
+	t.Parallel()
+	srv := githubtest.New()
+	defer srv.Close()
+	repo := "maestro-conductor/app"
+	srv.Repos = []githubtest.Repo{{FullName: repo}}
+	now := t0
+	run := func(id int64, status string, created time.Time) {
+		srv.Runs = append(srv.Runs, githubtest.Run{ID: id, Repo: repo, WorkflowID: 1, Path: ".github/workflows/ci.yml", Status: status, CreatedAt: created})
+	}
+	run(1, "completed", now.Add(-50*time.Minute))
+	run(2, "queued", now.Add(-7*time.Minute))
+	run(3, "in_progress", now.Add(-10*time.Minute))
+	run(4, "waiting", now.Add(-20*time.Minute))
+	srv.Jobs = []githubtest.Job{
+		// run 1, attempt 1: 2 min 1 s on Linux → 3 min
+		{ID: 11, RunID: 1, RunAttempt: 1, Status: "completed", RunnerName: "GitHub Actions 1", Labels: []string{"ubuntu-latest"},
+			StartedAt: now.Add(-50 * time.Minute), CompletedAt: now.Add(-48*time.Minute + time.Second)},
+		// run 1, attempt 2 (a re-run): 4 min exactly → 4 min, billed again
+		{ID: 12, RunID: 1, RunAttempt: 2, Status: "completed", RunnerName: "GitHub Actions 2", Labels: []string{"ubuntu-latest"},
+			StartedAt: now.Add(-30 * time.Minute), CompletedAt: now.Add(-26 * time.Minute)},
+		// run 2: a macOS job queued for 7 minutes, started_at filled, no runner → 0
+		{ID: 21, RunID: 2, Status: "queued", Labels: []string{"macos-latest"}, StartedAt: now.Add(-7 * time.Minute)},
+		// run 3: a macOS job running for 2 min 30 s → 3 min at now
+		{ID: 31, RunID: 3, Status: "in_progress", RunnerName: "GitHub Actions 3", Labels: []string{"macos-latest"}, StartedAt: now.Add(-150 * time.Second)},
+		// run 4: a job waiting for an environment's approval → 0
+		{ID: 41, RunID: 4, Status: "waiting", Labels: []string{"ubuntu-latest"}, StartedAt: now.Add(-20 * time.Minute)},
+		// run 1, attempt 1: a job cancelled while queued (completed, no runner) → 0
+		{ID: 13, RunID: 1, RunAttempt: 1, Status: "completed", Labels: []string{"macos-latest"},
+			StartedAt: now.Add(-50 * time.Minute), CompletedAt: now.Add(-40 * time.Minute)},
+	}
+	p, _ := budget.NewPrices(nil, nil)
+	col, usd, minutes := collect(t, srv, p, now.Add(-time.Hour), now)
+	// Linux 3 + 4 = 7 min × $0.006 = $0.042; macOS 3 min × $0.062 = $0.186
+	if col.Jobs != 6 || minutes != 10 || cents(usd) != "0.228" {
+		t.Errorf("got %d jobs, %v min, $%s; want 6 jobs, 10 min, $0.228 (records %+v)", col.Jobs, minutes, cents(usd), col.Records)
+	}
+}
