@@ -113,8 +113,9 @@ func TestPricesByLabels(t *testing.T) {
 	if !errors.Is(err, ErrUnpriced) || !strings.Contains(err.Error(), "gpu-box") {
 		t.Errorf("an unknown runner label must be reported, never free: %v", err)
 	}
-	if _, err := p.Price(Job{Labels: []string{"windows-11-arm"}, StartedAt: t0, CompletedAt: t0.Add(time.Minute)}, t0); !errors.Is(err, ErrUnpriced) {
-		t.Errorf("a SKU without a published price must be reported: %v", err)
+	if _, err := p.Price(Job{Labels: []string{"ubuntu-22.04-12core"}, StartedAt: t0, CompletedAt: t0.Add(time.Minute)}, t0); !errors.Is(err, ErrUnpriced) ||
+		!strings.Contains(err.Error(), "ubuntu-22.04-12core") || !strings.Contains(err.Error(), "linux_12_core") {
+		t.Errorf("a SKU without a published price must be reported with the label and the SKU to price: %v", err)
 	}
 	if _, err := NewPrices(map[string]float64{"linux": -1}, []LabelRule{{Match: "[", SKU: "x"}}); !errors.Is(err, gate.ErrBadInput) ||
 		!strings.Contains(err.Error(), "prices.linux") || !strings.Contains(err.Error(), "runners[0].match") {

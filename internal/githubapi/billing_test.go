@@ -2,8 +2,10 @@ package githubapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +68,44 @@ func TestQueueWaitIsNotBilled(t *testing.T) {
 	// Linux 3 + 4 = 7 min × $0.006 = $0.042; macOS 3 min × $0.062 = $0.186
 	if col.Jobs != 6 || minutes != 10 || cents(usd) != "0.228" {
 		t.Errorf("got %d jobs, %v min, $%s; want 6 jobs, 10 min, $0.228 (records %+v)", col.Jobs, minutes, cents(usd), col.Records)
+	}
+}
+
+// TestLargerRunnersPricedBySKU: larger runners' labels are read by GitHub's
+// label grammar, never priced as the 2-core standard runner; an unknown
+// label stops the collection with the mapping to add.
+func TestLargerRunnersPricedBySKU(t *testing.T) {
+	t.Parallel()
+	srv := githubtest.New()
+	defer srv.Close()
+	repo := "maestro-conductor/app"
+	srv.Repos = []githubtest.Repo{{FullName: repo}}
+	now := t0
+	id := int64(0)
+	add := func(n int, d time.Duration, labels ...string) {
+		for i := 0; i < n; i++ {
+			id++
+			start := now.Add(-time.Duration(id) * time.Minute * 20)
+			srv.Runs = append(srv.Runs, githubtest.Run{ID: id, Repo: repo, WorkflowID: 1, Path: ".github/workflows/ci.yml", Status: "completed", CreatedAt: start})
+			srv.Jobs = append(srv.Jobs, githubtest.Job{ID: id * 10, RunID: id, Status: "completed", RunnerName: "larger-" + labels[0],
+				Labels: labels, StartedAt: start, CompletedAt: start.Add(d)})
+		}
+	}
+	add(10, 7*time.Minute+10*time.Second, "ubuntu-latest-4-cores") // 10 × 8 min × $0.012 = $0.960
+	add(3, 5*time.Minute, "ubuntu-22.04-16core")                   // 3 × 5 min × $0.042 = $0.630
+	add(2, 59*time.Second, "windows_8_core_arm")                   // 2 × 1 min × $0.026 = $0.052
+	add(1, 30*time.Minute, "macos-15-xlarge")                      // 30 min × $0.102 = $3.060
+	p, _ := budget.NewPrices(nil, nil)
+	col, usd, minutes := collect(t, srv, p, now.Add(-24*time.Hour), now)
+	if col.Jobs != 16 || minutes != 127 || cents(usd) != "4.702" {
+		t.Errorf("got %d jobs, %v min, $%s; want 16 jobs, 127 min, $4.702", col.Jobs, minutes, cents(usd))
+	}
+
+	add(1, time.Minute, "acme-big-box")
+	c, _ := newClient(t, srv)
+	_, err := budget.Collect(context.Background(), &Actions{C: c}, "maestro-conductor", budget.Tenants{{Name: "all", Patterns: []string{"*"}}},
+		p, now.Add(-24*time.Hour), now, now, 4)
+	if !errors.Is(err, budget.ErrUnpriced) || !strings.Contains(err.Error(), `"acme-big-box"`) || !strings.Contains(err.Error(), "runners:") {
+		t.Errorf("an unknown label must stop the collection naming the label and the mapping to add: %v", err)
 	}
 }
