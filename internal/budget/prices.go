@@ -359,7 +359,8 @@ func BillableMinutes(j Job, now time.Time) float64 {
 	return math.Ceil(d.Minutes())
 }
 
-// Price turns a job into a usage record in the hour it started.
+// Price turns a job into a usage record in the hour its billing ended:
+// the hour it completed, or for a job still running the hour of now.
 func (p *Prices) Price(j Job, now time.Time) (Record, error) {
 	sku, err := p.SKUFor(j.Labels)
 	if err != nil {
@@ -370,7 +371,7 @@ func (p *Prices) Price(j Job, now time.Time) (Record, error) {
 		return Record{}, fmt.Errorf("%s job %d (%s): %w", j.Repo, j.ID, j.Workflow, err)
 	}
 	m := BillableMinutes(j, now)
-	return Record{Time: j.StartedAt.UTC().Truncate(time.Hour), Repo: j.Repo, Workflow: j.Workflow, SKU: sku, Minutes: m, USD: m * rate}, nil
+	return Record{Time: j.End(now).UTC().Truncate(time.Hour), Repo: j.Repo, Workflow: j.Workflow, SKU: sku, Minutes: m, USD: m * rate}, nil
 }
 
 // Reprice checks that every SKU in records has a price; usage reports carry

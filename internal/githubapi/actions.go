@@ -59,11 +59,12 @@ func (a *Actions) Repos(ctx context.Context, org string) ([]budget.Repo, error) 
 }
 
 type runJSON struct {
-	ID         int64  `json:"id"`
-	WorkflowID int64  `json:"workflow_id"`
-	Path       string `json:"path"`
-	Name       string `json:"name"`
-	Status     string `json:"status"`
+	ID         int64     `json:"id"`
+	WorkflowID int64     `json:"workflow_id"`
+	Path       string    `json:"path"`
+	Name       string    `json:"name"`
+	Status     string    `json:"status"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 type runsPage struct {
@@ -100,7 +101,7 @@ func (a *Actions) Runs(ctx context.Context, repo string, since, until time.Time)
 			}
 			first = false
 			for _, r := range p.WorkflowRuns {
-				got = append(got, budget.RunRef{ID: r.ID, Repo: repo, WorkflowPath: r.Path})
+				got = append(got, budget.RunRef{ID: r.ID, Repo: repo, WorkflowPath: r.Path, UpdatedAt: r.UpdatedAt})
 			}
 			return nil
 		})

@@ -109,3 +109,66 @@ func TestLargerRunnersPricedBySKU(t *testing.T) {
 		t.Errorf("an unknown label must stop the collection naming the label and the mapping to add: %v", err)
 	}
 }
+
+// TestJobsAttributedToThePeriodTheyRanIn: a re-run this month of a run
+// created last month is billed this month; a job straddling the boundary
+// is billed, whole, in the period it completed in; a run not updated since
+// the period began is skipped without listing its jobs.
+func TestJobsAttributedToThePeriodTheyRanIn(t *testing.T) {
+	t.Parallel()
+	srv := githubtest.New()
+	defer srv.Close()
+	repo := "maestro-conductor/app"
+	srv.Repos = []githubtest.Repo{{FullName: repo}}
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	nov := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	at := func(mo time.Month, d, h, m int) time.Time { return time.Date(2026, mo, d, h, m, 0, 0, time.UTC) }
+	run := func(id int64, created, updated time.Time) {
+		srv.Runs = append(srv.Runs, githubtest.Run{ID: id, Repo: repo, WorkflowID: 1, Path: ".github/workflows/ci.yml", Status: "completed", CreatedAt: created, UpdatedAt: updated})
+	}
+	job := func(id, runID int64, attempt int, start, end time.Time) {
+		srv.Jobs = append(srv.Jobs, githubtest.Job{ID: id, RunID: runID, RunAttempt: attempt, Status: "completed", RunnerName: "GitHub Actions 9",
+			Labels: []string{"ubuntu-latest"}, StartedAt: start, CompletedAt: end})
+	}
+	// A: created in October, re-run on November 3: attempt 2 is November's (6 min)
+	run(1, at(10, 25, 8, 0), at(11, 3, 12, 6))
+	job(11, 1, 1, at(10, 25, 8, 0), at(10, 25, 8, 10))
+	job(12, 1, 2, at(11, 3, 12, 0), at(11, 3, 12, 6))
+	// B: straddles the boundary, 23:50 → 00:20: 30 min, all November's
+	run(2, at(10, 31, 23, 50), at(11, 1, 0, 20))
+	job(21, 2, 1, at(10, 31, 23, 50), at(11, 1, 0, 20))
+	// C: all in October; not updated since: its jobs are never listed
+	run(3, at(10, 31, 22, 0), at(10, 31, 23, 59))
+	job(31, 3, 1, at(10, 31, 22, 0), at(10, 31, 23, 59))
+	// D: this month, 5 min
+	run(4, at(11, 20, 9, 0), at(11, 20, 9, 5))
+	job(41, 4, 1, at(11, 20, 9, 0), at(11, 20, 9, 5))
+	// E: created before the look-back: never listed
+	run(5, at(9, 1, 0, 0), at(9, 1, 0, 5))
+	job(51, 5, 1, at(9, 1, 0, 0), at(9, 1, 0, 5))
+
+	p, _ := budget.NewPrices(nil, nil)
+	c, _ := newClient(t, srv)
+	col, err := budget.Collect(context.Background(), &Actions{C: c}, "maestro-conductor", budget.Tenants{{Name: "all", Patterns: []string{"*"}}},
+		p, nov, now, now, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := budget.Assess(budget.Budget{Tenant: "all", Period: budget.Month, Limit: 100, Unit: budget.USD}, col.Records, now, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 6 + 30 + 5 = 41 min × $0.006 = $0.246
+	if m := budget.Total(col.Records, budget.Minutes, nov, now.Add(time.Hour)); m != 41 || cents(a.Spent) != "0.246" {
+		t.Errorf("November: %v min, $%s; want 41 min, $0.246 (records %+v)", m, cents(a.Spent), col.Records)
+	}
+	if n := srv.Requests["GET /repos/"+repo+"/actions/runs/3/jobs"]; n != 0 {
+		t.Errorf("run 3 was not updated in November, yet its jobs were listed %d times", n)
+	}
+	if n := srv.Requests["GET /repos/"+repo+"/actions/runs/5/jobs"]; n != 0 {
+		t.Errorf("run 5 predates the look-back, yet its jobs were listed")
+	}
+	if col.Runs != 3 {
+		t.Errorf("%d runs kept; want A, B and D", col.Runs)
+	}
+}

@@ -37,8 +37,13 @@ type Run struct {
 	WorkflowID int64
 	Path       string
 	Name       string
-	Status     string // queued, in_progress, completed
+	Status     string // queued, in_progress, completed, waiting, pending, requested
 	CreatedAt  time.Time
+	// UpdatedAt is served as updated_at; zero is served as CreatedAt. A
+	// re-run or a job finishing moves it; created_at never moves.
+	UpdatedAt time.Time
+	// Attempt is served as run_attempt; 0 is served as 1.
+	Attempt int
 }
 
 // Job is a workflow job of one run attempt.
@@ -219,9 +224,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		items := make([]any, len(runs))
 		for i, run := range runs {
+			updated := run.UpdatedAt
+			if updated.IsZero() {
+				updated = run.CreatedAt
+			}
 			items[i] = map[string]any{"id": run.ID, "name": run.Name, "workflow_id": run.WorkflowID, "path": run.Path,
-				"status": run.Status, "conclusion": nil, "event": "push", "run_attempt": 1,
-				"created_at": run.CreatedAt.UTC().Format(time.RFC3339), "updated_at": run.CreatedAt.UTC().Format(time.RFC3339),
+				"status": run.Status, "conclusion": nil, "event": "push", "run_attempt": max(run.Attempt, 1),
+				"created_at": run.CreatedAt.UTC().Format(time.RFC3339), "updated_at": updated.UTC().Format(time.RFC3339),
 				"repository": map[string]any{"full_name": run.Repo}}
 		}
 		s.page(w, r, items, func(page []any) any { return map[string]any{"total_count": total, "workflow_runs": page} })
