@@ -259,7 +259,7 @@ func TestThrottlePlanApplyAndRecover(t *testing.T) {
 	}
 	st := &State{Disabled: map[string]DisabledWorkflow{}}
 
-	dry := Plan(b, over, ModeDisable, runs, wfs, st)
+	dry := Plan(b, over, ModeDisable, WaitingCancel, runs, wfs, st)
 	Apply(context.Background(), nil, dry, false, st, t0)
 	var got []string
 	for _, a := range dry {
@@ -275,7 +275,7 @@ func TestThrottlePlanApplyAndRecover(t *testing.T) {
 	}
 
 	act := &fakeActuator{fail: map[int64]error{14: errors.New("HTTP 409: run already completed")}}
-	acts := Plan(b, over, ModeDisable, runs, wfs, st)
+	acts := Plan(b, over, ModeDisable, WaitingCancel, runs, wfs, st)
 	if failed := Apply(context.Background(), act, acts, true, st, t0); failed != 1 {
 		t.Errorf("failed = %d, want 1", failed)
 	}
@@ -299,12 +299,12 @@ func TestThrottlePlanApplyAndRecover(t *testing.T) {
 
 	back := Assessment{Tenant: "acme", Period: Month, Level: LevelWarn, Ratio: 0.8}
 	act = &fakeActuator{}
-	acts = Plan(b, back, ModeDisable, runs, wfs, st)
+	acts = Plan(b, back, ModeDisable, WaitingCancel, runs, wfs, st)
 	Apply(context.Background(), act, acts, true, st, t0)
 	if fmt.Sprint(act.calls) != "[enable o/acme-api 1]" || len(st.Disabled) != 0 {
 		t.Errorf("recovery re-enables exactly what releasegate disabled: calls %v, state %v", act.calls, st.Disabled)
 	}
-	if acts := Plan(b, back, ModeDisable, runs, wfs, st); len(acts) != 0 {
+	if acts := Plan(b, back, ModeDisable, WaitingCancel, runs, wfs, st); len(acts) != 0 {
 		t.Errorf("nothing left to recover, got %+v", acts)
 	}
 }

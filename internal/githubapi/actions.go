@@ -172,14 +172,16 @@ func (a *Actions) Jobs(ctx context.Context, repo string, runID int64) ([]budget.
 	return out, err
 }
 
-// ActiveRuns lists queued and in-progress runs.
+// ActiveRuns lists the runs in every non-terminal status
+// (budget.InFlightStatuses: queued, in_progress, waiting, pending,
+// requested), one filtered listing per status.
 func (a *Actions) ActiveRuns(ctx context.Context, repo string) ([]budget.Run, error) {
 	rp, err := splitRepo(repo)
 	if err != nil {
 		return nil, err
 	}
 	var out []budget.Run
-	for _, status := range []string{"queued", "in_progress"} {
+	for _, status := range budget.InFlightStatuses {
 		err := a.C.GetAll(ctx, "/repos/"+rp+"/actions/runs", url.Values{"per_page": {"100"}, "status": {status}}, func(b []byte) error {
 			var p runsPage
 			if err := json.Unmarshal(b, &p); err != nil {

@@ -276,7 +276,11 @@ func (g *BudgetGate) throttle(ctx context.Context, u *usage, b budget.Budget, a 
 			}
 		}
 	}
-	acts := budget.Plan(b, a, mode, runs, wfs, st)
+	waiting := budget.WaitingPolicy(g.spec.Throttle.Waiting)
+	if waiting == "" {
+		waiting = budget.WaitingCancel
+	}
+	acts := budget.Plan(b, a, mode, waiting, runs, wfs, st)
 	budget.Apply(ctx, u.gh, acts, g.spec.Throttle.Enforce, st, g.now())
 	return acts, nil
 }

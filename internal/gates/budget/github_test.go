@@ -386,3 +386,47 @@ func TestBillingUsageSourceThrottles(t *testing.T) {
 		t.Errorf("billing-usage must still throttle through the API: %+v", th)
 	}
 }
+
+// TestRunsWaitingForApprovalAreInFlight: waiting, pending and requested runs
+// are in flight; --enforce cancels them (throttle.waiting: cancel, the
+// default) or records them as left (leave).
+func TestRunsWaitingForApprovalAreInFlight(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		waiting string
+		want    string
+	}{
+		{"", "[cancel maestro-conductor/globex-ingest 900 cancel maestro-conductor/globex-ingest 902 cancel maestro-conductor/globex-ingest 903 cancel maestro-conductor/globex-ingest 904]"},
+		{"leave", "[cancel maestro-conductor/globex-ingest 900]"},
+	} {
+		t.Run("waiting="+c.waiting, func(t *testing.T) {
+			t.Parallel()
+			srv := org(t)
+			for i, st := range []string{"waiting", "pending", "requested"} {
+				srv.Runs = append(srv.Runs, githubtest.Run{ID: int64(902 + i), Repo: "maestro-conductor/globex-ingest", WorkflowID: 3,
+					Path: ".github/workflows/deploy.yml", Name: "Deploy", Status: st, CreatedAt: now.Add(-time.Hour)})
+			}
+			s := spec(srv, "", t.TempDir(), 5)
+			s.Notify = Notify{}
+			s.Throttle = Throttle{Mode: "cancel", Waiting: c.waiting}
+			res, err := run(t, s, Options{Enforce: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(srv.Actions); got != c.want {
+				t.Errorf("server actions %s; want %s", got, c.want)
+			}
+			th := find(res, "throttle", "globex")
+			if c.waiting == "leave" {
+				for _, id := range []string{"902", "903", "904"} {
+					if !strings.Contains(th.Message, "left run "+id) {
+						t.Errorf("run %s waits for approval and must be recorded as left: %s", id, th.Message)
+					}
+				}
+			}
+			if strings.Contains(th.Message, "901") {
+				t.Errorf("the protected release run must never be throttled: %s", th.Message)
+			}
+		})
+	}
+}

@@ -77,7 +77,8 @@ type Runner struct {
 
 // Throttle configures throttling.
 type Throttle struct {
-	Mode      string `yaml:"mode" default:"cancel" enum:"cancel,disable" doc:"cancel queued and in-progress runs of unprotected workflows, or also disable those workflows until the tenant is back under budget"`
+	Mode      string `yaml:"mode" default:"cancel" enum:"cancel,disable" doc:"cancel in-flight runs (queued, in_progress, waiting, pending, requested) of unprotected workflows, or also disable those workflows until the tenant is back under budget"`
+	Waiting   string `yaml:"waiting" default:"cancel" enum:"cancel,leave" doc:"runs waiting for an approval or a concurrency slot (waiting, pending, requested): cancel them like queued runs, or leave them (each is recorded as left)"`
 	Enforce   bool   `yaml:"enforce" doc:"act; without it (or --enforce) the gate only says what it would do"`
 	StateFile string `yaml:"state-file" doc:"where the workflows releasegate disabled are remembered for re-enabling; default in the cache directory"`
 }
@@ -153,6 +154,9 @@ func (s *Spec) Validate() []error {
 	}
 	if s.Throttle.Enforce && gh.Org == "" {
 		fe("throttle.enforce", errors.New("throttling acts through the GitHub API; configure source.github or drop enforce"))
+	}
+	if w := s.Throttle.Waiting; w != "" && w != string(budget.WaitingCancel) && w != string(budget.WaitingLeave) {
+		fe("throttle.waiting", fmt.Errorf("%q: expected cancel or leave", w))
 	}
 	if s.Forecast.MaxDrift < 0 {
 		fe("forecast.max-drift", fmt.Errorf("%v is negative; expected e.g. 0.05", s.Forecast.MaxDrift))
