@@ -220,7 +220,8 @@ func (g *BudgetGate) Run(ctx context.Context) (*gate.Result, error) {
 	}
 	if u.client != nil {
 		st := u.client.Stats()
-		res.Details["github_api"] = map[string]any{"requests": st.Requests, "not_modified": st.NotModified, "rate_limit_points": st.Points(), "retries": st.Retries}
+		res.Details["github_api"] = map[string]any{"requests": st.Requests, "not_modified": st.NotModified, "rate_limit_points": st.Points(), "retries": st.Retries,
+			"paced_waits": st.PacedWaits, "paced_for": st.PacedFor.String()}
 	}
 	res.Details["assessments"] = assessments
 	res.Details["actions"] = allActions

@@ -79,6 +79,7 @@ func (g *common) client() (*githubapi.Client, string, error) {
 		c.Sleep = g.sleep
 	}
 	c.Now = g.now
+	c.Budget = gh.RateBudget
 	return c, cacheDir, nil
 }
 

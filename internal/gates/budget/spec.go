@@ -47,6 +47,7 @@ type GitHub struct {
 	Token       string `yaml:"token" secret:"true" doc:"API token; default $GITHUB_TOKEN"`
 	CacheDir    string `yaml:"cache-dir" doc:"directory for the ETag cache kept between runs; default $RUNNER_TEMP or the user cache directory"`
 	Concurrency int    `yaml:"concurrency" default:"8" doc:"API requests in flight at once"`
+	RateBudget  int    `yaml:"rate-budget" doc:"primary rate-limit points per hour the gate may spend, leaving the rest of the token's limit to others; default all of it. Requests are paced to never spend the last point: the gate waits for the reset when that ends before the gate's timeout, else fails (exit 3) at once"`
 }
 
 // Tenant selects repositories.
@@ -154,6 +155,9 @@ func (s *Spec) Validate() []error {
 	}
 	if s.Throttle.Enforce && gh.Org == "" {
 		fe("throttle.enforce", errors.New("throttling acts through the GitHub API; configure source.github or drop enforce"))
+	}
+	if gh.RateBudget < 0 {
+		fe("source.github.rate-budget", fmt.Errorf("%d is negative; expected points per hour, e.g. 2000, or 0 for the token's whole limit", gh.RateBudget))
 	}
 	if w := s.Throttle.Waiting; w != "" && w != string(budget.WaitingCancel) && w != string(budget.WaitingLeave) {
 		fe("throttle.waiting", fmt.Errorf("%q: expected cancel or leave", w))

@@ -111,6 +111,15 @@ type Server struct {
 	// MaxFiltered caps total_count for run queries with a created or
 	// status filter, as GitHub does (1000).
 	MaxFiltered int
+	// Limit is the primary rate limit per hour-long window (5000, as for
+	// a user token). A request arriving with no points left is answered
+	// 403 with X-RateLimit-Remaining: 0, as GitHub does, and counted in
+	// Exhausted.
+	Limit     int
+	Exhausted int
+	// Now is the server's clock (default time.Now); tests share a
+	// simulated one with the client.
+	Now func() time.Time
 
 	// Requests counts requests by "METHOD path"; NotModified counts 304s;
 	// Actions records state-changing calls in order.
@@ -119,13 +128,14 @@ type Server struct {
 	NotModified int
 	Actions     []string
 	remaining   int
+	reset       time.Time
 	jobsByRun   map[int64][]Job
 	indexed     int
 }
 
 // New starts a server. Close it when done.
 func New() *Server {
-	s := &Server{Requests: map[string]int{}, MaxFiltered: 1000, remaining: 5000}
+	s := &Server{Requests: map[string]int{}, MaxFiltered: 1000, Limit: 5000}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -165,6 +175,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.Requests[r.Method+" "+r.URL.Path]++
 	if s.Token != "" && r.Header.Get("Authorization") != "Bearer "+s.Token {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+		return
+	}
+	s.window()
+	if s.remaining <= 0 {
+		s.Exhausted++
+		s.rateHeaders(w)
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": "API rate limit exceeded for user ID 1.",
+			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"})
 		return
 	}
 	for _, f := range s.Faults {
@@ -372,18 +390,36 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body any, link st
 	if link != "" {
 		w.Header().Set("Link", link)
 	}
-	w.Header().Set("X-RateLimit-Limit", "5000")
-	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
 	if r.Header.Get("If-None-Match") == etag {
 		s.NotModified++
-		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.remaining))
+		s.rateHeaders(w)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	s.remaining--
-	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.remaining))
+	s.rateHeaders(w)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Write(b)
+}
+
+// window starts a new rate-limit window when the last one has ended.
+func (s *Server) window() {
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	if s.reset.IsZero() || !now.Before(s.reset) {
+		s.remaining = s.Limit
+		s.reset = now.Add(time.Hour).Truncate(time.Second)
+	}
+}
+
+func (s *Server) rateHeaders(w http.ResponseWriter) {
+	w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.Limit))
+	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.remaining))
+	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.reset.Unix(), 10))
+	w.Header().Set("X-RateLimit-Used", strconv.Itoa(s.Limit-s.remaining))
+	w.Header().Set("X-RateLimit-Resource", "core")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
