@@ -256,9 +256,21 @@ func (a *Actions) EnableWorkflow(ctx context.Context, repo string, id int64) err
 // BillingUsage reads the enhanced billing usage API
 // (GET /organizations/{org}/settings/billing/usage?year=&month=) and keeps
 // the Actions minute items, priced by GitHub's own amounts (gross or net).
-// No Actions items is gate.ErrNoData via budget's reader conventions: the
-// caller gets an empty slice and must not read it as zero spend.
+// No Actions items is an empty slice, which the caller must not read as
+// zero spend.
 func (a *Actions) BillingUsage(ctx context.Context, org string, year int, month time.Month, basis budget.Basis) ([]budget.Record, error) {
+	return a.billingUsage(ctx, "/organizations/"+url.PathEscape(org)+"/settings/billing/usage", "", year, month, basis)
+}
+
+// EnterpriseBillingUsage reads the enterprise form of the billing usage API
+// (GET /enterprises/{enterprise}/settings/billing/usage?year=&month=) and
+// keeps the Actions minute items of one organization (every
+// organization's when org is empty).
+func (a *Actions) EnterpriseBillingUsage(ctx context.Context, enterprise, org string, year int, month time.Month, basis budget.Basis) ([]budget.Record, error) {
+	return a.billingUsage(ctx, "/enterprises/"+url.PathEscape(enterprise)+"/settings/billing/usage", org, year, month, basis)
+}
+
+func (a *Actions) billingUsage(ctx context.Context, path, org string, year int, month time.Month, basis budget.Basis) ([]budget.Record, error) {
 	q := url.Values{"year": {strconv.Itoa(year)}, "month": {strconv.Itoa(int(month))}}
 	var p struct {
 		UsageItems []struct {
@@ -274,7 +286,7 @@ func (a *Actions) BillingUsage(ctx context.Context, org string, year int, month 
 			RepositoryName   string  `json:"repositoryName"`
 		} `json:"usageItems"`
 	}
-	pg, err := a.C.Get(ctx, "/organizations/"+url.PathEscape(org)+"/settings/billing/usage", q)
+	pg, err := a.C.Get(ctx, path, q)
 	if err != nil {
 		return nil, err
 	}
@@ -284,6 +296,9 @@ func (a *Actions) BillingUsage(ctx context.Context, org string, year int, month 
 	var out []budget.Record
 	for i, it := range p.UsageItems {
 		if !strings.EqualFold(it.Product, "actions") || !strings.EqualFold(it.UnitType, "minutes") {
+			continue
+		}
+		if org != "" && !strings.EqualFold(it.OrganizationName, org) {
 			continue
 		}
 		t, err := time.Parse(time.RFC3339, it.Date)

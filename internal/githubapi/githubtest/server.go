@@ -83,6 +83,9 @@ type UsageItem struct {
 	DiscountAmount float64
 	NetAmount      float64
 	Org, Repo      string
+	// Enterprise is the enterprise the organization belongs to, for the
+	// enterprise form of the endpoint.
+	Enterprise string
 }
 
 // Fault is an answer the server gives instead of the real one, Times
@@ -163,6 +166,7 @@ var (
 	reToggle    = regexp.MustCompile(`^/repos/([^/]+/[^/]+)/actions/workflows/(\d+)/(disable|enable)$`)
 	reOldBill   = regexp.MustCompile(`^/orgs/([^/]+)/settings/billing/actions$`)
 	reUsage     = regexp.MustCompile(`^/organizations/([^/]+)/settings/billing/usage$`)
+	reEntUsage  = regexp.MustCompile(`^/enterprises/([^/]+)/settings/billing/usage$`)
 )
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -323,13 +327,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && reOldBill.MatchString(p):
 		writeJSON(w, http.StatusGone, map[string]string{"message": "This endpoint has been removed. Please use the enhanced billing platform usage endpoints.",
 			"documentation_url": "https://docs.github.com/rest/billing/enhanced-billing"})
-	case r.Method == http.MethodGet && reUsage.MatchString(p):
-		org := reUsage.FindStringSubmatch(p)[1]
+	case r.Method == http.MethodGet && (reUsage.MatchString(p) || reEntUsage.MatchString(p)):
+		org, ent := "", ""
+		if m := reUsage.FindStringSubmatch(p); m != nil {
+			org = m[1]
+		} else {
+			ent = reEntUsage.FindStringSubmatch(p)[1]
+		}
 		year, _ := strconv.Atoi(q.Get("year"))
 		month, _ := strconv.Atoi(q.Get("month"))
 		items := []any{}
 		for _, u := range s.Usage {
-			if u.Org != org || (year != 0 && u.Date.Year() != year) || (month != 0 && int(u.Date.Month()) != month) {
+			if (org != "" && u.Org != org) || (ent != "" && u.Enterprise != ent) || (year != 0 && u.Date.Year() != year) || (month != 0 && int(u.Date.Month()) != month) {
 				continue
 			}
 			items = append(items, map[string]any{"date": u.Date.UTC().Format(time.RFC3339), "product": u.Product, "sku": u.SKU,
