@@ -349,15 +349,7 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
 		return code
 	}
-	start := time.Now()
-	res, err := g.Run(ctx)
-	if err != nil {
-		r := gate.Errored(m, err, start)
-		res = &r
-	}
-	res.StartedAt, res.FinishedAt = start, time.Now()
-	res.DurationMS = res.FinishedAt.Sub(start).Milliseconds()
-	return Emit(o, out, []gate.Result{*res})
+	return Emit(o, out, (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: g}}))
 }
 
 // openLedgerSecrets masks a DSN's password before anything is printed.
