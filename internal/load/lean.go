@@ -214,7 +214,8 @@ func leanDialer(c *http.Client) (func(context.Context, string, string) (net.Conn
 		rt = http.DefaultTransport
 	}
 	tr, ok := rt.(*http.Transport)
-	if !ok || tr.Proxy != nil || tr.Dial != nil { //nolint:staticcheck // a legacy Dial means a custom dialer we must respect
+	//lint:ignore SA1019 reading the deprecated Dial: a legacy dialer is a custom dialer the lean transport must respect
+	if !ok || tr.Proxy != nil || tr.Dial != nil {
 		return nil, false
 	}
 	if tr.DialContext != nil {

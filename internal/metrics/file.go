@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
@@ -173,7 +174,7 @@ func parseSampleLine(line string, om bool) (lset labels.Labels, t int64, v float
 	if name == "" {
 		return lset, 0, 0, p + 1, fmt.Errorf("expected a metric name, found %q", excerpt(line[p:]))
 	}
-	b.Add(labels.MetricName, name)
+	b.Add(model.MetricNameLabel, name)
 	if p < len(line) && line[p] == '{' {
 		p++
 		seen := map[string]bool{}
@@ -191,7 +192,7 @@ func parseSampleLine(line string, om bool) (lset labels.Labels, t int64, v float
 			if lname == "" {
 				return lset, 0, 0, p + 1, fmt.Errorf("expected a label name or }, found %q", excerpt(line[p:]))
 			}
-			if seen[lname] || lname == labels.MetricName {
+			if seen[lname] || lname == model.MetricNameLabel {
 				return lset, 0, 0, ls + 1, fmt.Errorf("label %q appears twice", lname)
 			}
 			seen[lname] = true

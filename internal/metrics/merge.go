@@ -98,7 +98,7 @@ func asMergeable(e parser.Expr) (mergeable, bool) {
 	}
 	m.offset, m.name = vs.OriginalOffset, vs.Name
 	for _, lm := range vs.LabelMatchers {
-		if lm.Name == labels.MetricName {
+		if lm.Name == model.MetricNameLabel {
 			continue
 		}
 		m.matchers = append(m.matchers, lm)
