@@ -189,7 +189,6 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Add(gate.Check{Name: "schema v2 migration applied", Status: gate.StatusFail, Observed: gate.Int(int64(v)), Expected: "2",
 			Message: fmt.Sprintf("expected ledger schema v2, found v%d; run `releasegate ledger migrate --db …`", v)})
 		res.Summary = "ledger schema v2 is not applied"
-		res.Fold()
 		return res, nil
 	}
 	res.Add(gate.Check{Name: "schema v2 migration applied", Status: gate.StatusPass, Observed: gate.Int(2), Expected: "2", Message: "ledger schema v2 is applied"})
@@ -202,7 +201,6 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Add(gate.Check{Name: "hash chain", Status: gate.StatusFail, Observed: gate.Int(0), Expected: ">= 1 entry",
 			Message: "expected ledger entries, found none; an empty ledger proves nothing — append entries or point db at the right ledger"})
 		res.Summary = "the ledger is empty"
-		res.Fold()
 		return res, nil
 	}
 	var broken, total int64
@@ -238,11 +236,10 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 			return nil, err
 		}
 	}
-	res.Fold()
-	switch {
+	switch { // the runner folds the status; the summary words the same fold
 	case broken > 0:
 		res.Summary = fmt.Sprintf("%d of %d tenant chains broken or empty", broken, len(reps))
-	case res.Status == gate.StatusPass:
+	case gate.Folded(res.Checks) == gate.StatusPass:
 		res.Summary = fmt.Sprintf("%d tenant chains intact, %d entries", len(reps), total)
 	default:
 		res.Summary = fmt.Sprintf("%d tenant chains intact, but a check failed", len(reps))

@@ -78,7 +78,7 @@ func run(t *testing.T, s Spec) (*gate.Result, error) {
 		t.Fatalf("New: %v", err)
 	}
 	g.Now = func() time.Time { return now }
-	return g.Run(context.Background())
+	return evaluate(context.Background(), g)
 }
 
 func TestGate(t *testing.T) {
