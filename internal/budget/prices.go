@@ -138,7 +138,7 @@ func NewPrices(overrides map[string]float64, rules []LabelRule) (*Prices, error)
 		if r.SKU == "" {
 			errs = append(errs, &gate.InputError{Input: fmt.Sprintf("runners[%d].sku", i), Err: errors.New("empty; expected a SKU such as linux_16_core")})
 		} else if _, ok := p.PerMinute[NormalizeSKU(r.SKU)]; !ok {
-			errs = append(errs, &gate.InputError{Input: fmt.Sprintf("runners[%d].sku", i), Err: fmt.Errorf("SKU %q has no price; expected one of GitHub's SKUs (linux_16_core, windows_8_core_arm, …) or add it under prices:", r.SKU)})
+			errs = append(errs, &gate.InputError{Input: fmt.Sprintf("runners[%d].sku", i), Err: fmt.Errorf("SKU %q has no price; expected one of GitHub's SKUs (linux_16_core, windows_8_core_arm, …) or add its price under prices", r.SKU)})
 		}
 		p.Rules = append(p.Rules, LabelRule{Match: strings.ToLower(r.Match), SKU: NormalizeSKU(r.SKU)})
 	}
