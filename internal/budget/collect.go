@@ -136,23 +136,7 @@ func Collect(ctx context.Context, src Source, org string, ts Tenants, p *Prices,
 				fail(fmt.Errorf("listing jobs of %s run %d: %w", run.Repo, run.ID, err))
 				return
 			}
-			var recs []Record
-			var perrs []error
-			for _, j := range jobs {
-				if end := j.End(now); end.Before(since) || end.After(until) {
-					continue
-				}
-				if j.Workflow == "" {
-					j.Workflow = run.WorkflowPath
-				}
-				rec, err := p.Price(j, now)
-				if err != nil {
-					perrs = append(perrs, err)
-					continue
-				}
-				rec.Org = org
-				recs = append(recs, rec)
-			}
+			recs, perrs := priceJobs(jobs, run, p, org, since, until, now)
 			mu.Lock()
 			col.Jobs += len(jobs)
 			col.Records = append(col.Records, recs...)
@@ -169,6 +153,30 @@ func Collect(ctx context.Context, src Source, org string, ts Tenants, p *Prices,
 	}
 	SortRecords(col.Records)
 	return col, nil
+}
+
+// priceJobs prices the jobs of one run that completed within [since,
+// until] (a running job, by now); a job without its own workflow path takes
+// the run's.
+func priceJobs(jobs []Job, run RunRef, p *Prices, org string, since, until, now time.Time) ([]Record, []error) {
+	var recs []Record
+	var errs []error
+	for _, j := range jobs {
+		if end := j.End(now); end.Before(since) || end.After(until) {
+			continue
+		}
+		if j.Workflow == "" {
+			j.Workflow = run.WorkflowPath
+		}
+		rec, err := p.Price(j, now)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rec.Org = org
+		recs = append(recs, rec)
+	}
+	return recs, errs
 }
 
 // dedupe keeps the first error of each distinct message, so ten thousand
