@@ -126,7 +126,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	if len(streams) == 0 {
 		msg := fmt.Sprintf("shard %s has no tenants (%d tenants over %d shards); nothing to judge here", g.shard, len(s.Tenants), g.shard.N)
 		return &gate.Result{Status: gate.StatusSkip, Summary: msg,
-			Checks: []gate.Check{{Name: "shard tenants", Status: gate.StatusSkip, Observed: gate.Int(0), Message: msg}},
+			Checks:  []gate.Check{{Name: "shard tenants", Status: gate.StatusSkip, Observed: gate.Int(0), Message: msg}},
 			Details: map[string]any{DetailsKey: &Record{Judge: judge, Shards: []string{g.shard.String()}, Run: &load.Run{}}}}, nil
 	}
 	client := g.httpClient()

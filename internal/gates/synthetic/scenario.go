@@ -30,6 +30,9 @@ type Judge struct {
 	// Rate is the per-tenant base rate.
 	Rate       float64    `json:"rate"`
 	Thresholds Thresholds `json:"thresholds"`
+	// MinSamples is the policy's min-samples; 0 derives the minimum from
+	// each check's threshold.
+	MinSamples int `json:"min_samples,omitempty"`
 }
 
 // Millis is a duration serialised as milliseconds.
@@ -51,7 +54,7 @@ const (
 // exact 1/n share of its schedule, so the service sees the same total
 // load however the run is split and merged counts equal an unsharded run.
 func plan(s Spec, sh Shard) ([]load.Stream, Judge, error) {
-	j := Judge{Scenario: s.Scenario, Tenants: slices.Clone(s.Tenants), Rate: s.Rate, Thresholds: s.Thresholds}
+	j := Judge{Scenario: s.Scenario, Tenants: slices.Clone(s.Tenants), Rate: s.Rate, Thresholds: s.Thresholds, MinSamples: s.MinSamples}
 	mine := sh.Tenants(s.Tenants)
 	base := []load.Stage{{Rate: s.Rate, Duration: s.Duration.D()}}
 	var out []load.Stream
@@ -66,15 +69,15 @@ func plan(s Spec, sh Shard) ([]load.Stream, Judge, error) {
 	switch s.Scenario {
 	case ScenarioSLO:
 		for _, t := range mine {
-			add(t, base, ScenarioSLO, s.Probe, expectCheck(s.Probe.Expect), false)
+			add(t, base, ScenarioSLO, s.Probe, expectCheck(s.Probe.Expect, t), false)
 		}
 	case ScenarioIsolation:
 		j.Special = s.Heavy.Tenant
 		heavy := []load.Stage{{Rate: s.Heavy.Rate, Duration: s.Duration.D()}}
-		add(s.Heavy.Tenant, heavy, ScenarioIsolation, s.Probe, expectCheck(s.Probe.Expect), true)
+		add(s.Heavy.Tenant, heavy, ScenarioIsolation, s.Probe, expectCheck(s.Probe.Expect, s.Heavy.Tenant), true)
 		for _, t := range mine {
 			if t != s.Heavy.Tenant {
-				add(t, base, ScenarioIsolation, s.Probe, expectCheck(s.Probe.Expect), false)
+				add(t, base, ScenarioIsolation, s.Probe, expectCheck(s.Probe.Expect, t), false)
 			}
 		}
 	case ScenarioRateAnomaly:
@@ -169,8 +172,26 @@ func statusIs(code int) func(*http.Response, []byte) error {
 	}
 }
 
-// expectCheck judges a probe response against the policy's expectations.
-func expectCheck(e Expect) func(*http.Response, []byte) error {
+// expectCheck judges a probe response of tenant against the policy's
+// expectations, with {tenant} replaced in every expected text: the body
+// text, header values and JSON equals values.
+func expectCheck(e Expect, tenant string) func(*http.Response, []byte) error {
+	r := strings.NewReplacer("{tenant}", tenant)
+	e.BodyContains = r.Replace(e.BodyContains)
+	hdr := make(map[string]string, len(e.Headers))
+	for k, v := range e.Headers {
+		hdr[k] = r.Replace(v)
+	}
+	e.Headers = hdr
+	js := make([]jsonpath.Expect, len(e.JSON))
+	for i, x := range e.JSON {
+		if x.Equals != nil {
+			v := r.Replace(*x.Equals)
+			x.Equals = &v
+		}
+		js[i] = x
+	}
+	e.JSON = js
 	return func(resp *http.Response, body []byte) error {
 		if len(e.Status) == 0 {
 			if resp.StatusCode/100 != 2 {

@@ -48,6 +48,9 @@ type Spec struct {
 	LoopbackOnly bool `yaml:"loopback-only" doc:"refuse to send to anything but localhost and loopback addresses (tests, demos)"`
 	// InsecureSkipVerify disables TLS certificate verification.
 	InsecureSkipVerifyUnsafe bool `yaml:"insecure-skip-verify-unsafe" doc:"accept any TLS certificate; only for throwaway test targets"`
+	// MinSamples overrides the minimum number of samples per tenant that
+	// every check derives from its threshold.
+	MinSamples int `yaml:"min-samples" doc:"samples per tenant each check needs before it can pass (default: derived from the check's threshold: the smallest sample with which its 95% confidence bound can meet it, e.g. 59 for p95, 299 for p99, 268 for error-rate < 0.01); below it the check fails with too few samples"`
 	// Probe is the request of the slo and isolation scenarios.
 	Probe Probe `yaml:"probe" doc:"the request sent by the slo and isolation scenarios"`
 	// Thresholds are judged per tenant.
@@ -75,9 +78,9 @@ type Probe struct {
 // Expect is what a good response looks like.
 type Expect struct {
 	Status       []int             `yaml:"status" default:"[200..299]" doc:"accepted status codes (default: any 2xx)"`
-	BodyContains string            `yaml:"body-contains" doc:"text the body must contain"`
-	Headers      map[string]string `yaml:"headers" doc:"response headers that must have these values"`
-	JSON         []jsonpath.Expect `yaml:"json" doc:"expectations on fields of the JSON body"`
+	BodyContains string            `yaml:"body-contains" doc:"text the body must contain; {tenant} is replaced"`
+	Headers      map[string]string `yaml:"headers" doc:"response headers that must have these values; {tenant} is replaced in the values"`
+	JSON         []jsonpath.Expect `yaml:"json" doc:"expectations on fields of the JSON body; {tenant} is replaced in equals"`
 }
 
 // Thresholds are judged per tenant.
@@ -94,6 +97,9 @@ type Thresholds struct {
 	ErrorRate policy.Condition `yaml:"error-rate" json:"error_rate" default:"< 0.01" doc:"share of requests without a good response (transport errors and failed expectations)"`
 	// FalsePositives bounds well-behaved tenants' share of 429s.
 	FalsePositives policy.Condition `yaml:"false-positive-rate" json:"false_positive_rate" default:"<= 0.01" doc:"rate-anomaly: share of well-behaved tenants' requests answered 429"`
+	// UnexpectedErrors bounds the share of requests of the abuse
+	// scenarios that got a 5xx, timed out or lost their connection.
+	UnexpectedErrors policy.Condition `yaml:"unexpected-error-rate" json:"unexpected_error_rate" default:"<= 0" doc:"rate-anomaly, graph-complexity, ingest-validator: share of each tenant's requests answered 5xx or without an answer (timeout, connection error); a guard refuses with 429 or 400, it never fails, so none is allowed by default"`
 	// Recovery bounds the time from the spike's end to success again.
 	Recovery policy.Duration `yaml:"max-recovery" json:"max_recovery" default:"30s" doc:"rate-anomaly: longest time after the spike until the spiking tenant's requests succeed again"`
 }
@@ -178,6 +184,7 @@ func (s Spec) withDefaults() Spec {
 	cond(&t.P95, "<= 300")
 	cond(&t.ErrorRate, "< 0.01")
 	cond(&t.FalsePositives, "<= 0.01")
+	cond(&t.UnexpectedErrors, "<= 0")
 	if t.LatencyObjective == 0 {
 		t.LatencyObjective = policy.Duration(300 * time.Millisecond)
 	}
@@ -235,6 +242,11 @@ func (s *Spec) Validate() []error {
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		errs = append(errs, ferr("target", "%q: expected an http:// or https:// URL with a host", s.Target))
 	}
+	for _, f := range []struct{ key, v string }{{"target", s.Target}, {"tenant-header", s.TenantHeader}} {
+		if strings.Contains(f.v, "{tenant}") {
+			errs = append(errs, ferr(f.key, "%q: {tenant} is not replaced here (one value serves every tenant); put the tenant in probe.path, probe.headers, probe.body or the expectations", f.v))
+		}
+	}
 	if len(s.Tenants) == 0 {
 		errs = append(errs, ferr("tenants", "no tenants; list at least one, e.g. [acme, globex]"))
 	}
@@ -265,6 +277,9 @@ func (s *Spec) Validate() []error {
 	if s.Graph.BombShare < 0 || s.Graph.BombShare >= 1 {
 		errs = append(errs, ferr("graph.bomb-share", "%g: expected a share between 0 and 1 (exclusive of 1, so normal queries are sent too)", s.Graph.BombShare))
 	}
+	if s.MinSamples < 0 {
+		errs = append(errs, ferr("min-samples", "%d: expected a positive number of samples, or nothing for the minimum each threshold needs", s.MinSamples))
+	}
 	if s.Ingest.MaxBytes < 0 {
 		errs = append(errs, ferr("ingest.max-bytes", "%d: expected a positive size in bytes", s.Ingest.MaxBytes))
 	}
@@ -289,7 +304,7 @@ func (s *Spec) Validate() []error {
 	for _, c := range []struct {
 		key string
 		c   policy.Condition
-	}{{"thresholds.compliance", t.Compliance}, {"thresholds.p95-ms", t.P95}, {"thresholds.error-rate", t.ErrorRate}, {"thresholds.false-positive-rate", t.FalsePositives}} {
+	}{{"thresholds.compliance", t.Compliance}, {"thresholds.p95-ms", t.P95}, {"thresholds.error-rate", t.ErrorRate}, {"thresholds.false-positive-rate", t.FalsePositives}, {"thresholds.unexpected-error-rate", t.UnexpectedErrors}} {
 		if c.c.Relative() {
 			errs = append(errs, ferr(c.key, "%q refers to %s, which this gate has no value for; use an absolute threshold", c.c, c.c.Ref))
 		}

@@ -40,13 +40,16 @@ func startDemo(t *testing.T, ab demo.AbuseOptions, knobs map[string]demo.Knobs) 
 }
 
 // baseSpec is a short, known-good spec for the demo; each test changes
-// what it is about.
+// what it is about. Its 60 samples per tenant meet the minimum of p95
+// (59) and, with error-rate < 0.05 and false-positive-rate <= 0.05, of
+// the rates (52); the default error-rate < 0.01 would need 268.
 func baseSpec(target, scenario string) Spec {
 	return Spec{
 		Target: target, Tenants: tenants, Scenario: scenario, LoopbackOnly: true,
-		Rate: 20, Duration: policy.Duration(time.Second), MaxInFlight: 512, Timeout: policy.Duration(2 * time.Second),
+		Rate: 60, Duration: policy.Duration(time.Second), MaxInFlight: 512, Timeout: policy.Duration(2 * time.Second),
 		Probe:         Probe{Path: "/t/{tenant}/items"},
 		LateTolerance: policy.Duration(time.Second), // a shared, busy 2-core CI machine; lateness has its own test
+		Thresholds:    Thresholds{ErrorRate: policy.MustCondition("< 0.05"), FalsePositives: policy.MustCondition("<= 0.05")},
 	}
 }
 
@@ -143,7 +146,8 @@ func TestSLOScenario(t *testing.T) {
 
 func anomalySpec(target string) Spec {
 	s := baseSpec(target, ScenarioRateAnomaly)
-	s.Rate = 10
+	s.Rate = 10 // 40 requests per well-behaved tenant: false-positive-rate <= 0.1 needs 25
+	s.Thresholds.FalsePositives = policy.MustCondition("<= 0.1")
 	s.Duration = policy.Duration(1500 * time.Millisecond)
 	s.Spike = Spike{Tenant: "globex", Rate: 120, Duration: policy.Duration(time.Second)}
 	return s
@@ -199,6 +203,7 @@ func TestGraphComplexityScenario(t *testing.T) {
 			t.Parallel()
 			srv, _ := startDemo(t, demo.AbuseOptions{FanOutLimit: tc.limit}, nil)
 			s := baseSpec(srv.URL(), ScenarioGraphComplexity)
+			s.Duration = policy.Duration(1500 * time.Millisecond) // 72 normal queries per tenant
 			s.Graph.Path = "/t/{tenant}/graph"
 			r, err := runGate(t, s, "")
 			expectStatus(t, r, err, tc.want, tc.failed...)
@@ -223,7 +228,8 @@ func TestIngestValidatorScenario(t *testing.T) {
 			t.Parallel()
 			srv, a := startDemo(t, tc.ab, nil)
 			s := baseSpec(srv.URL(), ScenarioIngestValidator)
-			s.Rate = 36 // 4 of each of the 9 payloads per tenant
+			s.Rate = 36                                            // 4 of each of the 9 payloads per tenant
+			s.Thresholds.ErrorRate = policy.MustCondition("< 0.5") // 4 valid payloads: its bound needs 3
 			s.Ingest = Ingest{Path: "/t/{tenant}/events", AuditURL: "/t/{tenant}/audit"}
 			r, err := runGate(t, s, "")
 			expectStatus(t, r, err, tc.want, tc.failed...)
@@ -250,9 +256,10 @@ func TestIsolationScenario(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv, _ := startDemo(t, demo.AbuseOptions{Noisy: &demo.NoisyOptions{Workers: 2, Work: 20 * time.Millisecond, Partitioned: tc.partitioned}}, nil)
-			// 2 workers × 20ms serve 100 req/s; the heavy tenant asks for 150
+			// 2 workers × 20ms serve 100 req/s; the heavy tenant asks for 150,
+			// the light ones 40 each
 			s := baseSpec(srv.URL(), ScenarioIsolation)
-			s.Rate = 10
+			s.Rate = 40 // 60 requests per light tenant, for p95's 59
 			s.Duration = policy.Duration(1500 * time.Millisecond)
 			s.Timeout = policy.Duration(5 * time.Second)
 			s.Heavy = Heavy{Tenant: "acme", Rate: 150}
