@@ -172,3 +172,54 @@ func TestTenantInExpectations(t *testing.T) {
 		})
 	}
 }
+
+// TestShardsDealJudgedTenants: with tenants [h, t1, t2, t3] and a heavy h
+// over 4 shards, the judged tenants are dealt to shards 1-3 and shard 4
+// runs only its share of h's load: it skips with its reason instead of
+// failing, every other shard passes, and the merge of the four equals the
+// unsharded verdict.
+func TestShardsDealJudgedTenants(t *testing.T) {
+	t.Parallel()
+	svc := &fakeService{}
+	s := baseSpec(svc.start(t), ScenarioIsolation)
+	s.Tenants = []string{"h", "t1", "t2", "t3"}
+	s.Heavy = Heavy{Tenant: "h", Rate: 120}
+	whole, err := runGate(t, s, "")
+	expectStatus(t, whole, err, gate.StatusPass)
+	var parts []gate.Result
+	for i := 1; i <= 4; i++ {
+		sh := fmt.Sprintf("%d/4", i)
+		r, err := runGate(t, s, sh)
+		if err != nil {
+			t.Fatalf("shard %s: %v", sh, err)
+		}
+		want := gate.StatusPass
+		if i == 4 {
+			want = gate.StatusSkip
+		}
+		if r.Status != want || len(r.Checks) == 0 {
+			t.Errorf("shard %s: %s with %d checks (%s), want %s", sh, r.Status, len(r.Checks), r.Summary, want)
+		}
+		if i == 4 && (r.Checks[0].Status != gate.StatusSkip || !strings.Contains(r.Checks[0].Message, "judges no tenant of its own")) {
+			t.Errorf("shard 4/4's check: %+v, want a skip saying why", r.Checks[0])
+		}
+		b, _ := json.Marshal(r)
+		var back gate.Result
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, back)
+	}
+	merged, err := Merge(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged.Status != whole.Status || len(merged.Checks) != len(whole.Checks) {
+		t.Errorf("merged: %s with %d checks; unsharded: %s with %d checks", merged.Status, len(merged.Checks), whole.Status, len(whole.Checks))
+	}
+	mr, _ := RecordOf(merged)
+	wr, _ := RecordOf(whole)
+	if m, w := mr.Run.Totals(), wr.Run.Totals(); m.Planned != w.Planned {
+		t.Errorf("merged %d planned requests, unsharded %d", m.Planned, w.Planned)
+	}
+}

@@ -49,13 +49,33 @@ const (
 	ingestPrefix      = "ingest-validator:"
 )
 
+// special is the spiking (rate-anomaly) or heavy (isolation) tenant, whose
+// load every shard shares; "" in the other scenarios.
+func special(s Spec) string {
+	switch s.Scenario {
+	case ScenarioRateAnomaly:
+		return s.Spike.Tenant
+	case ScenarioIsolation:
+		return s.Heavy.Tenant
+	}
+	return ""
+}
+
+// judgedTenants are the tenants dealt over shards: every tenant but the
+// special one, whose load is split over every shard instead, so that no
+// shard's deal is taken by it and left with nothing to judge.
+func judgedTenants(s Spec) []string {
+	sp := special(s)
+	return slices.DeleteFunc(slices.Clone(s.Tenants), func(t string) bool { return t == sp })
+}
+
 // plan turns the spec into engine streams for the tenants of one shard.
 // The special tenant (spiking or heavy) runs in every shard with an
 // exact 1/n share of its schedule, so the service sees the same total
 // load however the run is split and merged counts equal an unsharded run.
 func plan(s Spec, sh Shard) ([]load.Stream, Judge, error) {
 	j := Judge{Scenario: s.Scenario, Tenants: slices.Clone(s.Tenants), Rate: s.Rate, Thresholds: s.Thresholds, MinSamples: s.MinSamples}
-	mine := sh.Tenants(s.Tenants)
+	mine := sh.Tenants(judgedTenants(s))
 	base := []load.Stage{{Rate: s.Rate, Duration: s.Duration.D()}}
 	var out []load.Stream
 	add := func(tenant string, st []load.Stage, name string, p Probe, check func(*http.Response, []byte) error, split bool) {
