@@ -87,7 +87,7 @@ func (f *fakeService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func graphEdit(s *Spec) {
 	s.Graph.Path = "/t/{tenant}/graph"
-	s.Duration = policy.Duration(1500 * time.Millisecond) // 72 normal queries per tenant
+	s.Duration = dur(1500 * time.Millisecond) // 72 normal queries per tenant
 }
 
 // TestEveryScenarioJudgesErrors: a tenant answered 500 on every request
@@ -111,7 +111,7 @@ func TestEveryScenarioJudgesErrors(t *testing.T) {
 			func(s *Spec) { s.Heavy = Heavy{Tenant: "acme", Rate: 120} }, []string{"acme/successful requests"}},
 		{"rate-anomaly: a well-behaved tenant answered 500 has no false positives but fails", ScenarioRateAnomaly, &fakeService{broken: map[string]bool{"globex": true}},
 			func(s *Spec) {
-				s.Rate, s.Duration = 20, policy.Duration(1200*time.Millisecond) // 58 requests of well-behaved tenants
+				s.Rate, s.Duration = 20, dur(1200*time.Millisecond) // 58 requests of well-behaved tenants
 				s.Spike = Spike{Tenant: "acme", Rate: 60, Duration: policy.Duration(500 * time.Millisecond)}
 			}, []string{"globex/successful requests", "globex/unexpected errors"}},
 		{"graph-complexity: a tenant answered 500", ScenarioGraphComplexity, &fakeService{broken: map[string]bool{"globex": true}},
@@ -133,8 +133,11 @@ func TestEveryScenarioJudgesErrors(t *testing.T) {
 			}
 			r, err := runGate(t, s, "")
 			expectStatus(t, r, err, gate.StatusFail, tc.failed...)
+			// latency and timeouts of the healthy tenants depend on the
+			// machine; their successes do not
+			broken := tc.failed[0][:strings.Index(tc.failed[0], "/")+1]
 			for _, f := range failed(r) {
-				if !strings.HasPrefix(f, tc.failed[0][:strings.Index(tc.failed[0], "/")+1]) && !strings.HasSuffix(f, "throttle recovery") && !strings.HasSuffix(f, "spiking tenant throttled") {
+				if strings.HasSuffix(f, "/successful requests") && !strings.HasPrefix(f, broken) {
 					t.Errorf("a healthy tenant failed: %s", f)
 				}
 			}

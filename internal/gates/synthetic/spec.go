@@ -2,6 +2,7 @@ package synthetic
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -36,7 +37,8 @@ type Spec struct {
 	// Rate is the arrival rate per tenant.
 	Rate float64 `yaml:"rate" default:"10" doc:"arrivals per second per tenant (open model: independent of response times)"`
 	// Duration is how long the load runs (the rate-anomaly scenario adds its spike and recovery window).
-	Duration policy.Duration `yaml:"duration" default:"30s" doc:"how long the load runs at rate; the rate-anomaly scenario runs this long before and after its spike"`
+	// It is a pointer so that an explicit 0s is refused, not defaulted.
+	Duration *policy.Duration `yaml:"duration" default:"30s" doc:"how long the load runs at rate; the rate-anomaly scenario runs this long before and after its spike; rate × duration must give every judged tenant the samples its checks need (see min-samples)"`
 	// MaxInFlight bounds concurrent requests.
 	MaxInFlight int `yaml:"max-in-flight" default:"256" doc:"concurrent requests at most; when reached, the schedule slips and the gate reports that the rate could not be reached"`
 	// Timeout bounds each request from its scheduled time.
@@ -162,8 +164,9 @@ func (s Spec) withDefaults() Spec {
 	if s.Rate == 0 {
 		s.Rate = 10
 	}
-	if s.Duration == 0 {
-		s.Duration = policy.Duration(30 * time.Second)
+	if s.Duration == nil {
+		d := policy.Duration(30 * time.Second)
+		s.Duration = &d
 	}
 	if s.MaxInFlight == 0 {
 		s.MaxInFlight = 256
@@ -312,8 +315,83 @@ func (s *Spec) Validate() []error {
 	if t.P99 != nil && t.P99.Relative() {
 		errs = append(errs, ferr("thresholds.p99-ms", "%q refers to %s, which this gate has no value for; use an absolute threshold", t.P99, t.P99.Ref))
 	}
+	if s.Duration != nil && *s.Duration <= 0 {
+		errs = append(errs, ferr("duration", "%s: expected a positive duration, e.g. 30s (leave it out for the default 30s)", s.Duration.D()))
+	} else if len(errs) == 0 {
+		errs = append(errs, s.validateSamples()...)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return errs
+}
+
+// validateSamples refuses a schedule that cannot give a judged tenant the
+// samples its checks need: zero arrivals, or fewer than a threshold's
+// minimum (what the check would fail with "too few samples" after the
+// whole run).
+func (s *Spec) validateSamples() []error {
+	d := s.withDefaults()
+	dur := d.Duration.D()
+	arrivals := func(rate float64, dd time.Duration) int64 { return int64(math.Round(rate * dd.Seconds())) }
+	if n := arrivals(d.Rate, dur); n < 1 {
+		return []error{ferr("duration", "rate %g × duration %s = %d requests per tenant: expected at least one; raise rate or duration", d.Rate, dur, n)}
+	}
+	j := Judge{MinSamples: d.MinSamples}
+	th := d.Thresholds
+	type need struct {
+		what string
+		n    int64
+	}
+	ratio := func(what string, c policy.Condition) need {
+		return need{what + " " + c.String(), j.need(minSamplesRatio(c))}
+	}
+	quantile := func(what string, q float64) need {
+		return need{what, max(j.need(minSamplesQuantile(q)), minSamplesQuantile(q))}
+	}
+	var stream string
+	var n int64
+	var needs []need
+	switch d.Scenario {
+	case ScenarioSLO, ScenarioIsolation:
+		stream, n = "requests", arrivals(d.Rate, dur)
+		needs = []need{ratio("compliance", th.Compliance), quantile("p95", 0.95), ratio("error-rate", th.ErrorRate)}
+		if th.P99 != nil {
+			needs = append(needs, quantile("p99", 0.99))
+		}
+	case ScenarioRateAnomaly:
+		stream, n = "requests of a well-behaved tenant", arrivals(d.Rate, 2*dur+d.Spike.Duration.D())
+		needs = []need{ratio("false-positive-rate", th.FalsePositives), ratio("unexpected-error-rate", th.UnexpectedErrors)}
+	case ScenarioGraphComplexity:
+		stream, n = "normal queries", arrivals(d.Rate*(1-d.Graph.BombShare), dur)
+		needs = []need{ratio("error-rate", th.ErrorRate)}
+		if b := arrivals(d.Rate*d.Graph.BombShare, dur); b < 1 {
+			return []error{ferr("duration", "rate %g × graph.bomb-share %g × duration %s = %d bomb queries per tenant: expected at least one; raise rate, duration or bomb-share", d.Rate, d.Graph.BombShare, dur, b)}
+		}
+	case ScenarioIngestValidator:
+		k := float64(len(Payloads(1)))
+		stream, n = "valid payloads (one request in 9)", arrivals(d.Rate/k, dur)
+		needs = []need{ratio("error-rate", th.ErrorRate)}
+		if n < 1 {
+			return []error{ferr("duration", "rate %g × duration %s sends %d of each of the %g payloads per tenant: expected at least one; raise rate or duration", d.Rate, dur, n, k)}
+		}
+	default:
+		return nil
+	}
+	var short []string
+	most := int64(0)
+	for _, x := range needs {
+		if n < x.n {
+			short = append(short, fmt.Sprintf("%s needs %d", x.what, x.n))
+			most = max(most, x.n)
+		}
+	}
+	if len(short) == 0 {
+		return nil
+	}
+	// the duration at this rate that gives the most demanding check its
+	// samples, in whole seconds
+	secs := math.Ceil(float64(most) * dur.Seconds() / math.Max(float64(n), 0.5))
+	return []error{ferr("duration", "rate %g × duration %s gives %d %s per tenant, too few samples to judge at %.0f%% confidence: %s; raise rate or duration (about %gs at this rate), or loosen the threshold",
+		d.Rate, dur, n, stream, Confidence*100, strings.Join(short, ", "), secs)}
 }
