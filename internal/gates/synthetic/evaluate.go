@@ -150,7 +150,7 @@ func quantileCheck(j Judge, name, tenant string, q float64, c conditionLike, s *
 		ch.Message = fmt.Sprintf("%s; observed %s %.1fms", tooFew(n, minSamplesQuantile(q), name+" (its 95% upper bound does not exist below that)"), name, ms(v.Point))
 	default:
 		ch.Status = statusOf(c.Holds(ms(v.Bound)))
-		ch.Message = fmt.Sprintf("%s %.1fms (95%% upper bound %.1fms, the %d-th of %d responses) measured from the scheduled send time, expected %s ms; %s",
+		ch.Message = fmt.Sprintf("%s %.1fms (95%% upper bound %.1fms, rank %d of %d responses) measured from the scheduled send time, expected %s ms; %s",
 			name, ms(v.Point), ms(v.Bound), v.Rank, n, c, adviceLatency(s))
 	}
 	return ch
