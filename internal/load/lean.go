@@ -231,11 +231,17 @@ type job struct {
 	at      time.Time
 	off     time.Duration
 	blocked bool // the scheduler waited for a free connection
+	// behind: the request was due while its scheduler waited for a
+	// connection for an earlier one
+	behind bool
 }
 
 type leanStream struct {
 	s   *Stream
 	res *StreamResult
+	// freed is when the stream's scheduler last got a connection after
+	// waiting for one (only its scheduler goroutine touches it)
+	freed time.Time
 	raw *rawRequest
 }
 
@@ -301,6 +307,9 @@ func (p *pool) dispatch(ctx context.Context, j job) bool {
 			w.state, w.cur = workerBusy, j
 			more := n > 1
 			p.mu.Unlock()
+			if j.blocked {
+				j.st.freed = time.Now()
+			}
 			if more && j.blocked {
 				p.poke() // pass the wake-up on to another waiting scheduler
 			}
@@ -312,6 +321,9 @@ func (p *pool) dispatch(ctx context.Context, j job) bool {
 		p.mu.Unlock()
 		if p.startDial() {
 			if p.workers.Add(1) <= p.max {
+				if j.blocked {
+					j.st.freed = time.Now()
+				}
 				w := &worker{p: p, br: bufio.NewReaderSize(nil, 16<<10), written: make(chan struct{}, 1), firstDial: true}
 				p.wg.Add(1)
 				go w.run(ctx, j)
@@ -576,7 +588,7 @@ func (w *worker) markSent(j job) {
 	e := w.p.e
 	lag := time.Since(j.at)
 	late := lag > e.cfg.LateTolerance
-	j.st.res.addSent(lag, late, j.blocked && late)
+	j.st.res.addSent(lag, late, (j.blocked || j.behind) && late)
 	w.p.sent.Add(1)
 	w.deadline = j.at.Add(e.cfg.Timeout)
 	if w.deadline.After(w.p.deadline) {
