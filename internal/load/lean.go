@@ -242,7 +242,7 @@ type leanStream struct {
 	// freed is when the stream's scheduler last got a connection after
 	// waiting for one (only its scheduler goroutine touches it)
 	freed time.Time
-	raw *rawRequest
+	raw   *rawRequest
 }
 
 // pool is the connection workers of one target address.
