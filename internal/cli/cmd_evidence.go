@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/checklist"
 	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
@@ -71,13 +72,20 @@ Example:
 `
 
 const checklistUsage = `Usage:
-  releasegate checklist --results DIR [--version V] [--require ID]... [--issue N --repo OWNER/NAME]
+  releasegate checklist --results DIR [--version V] [--require ID]... [--template FILE]
+      [--approvals FILE] [--issue N --repo OWNER/NAME]
 
-Writes the release checklist in Markdown, boxes ticked and blanks filled from the
-gate results, with the evidence, sign-off and release metrics sections. With
---issue it replaces that GitHub issue's body through the REST API
-(GITHUB_API_URL, token from GITHUB_TOKEN; repository from --repo or
-GITHUB_REPOSITORY).
+Writes the release checklist in Markdown: the template's sections and boxes
+(the built-in template, or --template FILE; see docs/checklist.md), every
+blank filled from the gate results with the gates that answered it, a box no
+gate answers marked "not checked by this policy". The sign-off rows are
+filled only from the environment reviews in --approvals (default
+RELEASEGATE_APPROVALS): the JSON GitHub returns for
+GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals; without it they
+stay open. Under GitHub Actions the checklist is also appended to the step
+summary. With --issue it writes the checklist into that GitHub issue's body
+between marker comments, keeping everything outside them (GITHUB_API_URL,
+token from GITHUB_TOKEN; repository from --repo or GITHUB_REPOSITORY).
 
 Example:
   releasegate checklist --results results/ --version v1.4.0 --issue 12
@@ -464,6 +472,9 @@ func checklistCmd(ctx context.Context, o *IO, args []string) int {
 	var repo string
 	fs.IntVar(&issue, "issue", 0, "GitHub issue number whose body is replaced with the checklist")
 	fs.StringVar(&repo, "repo", "", "owner/name of the issue's repository (default: GITHUB_REPOSITORY)")
+	var tmplPath, approvalsPath string
+	fs.StringVar(&tmplPath, "template", "", "checklist template file (default: the built-in template; see docs/checklist.md)")
+	fs.StringVar(&approvalsPath, "approvals", "", "environment review history JSON from GitHub's run approvals API; fills the sign-off rows (default: RELEASEGATE_APPROVALS)")
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
@@ -471,12 +482,37 @@ func checklistCmd(ctx context.Context, o *IO, args []string) int {
 	if err != nil {
 		return badInput(o, "checklist", err)
 	}
+	if tmplPath != "" {
+		b, err := fsx.ReadFile(ctx, tmplPath, fsx.MaxDocSize)
+		if err != nil {
+			return badInput(o, "checklist", &gate.InputError{Input: tmplPath, Err: err})
+		}
+		if opts.Template, err = checklist.Parse(tmplPath, b); err != nil {
+			return badInput(o, "checklist", err)
+		}
+	}
+	if approvalsPath = firstNonEmptyStr(approvalsPath, o.Getenv("RELEASEGATE_APPROVALS")); approvalsPath != "" {
+		b, err := fsx.ReadFile(ctx, approvalsPath, fsx.MaxDocSize)
+		if err != nil {
+			return badInput(o, "checklist", &gate.InputError{Input: approvalsPath, Err: err})
+		}
+		if opts.Approvals, err = checklist.ParseApprovals(approvalsPath, b); err != nil {
+			return badInput(o, "checklist", err)
+		}
+	}
 	if opts.Version == "" {
 		opts.Version = "unversioned"
 	}
 	md, err := evidence.Checklist(*opts)
 	if err != nil {
 		return badInput(o, "checklist", err)
+	}
+	md = o.redactor().String(md)
+	if p := o.Getenv("GITHUB_STEP_SUMMARY"); p != "" && o.Getenv("GITHUB_ACTIONS") == "true" {
+		if err := appendFile(p, md); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate checklist: step summary %s not written: %v\n", p, err)
+			return ExitError
+		}
 	}
 	if issue == 0 {
 		fmt.Fprint(o.Stdout, md)
@@ -490,13 +526,26 @@ func checklistCmd(ctx context.Context, o *IO, args []string) int {
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	url, err := u.UpdateIssueBody(cctx, repo, issue, o.redactor().String(md))
+	url, err := u.UpdateIssueChecklist(cctx, repo, issue, md)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate checklist: %v\n", err)
 		return ExitError
 	}
 	fmt.Fprintf(o.Stdout, "updated %s\n", firstNonEmptyStr(url, fmt.Sprintf("%s#%d", repo, issue)))
 	return ExitOK
+}
+
+// appendFile appends s to the file at p (the step summary).
+func appendFile(p, s string) error {
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteString(s + "\n")
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	return werr
 }
 
 func firstNonEmptyStr(a, b string) string {
