@@ -195,6 +195,42 @@ func TestChecklistCommand(t *testing.T) {
 			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
+	t.Run("a bad template or approvals file: exit 2 with its position, nothing printed", func(t *testing.T) {
+		t.Parallel()
+		tmpl := filepath.Join(t.TempDir(), "checklist.yml")
+		os.WriteFile(tmpl, []byte("version: 1\nsections:\n  - id: a\n    title: A\n    boxes:\n      - label: X\n        from: [{kind: slo}]\n        colour: red\n"), 0o644)
+		r := runCLI(t, map[string]string{"API_TOKEN": secret}, "checklist", "--results", dir, "--policy", pol, "--template", tmpl)
+		if r.code != ExitBadInput || !strings.Contains(r.stderr, tmpl+`:8:9: sections[0].boxes[0]: unknown key "colour"`) || r.stdout != "" {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		appr := filepath.Join(t.TempDir(), "approvals.json")
+		os.WriteFile(appr, []byte(`[{"state":"pending","user":{"login":"dana"}}]`), 0o644)
+		r = runCLI(t, map[string]string{"RELEASEGATE_APPROVALS": appr, "API_TOKEN": secret}, "checklist", "--results", dir, "--policy", pol)
+		if r.code != ExitBadInput || !strings.Contains(r.stderr, `state "pending"; expected approved or rejected`) || r.stdout != "" {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("a custom template, approvals and the step summary", func(t *testing.T) {
+		t.Parallel()
+		tmp := t.TempDir()
+		tmpl := filepath.Join(tmp, "checklist.yml")
+		os.WriteFile(tmpl, []byte("version: 1\nsections:\n  - id: gates\n    title: Our gates\n    boxes:\n      - label: Gate b\n        from: [{gate: gb}]\n  - id: sign-off\n    title: Sign-off\n    sign-off: [{role: Release manager}, {role: SRE}]\n"), 0o644)
+		appr := filepath.Join(tmp, "approvals.json")
+		os.WriteFile(appr, []byte(`[{"state":"approved","comment":"ok","environments":[{"name":"production"}],"user":{"login":"dana"}}]`), 0o644)
+		summary := filepath.Join(tmp, "summary.md")
+		r := runCLI(t, map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary, "API_TOKEN": secret}, "checklist", "--results", dir, "--policy", pol, "--template", tmpl, "--approvals", appr)
+		if r.code != ExitOK {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		for _, want := range []string{"## Our gates\n\n- [ ] ❌ **Gate b**: ", "| Release manager | @dana | not recorded by GitHub | go (approved) ✅ · environment production · “ok” |", "| SRE | _____ | _____ | _____ |"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("checklist lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		if b, err := os.ReadFile(summary); err != nil || !strings.Contains(string(b), r.stdout) {
+			t.Errorf("the step summary does not hold the checklist (%v):\n%s", err, b)
+		}
+	})
 	// A GitHub-shaped issues API: "Get an issue" and "Update an issue" on
 	// the one issue that exists; creating issues is counted (never expected).
 	var mu sync.Mutex
