@@ -467,3 +467,25 @@ func FuzzParseApprovals(f *testing.F) {
 		}
 	})
 }
+
+// TestDocsTemplate keeps docs/checklist.md's example template valid.
+func TestDocsTemplate(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "checklist.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), "<!-- checked by TestDocsTemplate -->\n```yaml\n")
+	if !ok {
+		t.Fatal("no yaml block after the marker in docs/checklist.md")
+	}
+	block, _, _ := strings.Cut(after, "\n```\n")
+	tm, err := Parse("docs/checklist.md", []byte(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Fill(tm, loadReport(t, "demo-report.json"), nil)
+	if b := boxByLabel(t, f, "Records erased"); len(b.Items) != 1 || b.Items[0].Text != "10000000" {
+		t.Errorf("records erased box %+v", b)
+	}
+}
