@@ -164,7 +164,7 @@ th{background:#f5f5f5}tr.fail td,tr.error td{background:#fdecea}tr.warn td{backg
 .status{font-weight:700;text-transform:uppercase}.status.pass{color:#2e7d32}.status.fail{color:#c62828}.status.error{color:#6a1b9a}.status.warn{color:#b26a00}.status.skip{color:#757575}
 code{font:12px ui-monospace,monospace;background:#f3f3f3;padding:1px 4px;border-radius:3px;word-break:break-all}
 .gate{border:1px solid #e0e0e0;border-radius:8px;padding:8px 16px;margin:14px 0}.gate.fail,.gate.error{border-color:#c62828;border-width:2px}
-tr.unchecked td{color:#757575}h3{font-size:15px;margin:18px 0 4px}
+tr.unchecked td{color:#757575}table.checklist td:nth-child(1){width:24px}table.checklist td:nth-child(2){width:30%}table.checklist td:nth-child(4){width:18%}h3{font-size:15px;margin:18px 0 4px}
 .reasons li{color:#c62828;font-weight:600}.meta td:first-child{width:180px;color:#555}
 </style>
 </head>
