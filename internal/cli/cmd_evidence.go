@@ -38,7 +38,8 @@ attestations and the GitHub run context, and writes to --out:
   evidence-manifest-V.yaml   the checklist's evidence manifest
   evidence.sigstore.json     the DSSE-signed in-toto VSA in a Sigstore bundle
   evidence.dsse.json         the same signed envelope alone (slsa-verifier verify-vsa)
-  report.html, checklist.md  for people
+  report.html, checklist.md  for people (the checklist's template: --template FILE;
+                             its sign-off: --approvals FILE or RELEASEGATE_APPROVALS)
   evidence-V.tar.gz          all of it, reproducible byte for byte
 The VSA says PASSED only when every required gate passed; a required gate
 without a result (--require) makes it FAILED with the reason.
@@ -139,6 +140,8 @@ func readInputs(paths []string) ([]evidence.Input, error) {
 type evidenceInputs struct {
 	results, policyPath, version, release string
 	require                               stringList
+	// template and approvals shape the release checklist (checklist.md).
+	template, approvals string
 }
 
 func (e *evidenceInputs) register(fs *flag.FlagSet) {
@@ -147,6 +150,8 @@ func (e *evidenceInputs) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.version, "version", "", "the release version, e.g. v1.4.0 (default: the policy's release.version)")
 	fs.StringVar(&e.release, "release", "", "the release name (default: the policy's release.name)")
 	fs.Var(&e.require, "require", "a gate id that must have passed (repeatable), in addition to those marked required")
+	fs.StringVar(&e.template, "template", "", "release checklist template file (default: the built-in template; see docs/checklist.md)")
+	fs.StringVar(&e.approvals, "approvals", "", "environment review history JSON from GitHub's run approvals API; fills the checklist's sign-off rows (default: RELEASEGATE_APPROVALS)")
 }
 
 // load reads results and the policy into evidence options.
@@ -184,6 +189,24 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 			opts.Release = pol.Release.Name
 		}
 		opts.Repository = pol.Release.Repository
+	}
+	if e.template != "" {
+		b, err := fsx.ReadFile(context.Background(), e.template, fsx.MaxDocSize)
+		if err != nil {
+			return nil, &gate.InputError{Input: e.template, Err: err}
+		}
+		if opts.Template, err = checklist.Parse(e.template, b); err != nil {
+			return nil, err
+		}
+	}
+	if p := firstNonEmptyStr(e.approvals, o.Getenv("RELEASEGATE_APPROVALS")); p != "" {
+		b, err := fsx.ReadFile(context.Background(), p, fsx.MaxDocSize)
+		if err != nil {
+			return nil, &gate.InputError{Input: p, Err: err}
+		}
+		if opts.Approvals, err = checklist.ParseApprovals(p, b); err != nil {
+			return nil, err
+		}
 	}
 	if sde := o.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
 		var sec int64
@@ -472,33 +495,12 @@ func checklistCmd(ctx context.Context, o *IO, args []string) int {
 	var repo string
 	fs.IntVar(&issue, "issue", 0, "GitHub issue number whose body is replaced with the checklist")
 	fs.StringVar(&repo, "repo", "", "owner/name of the issue's repository (default: GITHUB_REPOSITORY)")
-	var tmplPath, approvalsPath string
-	fs.StringVar(&tmplPath, "template", "", "checklist template file (default: the built-in template; see docs/checklist.md)")
-	fs.StringVar(&approvalsPath, "approvals", "", "environment review history JSON from GitHub's run approvals API; fills the sign-off rows (default: RELEASEGATE_APPROVALS)")
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
 	opts, err := in.load(o)
 	if err != nil {
 		return badInput(o, "checklist", err)
-	}
-	if tmplPath != "" {
-		b, err := fsx.ReadFile(ctx, tmplPath, fsx.MaxDocSize)
-		if err != nil {
-			return badInput(o, "checklist", &gate.InputError{Input: tmplPath, Err: err})
-		}
-		if opts.Template, err = checklist.Parse(tmplPath, b); err != nil {
-			return badInput(o, "checklist", err)
-		}
-	}
-	if approvalsPath = firstNonEmptyStr(approvalsPath, o.Getenv("RELEASEGATE_APPROVALS")); approvalsPath != "" {
-		b, err := fsx.ReadFile(ctx, approvalsPath, fsx.MaxDocSize)
-		if err != nil {
-			return badInput(o, "checklist", &gate.InputError{Input: approvalsPath, Err: err})
-		}
-		if opts.Approvals, err = checklist.ParseApprovals(approvalsPath, b); err != nil {
-			return badInput(o, "checklist", err)
-		}
 	}
 	if opts.Version == "" {
 		opts.Version = "unversioned"
