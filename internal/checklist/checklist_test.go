@@ -212,6 +212,22 @@ func TestDemoChecklist(t *testing.T) {
 	if it := item("RTBF records processed", 0); it.Text != erased.Observed.String() || it.Gate != "rtbf-job" {
 		t.Errorf("rtbf records %+v, want %s", it, erased.Observed)
 	}
+	for _, r := range rs {
+		if r.Gate != "ledger-chain" {
+			continue
+		}
+		if it := item("Merkle root signature bundle", 0); it.Label != r.Inputs[0].Name || it.Full != r.Inputs[0].Digest {
+			t.Errorf("signature bundle %+v, want %s %s", it, r.Inputs[0].Name, r.Inputs[0].Digest)
+		}
+	}
+	rtbf := findCheck(t, rs, "rtbf-job", "deadline", "")
+	if sec, _ := rtbf.Observed.Float(); item("RTBF seconds", 0).Text != time.Duration(sec*float64(time.Second)).Round(100*time.Microsecond).String() {
+		t.Errorf("rtbf seconds %+v, want %vs", item("RTBF seconds", 0), sec)
+	}
+	p95 := findCheck(t, rs, "tenants-synthetic", "p95 latency", "globex")
+	if ms, _ := p95.Observed.Float(); item("Performance baseline p95", 1).Text != time.Duration(ms*float64(time.Millisecond)).Round(100*time.Microsecond).String() {
+		t.Errorf("baseline p95 %+v, want %vms", item("Performance baseline p95", 1), ms)
+	}
 	if it := item("Rules active", 0); it.Text != "1 (of 1 checked)" {
 		t.Errorf("rules active %+v", it)
 	}
