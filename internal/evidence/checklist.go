@@ -71,6 +71,10 @@ func metricLines(m *Manifest) []string {
 	for _, row := range m.ReleaseMetrics {
 		out = append(out, fmt.Sprintf("| %s | %s |", mdEscape(row.Name), mdEscape(row.Value)))
 	}
+	if g := m.GitHub; g != nil && g.RunID != "" {
+		out = append(out, "", fmt.Sprintf("Run %s attempt %s of %s at %s (%s).", mdEscape(g.RunID), mdEscape(firstNonEmpty(g.RunAttempt, "1")),
+			mdEscape(g.Repository), shortSHA(g.SHA), mdEscape(g.Ref)))
+	}
 	return out
 }
 
