@@ -102,12 +102,12 @@ var passSummaries = map[string][]string{
 		// The metrics file: globex's 5m error ratio 0.0255 against 97.5%.
 		"demo-health", "error-budget", "availability 5m burn rate 1.02 meets < 2.0",
 		// Tenants are dealt round-robin: acme and initech to shard 1, globex
-		// to shard 2; 5 requests/s for 2s each.
-		"tenants-synthetic", "slo: 2 tenant(s), 20 requests, 0 checks failed of 6 (shard 1/2)",
-		"slo: 1 tenant(s), 10 requests, 0 checks failed of 3 (shard 2/2)",
+		// to shard 2; 30 requests/s for 10s each (the 300 samples an error rate < 0.01 needs).
+		"tenants-synthetic", "slo: 2 tenant(s), 600 requests, 0 checks failed of 6 (shard 1/2)",
+		"slo: 1 tenant(s), 300 requests, 0 checks failed of 3 (shard 2/2)",
 		"alert-rules", "SLOErrorBudgetBurn", "kill-switch"},
 	// The merge adds the shards up and judges the whole run.
-	"merge": {"tenants-synthetic", "slo: 3 tenant(s), 30 requests, 0 checks failed of 9 (shard 1/2+2/2)"},
+	"merge": {"tenants-synthetic", "slo: 3 tenant(s), 900 requests, 0 checks failed of 9 (shard 1/2+2/2)"},
 	// The usage-report export (examples/budget), priced.
 	"cost": {"ci-budget", "tenant acme: $251.15 of $400.00 month budget spent"},
 }
@@ -141,11 +141,11 @@ func checkGateActions(t *testing.T, r actRun) {
 	t.Helper()
 	s := r.summary["gate-actions"]
 	for _, want := range []string{
-		"generator_generic_slsa3.yml@refs/tags/v2.1.0",                    // verify-provenance
-		"availability 5m burn rate",                                       // check-slo
-		"slo: 3 tenant(s), 30 requests, 0 checks failed of 9 (shard 1/1)", // synthetic-multi-tenant
-		"tenant acme: $251.15 of $400.00 month budget spent",              // ci-budget-throttle
-		"/examples/budget/usage-report.csv (5131 Actions rows)",           // … from usage_file
+		"generator_generic_slsa3.yml@refs/tags/v2.1.0",                     // verify-provenance
+		"availability 5m burn rate",                                        // check-slo
+		"slo: 3 tenant(s), 900 requests, 0 checks failed of 9 (shard 1/1)", // synthetic-multi-tenant
+		"tenant acme: $251.15 of $400.00 month budget spent",               // ci-budget-throttle
+		"/examples/budget/usage-report.csv (5131 Actions rows)",            // … from usage_file
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("job gate-actions: expected its step summary to hold %q, found %q", want, s)
