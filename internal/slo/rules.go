@@ -93,7 +93,7 @@ func (s SLO) alert(t Tier) Rule {
 		},
 		Annotations: map[string]string{
 			"summary": fmt.Sprintf("SLO %s (%s%% over %s) is burning its error budget %sx too fast over %s and %s",
-				s.Name, fmtF(roundTo(s.Objective*100, 6)), FormatWindow(s.Period), fmtF(t.Factor), FormatWindow(t.Long), FormatWindow(t.Short)),
+				s.Name, s.ObjectivePercent(), FormatWindow(s.Period), fmtF(t.Factor), FormatWindow(t.Long), FormatWindow(t.Short)),
 		},
 	}
 }

@@ -12,7 +12,9 @@ package slo
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,7 +33,10 @@ var Windows = []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 2 * 
 type SLO struct {
 	// Name identifies the SLO in results and in the `slo` label of rules.
 	Name string
-	// Objective is the target good ratio, e.g. 0.999.
+	// Objective is the target good ratio, e.g. 0.999 (ObjectiveRatio turns
+	// a percentage as written into it). It is read as the shortest decimal
+	// that gives back the same float64, so that the budget is exact: see
+	// ErrorBudget.
 	Objective float64
 	// Period is the compliance window, e.g. 30 days.
 	Period time.Duration
@@ -67,7 +72,7 @@ func (s SLO) Validate() []error {
 		bad("name", "%q: expected letters, digits, _ and -", s.Name)
 	}
 	if !(s.Objective > 0 && s.Objective < 1) {
-		bad("objective", "%s: expected a percentage between 0 and 100 exclusive, e.g. 99.9", fmtF(s.Objective*100))
+		bad("objective", "%s: expected a percentage between 0 and 100 exclusive, e.g. 99.9", s.ObjectivePercent())
 	}
 	if s.Period < time.Hour {
 		bad("period", "%s: expected at least 1h, typically 30d", FormatWindow(s.Period))
@@ -89,8 +94,52 @@ func (s SLO) Validate() []error {
 	return errs
 }
 
-// ErrorBudget is the allowed error ratio, 1 - objective.
-func (s SLO) ErrorBudget() float64 { return 1 - s.Objective }
+// ErrorBudget is the allowed error ratio, 1 − objective, computed in
+// decimal and rounded once: 0.01 for 99%, where 1 − 0.99 in binary floating
+// point is 0.010000000000000009 and would make a burn of exactly 2 read as
+// 1.9999999999999982.
+func (s SLO) ErrorBudget() float64 {
+	o, ok := decimal(s.Objective)
+	if !ok {
+		return 1 - s.Objective // NaN or ±Inf: Validate refuses them
+	}
+	f, _ := new(big.Rat).Sub(big.NewRat(1, 1), o).Float64()
+	return f
+}
+
+// ObjectivePercent renders the objective as the percentage it was written
+// as, e.g. 99.9.
+func (s SLO) ObjectivePercent() string {
+	o, ok := decimal(s.Objective)
+	if !ok {
+		return fmtF(s.Objective * 100)
+	}
+	f, _ := o.Mul(o, big.NewRat(100, 1)).Float64()
+	return fmtF(f)
+}
+
+// ObjectiveRatio turns a percentage as written in a policy (99.9) into the
+// good ratio (0.999), dividing in decimal: 99.9 / 100 in binary floating
+// point is 0.9990000000000001. Decimals of up to 15 significant digits
+// are exact.
+func ObjectiveRatio(percent float64) float64 {
+	p, ok := decimal(percent)
+	if !ok {
+		return percent / 100
+	}
+	f, _ := p.Quo(p, big.NewRat(100, 1)).Float64()
+	return f
+}
+
+// decimal returns f as the shortest decimal that reads back as f: the
+// number as a person wrote it, for any decimal of up to 15 significant
+// digits.
+func decimal(f float64) (*big.Rat, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, false
+	}
+	return new(big.Rat).SetString(strconv.FormatFloat(f, 'g', -1, 64))
+}
 
 // ErrorRatioQuery is the PromQL error ratio over window w.
 func (s SLO) ErrorRatioQuery(w time.Duration) string {

@@ -222,3 +222,32 @@ tests:
 		t.Fatalf("promtool test rules: %v\n%s\n--- test file:\n%s", err, out, test)
 	}
 }
+
+// TestErrorBudgetIsExact checks that the budget is 1 − objective computed
+// in decimal from the percentage as written: a burn of exactly k times the
+// budget is k, where binary floating point gives 1.9999999999999982 at 99%.
+func TestErrorBudgetIsExact(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		percent     float64
+		budget      float64
+		percentText string
+	}{
+		{99, 0.01, "99"}, {99.9, 0.001, "99.9"}, {99.99, 0.0001, "99.99"}, {99.95, 0.0005, "99.95"},
+		{95, 0.05, "95"}, {99.5, 0.005, "99.5"}, {99.999, 0.00001, "99.999"}, {90, 0.1, "90"}, {50, 0.5, "50"},
+		{99.12345678901, 0.0087654321099, "99.12345678901"},
+	}
+	for _, tt := range tests {
+		s := SLO{Objective: ObjectiveRatio(tt.percent)}
+		if got := s.ErrorBudget(); got != tt.budget {
+			t.Errorf("%v%%: budget %v, want %v", tt.percent, got, tt.budget)
+		}
+		if got := s.ObjectivePercent(); got != tt.percentText {
+			t.Errorf("%v%%: objective renders as %s, want %s", tt.percent, got, tt.percentText)
+		}
+	}
+	naive := 0.02 / (1 - ObjectiveRatio(99))
+	if s := (SLO{Objective: ObjectiveRatio(99)}); s.BurnRate(0.02) != 2 || naive == 2 {
+		t.Errorf("99%%: burn of 0.02 = %v (naive %v), want exactly 2", s.BurnRate(0.02), naive)
+	}
+}

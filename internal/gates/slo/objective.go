@@ -55,7 +55,7 @@ func (o *SLOObject) model() slo.SLO {
 	if p == 0 {
 		p = 30 * slo.Day
 	}
-	return slo.SLO{Name: o.Name, Objective: o.Objective / 100, Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
+	return slo.SLO{Name: o.Name, Objective: slo.ObjectiveRatio(o.Objective), Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
 }
 
 // burnWindows returns the burn-rate windows sorted, or an error per bad
@@ -450,7 +450,7 @@ func (g *SLOGate) judgeTenant(o *SLOObject, m slo.SLO, t string, view tenantView
 			lb, sb := m.BurnRate(lr), m.BurnRate(sr)
 			chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(lb), Unit: "x",
 				Expected: fmt.Sprintf("not both %s and %s burn > %s", slo.FormatWindow(tier.Long), slo.FormatWindow(tier.Short), gate.FormatFloat(tier.Factor))}
-			firing := lb > tier.Factor && sb > tier.Factor
+			firing := policy.Greater(lb, tier.Factor) && policy.Greater(sb, tier.Factor)
 			both := fmt.Sprintf("%s burn %s, %s burn %s", slo.FormatWindow(tier.Long), gate.FormatFloat(lb), slo.FormatWindow(tier.Short), gate.FormatFloat(sb))
 			switch {
 			case !firing:

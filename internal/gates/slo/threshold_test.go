@@ -1,0 +1,83 @@
+package slo
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+)
+
+// TestSLOBurnRateAtThreshold runs the gate over an error ratio of exactly
+// a whole multiple of the budget: the budget is 1 − objective computed in
+// decimal, so a burn of exactly 2 is 2 (not 1.9999999999999982) and "< 2"
+// fails, at every common objective.
+func TestSLOBurnRateAtThreshold(t *testing.T) {
+	t.Parallel()
+	src := fileSource(t)
+	// every tenant's bad and total rates as constants: bad / total = ratio
+	constant := func(v string) string {
+		return `sum by (tenant) (rate(http_requests_total[{{.window}}])) * 0 + ` + v
+	}
+	tests := []struct {
+		name       string
+		objective  float64
+		bad, total string
+		cond       string
+		want       gate.Status
+		msg        string
+	}{
+		{"99%: a burn of exactly 2 does not meet < 2", 99, "2", "100", "< 2", gate.StatusFail, "availability 5m burn rate 2 does not meet < 2"},
+		{"99%: a burn of exactly 2 meets <= 2", 99, "2", "100", "<= 2", gate.StatusPass, "availability 5m burn rate 2 meets <= 2"},
+		{"99%: a burn of exactly 2 meets == 2", 99, "2", "100", "== 2", gate.StatusPass, "meets == 2"},
+		{"99.9%: a burn of exactly 2 does not meet < 2", 99.9, "2", "1000", "< 2", gate.StatusFail, "burn rate 2 does not meet < 2"},
+		{"99.99%: a burn of exactly 14.4 does not meet < 14.4", 99.99, "144", "100000", "< 14.4", gate.StatusFail, "burn rate 14.4 does not meet < 14.4"},
+		{"99.95%: a burn of exactly 6 meets >= 6", 99.95, "3", "1000", ">= 6", gate.StatusPass, "burn rate 6 meets >= 6"},
+		{"95%: a burn of exactly 1 does not meet > 1", 95, "5", "100", "> 1", gate.StatusFail, "burn rate 1 does not meet > 1"},
+		{"99%: just below 2 meets < 2", 99, "1.9999", "100", "< 2", gate.StatusPass, "meets < 2"},
+		{"99%: just above 2 does not meet <= 2", 99, "2.0001", "100", "<= 2", gate.StatusFail, "does not meet <= 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := availabilitySLO(tt.objective)
+			o.Bad, o.Total = constant(tt.bad), constant(tt.total)
+			off := false
+			o.Tiers = &off
+			o.BurnRates = map[string]policy.Condition{"5m": policy.MustCondition(tt.cond)}
+			got := runSLO(t, src, o, "acme")
+			c, ok := got["acme|availability 5m burn rate"]
+			if !ok {
+				t.Fatalf("no 5m burn rate check; have %v", keysOf(got))
+			}
+			if c.Status != tt.want || !strings.Contains(c.Message, tt.msg) {
+				t.Errorf("got %s %q, want %s containing %q", c.Status, c.Message, tt.want, tt.msg)
+			}
+		})
+	}
+}
+
+// TestSLOTierAtThreshold checks that a tier fires only above its factor:
+// a burn of exactly 14.4 on both windows does not page.
+func TestSLOTierAtThreshold(t *testing.T) {
+	t.Parallel()
+	src := fileSource(t)
+	for _, tt := range []struct {
+		bad  string
+		want gate.Status
+	}{{"144", gate.StatusPass}, {"144.01", gate.StatusFail}} {
+		t.Run(tt.bad, func(t *testing.T) {
+			t.Parallel()
+			o := availabilitySLO(99.9)
+			o.BurnRates = nil
+			o.Bad = `sum by (tenant) (rate(http_requests_total[{{.window}}])) * 0 + ` + tt.bad
+			o.Total = `sum by (tenant) (rate(http_requests_total[{{.window}}])) * 0 + 10000`
+			got := runSLO(t, src, o, "acme")
+			name := fmt.Sprintf("acme|availability page 1h/5m burn ×%s", "14.4")
+			if c := got[name]; c.Status != tt.want {
+				t.Errorf("%s: %s (%s), want %s", name, c.Status, c.Message, tt.want)
+			}
+		})
+	}
+}
