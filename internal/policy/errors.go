@@ -92,3 +92,31 @@ func (e *FieldError) Unwrap() error { return e.Err }
 type Validator interface {
 	Validate() []error
 }
+
+// GateIDSetter is a gate's settings type that needs the gate's id, e.g. as
+// the default name of what it defines. Parse calls SetGateID after
+// decoding the `with:` block and before Validate.
+type GateIDSetter interface {
+	SetGateID(id string)
+}
+
+// Identifier is a gate's settings type whose items must be unique across
+// the whole policy, not only within their gate: the SLOs of every slo gate
+// share one Prometheus, so two with one service and name would collide.
+// Parse reports a key given by two gates as an error at the second, naming
+// the first's position.
+type Identifier interface {
+	Identities() []Identity
+}
+
+// Identity is one item's policy-wide key.
+type Identity struct {
+	// Key identifies the item, e.g. `service "checkout", slo "availability"`.
+	Key string
+	// Field is the item's key relative to the gate's `with:`, e.g.
+	// slos[0].name.
+	Field string
+	// Hint says what to do about a duplicate, e.g. "give one gate another
+	// service".
+	Hint string
+}

@@ -10,11 +10,12 @@ import (
 )
 
 // Metric names of the generated recording rules, one per window: e.g.
-// slo:sli_error:ratio_rate5m{slo="availability", tenant="acme"}.
+// slo:sli_error:ratio_rate5m{service="checkout", slo="availability", tenant="acme"}
+// (tenant, or the gate's tenant-label, comes from the SLO's queries).
 const RecordPrefix = "slo:sli_error:ratio_rate"
 
-// AlertName is the name of every generated burn-rate alert; the severity,
-// slo and window labels tell them apart.
+// AlertName is the name of every generated burn-rate alert; the service,
+// slo, severity and window labels tell them apart.
 const AlertName = "SLOErrorBudgetBurn"
 
 // RuleFile is a Prometheus rule file.
@@ -58,17 +59,21 @@ func (s SLO) ruleWindows() []time.Duration {
 
 // Rules returns the recording rules (the error ratio over every window and
 // the period) and the multi-window burn-rate alerts of each SLO, one group
-// per SLO. The recording rules use exactly the queries the slo gate
-// evaluates, so the alerts and the gate agree.
+// per SLO named releasegate-slo-<name>@<service>. The recording rules use
+// exactly the queries the slo gate evaluates, so the alerts and the gate
+// agree; they carry the service and slo labels, and every alert selects its
+// own SLO's series by both, so SLOs of one name in two services never read
+// each other's ratios. The SLOs must have distinct IDs (policy check
+// ensures it).
 func Rules(slos []SLO) RuleFile {
 	var f RuleFile
 	for _, s := range slos {
-		g := RuleGroup{Name: "releasegate-slo-" + s.Name}
+		g := RuleGroup{Name: s.GroupName()}
 		for _, w := range s.ruleWindows() {
 			g.Rules = append(g.Rules, Rule{
 				Record: RecordName(w),
 				Expr:   s.ErrorRatioQuery(w),
-				Labels: map[string]string{"slo": s.Name},
+				Labels: s.idLabels(),
 			})
 		}
 		for _, t := range s.Tiers() {
@@ -79,21 +84,48 @@ func Rules(slos []SLO) RuleFile {
 	return f
 }
 
+// GroupName is the SLO's rule group: releasegate-slo-<name>@<service>, or
+// releasegate-slo-<name> without a service. Names and services cannot
+// contain @, so distinct IDs give distinct groups.
+func (s SLO) GroupName() string {
+	if s.Service == "" {
+		return "releasegate-slo-" + s.Name
+	}
+	return "releasegate-slo-" + s.Name + "@" + s.Service
+}
+
+// idLabels are the labels that identify the SLO's series.
+func (s SLO) idLabels() map[string]string {
+	l := map[string]string{"slo": s.Name}
+	if s.Service != "" {
+		l["service"] = s.Service
+	}
+	return l
+}
+
+// Selector matches the SLO's recording rule series, e.g.
+// {service="checkout",slo="availability"}.
+func (s SLO) Selector() string {
+	if s.Service == "" {
+		return fmt.Sprintf(`{slo=%q}`, s.Name)
+	}
+	return fmt.Sprintf(`{service=%q,slo=%q}`, s.Service, s.Name)
+}
+
 func (s SLO) alert(t Tier) Rule {
 	threshold := fmt.Sprintf("(%s * %s)", fmtF(t.Factor), fmtF(roundTo(s.ErrorBudget(), 12)))
-	sel := fmt.Sprintf(`{slo=%q}`, s.Name)
+	sel := s.Selector()
+	labels := s.idLabels()
+	labels["severity"] = t.Severity
+	labels["window"] = FormatWindow(t.Long) + "/" + FormatWindow(t.Short)
 	return Rule{
 		Alert: AlertName,
 		Expr: fmt.Sprintf("%s%s > %s\nand\n%s%s > %s",
 			RecordName(t.Long), sel, threshold, RecordName(t.Short), sel, threshold),
-		Labels: map[string]string{
-			"slo":      s.Name,
-			"severity": t.Severity,
-			"window":   FormatWindow(t.Long) + "/" + FormatWindow(t.Short),
-		},
+		Labels: labels,
 		Annotations: map[string]string{
 			"summary": fmt.Sprintf("SLO %s (%s%% over %s) is burning its error budget %sx too fast over %s and %s",
-				s.Name, s.ObjectivePercent(), FormatWindow(s.Period), fmtF(t.Factor), FormatWindow(t.Long), FormatWindow(t.Short)),
+				s.ID(), s.ObjectivePercent(), FormatWindow(s.Period), fmtF(t.Factor), FormatWindow(t.Long), FormatWindow(t.Short)),
 		},
 	}
 }

@@ -31,8 +31,11 @@ var Windows = []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 2 * 
 
 // SLO is one objective over an error ratio.
 type SLO struct {
-	// Name identifies the SLO in results and in the `slo` label of rules.
-	Name string
+	// Service and Name identify the SLO: two services may each have an
+	// "availability" SLO. They are the `service` and `slo` labels of the
+	// generated rules. A policy's service is the gate id unless it names
+	// one.
+	Service, Name string
 	// Objective is the target good ratio, e.g. 0.999 (ObjectiveRatio turns
 	// a percentage as written into it). It is read as the shortest decimal
 	// that gives back the same float64, so that the budget is exact: see
@@ -47,6 +50,16 @@ type SLO struct {
 }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_-]*$`)
+
+// CheckName reports whether s is a valid SLO or service name: letters,
+// digits, _ and -, starting with a letter or _ (a valid label value, and
+// free of the @ and / that join names in group names and IDs).
+func CheckName(s string) error {
+	if !nameRE.MatchString(s) {
+		return fmt.Errorf("%q: expected letters, digits, _ and -", s)
+	}
+	return nil
+}
 
 // FieldError is a problem with one field of an SLO. Field is the field's
 // key as a policy writes it: name, objective, period, bad, good or total.
@@ -68,8 +81,11 @@ func (s SLO) Validate() []error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
 	}
-	if !nameRE.MatchString(s.Name) {
-		bad("name", "%q: expected letters, digits, _ and -", s.Name)
+	if err := CheckName(s.Name); err != nil {
+		errs = append(errs, &FieldError{Field: "name", Err: err})
+	}
+	if err := CheckName(s.Service); err != nil && s.Service != "" {
+		errs = append(errs, &FieldError{Field: "service", Err: err})
 	}
 	if !(s.Objective > 0 && s.Objective < 1) {
 		bad("objective", "%s: expected a percentage between 0 and 100 exclusive, e.g. 99.9", s.ObjectivePercent())
@@ -92,6 +108,14 @@ func (s SLO) Validate() []error {
 		}
 	}
 	return errs
+}
+
+// ID is "service/name", or the name alone without a service.
+func (s SLO) ID() string {
+	if s.Service == "" {
+		return s.Name
+	}
+	return s.Service + "/" + s.Name
 }
 
 // ErrorBudget is the allowed error ratio, 1 − objective, computed in

@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func availability() SLO {
 	return SLO{
-		Name: "availability", Objective: 0.999, Period: 30 * Day,
+		Service: "checkout", Name: "availability", Objective: 0.999, Period: 30 * Day,
 		Bad:   `sum by (tenant) (rate(http_requests_total{code=~"5.."}[{{.window}}]))`,
 		Total: `sum by (tenant) (rate(http_requests_total[{{.window}}]))`,
 	}
@@ -183,7 +183,7 @@ func TestRulesPassPromtool(t *testing.T) {
 		a := s.alert(tier)
 		alerts.WriteString("          - exp_labels:\n")
 		alerts.WriteString("              tenant: broken\n")
-		for _, k := range []string{"severity", "slo", "window"} {
+		for _, k := range []string{"service", "severity", "slo", "window"} {
 			alerts.WriteString("              " + k + ": \"" + a.Labels[k] + "\"\n")
 		}
 		alerts.WriteString("            exp_annotations:\n              summary: \"" + a.Annotations["summary"] + "\"\n")
@@ -207,9 +207,9 @@ tests:
       - expr: slo:sli_error:ratio_rate5m{slo="availability"}
         eval_time: 90m
         exp_samples:
-          - labels: 'slo:sli_error:ratio_rate5m{slo="availability",tenant="broken"}'
+          - labels: 'slo:sli_error:ratio_rate5m{service="checkout",slo="availability",tenant="broken"}'
             value: 1
-          - labels: 'slo:sli_error:ratio_rate5m{slo="availability",tenant="healthy"}'
+          - labels: 'slo:sli_error:ratio_rate5m{service="checkout",slo="availability",tenant="healthy"}'
             value: 0
 `
 	testFile := filepath.Join(dir, "test.yml")
@@ -249,5 +249,80 @@ func TestErrorBudgetIsExact(t *testing.T) {
 	naive := 0.02 / (1 - ObjectiveRatio(99))
 	if s := (SLO{Objective: ObjectiveRatio(99)}); s.BurnRate(0.02) != 2 || naive == 2 {
 		t.Errorf("99%%: burn of 0.02 = %v (naive %v), want exactly 2", s.BurnRate(0.02), naive)
+	}
+}
+
+// TestRulesTwoServicesOneSLOName generates rules for two services that
+// each have an "availability" SLO (Sloth's multi-service example): the
+// groups have distinct names (promtool check rules refuses a file with two
+// groups of one name) and each service's alerts read only its own ratios:
+// with one service failing every request and the other healthy, only the
+// failing one pages.
+func TestRulesTwoServicesOneSLOName(t *testing.T) {
+	t.Parallel()
+	bin := promtool(t)
+	svc := func(service string) SLO {
+		s := availability()
+		s.Service = service
+		s.Bad = `sum by (tenant) (rate(http_requests_total{job="` + service + `",code=~"5.."}[{{.window}}]))`
+		s.Total = `sum by (tenant) (rate(http_requests_total{job="` + service + `"}[{{.window}}]))`
+		return s
+	}
+	slos := []SLO{svc("checkout"), svc("search")}
+	f := Rules(slos)
+	if f.Groups[0].Name == f.Groups[1].Name {
+		t.Fatalf("two services share the group name %q", f.Groups[0].Name)
+	}
+	b, err := f.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "check", "rules", filepath.Join(dir, "rules.yml")).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules: %v\n%s\n%s", err, out, b)
+	}
+	var alerts strings.Builder
+	for _, tier := range slos[0].Tiers() {
+		a := slos[0].alert(tier)
+		alerts.WriteString("          - exp_labels:\n              tenant: acme\n")
+		for _, k := range []string{"service", "severity", "slo", "window"} {
+			alerts.WriteString("              " + k + ": \"" + a.Labels[k] + "\"\n")
+		}
+		alerts.WriteString("            exp_annotations:\n              summary: \"" + a.Annotations["summary"] + "\"\n")
+	}
+	test := `rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'http_requests_total{job="checkout",tenant="acme",code="500"}'
+        values: '0+60x120'
+      - series: 'http_requests_total{job="search",tenant="acme",code="200"}'
+        values: '0+60x120'
+      - series: 'http_requests_total{job="search",tenant="acme",code="500"}'
+        values: '0+0x120'
+    alert_rule_test:
+      - eval_time: 90m
+        alertname: ` + AlertName + `
+        exp_alerts:
+` + alerts.String() + `    promql_expr_test:
+      - expr: slo:sli_error:ratio_rate5m{slo="availability"}
+        eval_time: 90m
+        exp_samples:
+          - labels: 'slo:sli_error:ratio_rate5m{service="checkout",slo="availability",tenant="acme"}'
+            value: 1
+          - labels: 'slo:sli_error:ratio_rate5m{service="search",slo="availability",tenant="acme"}'
+            value: 0
+`
+	if err := os.WriteFile(filepath.Join(dir, "test.yml"), []byte(test), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "test", "rules", "test.yml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool test rules: %v\n%s\n--- test file:\n%s", err, out, test)
 	}
 }

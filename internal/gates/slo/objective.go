@@ -30,10 +30,43 @@ func init() {
 // SLOSpec is the `with:` block of an slo gate.
 type SLOSpec struct {
 	Source      SourceSpec  `yaml:"source" required:"true" doc:"where the metrics come from: url (Prometheus API) or file (in-process PromQL)"`
+	Service     string      `yaml:"service" doc:"the service the SLOs belong to: with the SLO name it identifies an SLO across the policy, and it is the service label of generated rules (default: the gate id)"`
 	TenantLabel string      `yaml:"tenant-label" doc:"label whose values are tenants; the bad/good/total queries must keep it (sum by (tenant) …)"`
 	Tenants     []string    `yaml:"tenants" doc:"tenants that must be present; a missing one is no data"`
 	Concurrency int         `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
 	SLOs        []SLOObject `yaml:"slos" required:"true" doc:"the objectives"`
+
+	// gateID is the default service.
+	gateID string
+}
+
+// SetGateID learns the gate's id, the default service.
+func (s *SLOSpec) SetGateID(id string) { s.gateID = id }
+
+// service is the service that identifies the SLOs: Service, else the gate id.
+func (s *SLOSpec) service() string {
+	if s.Service != "" {
+		return s.Service
+	}
+	return s.gateID
+}
+
+// Identities are the policy-wide keys of the SLOs: service and name. Two
+// gates with one service and SLO name would give rule series and groups
+// that collide.
+func (s *SLOSpec) Identities() []policy.Identity {
+	out := make([]policy.Identity, 0, len(s.SLOs))
+	for i, o := range s.SLOs {
+		if o.Name == "" {
+			continue
+		}
+		out = append(out, policy.Identity{
+			Key:   fmt.Sprintf("slo %q of service %q", o.Name, s.service()),
+			Field: fmt.Sprintf("slos[%d].name", i),
+			Hint:  "their rules would share one group name and one set of series: give one gate another service or rename one SLO",
+		})
+	}
+	return out
 }
 
 // SLOObject is one objective in the policy.
@@ -88,11 +121,13 @@ func (o *SLOObject) burnWindows() ([]time.Duration, map[time.Duration]policy.Con
 	return ws, conds, errs
 }
 
-// SLOs returns the domain objects of the spec (for rule generation).
+// Models returns the domain objects of the spec (for rule generation),
+// each identified by the spec's service and its name.
 func (s *SLOSpec) Models() []slo.SLO {
 	out := make([]slo.SLO, len(s.SLOs))
 	for i := range s.SLOs {
 		out[i] = s.SLOs[i].model()
+		out[i].Service = s.service()
 	}
 	return out
 }
@@ -109,6 +144,9 @@ func (s *SLOSpec) Validate() []error {
 	}
 	if len(s.SLOs) == 0 {
 		errs = append(errs, &policy.FieldError{Field: "slos", Err: errors.New("no SLOs; expected at least one")})
+	}
+	if err := slo.CheckName(s.Service); err != nil && s.Service != "" {
+		errs = append(errs, &policy.FieldError{Field: "service", Err: err})
 	}
 	names := map[string]bool{}
 	for i := range s.SLOs {
