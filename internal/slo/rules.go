@@ -3,7 +3,6 @@ package slo
 import (
 	"bytes"
 	"fmt"
-	"sort"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -43,20 +42,6 @@ type Rule struct {
 // RecordName is the recording rule metric for window w.
 func RecordName(w time.Duration) string { return RecordPrefix + FormatWindow(w) }
 
-// ruleWindows are Windows plus the period, without duplicates, ascending.
-func (s SLO) ruleWindows() []time.Duration {
-	seen := map[time.Duration]bool{}
-	var out []time.Duration
-	for _, w := range append(append([]time.Duration{}, Windows...), s.Period) {
-		if !seen[w] {
-			seen[w] = true
-			out = append(out, w)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
 // Rules returns the recording rules (the error ratio over every window and
 // the period) and the multi-window burn-rate alerts of each SLO, one group
 // per SLO named releasegate-slo-<name>@<service>. The recording rules use
@@ -69,7 +54,7 @@ func Rules(slos []SLO) RuleFile {
 	var f RuleFile
 	for _, s := range slos {
 		g := RuleGroup{Name: s.GroupName()}
-		for _, w := range s.ruleWindows() {
+		for _, w := range s.ReportWindows() {
 			g.Rules = append(g.Rules, Rule{
 				Record: RecordName(w),
 				Expr:   s.ErrorRatioQuery(w),

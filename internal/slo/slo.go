@@ -14,6 +14,7 @@ import (
 	"math"
 	"math/big"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,8 @@ const WindowPlaceholder = "{{.window}}"
 // Day is 24 hours.
 const Day = 24 * time.Hour
 
-// Windows are the burn-rate windows every SLO reports.
+// Windows are the burn-rate windows every SLO reports, those within its
+// period (see ReportWindows).
 var Windows = []time.Duration{5 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, Day, 3 * Day}
 
 // SLO is one objective over an error ratio.
@@ -211,10 +213,10 @@ type Tier struct {
 	Severity string
 	// Long and Short are the two windows.
 	Long, Short time.Duration
-	// BudgetSpent is the fraction of the budget the tier detects being spent
-	// within Long, e.g. 0.02.
+	// BudgetSpent is the fraction of the period's budget spent within Long
+	// at the tier's threshold: Factor × Long / Period, e.g. 0.02.
 	BudgetSpent float64
-	// Factor is the burn-rate threshold: BudgetSpent * Period / Long.
+	// Factor is the burn-rate threshold.
 	Factor float64
 }
 
@@ -223,21 +225,91 @@ func (t Tier) Name() string {
 	return fmt.Sprintf("%s %s/%s", t.Severity, FormatWindow(t.Long), FormatWindow(t.Short))
 }
 
-// Tiers returns the SRE workbook tiers scaled to the SLO's period. For 30
-// days they are 1h/5m ×14.4 and 6h/30m ×6 (page), 1d/2h ×3 and 3d/6h ×1
-// (ticket): the budget fractions (2%, 5%, 10%, 10%) stay, the factors scale
-// with the period.
+// WorkbookPeriod is the period of the SRE workbook's tiers, which Tiers
+// scales to other periods.
+const WorkbookPeriod = 30 * Day
+
+// MinWindow is the shortest window a tier uses: shorter scaled windows are
+// raised to it, so that a rate has several scrapes to work with.
+const MinWindow = 5 * time.Minute
+
+// workbook are the SRE workbook's tiers for 30 days.
+var workbook = []Tier{
+	{"page", time.Hour, 5 * time.Minute, 0.02, 14.4},
+	{"page", 6 * time.Hour, 30 * time.Minute, 0.05, 6},
+	{"ticket", Day, 2 * time.Hour, 0.10, 3},
+	{"ticket", 3 * Day, 6 * time.Hour, 0.10, 1},
+}
+
+// Tiers returns the SRE workbook's multi-window tiers for the SLO's period.
+// For 30 days they are 1h/5m ×14.4 and 6h/30m ×6 (page), 1d/2h ×3 and
+// 3d/6h ×1 (ticket). For another period the windows scale with it (as
+// Pyrra does): window × period / 30d, rounded to the minute, at least
+// MinWindow and at most the period; the factors stay, so no tier fires for
+// a burn rate of 1 or less (a service meeting its SLO never pages), and
+// BudgetSpent says what share of the budget each tier lets go before it
+// fires. The gate judges and the generated rules alert on this one table.
 func (s SLO) Tiers() []Tier {
-	base := []Tier{
-		{"page", time.Hour, 5 * time.Minute, 0.02, 0},
-		{"page", 6 * time.Hour, 30 * time.Minute, 0.05, 0},
-		{"ticket", Day, 2 * time.Hour, 0.10, 0},
-		{"ticket", 3 * Day, 6 * time.Hour, 0.10, 0},
+	out := make([]Tier, len(workbook))
+	for i, t := range workbook {
+		t.Long, t.Short = s.scale(t.Long), s.scale(t.Short)
+		if s.Period > 0 {
+			t.BudgetSpent = roundTo(t.Factor*float64(t.Long)/float64(s.Period), 4)
+		}
+		out[i] = t
 	}
-	for i := range base {
-		base[i].Factor = roundTo(base[i].BudgetSpent*s.Period.Hours()/base[i].Long.Hours(), 4)
+	return out
+}
+
+// scale turns a workbook window into the window for the SLO's period.
+func (s SLO) scale(w time.Duration) time.Duration {
+	d := time.Duration(float64(w) / float64(WorkbookPeriod) * float64(s.Period)).Round(time.Minute)
+	if d < MinWindow {
+		d = MinWindow
 	}
-	return base
+	if d > s.Period && s.Period >= MinWindow {
+		d = s.Period
+	}
+	return d
+}
+
+// TierTable renders the tiers for each period as a Markdown table: the
+// windows and factors docs/slo.md shows (a test keeps it true).
+func TierTable(periods []time.Duration) string {
+	var b strings.Builder
+	b.WriteString("| period | page (long/short ×factor, budget spent) | page | ticket | ticket |\n|---|---|---|---|---|\n")
+	for _, p := range periods {
+		b.WriteString("| " + FormatWindow(p) + " |")
+		for _, t := range (SLO{Period: p}).Tiers() {
+			fmt.Fprintf(&b, " %s/%s ×%s, %s%% |", FormatWindow(t.Long), FormatWindow(t.Short), fmtF(t.Factor), fmtF(roundTo(t.BudgetSpent*100, 2)))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// ReportWindows are the windows the SLO reports burn rates over: Windows
+// within the period, every tier's windows and the period itself, without
+// duplicates, ascending. The gate queries them and Rules records them.
+func (s SLO) ReportWindows() []time.Duration {
+	seen := map[time.Duration]bool{}
+	var out []time.Duration
+	add := func(w time.Duration) {
+		if !seen[w] && w <= s.Period {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	for _, w := range Windows {
+		add(w)
+	}
+	for _, t := range s.Tiers() {
+		add(t.Long)
+		add(t.Short)
+	}
+	add(s.Period)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
 }
 
 func roundTo(f float64, digits int) float64 {

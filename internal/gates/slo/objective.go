@@ -73,12 +73,12 @@ func (s *SLOSpec) Identities() []policy.Identity {
 type SLOObject struct {
 	Name            string                      `yaml:"name" required:"true" doc:"SLO name, used in results and in the slo label of generated rules"`
 	Objective       float64                     `yaml:"objective" required:"true" doc:"target percentage of good events, e.g. 99.9"`
-	Period          policy.Duration             `yaml:"period" default:"30d" doc:"compliance period of the error budget: at least 1h, and with tiers at least 3d (their longest window); burn-rate windows must fit in it"`
+	Period          policy.Duration             `yaml:"period" default:"30d" doc:"compliance period of the error budget: at least 1h; the tiers' windows scale with it (see docs/slo.md) and burn-rate windows must fit in it"`
 	Bad             string                      `yaml:"bad" doc:"PromQL rate of bad events with {{.window}} as the range, e.g. sum by (tenant) (rate(http_requests_total{code=~\"5..\"}[{{.window}}])); set bad or good"`
 	Good            string                      `yaml:"good" doc:"PromQL rate of good events with {{.window}}; set bad or good"`
 	Total           string                      `yaml:"total" required:"true" doc:"PromQL rate of all events with {{.window}}"`
 	BurnRates       map[string]policy.Condition `yaml:"burn-rates" doc:"burn-rate conditions by window, e.g. {5m: \"< 2.0\", 1h: \"< 1.0\"}"`
-	Tiers           *bool                       `yaml:"tiers" default:"true" doc:"check the multi-window tiers: page tiers (1h/5m, 6h/30m) fail, ticket tiers (1d/2h, 3d/6h) warn"`
+	Tiers           *bool                       `yaml:"tiers" default:"true" doc:"check the multi-window tiers: page tiers (1h/5m ×14.4, 6h/30m ×6 for 30d) fail, ticket tiers (1d/2h ×3, 3d/6h ×1) warn; for other periods the windows scale with the period"`
 	BudgetRemaining *policy.Condition           `yaml:"budget-remaining" default:"> 0" doc:"condition on the fraction of the period's error budget left"`
 	OnNoData        string                      `yaml:"on-no-data" enum:"fail,warn,skip" default:"fail" doc:"outcome when a query returns nothing for a tenant, or NaN"`
 }
@@ -164,16 +164,6 @@ func (s *SLOSpec) Validate() []error {
 				at(fe.Field, fe.Err)
 			} else {
 				errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("slos[%d]", i), Err: err})
-			}
-		}
-		if (o.Tiers == nil || *o.Tiers) && m.Period >= time.Hour {
-			// a period under an hour is reported by m.Validate
-			for _, tier := range m.Tiers() {
-				if tier.Long > m.Period {
-					at("period", fmt.Errorf("%s is shorter than the %s window of the %s tier; the tiers judge windows within the period: use a period of at least %s or set tiers: false",
-						slo.FormatWindow(m.Period), slo.FormatWindow(tier.Long), tier.Name(), slo.FormatWindow(tier.Long)))
-					break
-				}
 			}
 		}
 		parsed := 0
@@ -342,7 +332,7 @@ func (g *SLOGate) windows(i int) []time.Duration {
 	seen := map[time.Duration]bool{}
 	var out []time.Duration
 	bw, _, _ := o.burnWindows()
-	for _, w := range append(append(append([]time.Duration{}, slo.Windows...), o.model().Period), bw...) {
+	for _, w := range append(o.model().ReportWindows(), bw...) {
 		if !seen[w] {
 			seen[w] = true
 			out = append(out, w)
@@ -392,8 +382,8 @@ func (g *SLOGate) judgeSLO(i int, ratios map[ratioKey]map[string]float64, fresh 
 			continue
 		}
 		burns := map[string]any{}
-		for _, w := range slo.Windows {
-			if r, ok := view[w]; ok {
+		for _, w := range m.ReportWindows() {
+			if r, ok := view[w]; ok && w != m.Period {
 				burns[slo.FormatWindow(w)] = gate.FormatFloat(m.BurnRate(r))
 			}
 		}

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/slo"
 )
 
 // TestSLOBurnRateAtThreshold runs the gate over an error ratio of exactly
@@ -77,6 +79,60 @@ func TestSLOTierAtThreshold(t *testing.T) {
 			name := fmt.Sprintf("acme|availability page 1h/5m burn ×%s", "14.4")
 			if c := got[name]; c.Status != tt.want {
 				t.Errorf("%s: %s (%s), want %s", name, c.Status, c.Message, tt.want)
+			}
+		})
+	}
+}
+
+// TestSLOShortPeriods runs the gate's tiers for 1d and 7d periods: the
+// windows scale with the period and the factors stay, so a tenant burning
+// at 0.5× (meeting its SLO) neither pages nor tickets, and one burning at
+// 20× pages on both page tiers.
+func TestSLOShortPeriods(t *testing.T) {
+	t.Parallel()
+	src := fileSource(t)
+	constant := func(v string) string {
+		return `sum by (tenant) (rate(http_requests_total[{{.window}}])) * 0 + ` + v
+	}
+	tests := []struct {
+		period  time.Duration
+		bad     string // per 1000 requests, against a 99% objective (budget 10 per 1000)
+		want    gate.Status
+		page    gate.Status
+		pageKey string
+	}{
+		{24 * time.Hour, "5", gate.StatusPass, gate.StatusPass, "availability page 12m/5m burn ×6"},
+		{24 * time.Hour, "200", gate.StatusFail, gate.StatusFail, "availability page 12m/5m burn ×6"},
+		{7 * 24 * time.Hour, "5", gate.StatusPass, gate.StatusPass, "availability page 14m/5m burn ×14.4"},
+		{7 * 24 * time.Hour, "200", gate.StatusFail, gate.StatusFail, "availability page 14m/5m burn ×14.4"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s at %s per 1000", slo.FormatWindow(tt.period), tt.bad), func(t *testing.T) {
+			t.Parallel()
+			o := availabilitySLO(99)
+			o.Period = policy.Duration(tt.period)
+			o.BurnRates = nil
+			o.Bad, o.Total = constant(tt.bad), constant("1000")
+			spec := &SLOSpec{Source: SourceSpec{File: testFile}, TenantLabel: "tenant", Tenants: []string{"acme"}, SLOs: []SLOObject{o}}
+			if errs := spec.Validate(); len(errs) > 0 {
+				t.Fatalf("a %s period is refused: %v", slo.FormatWindow(tt.period), errs)
+			}
+			got := runSLO(t, src, o, "acme")
+			tiers := 0
+			for k, c := range got {
+				if !strings.HasPrefix(k, "acme|") || !strings.Contains(k, " burn ×") {
+					continue
+				}
+				tiers++
+				if tt.want == gate.StatusPass && c.Status != gate.StatusPass {
+					t.Errorf("%s: %s (%s); a 0.5× burn must raise nothing", k, c.Status, c.Message)
+				}
+			}
+			if tiers != 4 {
+				t.Errorf("%d tier checks, want 4: %v", tiers, keysOf(got))
+			}
+			if c := got["acme|"+tt.pageKey]; c.Status != tt.page {
+				t.Errorf("%s: %s (%s), want %s", tt.pageKey, c.Status, c.Message, tt.page)
 			}
 		})
 	}
