@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -391,5 +392,70 @@ func TestDocsTierTable(t *testing.T) {
 			return
 		}
 		t.Errorf("the tier table in %s is stale; run go test ./internal/slo -run DocsTierTable -update\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// TestRulesShortPeriodsPassPromtool runs promtool test rules on the rules
+// of 1d and 7d SLOs (99%): a tenant burning at 0.5× — meeting its SLO —
+// raises nothing, one burning at 20× fires every tier, once the longest
+// window is full.
+func TestRulesShortPeriodsPassPromtool(t *testing.T) {
+	t.Parallel()
+	bin := promtool(t)
+	for _, period := range []time.Duration{Day, 7 * Day} {
+		t.Run(FormatWindow(period), func(t *testing.T) {
+			t.Parallel()
+			s := availability()
+			s.Objective, s.Period = ObjectiveRatio(99), period
+			s.Bad = `sum by (tenant) (rate(http_requests_total{code="500"}[{{.window}}]))`
+			tiers := s.Tiers()
+			longest := tiers[len(tiers)-1].Long
+			evalAt := (longest + 10*time.Minute).Truncate(5 * time.Minute)
+			b, err := Rules([]SLO{s}).YAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "rules.yml"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var alerts strings.Builder
+			for _, tier := range tiers {
+				a := s.alert(tier)
+				alerts.WriteString("          - exp_labels:\n              tenant: burning\n")
+				for _, k := range []string{"service", "severity", "slo", "window"} {
+					alerts.WriteString("              " + k + ": \"" + a.Labels[k] + "\"\n")
+				}
+				alerts.WriteString("            exp_annotations:\n              summary: \"" + a.Annotations["summary"] + "\"\n")
+			}
+			n := strconv.Itoa(int(evalAt/time.Minute) + 1)
+			// 1000 requests a minute; 5 (0.5× a 1% budget) or 200 (20×) fail
+			test := `rule_files: [rules.yml]
+evaluation_interval: 5m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'http_requests_total{tenant="healthy",code="200"}'
+        values: '0+995x` + n + `'
+      - series: 'http_requests_total{tenant="healthy",code="500"}'
+        values: '0+5x` + n + `'
+      - series: 'http_requests_total{tenant="burning",code="200"}'
+        values: '0+800x` + n + `'
+      - series: 'http_requests_total{tenant="burning",code="500"}'
+        values: '0+200x` + n + `'
+    alert_rule_test:
+      - eval_time: ` + FormatWindow(evalAt) + `
+        alertname: ` + AlertName + `
+        exp_alerts:
+` + alerts.String()
+			if err := os.WriteFile(filepath.Join(dir, "test.yml"), []byte(test), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(bin, "test", "rules", "test.yml")
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("promtool test rules: %v\n%s\n--- test file:\n%s", err, out, test)
+			}
+		})
 	}
 }
