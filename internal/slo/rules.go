@@ -17,6 +17,10 @@ const RecordPrefix = "slo:sli_error:ratio_rate"
 // slo, severity and window labels tell them apart.
 const AlertName = "SLOErrorBudgetBurn"
 
+// AbsentAlertName is the name of the generated alerts that fire when an
+// SLI's series are gone, and with them every burn-rate alert.
+const AbsentAlertName = "SLOMetricAbsent"
+
 // RuleFile is a Prometheus rule file.
 type RuleFile struct {
 	Groups []RuleGroup `yaml:"groups"`
@@ -64,6 +68,7 @@ func Rules(slos []SLO) RuleFile {
 		for _, t := range s.Tiers() {
 			g.Rules = append(g.Rules, s.alert(t))
 		}
+		g.Rules = append(g.Rules, s.absentAlerts()...)
 		f.Groups = append(f.Groups, g)
 	}
 	return f
@@ -107,12 +112,42 @@ func (s SLO) alert(t Tier) Rule {
 		Alert: AlertName,
 		Expr: fmt.Sprintf("%s%s > %s\nand\n%s%s > %s",
 			RecordName(t.Long), sel, threshold, RecordName(t.Short), sel, threshold),
+		For:    FormatWindow(t.For),
 		Labels: labels,
 		Annotations: map[string]string{
 			"summary": fmt.Sprintf("SLO %s (%s%% over %s) is burning its error budget %sx too fast over %s and %s",
 				s.ID(), s.ObjectivePercent(), FormatWindow(s.Period), fmtF(t.Factor), FormatWindow(t.Long), FormatWindow(t.Short)),
 		},
 	}
+}
+
+// absentAlerts are one alert per selector of the SLI's total query: it
+// fires when no series of the selector has had a sample for the lookback
+// (5m) plus the fast page tier's short window, the time the fastest
+// burn-rate alert needs to see anything. Only the total's selectors: the
+// bad series may rightly be absent while nothing fails.
+func (s SLO) absentAlerts() []Rule {
+	tiers := s.Tiers()
+	var out []Rule
+	seen := map[string]bool{}
+	for _, sel := range s.Selectors {
+		if seen[sel] {
+			continue
+		}
+		seen[sel] = true
+		labels := s.idLabels()
+		labels["severity"] = "page"
+		out = append(out, Rule{
+			Alert:  AbsentAlertName,
+			Expr:   fmt.Sprintf("absent(%s)", sel),
+			For:    FormatWindow(tiers[0].Short),
+			Labels: labels,
+			Annotations: map[string]string{
+				"summary": fmt.Sprintf("SLO %s has no data: no series of %s; its burn-rate alerts cannot fire", s.ID(), sel),
+			},
+		})
+	}
+	return out
 }
 
 // YAML renders the rule file.

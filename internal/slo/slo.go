@@ -45,6 +45,11 @@ type SLO struct {
 	Objective float64
 	// Period is the compliance window, e.g. 30 days.
 	Period time.Duration
+	// Selectors are the series selectors of Total, e.g.
+	// http_requests_total{job="api"} (the caller parses them out of the
+	// query): Rules alerts when every series of one is absent, since the
+	// burn-rate alerts go silent without data. Optional.
+	Selectors []string
 	// Bad or Good (exactly one) and Total are PromQL queries over counters
 	// containing WindowPlaceholder, e.g.
 	// sum by (tenant) (rate(http_requests_total{code=~"5.."}[{{.window}}])).
@@ -218,6 +223,11 @@ type Tier struct {
 	BudgetSpent float64
 	// Factor is the burn-rate threshold.
 	Factor float64
+	// For is how long the alert condition must hold before the generated
+	// alert fires: half the short window, whole minutes, at least 1m (as
+	// Pyrra: 2m, 15m, 1h and 3h for 30 days). The gate judges one instant
+	// and does not wait.
+	For time.Duration
 }
 
 // Name is e.g. "page 1h/5m".
@@ -235,10 +245,10 @@ const MinWindow = 5 * time.Minute
 
 // workbook are the SRE workbook's tiers for 30 days.
 var workbook = []Tier{
-	{"page", time.Hour, 5 * time.Minute, 0.02, 14.4},
-	{"page", 6 * time.Hour, 30 * time.Minute, 0.05, 6},
-	{"ticket", Day, 2 * time.Hour, 0.10, 3},
-	{"ticket", 3 * Day, 6 * time.Hour, 0.10, 1},
+	{Severity: "page", Long: time.Hour, Short: 5 * time.Minute, BudgetSpent: 0.02, Factor: 14.4},
+	{Severity: "page", Long: 6 * time.Hour, Short: 30 * time.Minute, BudgetSpent: 0.05, Factor: 6},
+	{Severity: "ticket", Long: Day, Short: 2 * time.Hour, BudgetSpent: 0.10, Factor: 3},
+	{Severity: "ticket", Long: 3 * Day, Short: 6 * time.Hour, BudgetSpent: 0.10, Factor: 1},
 }
 
 // Tiers returns the SRE workbook's multi-window tiers for the SLO's period.
@@ -253,6 +263,7 @@ func (s SLO) Tiers() []Tier {
 	out := make([]Tier, len(workbook))
 	for i, t := range workbook {
 		t.Long, t.Short = s.scale(t.Long), s.scale(t.Short)
+		t.For = max((t.Short / 2).Truncate(time.Minute), time.Minute)
 		if s.Period > 0 {
 			t.BudgetSpent = roundTo(t.Factor*float64(t.Long)/float64(s.Period), 4)
 		}

@@ -18,6 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func availability() SLO {
 	return SLO{
 		Service: "checkout", Name: "availability", Objective: 0.999, Period: 30 * Day,
+		Selectors: []string{"http_requests_total"},
 		Bad:   `sum by (tenant) (rate(http_requests_total{code=~"5.."}[{{.window}}]))`,
 		Total: `sum by (tenant) (rate(http_requests_total[{{.window}}]))`,
 	}
@@ -79,6 +80,15 @@ func TestTiersForAnyPeriod(t *testing.T) {
 	s := availability()
 	if got := s.Tiers()[0].BudgetSpent; got != 0.02 {
 		t.Errorf("30d page 1h/5m spends %v of the budget, want 0.02", got)
+	}
+	for i, want := range []time.Duration{2 * m, 15 * m, time.Hour, 3 * time.Hour} {
+		if got := s.Tiers()[i].For; got != want {
+			t.Errorf("30d %s for: %s, want %s (half the short window, as Pyrra)", s.Tiers()[i].Name(), FormatWindow(got), FormatWindow(want))
+		}
+	}
+	s.Period = time.Hour
+	if got := s.Tiers()[0].For; got != 2*m {
+		t.Errorf("1h page tier for: %s, want 2m (half the 5m floor, whole minutes)", FormatWindow(got))
 	}
 }
 
@@ -169,6 +179,7 @@ func TestRulesGolden(t *testing.T) {
 	good := availability()
 	good.Name, good.Bad, good.Good, good.Objective = "latency", "", `sum by (tenant) (rate(http_request_duration_seconds_bucket{le="0.5"}[{{.window}}]))`, 0.99
 	good.Total = `sum by (tenant) (rate(http_request_duration_seconds_count[{{.window}}]))`
+	good.Selectors = []string{"http_request_duration_seconds_count"}
 	b, err := Rules([]SLO{availability(), good}).YAML()
 	if err != nil {
 		t.Fatal(err)
@@ -229,29 +240,50 @@ func TestRulesPassPromtool(t *testing.T) {
 		}
 		alerts.WriteString("            exp_annotations:\n              summary: \"" + a.Annotations["summary"] + "\"\n")
 	}
+	// every tier fires once its for: (3h for 3d/6h) has passed; the SLI's
+	// series stopping fires SLOMetricAbsent after the lookback (5m) and its
+	// for: (5m), not before
 	test := `rule_files: [rules.yml]
 evaluation_interval: 1m
 tests:
   - interval: 1m
     input_series:
       - series: 'http_requests_total{tenant="broken",code="500"}'
-        values: '0+60x120'
+        values: '0+60x300'
       - series: 'http_requests_total{tenant="healthy",code="200"}'
-        values: '0+60x120'
+        values: '0+60x300'
       - series: 'http_requests_total{tenant="healthy",code="500"}'
-        values: '0+0x120'
+        values: '0+0x300'
     alert_rule_test:
-      - eval_time: 90m
+      - eval_time: 4h
         alertname: ` + AlertName + `
         exp_alerts:
-` + alerts.String() + `    promql_expr_test:
+` + alerts.String() + `      - eval_time: 4h
+        alertname: ` + AbsentAlertName + `
+    promql_expr_test:
       - expr: slo:sli_error:ratio_rate5m{slo="availability"}
-        eval_time: 90m
+        eval_time: 4h
         exp_samples:
           - labels: 'slo:sli_error:ratio_rate5m{service="checkout",slo="availability",tenant="broken"}'
             value: 1
           - labels: 'slo:sli_error:ratio_rate5m{service="checkout",slo="availability",tenant="healthy"}'
             value: 0
+  - interval: 1m
+    input_series:
+      - series: 'http_requests_total{tenant="healthy",code="200"}'
+        values: '0+60x60'
+    alert_rule_test:
+      - eval_time: 64m
+        alertname: ` + AbsentAlertName + `
+      - eval_time: 75m
+        alertname: ` + AbsentAlertName + `
+        exp_alerts:
+          - exp_labels:
+              service: checkout
+              slo: availability
+              severity: page
+            exp_annotations:
+              summary: "SLO checkout/availability has no data: no series of http_requests_total; its burn-rate alerts cannot fire"
 `
 	testFile := filepath.Join(dir, "test.yml")
 	if err := os.WriteFile(testFile, []byte(test), 0o644); err != nil {
@@ -307,6 +339,7 @@ func TestRulesTwoServicesOneSLOName(t *testing.T) {
 		s.Service = service
 		s.Bad = `sum by (tenant) (rate(http_requests_total{job="` + service + `",code=~"5.."}[{{.window}}]))`
 		s.Total = `sum by (tenant) (rate(http_requests_total{job="` + service + `"}[{{.window}}]))`
+		s.Selectors = []string{`http_requests_total{job="` + service + `"}`}
 		return s
 	}
 	slos := []SLO{svc("checkout"), svc("search")}
@@ -340,18 +373,18 @@ tests:
   - interval: 1m
     input_series:
       - series: 'http_requests_total{job="checkout",tenant="acme",code="500"}'
-        values: '0+60x120'
+        values: '0+60x300'
       - series: 'http_requests_total{job="search",tenant="acme",code="200"}'
-        values: '0+60x120'
+        values: '0+60x300'
       - series: 'http_requests_total{job="search",tenant="acme",code="500"}'
-        values: '0+0x120'
+        values: '0+0x300'
     alert_rule_test:
-      - eval_time: 90m
+      - eval_time: 4h
         alertname: ` + AlertName + `
         exp_alerts:
 ` + alerts.String() + `    promql_expr_test:
       - expr: slo:sli_error:ratio_rate5m{slo="availability"}
-        eval_time: 90m
+        eval_time: 4h
         exp_samples:
           - labels: 'slo:sli_error:ratio_rate5m{service="checkout",slo="availability",tenant="acme"}'
             value: 1

@@ -63,7 +63,10 @@ func TestTwoGatesOneSLONameGivePromtoolValidRules(t *testing.T) {
 	if len(slos) != 2 || slos[0].ID() != "checkout/availability" || slos[1].ID() != "search/availability" {
 		t.Fatalf("SLO ids = %v, want checkout/availability and search/availability", slos)
 	}
-	b, err := slo.Rules(slos).YAML()
+	if got := strings.Join(slos[0].Selectors, ","); got != `http_requests_total{job="checkout"}` {
+		t.Errorf("checkout's SLI selectors = %s, want the total's selector http_requests_total{job=\"checkout\"}", got)
+	}
+		b, err := slo.Rules(slos).YAML()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +78,8 @@ func TestTwoGatesOneSLONameGivePromtoolValidRules(t *testing.T) {
 		t.Fatalf("promtool check rules: %v\n%s\n%s", err, out, b)
 	}
 	for _, want := range []string{`{service="checkout",slo="availability"}`, `{service="search",slo="availability"}`,
-		"name: releasegate-slo-availability@checkout", "name: releasegate-slo-availability@search"} {
+		"name: releasegate-slo-availability@checkout", "name: releasegate-slo-availability@search",
+		`expr: absent(http_requests_total{job="search"})`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("rules lack %s", want)
 		}

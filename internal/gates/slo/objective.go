@@ -128,6 +128,9 @@ func (s *SLOSpec) Models() []slo.SLO {
 	for i := range s.SLOs {
 		out[i] = s.SLOs[i].model()
 		out[i].Service = s.service()
+		// Validate has parsed the query: an error here leaves no selectors
+		sels, _ := metrics.Selectors(strings.ReplaceAll(s.SLOs[i].Total, slo.WindowPlaceholder, "5m"))
+		out[i].Selectors = sels
 	}
 	return out
 }
