@@ -19,8 +19,8 @@ func availability() SLO {
 	return SLO{
 		Service: "checkout", Name: "availability", Objective: 0.999, Period: 30 * Day,
 		Selectors: []string{"http_requests_total"},
-		Bad:   `sum by (tenant) (rate(http_requests_total{code=~"5.."}[{{.window}}]))`,
-		Total: `sum by (tenant) (rate(http_requests_total[{{.window}}]))`,
+		Bad:       `sum by (tenant) (rate(http_requests_total{code=~"5.."}[{{.window}}]))`,
+		Total:     `sum by (tenant) (rate(http_requests_total[{{.window}}]))`,
 	}
 }
 

@@ -66,7 +66,7 @@ func TestTwoGatesOneSLONameGivePromtoolValidRules(t *testing.T) {
 	if got := strings.Join(slos[0].Selectors, ","); got != `http_requests_total{job="checkout"}` {
 		t.Errorf("checkout's SLI selectors = %s, want the total's selector http_requests_total{job=\"checkout\"}", got)
 	}
-		b, err := slo.Rules(slos).YAML()
+	b, err := slo.Rules(slos).YAML()
 	if err != nil {
 		t.Fatal(err)
 	}
