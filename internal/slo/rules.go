@@ -17,6 +17,23 @@ const RecordPrefix = "slo:sli_error:ratio_rate"
 // slo, severity and window labels tell them apart.
 const AlertName = "SLOErrorBudgetBurn"
 
+// Metadata recording rules of every SLO (labelled service and slo), for
+// dashboards and for alerts people write themselves.
+const (
+	// ObjectiveRecord is the objective as a ratio, e.g. 0.999.
+	ObjectiveRecord = "slo:objective:ratio"
+	// ErrorBudgetRecord is the error budget, 1 − objective, e.g. 0.001.
+	ErrorBudgetRecord = "slo:error_budget:ratio"
+	// PeriodRecord is the period in days, e.g. 30.
+	PeriodRecord = "slo:time_period:days"
+	// BudgetRemainingRecord is, per tenant, the share of the period's
+	// budget left: 1 − error ratio over the period / budget (negative when
+	// overspent), what the gate's error budget remaining check judges.
+	BudgetRemainingRecord = "slo:period_error_budget_remaining:ratio"
+	// InfoRecord is 1, labelled with the objective (percent) and period.
+	InfoRecord = "releasegate_slo_info"
+)
+
 // AbsentAlertName is the name of the generated alerts that fire when an
 // SLI's series are gone, and with them every burn-rate alert.
 const AbsentAlertName = "SLOMetricAbsent"
@@ -65,6 +82,7 @@ func Rules(slos []SLO) RuleFile {
 				Labels: s.idLabels(),
 			})
 		}
+		g.Rules = append(g.Rules, s.metadataRules()...)
 		for _, t := range s.Tiers() {
 			g.Rules = append(g.Rules, s.alert(t))
 		}
@@ -118,6 +136,22 @@ func (s SLO) alert(t Tier) Rule {
 			"summary": fmt.Sprintf("SLO %s (%s%% over %s) is burning its error budget %sx too fast over %s and %s",
 				s.ID(), s.ObjectivePercent(), FormatWindow(s.Period), fmtF(t.Factor), FormatWindow(t.Long), FormatWindow(t.Short)),
 		},
+	}
+}
+
+// metadataRules record the SLO's objective, budget, period and info, and
+// the budget remaining per tenant.
+func (s SLO) metadataRules() []Rule {
+	budget := fmtF(roundTo(s.ErrorBudget(), 12))
+	info := s.idLabels()
+	info["objective"] = s.ObjectivePercent()
+	info["period"] = FormatWindow(s.Period)
+	return []Rule{
+		{Record: ObjectiveRecord, Expr: fmt.Sprintf("vector(%s)", fmtF(roundTo(s.Objective, 12))), Labels: s.idLabels()},
+		{Record: ErrorBudgetRecord, Expr: fmt.Sprintf("vector(%s)", budget), Labels: s.idLabels()},
+		{Record: PeriodRecord, Expr: fmt.Sprintf("vector(%s)", fmtF(roundTo(s.Period.Hours()/24, 6))), Labels: s.idLabels()},
+		{Record: BudgetRemainingRecord, Expr: fmt.Sprintf("1 - %s%s / %s", RecordName(s.Period), s.Selector(), budget), Labels: s.idLabels()},
+		{Record: InfoRecord, Expr: "vector(1)", Labels: info},
 	}
 }
 

@@ -268,6 +268,33 @@ tests:
             value: 1
           - labels: 'slo:sli_error:ratio_rate5m{service="checkout",slo="availability",tenant="healthy"}'
             value: 0
+      - expr: slo:period_error_budget_remaining:ratio
+        eval_time: 4h
+        exp_samples:
+          - labels: 'slo:period_error_budget_remaining:ratio{service="checkout",slo="availability",tenant="broken"}'
+            value: -999
+          - labels: 'slo:period_error_budget_remaining:ratio{service="checkout",slo="availability",tenant="healthy"}'
+            value: 1
+      - expr: slo:objective:ratio
+        eval_time: 4h
+        exp_samples:
+          - labels: 'slo:objective:ratio{service="checkout",slo="availability"}'
+            value: 0.999
+      - expr: slo:error_budget:ratio
+        eval_time: 4h
+        exp_samples:
+          - labels: 'slo:error_budget:ratio{service="checkout",slo="availability"}'
+            value: 0.001
+      - expr: slo:time_period:days
+        eval_time: 4h
+        exp_samples:
+          - labels: 'slo:time_period:days{service="checkout",slo="availability"}'
+            value: 30
+      - expr: releasegate_slo_info
+        eval_time: 4h
+        exp_samples:
+          - labels: 'releasegate_slo_info{service="checkout",slo="availability",objective="99.9",period="30d"}'
+            value: 1
   - interval: 1m
     input_series:
       - series: 'http_requests_total{tenant="healthy",code="200"}'
