@@ -123,20 +123,54 @@ func (s SLO) Selector() string {
 func (s SLO) alert(t Tier) Rule {
 	threshold := fmt.Sprintf("(%s * %s)", fmtF(t.Factor), fmtF(roundTo(s.ErrorBudget(), 12)))
 	sel := s.Selector()
-	labels := s.idLabels()
-	labels["severity"] = t.Severity
+	labels := s.alertLabels()
+	labels["severity"] = s.severity(t.Severity)
 	labels["window"] = FormatWindow(t.Long) + "/" + FormatWindow(t.Short)
+	name := s.Alerts.Name
+	if name == "" {
+		name = AlertName
+	}
 	return Rule{
-		Alert: AlertName,
+		Alert: name,
 		Expr: fmt.Sprintf("%s%s > %s\nand\n%s%s > %s",
 			RecordName(t.Long), sel, threshold, RecordName(t.Short), sel, threshold),
 		For:    FormatWindow(t.For),
 		Labels: labels,
-		Annotations: map[string]string{
-			"summary": fmt.Sprintf("SLO %s (%s%% over %s) is burning its error budget %sx too fast over %s and %s",
-				s.ID(), s.ObjectivePercent(), FormatWindow(s.Period), fmtF(t.Factor), FormatWindow(t.Long), FormatWindow(t.Short)),
-		},
+		Annotations: s.annotations(fmt.Sprintf("SLO %s (%s%% over %s) is burning its error budget %sx too fast over %s and %s",
+			s.ID(), s.ObjectivePercent(), FormatWindow(s.Period), fmtF(t.Factor), FormatWindow(t.Long), FormatWindow(t.Short))),
 	}
+}
+
+// alertLabels are the SLO's identity and the policy's alert labels.
+func (s SLO) alertLabels() map[string]string {
+	l := s.idLabels()
+	for k, v := range s.Alerts.Labels {
+		if _, set := l[k]; !set {
+			l[k] = v
+		}
+	}
+	return l
+}
+
+// annotations are the summary and the policy's alert annotations.
+func (s SLO) annotations(summary string) map[string]string {
+	a := map[string]string{}
+	for k, v := range s.Alerts.Annotations {
+		a[k] = v
+	}
+	a["summary"] = summary
+	return a
+}
+
+// severity maps a tier's severity to the policy's label value.
+func (s SLO) severity(tier string) string {
+	switch {
+	case tier == "page" && s.Alerts.PageSeverity != "":
+		return s.Alerts.PageSeverity
+	case tier == "ticket" && s.Alerts.TicketSeverity != "":
+		return s.Alerts.TicketSeverity
+	}
+	return tier
 }
 
 // metadataRules record the SLO's objective, budget, period and info, and
@@ -169,16 +203,14 @@ func (s SLO) absentAlerts() []Rule {
 			continue
 		}
 		seen[sel] = true
-		labels := s.idLabels()
-		labels["severity"] = "page"
+		labels := s.alertLabels()
+		labels["severity"] = s.severity("page")
 		out = append(out, Rule{
-			Alert:  AbsentAlertName,
-			Expr:   fmt.Sprintf("absent(%s)", sel),
-			For:    FormatWindow(tiers[0].Short),
-			Labels: labels,
-			Annotations: map[string]string{
-				"summary": fmt.Sprintf("SLO %s has no data: no series of %s; its burn-rate alerts cannot fire", s.ID(), sel),
-			},
+			Alert:       AbsentAlertName,
+			Expr:        fmt.Sprintf("absent(%s)", sel),
+			For:         FormatWindow(tiers[0].Short),
+			Labels:      labels,
+			Annotations: s.annotations(fmt.Sprintf("SLO %s has no data: no series of %s; its burn-rate alerts cannot fire", s.ID(), sel)),
 		})
 	}
 	return out

@@ -14,6 +14,7 @@ import (
 	"math"
 	"math/big"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +51,9 @@ type SLO struct {
 	// query): Rules alerts when every series of one is absent, since the
 	// burn-rate alerts go silent without data. Optional.
 	Selectors []string
+	// Alerts names and labels the generated alerts; the zero value gives
+	// the defaults.
+	Alerts Alerts
 	// Bad or Good (exactly one) and Total are PromQL queries over counters
 	// containing WindowPlaceholder, e.g.
 	// sum by (tenant) (rate(http_requests_total{code=~"5.."}[{{.window}}])).
@@ -57,6 +61,66 @@ type SLO struct {
 }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_-]*$`)
+
+// Alerts are the policy's say over the generated alerts.
+type Alerts struct {
+	// Name of the burn-rate alerts; default AlertName.
+	Name string
+	// PageSeverity and TicketSeverity are the severity label values of the
+	// page and ticket tiers; default "page" and "ticket".
+	PageSeverity, TicketSeverity string
+	// Labels are added to every alert, e.g. team: payments.
+	Labels map[string]string
+	// Annotations are added to every alert, e.g. runbook_url.
+	Annotations map[string]string
+}
+
+// reservedLabels are set by the generated rules or come from the queries.
+var reservedLabels = []string{"service", "slo", "severity", "window", "tenant", "alertname"}
+
+var labelRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// validate reports every problem, each a *FieldError under alerts.
+func (a Alerts) validate() []error {
+	var errs []error
+	bad := func(field string, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: "alerts." + field, Err: fmt.Errorf(format, args...)})
+	}
+	if a.Name != "" && !labelRE.MatchString(a.Name) {
+		bad("name", "%q: expected letters, digits and _, e.g. CheckoutErrorBudgetBurn", a.Name)
+	}
+	for k, v := range map[string]string{"page-severity": a.PageSeverity, "ticket-severity": a.TicketSeverity} {
+		if strings.TrimSpace(v) != v {
+			bad(k, "%q has leading or trailing spaces", v)
+		}
+	}
+	for _, k := range sortedKeys(a.Labels) {
+		switch {
+		case !labelRE.MatchString(k):
+			bad("labels."+k, "%q is not a label name: expected letters, digits and _", k)
+		case slices.Contains(reservedLabels, k):
+			bad("labels."+k, "%s is set by the generated rules (reserved: %s)", k, strings.Join(reservedLabels, ", "))
+		}
+	}
+	for _, k := range sortedKeys(a.Annotations) {
+		if !labelRE.MatchString(k) {
+			bad("annotations."+k, "%q is not an annotation name: expected letters, digits and _", k)
+		}
+		if k == "summary" {
+			bad("annotations.summary", "summary is written by the generated rules; use description")
+		}
+	}
+	return errs
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // CheckName reports whether s is a valid SLO or service name: letters,
 // digits, _ and -, starting with a letter or _ (a valid label value, and
@@ -109,6 +173,7 @@ func (s SLO) Validate() []error {
 	if s.Total == "" {
 		bad("total", "required")
 	}
+	errs = append(errs, s.Alerts.validate()...)
 	for _, q := range []struct{ k, v string }{{"bad", s.Bad}, {"good", s.Good}, {"total", s.Total}} {
 		if q.v != "" && !strings.Contains(q.v, WindowPlaceholder) {
 			bad(q.k, "expected %s in the range selector, e.g. rate(x[%s])", WindowPlaceholder, WindowPlaceholder)

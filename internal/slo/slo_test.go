@@ -519,3 +519,76 @@ tests:
 		})
 	}
 }
+
+// TestAlertsValidate checks the policy's alert settings, each problem at
+// its key.
+func TestAlertsValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		a     Alerts
+		field string
+	}{
+		{"a name with a dash", Alerts{Name: "SLO-Burn"}, "alerts.name"},
+		{"a reserved label", Alerts{Labels: map[string]string{"severity": "critical"}}, "alerts.labels.severity"},
+		{"the tenant label is reserved", Alerts{Labels: map[string]string{"tenant": "x"}}, "alerts.labels.tenant"},
+		{"a label name with a dot", Alerts{Labels: map[string]string{"team.name": "x"}}, "alerts.labels.team.name"},
+		{"the summary annotation is written by releasegate", Alerts{Annotations: map[string]string{"summary": "x"}}, "alerts.annotations.summary"},
+		{"a severity with spaces", Alerts{PageSeverity: " critical"}, "alerts.page-severity"},
+	}
+	for _, tt := range tests {
+		s := availability()
+		s.Alerts = tt.a
+		errs := s.Validate()
+		var fe *FieldError
+		if len(errs) != 1 || !errors.As(errs[0], &fe) || fe.Field != tt.field {
+			t.Errorf("%s: Validate() = %v, want one *FieldError at %s", tt.name, errs, tt.field)
+		}
+	}
+	s := availability()
+	s.Alerts = Alerts{Name: "CheckoutBurn", PageSeverity: "critical", TicketSeverity: "warning",
+		Labels: map[string]string{"team": "payments"}, Annotations: map[string]string{"runbook_url": "https://runbooks.example/slo"}}
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Errorf("valid alert settings refused: %v", errs)
+	}
+}
+
+// TestRulesWithPolicyAlerts checks that the policy's alert name,
+// severities, labels and annotations reach every generated alert, and that
+// promtool accepts the file.
+func TestRulesWithPolicyAlerts(t *testing.T) {
+	t.Parallel()
+	s := availability()
+	s.Alerts = Alerts{Name: "CheckoutBurn", PageSeverity: "critical", TicketSeverity: "warning",
+		Labels:      map[string]string{"team": "payments"},
+		Annotations: map[string]string{"runbook_url": "https://runbooks.example/slo", "description": "tenant {{ $labels.tenant }} burns"}}
+	f := Rules([]SLO{s})
+	severities := map[string]int{}
+	for _, r := range f.Groups[0].Rules {
+		if r.Alert == "" {
+			continue
+		}
+		if r.Alert != "CheckoutBurn" && r.Alert != AbsentAlertName {
+			t.Errorf("alert %s, want CheckoutBurn or %s", r.Alert, AbsentAlertName)
+		}
+		severities[r.Labels["severity"]]++
+		if r.Labels["team"] != "payments" || r.Annotations["runbook_url"] != "https://runbooks.example/slo" || r.Annotations["summary"] == "" {
+			t.Errorf("alert %s lacks the policy's labels or annotations: %v %v", r.Alert, r.Labels, r.Annotations)
+		}
+	}
+	if severities["critical"] != 3 || severities["warning"] != 2 || len(severities) != 2 {
+		t.Errorf("severities %v, want 2 page tiers and SLOMetricAbsent critical, 2 ticket tiers warning", severities)
+	}
+	bin := promtool(t)
+	b, err := f.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "rules.yml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "check", "rules", path).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules: %v\n%s\n%s", err, out, b)
+	}
+}

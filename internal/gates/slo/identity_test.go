@@ -124,3 +124,52 @@ func TestDuplicateSLOIdentityIsAPolicyError(t *testing.T) {
 		})
 	}
 }
+
+// TestSLOAlertsInPolicy checks the alerts: block through the real policy
+// decoder: each problem at its key, and an annotation template Prometheus
+// would refuse is found by policy check, not by Prometheus at reload.
+func TestSLOAlertsInPolicy(t *testing.T) {
+	t.Parallel()
+	policyWith := func(alerts string) string {
+		return `version: 1
+gates:
+  - id: checkout
+    kind: slo
+    with:
+      source: {file: metrics.om}
+      slos:
+        - name: availability
+          objective: 99.9
+          bad: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+          total: sum(rate(http_requests_total[{{.window}}]))
+          alerts:
+` + alerts
+	}
+	tests := []struct {
+		name, alerts, wantPath string
+	}{
+		{"labels, annotations and names from the policy", "            name: CheckoutBurn\n            page-severity: critical\n            labels: {team: payments}\n            annotations: {runbook_url: \"https://runbooks.example/slo\", description: \"{{ $labels.tenant }} burns\"}\n", ""},
+		{"a reserved label", "            labels: {severity: critical}\n", "gates[0].with.slos[0].alerts.labels.severity"},
+		{"a broken annotation template", "            annotations: {description: \"{{ $labels.tenant \"}\n", "gates[0].with.slos[0].alerts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := policy.Parse("policy.yml", []byte(policyWith(tt.alerts)), policy.Options{})
+			if tt.wantPath == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				m := p.Gates[0].Spec.(*slogate.SLOSpec).Models()[0]
+				if m.Alerts.Name != "CheckoutBurn" || m.Alerts.Labels["team"] != "payments" {
+					t.Errorf("alerts not carried to the model: %+v", m.Alerts)
+				}
+				return
+			}
+			var es policy.Errors
+			if !errors.As(err, &es) || len(es) != 1 || es[0].Path != tt.wantPath || es[0].Location.Line == 0 {
+				t.Fatalf("want one error at %s with a position, got %v", tt.wantPath, err)
+			}
+		})
+	}
+}

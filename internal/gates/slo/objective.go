@@ -81,6 +81,16 @@ type SLOObject struct {
 	Tiers           *bool                       `yaml:"tiers" default:"true" doc:"check the multi-window tiers: page tiers (1h/5m ×14.4, 6h/30m ×6 for 30d) fail, ticket tiers (1d/2h ×3, 3d/6h ×1) warn; for other periods the windows scale with the period"`
 	BudgetRemaining *policy.Condition           `yaml:"budget-remaining" default:"> 0" doc:"condition on the fraction of the period's error budget left"`
 	OnNoData        string                      `yaml:"on-no-data" enum:"fail,warn,skip" default:"fail" doc:"outcome when a query returns nothing for a tenant, or NaN"`
+	Alerts          *SLOAlerts                  `yaml:"alerts" doc:"names, severities, labels and annotations of the alerts releasegate slo rules generates"`
+}
+
+// SLOAlerts is the policy's say over the generated alerts of one SLO.
+type SLOAlerts struct {
+	Name           string            `yaml:"name" default:"SLOErrorBudgetBurn" doc:"name of the burn-rate alerts"`
+	PageSeverity   string            `yaml:"page-severity" default:"page" doc:"severity label of the page tiers and of SLOMetricAbsent"`
+	TicketSeverity string            `yaml:"ticket-severity" default:"ticket" doc:"severity label of the ticket tiers"`
+	Labels         map[string]string `yaml:"labels" doc:"labels added to every generated alert, e.g. {team: payments}; service, slo, severity, window, tenant and alertname are reserved"`
+	Annotations    map[string]string `yaml:"annotations" doc:"annotations added to every generated alert, e.g. {runbook_url: https://…, dashboard: https://…}; Prometheus templates such as {{ $labels.tenant }} work and are checked"`
 }
 
 func (o *SLOObject) model() slo.SLO {
@@ -88,7 +98,11 @@ func (o *SLOObject) model() slo.SLO {
 	if p == 0 {
 		p = 30 * slo.Day
 	}
-	return slo.SLO{Name: o.Name, Objective: slo.ObjectiveRatio(o.Objective), Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
+	m := slo.SLO{Name: o.Name, Objective: slo.ObjectiveRatio(o.Objective), Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
+	if a := o.Alerts; a != nil {
+		m.Alerts = slo.Alerts{Name: a.Name, PageSeverity: a.PageSeverity, TicketSeverity: a.TicketSeverity, Labels: a.Labels, Annotations: a.Annotations}
+	}
+	return m
 }
 
 // burnWindows returns the burn-rate windows sorted, or an error per bad
@@ -188,6 +202,7 @@ func (s *SLOSpec) Validate() []error {
 		if o.BudgetRemaining != nil && o.BudgetRemaining.Relative() {
 			at("budget-remaining", errors.New("expected an absolute condition such as \"> 0.25\""))
 		}
+		before := len(errs)
 		_, _, werrs := o.burnWindows()
 		for _, err := range werrs {
 			if fe := (*policy.FieldError)(nil); errors.As(err, &fe) {
@@ -196,8 +211,38 @@ func (s *SLOSpec) Validate() []error {
 				at("burn-rates", err)
 			}
 		}
+		if o.Alerts != nil && len(errs) == before && len(m.Validate()) == 0 && parsed >= 2 {
+			// what releasegate slo rules would write for it, checked like
+			// promtool check rules: annotation templates above all
+			if err := checkGenerated(m); err != nil {
+				at("alerts", err)
+			}
+		}
 	}
 	return errs
+}
+
+// checkGenerated checks the rules generated for m as promtool check rules
+// would (rulefmt: names, labels, templates, every expr).
+func checkGenerated(m slo.SLO) error {
+	b, err := slo.Rules([]slo.SLO{m}).YAML()
+	if err != nil {
+		return fmt.Errorf("the generated rules cannot be written: %w", err)
+	}
+	if _, probs := CheckRuleFile("generated rules", b); len(probs) > 0 {
+		// one alert setting repeats in every alert: say it once
+		seen := map[string]bool{}
+		var msgs []string
+		for _, p := range probs {
+			msg := ruleNameRE.ReplaceAllString(p.Msg, "")
+			if !seen[msg] {
+				seen[msg] = true
+				msgs = append(msgs, msg)
+			}
+		}
+		return fmt.Errorf("the generated rules would not load in Prometheus: %s", strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 // checkRatioPart parses one of an SLO's bad, good and total queries the
