@@ -76,11 +76,11 @@ func Rules(slos []SLO) RuleFile {
 	for _, s := range slos {
 		g := RuleGroup{Name: s.GroupName()}
 		for _, w := range s.ReportWindows() {
-			g.Rules = append(g.Rules, Rule{
-				Record: RecordName(w),
-				Expr:   s.ErrorRatioQuery(w),
-				Labels: s.idLabels(),
-			})
+			expr := s.ErrorRatioQuery(w)
+			if w == s.Period && s.AveragePeriod && w != MinWindow {
+				expr = fmt.Sprintf("avg_over_time(%s%s[%s])", RecordName(MinWindow), s.Selector(), FormatWindow(w))
+			}
+			g.Rules = append(g.Rules, Rule{Record: RecordName(w), Expr: expr, Labels: s.idLabels()})
 		}
 		g.Rules = append(g.Rules, s.metadataRules()...)
 		for _, t := range s.Tiers() {

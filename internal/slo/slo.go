@@ -51,6 +51,16 @@ type SLO struct {
 	// query): Rules alerts when every series of one is absent, since the
 	// burn-rate alerts go silent without data. Optional.
 	Selectors []string
+	// AveragePeriod records the period's error ratio as the average of the
+	// recorded 5m ratios over the period (as Sloth does) instead of
+	// evaluating the queries over the whole period: for SLIs built on
+	// subqueries, whose period query re-evaluates the subquery at every
+	// step of the period at every rule evaluation. It approximates the
+	// exact ratio: every 5m evaluation weighs the same whatever its
+	// traffic (exact under steady traffic, quiet hours weigh more), and
+	// the period only fills as the rule runs. The gate still evaluates the
+	// exact ratio.
+	AveragePeriod bool
 	// Alerts names and labels the generated alerts; the zero value gives
 	// the defaults.
 	Alerts Alerts

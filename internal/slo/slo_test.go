@@ -592,3 +592,64 @@ func TestRulesWithPolicyAlerts(t *testing.T) {
 		t.Fatalf("promtool check rules: %v\n%s\n%s", err, out, b)
 	}
 }
+
+// TestRulesAveragePeriodPassPromtool checks the cheap period form for a
+// subquery SLI: the period's recording rule averages the recorded 5m
+// ratios instead of re-running the subquery over the period; promtool
+// accepts it and, under steady traffic, it gives the exact ratio.
+func TestRulesAveragePeriodPassPromtool(t *testing.T) {
+	t.Parallel()
+	s := availability()
+	s.Period, s.AveragePeriod = Day, true
+	s.Bad = `sum by (tenant) (sum_over_time((request_latency_seconds > bool 0.5)[{{.window}}:1m]))`
+	s.Total = `sum by (tenant) (count_over_time(request_latency_seconds[{{.window}}]))`
+	s.Selectors = []string{"request_latency_seconds"}
+	f := Rules([]SLO{s})
+	var period Rule
+	for _, r := range f.Groups[0].Rules {
+		if r.Record == RecordName(Day) {
+			period = r
+		}
+	}
+	if want := `avg_over_time(slo:sli_error:ratio_rate5m{service="checkout",slo="availability"}[1d])`; period.Expr != want {
+		t.Errorf("period rule = %q, want %q", period.Expr, want)
+	}
+	bin := promtool(t)
+	b, err := f.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "check", "rules", filepath.Join(dir, "rules.yml")).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules: %v\n%s\n%s", err, out, b)
+	}
+	test := `rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'request_latency_seconds{tenant="slow"}'
+        values: '0.6x180'
+      - series: 'request_latency_seconds{tenant="fast"}'
+        values: '0.1x180'
+    promql_expr_test:
+      - expr: slo:sli_error:ratio_rate1d
+        eval_time: 3h
+        exp_samples:
+          - labels: 'slo:sli_error:ratio_rate1d{service="checkout",slo="availability",tenant="slow"}'
+            value: 1
+          - labels: 'slo:sli_error:ratio_rate1d{service="checkout",slo="availability",tenant="fast"}'
+            value: 0
+`
+	if err := os.WriteFile(filepath.Join(dir, "test.yml"), []byte(test), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "test", "rules", "test.yml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool test rules: %v\n%s", err, out)
+	}
+}

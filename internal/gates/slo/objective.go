@@ -82,6 +82,7 @@ type SLOObject struct {
 	BudgetRemaining *policy.Condition           `yaml:"budget-remaining" default:"> 0" doc:"condition on the fraction of the period's error budget left"`
 	OnNoData        string                      `yaml:"on-no-data" enum:"fail,warn,skip" default:"fail" doc:"outcome when a query returns nothing for a tenant, or NaN"`
 	Alerts          *SLOAlerts                  `yaml:"alerts" doc:"names, severities, labels and annotations of the alerts releasegate slo rules generates"`
+	PeriodRatio     string                      `yaml:"period-ratio" enum:"auto,exact,average" default:"auto" doc:"how the generated rules record the error ratio over the period: exact (the queries over the whole period), average (the mean of the recorded 5m ratios, as Sloth: cheap, weighs every 5m alike), or auto: average when a query uses a subquery, else exact; the gate always evaluates the exact ratio"`
 }
 
 // SLOAlerts is the policy's say over the generated alerts of one SLO.
@@ -99,7 +100,13 @@ func (o *SLOObject) model() slo.SLO {
 		p = 30 * slo.Day
 	}
 	m := slo.SLO{Name: o.Name, Objective: slo.ObjectiveRatio(o.Objective), Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
-	if a := o.Alerts; a != nil {
+	switch o.PeriodRatio {
+	case "average":
+		m.AveragePeriod = true
+	case "", "auto":
+		m.AveragePeriod = hasSubquery(o.Bad) || hasSubquery(o.Good) || hasSubquery(o.Total)
+	}
+		if a := o.Alerts; a != nil {
 		m.Alerts = slo.Alerts{Name: a.Name, PageSeverity: a.PageSeverity, TicketSeverity: a.TicketSeverity, Labels: a.Labels, Annotations: a.Annotations}
 	}
 	return m
@@ -220,6 +227,26 @@ func (s *SLOSpec) Validate() []error {
 		}
 	}
 	return errs
+}
+
+// hasSubquery reports whether q (with the window placeholder) uses a
+// subquery such as sum_over_time((x > bool 0.5)[{{.window}}:1m]).
+func hasSubquery(q string) bool {
+	if q == "" {
+		return false
+	}
+	expr, err := metrics.ParseQuery(strings.ReplaceAll(q, slo.WindowPlaceholder, "5m"))
+	if err != nil {
+		return false
+	}
+	found := false
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		if _, ok := n.(*parser.SubqueryExpr); ok {
+			found = true
+		}
+		return nil
+	})
+	return found
 }
 
 // checkGenerated checks the rules generated for m as promtool check rules

@@ -137,3 +137,26 @@ func TestSLOShortPeriods(t *testing.T) {
 		})
 	}
 }
+
+// TestPeriodRatio checks which SLOs get the cheap average period form:
+// auto picks it for subquery SLIs only.
+func TestPeriodRatio(t *testing.T) {
+	t.Parallel()
+	sub := `sum by (tenant) (sum_over_time((request_latency_seconds > bool 0.5)[{{.window}}:1m]))`
+	tests := []struct {
+		name, setting, bad string
+		want               bool
+	}{
+		{"auto, plain rates: exact", "", badQ, false},
+		{"auto, a subquery: average", "auto", sub, true},
+		{"exact, a subquery: exact", "exact", sub, false},
+		{"average, plain rates: average", "average", badQ, true},
+	}
+	for _, tt := range tests {
+		o := availabilitySLO(99.9)
+		o.PeriodRatio, o.Bad = tt.setting, tt.bad
+		if got := o.model().AveragePeriod; got != tt.want {
+			t.Errorf("%s: AveragePeriod = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
