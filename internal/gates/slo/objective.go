@@ -106,7 +106,7 @@ func (o *SLOObject) model() slo.SLO {
 	case "", "auto":
 		m.AveragePeriod = hasSubquery(o.Bad) || hasSubquery(o.Good) || hasSubquery(o.Total)
 	}
-		if a := o.Alerts; a != nil {
+	if a := o.Alerts; a != nil {
 		m.Alerts = slo.Alerts{Name: a.Name, PageSeverity: a.PageSeverity, TicketSeverity: a.TicketSeverity, Labels: a.Labels, Annotations: a.Annotations}
 	}
 	return m
