@@ -100,12 +100,6 @@ func (o *SLOObject) model() slo.SLO {
 		p = 30 * slo.Day
 	}
 	m := slo.SLO{Name: o.Name, Objective: slo.ObjectiveRatio(o.Objective), Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
-	switch o.PeriodRatio {
-	case "average":
-		m.AveragePeriod = true
-	case "", "auto":
-		m.AveragePeriod = hasSubquery(o.Bad) || hasSubquery(o.Good) || hasSubquery(o.Total)
-	}
 	if a := o.Alerts; a != nil {
 		m.Alerts = slo.Alerts{Name: a.Name, PageSeverity: a.PageSeverity, TicketSeverity: a.TicketSeverity, Labels: a.Labels, Annotations: a.Annotations}
 	}
@@ -152,6 +146,7 @@ func (s *SLOSpec) Models() []slo.SLO {
 		// Validate has parsed the query: an error here leaves no selectors
 		sels, _ := metrics.Selectors(strings.ReplaceAll(s.SLOs[i].Total, slo.WindowPlaceholder, "5m"))
 		out[i].Selectors = sels
+		out[i].AveragePeriod = s.SLOs[i].averagePeriod()
 	}
 	return out
 }
@@ -227,6 +222,19 @@ func (s *SLOSpec) Validate() []error {
 		}
 	}
 	return errs
+}
+
+// averagePeriod reports whether the rules record the period's ratio as
+// the average of the 5m ratios (period-ratio). Only rule generation asks:
+// it parses the queries.
+func (o *SLOObject) averagePeriod() bool {
+	switch o.PeriodRatio {
+	case "average":
+		return true
+	case "", "auto":
+		return hasSubquery(o.Bad) || hasSubquery(o.Good) || hasSubquery(o.Total)
+	}
+	return false
 }
 
 // hasSubquery reports whether q (with the window placeholder) uses a

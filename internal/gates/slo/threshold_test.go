@@ -155,7 +155,7 @@ func TestPeriodRatio(t *testing.T) {
 	for _, tt := range tests {
 		o := availabilitySLO(99.9)
 		o.PeriodRatio, o.Bad = tt.setting, tt.bad
-		if got := o.model().AveragePeriod; got != tt.want {
+		if got := (&SLOSpec{SLOs: []SLOObject{o}}).Models()[0].AveragePeriod; got != tt.want {
 			t.Errorf("%s: AveragePeriod = %v, want %v", tt.name, got, tt.want)
 		}
 	}
