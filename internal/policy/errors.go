@@ -59,10 +59,15 @@ func (es Errors) Error() string {
 // Is makes Errors match gate.ErrBadInput.
 func (es Errors) Is(target error) bool { return target == gate.ErrBadInput }
 
-func (es Errors) sort() {
+func (es Errors) sort(file string) {
 	sort.SliceStable(es, func(i, j int) bool {
 		a, b := es[i].Location, es[j].Location
 		switch {
+		case a.File != b.File: // the policy's own problems first, then each file named in it
+			if a.File == file || b.File == file {
+				return a.File == file
+			}
+			return a.File < b.File
 		case a.Line != b.Line:
 			return a.Line < b.Line
 		case a.Column != b.Column:
@@ -93,12 +98,35 @@ type Validator interface {
 	Validate() []error
 }
 
-// GateIDSetter is a gate's settings type that needs the gate's id, e.g. as
-// the default name of what it defines. Parse calls SetGateID after
+// Binder is a gate's settings type that needs to know where it stands: its
+// gate's id (e.g. as the default name of what it defines) and the policy's
+// directory (to read a file the settings name). Parse calls Bind after
 // decoding the `with:` block and before Validate.
-type GateIDSetter interface {
-	SetGateID(id string)
+type Binder interface {
+	Bind(GateContext)
 }
+
+// GateContext is what Bind learns.
+type GateContext struct {
+	// ID is the gate's id.
+	ID string
+	// Dir is the policy file's directory, against which relative paths
+	// are resolved.
+	Dir string
+}
+
+// FileError is a problem in another file the settings name (e.g. an SLO
+// spec), at its own file:line:col; Field is the key that names the file.
+type FileError struct {
+	Field    string
+	Location gate.Location
+	Err      error
+}
+
+func (e *FileError) Error() string { return e.Location.String() + ": " + e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *FileError) Unwrap() error { return e.Err }
 
 // Identifier is a gate's settings type whose items must be unique across
 // the whole policy, not only within their gate: the SLOs of every slo gate

@@ -18,12 +18,12 @@ type namedSpec struct {
 	validated bool
 }
 
-func (s *namedSpec) SetGateID(id string) { s.gateID = id }
+func (s *namedSpec) Bind(c GateContext) { s.gateID = c.ID }
 
 func (s *namedSpec) Validate() []error {
 	s.validated = true
 	if s.gateID == "" {
-		return []error{errors.New("SetGateID was not called before Validate")}
+		return []error{errors.New("Bind was not called before Validate")}
 	}
 	return nil
 }
@@ -46,7 +46,7 @@ func init() {
 		New:  func(m gate.Meta, _ any, _ gate.Env) (gate.Gate, error) { return nopGate{m.ID}, nil }})
 }
 
-// TestIdentitiesAcrossGates checks the policy-wide keys: SetGateID comes
+// TestIdentitiesAcrossGates checks the policy-wide keys: Bind comes
 // before Validate, keys of one gate are that gate's business, and a key two
 // gates give is one error at the second naming the first's position.
 func TestIdentitiesAcrossGates(t *testing.T) {

@@ -136,8 +136,8 @@ func Parse(file string, b []byte, o Options) (*Policy, error) {
 	}
 	d := newDecoder(file, getenv)
 	fail := func(es Errors) (*Policy, error) {
-		es.clamp(b)
-		es.sort()
+		es.clamp(file, b)
+		es.sort(file)
 		return nil, es
 	}
 	var root yaml.Node
@@ -240,8 +240,8 @@ func (p *Policy) validate(d *decoder, doc *yaml.Node) {
 			with = &yaml.Node{Kind: yaml.MappingNode, Line: g.Location.Line, Column: g.Location.Column}
 		}
 		d.decode(with, reflect.ValueOf(spec).Elem(), withPath, "")
-		if v, ok := spec.(GateIDSetter); ok {
-			v.SetGateID(g.ID)
+		if v, ok := spec.(Binder); ok {
+			v.Bind(GateContext{ID: g.ID, Dir: filepath.Dir(d.file)})
 		}
 		if v, ok := spec.(Validator); ok {
 			d.validateSpec(v, withPath)

@@ -36,12 +36,13 @@ type SLOSpec struct {
 	Concurrency int         `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
 	SLOs        []SLOObject `yaml:"slos" required:"true" doc:"the objectives"`
 
-	// gateID is the default service.
-	gateID string
+	// gateID is the default service; dir resolves from.
+	gateID, dir string
 }
 
-// SetGateID learns the gate's id, the default service.
-func (s *SLOSpec) SetGateID(id string) { s.gateID = id }
+// Bind learns the gate's id, the default service, and the policy's
+// directory, against which from is read.
+func (s *SLOSpec) Bind(c policy.GateContext) { s.gateID, s.dir = c.ID, c.Dir }
 
 // service is the service that identifies the SLOs: Service, else the gate id.
 func (s *SLOSpec) service() string {
