@@ -123,7 +123,7 @@ func (s SLO) Selector() string {
 func (s SLO) alert(t Tier) Rule {
 	threshold := fmt.Sprintf("(%s * %s)", fmtF(t.Factor), fmtF(roundTo(s.ErrorBudget(), 12)))
 	sel := s.Selector()
-	labels := s.alertLabels()
+	labels := s.alertLabels(t.Severity)
 	labels["severity"] = s.severity(t.Severity)
 	labels["window"] = FormatWindow(t.Long) + "/" + FormatWindow(t.Short)
 	name := s.Alerts.Name
@@ -141,24 +141,31 @@ func (s SLO) alert(t Tier) Rule {
 	}
 }
 
-// alertLabels are the SLO's identity and the policy's alert labels.
-func (s SLO) alertLabels() map[string]string {
+// alertLabels are the SLO's identity and the policy's alert labels, those
+// of every alert and those of the tier's severity (page or ticket).
+func (s SLO) alertLabels(tier string) map[string]string {
 	l := s.idLabels()
-	for k, v := range s.Alerts.Labels {
-		if _, set := l[k]; !set {
-			l[k] = v
+	extra := s.Alerts.PageLabels
+	if tier == "ticket" {
+		extra = s.Alerts.TicketLabels
+	}
+	for _, m := range []map[string]string{s.Alerts.Labels, extra} {
+		for k, v := range m {
+			if k != "service" && k != "slo" {
+				l[k] = v
+			}
 		}
 	}
 	return l
 }
 
-// annotations are the summary and the policy's alert annotations.
+// annotations are releasegate's summary and the policy's alert
+// annotations (whose summary, if any, replaces releasegate's).
 func (s SLO) annotations(summary string) map[string]string {
-	a := map[string]string{}
+	a := map[string]string{"summary": summary}
 	for k, v := range s.Alerts.Annotations {
 		a[k] = v
 	}
-	a["summary"] = summary
 	return a
 }
 
@@ -203,7 +210,7 @@ func (s SLO) absentAlerts() []Rule {
 			continue
 		}
 		seen[sel] = true
-		labels := s.alertLabels()
+		labels := s.alertLabels("page")
 		labels["severity"] = s.severity("page")
 		out = append(out, Rule{
 			Alert:       AbsentAlertName,

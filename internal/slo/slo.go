@@ -81,7 +81,11 @@ type Alerts struct {
 	PageSeverity, TicketSeverity string
 	// Labels are added to every alert, e.g. team: payments.
 	Labels map[string]string
-	// Annotations are added to every alert, e.g. runbook_url.
+	// PageLabels and TicketLabels are added to the page and to the ticket
+	// alerts (Sloth's page_alert and ticket_alert labels).
+	PageLabels, TicketLabels map[string]string
+	// Annotations are added to every alert, e.g. runbook_url; a summary
+	// replaces releasegate's.
 	Annotations map[string]string
 }
 
@@ -104,20 +108,22 @@ func (a Alerts) validate() []error {
 			bad(k, "%q has leading or trailing spaces", v)
 		}
 	}
-	for _, k := range sortedKeys(a.Labels) {
-		switch {
-		case !labelRE.MatchString(k):
-			bad("labels."+k, "%q is not a label name: expected letters, digits and _", k)
-		case slices.Contains(reservedLabels, k):
-			bad("labels."+k, "%s is set by the generated rules (reserved: %s)", k, strings.Join(reservedLabels, ", "))
+	for _, set := range []struct {
+		key    string
+		labels map[string]string
+	}{{"labels", a.Labels}, {"page-labels", a.PageLabels}, {"ticket-labels", a.TicketLabels}} {
+		for _, k := range sortedKeys(set.labels) {
+			switch {
+			case !labelRE.MatchString(k):
+				bad(set.key+"."+k, "%q is not a label name: expected letters, digits and _", k)
+			case slices.Contains(reservedLabels, k):
+				bad(set.key+"."+k, "%s is set by the generated rules (reserved: %s)", k, strings.Join(reservedLabels, ", "))
+			}
 		}
 	}
 	for _, k := range sortedKeys(a.Annotations) {
 		if !labelRE.MatchString(k) {
 			bad("annotations."+k, "%q is not an annotation name: expected letters, digits and _", k)
-		}
-		if k == "summary" {
-			bad("annotations.summary", "summary is written by the generated rules; use description")
 		}
 	}
 	return errs

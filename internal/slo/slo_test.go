@@ -533,7 +533,8 @@ func TestAlertsValidate(t *testing.T) {
 		{"a reserved label", Alerts{Labels: map[string]string{"severity": "critical"}}, "alerts.labels.severity"},
 		{"the tenant label is reserved", Alerts{Labels: map[string]string{"tenant": "x"}}, "alerts.labels.tenant"},
 		{"a label name with a dot", Alerts{Labels: map[string]string{"team.name": "x"}}, "alerts.labels.team.name"},
-		{"the summary annotation is written by releasegate", Alerts{Annotations: map[string]string{"summary": "x"}}, "alerts.annotations.summary"},
+		{"a reserved page label", Alerts{PageLabels: map[string]string{"window": "x"}}, "alerts.page-labels.window"},
+		{"an annotation name with a dash", Alerts{Annotations: map[string]string{"runbook-url": "x"}}, "alerts.annotations.runbook-url"},
 		{"a severity with spaces", Alerts{PageSeverity: " critical"}, "alerts.page-severity"},
 	}
 	for _, tt := range tests {

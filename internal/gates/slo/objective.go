@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
 	"github.com/maestro-conductor/releasegate/internal/policy"
@@ -34,10 +36,49 @@ type SLOSpec struct {
 	TenantLabel string      `yaml:"tenant-label" doc:"label whose values are tenants; the bad/good/total queries must keep it (sum by (tenant) …)"`
 	Tenants     []string    `yaml:"tenants" doc:"tenants that must be present; a missing one is no data"`
 	Concurrency int         `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
-	SLOs        []SLOObject `yaml:"slos" required:"true" doc:"the objectives"`
+	SLOs        []SLOObject `yaml:"slos" doc:"the objectives (required unless from names a spec)"`
+	From        string      `yaml:"from" doc:"a Sloth prometheus/v1 service spec (relative to the policy) whose SLOs the gate judges beside slos: its service (unless service is set), SLO names, objectives, error_query/total_query events, and alerting name, labels and annotations (page_alert/ticket_alert labels, severity included); problems are reported at the spec's file:line:col"`
 
 	// gateID is the default service; dir resolves from.
 	gateID, dir string
+	// sloth is the spec read from From, whose SLOs are SLOs[slothFrom:];
+	// slothDigest is its sha256 for the result's inputs.
+	sloth       *SlothSpec
+	slothFrom   int
+	slothDigest string
+}
+
+// loadFrom reads the Sloth spec named by From once, appending its SLOs.
+func (s *SLOSpec) loadFrom() []error {
+	if s.From == "" || s.sloth != nil {
+		return nil
+	}
+	path := s.From
+	if !filepath.IsAbs(path) && s.dir != "" {
+		path = filepath.Join(s.dir, path)
+	}
+	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
+	if err != nil {
+		return []error{&policy.FieldError{Field: "from", Err: fmt.Errorf("cannot read the Sloth spec: %w", err)}}
+	}
+	spec, errs := ParseSlothSpec(path, b)
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+		if se := (*SlothError)(nil); errors.As(e, &se) {
+			out[i] = &policy.FileError{Field: "from", Location: se.Location, Err: errors.New(se.Msg)}
+		}
+	}
+	if spec == nil {
+		return out
+	}
+	// the SLOs it could read are validated too, so every problem shows
+	s.sloth, s.slothFrom, s.slothDigest = spec, len(s.SLOs), digest(b)
+	s.SLOs = append(s.SLOs, spec.SLOs...)
+	if s.Service == "" {
+		s.Service = spec.Service
+	}
+	return out
 }
 
 // Bind learns the gate's id, the default service, and the policy's
@@ -92,7 +133,9 @@ type SLOAlerts struct {
 	PageSeverity   string            `yaml:"page-severity" default:"page" doc:"severity label of the page tiers and of SLOMetricAbsent"`
 	TicketSeverity string            `yaml:"ticket-severity" default:"ticket" doc:"severity label of the ticket tiers"`
 	Labels         map[string]string `yaml:"labels" doc:"labels added to every generated alert, e.g. {team: payments}; service, slo, severity, window, tenant and alertname are reserved"`
-	Annotations    map[string]string `yaml:"annotations" doc:"annotations added to every generated alert, e.g. {runbook_url: https://…, dashboard: https://…}; Prometheus templates such as {{ $labels.tenant }} work and are checked"`
+	PageLabels     map[string]string `yaml:"page-labels" doc:"labels added to the page alerts only, e.g. {routing_key: payments}"`
+	TicketLabels   map[string]string `yaml:"ticket-labels" doc:"labels added to the ticket alerts only, e.g. {channel: \"#payments\"}"`
+	Annotations    map[string]string `yaml:"annotations" doc:"annotations added to every generated alert, e.g. {runbook_url: https://…, dashboard: https://…}; a summary replaces releasegate's; Prometheus templates such as {{ $labels.tenant }} work and are checked"`
 }
 
 func (o *SLOObject) model() slo.SLO {
@@ -102,7 +145,8 @@ func (o *SLOObject) model() slo.SLO {
 	}
 	m := slo.SLO{Name: o.Name, Objective: slo.ObjectiveRatio(o.Objective), Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
 	if a := o.Alerts; a != nil {
-		m.Alerts = slo.Alerts{Name: a.Name, PageSeverity: a.PageSeverity, TicketSeverity: a.TicketSeverity, Labels: a.Labels, Annotations: a.Annotations}
+		m.Alerts = slo.Alerts{Name: a.Name, PageSeverity: a.PageSeverity, TicketSeverity: a.TicketSeverity,
+			Labels: a.Labels, PageLabels: a.PageLabels, TicketLabels: a.TicketLabels, Annotations: a.Annotations}
 	}
 	return m
 }
@@ -162,8 +206,13 @@ func (s *SLOSpec) Validate() []error {
 	if len(s.Tenants) > 0 && s.TenantLabel == "" {
 		errs = append(errs, &policy.FieldError{Field: "tenants", Err: errors.New("tenants are matched against tenant-label; set tenant-label, e.g. tenant")})
 	}
-	if len(s.SLOs) == 0 {
-		errs = append(errs, &policy.FieldError{Field: "slos", Err: errors.New("no SLOs; expected at least one")})
+	ferrs := s.loadFrom()
+	if len(ferrs) > 0 && s.sloth == nil {
+		return append(errs, ferrs...)
+	}
+	errs = append(errs, ferrs...)
+	if len(s.SLOs) == 0 && len(ferrs) == 0 {
+		errs = append(errs, &policy.FieldError{Field: "slos", Err: errors.New("no SLOs; expected at least one under slos, or a Sloth spec in from")})
 	}
 	if err := slo.CheckName(s.Service); err != nil && s.Service != "" {
 		errs = append(errs, &policy.FieldError{Field: "service", Err: err})
@@ -172,6 +221,10 @@ func (s *SLOSpec) Validate() []error {
 	for i := range s.SLOs {
 		o := &s.SLOs[i]
 		at := func(field string, err error) {
+			if s.sloth != nil && i >= s.slothFrom {
+				errs = append(errs, s.sloth.fileError(i-s.slothFrom, field, err))
+				return
+			}
 			errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("slos[%d].%s", i, field), Err: err})
 		}
 		if names[o.Name] && o.Name != "" {
@@ -391,6 +444,9 @@ func (g *SLOGate) Run(ctx context.Context) (*gate.Result, error) {
 		})
 	}
 	res := &gate.Result{Kind: "slo", Inputs: []gate.Input{sourceInput(g.src)}}
+	if g.spec.sloth != nil {
+		res.Inputs = append(res.Inputs, gate.Input{Name: g.spec.From, Digest: g.spec.slothDigest})
+	}
 	if err != nil {
 		return res, err
 	}
