@@ -41,8 +41,9 @@ test: services build oracles ## install what is needed, start services, run ever
 test-go: ## go test without starting services (service tests skip locally)
 	$(GO) test ./...
 
-lint: tidy ## go.mod tidy, go vet and actionlint
+lint: tidy ## go.mod tidy, go vet, staticcheck and actionlint (the tools are pinned in tools/go.mod)
 	$(GO) vet ./...
+	$(GO) tool -modfile=tools/go.mod staticcheck ./...
 	$(GO) tool -modfile=tools/go.mod actionlint
 
 tidy: ## fail when go.mod/go.sum (or tools/go.mod/go.sum) are not what `go mod tidy` makes them

@@ -13,7 +13,7 @@
 set -uo pipefail
 
 if [[ -z "${RELEASEGATE:-}" ]]; then
-  echo "::error title=releasegate::expected the path of the releasegate binary in RELEASEGATE, found it empty; the build step of this action did not run"
+  echo "::error title=releasegate::expected the path of the releasegate binary in RELEASEGATE, found it empty; the setup steps of this action did not run"
   exit 3
 fi
 
@@ -65,6 +65,7 @@ case "$*" in
     flag INPUT_ONLY --only
     flag INPUT_FORMAT --format
     flag INPUT_OUT_DIR --out
+    flag INPUT_CHECKS --checks
     ;;
 esac
 

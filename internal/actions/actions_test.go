@@ -83,6 +83,35 @@ func TestPublish(t *testing.T) {
 	}
 }
 
+// TestPublishWithoutRunnerFiles: with GITHUB_ACTIONS=true but the runner's
+// files unset or unwritable, Publish says so as an error (the library
+// panics) and still prints the annotations.
+func TestPublishWithoutRunnerFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"both unset", map[string]string{}, "GITHUB_OUTPUT (outputs status, result) and GITHUB_STEP_SUMMARY (the step summary) not set"},
+		{"summary unset", map[string]string{"GITHUB_OUTPUT": filepath.Join(dir, "out")}, "GITHUB_STEP_SUMMARY (the step summary) not set"},
+		{"output is a directory", map[string]string{"GITHUB_OUTPUT": dir, "GITHUB_STEP_SUMMARY": filepath.Join(dir, "sum")}, "writing to the runner's files failed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var cmds bytes.Buffer
+			err := NewRuntime(&cmds, func(k string) string { return tc.env[k] }).Publish(fixture())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+			if tc.name != "output is a directory" && !strings.Contains(cmds.String(), "::error") {
+				t.Errorf("annotations not printed:\n%s", cmds.String())
+			}
+		})
+	}
+}
+
 // githubServer serves the two endpoints as GitHub documents them: "Create a
 // check run" answers 201 with the check run, or 403 when checks are
 // forbidden; "Create a commit status" answers 201.

@@ -40,7 +40,8 @@ var ErrNoToken = errors.New("no GitHub token; set GITHUB_TOKEN (with checks: wri
 
 // NewChecksFromEnv builds a Checks from the Actions environment:
 // GITHUB_TOKEN, GITHUB_API_URL (GitHub Enterprise Server and tests),
-// GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_SERVER_URL and GITHUB_RUN_ID.
+// GITHUB_REPOSITORY, the commit CheckSHA picks (GITHUB_SHA, or the pull
+// request's head), GITHUB_SERVER_URL and GITHUB_RUN_ID.
 func NewChecksFromEnv(getenv func(string) string, hc *http.Client) (*Checks, error) {
 	token := getenv("GITHUB_TOKEN")
 	if token == "" {
@@ -50,9 +51,9 @@ func NewChecksFromEnv(getenv func(string) string, hc *http.Client) (*Checks, err
 	if !ok || owner == "" || repo == "" {
 		return nil, fmt.Errorf("GITHUB_REPOSITORY is %q; expected owner/name", getenv("GITHUB_REPOSITORY"))
 	}
-	sha := getenv("GITHUB_SHA")
-	if len(sha) < 7 {
-		return nil, fmt.Errorf("GITHUB_SHA is %q; expected a commit sha", sha)
+	sha, err := CheckSHA(getenv)
+	if err != nil {
+		return nil, err
 	}
 	api := getenv("GITHUB_API_URL")
 	if api == "" {

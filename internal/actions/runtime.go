@@ -31,13 +31,14 @@ func Detect(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") =
 
 // Runtime publishes a run's outcome to the Actions runner.
 type Runtime struct {
-	a *githubactions.Action
+	a      *githubactions.Action
+	getenv func(string) string
 }
 
 // NewRuntime returns a runtime that writes workflow commands to w and file
 // commands to the files named by getenv (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY).
 func NewRuntime(w io.Writer, getenv func(string) string) *Runtime {
-	return &Runtime{a: githubactions.New(githubactions.WithWriter(w), githubactions.WithGetenv(githubactions.GetenvFunc(getenv)))}
+	return &Runtime{a: githubactions.New(githubactions.WithWriter(w), githubactions.WithGetenv(githubactions.GetenvFunc(getenv))), getenv: getenv}
 }
 
 // Mask tells the runner to hide each secret in all later logs. Call it
@@ -52,20 +53,47 @@ func (rt *Runtime) Mask(secrets []string) {
 	}
 }
 
+// SetOutput sets one step output (GITHUB_OUTPUT), for the workflow's
+// plumbing commands.
+func (rt *Runtime) SetOutput(name, value string) { rt.a.SetOutput(name, value) }
+
 // Publish sets the `status` and `result` outputs, appends the checklist to
 // the step summary and prints annotations for every check that did not pass.
-func (rt *Runtime) Publish(rep *gate.Report) error {
+//
+// go-githubactions panics when a runner file cannot be written; Publish
+// returns that as an error, and skips (and names) a file whose variable is
+// unset, so a run outside a real runner still prints its annotations.
+func (rt *Runtime) Publish(rep *gate.Report) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("writing to the runner's files failed (%v); outputs and the step summary may be incomplete", r)
+		}
+	}()
 	b, err := json.Marshal(rep)
 	if err != nil {
 		return fmt.Errorf("encode result output: %w", err)
 	}
-	rt.a.SetOutput("status", string(rep.Status))
-	rt.a.SetOutput("result", string(b))
-	var sb strings.Builder
-	if err := report.Markdown(&sb, rep); err != nil {
-		return err
+	var missing []string
+	if rt.getenv("GITHUB_OUTPUT") == "" {
+		missing = append(missing, "GITHUB_OUTPUT (outputs status, result)")
+	} else {
+		rt.a.SetOutput("status", string(rep.Status))
+		rt.a.SetOutput("result", string(b))
 	}
-	rt.a.AddStepSummary(truncate(sb.String(), maxSummary))
+	if rt.getenv("GITHUB_STEP_SUMMARY") == "" {
+		missing = append(missing, "GITHUB_STEP_SUMMARY (the step summary)")
+	} else {
+		var sb strings.Builder
+		if err := report.Markdown(&sb, rep); err != nil {
+			return err
+		}
+		rt.a.AddStepSummary(truncate(sb.String(), maxSummary))
+	}
+	defer func() {
+		if err == nil && len(missing) > 0 {
+			err = fmt.Errorf("GITHUB_ACTIONS is true but %s not set, so nothing was written there; a runner sets them in every step (outside one, unset GITHUB_ACTIONS)", strings.Join(missing, " and "))
+		}
+	}()
 	anns := report.Annotations(rep)
 	for i, an := range anns {
 		if i == maxAnnotations {

@@ -29,7 +29,7 @@ func TestBillableMinutesRoundUp(t *testing.T) {
 	now := t0.Add(5*time.Minute + 10*time.Second)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			j := Job{StartedAt: t0.Add(c.start)}
+			j := Job{StartedAt: t0.Add(c.start), Status: "completed", RunnerName: "GitHub Actions 1"}
 			if c.end >= 0 {
 				j.CompletedAt = t0.Add(c.end)
 			}
@@ -40,6 +40,43 @@ func TestBillableMinutesRoundUp(t *testing.T) {
 	}
 	if got := BillableMinutes(Job{}, now); got != 0 {
 		t.Errorf("a job that never started: %v minutes, want 0", got)
+	}
+}
+
+// TestQueuedJobsAreNotBilled: GitHub fills started_at of a queued job with
+// the time it was queued; a job costs only once a runner took it.
+func TestQueuedJobsAreNotBilled(t *testing.T) {
+	t.Parallel()
+	queuedAt := t0
+	now := t0.Add(7*time.Minute + 5*time.Second)
+	cases := []struct {
+		name   string
+		status string
+		runner string
+		done   time.Duration // 0: still open
+		want   float64
+	}{
+		{"queued for 7 minutes with started_at filled costs nothing", "queued", "", 0, 0},
+		{"waiting for an approval costs nothing", "waiting", "", 0, 0},
+		{"pending costs nothing", "pending", "", 0, 0},
+		{"requested costs nothing", "requested", "", 0, 0},
+		{"in progress without a runner name costs nothing yet", "in_progress", "", 0, 0},
+		{"cancelled before a runner took it costs nothing", "completed", "", 3 * time.Minute, 0},
+		{"a status in capitals is still queued", "QUEUED", "GitHub Actions 4", 0, 0},
+		{"in progress on a runner counts until now, rounded up", "in_progress", "GitHub Actions 4", 0, 8},
+		{"completed on a runner counts to completed_at, rounded up", "completed", "GitHub Actions 4", 2*time.Minute + time.Second, 3},
+		{"completed after now counts until now", "completed", "GitHub Actions 4", 9 * time.Minute, 8},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			j := Job{Status: c.status, RunnerName: c.runner, StartedAt: queuedAt}
+			if c.done > 0 {
+				j.CompletedAt = queuedAt.Add(c.done)
+			}
+			if got := BillableMinutes(j, now); got != c.want {
+				t.Errorf("BillableMinutes = %v, want %v", got, c.want)
+			}
+		})
 	}
 }
 
@@ -63,7 +100,7 @@ func TestPricesByLabels(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rec, err := p.Price(Job{Labels: c.labels, StartedAt: t0, CompletedAt: t0.Add(2*time.Minute + time.Second)}, t0)
+			rec, err := p.Price(Job{Labels: c.labels, Status: "completed", RunnerName: "r", StartedAt: t0, CompletedAt: t0.Add(2*time.Minute + time.Second)}, t0.Add(time.Hour))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,8 +113,9 @@ func TestPricesByLabels(t *testing.T) {
 	if !errors.Is(err, ErrUnpriced) || !strings.Contains(err.Error(), "gpu-box") {
 		t.Errorf("an unknown runner label must be reported, never free: %v", err)
 	}
-	if _, err := p.Price(Job{Labels: []string{"windows-11-arm"}, StartedAt: t0, CompletedAt: t0.Add(time.Minute)}, t0); !errors.Is(err, ErrUnpriced) {
-		t.Errorf("a SKU without a published price must be reported: %v", err)
+	if _, err := p.Price(Job{Labels: []string{"ubuntu-22.04-12core"}, StartedAt: t0, CompletedAt: t0.Add(time.Minute)}, t0); !errors.Is(err, ErrUnpriced) ||
+		!strings.Contains(err.Error(), "ubuntu-22.04-12core") || !strings.Contains(err.Error(), "linux_12_core") {
+		t.Errorf("a SKU without a published price must be reported with the label and the SKU to price: %v", err)
 	}
 	if _, err := NewPrices(map[string]float64{"linux": -1}, []LabelRule{{Match: "[", SKU: "x"}}); !errors.Is(err, gate.ErrBadInput) ||
 		!strings.Contains(err.Error(), "prices.linux") || !strings.Contains(err.Error(), "runners[0].match") {
@@ -221,7 +259,7 @@ func TestThrottlePlanApplyAndRecover(t *testing.T) {
 	}
 	st := &State{Disabled: map[string]DisabledWorkflow{}}
 
-	dry := Plan(b, over, ModeDisable, runs, wfs, st)
+	dry := Plan(b, over, ModeDisable, WaitingCancel, runs, wfs, st)
 	Apply(context.Background(), nil, dry, false, st, t0)
 	var got []string
 	for _, a := range dry {
@@ -237,7 +275,7 @@ func TestThrottlePlanApplyAndRecover(t *testing.T) {
 	}
 
 	act := &fakeActuator{fail: map[int64]error{14: errors.New("HTTP 409: run already completed")}}
-	acts := Plan(b, over, ModeDisable, runs, wfs, st)
+	acts := Plan(b, over, ModeDisable, WaitingCancel, runs, wfs, st)
 	if failed := Apply(context.Background(), act, acts, true, st, t0); failed != 1 {
 		t.Errorf("failed = %d, want 1", failed)
 	}
@@ -261,12 +299,12 @@ func TestThrottlePlanApplyAndRecover(t *testing.T) {
 
 	back := Assessment{Tenant: "acme", Period: Month, Level: LevelWarn, Ratio: 0.8}
 	act = &fakeActuator{}
-	acts = Plan(b, back, ModeDisable, runs, wfs, st)
+	acts = Plan(b, back, ModeDisable, WaitingCancel, runs, wfs, st)
 	Apply(context.Background(), act, acts, true, st, t0)
 	if fmt.Sprint(act.calls) != "[enable o/acme-api 1]" || len(st.Disabled) != 0 {
 		t.Errorf("recovery re-enables exactly what releasegate disabled: calls %v, state %v", act.calls, st.Disabled)
 	}
-	if acts := Plan(b, back, ModeDisable, runs, wfs, st); len(acts) != 0 {
+	if acts := Plan(b, back, ModeDisable, WaitingCancel, runs, wfs, st); len(acts) != 0 {
 		t.Errorf("nothing left to recover, got %+v", acts)
 	}
 }

@@ -14,7 +14,17 @@ type RunRef struct {
 	ID           int64
 	Repo         string
 	WorkflowPath string
+	// UpdatedAt is the run's updated_at (zero when unknown): a re-run or a
+	// job finishing moves it, so a run not updated since a time has no job
+	// that completed after it.
+	UpdatedAt time.Time
 }
+
+// RunLookback is how long before a window's start Collect lists runs by
+// creation time: GitHub lets a run be re-run up to 30 days after it was
+// created, and a run may last up to 35 days, so a job completing in the
+// window may belong to a run created up to 35 days before it.
+const RunLookback = 35 * 24 * time.Hour
 
 // Source lists what usage collection needs from GitHub.
 type Source interface {
@@ -39,10 +49,19 @@ type Collection struct {
 	Runs, Jobs int
 }
 
-// Collect lists runs created in [since, until) for every repository that a
-// tenant claims, lists each run's jobs with at most concurrency requests in
-// flight, and prices every job. Any API error or unpriced runner fails the
-// collection: partial usage would understate spend.
+// Collect prices the jobs that ran in [since, until] in every repository a
+// tenant claims, with at most concurrency requests in flight.
+//
+// A job belongs to the window in which it completed (a job still running,
+// to now): GitHub's documentation does not say how a job straddling a
+// period boundary is billed, so releasegate attributes it, whole, by
+// completion time. Runs are listed by creation over [since−RunLookback,
+// until), so re-runs and long runs of older runs are caught; runs whose
+// updated_at precedes since are skipped without listing their jobs, and
+// every job is filtered by its own completion time.
+//
+// Any API error or unpriced runner fails the collection: partial usage
+// would understate spend.
 func Collect(ctx context.Context, src Source, org string, ts Tenants, p *Prices, since, until, now time.Time, concurrency int) (*Collection, error) {
 	if concurrency <= 0 {
 		concurrency = 8
@@ -82,13 +101,19 @@ func Collect(ctx context.Context, src Source, org string, ts Tenants, p *Prices,
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			rs, err := src.Runs(ctx, r.Name, since, until)
+			rs, err := src.Runs(ctx, r.Name, since.Add(-RunLookback), until)
 			if err != nil {
 				fail(fmt.Errorf("listing runs of %s: %w", r.Name, err))
 				return
 			}
+			var keep []RunRef
+			for _, run := range rs {
+				if run.UpdatedAt.IsZero() || !run.UpdatedAt.Before(since) {
+					keep = append(keep, run)
+				}
+			}
 			mu.Lock()
-			runs = append(runs, rs...)
+			runs = append(runs, keep...)
 			mu.Unlock()
 		}()
 	}
@@ -111,20 +136,7 @@ func Collect(ctx context.Context, src Source, org string, ts Tenants, p *Prices,
 				fail(fmt.Errorf("listing jobs of %s run %d: %w", run.Repo, run.ID, err))
 				return
 			}
-			var recs []Record
-			var perrs []error
-			for _, j := range jobs {
-				if j.Workflow == "" {
-					j.Workflow = run.WorkflowPath
-				}
-				rec, err := p.Price(j, now)
-				if err != nil {
-					perrs = append(perrs, err)
-					continue
-				}
-				rec.Org = org
-				recs = append(recs, rec)
-			}
+			recs, perrs := priceJobs(jobs, run, p, org, since, until, now)
 			mu.Lock()
 			col.Jobs += len(jobs)
 			col.Records = append(col.Records, recs...)
@@ -141,6 +153,30 @@ func Collect(ctx context.Context, src Source, org string, ts Tenants, p *Prices,
 	}
 	SortRecords(col.Records)
 	return col, nil
+}
+
+// priceJobs prices the jobs of one run that completed within [since,
+// until] (a running job, by now); a job without its own workflow path takes
+// the run's.
+func priceJobs(jobs []Job, run RunRef, p *Prices, org string, since, until, now time.Time) ([]Record, []error) {
+	var recs []Record
+	var errs []error
+	for _, j := range jobs {
+		if end := j.End(now); end.Before(since) || end.After(until) {
+			continue
+		}
+		if j.Workflow == "" {
+			j.Workflow = run.WorkflowPath
+		}
+		rec, err := p.Price(j, now)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rec.Org = org
+		recs = append(recs, rec)
+	}
+	return recs, errs
 }
 
 // dedupe keeps the first error of each distinct message, so ten thousand

@@ -46,11 +46,43 @@ const (
 	ModeDisable Mode = "disable"
 )
 
+// WaitingPolicy is what throttling does with runs that wait for an
+// approval or a concurrency slot (status waiting, pending or requested):
+// they run nothing yet, but will once approved.
+type WaitingPolicy string
+
+// The waiting policies.
+const (
+	// WaitingCancel cancels them like queued runs (the default): an
+	// approval given after the tenant went over budget would spend more.
+	WaitingCancel WaitingPolicy = "cancel"
+	// WaitingLeave leaves them; each is recorded as a leave-run action.
+	WaitingLeave WaitingPolicy = "leave"
+)
+
+// InFlightStatuses are every non-terminal run status GitHub reports: a run
+// in any of them may still spend. The last three wait for an approval or
+// a concurrency slot.
+var InFlightStatuses = []string{"queued", "in_progress", "waiting", "pending", "requested"}
+
+// IsWaiting reports whether a run status is one that waits for an approval
+// or a concurrency slot (waiting, pending, requested).
+func IsWaiting(status string) bool {
+	switch status {
+	case "waiting", "pending", "requested":
+		return true
+	}
+	return false
+}
+
 // The action kinds.
 const (
 	ActCancel  = "cancel-run"
 	ActDisable = "disable-workflow"
 	ActEnable  = "enable-workflow"
+	// ActLeave records a waiting run left alone (WaitingLeave); it changes
+	// nothing.
+	ActLeave = "leave-run"
 )
 
 // Action is one throttling step, planned and then applied or described.
@@ -131,11 +163,13 @@ func (s *State) Save(file string) error {
 }
 
 // Plan decides the throttling actions for one tenant: over budget, cancel
-// (and in disable mode, disable) every unprotected workflow's active runs;
+// (and in disable mode, disable) every unprotected workflow's in-flight
+// runs (every status of InFlightStatuses; waiting, pending and requested
+// ones per the waiting policy, cancelled unless it is WaitingLeave);
 // at any other level, re-enable the workflows releasegate disabled for
 // this tenant. Protected workflows are never touched. Actions are sorted
 // so plans are deterministic.
-func Plan(b Budget, a Assessment, mode Mode, runs []Run, workflows []Workflow, st *State) []Action {
+func Plan(b Budget, a Assessment, mode Mode, waiting WaitingPolicy, runs []Run, workflows []Workflow, st *State) []Action {
 	var acts []Action
 	if a.Level == LevelOver {
 		reason := fmt.Sprintf("tenant %s is over its %s budget (%.0f%%) and past grace", a.Tenant, a.Period, 100*a.Ratio)
@@ -149,6 +183,11 @@ func Plan(b Budget, a Assessment, mode Mode, runs []Run, workflows []Workflow, s
 		}
 		for _, r := range runs {
 			if b.IsProtected(r.WorkflowPath, r.WorkflowName) {
+				continue
+			}
+			if IsWaiting(r.Status) && waiting == WaitingLeave {
+				acts = append(acts, Action{Kind: ActLeave, Tenant: a.Tenant, Repo: r.Repo, RunID: r.ID, WorkflowID: r.WorkflowID,
+					Workflow: r.WorkflowPath, Reason: reason + "; run is " + r.Status + " and throttle.waiting is leave"})
 				continue
 			}
 			acts = append(acts, Action{Kind: ActCancel, Tenant: a.Tenant, Repo: r.Repo, RunID: r.ID, WorkflowID: r.WorkflowID,
@@ -187,6 +226,10 @@ func Apply(ctx context.Context, act Actuator, acts []Action, enforce bool, st *S
 	for i := range acts {
 		a := &acts[i]
 		what := describe(*a)
+		if a.Kind == ActLeave {
+			a.Outcome = what
+			continue
+		}
 		if !enforce {
 			a.Outcome = "dry run: would " + what + "; run with --enforce to do it"
 			continue
@@ -228,6 +271,8 @@ func describe(a Action) string {
 		return fmt.Sprintf("disable workflow %s (id %d) in %s", a.Workflow, a.WorkflowID, a.Repo)
 	case ActEnable:
 		return fmt.Sprintf("re-enable workflow %s (id %d) in %s", a.Workflow, a.WorkflowID, a.Repo)
+	case ActLeave:
+		return fmt.Sprintf("left run %d of %s in %s alone: it waits for an approval or a concurrency slot and throttle.waiting is leave", a.RunID, a.Workflow, a.Repo)
 	}
 	return a.Kind
 }

@@ -7,10 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate"
 	"github.com/maestro-conductor/releasegate/internal/demo"
 )
 
@@ -18,20 +20,30 @@ func init() {
 	Register(Command{Name: "demo", Summary: "start the built-in demo service and run the demo policy against it", Usage: demoUsage, Run: demoCmd})
 }
 
-// DemoPolicy is the policy `releasegate demo` runs by default.
+// DemoPolicy is the policy `releasegate demo` runs by default, a path in
+// the embedded demo files (releasegate.DemoFiles).
 const DemoPolicy = "examples/demo/release-policy.yml"
+
+// demoPolicies are the embedded policies --policy may name by path or by
+// file name when no such file is on disk.
+var demoPolicies = []string{DemoPolicy, "examples/demo/failing-policy.yml"}
 
 const demoUsage = `Usage:
   releasegate demo [--policy FILE] [--workdir DIR] [--format text|json|markdown] [--out DIR]
   releasegate demo serve [--addr 127.0.0.1:0] [--for DURATION] [--abuse]
 
-Without a subcommand, runs the whole release gate on embedded defaults:
+Without a subcommand, runs the whole release gate on embedded defaults,
+from any directory, with nothing but the binary:
   1. starts the built-in multi-tenant demo service (with its abuse guards) on
      a free loopback port;
   2. prepares a scratch directory (--workdir, default a temporary one that is
      removed afterwards): a SQLite ledger with 1,000 entries per tenant, a
      signed and anchored daily Merkle root, and a local evidence signing key;
-  3. runs the demo policy against all of it (${DEMO_URL}, ${DEMO_LEDGER_DB}
+  3. writes the embedded demo policy with its scripts, rules, metrics,
+     usage export and provenance fixture into the scratch directory (a
+     --policy that exists on disk is used as it is; failing-policy.yml
+     names the embedded failing one) and runs it against all of it
+     (${DEMO_URL}, ${DEMO_LEDGER_DB}
      and ${DEMO_LEDGER_PUB} are set for the policy) and prints the results;
   4. signs the evidence bundle, verifies it offline, and prints the release
      checklist.
@@ -46,7 +58,7 @@ and /metrics (Prometheus format); tenants acme, globex and initech.
 Example:
   releasegate demo
   releasegate demo --workdir demo-out        # keep the ledger, results and evidence
-  releasegate demo --policy examples/demo/failing-policy.yml
+  releasegate demo --policy failing-policy.yml    # the embedded blocked release
   releasegate demo serve --addr 127.0.0.1:8080 --for 10m
   releasegate demo serve --abuse              # with the guards the abuse scenarios test
 `
@@ -58,7 +70,7 @@ func demoCmd(ctx context.Context, o *IO, args []string) int {
 	c, _ := lookup("demo")
 	fs := o.NewFlagSet(c)
 	var ro RunOptions
-	fs.StringVar(&ro.Policy, "policy", DemoPolicy, "policy file to run against the demo service")
+	fs.StringVar(&ro.Policy, "policy", "", "policy file to run against the demo service (default: the embedded "+DemoPolicy+")")
 	workdir := fs.String("workdir", "", "keep the ledger, keys, results and evidence here (default: a temporary directory, removed afterwards)")
 	fs.BoolVar(&ro.Quiet, "quiet", false, "no progress on stderr")
 	addOutputFlags(fs, &ro.Output)
@@ -117,6 +129,15 @@ func demoCmd(ctx context.Context, o *IO, args []string) int {
 		}
 		return getenv(k)
 	}
+	policyPath, err := demoPolicyPath(dir, ro.Policy)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate demo: writing the embedded demo files: %v\n", err)
+		return ExitError
+	}
+	if policyPath != ro.Policy {
+		d.logf("embedded demo files written to %s", filepath.Join(dir, "demo-files"))
+	}
+	ro.Policy = policyPath
 	userOut := ro.Output.OutDir
 	results := filepath.Join(dir, "results")
 	ro.Output.OutDir = results
@@ -135,6 +156,42 @@ func demoCmd(ctx context.Context, o *IO, args []string) int {
 		code = ec
 	}
 	return code
+}
+
+// demoPolicyPath is the policy file to run: given, when it is on disk;
+// otherwise the embedded policy it names (or the default one), written
+// with the files it reads into dir/demo-files.
+func demoPolicyPath(dir, given string) (string, error) {
+	name := DemoPolicy
+	if given != "" {
+		if _, err := os.Stat(given); err == nil {
+			return given, nil
+		}
+		name = ""
+		for _, p := range demoPolicies {
+			if given == p || given == path.Base(p) {
+				name = p
+			}
+		}
+		if name == "" {
+			return given, nil // loading it reports what is missing
+		}
+	}
+	files := filepath.Join(dir, "demo-files")
+	if err := os.RemoveAll(files); err != nil {
+		return "", err
+	}
+	if err := os.CopyFS(files, releasegate.DemoFiles); err != nil {
+		return "", err
+	}
+	// Embedded files carry no modes: the scripts the policies run are executable.
+	scripts, _ := filepath.Glob(filepath.Join(files, "examples", "demo", "scripts", "*.sh"))
+	for _, s := range scripts {
+		if err := os.Chmod(s, 0o755); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(files, filepath.FromSlash(name)), nil
 }
 
 // demoRun prepares the demo's local state by running releasegate's own

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -157,5 +158,55 @@ func TestDemoServe(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("demo serve --for 2s did not stop")
+	}
+}
+
+// TestDemoStandsAlone builds the binary and runs `releasegate demo` from an
+// empty directory, as anyone who installed or downloaded the binary would:
+// the embedded demo policy passes, the embedded failing one blocks the
+// release, and nothing is left in the directory it ran from.
+func TestDemoStandsAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	t.Parallel()
+	bin := os.Getenv("RELEASEGATE_BIN")
+	if bin == "" {
+		bin = filepath.Join(t.TempDir(), "releasegate")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/releasegate")
+		build.Dir = "../.."
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+	} else if abs, err := filepath.Abs(bin); err == nil {
+		bin = abs
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"demo", "--checks", "never"}, ExitOK, "**Result: PASSED ✅**"},
+		{[]string{"demo", "--checks", "never", "--policy", "failing-policy.yml"}, ExitFail, "**Result: FAILED ❌**"},
+	} {
+		empty := t.TempDir()
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Dir = empty
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code || !strings.Contains(out.String(), tc.says) {
+			t.Errorf("%v from an empty directory: expected exit %d with %q, found exit %d\nstdout:\n%s\nstderr:\n%s", tc.args, tc.code, tc.says, code, out.String(), errb.String())
+		}
+		if left, _ := os.ReadDir(empty); len(left) != 0 {
+			t.Errorf("%v: expected nothing written where it ran, found %v", tc.args, left)
+		}
 	}
 }

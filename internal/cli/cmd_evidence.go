@@ -220,37 +220,11 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 		return badInput(o, "evidence create", err)
 	}
 	opts.VerifiedLevels, opts.ResourceURI, opts.PolicyURI = levels, resource, policyURI
-	switch {
-	case kl.keyless && (keyPath != "" || pubPath != ""):
-		return badInput(o, "evidence create", &gate.InputError{Input: "--keyless", Err: errors.New("with --key or --verify-key; sign with a key or keyless, not both")})
-	case kl.keyless:
-		if opts.Signer, err = kl.signer(ctx, o); err != nil {
-			if errors.Is(err, gate.ErrBadInput) {
-				return badInput(o, "evidence create", err)
-			}
-			fmt.Fprintf(o.Stderr, "releasegate evidence create: %v\n", err)
-			return ExitError
-		}
-	case keyPath == "":
-		return badInput(o, "evidence create", &gate.InputError{Input: "--key", Err: errors.New("missing; make a key pair with 'releasegate evidence keygen', or sign with --keyless")})
-	default:
-		signer, err := loadSigner(o, keyPath)
-		if err != nil {
-			return badInput(o, "evidence create", err)
-		}
-		if pubPath != "" {
-			pub, err := loadPublicKey(pubPath)
-			if err != nil {
-				return badInput(o, "evidence create", err)
-			}
-			if err := evidence.MatchKeys(signer, pub); err != nil {
-				return badInput(o, "evidence create", &gate.InputError{Input: keyPath, Err: err})
-			}
-		}
-		if opts.Signer, err = evidence.NewSigner(signer); err != nil {
-			return badInput(o, "evidence create", err)
-		}
+	signer, code := evidenceSigner(ctx, o, &kl, keyPath, pubPath)
+	if code != ExitOK {
+		return code
 	}
+	opts.Signer = signer
 	_, statErr := os.Stat(out)
 	created := errors.Is(statErr, os.ErrNotExist)
 	if err := prepareDir("--out", out); err != nil { // before signing: keyless signing writes to Rekor
@@ -272,7 +246,60 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return badInput(o, "evidence create", &gate.InputError{Input: out, Err: err})
 	}
-	write := map[string][]byte{evidence.TarballName(opts.Version): ev.TarGz, evidence.EnvelopeFile: ev.Envelope}
+	if code := writeEvidence(o, out, opts.Version, ev); code != ExitOK {
+		return code
+	}
+	tgz := filepath.Join(out, evidence.TarballName(opts.Version))
+	fmt.Fprintf(o.Stdout, "%s %s\n", evidence.Digest(ev.TarGz), tgz)
+	fmt.Fprintf(o.Stdout, "verificationResult: %s\n", ev.Manifest.Result)
+	for _, r := range ev.Manifest.Reasons {
+		fmt.Fprintf(o.Stdout, "  %s\n", r)
+	}
+	return ExitOK
+}
+
+// evidenceSigner is the signer evidence create's flags choose: keyless, or
+// the private key (matched against --verify-key when given).
+func evidenceSigner(ctx context.Context, o *IO, kl *keylessFlags, keyPath, pubPath string) (signer evidence.BundleSigner, code int) {
+	var err error
+	switch {
+	case kl.keyless && (keyPath != "" || pubPath != ""):
+		return nil, badInput(o, "evidence create", &gate.InputError{Input: "--keyless", Err: errors.New("with --key or --verify-key; sign with a key or keyless, not both")})
+	case kl.keyless:
+		if signer, err = kl.signer(ctx, o); err != nil {
+			if errors.Is(err, gate.ErrBadInput) {
+				return nil, badInput(o, "evidence create", err)
+			}
+			fmt.Fprintf(o.Stderr, "releasegate evidence create: %v\n", err)
+			return nil, ExitError
+		}
+	case keyPath == "":
+		return nil, badInput(o, "evidence create", &gate.InputError{Input: "--key", Err: errors.New("missing; make a key pair with 'releasegate evidence keygen', or sign with --keyless")})
+	default:
+		key, err := loadSigner(o, keyPath)
+		if err != nil {
+			return nil, badInput(o, "evidence create", err)
+		}
+		if pubPath != "" {
+			pub, err := loadPublicKey(pubPath)
+			if err != nil {
+				return nil, badInput(o, "evidence create", err)
+			}
+			if err := evidence.MatchKeys(key, pub); err != nil {
+				return nil, badInput(o, "evidence create", &gate.InputError{Input: keyPath, Err: err})
+			}
+		}
+		if signer, err = evidence.NewSigner(key); err != nil {
+			return nil, badInput(o, "evidence create", err)
+		}
+	}
+	return signer, ExitOK
+}
+
+// writeEvidence writes the tarball, the envelope and the top-level files
+// of ev into out.
+func writeEvidence(o *IO, out, version string, ev *evidence.Evidence) int {
+	write := map[string][]byte{evidence.TarballName(version): ev.TarGz, evidence.EnvelopeFile: ev.Envelope}
 	for _, f := range ev.Files {
 		if !strings.Contains(f.Name, "/") {
 			write[f.Name] = f.Data
@@ -283,12 +310,6 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 			fmt.Fprintf(o.Stderr, "releasegate evidence create: %v\n", err)
 			return ExitError
 		}
-	}
-	tgz := filepath.Join(out, evidence.TarballName(opts.Version))
-	fmt.Fprintf(o.Stdout, "%s %s\n", evidence.Digest(ev.TarGz), tgz)
-	fmt.Fprintf(o.Stdout, "verificationResult: %s\n", ev.Manifest.Result)
-	for _, r := range ev.Manifest.Reasons {
-		fmt.Fprintf(o.Stdout, "  %s\n", r)
 	}
 	return ExitOK
 }

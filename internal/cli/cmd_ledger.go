@@ -349,15 +349,7 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
 		return code
 	}
-	start := time.Now()
-	res, err := g.Run(ctx)
-	if err != nil {
-		r := gate.Errored(m, err, start)
-		res = &r
-	}
-	res.StartedAt, res.FinishedAt = start, time.Now()
-	res.DurationMS = res.FinishedAt.Sub(start).Milliseconds()
-	return Emit(o, out, []gate.Result{*res})
+	return Emit(o, out, (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: g}}))
 }
 
 // openLedgerSecrets masks a DSN's password before anything is printed.
@@ -436,40 +428,9 @@ func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
 		if err != nil {
 			return ledgerFail(o, err)
 		}
-		signed, err := ledger.Sign(c, key)
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
-			return ExitBadInput
-		}
-		path := filepath.Join(*outDir, ledger.CheckpointFile(t, *date))
-		// The keyless signature is made first: when Fulcio or Rekor
-		// fails, nothing of this tenant's day is written or anchored.
-		var bundle []byte
-		if keyless != nil {
-			if bundle, err = signCheckpointKeyless(ctx, keyless, signed, filepath.Base(path)); err != nil {
-				fmt.Fprintf(o.Stderr, "releasegate ledger root: %s %s: %v; nothing written for this tenant\n", t, *date, err)
-				return ExitError
-			}
-		}
-		if err := os.WriteFile(path, signed, 0o644); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
-			return ExitError
-		}
-		line := fmt.Sprintf("%s %s: size %d root %s day %d..%d root %s → %s", t, c.Day, c.Size, b64(c.Root), c.DayFirst, c.DayLast, b64(c.DayRoot), path)
-		if bundle != nil {
-			bpath := ledger.BundleFile(path)
-			if err := os.WriteFile(bpath, bundle, 0o644); err != nil {
-				fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
-				return ExitError
-			}
-			line += " + keyless " + bpath
-		}
-		if *anchor {
-			e, err := st.Anchor(ctx, signed, c)
-			if err != nil {
-				return ledgerFail(o, err)
-			}
-			line += fmt.Sprintf(" (anchored at seq %d)", e.Seq)
+		line, code := signDay(ctx, o, st, c, dayOptions{key: key, keyless: keyless, outDir: *outDir, anchor: *anchor})
+		if code != ExitOK {
+			return code
 		}
 		fmt.Fprintln(o.Stdout, line)
 		signedAny = true
@@ -478,6 +439,56 @@ func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
 		return ledgerFail(o, fmt.Errorf("%w: no tenant has entries on %s", ledger.ErrEmpty, *date))
 	}
 	return ExitOK
+}
+
+// dayOptions say how ledger root signs each tenant's day.
+type dayOptions struct {
+	key     string                // the ledger signing key
+	keyless evidence.BundleSigner // also sign keyless, when set
+	outDir  string                // where the checkpoint files go
+	anchor  bool                  // append the signed checkpoint to the chain
+}
+
+// signDay signs one tenant's daily checkpoint c (keyless first, when asked,
+// so a Fulcio or Rekor failure writes nothing), writes it, anchors it when
+// asked, and returns the line to print.
+func signDay(ctx context.Context, o *IO, st *ledger.Store, c ledger.Checkpoint, d dayOptions) (string, int) {
+	signed, err := ledger.Sign(c, d.key)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
+		return "", ExitBadInput
+	}
+	path := filepath.Join(d.outDir, ledger.CheckpointFile(c.Tenant, c.Day))
+	// The keyless signature is made first: when Fulcio or Rekor
+	// fails, nothing of this tenant's day is written or anchored.
+	var bundle []byte
+	if d.keyless != nil {
+		if bundle, err = signCheckpointKeyless(ctx, d.keyless, signed, filepath.Base(path)); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate ledger root: %s %s: %v; nothing written for this tenant\n", c.Tenant, c.Day, err)
+			return "", ExitError
+		}
+	}
+	if err := os.WriteFile(path, signed, 0o644); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
+		return "", ExitError
+	}
+	line := fmt.Sprintf("%s %s: size %d root %s day %d..%d root %s → %s", c.Tenant, c.Day, c.Size, b64(c.Root), c.DayFirst, c.DayLast, b64(c.DayRoot), path)
+	if bundle != nil {
+		bpath := ledger.BundleFile(path)
+		if err := os.WriteFile(bpath, bundle, 0o644); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
+			return "", ExitError
+		}
+		line += " + keyless " + bpath
+	}
+	if d.anchor {
+		e, err := st.Anchor(ctx, signed, c)
+		if err != nil {
+			return "", ledgerFail(o, err)
+		}
+		line += fmt.Sprintf(" (anchored at seq %d)", e.Seq)
+	}
+	return line, ExitOK
 }
 
 func b64(h ledger.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }

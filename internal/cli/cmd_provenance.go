@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/provenance"
@@ -117,19 +116,19 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 		}
 		return ExitBadInput
 	}
-	g := provenance.New(gate.Meta{ID: id, Kind: provenance.Kind, Group: "provenance", Required: true}, s, gate.Env{Getenv: o.Getenv})
+	m := gate.Meta{ID: id, Kind: provenance.Kind, Group: "provenance", Required: true}
+	g := provenance.New(m, s, gate.Env{Getenv: o.Getenv})
 	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
 		return code
 	}
-	start := time.Now()
-	res, err := g.Run(ctx)
+	// The runner judges, as for a policy run; what could not be evaluated
+	// is reported on stderr with its exit code (bad input is 2).
+	res, err := (&gate.Runner{}).RunOne(ctx, gate.Planned{Meta: m, Gate: g})
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate verify-provenance: %v\n", err)
 		return ExitFor(err)
 	}
-	res.StartedAt, res.FinishedAt = start.UTC(), time.Now().UTC()
-	res.DurationMS = res.FinishedAt.Sub(res.StartedAt).Milliseconds()
-	return Emit(o, out, []gate.Result{*res})
+	return Emit(o, out, []gate.Result{res})
 }
 
 // flagMessage prints a settings error with its key as a flag:

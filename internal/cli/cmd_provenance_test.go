@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/provenance/sigstoretest"
 )
 
@@ -222,5 +225,24 @@ gates:
 				}
 			}
 		})
+	}
+}
+
+// TestVerifyProvenanceGoesThroughTheRunner: verify-provenance is judged by
+// gate.Runner, so a stopped run does not start the gate — the same
+// artifact that passes above is not verified under a cancelled context, and
+// the command exits 3 saying why instead of passing.
+func TestVerifyProvenanceGoesThroughTheRunner(t *testing.T) {
+	t.Parallel()
+	const dir = "../../testdata/provenance/"
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(fmt.Errorf("%w: interrupt", gate.ErrCancelled))
+	var out, errb bytes.Buffer
+	o := &IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(string) string { return "" }, LookupEnv: func(string) (string, bool) { return "", false }}
+	code := o.Main(ctx, []string{"verify-provenance", "--checks", "never", "--trusted-root", dir + "trusted-root-public-good.json",
+		"--artifact", dir + "gha_generic/binary-linux-amd64-push-v14", "--source-uri", "github.com/slsa-framework/example-package", "--source-tag", "v14"})
+	if code != ExitError || strings.Contains(out.String(), "PASSED") || !strings.Contains(errb.String(), "not started: cancelled") {
+		t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, ExitError, out.String(), errb.String())
 	}
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 	"text/tabwriter"
@@ -93,5 +92,3 @@ func policyCmd(ctx context.Context, o *IO, args []string) int {
 	fmt.Fprintf(o.Stderr, "releasegate policy: unknown subcommand %q\n\n%s", args[0], policyUsage)
 	return ExitBadInput
 }
-
-var _ = os.Stdout

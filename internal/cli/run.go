@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -156,5 +155,3 @@ func progress(o *IO) func(gate.Event) {
 		fmt.Fprintf(o.Stderr, "[%6s] %s %s: %s\n", el, e.Result.Status.Symbol(), e.Gate, e.Result.Summary)
 	}
 }
-
-var _ = os.Stderr

@@ -91,27 +91,29 @@ func tail(s string, n int) string {
 
 // passSummaries are, per job of release.yml, texts its step summary must
 // hold when the gates of testdata/e2e/policies/pass.yml ran: the gates'
-// names and figures only the real gate on its real input can produce.
+// names and figures only the real gate on its real input can produce. The
+// legs of the matrix job gates all report under the job id gates.
 var passSummaries = map[string][]string{
 	// The real slsa-github-generator bundle, verified against the pinned
 	// trusted root: its builder and the artifact's digest.
 	"provenance": {"version-set", "slsa-provenance",
 		"generator_generic_slsa3.yml@refs/tags/v2.1.0", "sha256:376e7e013485"},
-	// The metrics file: globex's 5m error ratio 0.0255 against 97.5%.
-	"slo": {"demo-health", "error-budget", "availability 5m burn rate 1.02 meets < 2.0"},
-	// Tenants are dealt round-robin: acme and initech to shard 1, globex to
-	// shard 2; 5 requests/s for 2s each, and the merge adds them up.
-	"abuse-shard": {"tenants-synthetic", "slo: 2 tenant(s), 20 requests, 0 checks failed of 6 (shard 1/2)",
-		"slo: 1 tenant(s), 10 requests, 0 checks failed of 3 (shard 2/2)"},
-	"abuse": {"tenants-synthetic", "slo: 3 tenant(s), 30 requests, 0 checks failed of 9 (shard 1/2+2/2)"},
-	"infra": {"alert-rules", "SLOErrorBudgetBurn"},
-	"jobs":  {"kill-switch"},
+	"gates": {
+		// The metrics file: globex's 5m error ratio 0.0255 against 97.5%.
+		"demo-health", "error-budget", "availability 5m burn rate 1.02 meets < 2.0",
+		// Tenants are dealt round-robin: acme and initech to shard 1, globex
+		// to shard 2; 5 requests/s for 2s each.
+		"tenants-synthetic", "slo: 2 tenant(s), 20 requests, 0 checks failed of 6 (shard 1/2)",
+		"slo: 1 tenant(s), 10 requests, 0 checks failed of 3 (shard 2/2)",
+		"alert-rules", "SLOErrorBudgetBurn", "kill-switch"},
+	// The merge adds the shards up and judges the whole run.
+	"merge": {"tenants-synthetic", "slo: 3 tenant(s), 30 requests, 0 checks failed of 9 (shard 1/2+2/2)"},
 	// The usage-report export (examples/budget), priced.
 	"cost": {"ci-budget", "tenant acme: $251.15 of $400.00 month budget spent"},
 }
 
 // checkSummaries checks that each job's step summary is a table holding
-// the wanted texts.
+// the wanted texts, and that the matrix ran slo, infra, jobs and every shard.
 func checkSummaries(t *testing.T, r actRun, want map[string][]string) {
 	t.Helper()
 	for job, texts := range want {
@@ -126,8 +128,8 @@ func checkSummaries(t *testing.T, r actRun, want map[string][]string) {
 			}
 		}
 	}
-	if n := r.legs["abuse-shard"]; n != 2 {
-		t.Errorf("job abuse-shard: expected a matrix of 2 shards, found %d run(s)", n)
+	if n := r.legs["gates"]; n != 3+e2eShards {
+		t.Errorf("job gates: expected a matrix of slo, infra, jobs and %d shards (%d legs), found %d run(s)", e2eShards, 3+e2eShards, n)
 	}
 }
 
@@ -155,39 +157,84 @@ func checkGateActions(t *testing.T, r actRun) {
 }
 
 // checkEvidence checks that the evidence job signed a bundle recording
-// result (PASSED or FAILED) and verified it offline with the public key the
-// caller gave: intact, signed by that key, and recording the same result;
-// one that records FAILED fails the job.
-func checkEvidence(t *testing.T, r actRun, result string) {
+// result (PASSED or FAILED), verified it offline with the public key the
+// caller gave, wrote the checklist into its step summary and uploaded the
+// bundle, checklist and HTML report as an artifact; one that records
+// FAILED fails the job.
+func checkEvidence(t *testing.T, r actRun, artifacts, result string) {
 	t.Helper()
 	out := r.output["evidence"]
 	for _, want := range []string{"evidence-0.0.0-e2e.tar.gz", "verificationResult: " + result,
-		"PASSED: signature: DSSE envelope signed by key", "PASSED: manifest:", "PASSED: files:"} {
+		"PASSED: signature: DSSE envelope signed by key", "PASSED: manifest:", "PASSED: files:",
+		// Every artifact it read was checked against the digest handed over.
+		"PASSED: provenance: artifact releasegate-result-provenance.sha256-",
+		"PASSED: stage: artifact releasegate-result-stage.sha256-"} {
 		if !strings.Contains(out, want) {
-			t.Errorf("job evidence: expected %q from releasegate evidence create and verify, found output:\n%s", want, out)
+			t.Errorf("job evidence: expected %q from releasegate evidence create and verify, found output:\n%s", want, tail(out, 6000))
 		}
 	}
-	wantJob, wantLines := "success", []string{"PASSED: verified releasegate-evidence/evidence-0.0.0-e2e.tar.gz"}
+	wantJob, wantLines := "success", []string{"PASSED: verified ", "PASSED: cost: artifact releasegate-result-cost.sha256-"}
 	if result == "FAILED" {
-		// The failed gate, and the gate of the group that did not run
+		// The failed gate, and the gate of the stage that did not run
 		// because of it: a required gate without a result never passes.
-		wantJob, wantLines = "failure", []string{"FAILED: releasegate-evidence/evidence-0.0.0-e2e.tar.gz: release did not pass: verificationResult FAILED:",
+		wantJob, wantLines = "failure", []string{"release did not pass: verificationResult FAILED:",
 			"required gate error-budget fail: 21 check(s): 19 pass, 2 fail", "required gate ci-budget has no result"}
+		if !strings.Contains(r.log, "cost: its job handed no results over") {
+			t.Errorf("job evidence: expected a warning that cost handed nothing over, found none")
+		}
 	}
 	if r.jobs["evidence"] != wantJob {
 		t.Errorf("job evidence: expected %s, found %q", wantJob, r.jobs["evidence"])
 	}
 	for _, want := range wantLines {
 		if !strings.Contains(out, want) {
-			t.Errorf("job evidence: expected %q from releasegate evidence verify, found output:\n%s", want, out)
+			t.Errorf("job evidence: expected %q, found output:\n%s", want, tail(out, 6000))
+		}
+	}
+	if s := r.summary["evidence"]; !strings.Contains(s, "error-budget") {
+		t.Errorf("job evidence: expected the release checklist in its step summary, found %q", s)
+	}
+	kept, _ := filepath.Glob(filepath.Join(artifacts, "releasegate-evidence.sha256-*"))
+	if len(kept) != 1 {
+		t.Errorf("expected one evidence artifact, found %v", kept)
+		return
+	}
+	for _, f := range []string{"evidence-0.0.0-e2e.tar.gz", "checklist.md", "report.html", "evidence.sigstore.json"} {
+		if _, err := os.Stat(filepath.Join(kept[0], f)); err != nil {
+			t.Errorf("evidence artifact: expected %s in it, found %v", f, err)
 		}
 	}
 }
 
+// checkDownloads checks that every job obtained releasegate by downloading
+// the release asset and checking its digest, and that nothing was built.
+func checkDownloads(t *testing.T, r actRun, rel *releaseServer) {
+	t.Helper()
+	if strings.Contains(r.log, "building from source") {
+		t.Errorf("expected no job to build releasegate from source, found it in the log")
+	}
+	// plan, provenance, 3+shards legs, merge, cost, evidence and the four
+	// gate actions each download once; cost does not run when slo failed.
+	if n, min := rel.downloads.Load(), int64(8+e2eShards); n < min {
+		t.Errorf("expected at least %d downloads of the release asset, found %d", min, n)
+	}
+	if n := strings.Count(r.log, "matches sha256 "+rel.assetSHA); n < 8+e2eShards {
+		t.Errorf("expected every download checked against %s, found %d checks", rel.assetSHA, n)
+	}
+}
+
+// e2eShards is the shards input the end-to-end run gives release.yml.
+const e2eShards = 2
+
 // TestReleaseWorkflowWithAct runs the reusable release workflow through a
-// caller workflow with act on this host, offline, against the demo service:
-// once with a policy whose real gates pass and once with a policy whose slo
-// gate fails.
+// caller workflow with act on this host, offline, against the demo service.
+// No step is given a binary: the workflow finds its own commit from the
+// OIDC token (a loopback stand-in for the runner's token service), checks
+// releasegate out at it (a local git repository), and downloads the
+// release asset from a loopback server in GitHub's URL shape, checking it
+// against the digest committed at that commit. Once with a policy whose
+// real gates pass, once with a policy whose slo gate fails, and once with
+// a tampered release asset.
 func TestReleaseWorkflowWithAct(t *testing.T) {
 	testutil.RequireEnv(t, "RELEASEGATE_E2E", "the act end-to-end run (make test sets RELEASEGATE_E2E=1)")
 	root, err := filepath.Abs(repoRoot)
@@ -199,6 +246,9 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 	act := actBinary(t, root, tmp)
 	demoURL := startDemo(t, bin)
 	signingKey, publicKey := keygen(t, bin, tmp)
+	asset, archive := releaseArchive(t, bin)
+	gitRoot := filepath.Join(tmp, "git")
+	sha := releaseRepository(t, root, filepath.Join(gitRoot, "maestro-conductor", "releasegate"), asset, archive)
 	// A secret the policy hands to a command that prints it: act does not
 	// know it is secret, so only releasegate's masking keeps it out.
 	adminToken := fmt.Sprintf("e2e-admin-%d", time.Now().UnixNano())
@@ -206,47 +256,57 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 	cases := []struct {
 		name   string
 		policy string
-		check  func(t *testing.T, r actRun)
+		tamper bool
+		check  func(t *testing.T, r actRun, artifacts string, rel *releaseServer)
 	}{
 		{
 			name:   "a policy whose real gates all pass releases, with each gate's figures in the summaries and a bundle that verifies",
 			policy: "testdata/e2e/policies/pass.yml",
-			check: func(t *testing.T, r actRun) {
+			check: func(t *testing.T, r actRun, artifacts string, rel *releaseServer) {
 				if r.err != nil {
 					t.Errorf("expected act to succeed, found %v", r.err)
 				}
-				for _, job := range append(slices.Clone(gateJobs), "abuse-shard", "evidence", "verdict") {
+				for _, job := range []string{"plan", "provenance", "gates", "merge", "cost", "evidence", "verdict", "gate-actions"} {
 					if r.jobs[job] != "success" {
 						t.Errorf("job %s: expected success, found %q", job, r.jobs[job])
 					}
 				}
-				if _, ran := r.jobs["sign-off"]; ran {
-					t.Errorf("job sign-off: expected it skipped without an environment input, found it ran")
+				for _, job := range []string{"sign-off", "release-assets", "attest-vsa"} {
+					if _, ran := r.jobs[job]; ran {
+						t.Errorf("job %s: expected it skipped (no environment, no tag, attest_vsa false), found it ran", job)
+					}
+				}
+				if !strings.Contains(r.output["plan"], "this workflow is maestro-conductor/releasegate/.github/workflows/release.yml@refs/tags/v0.0.0-e2e at commit "+rel.sha) {
+					t.Errorf("job plan: expected the workflow's own ref and commit from the OIDC token, found:\n%s", tail(r.output["plan"], 3000))
 				}
 				checkSummaries(t, r, passSummaries)
-				if s := r.summary["verdict"]; !strings.Contains(s, "| abuse | ✅ success | pass |") || !strings.Contains(s, "| cost | ✅ success | pass |") {
-					t.Errorf("job verdict: expected the verdict table with the merged abuse group and cost passed, found %q", s)
+				checkDownloads(t, r, rel)
+				if s := r.summary["verdict"]; !strings.Contains(s, "| merge | ✅ success | pass |") || !strings.Contains(s, "| cost | ✅ success | pass |") {
+					t.Errorf("job verdict: expected the verdict table with the merged stage and cost passed, found %q", s)
 				}
-				checkEvidence(t, r, "PASSED")
-				if r.jobs["gate-actions"] != "success" {
-					t.Errorf("job gate-actions: expected success, found %q", r.jobs["gate-actions"])
-				}
+				checkEvidence(t, r, artifacts, "PASSED")
 				for _, want := range []string{"gate statuses: provenance=pass slo=pass abuse=pass cost=pass", "slo result names error-budget"} {
 					if !strings.Contains(r.output["gate-actions"], want) {
 						t.Errorf("job gate-actions: expected %q from the actions' outputs, found:\n%s", want, r.output["gate-actions"])
 					}
 				}
 				checkGateActions(t, r)
+				// Results travel as artifacts, one per leg and stage.
+				for _, base := range []string{"provenance", "slo", "infra", "jobs", "abuse-1-of-2", "abuse-2-of-2", "stage", "cost"} {
+					if m, _ := filepath.Glob(filepath.Join(artifacts, "releasegate-result-"+base+".sha256-*")); len(m) != 1 {
+						t.Errorf("expected one artifact releasegate-result-%s.sha256-…, found %v", base, m)
+					}
+				}
 			},
 		},
 		{
 			name:   "a policy with one failing slo gate blocks the release, skips what needs it and still collects evidence that verifies as FAILED",
 			policy: "testdata/e2e/policies/fail.yml",
-			check: func(t *testing.T, r actRun) {
+			check: func(t *testing.T, r actRun, artifacts string, rel *releaseServer) {
 				if r.err == nil {
 					t.Errorf("expected act to fail, found it succeeded")
 				}
-				want := map[string]string{"provenance": "success", "slo": "failure", "abuse-shard": "success", "abuse": "success", "infra": "success", "jobs": "success", "verdict": "failure"}
+				want := map[string]string{"plan": "success", "provenance": "success", "gates": "failure", "merge": "failure", "verdict": "failure", "gate-actions": "failure"}
 				for job, res := range want {
 					if r.jobs[job] != res {
 						t.Errorf("job %s: expected %s, found %q", job, res, r.jobs[job])
@@ -257,70 +317,130 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				}
 				failSummaries := maps.Clone(passSummaries)
 				delete(failSummaries, "cost")
-				failSummaries["slo"] = []string{"demo-health", "error-budget", "❌",
+				failSummaries["gates"] = append(slices.Clone(passSummaries["gates"][3:]), "demo-health", "error-budget", "❌",
 					// globex burns the 99% budget too fast: 2.55 = 0.0255 / 0.01.
-					"availability 5m burn rate 2.55 does not meet < 2.0"}
+					"availability 5m burn rate 2.55 does not meet < 2.0")
 				checkSummaries(t, r, failSummaries)
-				checkEvidence(t, r, "FAILED")
-				if r.jobs["gate-actions"] != "failure" {
-					t.Errorf("job gate-actions: expected failure (check-slo failed), found %q", r.jobs["gate-actions"])
-				}
+				checkDownloads(t, r, rel)
+				checkEvidence(t, r, artifacts, "FAILED")
 				if want := "gate statuses: provenance=pass slo=fail abuse=pass cost=pass"; !strings.Contains(r.output["gate-actions"], want) {
 					t.Errorf("job gate-actions: expected %q from the actions' outputs, found:\n%s", want, r.output["gate-actions"])
 				}
 				checkGateActions(t, r)
 				s := r.summary["verdict"]
-				for _, row := range []string{"| slo | ❌ failure | fail |", "| cost | ❌ skipped | none |", "| abuse | ✅ success | pass |"} {
+				for _, row := range []string{"| gates | ❌ failure | fail |", "| merge | ❌ failure | fail |", "| cost | ❌ skipped | none |", "| provenance | ✅ success | pass |"} {
 					if !strings.Contains(s, row) {
 						t.Errorf("job verdict: expected the row %q in the verdict table, found %q", row, s)
 					}
 				}
 			},
 		},
+		{
+			name:   "a tampered release asset fails the run before anything runs",
+			policy: "testdata/e2e/policies/pass.yml",
+			tamper: true,
+			check: func(t *testing.T, r actRun, artifacts string, rel *releaseServer) {
+				if r.err == nil {
+					t.Errorf("expected act to fail, found it succeeded")
+				}
+				for job, res := range map[string]string{"plan": "failure", "verdict": "failure", "gate-actions": "failure"} {
+					if r.jobs[job] != res {
+						t.Errorf("job %s: expected %s, found %q", job, res, r.jobs[job])
+					}
+				}
+				for _, job := range []string{"provenance", "gates", "merge", "cost", "evidence"} {
+					if res, ran := r.jobs[job]; ran {
+						t.Errorf("job %s: expected it not to run after a tampered download, found %q", job, res)
+					}
+				}
+				want := fmt.Sprintf("digest mismatch for %s from %s/maestro-conductor/releasegate/releases/download/v0.0.0-e2e/%s: expected sha256 %s", asset, rel.URL(), asset, rel.assetSHA)
+				if !strings.Contains(r.log, want) {
+					t.Errorf("expected the mismatch to name the asset, its URL and the expected digest (%q), found:\n%s", want, tail(r.output["plan"], 4000))
+				}
+				// The binary printed nothing: it never ran.
+				if strings.Contains(r.log, "releasegate: releasegate ") {
+					t.Errorf("expected the tampered binary never to run, found its version in the log")
+				}
+				if m, _ := filepath.Glob(filepath.Join(artifacts, "*")); len(m) != 0 {
+					t.Errorf("expected no artifact from a run whose binary was refused, found %v", m)
+				}
+			},
+		},
 	}
+	stubs := filepath.Join(root, "internal", "e2e", "testdata", "stubs")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			served := archive
+			if tc.tamper {
+				served = tamperedArchive(t, bin)
+			}
+			rel := startReleaseServer(t, asset, archive, served, sha)
 			ws := workspace(t, root, tc.policy)
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			artifacts := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 			defer cancel()
-			stub := filepath.Join(root, "testdata", "e2e", "offline-action")
 			args := []string{"workflow_dispatch",
 				"-W", ".github/workflows/e2e-release.yml",
 				"-P", "ubuntu-latest=-self-hosted",
 				"--pull=false", "--action-offline-mode", "--json",
 				"--action-cache-path", filepath.Join(t.TempDir(), "act-cache"),
 				"--var", "POLICY=" + tc.policy,
-				"--var", "RELEASEGATE_PATH=" + bin,
+				"--var", fmt.Sprintf("SHARDS=%d", e2eShards),
 				"--var", "EVIDENCE_PUBLIC_KEY=" + publicKey,
+				"--var", "RELEASEGATE_SHA=" + sha,
 				"--env", "DEMO_URL=" + demoURL,
 				"--env", "E2E_ADMIN_TOKEN=" + adminToken,
+				// What GitHub's runner provides and act does not: the server
+				// releases are downloaded from, the OIDC token service, the
+				// repositories actions/checkout fetches and the artifact store.
+				"--env", "GITHUB_SERVER_URL=" + rel.URL(),
+				"--env", "ACTIONS_ID_TOKEN_REQUEST_URL=" + rel.URL() + "/oidc?api-version=2.0",
+				"--env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + rel.oidcToken,
+				"--env", "E2E_GIT_ROOT=" + gitRoot,
+				"--env", "E2E_ARTIFACTS=" + artifacts,
 				"--secret", "SIGNING_KEY=" + signingKey,
 			}
 			for _, uses := range remoteActions(t) {
-				args = append(args, "--local-repository", uses+"="+stub)
+				args = append(args, "--local-repository", uses+"="+filepath.Join(stubs, stubFor(uses)))
 			}
 			cmd := exec.CommandContext(ctx, act, args...)
 			cmd.Dir = ws
 			// No network: act must not reach GitHub; keep tokens out of it.
 			cmd.Env = append(filteredEnv("GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_", "GITHUB_"), "NO_COLOR=1")
+			start := time.Now()
 			out, err := cmd.CombinedOutput()
 			if ctx.Err() != nil {
-				t.Fatalf("act did not finish within 3 minutes:\n%s", tail(string(out), 4000))
+				t.Fatalf("act did not finish within 6 minutes:\n%s", tail(string(out), 4000))
 			}
+			t.Logf("act ran the workflow in %s", time.Since(start).Round(100*time.Millisecond))
 			r := parseAct(out, err)
-			tc.check(t, r)
+			if dir := os.Getenv("RELEASEGATE_E2E_LOG_DIR"); dir != "" {
+				// Keep the whole act log for a human to read.
+				_ = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")[:60]+".log"), out, 0o644)
+			}
+			tc.check(t, r, artifacts, rel)
 			if n := strings.Count(r.shown, adminToken); n > 0 {
 				t.Errorf("expected the secret E2E_ADMIN_TOKEN masked everywhere, found it %d time(s) in the run's output", n)
 			}
-			if !strings.Contains(r.output["jobs"], "kill-switch") {
-				t.Errorf("job jobs: expected the kill-switch gate (which prints the secret) to have run, found output:\n%s", r.output["jobs"])
+			if !tc.tamper && !strings.Contains(r.output["gates"], "kill-switch") {
+				t.Errorf("job gates: expected the kill-switch gate (which prints the secret) to have run, found output:\n%s", tail(r.output["gates"], 3000))
 			}
 			if t.Failed() {
 				t.Logf("jobs: %v\nact output (end):\n%s", r.jobs, tail(r.log, 12000))
 			}
 		})
 	}
+}
+
+// stubFor names the stand-in under testdata/stubs for a remote action.
+func stubFor(uses string) string {
+	repo, _, _ := strings.Cut(uses, "@")
+	switch repo {
+	case "actions/checkout", "actions/setup-go", "actions/upload-artifact", "actions/download-artifact":
+		return strings.TrimPrefix(repo, "actions/")
+	}
+	return "offline"
 }
 
 // remoteActions lists every remote `owner/repo@sha` the workflows and
@@ -449,8 +569,7 @@ func keygen(t *testing.T, bin, tmp string) (string, string) {
 }
 
 // workspace lays out a throwaway caller repository: the caller workflow and
-// release.yml under .github/workflows, releasegate's actions under
-// .releasegate (where release.yml checks them out), and the e2e policies
+// release.yml under .github/workflows, and the e2e policies
 // with the fixtures their gates read (Sigstore bundles and trusted root,
 // metrics file, alert rules, usage export) at the same paths as in this
 // repository. It is a git repository because act reads the commit and ref
@@ -461,8 +580,6 @@ func workspace(t *testing.T, root, policy string) string {
 	copies := map[string]string{
 		".github/workflows/release.yml":          ".github/workflows/release.yml",
 		"testdata/e2e/workflows/e2e-release.yml": ".github/workflows/e2e-release.yml",
-		"action.yml":                             ".releasegate/action.yml",
-		"actions":                                ".releasegate/actions",
 	}
 	for _, p := range []string{
 		"testdata/e2e/policies",

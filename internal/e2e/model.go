@@ -66,7 +66,14 @@ type Workflow struct {
 	Name        string         `yaml:"name"`
 	On          yaml.Node      `yaml:"on"`
 	Permissions yaml.Node      `yaml:"permissions"`
+	Concurrency Concurrency    `yaml:"concurrency"`
 	Jobs        map[string]Job `yaml:"jobs"`
+}
+
+// Concurrency is a workflow's concurrency setting.
+type Concurrency struct {
+	Group            string `yaml:"group"`
+	CancelInProgress bool   `yaml:"cancel-in-progress"`
 }
 
 // Events returns the workflow's triggers with their settings (nil for a
@@ -96,9 +103,18 @@ type Job struct {
 	Permissions yaml.Node         `yaml:"permissions"`
 	Outputs     map[string]string `yaml:"outputs"`
 	Strategy    struct {
-		Matrix map[string]yaml.Node `yaml:"matrix"`
+		Matrix yaml.Node `yaml:"matrix"`
 	} `yaml:"strategy"`
 	Steps []Step `yaml:"steps"`
+}
+
+// StrategyMatrix is the matrix when it is one expression (fromJSON(…)),
+// empty when it is a mapping.
+func (j Job) StrategyMatrix() string {
+	if j.Strategy.Matrix.Kind == yaml.ScalarNode {
+		return j.Strategy.Matrix.Value
+	}
+	return ""
 }
 
 // StringList decodes a YAML scalar or sequence of strings (as in needs:).
@@ -213,6 +229,9 @@ func lookup(doc *yaml.Node, keys ...string) *yaml.Node {
 		n = n.Content[0]
 	}
 	for _, k := range keys {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
 		if n.Kind != yaml.MappingNode {
 			return nil
 		}
@@ -228,6 +247,9 @@ func lookup(doc *yaml.Node, keys ...string) *yaml.Node {
 		}
 		n = next
 	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
 	return n
 }
 
@@ -238,7 +260,11 @@ func setStepLines(doc *yaml.Node, path []string, steps []Step) {
 	}
 	for i := range steps {
 		if i < len(n.Content) {
-			steps[i].Line = n.Content[i].Line
+			c := n.Content[i]
+			if c.Kind == yaml.AliasNode {
+				c = c.Alias
+			}
+			steps[i].Line = c.Line
 		}
 	}
 }

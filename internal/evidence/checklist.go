@@ -31,6 +31,15 @@ var groupTitles = []struct{ group, title string }{
 func WriteChecklist(w io.Writer, ev *Evidence) error {
 	m, rep := ev.Manifest, ev.Report
 	ew := &errWriter{w: w}
+	checklistHeader(ew, m)
+	checklistGates(ew, m, rep)
+	checklistBundle(ew, m, ev.bundled)
+	checklistSignOff(ew, m)
+	return ew.err
+}
+
+// checklistHeader writes the title, the verdict and the reasons it failed.
+func checklistHeader(ew *errWriter, m *Manifest) {
 	mark := "✅"
 	if m.Result != ResultPassed {
 		mark = "❌"
@@ -47,7 +56,11 @@ func WriteChecklist(w io.Writer, ev *Evidence) error {
 	if len(m.Reasons) > 0 {
 		ew.printf("\n")
 	}
+}
 
+// checklistGates writes one box per gate, in the team's groups (then any
+// other group, by name), and the required gates with no result.
+func checklistGates(ew *errWriter, m *Manifest, rep *gate.Report) {
 	byGroup := map[string][]gate.Result{}
 	for _, r := range rep.Results {
 		byGroup[firstNonEmpty(r.Group, "other")] = append(byGroup[firstNonEmpty(r.Group, "other")], r)
@@ -110,10 +123,13 @@ func WriteChecklist(w io.Writer, ev *Evidence) error {
 		}
 		ew.printf("\n")
 	}
+}
 
+// checklistBundle writes the evidence bundle section.
+func checklistBundle(ew *errWriter, m *Manifest, bundled bool) {
 	ew.printf("## Evidence bundle\n\n")
 	passedAll := m.Result == ResultPassed
-	if !ev.bundled {
+	if !bundled {
 		ew.printf("- [ ] Manifest and signature: not created yet; run `releasegate evidence create` ❌\n")
 	} else {
 		ew.printf("- [x] Manifest: `%s` with the SHA-256 of every file ✅\n", ManifestName(m.Version))
@@ -125,7 +141,10 @@ func WriteChecklist(w io.Writer, ev *Evidence) error {
 		tick, sym = "x", "✅"
 	}
 	ew.printf("- [%s] Test evidence: %d of %d required gates passed %s\n\n", tick, requiredPassed(m), len(m.Required), sym)
+}
 
+// checklistSignOff writes the sign-off table and the release metrics.
+func checklistSignOff(ew *errWriter, m *Manifest) {
 	ew.printf("## Sign-off\n\n| Role | Name | Date | Decision |\n|---|---|---|---|\n")
 	actor := "_____"
 	if m.GitHub != nil && m.GitHub.Actor != "" {
@@ -142,7 +161,6 @@ func WriteChecklist(w io.Writer, ev *Evidence) error {
 		ew.printf("\nRun %s attempt %s of %s at %s (%s).\n", mdEscape(m.GitHub.RunID), mdEscape(firstNonEmpty(m.GitHub.RunAttempt, "1")),
 			mdEscape(m.GitHub.Repository), shortSHA(m.GitHub.SHA), mdEscape(m.GitHub.Ref))
 	}
-	return ew.err
 }
 
 // requiredPassed counts the required gates whose result passed.

@@ -264,7 +264,9 @@ func firstNonEmpty(ss ...string) string {
 func Create(o Options) (*Evidence, error) { return CreateContext(context.Background(), o) }
 
 // CreateContext is Create with a context for a signer that calls out
-// (keyless signing).
+// (keyless signing). It writes the policy, the gate results and report, the
+// attestations, the people's views and the manifest, then signs the
+// statement and packs the tarball.
 func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 	if err := o.redact(); err != nil {
 		return nil, err
@@ -293,111 +295,31 @@ func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 		Result: result, Reasons: reasons, Tool: o.Tool, GitHub: o.GitHub,
 		Checks: map[string]bool{}, Required: required, Artifacts: []Artifact{},
 	}
-	var files []File
-	add := func(name string, data []byte) {
-		files = append(files, File{Name: name, Data: data})
-	}
-
-	// The policy.
-	pref := PolicyRef{Path: o.PolicyRef.Name, Digest: o.PolicyRef.Digest}
-	if o.Policy != nil {
-		pref = PolicyRef{Path: o.Policy.Name, Digest: Digest(o.Policy.Data), File: "policy/" + path.Base(o.Policy.Name)}
-		add(pref.File, o.Policy.Data)
-	}
-	m.Policy = pref
-
-	// Gate results, one file each, and the combined report.
-	rep := &gate.Report{Schema: gate.SchemaVersion, Status: gate.Verdict(results),
-		Policy: gate.Input{Name: pref.Path, Digest: pref.Digest}, Tool: o.Tool, Results: results}
-	for _, r := range results {
-		if rep.StartedAt.IsZero() || r.StartedAt.Before(rep.StartedAt) {
-			rep.StartedAt = r.StartedAt
-		}
-		if r.FinishedAt.After(rep.FinishedAt) {
-			rep.FinishedAt = r.FinishedAt
-		}
-		b, err := marshalJSON(r)
-		if err != nil {
-			return nil, fmt.Errorf("encode result %s: %w", r.Gate, err)
-		}
-		name := "results/" + r.Gate + ".json"
-		if err := checkName(name, 200); err != nil {
-			return nil, &gate.InputError{Input: r.Gate, Err: fmt.Errorf("gate id cannot name a file: %w", err)}
-		}
-		add(name, b)
-		counts := r.Counts()
-		m.Checks[r.Gate] = r.Status == gate.StatusPass || r.Status == gate.StatusWarn
-		m.Gates = append(m.Gates, GateRecord{ID: r.Gate, Kind: r.Kind, Group: r.Group, Required: slices.Contains(required, r.Gate),
-			Status: string(r.Status), Checks: len(r.Checks), Passed: counts[gate.StatusPass], Summary: r.Summary, File: name})
-		for _, in := range r.Inputs {
-			m.Inputs = append(m.Inputs, InputRef{Gate: r.Gate, Name: in.Name, URI: in.URI, Digest: in.Digest})
-		}
-	}
-	for _, id := range required {
-		if _, ok := m.Checks[id]; !ok {
-			m.Checks[id] = false
-		}
-	}
-	repJSON, err := marshalJSON(rep)
+	var files fileList
+	m.Policy = files.addPolicy(o)
+	rep, repJSON, err := files.addResults(m, o.Tool, results, required)
 	if err != nil {
 		return nil, err
 	}
-	add(ReportFile, repJSON)
-
-	// Attestations, linked to the artifacts they are about.
-	attSubjects := map[string][]string{}
-	for _, a := range o.Attestations {
-		name := "attestations/" + a.Name
-		add(name, a.Data)
-		for _, d := range attestationSubjects(a.Data) {
-			attSubjects[d] = append(attSubjects[d], name)
-		}
-	}
-	var subjects []Subject
-	for _, a := range o.Artifacts {
-		d := Digest(a.Data)
-		m.Artifacts = append(m.Artifacts, Artifact{Name: a.Name, Digest: d, Attestations: attSubjects[d]})
-		subjects = append(subjects, Subject{Name: a.Name, Digest: digestMap(d)})
-	}
-	if len(subjects) == 0 {
-		// No artifact given: the statement is about the judged results.
-		subjects = append(subjects, Subject{Name: ReportFile, Digest: digestMap(Digest(repJSON))})
-	}
+	subjects := files.addAttestations(m, o, repJSON)
 
 	// The release metrics, derived once here; the views print them.
 	m.ReleaseMetrics = ReleaseMetrics(rep)
-
-	// People's views.
 	ev := &Evidence{Manifest: m, Report: rep, bundled: true}
-	var cl strings.Builder
-	if err := WriteChecklist(&cl, ev); err != nil {
+	if err := files.addViews(ev); err != nil {
 		return nil, err
 	}
-	add(ChecklistFile, []byte(cl.String()))
-	var html strings.Builder
-	if err := WriteHTML(&html, ev); err != nil {
-		return nil, err
-	}
-	add(HTMLFile, []byte(html.String()))
-
-	// The manifest lists every file but itself and the signature.
-	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-	for _, f := range files {
-		m.Files = append(m.Files, FileRef{Path: f.Name, Digest: Digest(f.Data), Size: int64(len(f.Data))})
-	}
-	mb, err := MarshalManifest(m)
+	mname, mb, err := files.addManifest(m, o.Version)
 	if err != nil {
 		return nil, err
 	}
-	mname := ManifestName(o.Version)
-	add(mname, mb)
 
 	// The statement, signed.
 	st := &Statement{
 		Type: StatementType, Subject: subjects, PredicateType: VSAType,
 		Predicate: VSA{
 			Verifier:     Verifier{ID: VerifierID, Version: map[string]string{"releasegate": firstNonEmpty(o.Tool, "dev")}},
-			TimeVerified: ts, ResourceURI: resourceURI(o), Policy: ResourceDescriptor{URI: policyURI(o, pref), Digest: digestMap(pref.Digest)},
+			TimeVerified: ts, ResourceURI: resourceURI(o), Policy: ResourceDescriptor{URI: policyURI(o, m.Policy), Digest: digestMap(m.Policy.Digest)},
 			InputAttestations: inputAttestations(o.Attestations, m.Inputs), VerificationResult: result, VerifiedLevels: levels, SLSAVersion: "1.0",
 			Manifest: &ResourceDescriptor{Name: mname, Digest: digestMap(Digest(mb))},
 		},
@@ -414,7 +336,7 @@ func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 	if err != nil {
 		return nil, err
 	}
-	add(BundleFile, bb)
+	files.add(BundleFile, bb)
 	envJSON, err := marshalJSON(b.DSSEEnvelope)
 	if err != nil {
 		return nil, err
@@ -427,6 +349,124 @@ func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	ev.Statement, ev.Bundle, ev.Files, ev.TarGz, ev.Envelope = st, b, files, tgz, envJSON
 	return ev, nil
+}
+
+// fileList is the evidence's files as CreateContext writes them.
+type fileList []File
+
+func (fl *fileList) add(name string, data []byte) {
+	*fl = append(*fl, File{Name: name, Data: data})
+}
+
+// addPolicy adds the policy file, when given, and returns its reference.
+func (fl *fileList) addPolicy(o Options) PolicyRef {
+	pref := PolicyRef{Path: o.PolicyRef.Name, Digest: o.PolicyRef.Digest}
+	if o.Policy != nil {
+		pref = PolicyRef{Path: o.Policy.Name, Digest: Digest(o.Policy.Data), File: "policy/" + path.Base(o.Policy.Name)}
+		fl.add(pref.File, o.Policy.Data)
+	}
+	return pref
+}
+
+// addResults adds the gate results, one file each, and the combined report,
+// recording each gate, its checks and its inputs in m. It returns the
+// report and its JSON.
+func (fl *fileList) addResults(m *Manifest, tool string, results []gate.Result, required []string) (*gate.Report, []byte, error) {
+	rep := &gate.Report{Schema: gate.SchemaVersion, Status: gate.Verdict(results),
+		Policy: gate.Input{Name: m.Policy.Path, Digest: m.Policy.Digest}, Tool: tool, Results: results}
+	for _, r := range results {
+		if rep.StartedAt.IsZero() || r.StartedAt.Before(rep.StartedAt) {
+			rep.StartedAt = r.StartedAt
+		}
+		if r.FinishedAt.After(rep.FinishedAt) {
+			rep.FinishedAt = r.FinishedAt
+		}
+		b, err := marshalJSON(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode result %s: %w", r.Gate, err)
+		}
+		name := "results/" + r.Gate + ".json"
+		if err := checkName(name, 200); err != nil {
+			return nil, nil, &gate.InputError{Input: r.Gate, Err: fmt.Errorf("gate id cannot name a file: %w", err)}
+		}
+		fl.add(name, b)
+		counts := r.Counts()
+		m.Checks[r.Gate] = r.Status == gate.StatusPass || r.Status == gate.StatusWarn
+		m.Gates = append(m.Gates, GateRecord{ID: r.Gate, Kind: r.Kind, Group: r.Group, Required: slices.Contains(required, r.Gate),
+			Status: string(r.Status), Checks: len(r.Checks), Passed: counts[gate.StatusPass], Summary: r.Summary, File: name})
+		for _, in := range r.Inputs {
+			m.Inputs = append(m.Inputs, InputRef{Gate: r.Gate, Name: in.Name, URI: in.URI, Digest: in.Digest})
+		}
+	}
+	for _, id := range required {
+		if _, ok := m.Checks[id]; !ok {
+			m.Checks[id] = false
+		}
+	}
+	repJSON, err := marshalJSON(rep)
+	if err != nil {
+		return nil, nil, err
+	}
+	fl.add(ReportFile, repJSON)
+	return rep, repJSON, nil
+}
+
+// addAttestations adds the attestations, linked in m to the artifacts they
+// are about, and returns the statement's subjects: the artifacts, or the
+// report (repJSON) when no artifact is given.
+func (fl *fileList) addAttestations(m *Manifest, o Options, repJSON []byte) []Subject {
+	attSubjects := map[string][]string{}
+	for _, a := range o.Attestations {
+		name := "attestations/" + a.Name
+		fl.add(name, a.Data)
+		for _, d := range attestationSubjects(a.Data) {
+			attSubjects[d] = append(attSubjects[d], name)
+		}
+	}
+	var subjects []Subject
+	for _, a := range o.Artifacts {
+		d := Digest(a.Data)
+		m.Artifacts = append(m.Artifacts, Artifact{Name: a.Name, Digest: d, Attestations: attSubjects[d]})
+		subjects = append(subjects, Subject{Name: a.Name, Digest: digestMap(d)})
+	}
+	if len(subjects) == 0 {
+		// No artifact given: the statement is about the judged results.
+		subjects = append(subjects, Subject{Name: ReportFile, Digest: digestMap(Digest(repJSON))})
+	}
+	return subjects
+}
+
+// addViews adds people's views: the checklist and the HTML page.
+func (fl *fileList) addViews(ev *Evidence) error {
+	var cl strings.Builder
+	if err := WriteChecklist(&cl, ev); err != nil {
+		return err
+	}
+	fl.add(ChecklistFile, []byte(cl.String()))
+	var html strings.Builder
+	if err := WriteHTML(&html, ev); err != nil {
+		return err
+	}
+	fl.add(HTMLFile, []byte(html.String()))
+	return nil
+}
+
+// addManifest sorts the files, lists every one in m (the manifest lists
+// every file but itself and the signature) and adds the manifest; it
+// returns the manifest's name and bytes.
+func (fl *fileList) addManifest(m *Manifest, version string) (string, []byte, error) {
+	files := *fl
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	for _, f := range files {
+		m.Files = append(m.Files, FileRef{Path: f.Name, Digest: Digest(f.Data), Size: int64(len(f.Data))})
+	}
+	mb, err := MarshalManifest(m)
+	if err != nil {
+		return "", nil, err
+	}
+	mname := ManifestName(version)
+	fl.add(mname, mb)
+	return mname, mb, nil
 }
 
 func marshalJSON(v any) ([]byte, error) {

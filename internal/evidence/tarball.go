@@ -99,6 +99,7 @@ func checkName(name string, maxLen int) error {
 	}
 	for _, el := range strings.Split(name, "/") {
 		if el == ".." {
+			//lint:ignore ST1005 the message ends with the path element "..", not with punctuation
 			return fmt.Errorf("%w: %q climbs out with ..", ErrUnsafeEntry, name)
 		}
 	}

@@ -99,22 +99,8 @@ func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 	if lim == (Limits{}) {
 		lim = DefaultLimits
 	}
-	keyless := o.TrustedRoot != nil
-	for _, l := range o.VerifiedLevels {
-		if _, _, err := parseLevel(l); strings.HasPrefix(l, levelPrefix) && err != nil {
-			return v, &gate.InputError{Input: "--verified-level", Err: err}
-		}
-	}
-	switch {
-	case o.Key == nil && !keyless:
-		return v, &gate.InputError{Input: "--key", Err: fmt.Errorf("no verification key; pass --key cosign.pub, or --trusted-root with --certificate-identity and --certificate-oidc-issuer for keyless evidence")}
-	case o.Key != nil && keyless:
-		return v, &gate.InputError{Input: "--key", Err: fmt.Errorf("both a key and a trusted root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")}
-	case keyless:
-		o.Identity.InsecureAnyIdentity = false
-		if errs := o.Identity.Validate(); len(errs) > 0 {
-			return v, &gate.InputError{Input: "keyless identity", Err: errors.Join(errs...)}
-		}
+	if err := checkVerifyOptions(&o); err != nil {
+		return v, err
 	}
 	files, fileDigest, err := scanTarGz(r, lim, func(name string) bool { return name == BundleFile || isManifestName(name) })
 	if err != nil {
@@ -128,26 +114,95 @@ func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 	v.pass("tarball is canonical: %d regular files, no links, devices, absolute or .. paths", len(files))
 
 	// 1. The signature over the statement.
+	st, err := v.verifySignature(byName, o)
+	if err != nil {
+		return v, err
+	}
+	// 2. The manifest named by the statement.
+	m, mname, err := v.verifyManifest(files, byName, st)
+	if err != nil {
+		return v, err
+	}
+	// 3. Every other file against the manifest, nothing extra, nothing
+	// missing.
+	listed, err := v.verifyFiles(files, byName, m, mname)
+	if err != nil {
+		return v, err
+	}
+	// 4. Subjects.
+	if err := v.verifySubjects(st, m, byName, o.Artifacts); err != nil {
+		return v, err
+	}
+	// 5. The verdict: the signed one, recomputed from the included results,
+	// read in a second pass, one file at a time.
+	if err := v.verifyVerdict(r, lim, st, m, listed); err != nil {
+		return v, err
+	}
+	// 6. What the caller asked of the VSA.
+	if o.ResourceURI != "" {
+		if st.Predicate.ResourceURI != o.ResourceURI {
+			return v, fmt.Errorf("%w: the VSA is about %q; expected --resource-uri %q", ErrSubject, st.Predicate.ResourceURI, o.ResourceURI)
+		}
+		v.pass("resource: %s", o.ResourceURI)
+	}
+	if len(o.VerifiedLevels) > 0 {
+		if err := meetsLevels(st.Predicate.VerifiedLevels, o.VerifiedLevels); err != nil {
+			return v, err
+		}
+		v.pass("levels: %s meet %s", strings.Join(st.Predicate.VerifiedLevels, ", "), strings.Join(o.VerifiedLevels, ", "))
+	}
+	return v, nil
+}
+
+// checkVerifyOptions refuses options that cannot verify anything: a
+// malformed --verified-level, no key and no trusted root, both, or a
+// keyless identity that is missing or matches anyone.
+func checkVerifyOptions(o *VerifyOptions) error {
+	keyless := o.TrustedRoot != nil
+	for _, l := range o.VerifiedLevels {
+		if _, _, err := parseLevel(l); strings.HasPrefix(l, levelPrefix) && err != nil {
+			return &gate.InputError{Input: "--verified-level", Err: err}
+		}
+	}
+	switch {
+	case o.Key == nil && !keyless:
+		return &gate.InputError{Input: "--key", Err: fmt.Errorf("no verification key; pass --key cosign.pub, or --trusted-root with --certificate-identity and --certificate-oidc-issuer for keyless evidence")}
+	case o.Key != nil && keyless:
+		return &gate.InputError{Input: "--key", Err: fmt.Errorf("both a key and a trusted root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")}
+	case keyless:
+		o.Identity.InsecureAnyIdentity = false
+		if errs := o.Identity.Validate(); len(errs) > 0 {
+			return &gate.InputError{Input: "keyless identity", Err: errors.Join(errs...)}
+		}
+	}
+	return nil
+}
+
+// verifySignature checks the bundle's one signature over the statement,
+// with the key or keyless against the trusted root and identity, and
+// returns the verified statement.
+func (v *Verification) verifySignature(byName map[string]member, o VerifyOptions) (*Statement, error) {
+	keyless := o.TrustedRoot != nil
 	bm, ok := byName[BundleFile]
 	bb := bm.Data
 	if !ok {
-		return v, fmt.Errorf("%w: no %s in the tarball; expected the signed statement", ErrMalformed, BundleFile)
+		return nil, fmt.Errorf("%w: no %s in the tarball; expected the signed statement", ErrMalformed, BundleFile)
 	}
 	b, err := ParseBundle(bb)
 	if err != nil {
-		return v, err
+		return nil, err
 	}
 	// Nothing in the bundle file may go unchecked: one signature, and its
 	// key id and the key hint (which the signature does not cover) must
 	// name the verification key, or be empty for keyless.
 	if n := len(b.DSSEEnvelope.Signatures); n != 1 {
-		return v, fmt.Errorf("%w: the envelope has %d signatures; releasegate writes exactly one (and cosign and sigstore-go refuse more in a bundle)", ErrTampered, n)
+		return nil, fmt.Errorf("%w: the envelope has %d signatures; releasegate writes exactly one (and cosign and sigstore-go refuse more in a bundle)", ErrTampered, n)
 	}
 	kid := b.DSSEEnvelope.Signatures[0].KeyID
 	if vm := b.VerificationMaterial; !vm.Keyless() && !keyless {
 		id := KeyID(o.Key)
 		if vm.PublicKey.Hint != id {
-			return v, fmt.Errorf("%w: the bundle names key %s, not the verification key %s; check that --key is the public half of the signing key",
+			return nil, fmt.Errorf("%w: the bundle names key %s, not the verification key %s; check that --key is the public half of the signing key",
 				ErrSignature, shortID(vm.PublicKey.Hint), shortID(id))
 		}
 		// Evidence from this release has no key id (the standard clients
@@ -155,33 +210,33 @@ func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 		// releases wrote the key's hex SHA-256, which is still accepted
 		// when it names the verification key.
 		if kid != "" && kid != id {
-			return v, fmt.Errorf("%w: the signature's key id %q names another key; expected none, or %s (the hex SHA-256 of --key, as earlier releases wrote); check that --key is the public half of the signing key",
+			return nil, fmt.Errorf("%w: the signature's key id %q names another key; expected none, or %s (the hex SHA-256 of --key, as earlier releases wrote); check that --key is the public half of the signing key",
 				ErrSignature, kid, id)
 		}
 	} else if vm.Keyless() && kid != "" {
-		return v, fmt.Errorf("%w: a keyless signature with key id %q; keyless signatures have none", ErrTampered, kid)
+		return nil, fmt.Errorf("%w: a keyless signature with key id %q; keyless signatures have none", ErrTampered, kid)
 	}
 	var payload []byte
 	var signedBy string
 	switch vm := b.VerificationMaterial; {
 	case vm.Keyless() && !keyless:
-		return v, fmt.Errorf("%w: the evidence is signed keyless (a Fulcio certificate), not with a key; verify it with --trusted-root, --certificate-identity and --certificate-oidc-issuer instead of --key", ErrSignature)
+		return nil, fmt.Errorf("%w: the evidence is signed keyless (a Fulcio certificate), not with a key; verify it with --trusted-root, --certificate-identity and --certificate-oidc-issuer instead of --key", ErrSignature)
 	case !vm.Keyless() && keyless:
-		return v, fmt.Errorf("%w: the evidence is signed with key %s, not keyless; verify it with --key and the public key instead of --trusted-root", ErrSignature, shortID(vm.PublicKey.Hint))
+		return nil, fmt.Errorf("%w: the evidence is signed with key %s, not keyless; verify it with --key and the public key instead of --trusted-root", ErrSignature, shortID(vm.PublicKey.Hint))
 	case keyless:
 		// The statement's first subject is what sigstore-go binds the
 		// signature to; everything else is checked on the verified payload.
 		unverified, err := decodePayload(b.DSSEEnvelope)
 		if err != nil {
-			return v, err
+			return nil, err
 		}
 		st0, err := parseStatement(unverified)
 		if err != nil {
-			return v, err
+			return nil, err
 		}
 		kr, err := verifyKeyless(bb, b, st0.Subject[0].Digest["sha256"], o)
 		if err != nil {
-			return v, err
+			return nil, err
 		}
 		payload = kr.payload
 		signedBy = fmt.Sprintf("keyless by %s (issuer %s), certificate chains to the trusted root", kr.signer, kr.issuer)
@@ -190,30 +245,35 @@ func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 		}
 	default:
 		if payload, err = VerifyEnvelope(b.DSSEEnvelope, o.Key); err != nil {
-			return v, err
+			return nil, err
 		}
 		signedBy = "by key " + shortID(KeyID(o.Key))
 	}
 	st, err := parseStatement(payload)
 	if err != nil {
-		return v, err
+		return nil, err
 	}
 	v.Statement, v.Result = st, st.Predicate.VerificationResult
 	v.pass("signature: DSSE envelope signed %s over an in-toto statement (%s)", signedBy, st.PredicateType)
 	v.pass("VSA: resourceUri %s, verifiedLevels %s, policy %s", st.Predicate.ResourceURI, strings.Join(st.Predicate.VerifiedLevels, ","), st.Predicate.Policy.URI)
 
-	// 2. The manifest named by the statement.
+	return st, nil
+}
+
+// verifyManifest finds the one manifest and checks it is the one the
+// statement signs; it returns the manifest and its name.
+func (v *Verification) verifyManifest(files []member, byName map[string]member, st *Statement) (*Manifest, string, error) {
 	var mname string
 	for _, f := range files {
 		if isManifestName(f.Name) {
 			if mname != "" {
-				return v, fmt.Errorf("%w: two manifests, %s and %s", ErrMalformed, mname, f.Name)
+				return nil, "", fmt.Errorf("%w: two manifests, %s and %s", ErrMalformed, mname, f.Name)
 			}
 			mname = f.Name
 		}
 	}
 	if mname == "" {
-		return v, fmt.Errorf("%w: no evidence-manifest-<version>.yaml in the tarball", ErrMalformed)
+		return nil, "", fmt.Errorf("%w: no evidence-manifest-<version>.yaml in the tarball", ErrMalformed)
 	}
 	mb := byName[mname].Data
 	// The manifest's digest is signed in the ManifestField extension, or,
@@ -222,73 +282,88 @@ func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 	refs := slices.Clone(st.Predicate.InputAttestations)
 	if mf := st.Predicate.Manifest; mf != nil {
 		if mf.Name != mname {
-			return v, fmt.Errorf("%w: the signed statement names manifest %q; the tarball holds %s", ErrTampered, mf.Name, mname)
+			return nil, "", fmt.Errorf("%w: the signed statement names manifest %q; the tarball holds %s", ErrTampered, mf.Name, mname)
 		}
 		refs = []ResourceDescriptor{{URI: mf.Name, Digest: mf.Digest}}
 	}
 	for _, in := range refs {
 		if in.URI == mname {
 			if "sha256:"+in.Digest["sha256"] != Digest(mb) {
-				return v, fmt.Errorf("%w: %s has digest %s; the signed statement says sha256:%s", ErrTampered, mname, Digest(mb), in.Digest["sha256"])
+				return nil, "", fmt.Errorf("%w: %s has digest %s; the signed statement says sha256:%s", ErrTampered, mname, Digest(mb), in.Digest["sha256"])
 			}
 			named = true
 		}
 	}
 	if !named {
-		return v, fmt.Errorf("%w: the signed statement does not name %s (expected in %s, or among the input attestations of earlier evidence)", ErrTampered, mname, ManifestField)
+		return nil, "", fmt.Errorf("%w: the signed statement does not name %s (expected in %s, or among the input attestations of earlier evidence)", ErrTampered, mname, ManifestField)
 	}
 	m, err := ParseManifest(mb)
 	if err != nil {
-		return v, err
+		return nil, "", err
 	}
 	if ManifestName(m.Version) != mname {
-		return v, fmt.Errorf("%w: manifest %s is for version %q", ErrTampered, mname, m.Version)
+		return nil, "", fmt.Errorf("%w: manifest %s is for version %q", ErrTampered, mname, m.Version)
 	}
 	v.Manifest = m
 	v.pass("manifest: %s matches the signed digest %s", mname, shortDigest(Digest(mb)))
 
-	// 3. Every other file against the manifest, nothing extra, nothing
-	// missing.
+	return m, mname, nil
+}
+
+// verifyFiles checks every other file against the manifest's digests and
+// sizes: nothing extra, nothing missing, nothing listed twice. It returns
+// the listed paths.
+func (v *Verification) verifyFiles(files []member, byName map[string]member, m *Manifest, mname string) (map[string]bool, error) {
 	listed := map[string]bool{}
 	for _, f := range m.Files {
 		got, ok := byName[f.Path]
 		if !ok {
-			return v, fmt.Errorf("%w: %s is listed in the manifest but missing from the tarball", ErrTampered, f.Path)
+			return nil, fmt.Errorf("%w: %s is listed in the manifest but missing from the tarball", ErrTampered, f.Path)
 		}
 		if listed[f.Path] {
-			return v, fmt.Errorf("%w: %s is listed twice in the manifest", ErrTampered, f.Path)
+			return nil, fmt.Errorf("%w: %s is listed twice in the manifest", ErrTampered, f.Path)
 		}
 		listed[f.Path] = true
 		if got.Digest != f.Digest || got.Size != f.Size {
-			return v, fmt.Errorf("%w: %s has digest %s (%d bytes); the manifest says %s (%d bytes)", ErrTampered, f.Path, got.Digest, got.Size, f.Digest, f.Size)
+			return nil, fmt.Errorf("%w: %s has digest %s (%d bytes); the manifest says %s (%d bytes)", ErrTampered, f.Path, got.Digest, got.Size, f.Digest, f.Size)
 		}
 	}
 	for _, f := range files {
 		if f.Name != mname && f.Name != BundleFile && !listed[f.Name] {
-			return v, fmt.Errorf("%w: %s is in the tarball but not in the manifest", ErrTampered, f.Name)
+			return nil, fmt.Errorf("%w: %s is in the tarball but not in the manifest", ErrTampered, f.Name)
 		}
 	}
 	v.pass("files: %d files match the manifest's SHA-256 digests", len(m.Files))
 
-	// 4. Subjects.
-	if err := checkSubjects(st, m, byName[ReportFile].Digest, o.Artifacts); err != nil {
-		return v, err
+	return listed, nil
+}
+
+// verifySubjects checks the statement's subjects against the manifest's
+// artifacts (or the report) and the artifacts given.
+func (v *Verification) verifySubjects(st *Statement, m *Manifest, byName map[string]member, artifacts []Input) error {
+	if err := checkSubjects(st, m, byName[ReportFile].Digest, artifacts); err != nil {
+		return err
 	}
 	names := make([]string, len(st.Subject))
 	for i, s := range st.Subject {
 		names[i] = s.Name
 	}
 	v.pass("subjects: %s", strings.Join(names, ", "))
-	for _, a := range o.Artifacts {
+	for _, a := range artifacts {
 		v.pass("artifact %s (%s) is a subject", a.Name, shortDigest(Digest(a.Data)))
 	}
 
-	// 5. The verdict: the signed one, recomputed from the included results,
-	// read in a second pass, one file at a time.
+	return nil
+}
+
+// verifyVerdict recomputes the verdict from the included results, read
+// again from r one file at a time (each checked against the manifest), and
+// checks it is the signed one and PASSED.
+func (v *Verification) verifyVerdict(r io.ReadSeeker, lim Limits, st *Statement, m *Manifest, listed map[string]bool) error {
 	want := map[string]string{}
 	for _, g := range m.Gates {
 		if !listed[g.File] {
-			return v, fmt.Errorf("%w: result file %s of gate %s is not in the manifest", ErrTampered, g.File, g.ID)
+			return fmt.Errorf("%w: result file %s of gate %s is not in the manifest", ErrTampered, g.File, g.ID)
 		}
 		for _, f := range m.Files {
 			if f.Path == g.File {
@@ -297,12 +372,12 @@ func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 		}
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return v, fmt.Errorf("evidence: rewind for the results: %w", err)
+		return fmt.Errorf("evidence: rewind for the results: %w", err)
 	}
 	// Each result file is parsed as it streams past and only what Verdict
 	// reads is kept, so memory does not add up over the results.
 	parsed := map[string]gate.Result{}
-	_, _, err = scanTarGz(r, lim, func(name string) bool { _, ok := want[name]; return ok }, func(f member) error {
+	_, _, err := scanTarGz(r, lim, func(name string) bool { _, ok := want[name]; return ok }, func(f member) error {
 		d, ok := want[f.Name]
 		if !ok {
 			return nil
@@ -319,39 +394,27 @@ func VerifyReader(r io.ReadSeeker, o VerifyOptions) (*Verification, error) {
 	})
 	if err != nil {
 		if errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTampered) {
-			return v, err
+			return err
 		}
-		return v, fmt.Errorf("%w: reading the results again: %w", ErrTampered, err)
+		return fmt.Errorf("%w: reading the results again: %w", ErrTampered, err)
 	}
 	var results []gate.Result
 	for _, g := range m.Gates {
 		res, ok := parsed[g.File]
 		if !ok || res.Gate != g.ID {
-			return v, fmt.Errorf("%w: %s is not the result of gate %s", ErrMalformed, g.File, g.ID)
+			return fmt.Errorf("%w: %s is not the result of gate %s", ErrMalformed, g.File, g.ID)
 		}
 		results = append(results, res)
 	}
 	got, reasons, _ := Verdict(results, m.Required)
 	if got != st.Predicate.VerificationResult || got != m.Result {
-		return v, fmt.Errorf("%w: the results give %s but the statement says %s and the manifest %s", ErrTampered, got, st.Predicate.VerificationResult, m.Result)
+		return fmt.Errorf("%w: the results give %s but the statement says %s and the manifest %s", ErrTampered, got, st.Predicate.VerificationResult, m.Result)
 	}
 	if got != ResultPassed {
-		return v, fmt.Errorf("%w: verificationResult %s: %s", ErrNotPassed, got, strings.Join(reasons, "; "))
+		return fmt.Errorf("%w: verificationResult %s: %s", ErrNotPassed, got, strings.Join(reasons, "; "))
 	}
 	v.pass("verdict: %s; all %d required gates passed (%s)", got, len(m.Required), strings.Join(m.Required, ", "))
-	if o.ResourceURI != "" {
-		if st.Predicate.ResourceURI != o.ResourceURI {
-			return v, fmt.Errorf("%w: the VSA is about %q; expected --resource-uri %q", ErrSubject, st.Predicate.ResourceURI, o.ResourceURI)
-		}
-		v.pass("resource: %s", o.ResourceURI)
-	}
-	if len(o.VerifiedLevels) > 0 {
-		if err := meetsLevels(st.Predicate.VerifiedLevels, o.VerifiedLevels); err != nil {
-			return v, err
-		}
-		v.pass("levels: %s meet %s", strings.Join(st.Predicate.VerifiedLevels, ", "), strings.Join(o.VerifiedLevels, ", "))
-	}
-	return v, nil
+	return nil
 }
 
 func (v *Verification) pass(format string, args ...any) {

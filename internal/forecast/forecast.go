@@ -7,7 +7,10 @@
 // recent part of the history it is given and keeps the one with the lowest
 // WAPE (weighted absolute percentage error, Σ|forecast − actual| / Σ actual);
 // the prediction interval comes from that backtest's residuals, so it is
-// honest about the error the method actually made.
+// honest about the error the method actually made. A recent level shift
+// (DetectShift) is adapted to before selection: the history before it is
+// scaled to the new level, so the choice does not favour models fitted to
+// a level the series has left.
 package forecast
 
 import (
@@ -229,6 +232,86 @@ type Prediction struct {
 	BacktestWAPE float64 `json:"backtest_wape"`
 	// Scores lists every candidate's backtest WAPE, best first.
 	Scores []Score `json:"scores"`
+	// Windows and WindowHours are the backtest the choice rests on: how
+	// many consecutive windows at the end of the history, each how long.
+	Windows     int `json:"windows"`
+	WindowHours int `json:"window_hours"`
+	// Shift is the recent level shift detected in the history, if any;
+	// then only the windows after it choose the method.
+	Shift *Shift `json:"shift,omitempty"`
+}
+
+// Shift is a recent change in a series' level.
+type Shift struct {
+	// HoursAgo is how long before the end of the history the new level
+	// began, to ShiftBlock hours.
+	HoursAgo int `json:"hours_ago"`
+	// Ratio is the new level over the old, both measured against the
+	// same hours one week earlier (so daily and weekly seasons cancel).
+	Ratio float64 `json:"ratio"`
+}
+
+// ShiftBlock is the resolution of shift detection in points (hours), and
+// ShiftThreshold the relative change in level that counts as a shift.
+const (
+	ShiftBlock     = 12
+	ShiftThreshold = 0.2
+)
+
+// DetectShift looks for a recent level shift. Every hour is compared with
+// the same hour one week earlier, so daily and weekly seasons cancel; the
+// usual ratio is the median over 12-hour blocks 3 to 7 days ago. For the
+// last K blocks (K = 1 … 6: 12 to 72 hours) it takes the ratio of their
+// total to the same hours a week earlier, relative to the usual one, and
+// keeps the K where that change is clearest (|log ratio| × √K, longer runs
+// weigh more as their noise averages out). A shift is reported when that
+// ratio is off by more than ShiftThreshold and it spans at least two
+// blocks (a day): a single odd half-day is noise. It needs two weeks of
+// history and returns nil otherwise or when nothing moved. A shift one to
+// two weeks ago also shows, as a change against the week before.
+func DetectShift(history []float64) *Shift {
+	const week = 168
+	n := len(history)
+	if n < 2*week {
+		return nil
+	}
+	blockSum := func(k int) (now, before float64) {
+		for t := n - ShiftBlock*(k+1); t < n-ShiftBlock*k; t++ {
+			now += history[t]
+			before += history[t-week]
+		}
+		return now, before
+	}
+	var base []float64
+	for k := 72 / ShiftBlock; k < week/ShiftBlock; k++ {
+		if now, before := blockSum(k); before > 0 {
+			base = append(base, now/before)
+		}
+	}
+	if len(base) < 3 {
+		return nil
+	}
+	sort.Float64s(base)
+	usual := base[len(base)/2]
+	if usual <= 0 {
+		return nil
+	}
+	var best *Shift
+	bestScore := 0.0
+	var now, before float64
+	for k := 0; k < 72/ShiftBlock; k++ {
+		a, b := blockSum(k)
+		now, before = now+a, before+b
+		if before <= 0 || now <= 0 {
+			continue
+		}
+		r := now / before / usual
+		score := math.Abs(math.Log(r)) * math.Sqrt(float64(k+1))
+		if k >= 1 && math.Abs(r-1) > ShiftThreshold && score > bestScore {
+			best, bestScore = &Shift{HoursAgo: (k + 1) * ShiftBlock, Ratio: r}, score
+		}
+	}
+	return best
 }
 
 // SelectionWindows is how many consecutive horizon-long windows at the end
@@ -270,12 +353,25 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 		wape     float64
 		totalErr float64 // mean |Σforecast − Σactual| per window
 	}
+	// after a level shift the history before it is brought to the new
+	// level, so models are chosen and fitted on what the series is now,
+	// not on a level it left
+	shift := DetectShift(history)
+	if shift != nil {
+		adj := append([]float64(nil), history...)
+		for t := range adj[:len(adj)-shift.HoursAgo] {
+			adj[t] *= shift.Ratio
+		}
+		history = adj
+	}
+	maxWindows := SelectionWindows
 	var ok []scored
+	windowsUsed := 0
 	for _, m := range candidates {
 		need := max(m.MinHistory(), MinTraining)
 		var absSum, actSum, totErr float64
 		windows := 0
-		for w := 1; w <= SelectionWindows; w++ {
+		for w := 1; w <= maxWindows; w++ {
 			cut := len(history) - w*wl
 			if cut < need {
 				break
@@ -302,6 +398,7 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 			wape = math.Inf(1)
 		}
 		ok = append(ok, scored{m, wape, totErr / float64(windows)})
+		windowsUsed = max(windowsUsed, windows)
 	}
 	if len(ok) == 0 {
 		return nil, fmt.Errorf("%w: have %d hourly points, need at least %d (a day of history plus a %d-point backtest window); collect a longer period",
@@ -309,7 +406,8 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 	}
 	sort.SliceStable(ok, func(i, j int) bool { return ok[i].wape < ok[j].wape })
 	best := ok[0]
-	p := &Prediction{Method: best.m.Name(), Points: best.m.Forecast(history, h), Coverage: 0.9, BacktestWAPE: best.wape}
+	p := &Prediction{Method: best.m.Name(), Points: best.m.Forecast(history, h), Coverage: 0.9, BacktestWAPE: best.wape,
+		Windows: windowsUsed, WindowHours: wl, Shift: shift}
 	for _, s := range ok {
 		p.Scores = append(p.Scores, Score{Method: s.m.Name(), WAPE: s.wape})
 	}

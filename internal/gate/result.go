@@ -289,21 +289,29 @@ func (r *Result) Add(c Check) *Result {
 }
 
 // Fold sets the result's Status to the worst of its checks. A result with no
-// checks fails: a gate that judged nothing must not pass.
+// checks fails: a gate that judged nothing must not pass. The runner folds
+// every Result (see Runner); gates do not call it.
 func (r *Result) Fold() Status {
-	if len(r.Checks) == 0 {
-		r.Status = StatusFail
-		if r.Summary == "" {
-			r.Summary = "no checks were evaluated; expected at least one"
-		}
-		return r.Status
+	if len(r.Checks) == 0 && r.Summary == "" {
+		r.Summary = "no checks were evaluated; expected at least one"
 	}
-	ss := make([]Status, len(r.Checks))
-	for i, c := range r.Checks {
+	r.Status = Folded(r.Checks)
+	return r.Status
+}
+
+// Folded returns the status the runner folds these checks to, without
+// setting any Result's status: the worst of them, passes mixed with skips
+// as a warning, and no checks as a failure. A gate uses it to word its
+// summary or to decide whether to try again; the runner decides the status.
+func Folded(checks []Check) Status {
+	if len(checks) == 0 {
+		return StatusFail
+	}
+	ss := make([]Status, len(checks))
+	for i, c := range checks {
 		ss[i] = c.Status
 	}
-	r.Status = mixSkips(ss)
-	return r.Status
+	return mixSkips(ss)
 }
 
 // mixSkips is Worst, except that passes mixed with skips make a warning: a

@@ -114,13 +114,36 @@ func (r *Runner) Run(ctx context.Context, plan []Planned) []Result {
 				return
 			}
 			r.notify(Event{Gate: p.ID, Started: true})
-			res := runOne(ctx, p, now)
+			res, _ := runOne(ctx, p, now)
 			results[i] = res
 			r.notify(Event{Gate: p.ID, Result: &res})
 		}()
 	}
 	wg.Wait()
 	return results
+}
+
+// RunOne evaluates one planned gate under the same rules as Run (timeout,
+// panics, nil results, the verdict rules, a stopped run starts nothing) and
+// also returns why it could not be evaluated: the error its Run returned
+// (wrapped with why the run stopped, when it did) or the runner's reason.
+// The error is nil when the gate returned a Result, even one whose status is
+// error. Commands that evaluate a single gate use the cause to choose an
+// exit code (bad input is not a failure to evaluate). Needs are not
+// consulted: a single gate has nothing to wait for.
+func (r *Runner) RunOne(ctx context.Context, p Planned) (Result, error) {
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+	if ctx.Err() != nil {
+		err := fmt.Errorf("not started: %w", Stopped(ctx))
+		return errored(p, err, now(), now()), err
+	}
+	r.notify(Event{Gate: p.ID, Started: true})
+	res, err := runOne(ctx, p, now)
+	r.notify(Event{Gate: p.ID, Result: &res})
+	return res, err
 }
 
 func (r *Runner) notify(e Event) {
@@ -130,8 +153,11 @@ func (r *Runner) notify(e Event) {
 }
 
 // runOne runs a gate with its timeout, turning panics, errors and empty
-// results into StatusError results.
-func runOne(ctx context.Context, p Planned, now func() time.Time) (res Result) {
+// results into StatusError results, and returns why: the error is set when
+// the gate could not be evaluated (its Run failed, it panicked, returned
+// nothing or broke the verdict rules), nil when it returned a Result, even
+// one whose checks or declared status are errors.
+func runOne(ctx context.Context, p Planned, now func() time.Time) (res Result, cause error) {
 	start := now()
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -140,7 +166,8 @@ func runOne(ctx context.Context, p Planned, now func() time.Time) (res Result) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			res = errored(p, fmt.Errorf("gate panicked: %v\n%s", v, debug.Stack()), start, now())
+			cause = fmt.Errorf("gate panicked: %v\n%s", v, debug.Stack())
+			res = errored(p, cause, start, now())
 		}
 	}()
 	out, err := p.Gate.Run(ctx)
@@ -155,17 +182,18 @@ func runOne(ctx context.Context, p Planned, now func() time.Time) (res Result) {
 		if out != nil {
 			r.Checks, r.Inputs, r.Details = out.Checks, out.Inputs, out.Details
 		}
-		return r
+		return r, err
 	}
 	if out == nil {
-		return errored(p, errors.New("gate returned no result; this is a bug in the gate"), start, end)
+		err := errors.New("gate returned no result; this is a bug in the gate")
+		return errored(p, err, start, end), err
 	}
 	res = *out
 	if err := judge(&res); err != nil {
-		return errored(p, err, start, end)
+		return errored(p, err, start, end), err
 	}
 	stamp(&res, p, start, end)
-	return res
+	return res, nil
 }
 
 // judge applies the verdict rules no gate can opt out of: the checks are

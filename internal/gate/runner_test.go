@@ -295,6 +295,37 @@ func TestRunnerOwnsTheVerdict(t *testing.T) {
 			if v := Verdict([]Result{res}); v == StatusPass && tc.want != StatusPass {
 				t.Errorf("verdict %s over a %s gate", v, res.Status)
 			}
+			// RunOne judges the same, and names the cause when the runner
+			// made the error (res.Error is set only then).
+			one, err := (&Runner{}).RunOne(context.Background(), p)
+			if one.Status != tc.want {
+				t.Errorf("RunOne: status %s, want %s", one.Status, tc.want)
+			}
+			if (err != nil) != (res.Error != "") {
+				t.Errorf("RunOne: error %v with result error %q", err, res.Error)
+			}
+			if tc.errText != "" && (err == nil || !strings.Contains(err.Error(), tc.errText)) {
+				t.Errorf("RunOne: error %v, want it to contain %q", err, tc.errText)
+			}
 		})
+	}
+}
+
+func TestRunOneKeepsTheCause(t *testing.T) {
+	t.Parallel()
+	g := plan("g", func(context.Context) (*Result, error) { return nil, fmt.Errorf("reading x: %w", ErrBadInput) })
+	res, err := (&Runner{}).RunOne(context.Background(), g)
+	if res.Status != StatusError || !errors.Is(err, ErrBadInput) {
+		t.Fatalf("status %s, error %v; want error wrapping ErrBadInput", res.Status, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	res, err = (&Runner{}).RunOne(ctx, plan("g", func(context.Context) (*Result, error) {
+		ran = true
+		return &Result{Checks: []Check{{Name: "c", Status: StatusPass}}}, nil
+	}))
+	if ran || res.Status != StatusError || !errors.Is(err, ErrCancelled) {
+		t.Fatalf("a stopped run: ran %v, status %s, error %v; want not run, error wrapping ErrCancelled", ran, res.Status, err)
 	}
 }

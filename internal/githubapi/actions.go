@@ -59,11 +59,12 @@ func (a *Actions) Repos(ctx context.Context, org string) ([]budget.Repo, error) 
 }
 
 type runJSON struct {
-	ID         int64  `json:"id"`
-	WorkflowID int64  `json:"workflow_id"`
-	Path       string `json:"path"`
-	Name       string `json:"name"`
-	Status     string `json:"status"`
+	ID         int64     `json:"id"`
+	WorkflowID int64     `json:"workflow_id"`
+	Path       string    `json:"path"`
+	Name       string    `json:"name"`
+	Status     string    `json:"status"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 type runsPage struct {
@@ -100,7 +101,7 @@ func (a *Actions) Runs(ctx context.Context, repo string, since, until time.Time)
 			}
 			first = false
 			for _, r := range p.WorkflowRuns {
-				got = append(got, budget.RunRef{ID: r.ID, Repo: repo, WorkflowPath: r.Path})
+				got = append(got, budget.RunRef{ID: r.ID, Repo: repo, WorkflowPath: r.Path, UpdatedAt: r.UpdatedAt})
 			}
 			return nil
 		})
@@ -142,7 +143,9 @@ func (a *Actions) Jobs(ctx context.Context, repo string, runID int64) ([]budget.
 			Jobs []struct {
 				ID          int64      `json:"id"`
 				RunID       int64      `json:"run_id"`
+				RunAttempt  int        `json:"run_attempt"`
 				Status      string     `json:"status"`
+				RunnerName  *string    `json:"runner_name"`
 				StartedAt   *time.Time `json:"started_at"`
 				CompletedAt *time.Time `json:"completed_at"`
 				Labels      []string   `json:"labels"`
@@ -152,7 +155,10 @@ func (a *Actions) Jobs(ctx context.Context, repo string, runID int64) ([]budget.
 			return fmt.Errorf("unexpected job list: %w", err)
 		}
 		for _, j := range p.Jobs {
-			job := budget.Job{ID: j.ID, RunID: j.RunID, Repo: repo, Labels: j.Labels, Status: j.Status}
+			job := budget.Job{ID: j.ID, RunID: j.RunID, RunAttempt: j.RunAttempt, Repo: repo, Labels: j.Labels, Status: j.Status}
+			if j.RunnerName != nil {
+				job.RunnerName = *j.RunnerName
+			}
 			if j.StartedAt != nil {
 				job.StartedAt = *j.StartedAt
 			}
@@ -166,14 +172,16 @@ func (a *Actions) Jobs(ctx context.Context, repo string, runID int64) ([]budget.
 	return out, err
 }
 
-// ActiveRuns lists queued and in-progress runs.
+// ActiveRuns lists the runs in every non-terminal status
+// (budget.InFlightStatuses: queued, in_progress, waiting, pending,
+// requested), one filtered listing per status.
 func (a *Actions) ActiveRuns(ctx context.Context, repo string) ([]budget.Run, error) {
 	rp, err := splitRepo(repo)
 	if err != nil {
 		return nil, err
 	}
 	var out []budget.Run
-	for _, status := range []string{"queued", "in_progress"} {
+	for _, status := range budget.InFlightStatuses {
 		err := a.C.GetAll(ctx, "/repos/"+rp+"/actions/runs", url.Values{"per_page": {"100"}, "status": {status}}, func(b []byte) error {
 			var p runsPage
 			if err := json.Unmarshal(b, &p); err != nil {
@@ -248,9 +256,21 @@ func (a *Actions) EnableWorkflow(ctx context.Context, repo string, id int64) err
 // BillingUsage reads the enhanced billing usage API
 // (GET /organizations/{org}/settings/billing/usage?year=&month=) and keeps
 // the Actions minute items, priced by GitHub's own amounts (gross or net).
-// No Actions items is gate.ErrNoData via budget's reader conventions: the
-// caller gets an empty slice and must not read it as zero spend.
+// No Actions items is an empty slice, which the caller must not read as
+// zero spend.
 func (a *Actions) BillingUsage(ctx context.Context, org string, year int, month time.Month, basis budget.Basis) ([]budget.Record, error) {
+	return a.billingUsage(ctx, "/organizations/"+url.PathEscape(org)+"/settings/billing/usage", "", year, month, basis)
+}
+
+// EnterpriseBillingUsage reads the enterprise form of the billing usage API
+// (GET /enterprises/{enterprise}/settings/billing/usage?year=&month=) and
+// keeps the Actions minute items of one organization (every
+// organization's when org is empty).
+func (a *Actions) EnterpriseBillingUsage(ctx context.Context, enterprise, org string, year int, month time.Month, basis budget.Basis) ([]budget.Record, error) {
+	return a.billingUsage(ctx, "/enterprises/"+url.PathEscape(enterprise)+"/settings/billing/usage", org, year, month, basis)
+}
+
+func (a *Actions) billingUsage(ctx context.Context, path, org string, year int, month time.Month, basis budget.Basis) ([]budget.Record, error) {
 	q := url.Values{"year": {strconv.Itoa(year)}, "month": {strconv.Itoa(int(month))}}
 	var p struct {
 		UsageItems []struct {
@@ -266,7 +286,7 @@ func (a *Actions) BillingUsage(ctx context.Context, org string, year int, month 
 			RepositoryName   string  `json:"repositoryName"`
 		} `json:"usageItems"`
 	}
-	pg, err := a.C.Get(ctx, "/organizations/"+url.PathEscape(org)+"/settings/billing/usage", q)
+	pg, err := a.C.Get(ctx, path, q)
 	if err != nil {
 		return nil, err
 	}
@@ -276,6 +296,9 @@ func (a *Actions) BillingUsage(ctx context.Context, org string, year int, month 
 	var out []budget.Record
 	for i, it := range p.UsageItems {
 		if !strings.EqualFold(it.Product, "actions") || !strings.EqualFold(it.UnitType, "minutes") {
+			continue
+		}
+		if org != "" && !strings.EqualFold(it.OrganizationName, org) {
 			continue
 		}
 		t, err := time.Parse(time.RFC3339, it.Date)

@@ -35,12 +35,15 @@ func BenchmarkCollect5000Runs(b *testing.B) {
 			srv.Runs = append(srv.Runs, githubtest.Run{ID: id, Repo: name, WorkflowID: 1, Path: ".github/workflows/ci.yml", Status: "completed", CreatedAt: created})
 			for j := 0; j < jobsPer; j++ {
 				srv.Jobs = append(srv.Jobs, githubtest.Job{ID: id*10 + int64(j), RunID: id, Status: "completed", StartedAt: created,
-					CompletedAt: created.Add(3 * time.Minute), Labels: []string{"ubuntu-latest"}})
+					CompletedAt: created.Add(3 * time.Minute), Labels: []string{"ubuntu-latest"}, RunnerName: "GitHub Actions 3"})
 			}
 			id++
 		}
 	}
 	srv.Latency = latency
+	// 5,051 points in one run: a GitHub App installation's 15,000 an hour
+	// (pacing against 5,000 is TestPacing20000Jobs, on a simulated clock)
+	srv.Limit = 15000
 	p, _ := budget.NewPrices(nil, nil)
 	ts := budget.Tenants{{Name: "all", Patterns: []string{"svc-*"}}}
 	for i := 0; i < b.N; i++ {

@@ -10,6 +10,12 @@
 //     X-RateLimit-Reset; secondary limits (403/429 with Retry-After, or
 //     without headers) wait Retry-After or back off exponentially. A wait
 //     longer than MaxWait is not slept: it is a *RateLimitError.
+//   - Pacing: the client keeps GitHub's X-RateLimit-Remaining and
+//     X-RateLimit-Reset from every answer and never sends a request that
+//     would spend the last point of the window (or of Budget, the points
+//     it may use): it waits for the reset instead, when that wait ends
+//     before the deadline (Deadline, else the context's, else MaxWait);
+//     otherwise it stops at once with a *RateLimitError saying so.
 //   - 5xx and network errors are retried a bounded number of times.
 //   - At most Concurrency requests are in flight.
 //   - A 410 (the retired /orgs/{org}/settings/billing/actions endpoint) is
@@ -31,6 +37,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -91,9 +98,16 @@ type RateLimitError struct {
 	Secondary bool
 	// Until is when the API allows requests again, when it said.
 	Until time.Time
+	// Deadline is set when pacing stopped because waiting until Until
+	// would end after it.
+	Deadline time.Time
 }
 
 func (e *RateLimitError) Error() string {
+	if !e.Deadline.IsZero() {
+		return fmt.Sprintf("%s %s: GitHub rate limit budget spent until %s, after the deadline %s; raise the gate's timeout, source.github.rate-budget or the token's limit, or narrow the tenants",
+			e.Method, e.Path, e.Until.UTC().Format(time.RFC3339), e.Deadline.UTC().Format(time.RFC3339))
+	}
 	kind := "primary"
 	if e.Secondary {
 		kind = "secondary"
@@ -118,6 +132,10 @@ type Stats struct {
 	NotModified int64
 	// Retries after rate limits, 5xx or network errors.
 	Retries int64
+	// PacedWaits are waits for a rate-limit reset that pacing chose, and
+	// PacedFor their total length.
+	PacedWaits int64
+	PacedFor   time.Duration
 }
 
 // Points are the primary rate-limit points spent: requests minus 304s.
@@ -136,12 +154,34 @@ type Client struct {
 	// Backoff is the first retry delay for 5xx, network errors and
 	// secondary limits without Retry-After; default 1s, doubled each time.
 	Backoff time.Duration
+	// Budget is the primary rate-limit points per window the client may
+	// spend, leaving the rest of the token's limit to others; 0 means all.
+	Budget int
+	// Deadline is when the work must be done, on the client's clock; zero
+	// means the context's deadline.
+	Deadline time.Time
 	// Now and Sleep are the clock; tests replace them.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 
 	sem                     chan struct{}
 	requests, notMod, retry atomic.Int64
+
+	pmu sync.Mutex
+	// rl is the rate-limit window as last seen; inflight counts requests
+	// sent and not yet answered, each holding one point of rl.remaining.
+	rl       rateWindow
+	inflight int
+	pacedN   int64
+	pacedFor time.Duration
+}
+
+// rateWindow is what the X-RateLimit-* headers said, less what was sent
+// since.
+type rateWindow struct {
+	known            bool
+	limit, remaining int
+	reset            time.Time
 }
 
 // Option configures a Client.
@@ -195,7 +235,107 @@ func (c *Client) BaseURL() string { return c.base.String() }
 
 // Stats returns the counters so far.
 func (c *Client) Stats() Stats {
-	return Stats{Requests: c.requests.Load(), NotModified: c.notMod.Load(), Retries: c.retry.Load()}
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	return Stats{Requests: c.requests.Load(), NotModified: c.notMod.Load(), Retries: c.retry.Load(), PacedWaits: c.pacedN, PacedFor: c.pacedFor}
+}
+
+// deadline is Deadline, else the context's deadline (zero: none).
+func (c *Client) deadline(ctx context.Context) time.Time {
+	if !c.Deadline.IsZero() {
+		return c.Deadline
+	}
+	d, _ := ctx.Deadline()
+	return d
+}
+
+// mayWait reports whether a wait of d from now ends in time: before the
+// deadline when there is one, else within MaxWait.
+func (c *Client) mayWait(ctx context.Context, d time.Duration) bool {
+	if dl := c.deadline(ctx); !dl.IsZero() {
+		return !c.Now().Add(d).After(dl)
+	}
+	return d <= c.MaxWait
+}
+
+// pace takes one rate-limit point before a request is sent. When the
+// window's points (less those Budget leaves to others) are spent it waits
+// for the reset, if that wait ends in time, and otherwise fails with a
+// *RateLimitError naming the reset and the deadline.
+func (c *Client) pace(ctx context.Context, method, path string) error {
+	for {
+		c.pmu.Lock()
+		now := c.Now()
+		if c.rl.known && !now.Before(c.rl.reset) {
+			// a new window: full points until an answer says otherwise
+			c.rl.remaining = c.rl.limit
+			c.rl.known = c.rl.limit > 0
+			c.rl.reset = c.rl.reset.Add(time.Hour)
+			for !now.Before(c.rl.reset) {
+				c.rl.reset = c.rl.reset.Add(time.Hour)
+			}
+		}
+		floor := 0
+		if c.Budget > 0 && c.rl.limit > c.Budget {
+			floor = c.rl.limit - c.Budget
+		}
+		if !c.rl.known || c.rl.remaining > floor {
+			c.rl.remaining--
+			c.inflight++
+			c.pmu.Unlock()
+			return nil
+		}
+		wait := c.rl.reset.Sub(now) + time.Second
+		until := c.rl.reset
+		if !c.mayWait(ctx, wait) {
+			c.pmu.Unlock()
+			dl := c.deadline(ctx)
+			if dl.IsZero() {
+				dl = now.Add(c.MaxWait)
+			}
+			return &RateLimitError{Method: method, Path: path, Until: until, Deadline: dl}
+		}
+		c.pacedN++
+		c.pacedFor += wait
+		c.pmu.Unlock()
+		if err := c.Sleep(ctx, wait); err != nil {
+			return fmt.Errorf("%s %s: %w while waiting for the rate limit to reset", method, path, err)
+		}
+	}
+}
+
+// observe returns the point a request held and reads the rate-limit
+// headers of its answer (h is nil when there was none). The estimate only
+// goes down within a window: answers arrive out of order, and requests
+// still in flight may already have been counted by GitHub or not.
+func (c *Client) observe(h http.Header, status int) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.inflight--
+	if status == http.StatusNotModified {
+		c.rl.remaining++ // a 304 costs no point
+	}
+	if h == nil {
+		return
+	}
+	rem, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
+	lim, err2 := strconv.Atoi(h.Get("X-RateLimit-Limit"))
+	rs, err3 := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
+	if err1 != nil || err3 != nil {
+		return
+	}
+	reset := time.Unix(rs, 0)
+	if err2 != nil || lim <= 0 {
+		lim = max(c.rl.limit, rem)
+	}
+	est := rem - c.inflight
+	if !c.rl.known || reset.After(c.rl.reset) {
+		c.rl = rateWindow{known: true, limit: lim, remaining: est, reset: reset}
+		return
+	}
+	if reset.Equal(c.rl.reset) {
+		c.rl.remaining = min(c.rl.remaining, est)
+	}
 }
 
 // resolve turns an API path (or an absolute next-page URL on the same host)
@@ -304,6 +444,8 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte)
 		var wait time.Duration
 		var retryErr error
 		switch {
+		case errors.As(err, new(*RateLimitError)):
+			return nil, err
 		case err != nil:
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s %s: %w", method, path, ctx.Err())
@@ -323,7 +465,7 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte)
 			if !ok {
 				return nil, resp.apiError(method, path)
 			}
-			if w > c.MaxWait {
+			if w > c.MaxWait && !c.mayWait(ctx, w) {
 				return nil, rl
 			}
 			retryErr, wait = rl, w
@@ -375,6 +517,12 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		return nil, ctx.Err()
 	}
 	defer func() { <-c.sem }()
+	if err := c.pace(ctx, method, u.Path); err != nil {
+		return nil, err
+	}
+	var hdr http.Header
+	status := 0
+	defer func() { c.observe(hdr, status) }()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -401,6 +549,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		return nil, err
 	}
 	defer resp.Body.Close()
+	hdr, status = resp.Header, resp.StatusCode
 	var b []byte
 	if resp.StatusCode >= 400 {
 		// an error page may echo the request, token included: only a cut,

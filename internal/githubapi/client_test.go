@@ -57,7 +57,7 @@ func seed(s *githubtest.Server, repos, runsPerRepo, jobsPerRun int) {
 			s.Runs = append(s.Runs, run)
 			for j := 0; j < jobsPerRun; j++ {
 				s.Jobs = append(s.Jobs, githubtest.Job{ID: id*100 + int64(j), RunID: run.ID, Status: "completed",
-					StartedAt: run.CreatedAt, CompletedAt: run.CreatedAt.Add(90 * time.Second), Labels: []string{"ubuntu-latest"}})
+					StartedAt: run.CreatedAt, CompletedAt: run.CreatedAt.Add(90 * time.Second), Labels: []string{"ubuntu-latest"}, RunnerName: "GitHub Actions 1"})
 			}
 		}
 	}
@@ -223,7 +223,7 @@ func TestActionsEndToEnd(t *testing.T) {
 	a := &Actions{C: c}
 	ctx := context.Background()
 	p, _ := budget.NewPrices(nil, nil)
-	col, err := budget.Collect(ctx, a, "maestro-conductor", budget.Tenants{{Name: "acme", Topics: []string{"tenant-acme"}}}, p, t0.Add(-time.Hour), t0.Add(time.Minute), t0, 4)
+	col, err := budget.Collect(ctx, a, "maestro-conductor", budget.Tenants{{Name: "acme", Topics: []string{"tenant-acme"}}}, p, t0.Add(-time.Hour), t0.Add(2*time.Minute), t0.Add(2*time.Minute), 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -403,40 +403,9 @@ func ScheduleLength(st []Stage) time.Duration {
 // configuration; failures of the target are in the Run.
 func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	cfg := e.cfg
-	var longest time.Duration
-	scheds := make([][]time.Duration, len(streams))
-	results := make([]*StreamResult, len(streams))
-	var planned int64
-	for i, s := range streams {
-		if s.Request == nil && s.Template == nil {
-			return nil, fmt.Errorf("stream %s/%s has neither a request template nor a builder", s.Tenant, s.Scenario)
-		}
-		for _, st := range s.Stages {
-			if st.Rate < 0 || math.IsNaN(st.Rate) || math.IsInf(st.Rate, 0) || st.Duration < 0 {
-				return nil, fmt.Errorf("stream %s/%s: stage rate %g for %s: expected a finite rate ≥ 0 and a duration ≥ 0", s.Tenant, s.Scenario, st.Rate, st.Duration)
-			}
-		}
-		sch, length := schedule(s.Stages, s.MaxRequests)
-		if s.Stride > 1 {
-			kept := sch[:0]
-			for j, off := range sch {
-				if int64(j)%s.Stride == s.Phase {
-					kept = append(kept, off)
-				}
-			}
-			sch = kept
-		}
-		scheds[i] = sch
-		longest = max(longest, length)
-		planned += int64(len(sch))
-		nslots := int(length/cfg.Slot) + 1
-		results[i] = &StreamResult{
-			Tenant: s.Tenant, Scenario: s.Scenario, Planned: int64(len(sch)),
-			Status: map[int]int64{}, Errors: map[string]int64{},
-			FirstThrottledUS: -1, LastThrottledUS: -1, LastFailedUS: -1,
-			SlotUS: cfg.Slot.Microseconds(), Timeline: make([]Slot, nslots),
-			ScheduleUS: length.Microseconds(),
-		}
+	scheds, results, longest, planned, err := e.plan(streams)
+	if err != nil {
+		return nil, err
 	}
 	deadline := cfg.Deadline
 	if deadline <= 0 {
@@ -445,26 +414,7 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	sem := make(chan struct{}, cfg.MaxInFlight)
 	var sent atomic.Int64
 
-	// streams the lean transport carries, with one pool per address
-	lean := make([]*leanStream, len(streams))
-	pools := map[string]*pool{}
-	if dial, ok := leanDialer(cfg.Client); ok && !cfg.NetHTTPOnly {
-		for i := range streams {
-			s := &streams[i]
-			if s.Request != nil || s.Template == nil {
-				continue
-			}
-			raw, err := compileTemplate(s.Template)
-			if err != nil {
-				continue // net/http sends it
-			}
-			if pools[raw.addr] == nil {
-				pools[raw.addr] = newPool(e, raw.addr, dial, &sent)
-			}
-			lean[i] = &leanStream{s: s, res: results[i], raw: raw}
-			pools[raw.addr].peakRate += peakRate(s)
-		}
-	}
+	lean, pools := e.leanStreams(streams, results, &sent)
 	// Open, before the clock starts, a connection for every request the
 	// peak rate sends in warmTolerances late tolerances: a stall of the
 	// target up to that long then needs no new connection (every late run
@@ -500,22 +450,7 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	}
 	var reqs sync.WaitGroup
 	var schedulers sync.WaitGroup
-
-	stopProgress := make(chan struct{})
-	if cfg.Progress != nil {
-		go func() {
-			t := time.NewTicker(cfg.ProgressEvery)
-			defer t.Stop()
-			for {
-				select {
-				case <-t.C:
-					cfg.Progress(sent.Load(), planned, time.Since(start))
-				case <-stopProgress:
-					return
-				}
-			}
-		}()
-	}
+	stopProgress := e.progress(&sent, planned, start)
 
 	for i := range streams {
 		schedulers.Add(1)
@@ -528,36 +463,7 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 		}
 		go func(s Stream, sch []time.Duration, res *StreamResult) {
 			defer schedulers.Done()
-			timer := time.NewTimer(time.Hour)
-			defer timer.Stop()
-			for seq, off := range sch {
-				at := start.Add(off)
-				if !sleepUntil(ctx, timer, at) {
-					res.addUnsent(int64(len(sch) - seq))
-					return
-				}
-				blocked := false
-				select {
-				case sem <- struct{}{}:
-				default:
-					blocked = true
-					select {
-					case sem <- struct{}{}:
-					case <-ctx.Done():
-						res.addUnsent(int64(len(sch) - seq))
-						return
-					}
-				}
-				lag := time.Since(at)
-				res.addSent(lag, lag > cfg.LateTolerance, blocked && lag > cfg.LateTolerance)
-				sent.Add(1)
-				reqs.Add(1)
-				go func(seq int64, at time.Time, off time.Duration) {
-					defer reqs.Done()
-					defer func() { <-sem }()
-					e.do(ctx, s, res, seq, at, off)
-				}(int64(seq), at, off)
-			}
+			e.sendNetHTTP(ctx, start, s, sch, res, sem, &sent, &reqs)
 		}(streams[i], scheds[i], results[i])
 	}
 	schedulers.Wait()
@@ -569,6 +475,133 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	close(stopProgress)
 	run := &Run{Streams: results, Started: start, ElapsedUS: time.Since(start).Microseconds(), LateToleranceUS: cfg.LateTolerance.Microseconds()}
 	return run, nil
+}
+
+// plan checks every stream and computes its schedule (only its own share
+// when the stream is striped across shards) and its empty result; longest
+// is the longest schedule, planned the number of requests in all.
+func (e *Engine) plan(streams []Stream) (scheds [][]time.Duration, results []*StreamResult, longest time.Duration, planned int64, err error) {
+	cfg := e.cfg
+	scheds = make([][]time.Duration, len(streams))
+	results = make([]*StreamResult, len(streams))
+	for i, s := range streams {
+		if s.Request == nil && s.Template == nil {
+			return nil, nil, 0, 0, fmt.Errorf("stream %s/%s has neither a request template nor a builder", s.Tenant, s.Scenario)
+		}
+		for _, st := range s.Stages {
+			if st.Rate < 0 || math.IsNaN(st.Rate) || math.IsInf(st.Rate, 0) || st.Duration < 0 {
+				return nil, nil, 0, 0, fmt.Errorf("stream %s/%s: stage rate %g for %s: expected a finite rate ≥ 0 and a duration ≥ 0", s.Tenant, s.Scenario, st.Rate, st.Duration)
+			}
+		}
+		sch, length := schedule(s.Stages, s.MaxRequests)
+		if s.Stride > 1 {
+			kept := sch[:0]
+			for j, off := range sch {
+				if int64(j)%s.Stride == s.Phase {
+					kept = append(kept, off)
+				}
+			}
+			sch = kept
+		}
+		scheds[i] = sch
+		longest = max(longest, length)
+		planned += int64(len(sch))
+		nslots := int(length/cfg.Slot) + 1
+		results[i] = &StreamResult{
+			Tenant: s.Tenant, Scenario: s.Scenario, Planned: int64(len(sch)),
+			Status: map[int]int64{}, Errors: map[string]int64{},
+			FirstThrottledUS: -1, LastThrottledUS: -1, LastFailedUS: -1,
+			SlotUS: cfg.Slot.Microseconds(), Timeline: make([]Slot, nslots),
+			ScheduleUS: length.Microseconds(),
+		}
+	}
+	return scheds, results, longest, planned, nil
+}
+
+// leanStreams picks the streams the lean transport carries, with one pool
+// per address; lean[i] is nil for a stream net/http sends.
+func (e *Engine) leanStreams(streams []Stream, results []*StreamResult, sent *atomic.Int64) ([]*leanStream, map[string]*pool) {
+	cfg := e.cfg
+	lean := make([]*leanStream, len(streams))
+	pools := map[string]*pool{}
+	if dial, ok := leanDialer(cfg.Client); ok && !cfg.NetHTTPOnly {
+		for i := range streams {
+			s := &streams[i]
+			if s.Request != nil || s.Template == nil {
+				continue
+			}
+			raw, err := compileTemplate(s.Template)
+			if err != nil {
+				continue // net/http sends it
+			}
+			if pools[raw.addr] == nil {
+				pools[raw.addr] = newPool(e, raw.addr, dial, sent)
+			}
+			lean[i] = &leanStream{s: s, res: results[i], raw: raw}
+			pools[raw.addr].peakRate += peakRate(s)
+		}
+	}
+	return lean, pools
+}
+
+// progress reports progress every ProgressEvery, when asked, until the
+// returned channel is closed.
+func (e *Engine) progress(sent *atomic.Int64, planned int64, start time.Time) chan struct{} {
+	cfg := e.cfg
+	stop := make(chan struct{})
+	if cfg.Progress != nil {
+		go func() {
+			t := time.NewTicker(cfg.ProgressEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					cfg.Progress(sent.Load(), planned, time.Since(start))
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+	return stop
+}
+
+// sendNetHTTP sends a net/http stream's requests at their offsets from start,
+// at most MaxInFlight at once across streams (sem), counting what could
+// not be sent before ctx ended as unsent.
+func (e *Engine) sendNetHTTP(ctx context.Context, start time.Time, s Stream, sch []time.Duration, res *StreamResult,
+	sem chan struct{}, sent *atomic.Int64, reqs *sync.WaitGroup) {
+	cfg := e.cfg
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for seq, off := range sch {
+		at := start.Add(off)
+		if !sleepUntil(ctx, timer, at) {
+			res.addUnsent(int64(len(sch) - seq))
+			return
+		}
+		blocked := false
+		select {
+		case sem <- struct{}{}:
+		default:
+			blocked = true
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				res.addUnsent(int64(len(sch) - seq))
+				return
+			}
+		}
+		lag := time.Since(at)
+		res.addSent(lag, lag > cfg.LateTolerance, blocked && lag > cfg.LateTolerance)
+		sent.Add(1)
+		reqs.Add(1)
+		go func(seq int64, at time.Time, off time.Duration) {
+			defer reqs.Done()
+			defer func() { <-sem }()
+			e.do(ctx, s, res, seq, at, off)
+		}(int64(seq), at, off)
+	}
 }
 
 func (r *StreamResult) addUnsent(n int64) {

@@ -214,7 +214,8 @@ func leanDialer(c *http.Client) (func(context.Context, string, string) (net.Conn
 		rt = http.DefaultTransport
 	}
 	tr, ok := rt.(*http.Transport)
-	if !ok || tr.Proxy != nil || tr.Dial != nil { //nolint:staticcheck // a legacy Dial means a custom dialer we must respect
+	//lint:ignore SA1019 reading the deprecated Dial: a legacy dialer is a custom dialer the lean transport must respect
+	if !ok || tr.Proxy != nil || tr.Dial != nil {
 		return nil, false
 	}
 	if tr.DialContext != nil {
@@ -741,40 +742,8 @@ func (r *respReader) read(br *bufio.Reader, head bool) (keep bool, err error) {
 		if r.wantHeader {
 			r.resp.Status = string(l[9:])
 		}
-		length, chunked, closeConn, keepAlive = -1, false, false, false
-		for {
-			l, err := r.line(br)
-			if err != nil {
-				return false, err
-			}
-			if len(l) == 0 {
-				break
-			}
-			colon := bytes.IndexByte(l, ':')
-			if colon <= 0 || l[0] == ' ' || l[0] == '\t' {
-				return false, badResponse("header line %q", truncate(l))
-			}
-			name, value := l[:colon], trimOWS(l[colon+1:])
-			switch {
-			case equalFold(name, "content-length"):
-				n, ok := parseLength(value)
-				if !ok || length >= 0 && n != length {
-					return false, badResponse("Content-Length %q", truncate(value))
-				}
-				length = n
-			case equalFold(name, "transfer-encoding"):
-				if !equalFold(value, "chunked") || chunked {
-					return false, badResponse("Transfer-Encoding %q", truncate(value))
-				}
-				chunked = true
-			case equalFold(name, "connection"):
-				closeConn = closeConn || hasToken(value, "close")
-				keepAlive = keepAlive || hasToken(value, "keep-alive")
-			}
-			if r.wantHeader {
-				k := textproto.CanonicalMIMEHeaderKey(string(name))
-				r.hdr[k] = append(r.hdr[k], string(value))
-			}
+		if length, chunked, closeConn, keepAlive, err = r.headers(br); err != nil {
+			return false, err
 		}
 		if code == http.StatusSwitchingProtocols {
 			return false, badResponse("101 Switching Protocols to a request that asked for no upgrade")
@@ -815,6 +784,47 @@ func (r *respReader) read(br *bufio.Reader, head bool) (keep bool, err error) {
 		return false, err
 	}
 	return false, nil
+}
+
+// headers reads header lines up to the blank line, recording them when
+// wanted, and returns what framing needs: the Content-Length (-1 if none),
+// whether the body is chunked, and the Connection tokens.
+func (r *respReader) headers(br *bufio.Reader) (length int64, chunked, closeConn, keepAlive bool, err error) {
+	length = -1
+	for {
+		l, err := r.line(br)
+		if err != nil {
+			return 0, false, false, false, err
+		}
+		if len(l) == 0 {
+			return length, chunked, closeConn, keepAlive, nil
+		}
+		colon := bytes.IndexByte(l, ':')
+		if colon <= 0 || l[0] == ' ' || l[0] == '\t' {
+			return 0, false, false, false, badResponse("header line %q", truncate(l))
+		}
+		name, value := l[:colon], trimOWS(l[colon+1:])
+		switch {
+		case equalFold(name, "content-length"):
+			n, ok := parseLength(value)
+			if !ok || length >= 0 && n != length {
+				return 0, false, false, false, badResponse("Content-Length %q", truncate(value))
+			}
+			length = n
+		case equalFold(name, "transfer-encoding"):
+			if !equalFold(value, "chunked") || chunked {
+				return 0, false, false, false, badResponse("Transfer-Encoding %q", truncate(value))
+			}
+			chunked = true
+		case equalFold(name, "connection"):
+			closeConn = closeConn || hasToken(value, "close")
+			keepAlive = keepAlive || hasToken(value, "keep-alive")
+		}
+		if r.wantHeader {
+			k := textproto.CanonicalMIMEHeaderKey(string(name))
+			r.hdr[k] = append(r.hdr[k], string(value))
+		}
+	}
 }
 
 // readN reads n bytes of body (n < 0: up to EOF), keeping the first

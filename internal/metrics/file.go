@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
@@ -156,14 +157,10 @@ func ParseMetrics(name string, b []byte) (*Data, error) {
 }
 
 // parseSampleLine parses `name{l="v",...} value timestamp`. col is the
-// 1-based column of a problem.
+// 1-based column of a problem. It reads the metric name, then the labels,
+// then the value and the timestamp.
 func parseSampleLine(line string, om bool) (lset labels.Labels, t int64, v float64, col int, err error) {
 	p := 0
-	skipSpace := func() {
-		for p < len(line) && (line[p] == ' ' || line[p] == '\t') {
-			p++
-		}
-	}
 	b := labels.NewScratchBuilder(4)
 	start := p
 	for p < len(line) && isNameChar(line[p], p == start) {
@@ -173,116 +170,141 @@ func parseSampleLine(line string, om bool) (lset labels.Labels, t int64, v float
 	if name == "" {
 		return lset, 0, 0, p + 1, fmt.Errorf("expected a metric name, found %q", excerpt(line[p:]))
 	}
-	b.Add(labels.MetricName, name)
+	b.Add(model.MetricNameLabel, name)
 	if p < len(line) && line[p] == '{' {
-		p++
-		seen := map[string]bool{}
-		for {
-			skipSpace()
-			if p < len(line) && line[p] == '}' {
-				p++
-				break
-			}
-			ls := p
-			for p < len(line) && isNameChar(line[p], p == ls) && line[p] != ':' {
-				p++
-			}
-			lname := line[ls:p]
-			if lname == "" {
-				return lset, 0, 0, p + 1, fmt.Errorf("expected a label name or }, found %q", excerpt(line[p:]))
-			}
-			if seen[lname] || lname == labels.MetricName {
-				return lset, 0, 0, ls + 1, fmt.Errorf("label %q appears twice", lname)
-			}
-			seen[lname] = true
-			skipSpace()
-			if p >= len(line) || line[p] != '=' {
-				return lset, 0, 0, p + 1, fmt.Errorf("expected = after label %q", lname)
-			}
-			p++
-			skipSpace()
-			if p >= len(line) || line[p] != '"' {
-				return lset, 0, 0, p + 1, fmt.Errorf("expected a quoted value for label %q", lname)
-			}
-			p++
-			var val strings.Builder
-			closed := false
-			for p < len(line) {
-				c := line[p]
-				if c == '\\' && p+1 < len(line) {
-					switch line[p+1] {
-					case 'n':
-						val.WriteByte('\n')
-					case '\\', '"':
-						val.WriteByte(line[p+1])
-					default:
-						return lset, 0, 0, p + 1, fmt.Errorf("unknown escape \\%c in label %q; expected \\\\, \\\" or \\n", line[p+1], lname)
-					}
-					p += 2
-					continue
-				}
-				if c == '"' {
-					closed = true
-					p++
-					break
-				}
-				val.WriteByte(c)
-				p++
-			}
-			if !closed {
-				return lset, 0, 0, len(line) + 1, fmt.Errorf("unterminated value of label %q", lname)
-			}
-			b.Add(lname, val.String())
-			skipSpace()
-			if p < len(line) && line[p] == ',' {
-				p++
-				continue
-			}
-			if p < len(line) && line[p] == '}' {
-				p++
-				break
-			}
-			return lset, 0, 0, p + 1, fmt.Errorf("expected , or } after label %q", lname)
+		if p, col, err = parseLabels(line, p+1, &b); err != nil {
+			return lset, 0, 0, col, err
 		}
 	}
+	if t, v, col, err = parseValueTimestamp(line, p, name, om); err != nil {
+		return lset, 0, 0, col, err
+	}
+	b.Sort()
+	return b.Labels(), t, v, 0, nil
+}
+
+// skipSpace returns the offset of the first byte at or after p that is not
+// a space or a tab.
+func skipSpace(line string, p int) int {
+	for p < len(line) && (line[p] == ' ' || line[p] == '\t') {
+		p++
+	}
+	return p
+}
+
+// parseLabels reads `l="v",...}` from p, just after the {, into b and
+// returns the offset after the }. col is the 1-based column of a problem.
+func parseLabels(line string, p int, b *labels.ScratchBuilder) (next, col int, err error) {
+	seen := map[string]bool{}
+	for {
+		p = skipSpace(line, p)
+		if p < len(line) && line[p] == '}' {
+			return p + 1, 0, nil
+		}
+		ls := p
+		for p < len(line) && isNameChar(line[p], p == ls) && line[p] != ':' {
+			p++
+		}
+		lname := line[ls:p]
+		if lname == "" {
+			return p, p + 1, fmt.Errorf("expected a label name or }, found %q", excerpt(line[p:]))
+		}
+		if seen[lname] || lname == model.MetricNameLabel {
+			return p, ls + 1, fmt.Errorf("label %q appears twice", lname)
+		}
+		seen[lname] = true
+		p = skipSpace(line, p)
+		if p >= len(line) || line[p] != '=' {
+			return p, p + 1, fmt.Errorf("expected = after label %q", lname)
+		}
+		p = skipSpace(line, p+1)
+		if p >= len(line) || line[p] != '"' {
+			return p, p + 1, fmt.Errorf("expected a quoted value for label %q", lname)
+		}
+		var val string
+		if val, p, col, err = parseLabelValue(line, p+1, lname); err != nil {
+			return p, col, err
+		}
+		b.Add(lname, val)
+		p = skipSpace(line, p)
+		if p < len(line) && line[p] == ',' {
+			p++
+			continue
+		}
+		if p < len(line) && line[p] == '}' {
+			return p + 1, 0, nil
+		}
+		return p, p + 1, fmt.Errorf("expected , or } after label %q", lname)
+	}
+}
+
+// parseLabelValue reads a quoted label value from p, just after the opening
+// quote, unescaping \\, \" and \n, and returns the offset after the closing
+// quote.
+func parseLabelValue(line string, p int, lname string) (val string, next, col int, err error) {
+	var sb strings.Builder
+	for p < len(line) {
+		c := line[p]
+		if c == '\\' && p+1 < len(line) {
+			switch line[p+1] {
+			case 'n':
+				sb.WriteByte('\n')
+			case '\\', '"':
+				sb.WriteByte(line[p+1])
+			default:
+				return "", p, p + 1, fmt.Errorf("unknown escape \\%c in label %q; expected \\\\, \\\" or \\n", line[p+1], lname)
+			}
+			p += 2
+			continue
+		}
+		if c == '"' {
+			return sb.String(), p + 1, 0, nil
+		}
+		sb.WriteByte(c)
+		p++
+	}
+	return "", p, len(line) + 1, fmt.Errorf("unterminated value of label %q", lname)
+}
+
+// parseValueTimestamp reads ` value timestamp` from p, after the name and
+// labels: a timestamp in milliseconds, or in seconds for OpenMetrics (om).
+func parseValueTimestamp(line string, p int, name string, om bool) (t int64, v float64, col int, err error) {
 	if p >= len(line) || (line[p] != ' ' && line[p] != '\t') {
-		return lset, 0, 0, p + 1, fmt.Errorf("expected a space and a value after %s", name)
+		return 0, 0, p + 1, fmt.Errorf("expected a space and a value after %s", name)
 	}
 	rest := line[p:]
 	if i := strings.Index(rest, " # "); i >= 0 {
-		return lset, 0, 0, p + i + 2, errors.New("exemplars are not supported in metrics files; remove the ` # {...}` part")
+		return 0, 0, p + i + 2, errors.New("exemplars are not supported in metrics files; remove the ` # {...}` part")
 	}
 	fields := strings.Fields(rest)
 	valCol := p + 1 + strings.Index(rest, strings.TrimLeft(rest, " \t"))
 	switch len(fields) {
 	case 0:
-		return lset, 0, 0, valCol, fmt.Errorf("expected a value after %s", name)
+		return 0, 0, valCol, fmt.Errorf("expected a value after %s", name)
 	case 1:
-		return lset, 0, 0, len(line) + 1, fmt.Errorf("sample of %s has no timestamp; every sample in a metrics file needs one (%s)", name, tsUnit(om))
+		return 0, 0, len(line) + 1, fmt.Errorf("sample of %s has no timestamp; every sample in a metrics file needs one (%s)", name, tsUnit(om))
 	case 2:
 	default:
-		return lset, 0, 0, valCol, fmt.Errorf("expected `value timestamp` after %s, found %d fields", name, len(fields))
+		return 0, 0, valCol, fmt.Errorf("expected `value timestamp` after %s, found %d fields", name, len(fields))
 	}
 	v, err = strconv.ParseFloat(fields[0], 64)
 	if err != nil {
-		return lset, 0, 0, valCol, fmt.Errorf("value %q is not a number", excerpt(fields[0]))
+		return 0, 0, valCol, fmt.Errorf("value %q is not a number", excerpt(fields[0]))
 	}
 	afterVal := rest[valCol-p-1+len(fields[0]):]
 	tsCol := valCol + len(fields[0]) + strings.Index(afterVal, fields[1])
 	if om {
 		secs, perr := strconv.ParseFloat(fields[1], 64)
 		if perr != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || math.Abs(secs) > 9e12 {
-			return lset, 0, 0, tsCol, fmt.Errorf("timestamp %q is not a number of seconds (OpenMetrics)", excerpt(fields[1]))
+			return 0, 0, tsCol, fmt.Errorf("timestamp %q is not a number of seconds (OpenMetrics)", excerpt(fields[1]))
 		}
-		t = int64(math.Round(secs * 1000))
-	} else {
-		t, err = strconv.ParseInt(fields[1], 10, 64)
-		if err != nil || t > 9e15 || t < -9e15 {
-			return lset, 0, 0, tsCol, fmt.Errorf("timestamp %q is not an integer number of milliseconds (Prometheus text format; end the file with # EOF for OpenMetrics seconds)", excerpt(fields[1]))
-		}
+		return int64(math.Round(secs * 1000)), v, 0, nil
 	}
-	b.Sort()
-	return b.Labels(), t, v, 0, nil
+	t, err = strconv.ParseInt(fields[1], 10, 64)
+	if err != nil || t > 9e15 || t < -9e15 {
+		return 0, 0, tsCol, fmt.Errorf("timestamp %q is not an integer number of milliseconds (Prometheus text format; end the file with # EOF for OpenMetrics seconds)", excerpt(fields[1]))
+	}
+	return t, v, 0, nil
 }
 
 func tsUnit(om bool) string {

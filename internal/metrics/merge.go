@@ -98,7 +98,7 @@ func asMergeable(e parser.Expr) (mergeable, bool) {
 	}
 	m.offset, m.name = vs.OriginalOffset, vs.Name
 	for _, lm := range vs.LabelMatchers {
-		if lm.Name == labels.MetricName {
+		if lm.Name == model.MetricNameLabel {
 			continue
 		}
 		m.matchers = append(m.matchers, lm)
@@ -215,9 +215,35 @@ func mergeLeaves(leaves map[string]parser.Expr) []merged {
 // stay apart.
 func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 	first := ms[keys[0]]
-	// common: matchers every leaf has
+	common, isCommon := commonMatchers(keys, ms)
+	residual, extraNames := residualMatchers(keys, ms, isCommon)
+	// the merged selector keeps, for a label every leaf narrows with one
+	// positive matcher, the union of those; otherwise nothing
+	hasTotal := false
+	for _, k := range keys {
+		hasTotal = hasTotal || len(residual[k]) == 0
+	}
+	narrowing := narrowedMatchers(keys, residual, extraNames)
+	sel := append(append([]string{}, common...), narrowing...)
+	// the merged grouping is finer than every leaf's: each leaf sums (or
+	// takes the min or max of) whole groups of it
+	grouping := extraNames
+	for _, k := range keys {
+		grouping = sortedUnion(grouping, ms[k].grouping)
+	}
+	grouping = slices.Compact(grouping)
+	if !hasTotal && !(len(extraNames) == 1 && len(narrowing) == 1) {
+		return merged{}, false
+	}
+	text := fmt.Sprintf("%s by (%s) (%s)", first.op, strings.Join(grouping, ", "), mergedInner(first, sel))
+	local, take := takeBacks(keys, ms, residual, first.op)
+	return merged{text: text, local: local, take: take}, true
+}
+
+// commonMatchers returns the matchers every leaf has, as sorted strings and
+// as a set.
+func commonMatchers(keys []string, ms map[string]mergeable) ([]string, map[string]bool) {
 	count := map[string]int{}
-	byStr := map[string]*labels.Matcher{}
 	for _, k := range keys {
 		seen := map[string]bool{}
 		for _, lm := range ms[k].matchers {
@@ -225,7 +251,6 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 			if !seen[s] {
 				seen[s] = true
 				count[s]++
-				byStr[s] = lm
 			}
 		}
 	}
@@ -240,7 +265,12 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 	for _, s := range common {
 		isCommon[s] = true
 	}
-	// residual matchers per leaf, and the labels they name
+	return common, isCommon
+}
+
+// residualMatchers returns each leaf's matchers beyond the common ones, and
+// the sorted names of the labels they name.
+func residualMatchers(keys []string, ms map[string]mergeable, isCommon map[string]bool) (map[string][]*labels.Matcher, []string) {
 	residual := map[string][]*labels.Matcher{}
 	extra := map[string]bool{}
 	for _, k := range keys {
@@ -251,15 +281,14 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 			}
 		}
 	}
-	// the merged selector keeps, for a label every leaf narrows with one
-	// positive matcher, the union of those; otherwise nothing
-	sel := append([]string{}, common...)
-	hasTotal := false
-	for _, k := range keys {
-		hasTotal = hasTotal || len(residual[k]) == 0
-	}
-	narrowed := 0
-	extraNames := slices.Sorted(maps.Keys(extra))
+	return residual, slices.Sorted(maps.Keys(extra))
+}
+
+// narrowedMatchers returns, for each label every leaf narrows with exactly
+// one positive matcher (= or =~), a regexp matcher for the union of their
+// values.
+func narrowedMatchers(keys []string, residual map[string][]*labels.Matcher, extraNames []string) []string {
+	var sel []string
 	for _, l := range extraNames {
 		var alts []string
 		ok := true
@@ -281,22 +310,17 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 			}
 		}
 		if ok {
-			narrowed++
 			sort.Strings(alts)
 			alts = slices.Compact(alts)
 			sel = append(sel, (&labels.Matcher{Type: labels.MatchRegexp, Name: l, Value: strings.Join(alts, "|")}).String())
 		}
 	}
-	// the merged grouping is finer than every leaf's: each leaf sums (or
-	// takes the min or max of) whole groups of it
-	grouping := extraNames
-	for _, k := range keys {
-		grouping = sortedUnion(grouping, ms[k].grouping)
-	}
-	grouping = slices.Compact(grouping)
-	if !hasTotal && !(len(extraNames) == 1 && narrowed == 1) {
-		return merged{}, false
-	}
+	return sel
+}
+
+// mergedInner is the merged leaf's selector with first's range, offset and
+// function.
+func mergedInner(first mergeable, sel []string) string {
 	inner := first.name + "{" + strings.Join(sel, ", ") + "}"
 	if len(sel) == 0 {
 		inner = first.name
@@ -310,8 +334,14 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 	if first.fn != "" {
 		inner = first.fn + "(" + inner + ")"
 	}
-	text := fmt.Sprintf("%s by (%s) (%s)", first.op, strings.Join(grouping, ", "), inner)
-	localOp := first.op
+	return inner
+}
+
+// takeBacks returns, per leaf, how its value is taken back out of the
+// merged result: the local aggregation text and its takeBack (a count is
+// summed again).
+func takeBacks(keys []string, ms map[string]mergeable, residual map[string][]*labels.Matcher, op string) (map[string]string, map[string]takeBack) {
+	localOp := op
 	if localOp == "count" {
 		localOp = "sum"
 	}
@@ -329,7 +359,7 @@ func mergeGroup(keys []string, ms map[string]mergeable) (merged, bool) {
 		}
 		local[k] = localOp + by + " ({%s" + strings.ReplaceAll(prefixComma(rs), "%", "%%") + "})"
 	}
-	return merged{text: text, local: local, take: take}, true
+	return local, take
 }
 
 func prefixComma(ss []string) string {

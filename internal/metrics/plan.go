@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -90,7 +91,7 @@ type leafResult struct {
 // hasName reports whether any sample of the leaf has a metric name.
 func (r *leafResult) hasName() bool {
 	for _, s := range r.v {
-		if _, ok := s.Labels[labels.MetricName]; ok {
+		if _, ok := s.Labels[model.MetricNameLabel]; ok {
 			return true
 		}
 	}
@@ -114,7 +115,7 @@ func (r *leafResult) storedByName(at time.Time) []*Series {
 			for k, v := range s.Labels {
 				b.Add(k, v)
 			}
-			b.Add(labels.MetricName, name)
+			b.Add(model.MetricNameLabel, name)
 			b.Sort()
 			r.named = append(r.named, &Series{Labels: b.Labels(), T: []int64{at.UnixMilli()}, V: []float64{s.Value}})
 		}
@@ -386,7 +387,7 @@ func (p *Planner) query(ctx context.Context, q string, at time.Time) (Vector, er
 	// name of their own when they have none (aggregations), else under a
 	// label the expression removes again with label_replace (slower). A
 	// query that reads __name__ itself always gets the label form.
-	byName := !strings.Contains(q, labels.MetricName)
+	byName := !strings.Contains(q, model.MetricNameLabel)
 	d := &Data{}
 	added := map[*leafResult]bool{}
 	for i, r := range results {
@@ -412,8 +413,8 @@ func (p *Planner) query(ctx context.Context, q string, at time.Time) (Vector, er
 	for _, s := range v {
 		// a filter such as `A > 0.5` keeps A's (stored) name; the
 		// source's answer has none
-		if strings.HasPrefix(s.Labels[labels.MetricName], leafNamePrefix) {
-			delete(s.Labels, labels.MetricName)
+		if strings.HasPrefix(s.Labels[model.MetricNameLabel], leafNamePrefix) {
+			delete(s.Labels, model.MetricNameLabel)
 		}
 	}
 	return v, nil

@@ -147,7 +147,8 @@ func isNull(n *yaml.Node) bool {
 }
 
 // decode decodes n into v (addressable). tag carries the struct field's
-// tags when v is a field.
+// tags when v is a field. It bounds the document's size, follows aliases,
+// then hands n to the decoder for v's type.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect.StructTag) {
 	d.nodes++
 	if d.nodes > maxNodes {
@@ -176,74 +177,119 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect
 		return
 	}
 	if reflect.PointerTo(t).Implements(textUnmarshaler) {
-		want := "a string"
-		switch t {
-		case durationType:
-			want = "a duration such as 30s"
-		case conditionType:
-			want = `a condition such as "< 2"`
-		}
-		s, ok := d.scalar(n, path, tag, want)
-		if !ok {
-			return
-		}
-		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-			d.errorf(n, path, KindValue, "%v", err)
-			return
-		}
-		if def := tag.Get("default"); t == durationType && v.Int() == 0 && def != "" {
-			if dv, err := ParseDuration(def); err == nil && dv != 0 {
-				// Zero would silently become the default.
-				d.errorf(n, path, KindValue, "%q: expected a positive duration; leave the key out for the default (%s)", s, def)
-			}
-		}
+		d.decodeText(n, v, path, tag)
 		return
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:
-		if isNull(n) {
-			return
-		}
-		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, path, KindType, "expected a list, got %s", describe(n))
-			return
-		}
-		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
-		for i, c := range n.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			d.pos[p] = d.loc(c)
-			d.decode(c, s.Index(i), p, tag)
-		}
-		v.Set(s)
+		d.decodeSlice(n, v, path, tag)
 	case reflect.Map:
-		if isNull(n) {
+		d.decodeMap(n, v, path, tag)
+	case reflect.String, reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		d.decodeScalar(n, v, path, tag)
+	case reflect.Interface:
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.errorf(n, path, KindType, "%v", err)
 			return
 		}
-		if n.Kind != yaml.MappingNode || t.Key().Kind() != reflect.String {
-			d.errorf(n, path, KindType, "expected a mapping, got %s", describe(n))
-			return
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
 		}
-		m := reflect.MakeMapWithSize(t, len(n.Content)/2)
-		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := resolve(n.Content[i]), n.Content[i+1]
-			p := path + "." + k.Value
-			if seen[k.Value] {
-				d.errorf(k, p, KindValue, "duplicate key %q", k.Value)
-				continue
-			}
-			seen[k.Value] = true
-			d.pos[p] = d.loc(k)
-			e := reflect.New(t.Elem()).Elem()
-			d.decode(val, e, p, tag)
-			if e.Kind() == reflect.String && e.String() != "" && redact.IsSecretName(k.Value) {
-				d.secrets[e.String()] = true // env: {API_TOKEN: …}, headers: {Authorization: …}
-			}
-			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), e)
+		d.positions(n, path)
+	default:
+		d.errorf(n, path, KindInternal, "unsupported field type %s (a bug in releasegate)", t)
+	}
+}
+
+// decodeText decodes a scalar into a type that parses itself (Duration,
+// Condition, …); a zero duration where the key has a default is refused.
+func (d *decoder) decodeText(n *yaml.Node, v reflect.Value, path string, tag reflect.StructTag) {
+	t := v.Type()
+	want := "a string"
+	switch t {
+	case durationType:
+		want = "a duration such as 30s"
+	case conditionType:
+		want = `a condition such as "< 2"`
+	}
+	s, ok := d.scalar(n, path, tag, want)
+	if !ok {
+		return
+	}
+	if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+		d.errorf(n, path, KindValue, "%v", err)
+		return
+	}
+	if def := tag.Get("default"); t == durationType && v.Int() == 0 && def != "" {
+		if dv, err := ParseDuration(def); err == nil && dv != 0 {
+			// Zero would silently become the default.
+			d.errorf(n, path, KindValue, "%q: expected a positive duration; leave the key out for the default (%s)", s, def)
 		}
-		v.Set(m)
+	}
+}
+
+// decodeSlice decodes a sequence, recording each item's position.
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string, tag reflect.StructTag) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, path, KindType, "expected a list, got %s", describe(n))
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, c := range n.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		d.pos[p] = d.loc(c)
+		d.decode(c, s.Index(i), p, tag)
+	}
+	v.Set(s)
+}
+
+// decodeMap decodes a mapping with string keys: duplicate keys are errors,
+// each key's position is recorded, and a string under a secret-looking key
+// is remembered as a secret.
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string, tag reflect.StructTag) {
+	t := v.Type()
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode || t.Key().Kind() != reflect.String {
+		d.errorf(n, path, KindType, "expected a mapping, got %s", describe(n))
+		return
+	}
+	m := reflect.MakeMapWithSize(t, len(n.Content)/2)
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := resolve(n.Content[i]), n.Content[i+1]
+		p := path + "." + k.Value
+		if seen[k.Value] {
+			d.errorf(k, p, KindValue, "duplicate key %q", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		d.pos[p] = d.loc(k)
+		e := reflect.New(t.Elem()).Elem()
+		d.decode(val, e, p, tag)
+		if e.Kind() == reflect.String && e.String() != "" && redact.IsSecretName(k.Value) {
+			d.secrets[e.String()] = true // env: {API_TOKEN: …}, headers: {Authorization: …}
+		}
+		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), e)
+	}
+	v.Set(m)
+}
+
+// decodeScalar decodes a string (checked against the field's enum), a
+// bool, an integer (underscores allowed), or a finite number.
+func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string, tag reflect.StructTag) {
+	t := v.Type()
+	switch t.Kind() {
 	case reflect.String:
 		s, ok := d.scalar(n, path, tag, "a string")
 		if !ok {
@@ -300,18 +346,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, tag reflect
 			return
 		}
 		v.SetFloat(f)
-	case reflect.Interface:
-		var x any
-		if err := n.Decode(&x); err != nil {
-			d.errorf(n, path, KindType, "%v", err)
-			return
-		}
-		if x != nil {
-			v.Set(reflect.ValueOf(x))
-		}
-		d.positions(n, path)
-	default:
-		d.errorf(n, path, KindInternal, "unsupported field type %s (a bug in releasegate)", t)
 	}
 }
 

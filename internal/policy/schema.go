@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
@@ -267,5 +265,3 @@ func typeName(t reflect.Type) string {
 	}
 	return t.Kind().String()
 }
-
-var _ = yaml.Node{}

@@ -63,7 +63,7 @@ const (
 // safe for concurrent use; build it once per run.
 type Verifier struct {
 	opts Options
-	sev  *verify.SignedEntityVerifier
+	sev  *verify.Verifier
 }
 
 // LoadTrustedRoot reads a trusted_root.json.
@@ -194,7 +194,7 @@ func NewVerifier(o Options) (*Verifier, error) {
 			vo = append(vo, verify.WithSignedCertificateTimestamps(1))
 		}
 	}
-	sev, err := verify.NewSignedEntityVerifier(material, vo...)
+	sev, err := verify.NewVerifier(material, vo...)
 	if err != nil {
 		return nil, err
 	}

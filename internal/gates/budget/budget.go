@@ -212,6 +212,13 @@ func (g *BudgetGate) Run(ctx context.Context) (*gate.Result, error) {
 			res.Add(notifyCheck(d))
 		}
 	}
+	if tol := g.spec.Source.GitHub.Reconcile; tol > 0 && u.gh != nil {
+		rc, c := g.reconcile(ctx, u, tol)
+		res.Add(c)
+		if rc != nil {
+			res.Details["reconciliation"] = rc
+		}
+	}
 	if state != nil && g.spec.Throttle.Enforce {
 		if err := state.Save(stateFile); err != nil {
 			res.Add(gate.Check{Name: "throttle state", Status: gate.StatusError,
@@ -220,7 +227,8 @@ func (g *BudgetGate) Run(ctx context.Context) (*gate.Result, error) {
 	}
 	if u.client != nil {
 		st := u.client.Stats()
-		res.Details["github_api"] = map[string]any{"requests": st.Requests, "not_modified": st.NotModified, "rate_limit_points": st.Points(), "retries": st.Retries}
+		res.Details["github_api"] = map[string]any{"requests": st.Requests, "not_modified": st.NotModified, "rate_limit_points": st.Points(), "retries": st.Retries,
+			"paced_waits": st.PacedWaits, "paced_for": st.PacedFor.String()}
 	}
 	res.Details["assessments"] = assessments
 	res.Details["actions"] = allActions
@@ -276,9 +284,58 @@ func (g *BudgetGate) throttle(ctx context.Context, u *usage, b budget.Budget, a 
 			}
 		}
 	}
-	acts := budget.Plan(b, a, mode, runs, wfs, st)
+	waiting := budget.WaitingPolicy(g.spec.Throttle.Waiting)
+	if waiting == "" {
+		waiting = budget.WaitingCancel
+	}
+	acts := budget.Plan(b, a, mode, waiting, runs, wfs, st)
 	budget.Apply(ctx, u.gh, acts, g.spec.Throttle.Enforce, st, g.now())
 	return acts, nil
+}
+
+// reconcile compares the job-derived spend of the tenants' repositories
+// with the billing usage API's gross amounts over the complete days of the
+// month so far (the usage report is daily and lags): from the first of
+// the month to the start of the as-of day.
+func (g *BudgetGate) reconcile(ctx context.Context, u *usage, tol float64) (*budget.Reconciliation, gate.Check) {
+	c := gate.Check{Name: "billing reconciliation", Unit: "repositories", Expected: fmt.Sprintf("jobs and billed usage within %.0f%% per repository", 100*tol)}
+	from := time.Date(u.asOf.Year(), u.asOf.Month(), 1, 0, 0, 0, 0, time.UTC)
+	to := u.asOf.UTC().Truncate(24 * time.Hour)
+	if !to.After(from) {
+		c.Status = gate.StatusSkip
+		c.Message = fmt.Sprintf("no complete day of %s yet to compare with the billing usage API; reconciliation runs from the 2nd of the month", from.Format("January 2006"))
+		return nil, c
+	}
+	billed, err := g.billingUsage(ctx, u.gh, from.Year(), from.Month(), budget.Gross)
+	if err != nil {
+		c.Status = gate.StatusError
+		c.Message = fmt.Sprintf("could not read the billing usage API to reconcile: %v; give the token billing read access (organization administration: read) or turn source.github.reconcile off", err)
+		return nil, c
+	}
+	claimed := map[string]bool{}
+	for _, r := range u.repos {
+		claimed[r.Name] = true
+	}
+	rc := budget.Reconcile(u.recs, billed, from, to, tol, func(repo string) bool { return claimed[repo] })
+	c.Observed = gate.Int(int64(len(rc.Differ)))
+	span := fmt.Sprintf("%s to %s", from.Format(time.DateOnly), to.Add(-time.Hour).Format(time.DateOnly))
+	if len(rc.Differ) == 0 {
+		c.Status = gate.StatusPass
+		c.Message = fmt.Sprintf("jobs $%.2f and billed $%.2f agree within %.0f%% for each of %d repositories, %s", rc.Jobs, rc.Billed, 100*tol, rc.Repos, span)
+		return &rc, c
+	}
+	var parts []string
+	for i, d := range rc.Differ {
+		if i == 10 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(rc.Differ)-10))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s: jobs $%.2f vs billed $%.2f (%.0f%%)", d.Repo, d.Jobs, d.Billed, 100*d.Rel))
+	}
+	c.Status = gate.StatusFail
+	c.Message = fmt.Sprintf("%d of %d repositories differ by more than %.0f%% between job-derived and billed spend, %s: %s; check the runners: mapping and prices: of those repositories' runners against the usage report",
+		len(rc.Differ), rc.Repos, 100*tol, span, strings.Join(parts, "; "))
+	return &rc, c
 }
 
 func verb(mode string) string {

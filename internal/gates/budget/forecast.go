@@ -151,11 +151,25 @@ func (o *Outlook) fmt(v float64) string {
 	return fmt.Sprintf("%.0f min", v)
 }
 
+// methodText names the chosen method, the backtest it was chosen on and a
+// level shift it adapted to.
+func (o *Outlook) methodText() string {
+	p := o.Prediction
+	if p == nil || p.Windows == 0 {
+		return o.Method
+	}
+	t := fmt.Sprintf("%s, chosen on %d×%dh backtest windows", o.Method, p.Windows, p.WindowHours)
+	if p.Shift != nil {
+		t += fmt.Sprintf(" after a level shift ×%.2f %dh ago", p.Shift.Ratio, p.Shift.HoursAgo)
+	}
+	return t
+}
+
 func (o *Outlook) forecastCheck(b budget.Budget) gate.Check {
 	c := gate.Check{Name: "period-end forecast", Tenant: o.Tenant, Observed: gate.Number(round2(o.Projected)), Unit: string(o.Unit),
 		Expected: fmt.Sprintf("<= %g", o.Grace)}
 	what := fmt.Sprintf("tenant %s: %s spent, %s forecast by the end of the %s (90%% interval %s–%s, %s, %dh left)",
-		o.Tenant, o.fmt(o.Spent), o.fmt(o.Projected), b.Period, o.fmt(o.Low), o.fmt(o.High), o.Method, o.Hours)
+		o.Tenant, o.fmt(o.Spent), o.fmt(o.Projected), b.Period, o.fmt(o.Low), o.fmt(o.High), o.methodText(), o.Hours)
 	switch {
 	case o.Projected > o.Grace:
 		c.Status = gate.StatusFail

@@ -37,7 +37,7 @@ func org(t *testing.T) *githubtest.Server {
 			id++
 			created := now.Add(-time.Duration(i+1) * time.Hour)
 			s.Runs = append(s.Runs, githubtest.Run{ID: id, Repo: repo, WorkflowID: 1, Path: ".github/workflows/ci.yml", Name: "CI", Status: "completed", CreatedAt: created})
-			s.Jobs = append(s.Jobs, githubtest.Job{ID: id * 10, RunID: id, Status: "completed", StartedAt: created, CompletedAt: created.Add(d), Labels: labels})
+			s.Jobs = append(s.Jobs, githubtest.Job{ID: id * 10, RunID: id, Status: "completed", StartedAt: created, CompletedAt: created.Add(d), Labels: labels, RunnerName: "GitHub Actions 7"})
 		}
 	}
 	add("maestro-conductor/acme-api", 10, 2*time.Minute+time.Second, "ubuntu-latest")
@@ -385,4 +385,146 @@ func TestBillingUsageSourceThrottles(t *testing.T) {
 	if th := find(res, "throttle", "globex"); !strings.Contains(th.Message, "would cancel run 900") {
 		t.Errorf("billing-usage must still throttle through the API: %+v", th)
 	}
+}
+
+// TestRunsWaitingForApprovalAreInFlight: waiting, pending and requested runs
+// are in flight; --enforce cancels them (throttle.waiting: cancel, the
+// default) or records them as left (leave).
+func TestRunsWaitingForApprovalAreInFlight(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		waiting string
+		want    string
+	}{
+		{"", "[cancel maestro-conductor/globex-ingest 900 cancel maestro-conductor/globex-ingest 902 cancel maestro-conductor/globex-ingest 903 cancel maestro-conductor/globex-ingest 904]"},
+		{"leave", "[cancel maestro-conductor/globex-ingest 900]"},
+	} {
+		t.Run("waiting="+c.waiting, func(t *testing.T) {
+			t.Parallel()
+			srv := org(t)
+			for i, st := range []string{"waiting", "pending", "requested"} {
+				srv.Runs = append(srv.Runs, githubtest.Run{ID: int64(902 + i), Repo: "maestro-conductor/globex-ingest", WorkflowID: 3,
+					Path: ".github/workflows/deploy.yml", Name: "Deploy", Status: st, CreatedAt: now.Add(-time.Hour)})
+			}
+			s := spec(srv, "", t.TempDir(), 5)
+			s.Notify = Notify{}
+			s.Throttle = Throttle{Mode: "cancel", Waiting: c.waiting}
+			res, err := run(t, s, Options{Enforce: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(srv.Actions); got != c.want {
+				t.Errorf("server actions %s; want %s", got, c.want)
+			}
+			th := find(res, "throttle", "globex")
+			if c.waiting == "leave" {
+				for _, id := range []string{"902", "903", "904"} {
+					if !strings.Contains(th.Message, "left run "+id) {
+						t.Errorf("run %s waits for approval and must be recorded as left: %s", id, th.Message)
+					}
+				}
+			}
+			if strings.Contains(th.Message, "901") {
+				t.Errorf("the protected release run must never be throttled: %s", th.Message)
+			}
+		})
+	}
+}
+
+// TestBillingReconciliation: the job-derived estimate and the billing
+// usage API (organization and enterprise forms) are compared per
+// repository over the month's complete days; the gate names the
+// repositories that differ.
+func TestBillingReconciliation(t *testing.T) {
+	t.Parallel()
+	day := time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC)
+	build := func() *githubtest.Server {
+		s := githubtest.New()
+		t.Cleanup(s.Close)
+		s.Token = "ghs_test_token"
+		s.Repos = []githubtest.Repo{{FullName: "maestro-conductor/acme-api", Topics: []string{"tenant-acme"}}, {FullName: "maestro-conductor/globex-ingest"}}
+		id := int64(500)
+		add := func(repo string, n int, d time.Duration, labels ...string) {
+			for i := 0; i < n; i++ {
+				id++
+				start := day.Add(time.Duration(8+i) * time.Hour)
+				s.Runs = append(s.Runs, githubtest.Run{ID: id, Repo: repo, WorkflowID: 1, Path: ".github/workflows/ci.yml", Status: "completed", CreatedAt: start})
+				s.Jobs = append(s.Jobs, githubtest.Job{ID: id * 10, RunID: id, Status: "completed", RunnerName: "r", StartedAt: start, CompletedAt: start.Add(d), Labels: labels})
+			}
+		}
+		add("maestro-conductor/acme-api", 5, 3*time.Minute+20*time.Second, "ubuntu-latest") // 5 × 4 min × $0.006 = $0.12
+		add("maestro-conductor/globex-ingest", 3, 10*time.Minute, "globex-16core")          // 3 × 10 min × $0.042 = $1.26
+		// today's jobs are not compared: the usage report has no complete day for them
+		add("maestro-conductor/globex-ingest", 1, 0, "ubuntu-latest")
+		s.Runs[len(s.Runs)-1].CreatedAt = now.Add(-time.Hour)
+		s.Jobs[len(s.Jobs)-1].StartedAt, s.Jobs[len(s.Jobs)-1].CompletedAt = now.Add(-time.Hour), now.Add(-30*time.Minute)
+		item := func(org, ent, repo string, minutes, usd float64) githubtest.UsageItem {
+			return githubtest.UsageItem{Date: day, Product: "Actions", SKU: "Actions Linux", Quantity: minutes, UnitType: "Minutes", GrossAmount: usd, NetAmount: usd,
+				Org: org, Enterprise: ent, Repo: repo}
+		}
+		s.Usage = []githubtest.UsageItem{
+			item("maestro-conductor", "maestro-ent", "maestro-conductor/acme-api", 20, 0.12),
+			// billed as 2-core minutes: the usage report says $0.18, the jobs $1.26
+			item("maestro-conductor", "maestro-ent", "maestro-conductor/globex-ingest", 30, 0.18),
+			// another organization of the enterprise is not compared
+			item("other-org", "maestro-ent", "other-org/app", 1000, 6),
+		}
+		return s
+	}
+	for _, ent := range []string{"", "maestro-ent"} {
+		t.Run("enterprise="+ent, func(t *testing.T) {
+			t.Parallel()
+			srv := build()
+			s := spec(srv, "", t.TempDir(), 100)
+			s.Notify = Notify{}
+			s.Source.GitHub.Reconcile = 0.05
+			s.Source.GitHub.Enterprise = ent
+			res, err := run(t, s, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := find(res, "billing reconciliation", "")
+			if c.Status != gate.StatusFail || !strings.Contains(c.Message, "maestro-conductor/globex-ingest: jobs $1.26 vs billed $0.18") ||
+				strings.Contains(c.Message, "acme-api:") || strings.Contains(c.Message, "other-org") || !strings.Contains(c.Message, "1 of 2 repositories") {
+				t.Errorf("reconciliation check %+v", c)
+			}
+			path := "GET /organizations/maestro-conductor/settings/billing/usage"
+			if ent != "" {
+				path = "GET /enterprises/maestro-ent/settings/billing/usage"
+			}
+			if srv.Requests[path] != 1 {
+				t.Errorf("want one request to %s, got %v", path, srv.Requests)
+			}
+		})
+	}
+	t.Run("agreeing sources pass", func(t *testing.T) {
+		t.Parallel()
+		srv := build()
+		srv.Usage[1].GrossAmount = 1.25 // within 5 % of $1.26
+		s := spec(srv, "", t.TempDir(), 100)
+		s.Notify = Notify{}
+		s.Source.GitHub.Reconcile = 0.05
+		res, err := run(t, s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := find(res, "billing reconciliation", ""); c.Status != gate.StatusPass || !strings.Contains(c.Message, "jobs $1.38 and billed $1.37") {
+			t.Errorf("reconciliation check %+v", c)
+		}
+	})
+	t.Run("an unreadable billing API is an error, never a pass", func(t *testing.T) {
+		t.Parallel()
+		srv := build()
+		srv.Inject(githubtest.Fault{Path: "/organizations/", Times: 1, Status: 403, Body: `{"message":"Must have admin rights to Repository."}`})
+		s := spec(srv, "", t.TempDir(), 100)
+		s.Notify = Notify{}
+		s.Source.GitHub.Reconcile = 0.05
+		res, err := run(t, s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := find(res, "billing reconciliation", ""); c.Status != gate.StatusError {
+			t.Errorf("reconciliation check %+v", c)
+		}
+	})
 }

@@ -79,6 +79,7 @@ func (g *common) client() (*githubapi.Client, string, error) {
 		c.Sleep = g.sleep
 	}
 	c.Now = g.now
+	c.Budget = gh.RateBudget
 	return c, cacheDir, nil
 }
 
@@ -159,7 +160,7 @@ func (g *common) load(ctx context.Context, since func(asOf time.Time) time.Time)
 			u.topics[r.Name] = r.Topics
 		}
 		for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(asOf); m = m.AddDate(0, 1, 0) {
-			recs, err := gh.BillingUsage(ctx, s.Source.GitHub.Org, m.Year(), m.Month(), s.basis())
+			recs, err := g.billingUsage(ctx, gh, m.Year(), m.Month(), s.basis())
 			if err != nil {
 				return nil, fmt.Errorf("billing usage of %s: %w", s.Source.GitHub.Org, err)
 			}
@@ -188,6 +189,16 @@ func (g *common) load(ctx context.Context, since func(asOf time.Time) time.Time)
 		u.desc = fmt.Sprintf("%d jobs of %d runs in %d repositories of %s", col.Jobs, col.Runs, len(col.Repos), s.Source.GitHub.Org)
 	}
 	return u, nil
+}
+
+// billingUsage reads one month of the billing usage API, in its enterprise
+// form when source.github.enterprise is set.
+func (g *common) billingUsage(ctx context.Context, gh *githubapi.Actions, year int, month time.Month, basis budget.Basis) ([]budget.Record, error) {
+	src := g.spec.Source.GitHub
+	if src.Enterprise != "" {
+		return gh.EnterpriseBillingUsage(ctx, src.Enterprise, src.Org, year, month, basis)
+	}
+	return gh.BillingUsage(ctx, src.Org, year, month, basis)
 }
 
 func (g *common) asOf(latest time.Time) (time.Time, error) {

@@ -3,6 +3,7 @@ package budgetgate
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/budget"
@@ -41,12 +42,15 @@ type Source struct {
 
 // GitHub configures the REST source.
 type GitHub struct {
-	Org         string `yaml:"org" doc:"the organization whose repositories the tenants select"`
-	Mode        string `yaml:"mode" default:"jobs" enum:"jobs,billing-usage" doc:"jobs prices every job by its runner labels; billing-usage reads /organizations/{org}/settings/billing/usage"`
-	APIURL      string `yaml:"api-url" doc:"REST API root; default $GITHUB_API_URL, then https://api.github.com"`
-	Token       string `yaml:"token" secret:"true" doc:"API token; default $GITHUB_TOKEN"`
-	CacheDir    string `yaml:"cache-dir" doc:"directory for the ETag cache kept between runs; default $RUNNER_TEMP or the user cache directory"`
-	Concurrency int    `yaml:"concurrency" default:"8" doc:"API requests in flight at once"`
+	Org         string  `yaml:"org" doc:"the organization whose repositories the tenants select"`
+	Mode        string  `yaml:"mode" default:"jobs" enum:"jobs,billing-usage" doc:"jobs prices every job by its runner labels; billing-usage reads /organizations/{org}/settings/billing/usage"`
+	APIURL      string  `yaml:"api-url" doc:"REST API root; default $GITHUB_API_URL, then https://api.github.com"`
+	Token       string  `yaml:"token" secret:"true" doc:"API token; default $GITHUB_TOKEN"`
+	CacheDir    string  `yaml:"cache-dir" doc:"directory for the ETag cache kept between runs; default $RUNNER_TEMP or the user cache directory"`
+	Concurrency int     `yaml:"concurrency" default:"8" doc:"API requests in flight at once"`
+	Enterprise  string  `yaml:"enterprise" doc:"read billing usage from the enterprise form of the endpoint, /enterprises/{enterprise}/settings/billing/usage, keeping the organization's items (billing-usage mode and reconciliation)"`
+	Reconcile   float64 `yaml:"reconcile" doc:"jobs mode: also read the billing usage API and compare each repository's job-derived spend with its billed gross amount over the period's complete days; a repository differing by more than this fraction (e.g. 0.05) fails the billing reconciliation check. 0 (the default) turns it off"`
+	RateBudget  int     `yaml:"rate-budget" doc:"primary rate-limit points per hour the gate may spend, leaving the rest of the token's limit to others; default all of it. Requests are paced to never spend the last point: the gate waits for the reset when that ends before the gate's timeout, else fails (exit 3) at once"`
 }
 
 // Tenant selects repositories.
@@ -77,7 +81,8 @@ type Runner struct {
 
 // Throttle configures throttling.
 type Throttle struct {
-	Mode      string `yaml:"mode" default:"cancel" enum:"cancel,disable" doc:"cancel queued and in-progress runs of unprotected workflows, or also disable those workflows until the tenant is back under budget"`
+	Mode      string `yaml:"mode" default:"cancel" enum:"cancel,disable" doc:"cancel in-flight runs (queued, in_progress, waiting, pending, requested) of unprotected workflows, or also disable those workflows until the tenant is back under budget"`
+	Waiting   string `yaml:"waiting" default:"cancel" enum:"cancel,leave" doc:"runs waiting for an approval or a concurrency slot (waiting, pending, requested): cancel them like queued runs, or leave them (each is recorded as left)"`
 	Enforce   bool   `yaml:"enforce" doc:"act; without it (or --enforce) the gate only says what it would do"`
 	StateFile string `yaml:"state-file" doc:"where the workflows releasegate disabled are remembered for re-enabling; default in the cache directory"`
 }
@@ -153,6 +158,18 @@ func (s *Spec) Validate() []error {
 	}
 	if s.Throttle.Enforce && gh.Org == "" {
 		fe("throttle.enforce", errors.New("throttling acts through the GitHub API; configure source.github or drop enforce"))
+	}
+	if gh.Reconcile < 0 || gh.Reconcile >= 1 || math.IsNaN(gh.Reconcile) {
+		fe("source.github.reconcile", fmt.Errorf("%v is not a fraction; expected e.g. 0.05 for 5%%, or 0 to turn reconciliation off", gh.Reconcile))
+	}
+	if gh.Reconcile > 0 && gh.Mode == "billing-usage" {
+		fe("source.github.reconcile", errors.New("reconciliation compares jobs with the billing usage API; it needs mode jobs"))
+	}
+	if gh.RateBudget < 0 {
+		fe("source.github.rate-budget", fmt.Errorf("%d is negative; expected points per hour, e.g. 2000, or 0 for the token's whole limit", gh.RateBudget))
+	}
+	if w := s.Throttle.Waiting; w != "" && w != string(budget.WaitingCancel) && w != string(budget.WaitingLeave) {
+		fe("throttle.waiting", fmt.Errorf("%q: expected cancel or leave", w))
 	}
 	if s.Forecast.MaxDrift < 0 {
 		fe("forecast.max-drift", fmt.Errorf("%v is negative; expected e.g. 0.05", s.Forecast.MaxDrift))

@@ -237,12 +237,13 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	return res, nil
 }
 
-// finish stamps the tenant on every check and folds the status.
+// finish stamps the tenant on every check and returns the status the
+// runner will fold them to (it sets the Result's status itself).
 func (g *Gate) finish(res *gate.Result) gate.Status {
 	for i := range res.Checks {
 		res.Checks[i].Tenant = g.spec.Tenant
 	}
-	return res.Fold()
+	return gate.Folded(res.Checks)
 }
 
 // resolve finds the program: a name with a slash is relative to the

@@ -40,7 +40,7 @@ func run(t *testing.T, s Spec) *gate.Result {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	res, err := g.Run(context.Background())
+	res, err := evaluate(context.Background(), g)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -230,7 +230,7 @@ func TestGateTimeoutIsAnError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = g.Run(ctx)
+	_, err = evaluate(ctx, g)
 	if !errors.Is(err, gate.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
@@ -261,7 +261,7 @@ func TestCancelledRunIsAnError(t *testing.T) {
 		}
 		cancel(fmt.Errorf("%w by SIGHUP", gate.ErrCancelled))
 	}()
-	_, err = g.Run(ctx)
+	_, err = evaluate(ctx, g)
 	if !errors.Is(err, gate.ErrCancelled) || errors.Is(err, gate.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrCancelled and not ErrTimeout", err)
 	}
@@ -327,7 +327,7 @@ func TestInputsDigestTheExecutable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := g.Run(context.Background())
+	res, err := evaluate(context.Background(), g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -532,7 +532,7 @@ func TestRelativePolicyDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := g.Run(context.Background())
+	res, err := evaluate(context.Background(), g)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,6 +178,15 @@ type attempt struct {
 	latency time.Duration
 }
 
+// verdict is what the runner will fold the attempt's checks to; an attempt
+// that reached nothing has no status.
+func (a attempt) verdict() gate.Status {
+	if a.res == nil {
+		return ""
+	}
+	return gate.Folded(a.res.Checks)
+}
+
 // Run probes the target, retrying within the window, and returns the last
 // attempt's result or error.
 func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
@@ -187,7 +196,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	for {
 		n++
 		last = g.probe(ctx)
-		if last.err == nil && last.res.Status == gate.StatusPass || last.res != nil && last.res.Status == gate.StatusWarn {
+		if last.err == nil && last.verdict() == gate.StatusPass || last.res != nil && last.verdict() == gate.StatusWarn {
 			break
 		}
 		if errors.Is(last.err, outbound.ErrRedirect) {
@@ -225,7 +234,8 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	}
 	res := last.res
 	res.Details["attempts"] = n
-	switch res.Status {
+	verdict := last.verdict()
+	switch verdict {
 	case gate.StatusPass:
 		res.Summary = fmt.Sprintf("%s %s answered %d in %s%s", g.spec.Method, g.target(), last.status, fmtLatency(last.latency), tries)
 	case gate.StatusWarn:
@@ -233,7 +243,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	default:
 		res.Summary = fmt.Sprintf("%s %s: %d of %d check(s) failed%s", g.spec.Method, g.target(), res.Counts()[gate.StatusFail], len(res.Checks), tries)
 	}
-	if ctx.Err() != nil && res.Status != gate.StatusPass {
+	if ctx.Err() != nil && verdict != gate.StatusPass {
 		return res, fmt.Errorf("%w: the gate was stopped before %s passed: %s", gate.ErrTimeout, g.target(), res.Summary)
 	}
 	return res, nil
@@ -363,7 +373,6 @@ func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *g
 	for i := range res.Checks {
 		res.Checks[i].Tenant = g.spec.Tenant
 	}
-	res.Fold()
 	return res
 }
 

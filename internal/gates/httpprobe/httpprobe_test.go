@@ -159,7 +159,7 @@ func TestHTTPGate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res, err := newGate(t, tt.spec).Run(context.Background())
+			res, err := evaluate(context.Background(), newGate(t, tt.spec))
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
@@ -185,7 +185,7 @@ func TestHTTPGate(t *testing.T) {
 func TestFlakyTargetIsRetried(t *testing.T) {
 	t.Parallel()
 	srv := target(t)
-	res, err := newGate(t, Spec{URL: srv.URL + "/flaky", Retry: Retry{Within: policy.Duration(5 * time.Second), Interval: policy.Duration(time.Millisecond)}}).Run(context.Background())
+	res, err := evaluate(context.Background(), newGate(t, Spec{URL: srv.URL + "/flaky", Retry: Retry{Within: policy.Duration(5 * time.Second), Interval: policy.Duration(time.Millisecond)}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestCouldNotEvaluate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res, err := newGate(t, tt.spec).Run(context.Background())
+			res, err := evaluate(context.Background(), newGate(t, tt.spec))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v (result %+v), want %v", err, res, tt.want)
 			}
@@ -249,7 +249,7 @@ func TestGateStoppedMidRetryIsTimeout(t *testing.T) {
 	g.sleep = clock.Sleep
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	_, err := g.Run(ctx)
+	_, err := evaluate(ctx, g)
 	if !errors.Is(err, gate.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
@@ -268,7 +268,7 @@ func TestCAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := g.Run(context.Background())
+	res, err := evaluate(context.Background(), g)
 	if err != nil || res.Status != gate.StatusPass {
 		t.Fatalf("res %+v, err %v", res, err)
 	}
@@ -292,7 +292,7 @@ func TestSecretsAreNeverEchoed(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	u := strings.Replace(srv.URL, "http://", "http://bob:pa55word@", 1)
-	res, err := newGate(t, Spec{URL: u, SecretHeaders: map[string]string{"X-Api-Key": "key-abcdef"}, Expect: Expect{BodyContains: "x"}}).Run(context.Background())
+	res, err := evaluate(context.Background(), newGate(t, Spec{URL: u, SecretHeaders: map[string]string{"X-Api-Key": "key-abcdef"}, Expect: Expect{BodyContains: "x"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +458,7 @@ func TestGoldenResults(t *testing.T) {
 	for name, spec := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			res, err := newGate(t, spec).Run(context.Background())
+			res, err := evaluate(context.Background(), newGate(t, spec))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -518,7 +518,7 @@ func FuzzParseStatus(f *testing.F) {
 func TestTenantIsOnEveryCheck(t *testing.T) {
 	t.Parallel()
 	srv := target(t)
-	res, err := newGate(t, Spec{URL: srv.URL + "/health", Tenant: "acme", Expect: Expect{BodyContains: "ok", MaxLatency: policy.Duration(time.Minute)}}).Run(context.Background())
+	res, err := evaluate(context.Background(), newGate(t, Spec{URL: srv.URL + "/health", Tenant: "acme", Expect: Expect{BodyContains: "ok", MaxLatency: policy.Duration(time.Minute)}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,15 +567,15 @@ func TestRedirectToMetadataIsRefused(t *testing.T) {
 		g := newGate(t, Spec{URL: origin.URL + "/health", AllowRedirectsTo: allow, Retry: Retry{Within: policy.Duration(time.Second), Interval: policy.Duration(time.Millisecond)}})
 		g.client.Transport.(*http.Transport).DialContext = dial
 		before := metaHits.Load()
-		res, err := g.Run(context.Background())
+		res, err := evaluate(context.Background(), g)
 		if allow != nil {
 			if err != nil || metaHits.Load() != before+1 {
 				t.Fatalf("with the host allowed the redirect must be followed: %v (%d hits)", err, metaHits.Load()-before)
 			}
 			continue
 		}
-		if res != nil || !errors.Is(err, outbound.ErrRedirect) {
-			t.Fatalf("expected an error wrapping outbound.ErrRedirect and no result, got %v, %v", res, err)
+		if res.Status != gate.StatusError || len(res.Checks) != 0 || !errors.Is(err, outbound.ErrRedirect) {
+			t.Fatalf("expected an error wrapping outbound.ErrRedirect and an errored result without checks, got %v, %v", res, err)
 		}
 		want := fmt.Sprintf("GET %s/health: redirect from %s/health to http://169.254.169.254/latest/meta-data/iam/security-credentials/role refused: it points at a cloud metadata endpoint; if that host is trusted, add \"169.254.169.254\" to the gate's allow-redirects-to", origin.URL, origin.URL)
 		if err.Error() != want {
@@ -599,7 +599,7 @@ func TestEchoedCredentialsAreSanitized(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	res, err := newGate(t, Spec{URL: srv.URL, Headers: map[string]string{"X-Session": "plain-value-1", "Cookie": "sid=cookie-value-2"}}).Run(context.Background())
+	res, err := evaluate(context.Background(), newGate(t, Spec{URL: srv.URL, Headers: map[string]string{"X-Session": "plain-value-1", "Cookie": "sid=cookie-value-2"}}))
 	if err != nil {
 		t.Fatal(err)
 	}

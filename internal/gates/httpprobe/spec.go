@@ -3,7 +3,6 @@ package httpprobe
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -224,5 +223,3 @@ func (s *Spec) interval() time.Duration {
 	}
 	return time.Second
 }
-
-var _ = http.MethodGet

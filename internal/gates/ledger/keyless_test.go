@@ -118,7 +118,7 @@ func TestGateKeylessCheckpoints(t *testing.T) {
 				t.Fatalf("New: %v", err)
 			}
 			g.Now, g.skipSCTUnsafe = func() time.Time { return now }, true
-			res, err := g.Run(context.Background())
+			res, err := evaluate(context.Background(), g)
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}

@@ -12,6 +12,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -188,7 +189,6 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Add(gate.Check{Name: "schema v2 migration applied", Status: gate.StatusFail, Observed: gate.Int(int64(v)), Expected: "2",
 			Message: fmt.Sprintf("expected ledger schema v2, found v%d; run `releasegate ledger migrate --db …`", v)})
 		res.Summary = "ledger schema v2 is not applied"
-		res.Fold()
 		return res, nil
 	}
 	res.Add(gate.Check{Name: "schema v2 migration applied", Status: gate.StatusPass, Observed: gate.Int(2), Expected: "2", Message: "ledger schema v2 is applied"})
@@ -201,7 +201,6 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Add(gate.Check{Name: "hash chain", Status: gate.StatusFail, Observed: gate.Int(0), Expected: ">= 1 entry",
 			Message: "expected ledger entries, found none; an empty ledger proves nothing — append entries or point db at the right ledger"})
 		res.Summary = "the ledger is empty"
-		res.Fold()
 		return res, nil
 	}
 	var broken, total int64
@@ -237,11 +236,10 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 			return nil, err
 		}
 	}
-	res.Fold()
-	switch {
+	switch { // the runner folds the status; the summary words the same fold
 	case broken > 0:
 		res.Summary = fmt.Sprintf("%d of %d tenant chains broken or empty", broken, len(reps))
-	case res.Status == gate.StatusPass:
+	case gate.Folded(res.Checks) == gate.StatusPass:
 		res.Summary = fmt.Sprintf("%d tenant chains intact, %d entries", len(reps), total)
 	default:
 		res.Summary = fmt.Sprintf("%d tenant chains intact, but a check failed", len(reps))
@@ -281,6 +279,10 @@ func (g *Gate) checkpoints(ctx context.Context, st *ledger.Store, reps []ledger.
 				Message: fmt.Sprintf("tenant %s: expected a signed checkpoint for %s, found none; run `releasegate ledger root --date %s --key KEY --anchor`", r.Tenant, date, date)})
 			continue
 		}
+		// The signed checkpoint is an attestation the release relied on:
+		// the evidence's VSA lists it (inputAttestations) by this digest.
+		res.Inputs = append(res.Inputs, gate.Input{Name: "checkpoint " + ledger.CheckpointFile(r.Tenant, date),
+			Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(signed))})
 		rc, err := st.VerifyCheckpoint(ctx, signed, key)
 		switch {
 		case errors.Is(err, ledger.ErrBadSignature), errors.Is(err, ledger.ErrRootMismatch), errors.Is(err, ledger.ErrBadProof),
@@ -325,6 +327,7 @@ func (g *Gate) keylessCheck(v *provenance.Verifier, tenant, date string, signed 
 		fail(fmt.Sprintf("%v; run `releasegate ledger root --date %s --keyless` and put the bundle in keyless-bundles", err, date))
 		return ""
 	}
+	res.Inputs = append(res.Inputs, gate.Input{Name: "signature " + filepath.Base(path), Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(data))})
 	sig, err := VerifyBundle(v, data, signed, g.spec.Identity())
 	if err != nil {
 		fail(fmt.Sprintf("%s: %v", path, err))

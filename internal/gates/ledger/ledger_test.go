@@ -78,7 +78,7 @@ func run(t *testing.T, s Spec) (*gate.Result, error) {
 		t.Fatalf("New: %v", err)
 	}
 	g.Now = func() time.Time { return now }
-	return g.Run(context.Background())
+	return evaluate(context.Background(), g)
 }
 
 func TestGate(t *testing.T) {
@@ -240,4 +240,31 @@ func checkOutcome(t *testing.T, res *gate.Result, want gate.Status, message stri
 		}
 	}
 	t.Errorf("no check message contains %q: %+v", message, res.Checks)
+}
+
+// TestGateRecordsCheckpointsAsInputs: each signed checkpoint the gate judged
+// is an input with its digest, named so the evidence's VSA lists it among
+// inputAttestations.
+func TestGateRecordsCheckpointsAsInputs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5)
+	s := Spec{DB: f.dsn, MinEntries: 1, RequireCheckpoint: "yesterday", PublicKey: f.pub}
+	f.anchor(t, "acme", "2026-11-28", f.priv)
+	f.anchor(t, "beta", "2026-11-28", f.priv)
+	res, err := run(t, s)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := map[string]bool{"checkpoint " + ledger.CheckpointFile("acme", "2026-11-28"): true, "checkpoint " + ledger.CheckpointFile("beta", "2026-11-28"): true}
+	for _, in := range res.Inputs {
+		if want[in.Name] {
+			if !strings.HasPrefix(in.Digest, "sha256:") || len(in.Digest) != len("sha256:")+64 {
+				t.Errorf("input %s: digest %q, want sha256:<64 hex>", in.Name, in.Digest)
+			}
+			delete(want, in.Name)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("inputs %v lack %v", res.Inputs, want)
+	}
 }

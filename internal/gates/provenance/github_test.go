@@ -47,7 +47,7 @@ func githubSigner(signerURI, runner string) sigstoretest.Signer {
 
 func runGitHubGate(t *testing.T, dir string, s Spec) *gate.Result {
 	t.Helper()
-	res, err := New(gate.Meta{ID: "attestations", Group: "provenance", Required: true}, s, gate.Env{PolicyDir: dir}).Run(context.Background())
+	res, err := evaluate(context.Background(), New(gate.Meta{ID: "attestations", Group: "provenance", Required: true}, s, gate.Env{PolicyDir: dir}))
 	if err != nil {
 		t.Fatalf("could not evaluate: %v", err)
 	}

@@ -127,7 +127,7 @@ func TestImagesInProcessRegistry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			g := New(gate.Meta{ID: "image"}, Spec{Images: []string{tc.ref}, Key: "cosign.pub", InsecureIgnoreTlog: true}, gate.Env{PolicyDir: dir})
-			res, err := g.Run(context.Background())
+			res, err := evaluate(context.Background(), g)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -63,7 +63,7 @@ func (w *keylessWorld) write(t *testing.T, name string, data []byte) {
 func (w *keylessWorld) run(t *testing.T, s Spec) *gate.Result {
 	t.Helper()
 	s.TrustedRoot = "trusted_root.json"
-	res, err := New(gate.Meta{ID: "keyless", Group: "provenance", Required: true}, s, gate.Env{PolicyDir: w.dir}).Run(context.Background())
+	res, err := evaluate(context.Background(), New(gate.Meta{ID: "keyless", Group: "provenance", Required: true}, s, gate.Env{PolicyDir: w.dir}))
 	if err != nil {
 		t.Fatalf("could not evaluate: %v", err)
 	}
@@ -212,7 +212,7 @@ func TestKeylessBlobThroughTheGate(t *testing.T) {
 		s := with(exact("good.json"), func(s *Spec) {
 			s.TrustedRoot, s.CertificateIdentity, s.CertificateIdentityRegexp = "trusted_root.json", "", `https://github\.com/acme/`
 		})
-		_, err := New(gate.Meta{ID: "k"}, s, gate.Env{PolicyDir: w.dir}).Run(context.Background())
+		_, err := evaluate(context.Background(), New(gate.Meta{ID: "k"}, s, gate.Env{PolicyDir: w.dir}))
 		if !errors.Is(err, gate.ErrBadInput) || !strings.Contains(fmt.Sprint(err), "expected an anchored pattern") {
 			t.Fatalf("err = %v", err)
 		}

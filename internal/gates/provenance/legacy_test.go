@@ -159,7 +159,7 @@ func TestLegacyCosignSignatureTags(t *testing.T) {
 			t.Parallel()
 			s := tc.spec
 			s.Images = []string{tc.ref}
-			res, err := New(gate.Meta{ID: "legacy"}, s, gate.Env{PolicyDir: w.dir}).Run(context.Background())
+			res, err := evaluate(context.Background(), New(gate.Meta{ID: "legacy"}, s, gate.Env{PolicyDir: w.dir}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,11 +282,11 @@ func TestLegacyTagRegistryErrors(t *testing.T) {
 		return Spec{TrustedRoot: "trusted_root.json", Images: []string{repo.Name() + "@" + d.String()},
 			CertificateOIDCIssuer: prov.GitHubActionsIssuer, CertificateIdentity: releaseWorkflow}
 	}
-	res, err := New(gate.Meta{ID: "i"}, spec(signed), gate.Env{PolicyDir: w.dir}).Run(context.Background())
+	res, err := evaluate(context.Background(), New(gate.Meta{ID: "i"}, spec(signed), gate.Env{PolicyDir: w.dir}))
 	if err != nil || res.Status != gate.StatusPass {
 		t.Fatalf("a verifying bundle with a failing signature tag: err = %v, result %+v", err, res)
 	}
-	if _, err := New(gate.Meta{ID: "i"}, spec(unsigned), gate.Env{PolicyDir: w.dir}).Run(context.Background()); !errors.Is(err, gate.ErrUnreachable) {
+	if _, err := evaluate(context.Background(), New(gate.Meta{ID: "i"}, spec(unsigned), gate.Env{PolicyDir: w.dir})); !errors.Is(err, gate.ErrUnreachable) {
 		t.Fatalf("no bundle and a failing signature tag: err = %v, want ErrUnreachable", err)
 	}
 }
@@ -324,7 +324,7 @@ func TestDetachedKeySignature(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			res, err := New(gate.Meta{ID: "d"}, tc.spec, gate.Env{PolicyDir: w.dir}).Run(context.Background())
+			res, err := evaluate(context.Background(), New(gate.Meta{ID: "d"}, tc.spec, gate.Env{PolicyDir: w.dir}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -344,7 +344,7 @@ func TestDetachedKeySignature(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := New(gate.Meta{ID: "d"}, tc.spec, gate.Env{PolicyDir: w.dir}).Run(context.Background())
+			_, err := evaluate(context.Background(), New(gate.Meta{ID: "d"}, tc.spec, gate.Env{PolicyDir: w.dir}))
 			if !errors.Is(err, gate.ErrBadInput) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want bad input naming %q", err, tc.want)
 			}

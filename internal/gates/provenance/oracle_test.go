@@ -101,7 +101,7 @@ func TestCosignAgreesOnRealAttestations(t *testing.T) {
 				s := base
 				v.edit(&s)
 				s.Artifacts = []string{v.artifact}
-				res, err := New(gate.Meta{ID: "real", Group: "provenance", Required: true}, s, gate.Env{PolicyDir: tmp}).Run(t.Context())
+				res, err := evaluate(t.Context(), New(gate.Meta{ID: "real", Group: "provenance", Required: true}, s, gate.Env{PolicyDir: tmp}))
 				if err != nil {
 					t.Fatalf("%s: could not evaluate: %v", v.what, err)
 				}

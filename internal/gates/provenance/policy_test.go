@@ -43,7 +43,7 @@ gates:
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := g.Run(context.Background())
+	res, err := evaluate(context.Background(), g)
 	if err != nil {
 		t.Fatal(err)
 	}

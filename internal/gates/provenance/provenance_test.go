@@ -44,7 +44,7 @@ func goodSpec() Spec {
 func run(t *testing.T, s Spec) (*gate.Result, error) {
 	t.Helper()
 	g := New(gate.Meta{ID: "provenance", Group: "provenance", Required: true}, s, gate.Env{PolicyDir: vectors})
-	return g.Run(context.Background())
+	return evaluate(context.Background(), g)
 }
 
 func TestGateVerdicts(t *testing.T) {
@@ -125,7 +125,7 @@ func TestChecksumsFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			g := New(gate.Meta{ID: "p"}, Spec{Checksums: []string{tc.file}, TrustedRoot: root, SourceURI: exampleRepo}, gate.Env{PolicyDir: dir})
-			res, err := g.Run(context.Background())
+			res, err := evaluate(context.Background(), g)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -246,7 +246,7 @@ func TestKeyBlobAndInsecureWarnings(t *testing.T) {
 	}
 	g := New(gate.Meta{ID: "sig"}, Spec{Key: "cosign.pub", InsecureIgnoreTlog: true,
 		Blobs: []Blob{{Path: "notes.txt"}, {Path: "tampered.txt", Bundle: "notes.txt.sigstore.json"}}}, gate.Env{PolicyDir: dir})
-	res, err := g.Run(context.Background())
+	res, err := evaluate(context.Background(), g)
 	if err != nil {
 		t.Fatal(err)
 	}

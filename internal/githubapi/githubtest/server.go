@@ -37,18 +37,30 @@ type Run struct {
 	WorkflowID int64
 	Path       string
 	Name       string
-	Status     string // queued, in_progress, completed
+	Status     string // queued, in_progress, completed, waiting, pending, requested
 	CreatedAt  time.Time
+	// UpdatedAt is served as updated_at; zero is served as CreatedAt. A
+	// re-run or a job finishing moves it; created_at never moves.
+	UpdatedAt time.Time
+	// Attempt is served as run_attempt; 0 is served as 1.
+	Attempt int
 }
 
-// Job is a workflow job.
+// Job is a workflow job of one run attempt.
 type Job struct {
-	ID          int64
-	RunID       int64
+	ID         int64
+	RunID      int64
+	RunAttempt int // 0 is served as 1
+	// Status is queued, in_progress, completed, waiting, pending or
+	// requested. GitHub fills started_at even for a queued job (the field
+	// is required): StartedAt is served as given, whatever the status.
 	Status      string
 	StartedAt   time.Time
 	CompletedAt time.Time // zero while running
 	Labels      []string
+	// RunnerName is served as runner_name; empty is served as null, as
+	// GitHub does while no runner has taken the job.
+	RunnerName string
 }
 
 // Workflow is a repository workflow.
@@ -71,6 +83,9 @@ type UsageItem struct {
 	DiscountAmount float64
 	NetAmount      float64
 	Org, Repo      string
+	// Enterprise is the enterprise the organization belongs to, for the
+	// enterprise form of the endpoint.
+	Enterprise string
 }
 
 // Fault is an answer the server gives instead of the real one, Times
@@ -99,6 +114,15 @@ type Server struct {
 	// MaxFiltered caps total_count for run queries with a created or
 	// status filter, as GitHub does (1000).
 	MaxFiltered int
+	// Limit is the primary rate limit per hour-long window (5000, as for
+	// a user token). A request arriving with no points left is answered
+	// 403 with X-RateLimit-Remaining: 0, as GitHub does, and counted in
+	// Exhausted.
+	Limit     int
+	Exhausted int
+	// Now is the server's clock (default time.Now); tests share a
+	// simulated one with the client.
+	Now func() time.Time
 
 	// Requests counts requests by "METHOD path"; NotModified counts 304s;
 	// Actions records state-changing calls in order.
@@ -107,13 +131,14 @@ type Server struct {
 	NotModified int
 	Actions     []string
 	remaining   int
+	reset       time.Time
 	jobsByRun   map[int64][]Job
 	indexed     int
 }
 
 // New starts a server. Close it when done.
 func New() *Server {
-	s := &Server{Requests: map[string]int{}, MaxFiltered: 1000, remaining: 5000}
+	s := &Server{Requests: map[string]int{}, MaxFiltered: 1000, Limit: 5000}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -141,6 +166,7 @@ var (
 	reToggle    = regexp.MustCompile(`^/repos/([^/]+/[^/]+)/actions/workflows/(\d+)/(disable|enable)$`)
 	reOldBill   = regexp.MustCompile(`^/orgs/([^/]+)/settings/billing/actions$`)
 	reUsage     = regexp.MustCompile(`^/organizations/([^/]+)/settings/billing/usage$`)
+	reEntUsage  = regexp.MustCompile(`^/enterprises/([^/]+)/settings/billing/usage$`)
 )
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -153,6 +179,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.Requests[r.Method+" "+r.URL.Path]++
 	if s.Token != "" && r.Header.Get("Authorization") != "Bearer "+s.Token {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+		return
+	}
+	s.window()
+	if s.remaining <= 0 {
+		s.Exhausted++
+		s.rateHeaders(w)
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": "API rate limit exceeded for user ID 1.",
+			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"})
 		return
 	}
 	for _, f := range s.Faults {
@@ -212,9 +246,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		items := make([]any, len(runs))
 		for i, run := range runs {
+			updated := run.UpdatedAt
+			if updated.IsZero() {
+				updated = run.CreatedAt
+			}
 			items[i] = map[string]any{"id": run.ID, "name": run.Name, "workflow_id": run.WorkflowID, "path": run.Path,
-				"status": run.Status, "conclusion": nil, "event": "push", "run_attempt": 1,
-				"created_at": run.CreatedAt.UTC().Format(time.RFC3339), "updated_at": run.CreatedAt.UTC().Format(time.RFC3339),
+				"status": run.Status, "conclusion": nil, "event": "push", "run_attempt": max(run.Attempt, 1),
+				"created_at": run.CreatedAt.UTC().Format(time.RFC3339), "updated_at": updated.UTC().Format(time.RFC3339),
 				"repository": map[string]any{"full_name": run.Repo}}
 		}
 		s.page(w, r, items, func(page []any) any { return map[string]any{"total_count": total, "workflow_runs": page} })
@@ -230,9 +268,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		var items []any
 		for _, j := range s.jobsByRun[id] {
-			job := map[string]any{"id": j.ID, "run_id": j.RunID, "status": j.Status, "conclusion": nil,
+			job := map[string]any{"id": j.ID, "run_id": j.RunID, "run_attempt": max(j.RunAttempt, 1), "status": j.Status, "conclusion": nil,
 				"started_at": j.StartedAt.UTC().Format(time.RFC3339), "completed_at": nil, "labels": nonNil(j.Labels),
-				"name": "build", "runner_name": "GitHub Actions 2", "workflow_name": "CI"}
+				"name": "build", "runner_name": nil, "runner_id": nil, "workflow_name": "CI"}
+			if j.RunnerName != "" {
+				job["runner_name"], job["runner_id"] = j.RunnerName, hash(j.RunnerName)
+			}
 			if !j.CompletedAt.IsZero() {
 				job["completed_at"] = j.CompletedAt.UTC().Format(time.RFC3339)
 				job["conclusion"] = "success"
@@ -286,13 +327,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && reOldBill.MatchString(p):
 		writeJSON(w, http.StatusGone, map[string]string{"message": "This endpoint has been removed. Please use the enhanced billing platform usage endpoints.",
 			"documentation_url": "https://docs.github.com/rest/billing/enhanced-billing"})
-	case r.Method == http.MethodGet && reUsage.MatchString(p):
-		org := reUsage.FindStringSubmatch(p)[1]
+	case r.Method == http.MethodGet && (reUsage.MatchString(p) || reEntUsage.MatchString(p)):
+		org, ent := "", ""
+		if m := reUsage.FindStringSubmatch(p); m != nil {
+			org = m[1]
+		} else {
+			ent = reEntUsage.FindStringSubmatch(p)[1]
+		}
 		year, _ := strconv.Atoi(q.Get("year"))
 		month, _ := strconv.Atoi(q.Get("month"))
 		items := []any{}
 		for _, u := range s.Usage {
-			if u.Org != org || (year != 0 && u.Date.Year() != year) || (month != 0 && int(u.Date.Month()) != month) {
+			if (org != "" && u.Org != org) || (ent != "" && u.Enterprise != ent) || (year != 0 && u.Date.Year() != year) || (month != 0 && int(u.Date.Month()) != month) {
 				continue
 			}
 			items = append(items, map[string]any{"date": u.Date.UTC().Format(time.RFC3339), "product": u.Product, "sku": u.SKU,
@@ -353,18 +399,36 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, body any, link st
 	if link != "" {
 		w.Header().Set("Link", link)
 	}
-	w.Header().Set("X-RateLimit-Limit", "5000")
-	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
 	if r.Header.Get("If-None-Match") == etag {
 		s.NotModified++
-		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.remaining))
+		s.rateHeaders(w)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	s.remaining--
-	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.remaining))
+	s.rateHeaders(w)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Write(b)
+}
+
+// window starts a new rate-limit window when the last one has ended.
+func (s *Server) window() {
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	if s.reset.IsZero() || !now.Before(s.reset) {
+		s.remaining = s.Limit
+		s.reset = now.Add(time.Hour).Truncate(time.Second)
+	}
+}
+
+func (s *Server) rateHeaders(w http.ResponseWriter) {
+	w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.Limit))
+	w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.remaining))
+	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.reset.Unix(), 10))
+	w.Header().Set("X-RateLimit-Used", strconv.Itoa(s.Limit-s.remaining))
+	w.Header().Set("X-RateLimit-Resource", "core")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
