@@ -136,64 +136,72 @@ func ParseSlothSpec(file string, b []byte) (*SlothSpec, []error) {
 	}
 	out := &SlothSpec{Service: f.Service}
 	slosNode := valueOf(doc, "slos")
-	for i, s := range f.SLOs {
+	for i, sl := range f.SLOs {
 		var n *yaml.Node
 		if slosNode != nil && i < len(slosNode.Content) {
 			n = slosNode.Content[i]
 		}
-		pos := map[string]gate.Location{"": at(n)}
-		sli := valueOf(n, "sli")
-		events := valueOf(sli, "events")
-		for key, node := range map[string]*yaml.Node{"name": valueOf(n, "name"), "objective": valueOf(n, "objective"),
-			"alerts": valueOf(n, "alerting"), "bad": valueOf(events, "error_query"), "total": valueOf(events, "total_query")} {
-			if node != nil {
-				pos[key] = at(node)
-			}
+		o, pos, serrs := slothSLOObject(sl, n, doc, f.Labels, at, fail)
+		errs = append(errs, serrs...)
+		if o != nil {
+			out.SLOs = append(out.SLOs, *o)
+			out.At = append(out.At, pos)
 		}
-		switch {
-		case s.SLI.Raw.Kind != 0:
-			errs = append(errs, fail(valueOf(sli, "raw"), "raw SLIs (error_ratio_query) are not read: the gate judges bad and total events; write sli.events with error_query and total_query"))
-		case s.SLI.Plugin.Kind != 0:
-			errs = append(errs, fail(valueOf(sli, "plugin"), "SLI plugins are not read; write sli.events with error_query and total_query"))
-		case s.SLI.Events == nil:
-			errs = append(errs, fail(sli, "expected sli.events with error_query and total_query"))
-			continue
-		}
-		if s.SLI.Events == nil {
-			continue
-		}
-		a := s.Alerting
-		for _, pa := range []struct {
-			key string
-			a   slothAlert
-		}{{"page_alert", a.PageAlert}, {"ticket_alert", a.TicketAlert}} {
-			pn := valueOf(valueOf(n, "alerting"), pa.key)
-			if pa.a.Disable {
-				errs = append(errs, fail(valueOf(pn, "disable"), "disable is not supported: releasegate generates the page and the ticket alerts; route one to nowhere in Alertmanager instead"))
-			}
-			if pa.a.Annotations.Kind != 0 {
-				errs = append(errs, fail(valueOf(pn, "annotations"), "annotations per alert are not supported; put them under alerting.annotations"))
-			}
-		}
-		alerting := valueOf(n, "alerting")
-		for _, src := range []*yaml.Node{valueOf(doc, "labels"), valueOf(n, "labels"), valueOf(alerting, "labels")} {
-			keysAt(src, "alerts.labels.", pos, at) // later sources win, as in merge
-		}
-		keysAt(valueOf(valueOf(alerting, "page_alert"), "labels"), "alerts.page-labels.", pos, at)
-		keysAt(valueOf(valueOf(alerting, "ticket_alert"), "labels"), "alerts.ticket-labels.", pos, at)
-		keysAt(valueOf(alerting, "annotations"), "alerts.annotations.", pos, at)
-		labels := merge(f.Labels, s.Labels, a.Labels)
-		pageLabels, ticketLabels := merge(a.PageAlert.Labels), merge(a.TicketAlert.Labels)
-		pageSev, ticketSev := pageLabels["severity"], ticketLabels["severity"]
-		delete(pageLabels, "severity")
-		delete(ticketLabels, "severity")
-		o := SLOObject{Name: s.Name, Objective: s.Objective, Bad: s.SLI.Events.ErrorQuery, Total: s.SLI.Events.TotalQuery}
-		o.Alerts = &SLOAlerts{Name: a.Name, PageSeverity: pageSev, TicketSeverity: ticketSev,
-			Labels: labels, PageLabels: pageLabels, TicketLabels: ticketLabels, Annotations: a.Annotations}
-		out.SLOs = append(out.SLOs, o)
-		out.At = append(out.At, pos)
 	}
 	return out, errs
+}
+
+// slothSLOObject converts one Sloth SLO (at node n of the document doc)
+// into the gate's SLOObject with the positions of its keys; nil when it
+// has no events SLI to convert.
+func slothSLOObject(s slothSLO, n, doc *yaml.Node, common map[string]string,
+	at func(*yaml.Node) gate.Location, fail func(*yaml.Node, string, ...any) error) (*SLOObject, map[string]gate.Location, []error) {
+	var errs []error
+	pos := map[string]gate.Location{"": at(n)}
+	sli := valueOf(n, "sli")
+	events := valueOf(sli, "events")
+	alerting := valueOf(n, "alerting")
+	for key, node := range map[string]*yaml.Node{"name": valueOf(n, "name"), "objective": valueOf(n, "objective"),
+		"alerts": alerting, "bad": valueOf(events, "error_query"), "total": valueOf(events, "total_query")} {
+		if node != nil {
+			pos[key] = at(node)
+		}
+	}
+	switch {
+	case s.SLI.Raw.Kind != 0:
+		return nil, nil, []error{fail(valueOf(sli, "raw"), "raw SLIs (error_ratio_query) are not read: the gate judges bad and total events; write sli.events with error_query and total_query")}
+	case s.SLI.Plugin.Kind != 0:
+		return nil, nil, []error{fail(valueOf(sli, "plugin"), "SLI plugins are not read; write sli.events with error_query and total_query")}
+	case s.SLI.Events == nil:
+		return nil, nil, []error{fail(sli, "expected sli.events with error_query and total_query")}
+	}
+	a := s.Alerting
+	for _, pa := range []struct {
+		key string
+		a   slothAlert
+	}{{"page_alert", a.PageAlert}, {"ticket_alert", a.TicketAlert}} {
+		pn := valueOf(alerting, pa.key)
+		if pa.a.Disable {
+			errs = append(errs, fail(valueOf(pn, "disable"), "disable is not supported: releasegate generates the page and the ticket alerts; route one to nowhere in Alertmanager instead"))
+		}
+		if pa.a.Annotations.Kind != 0 {
+			errs = append(errs, fail(valueOf(pn, "annotations"), "annotations per alert are not supported; put them under alerting.annotations"))
+		}
+	}
+	for _, src := range []*yaml.Node{valueOf(doc, "labels"), valueOf(n, "labels"), valueOf(alerting, "labels")} {
+		keysAt(src, "alerts.labels.", pos, at) // later sources win, as in merge
+	}
+	keysAt(valueOf(valueOf(alerting, "page_alert"), "labels"), "alerts.page-labels.", pos, at)
+	keysAt(valueOf(valueOf(alerting, "ticket_alert"), "labels"), "alerts.ticket-labels.", pos, at)
+	keysAt(valueOf(alerting, "annotations"), "alerts.annotations.", pos, at)
+	pageLabels, ticketLabels := merge(a.PageAlert.Labels), merge(a.TicketAlert.Labels)
+	pageSev, ticketSev := pageLabels["severity"], ticketLabels["severity"]
+	delete(pageLabels, "severity")
+	delete(ticketLabels, "severity")
+	o := &SLOObject{Name: s.Name, Objective: s.Objective, Bad: s.SLI.Events.ErrorQuery, Total: s.SLI.Events.TotalQuery}
+	o.Alerts = &SLOAlerts{Name: a.Name, PageSeverity: pageSev, TicketSeverity: ticketSev,
+		Labels: merge(common, s.Labels, a.Labels), PageLabels: pageLabels, TicketLabels: ticketLabels, Annotations: a.Annotations}
+	return o, pos, errs
 }
 
 // keysAt records the position of each key of mapping n as prefix+key.
