@@ -552,111 +552,149 @@ func forTenant(label, t string) string {
 	return fmt.Sprintf(" for %s=%q", label, t)
 }
 
+// tenantJudge judges one tenant of one SLO over its error ratios by
+// window; exhaust says when the budget runs out at the 1h burn rate.
+type tenantJudge struct {
+	g       *SLOGate
+	o       *SLOObject
+	m       slo.SLO
+	tenant  string
+	view    tenantView
+	exhaust string
+}
+
+// get is the error ratio over w, false when missing or NaN.
+func (j *tenantJudge) get(w time.Duration) (float64, bool) {
+	v, ok := j.view[w]
+	return v, ok && !isNaN(v)
+}
+
+// noData is the check for a window without a usable ratio.
+func (j *tenantJudge) noData(name string, w time.Duration) gate.Check {
+	_, found := j.view[w]
+	return j.g.noData(j.o, name, j.tenant, w, found)
+}
+
+// judgeTenant checks the burn-rate conditions, the tiers and the budget
+// remaining of one tenant.
 func (g *SLOGate) judgeTenant(o *SLOObject, m slo.SLO, t string, view tenantView) []gate.Check {
-	var out []gate.Check
-	get := func(w time.Duration) (float64, bool) {
-		v, ok := view[w]
-		return v, ok && !isNaN(v)
-	}
-	// budget remaining and time to exhaustion at the 1h burn rate
-	remaining, remOK := get(m.Period)
+	j := &tenantJudge{g: g, o: o, m: m, tenant: t, view: view}
+	remaining, remOK := j.get(m.Period)
 	if remOK {
 		remaining = m.BudgetRemaining(remaining)
 	}
-	burn1h, b1ok := get(time.Hour)
-	if b1ok {
-		burn1h = m.BurnRate(burn1h)
+	j.exhaust = j.exhaustion(remaining, remOK)
+	out := j.burnRates()
+	if o.Tiers == nil || *o.Tiers {
+		out = append(out, j.tiers()...)
 	}
-	exhaust := ""
-	if remOK && b1ok {
-		if d, ok := m.TimeToExhaustion(remaining, burn1h); ok {
-			if d == 0 {
-				exhaust = "budget exhausted"
-			} else {
-				exhaust = "budget exhausted in " + slo.FormatDuration(d) + " at the 1h burn rate"
-			}
-		} else {
-			exhaust = "budget not being spent"
-		}
+	return append(out, j.budget(remaining, remOK))
+}
+
+// exhaustion says when the remaining budget runs out at the 1h burn rate,
+// or "" without the data to say.
+func (j *tenantJudge) exhaustion(remaining float64, remOK bool) string {
+	burn1h, ok := j.get(time.Hour)
+	if !remOK || !ok {
+		return ""
 	}
-	ws, conds, _ := o.burnWindows()
+	d, ok := j.m.TimeToExhaustion(remaining, j.m.BurnRate(burn1h))
+	switch {
+	case !ok:
+		return "budget not being spent"
+	case d == 0:
+		return "budget exhausted"
+	}
+	return "budget exhausted in " + slo.FormatDuration(d) + " at the 1h burn rate"
+}
+
+// burnRates checks the burn-rates conditions.
+func (j *tenantJudge) burnRates() []gate.Check {
+	var out []gate.Check
+	ws, conds, _ := j.o.burnWindows()
 	for _, w := range ws {
 		c := conds[w]
-		name := fmt.Sprintf("%s %s burn rate", o.Name, slo.FormatWindow(w))
-		r, ok := get(w)
+		name := fmt.Sprintf("%s %s burn rate", j.o.Name, slo.FormatWindow(w))
+		r, ok := j.get(w)
 		if !ok {
-			_, found := view[w]
-			out = append(out, g.noData(o, name, t, w, found))
+			out = append(out, j.noData(name, w))
 			continue
 		}
-		b := m.BurnRate(r)
-		chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(b), Expected: c.String(), Unit: "x"}
+		b := j.m.BurnRate(r)
+		chk := gate.Check{Name: name, Tenant: j.tenant, Observed: gate.Number(b), Expected: c.String(), Unit: "x"}
 		if c.Holds(b) {
 			chk.Status = gate.StatusPass
 			chk.Message = fmt.Sprintf("%s %s meets %s (error ratio %s)", name, gate.FormatFloat(b), c, gate.FormatFloat(r))
 		} else {
 			chk.Status = gate.StatusFail
 			chk.Message = fmt.Sprintf("%s %s does not meet %s (error ratio %s against a budget of %s%s); find what raised errors in the last %s before releasing",
-				name, gate.FormatFloat(b), c, gate.FormatFloat(r), gate.FormatFloat(m.ErrorBudget()), semi(exhaust), slo.FormatWindow(w))
+				name, gate.FormatFloat(b), c, gate.FormatFloat(r), gate.FormatFloat(j.m.ErrorBudget()), semi(j.exhaust), slo.FormatWindow(w))
 		}
 		out = append(out, chk)
 	}
-	if o.Tiers == nil || *o.Tiers {
-		for _, tier := range m.Tiers() {
-			name := fmt.Sprintf("%s %s burn ×%s", o.Name, tier.Name(), gate.FormatFloat(tier.Factor))
-			lr, lok := get(tier.Long)
-			sr, sok := get(tier.Short)
-			if !lok || !sok {
-				w := tier.Long
-				if lok {
-					w = tier.Short
-				}
-				_, found := view[w]
-				out = append(out, g.noData(o, name, t, w, found))
-				continue
+	return out
+}
+
+// tiers checks the multi-window tiers: a firing page tier fails, a firing
+// ticket tier warns.
+func (j *tenantJudge) tiers() []gate.Check {
+	var out []gate.Check
+	for _, tier := range j.m.Tiers() {
+		name := fmt.Sprintf("%s %s burn ×%s", j.o.Name, tier.Name(), gate.FormatFloat(tier.Factor))
+		lr, lok := j.get(tier.Long)
+		sr, sok := j.get(tier.Short)
+		if !lok || !sok {
+			w := tier.Long
+			if lok {
+				w = tier.Short
 			}
-			lb, sb := m.BurnRate(lr), m.BurnRate(sr)
-			chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(lb), Unit: "x",
-				Expected: fmt.Sprintf("not both %s and %s burn > %s", slo.FormatWindow(tier.Long), slo.FormatWindow(tier.Short), gate.FormatFloat(tier.Factor))}
-			firing := policy.Greater(lb, tier.Factor) && policy.Greater(sb, tier.Factor)
-			both := fmt.Sprintf("%s burn %s, %s burn %s", slo.FormatWindow(tier.Long), gate.FormatFloat(lb), slo.FormatWindow(tier.Short), gate.FormatFloat(sb))
-			switch {
-			case !firing:
-				chk.Status = gate.StatusPass
-				chk.Message = fmt.Sprintf("%s: %s; the %s alert would not fire", name, both, tier.Severity)
-			case tier.Severity == "page":
-				chk.Status = gate.StatusFail
-				chk.Message = fmt.Sprintf("%s: %s, both above %s: the page alert fires%s; stop the release and handle the incident",
-					name, both, gate.FormatFloat(tier.Factor), paren(exhaust))
-			default:
-				chk.Status = gate.StatusWarn
-				chk.Message = fmt.Sprintf("%s: %s, both above %s: the ticket alert fires%s; the budget is draining steadily",
-					name, both, gate.FormatFloat(tier.Factor), paren(exhaust))
-			}
-			out = append(out, chk)
+			out = append(out, j.noData(name, w))
+			continue
 		}
+		lb, sb := j.m.BurnRate(lr), j.m.BurnRate(sr)
+		chk := gate.Check{Name: name, Tenant: j.tenant, Observed: gate.Number(lb), Unit: "x",
+			Expected: fmt.Sprintf("not both %s and %s burn > %s", slo.FormatWindow(tier.Long), slo.FormatWindow(tier.Short), gate.FormatFloat(tier.Factor))}
+		firing := policy.Greater(lb, tier.Factor) && policy.Greater(sb, tier.Factor)
+		both := fmt.Sprintf("%s burn %s, %s burn %s", slo.FormatWindow(tier.Long), gate.FormatFloat(lb), slo.FormatWindow(tier.Short), gate.FormatFloat(sb))
+		switch {
+		case !firing:
+			chk.Status = gate.StatusPass
+			chk.Message = fmt.Sprintf("%s: %s; the %s alert would not fire", name, both, tier.Severity)
+		case tier.Severity == "page":
+			chk.Status = gate.StatusFail
+			chk.Message = fmt.Sprintf("%s: %s, both above %s: the page alert fires%s; stop the release and handle the incident",
+				name, both, gate.FormatFloat(tier.Factor), paren(j.exhaust))
+		default:
+			chk.Status = gate.StatusWarn
+			chk.Message = fmt.Sprintf("%s: %s, both above %s: the ticket alert fires%s; the budget is draining steadily",
+				name, both, gate.FormatFloat(tier.Factor), paren(j.exhaust))
+		}
+		out = append(out, chk)
 	}
+	return out
+}
+
+// budget checks the error budget remaining over the period.
+func (j *tenantJudge) budget(remaining float64, ok bool) gate.Check {
 	cond := policy.MustCondition("> 0")
-	if o.BudgetRemaining != nil {
-		cond = *o.BudgetRemaining
+	if j.o.BudgetRemaining != nil {
+		cond = *j.o.BudgetRemaining
 	}
-	name := o.Name + " error budget remaining"
-	if !remOK {
-		_, found := view[m.Period]
-		out = append(out, g.noData(o, name, t, m.Period, found))
-		return out
+	name := j.o.Name + " error budget remaining"
+	if !ok {
+		return j.noData(name, j.m.Period)
 	}
-	chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(remaining), Expected: cond.String(), Unit: "ratio"}
+	period := slo.FormatWindow(j.m.Period)
+	chk := gate.Check{Name: name, Tenant: j.tenant, Observed: gate.Number(remaining), Expected: cond.String(), Unit: "ratio"}
 	if cond.Holds(remaining) {
 		chk.Status = gate.StatusPass
-		chk.Message = fmt.Sprintf("%s of the %s budget remains, meets %s%s", pct(remaining), slo.FormatWindow(m.Period), cond, paren(exhaust))
+		chk.Message = fmt.Sprintf("%s of the %s budget remains, meets %s%s", pct(remaining), period, cond, paren(j.exhaust))
 	} else {
 		chk.Status = gate.StatusFail
 		chk.Message = fmt.Sprintf("%s of the %s budget remains, does not meet %s%s; freeze risky releases until the budget recovers",
-			pct(remaining), slo.FormatWindow(m.Period), cond, paren(exhaust))
+			pct(remaining), period, cond, paren(j.exhaust))
 	}
-	out = append(out, chk)
-	return out
+	return chk
 }
 
 func semi(s string) string {
