@@ -75,4 +75,3 @@ func byTenantOrFail(t *testing.T, q string, v metrics.Vector) map[string]float64
 	}
 	return m
 }
-
