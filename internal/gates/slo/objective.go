@@ -31,13 +31,14 @@ func init() {
 
 // SLOSpec is the `with:` block of an slo gate.
 type SLOSpec struct {
-	Source      SourceSpec  `yaml:"source" required:"true" doc:"where the metrics come from: url (Prometheus API) or file (in-process PromQL)"`
-	Service     string      `yaml:"service" doc:"the service the SLOs belong to: with the SLO name it identifies an SLO across the policy, and it is the service label of generated rules (default: the gate id)"`
-	TenantLabel string      `yaml:"tenant-label" doc:"label whose values are tenants; the bad/good/total queries must keep it (sum by (tenant) …)"`
-	Tenants     []string    `yaml:"tenants" doc:"tenants that must be present; a missing one is no data"`
-	Concurrency int         `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
-	SLOs        []SLOObject `yaml:"slos" doc:"the objectives (required unless from names a spec)"`
-	From        string      `yaml:"from" doc:"a Sloth prometheus/v1 service spec (relative to the policy) whose SLOs the gate judges beside slos: its service (unless service is set), SLO names, objectives, error_query/total_query events, and alerting name, labels and annotations (page_alert/ticket_alert labels, severity included); problems are reported at the spec's file:line:col"`
+	Source      SourceSpec      `yaml:"source" required:"true" doc:"where the metrics come from: url (Prometheus API) or file (in-process PromQL)"`
+	Service     string          `yaml:"service" doc:"the service the SLOs belong to: with the SLO name it identifies an SLO across the policy, and it is the service label of generated rules (default: the gate id)"`
+	TenantLabel string          `yaml:"tenant-label" doc:"label whose values are tenants; the bad/good/total queries must keep it (sum by (tenant) …)"`
+	Tenants     []string        `yaml:"tenants" doc:"tenants that must be present; a missing one is no data"`
+	Concurrency int             `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
+	SLOs        []SLOObject     `yaml:"slos" doc:"the objectives (required unless from names a spec)"`
+	From        string          `yaml:"from" doc:"a Sloth prometheus/v1 service spec (relative to the policy) whose SLOs the gate judges beside slos: its service (unless service is set), SLO names, objectives, error_query/total_query events, and alerting name, labels and annotations (page_alert/ticket_alert labels, severity included); problems are reported at the spec's file:line:col"`
+	FromPeriod  policy.Duration `yaml:"from-period" default:"30d" doc:"the period of the SLOs read from from (Sloth's --default-slo-period), e.g. 28d or 7d"`
 
 	// gateID is the default service; dir resolves from.
 	gateID, dir string
@@ -74,7 +75,10 @@ func (s *SLOSpec) loadFrom() []error {
 	}
 	// the SLOs it could read are validated too, so every problem shows
 	s.sloth, s.slothFrom, s.slothDigest = spec, len(s.SLOs), digest(b)
-	s.SLOs = append(s.SLOs, spec.SLOs...)
+	for _, o := range spec.SLOs {
+		o.Period = s.FromPeriod
+		s.SLOs = append(s.SLOs, o)
+	}
 	if s.Service == "" {
 		s.Service = spec.Service
 	}

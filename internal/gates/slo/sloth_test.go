@@ -18,6 +18,10 @@ func slothPolicy(from, service string) string {
 	if service != "" {
 		svc = "      service: " + service + "\n"
 	}
+	if p, ok := strings.CutPrefix(from, "@"); ok { // "@7d sloth/x.yml": with from-period
+		period, file, _ := strings.Cut(p, " ")
+		from, svc = file, svc+"      from-period: "+period+"\n"
+	}
 	return "version: 1\ngates:\n  - id: sloth-gate\n    kind: slo\n    with:\n      source: {file: metrics.om}\n" + svc + "      from: " + from + "\n"
 }
 
@@ -40,6 +44,11 @@ func TestSlothSpecsGivePromtoolValidRules(t *testing.T) {
 		{"sloth/multi-slo.yml", "", []string{"myapp/http-availability", "myapp/grpc-availability"}, []string{
 			"alert: MyAppAvailability", "alert: MyAppGRPCAvailability", "severity: critical", "severity: warning", "(14.4 * 0.0001)"}},
 		{"sloth/multi-slo.yml", "shop", []string{"shop/http-availability", "shop/grpc-availability"}, nil},
+		// Sloth's 28d and 7d variants: the windows scale with the period
+		{"@28d sloth/getting-started.yml", "", []string{"myservice/requests-availability"}, []string{
+			"record: slo:sli_error:ratio_rate28d", "record: slo:sli_error:ratio_rate56m", "window: 56m/5m", "slo:time_period:days", "vector(28)"}},
+		{"@7d sloth/getting-started.yml", "", []string{"myservice/requests-availability"}, []string{
+			"record: slo:sli_error:ratio_rate7d", "window: 14m/5m", "window: 1008m/84m", "(14.4 * 0.001)", "(1 * 0.001)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+" "+tt.service, func(t *testing.T) {
