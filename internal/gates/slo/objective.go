@@ -585,7 +585,13 @@ func (g *SLOGate) judgeTenant(o *SLOObject, m slo.SLO, t string, view tenantView
 	j := &tenantJudge{g: g, o: o, m: m, tenant: t, view: view}
 	remaining, remOK := j.get(m.Period)
 	if remOK {
-		remaining = m.BudgetRemaining(remaining)
+		// a period burn of 1 within the tolerance leaves exactly nothing,
+		// so that "> 0" fails at the threshold as every condition does
+		if policy.Equal(m.BurnRate(remaining), 1) {
+			remaining = 0
+		} else {
+			remaining = m.BudgetRemaining(remaining)
+		}
 	}
 	j.exhaust = j.exhaustion(remaining, remOK)
 	out := j.burnRates()

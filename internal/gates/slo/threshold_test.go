@@ -160,3 +160,32 @@ func TestPeriodRatio(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetRemainingAtThreshold checks that a period error ratio equal to
+// the budget within the tolerance leaves exactly no budget, so the default
+// "> 0" fails there, as every condition does at its threshold.
+func TestBudgetRemainingAtThreshold(t *testing.T) {
+	t.Parallel()
+	o := availabilitySLO(99.9)
+	off := false
+	o.Tiers, o.BurnRates = &off, nil
+	m := o.model()
+	g := &SLOGate{spec: &SLOSpec{TenantLabel: "tenant"}}
+	tests := []struct {
+		name  string
+		ratio float64
+		want  gate.Status
+	}{
+		{"exactly the budget", m.ErrorBudget(), gate.StatusFail},
+		{"the budget, an ulp above 1 × budget", m.ErrorBudget() * (1 + 2e-16), gate.StatusFail},
+		{"the budget, an ulp below", m.ErrorBudget() * (1 - 2e-16), gate.StatusFail},
+		{"just under the budget, beyond the tolerance", m.ErrorBudget() * (1 - 1e-8), gate.StatusPass},
+	}
+	for _, tt := range tests {
+		cs := g.judgeTenant(&o, m, "acme", tenantView{m.Period: tt.ratio, time.Hour: tt.ratio})
+		c := cs[len(cs)-1]
+		if c.Name != "availability error budget remaining" || c.Status != tt.want {
+			t.Errorf("%s (ratio %v): %s %s (%s), want %s", tt.name, tt.ratio, c.Name, c.Status, c.Message, tt.want)
+		}
+	}
+}
