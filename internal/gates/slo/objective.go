@@ -106,9 +106,13 @@ func (s *SLOSpec) Identities() []policy.Identity {
 		if o.Name == "" {
 			continue
 		}
+		field := fmt.Sprintf("slos[%d].name", i)
+		if s.sloth != nil && i >= s.slothFrom {
+			field = "from" // read from the Sloth spec
+		}
 		out = append(out, policy.Identity{
 			Key:   fmt.Sprintf("slo %q of service %q", o.Name, s.service()),
-			Field: fmt.Sprintf("slos[%d].name", i),
+			Field: field,
 			Hint:  "their rules would share one group name and one set of series: give one gate another service or rename one SLO",
 		})
 	}

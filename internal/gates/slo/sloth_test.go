@@ -173,3 +173,16 @@ func TestSlothSpecMissing(t *testing.T) {
 		t.Fatalf("want one error at gates[0].with.from in the policy, got %v", err)
 	}
 }
+
+// TestSlothSpecInTwoGatesCollides checks that two gates reading one Sloth
+// spec (one service, one SLO name) are refused at the second's from.
+func TestSlothSpecInTwoGatesCollides(t *testing.T) {
+	t.Parallel()
+	one := slothPolicy("sloth/getting-started.yml", "")
+	two := one + strings.Replace(one[strings.Index(one, "  - id:"):], "id: sloth-gate", "id: sloth-again", 1)
+	_, err := policy.Parse(filepath.Join(sloTestdata, "policy-sloth.yml"), []byte(two), policy.Options{})
+	var es policy.Errors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Path != "gates[1].with.from" || !strings.Contains(es[0].Message, `gate "sloth-gate"`) {
+		t.Fatalf("want one error at gates[1].with.from naming gate sloth-gate, got %v", err)
+	}
+}
