@@ -38,10 +38,12 @@ func TestDemoPolicies(t *testing.T) {
 	}{
 		{"the demo policy passes", "../../examples/demo/release-policy.yml", ExitOK,
 			[]string{"16 gates: 16 pass", "✅ PASSED  ledger-chain", "3 tenant chains intact, 3003 entries", "✅ PASSED  slsa-provenance",
-				"# Release checklist: demo-service v1.4.0", "**Result: PASSED ✅**", "- [x] **error-budget**"},
+				"# Release checklist: demo-service v1.4.0", "**Result: PASSED ✅**",
+				"- [x] ✅ **5m burn rate**: acme 0.1× · globex 0.4× · initech 0× — _error-budget_", "- [x] ✅ **Rekor log index**: gha_generic-binary-linux-amd64-v14 174298180 — _slsa-provenance_",
+				"- [ ] ➖ **Canary latency delta**: not checked by this policy", "| Release manager | _____ | _____ | _____ |"},
 			[]string{"verificationResult: PASSED", "PASSED: signature"}},
 		{"the failing demo policy blocks the release on the slow job", "../../examples/demo/failing-policy.yml", ExitFail,
-			[]string{"ran past its deadline of 1s and was killed", "**Result: FAILED ❌**", "- [ ] **rtbf-job**"},
+			[]string{"ran past its deadline of 1s and was killed", "**Result: FAILED ❌**", "- [ ] ❌ **RTBF seconds**: ", "❌ — _rtbf-job_"},
 			[]string{"verificationResult: FAILED", "PASSED: signature"}},
 	}
 	for _, tt := range tests {

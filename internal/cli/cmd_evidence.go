@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/checklist"
 	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
@@ -37,7 +38,8 @@ attestations and the GitHub run context, and writes to --out:
   evidence-manifest-V.yaml   the checklist's evidence manifest
   evidence.sigstore.json     the DSSE-signed in-toto VSA in a Sigstore bundle
   evidence.dsse.json         the same signed envelope alone (slsa-verifier verify-vsa)
-  report.html, checklist.md  for people
+  report.html, checklist.md  for people (the checklist's template: --template FILE;
+                             its sign-off: --approvals FILE or RELEASEGATE_APPROVALS)
   evidence-V.tar.gz          all of it, reproducible byte for byte
 The VSA says PASSED only when every required gate passed; a required gate
 without a result (--require) makes it FAILED with the reason.
@@ -71,13 +73,20 @@ Example:
 `
 
 const checklistUsage = `Usage:
-  releasegate checklist --results DIR [--version V] [--require ID]... [--issue N --repo OWNER/NAME]
+  releasegate checklist --results DIR [--version V] [--require ID]... [--template FILE]
+      [--approvals FILE] [--issue N --repo OWNER/NAME]
 
-Writes the release checklist in Markdown, boxes ticked and blanks filled from the
-gate results, with the evidence, sign-off and release metrics sections. With
---issue it replaces that GitHub issue's body through the REST API
-(GITHUB_API_URL, token from GITHUB_TOKEN; repository from --repo or
-GITHUB_REPOSITORY).
+Writes the release checklist in Markdown: the template's sections and boxes
+(the built-in template, or --template FILE; see docs/checklist.md), every
+blank filled from the gate results with the gates that answered it, a box no
+gate answers marked "not checked by this policy". The sign-off rows are
+filled only from the environment reviews in --approvals (default
+RELEASEGATE_APPROVALS): the JSON GitHub returns for
+GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals; without it they
+stay open. Under GitHub Actions the checklist is also appended to the step
+summary. With --issue it writes the checklist into that GitHub issue's body
+between marker comments, keeping everything outside them (GITHUB_API_URL,
+token from GITHUB_TOKEN; repository from --repo or GITHUB_REPOSITORY).
 
 Example:
   releasegate checklist --results results/ --version v1.4.0 --issue 12
@@ -131,6 +140,8 @@ func readInputs(paths []string) ([]evidence.Input, error) {
 type evidenceInputs struct {
 	results, policyPath, version, release string
 	require                               stringList
+	// template and approvals shape the release checklist (checklist.md).
+	template, approvals string
 }
 
 func (e *evidenceInputs) register(fs *flag.FlagSet) {
@@ -139,6 +150,8 @@ func (e *evidenceInputs) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.version, "version", "", "the release version, e.g. v1.4.0 (default: the policy's release.version)")
 	fs.StringVar(&e.release, "release", "", "the release name (default: the policy's release.name)")
 	fs.Var(&e.require, "require", "a gate id that must have passed (repeatable), in addition to those marked required")
+	fs.StringVar(&e.template, "template", "", "release checklist template file (default: the built-in template; see docs/checklist.md)")
+	fs.StringVar(&e.approvals, "approvals", "", "environment review history JSON from GitHub's run approvals API; fills the checklist's sign-off rows (default: RELEASEGATE_APPROVALS)")
 }
 
 // load reads results and the policy into evidence options.
@@ -176,6 +189,24 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 			opts.Release = pol.Release.Name
 		}
 		opts.Repository = pol.Release.Repository
+	}
+	if e.template != "" {
+		b, err := fsx.ReadFile(context.Background(), e.template, fsx.MaxDocSize)
+		if err != nil {
+			return nil, &gate.InputError{Input: e.template, Err: err}
+		}
+		if opts.Template, err = checklist.Parse(e.template, b); err != nil {
+			return nil, err
+		}
+	}
+	if p := firstNonEmptyStr(e.approvals, o.Getenv("RELEASEGATE_APPROVALS")); p != "" {
+		b, err := fsx.ReadFile(context.Background(), p, fsx.MaxDocSize)
+		if err != nil {
+			return nil, &gate.InputError{Input: p, Err: err}
+		}
+		if opts.Approvals, err = checklist.ParseApprovals(p, b); err != nil {
+			return nil, err
+		}
 	}
 	if sde := o.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
 		var sec int64
@@ -499,6 +530,13 @@ func checklistCmd(ctx context.Context, o *IO, args []string) int {
 	if err != nil {
 		return badInput(o, "checklist", err)
 	}
+	md = o.redactor().String(md)
+	if p := o.Getenv("GITHUB_STEP_SUMMARY"); p != "" && o.Getenv("GITHUB_ACTIONS") == "true" {
+		if err := appendFile(p, md); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate checklist: step summary %s not written: %v\n", p, err)
+			return ExitError
+		}
+	}
 	if issue == 0 {
 		fmt.Fprint(o.Stdout, md)
 		return ExitOK
@@ -511,13 +549,26 @@ func checklistCmd(ctx context.Context, o *IO, args []string) int {
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	url, err := u.UpdateIssueBody(cctx, repo, issue, o.redactor().String(md))
+	url, err := u.UpdateIssueChecklist(cctx, repo, issue, md)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate checklist: %v\n", err)
 		return ExitError
 	}
 	fmt.Fprintf(o.Stdout, "updated %s\n", firstNonEmptyStr(url, fmt.Sprintf("%s#%d", repo, issue)))
 	return ExitOK
+}
+
+// appendFile appends s to the file at p (the step summary).
+func appendFile(p, s string) error {
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteString(s + "\n")
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	return werr
 }
 
 func firstNonEmptyStr(a, b string) string {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -189,60 +190,135 @@ func TestChecklistCommand(t *testing.T) {
 	t.Run("prints the checklist", func(t *testing.T) {
 		t.Parallel()
 		r := runCLI(t, map[string]string{"API_TOKEN": secret}, "checklist", "--results", dir, "--policy", pol)
-		if r.code != ExitOK || !strings.Contains(r.stdout, "# Release checklist: tenantd v1.4.0") || !strings.Contains(r.stdout, "- [ ] **gb**") ||
+		if r.code != ExitOK || !strings.Contains(r.stdout, "# Release checklist: tenantd v1.4.0") || !strings.Contains(r.stdout, "not checked by this policy") ||
 			!strings.Contains(r.stdout, "## Release metrics") {
 			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
+	t.Run("a bad template or approvals file: exit 2 with its position, nothing printed", func(t *testing.T) {
+		t.Parallel()
+		tmpl := filepath.Join(t.TempDir(), "checklist.yml")
+		os.WriteFile(tmpl, []byte("version: 1\nsections:\n  - id: a\n    title: A\n    boxes:\n      - label: X\n        from: [{kind: slo}]\n        colour: red\n"), 0o644)
+		r := runCLI(t, map[string]string{"API_TOKEN": secret}, "checklist", "--results", dir, "--policy", pol, "--template", tmpl)
+		if r.code != ExitBadInput || !strings.Contains(r.stderr, tmpl+`:8:9: sections[0].boxes[0]: unknown key "colour"`) || r.stdout != "" {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		appr := filepath.Join(t.TempDir(), "approvals.json")
+		os.WriteFile(appr, []byte(`[{"state":"pending","user":{"login":"dana"}}]`), 0o644)
+		r = runCLI(t, map[string]string{"RELEASEGATE_APPROVALS": appr, "API_TOKEN": secret}, "checklist", "--results", dir, "--policy", pol)
+		if r.code != ExitBadInput || !strings.Contains(r.stderr, `state "pending"; expected approved or rejected`) || r.stdout != "" {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("a custom template, approvals and the step summary", func(t *testing.T) {
+		t.Parallel()
+		tmp := t.TempDir()
+		tmpl := filepath.Join(tmp, "checklist.yml")
+		os.WriteFile(tmpl, []byte("version: 1\nsections:\n  - id: gates\n    title: Our gates\n    boxes:\n      - label: Gate b\n        from: [{gate: gb}]\n  - id: sign-off\n    title: Sign-off\n    sign-off: [{role: Release manager}, {role: SRE}]\n"), 0o644)
+		appr := filepath.Join(tmp, "approvals.json")
+		os.WriteFile(appr, []byte(`[{"state":"approved","comment":"ok","environments":[{"name":"production"}],"user":{"login":"dana"}}]`), 0o644)
+		summary := filepath.Join(tmp, "summary.md")
+		r := runCLI(t, map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary, "API_TOKEN": secret}, "checklist", "--results", dir, "--policy", pol, "--template", tmpl, "--approvals", appr)
+		if r.code != ExitOK {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		for _, want := range []string{"## Our gates\n\n- [ ] ❌ **Gate b**: ", "| Release manager | @dana | not recorded by GitHub | go (approved) ✅ · environment production · “ok” |", "| SRE | _____ | _____ | _____ |"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("checklist lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		if b, err := os.ReadFile(summary); err != nil || !strings.Contains(string(b), r.stdout) {
+			t.Errorf("the step summary does not hold the checklist (%v):\n%s", err, b)
+		}
+	})
+	// A GitHub-shaped issues API: "Get an issue" and "Update an issue" on
+	// the one issue that exists; creating issues is counted (never expected).
 	var mu sync.Mutex
-	var body string
+	manual := "Release owner: @dana\n\n- [ ] hand-written item the team keeps\n"
+	body, patches, posts := manual, 0, 0
 	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
 		switch {
 		case req.Header.Get("Authorization") != "Bearer "+secret:
 			w.WriteHeader(http.StatusUnauthorized)
 			w.Write([]byte(`{"message":"Bad credentials"}`))
-		case req.Method == http.MethodPatch && req.URL.Path == "/repos/acme/tenantd/issues/12":
-			var b bytes.Buffer
-			b.ReadFrom(req.Body)
-			mu.Lock()
-			body = b.String()
-			mu.Unlock()
-			w.Write([]byte(`{"html_url":"https://github.example/acme/tenantd/issues/12"}`))
-		default:
+		case req.Method == http.MethodPost:
+			posts++
+			w.WriteHeader(http.StatusCreated)
+		case req.URL.Path != "/repos/acme/tenantd/issues/12":
 			w.WriteHeader(http.StatusNotFound)
 			w.Write([]byte(`{"message":"Not Found"}`))
+		case req.Method == http.MethodGet || req.Method == http.MethodPatch:
+			if req.Method == http.MethodPatch {
+				var p struct {
+					Body *string `json:"body"`
+				}
+				if err := json.NewDecoder(req.Body).Decode(&p); err != nil || p.Body == nil {
+					w.WriteHeader(http.StatusUnprocessableEntity)
+					return
+				}
+				body = *p.Body
+				patches++
+			}
+			json.NewEncoder(w).Encode(map[string]any{"number": 12, "html_url": "https://github.example/acme/tenantd/issues/12", "body": body})
+		default:
+			w.WriteHeader(http.StatusMethodNotAllowed)
 		}
 	}))
 	t.Cleanup(gh.Close)
-	tests := []struct {
-		name  string
-		token string
-		issue string
-		code  int
-		want  string
-	}{
-		{"updates the issue", secret, "12", ExitOK, "updated https://github.example/acme/tenantd/issues/12"},
-		{"a refused token could not update it: exit 3", "wrong-token", "12", ExitError, "401 Unauthorized: Bad credentials"},
-		{"an unknown issue: exit 3", secret, "13", ExitError, "404 Not Found"},
+	env := func(token string) map[string]string {
+		return map[string]string{"GITHUB_API_URL": gh.URL, "GITHUB_TOKEN": token, "GITHUB_REPOSITORY": "acme/tenantd", "API_TOKEN": secret}
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			env := map[string]string{"GITHUB_API_URL": gh.URL, "GITHUB_TOKEN": tc.token, "GITHUB_REPOSITORY": "acme/tenantd", "API_TOKEN": secret}
-			r := runCLI(t, env, "checklist", "--results", dir, "--policy", pol, "--issue", tc.issue)
-			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.want) {
-				t.Fatalf("exit %d; expected %d with %q\n%s%s", r.code, tc.code, tc.want, r.stdout, r.stderr)
+	t.Run("refused token or unknown issue: exit 3, nothing written", func(t *testing.T) {
+		for _, tc := range []struct{ token, issue, want string }{
+			{"wrong-token", "12", "401 Unauthorized: Bad credentials"},
+			{secret, "13", "404 Not Found"},
+		} {
+			r := runCLI(t, env(tc.token), "checklist", "--results", dir, "--policy", pol, "--issue", tc.issue)
+			if r.code != ExitError || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stdout+r.stderr, tc.token) {
+				t.Fatalf("exit %d; expected %d with %q and no token\n%s%s", r.code, ExitError, tc.want, r.stdout, r.stderr)
 			}
-			if strings.Contains(r.stdout+r.stderr, tc.token) {
-				t.Fatalf("the token was printed")
-			}
-		})
-	}
-	t.Cleanup(func() {
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		if !strings.Contains(body, `"body":"# Release checklist: tenantd v1.4.0`) {
-			t.Errorf("the issue body is not the checklist: %.200s", body)
+		if patches != 0 || body != manual {
+			t.Fatalf("a failed run changed the issue: %d updates, body %q", patches, body)
+		}
+	})
+	t.Run("writes the block, then updates it in place keeping manual edits", func(t *testing.T) {
+		r := runCLI(t, env(secret), "checklist", "--results", dir, "--policy", pol, "--issue", "12")
+		if r.code != ExitOK || !strings.Contains(r.stdout, "updated https://github.example/acme/tenantd/issues/12") {
+			t.Fatalf("first run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		mu.Lock()
+		first := body
+		// someone edits the issue outside the block, and inside it (which
+		// the next run replaces), between runs
+		body = "Edited by hand above the block\n" + strings.Replace(body, "## Sign-off", "## Sign-off (edited)", 1) + "\nand a note below it\n"
+		mu.Unlock()
+		if !strings.HasPrefix(first, manual) || !strings.Contains(first, evidence.ChecklistStart+"\n# Release checklist: tenantd v1.4.0") {
+			t.Fatalf("first body does not keep the manual text and add the block:\n%s", first)
+		}
+		r = runCLI(t, env(secret), "checklist", "--results", dir, "--policy", pol, "--issue", "12")
+		if r.code != ExitOK {
+			t.Fatalf("second run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if n := strings.Count(body, evidence.ChecklistStart); n != 1 || strings.Count(body, evidence.ChecklistEnd) != 1 {
+			t.Fatalf("the block is there %d times after two runs:\n%s", n, body)
+		}
+		for _, want := range []string{"Edited by hand above the block\n", manual, "\nand a note below it\n", "# Release checklist: tenantd v1.4.0"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the issue body lost %q:\n%s", want, body)
+			}
+		}
+		if posts != 0 {
+			t.Errorf("%d issues created; the checklist must update issue 12 only", posts)
+		}
+		if patches != 2 || strings.Contains(body, "(edited)") {
+			t.Errorf("%d updates, expected 2 with the block restored:\n%s", patches, body)
 		}
 	})
 }

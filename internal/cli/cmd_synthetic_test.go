@@ -25,10 +25,11 @@ gates:
     with:
       target: ` + target + `
       tenants: [acme, globex, initech]
-      rate: 20
+      rate: 60
       duration: 1s
       late-tolerance: 1s
       loopback-only: true
+      thresholds: {error-rate: "< 0.05", latency-objective: 2s, p95-ms: "<= 2000"} # about shards, not a busy machine's latency
       probe:
         path: /t/{tenant}/items
 `
@@ -112,18 +113,18 @@ func TestSyntheticShardsMergeToTheWholeRun(t *testing.T) {
 	whole, _ := synthetic.RecordOf(readResult(t, filepath.Join(dir, "whole", "tenants-slo.json")))
 	merged, _ := synthetic.RecordOf(readResult(t, filepath.Join(dir, "merged", "tenants-slo.json")))
 	wt, mt := whole.Run.Totals(), merged.Run.Totals()
-	if wt.Planned != mt.Planned || wt.Sent != mt.Sent || wt.Responses != mt.Responses || wt.Latency.Count() != mt.Latency.Count() || mt.Sent != 60 {
-		t.Errorf("merged planned/sent/responses %d/%d/%d, whole %d/%d/%d, want 60 each", mt.Planned, mt.Sent, mt.Responses, wt.Planned, wt.Sent, wt.Responses)
+	if wt.Planned != mt.Planned || wt.Sent != mt.Sent || wt.Responses != mt.Responses || wt.Latency.Count() != mt.Latency.Count() || mt.Sent != 180 {
+		t.Errorf("merged planned/sent/responses %d/%d/%d, whole %d/%d/%d, want 180 each (60 per tenant)", mt.Planned, mt.Sent, mt.Responses, wt.Planned, wt.Sent, wt.Responses)
 	}
 	pb, _ := os.ReadFile(prom)
-	if !strings.Contains(string(pb), `releasegate_synthetic_requests_total{gate="tenants-slo",tenant="acme",scenario="slo",outcome="sent"} 20`) {
+	if !strings.Contains(string(pb), `releasegate_synthetic_requests_total{gate="tenants-slo",tenant="acme",scenario="slo",outcome="sent"} 60`) {
 		t.Errorf("prometheus file lacks acme's sent counter:\n%s", pb)
 	}
 	if len(pushed) != 1 || !strings.HasPrefix(pushed[0], "PUT /metrics/job/releasegate_synthetic/gate/tenants-slo ") || !strings.Contains(pushed[0], string(pb)) {
 		t.Errorf("pushed %d bodies, want the exposition once under the gate's group: %.200q", len(pushed), pushed)
 	}
 	mb, _ := os.ReadFile(md)
-	if !strings.Contains(string(mb), "| acme | slo | 20 |") || !strings.Contains(string(mb), "xychart-beta") {
+	if !strings.Contains(string(mb), "| acme | slo | 60 |") || !strings.Contains(string(mb), "xychart-beta") {
 		t.Errorf("summary lacks the table row or chart:\n%s", mb)
 	}
 }
@@ -179,10 +180,11 @@ gates:
     with:
       target: `+srv.URL()+`
       tenants: [acme, globex, initech]
-      rate: 10
+      rate: 60
       duration: 1s
       late-tolerance: 1s
       loopback-only: true
+      thresholds: {error-rate: "< 0.05", latency-objective: 2s, p95-ms: "<= 2000"} # about shards, not a busy machine's latency
       probe:
         path: /t/{tenant}/items
   - id: health
@@ -229,8 +231,8 @@ gates:
 	if strings.Join(gates, ",") != "tenants-slo=pass,health=pass" || rep.Status != gate.StatusPass {
 		t.Errorf("merged report: expected tenants-slo and health passed once each, found %v (status %s)", gates, rep.Status)
 	}
-	if rec, err := synthetic.RecordOf(&rep.Results[0]); err != nil || rec.Run.Totals().Sent != 30 {
-		t.Errorf("merged tenants-slo: expected the 30 requests of both shards, found %v", err)
+	if rec, err := synthetic.RecordOf(&rep.Results[0]); err != nil || rec.Run.Totals().Sent != 180 {
+		t.Errorf("merged tenants-slo: expected the 180 requests of both shards, found %v", err)
 	}
 	r := runCLI(t, nil, append([]string{"synthetic", "merge", "--format", "json", "--checks", "never"}, skips...)...)
 	if r.code != ExitOK || !strings.Contains(r.stdout, `"status": "skip"`) {

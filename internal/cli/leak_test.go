@@ -246,8 +246,9 @@ gates:
     with:
       target: ` + echo.URL + `
       tenants: [acme]
-      rate: 4
+      rate: 60
       duration: 1s
+      thresholds: {error-rate: "< 0.05"}
       loopback-only: true
       late-tolerance: 1s
       probe:

@@ -5,41 +5,23 @@ import (
 	"io"
 	"math"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/checklist"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// groupTitles orders and names the checklist's sections.
-var groupTitles = []struct{ group, title string }{
-	{"provenance", "Provenance and supply chain"},
-	{"abuse", "Abuse protection"},
-	{"cost", "Cost"},
-	{"slo", "SLOs"},
-	{"infra", "Alerts and dashboards"},
-	{"jobs", "Jobs"},
-	{"evidence", "Evidence"},
-}
-
-// WriteChecklist writes the release checklist in Markdown: one ticked or
-// unticked box per gate, grouped like the team's checklist, with the blanks
-// filled from the results, then the evidence bundle, sign-off and release
-// metrics sections.
+// WriteChecklist writes the release checklist in Markdown: the template's
+// sections and boxes in its order (the built-in template unless the
+// options named one), each blank filled from the results with the gates
+// that answered it, a box no gate answers marked "not checked by this
+// policy"; the evidence section lists the bundle; the sign-off rows are
+// filled only from real approvals.
 func WriteChecklist(w io.Writer, ev *Evidence) error {
 	m, rep := ev.Manifest, ev.Report
 	ew := &errWriter{w: w}
-	checklistHeader(ew, m)
-	checklistGates(ew, m, rep)
-	checklistBundle(ew, m, ev.bundled)
-	checklistSignOff(ew, m)
-	return ew.err
-}
-
-// checklistHeader writes the title, the verdict and the reasons it failed.
-func checklistHeader(ew *errWriter, m *Manifest) {
 	mark := "✅"
 	if m.Result != ResultPassed {
 		mark = "❌"
@@ -56,59 +38,9 @@ func checklistHeader(ew *errWriter, m *Manifest) {
 	if len(m.Reasons) > 0 {
 		ew.printf("\n")
 	}
-}
-
-// checklistGates writes one box per gate, in the team's groups (then any
-// other group, by name), and the required gates with no result.
-func checklistGates(ew *errWriter, m *Manifest, rep *gate.Report) {
-	byGroup := map[string][]gate.Result{}
-	for _, r := range rep.Results {
-		byGroup[firstNonEmpty(r.Group, "other")] = append(byGroup[firstNonEmpty(r.Group, "other")], r)
-	}
-	var order []struct{ group, title string }
-	known := map[string]bool{}
-	for _, g := range groupTitles {
-		known[g.group] = true
-		order = append(order, g)
-	}
-	var extra []string
-	for g := range byGroup {
-		if !known[g] {
-			extra = append(extra, g)
-		}
-	}
-	sort.Strings(extra)
-	for _, g := range extra {
-		order = append(order, struct{ group, title string }{g, strings.ToUpper(g[:1]) + g[1:]})
-	}
 	have := map[string]bool{}
 	for _, r := range rep.Results {
 		have[r.Gate] = true
-	}
-	for _, g := range order {
-		rs := byGroup[g.group]
-		if len(rs) == 0 {
-			continue
-		}
-		ew.printf("## %s\n\n", g.title)
-		for _, r := range rs {
-			box := " "
-			if r.Status == gate.StatusPass || r.Status == gate.StatusWarn {
-				box = "x"
-			}
-			opt := ""
-			if !containsStr(m.Required, r.Gate) {
-				opt = " _(optional)_"
-			}
-			ew.printf("- [%s] **%s**%s: %s %s\n", box, mdEscape(r.Gate), opt, mdEscape(firstNonEmpty(r.Summary, string(r.Status))), r.Status.Symbol())
-			for _, c := range r.Checks {
-				if c.Status == gate.StatusPass {
-					continue
-				}
-				ew.printf("  - %s %s%s: %s\n", c.Status.Symbol(), tenantOf(c), mdEscape(c.Name), mdEscape(c.Message))
-			}
-		}
-		ew.printf("\n")
 	}
 	var missing []string
 	for _, id := range m.Required {
@@ -123,44 +55,56 @@ func checklistGates(ew *errWriter, m *Manifest, rep *gate.Report) {
 		}
 		ew.printf("\n")
 	}
+	if ew.err != nil {
+		return ew.err
+	}
+	return ev.filled().Markdown(w, "##", map[string][]string{"evidence": evidenceLines(ev), "metrics": metricLines(m)})
 }
 
-// checklistBundle writes the evidence bundle section.
-func checklistBundle(ew *errWriter, m *Manifest, bundled bool) {
-	ew.printf("## Evidence bundle\n\n")
-	passedAll := m.Result == ResultPassed
-	if !bundled {
-		ew.printf("- [ ] Manifest and signature: not created yet; run `releasegate evidence create` ❌\n")
-	} else {
-		ew.printf("- [x] Manifest: `%s` with the SHA-256 of every file ✅\n", ManifestName(m.Version))
-		ew.printf("- [x] Signature: in-toto VSA (`verificationResult: %s`) signed as DSSE in `%s` ✅\n", m.Result, BundleFile)
+// metricLines are the manifest's release metrics (derived once by Create)
+// as a table under the template's release metrics section.
+func metricLines(m *Manifest) []string {
+	if len(m.ReleaseMetrics) == 0 {
+		return nil
 	}
-	ew.printf("- [x] Artifacts: %s ✅\n", artifactLine(m.Artifacts))
+	out := []string{"", "| Metric (from the evidence manifest) | Value |", "|---|---|"}
+	for _, row := range m.ReleaseMetrics {
+		out = append(out, fmt.Sprintf("| %s | %s |", mdEscape(row.Name), mdEscape(row.Value)))
+	}
+	if g := m.GitHub; g != nil && g.RunID != "" {
+		out = append(out, "", fmt.Sprintf("Run %s attempt %s of %s at %s (%s).", mdEscape(g.RunID), mdEscape(firstNonEmpty(g.RunAttempt, "1")),
+			mdEscape(g.Repository), shortSHA(g.SHA), mdEscape(g.Ref)))
+	}
+	return out
+}
+
+// filled is the checklist filled from the evidence's results: the one Create
+// or Checklist made, or the built-in template without approvals.
+func (ev *Evidence) filled() *checklist.Filled {
+	if ev.Checklist != nil {
+		return ev.Checklist
+	}
+	return checklist.Fill(checklist.Builtin(), ev.Report.Results, nil)
+}
+
+// evidenceLines are the evidence section's lines: the bundle's files and
+// how many required gates passed.
+func evidenceLines(ev *Evidence) []string {
+	m := ev.Manifest
+	var out []string
+	if !ev.bundled {
+		out = append(out, "- [ ] ➖ **Manifest and signature**: not created yet; run `releasegate evidence create`")
+	} else {
+		out = append(out, fmt.Sprintf("- [x] ✅ **Manifest**: `%s` with the SHA-256 of every file", ManifestName(m.Version)),
+			fmt.Sprintf("- [x] ✅ **Signature**: in-toto VSA (`verificationResult: %s`) signed as DSSE in `%s`", m.Result, BundleFile))
+	}
+	out = append(out, fmt.Sprintf("- [x] ✅ **Artifacts**: %s", artifactLine(m.Artifacts)))
 	tick, sym := " ", "❌"
-	if passedAll {
+	if m.Result == ResultPassed {
 		tick, sym = "x", "✅"
 	}
-	ew.printf("- [%s] Test evidence: %d of %d required gates passed %s\n\n", tick, requiredPassed(m), len(m.Required), sym)
-}
-
-// checklistSignOff writes the sign-off table and the release metrics.
-func checklistSignOff(ew *errWriter, m *Manifest) {
-	ew.printf("## Sign-off\n\n| Role | Name | Date | Decision |\n|---|---|---|---|\n")
-	actor := "_____"
-	if m.GitHub != nil && m.GitHub.Actor != "" {
-		actor = "@" + mdEscape(m.GitHub.Actor)
-	}
-	ew.printf("| Release manager | %s | %s | %s |\n", actor, m.Timestamp.UTC().Format("2006-01-02"), decision(m.Result))
-	ew.printf("| Engineering lead | _____ | _____ | _____ |\n| SRE on call | _____ | _____ | _____ |\n\n")
-
-	ew.printf("## Release metrics\n\n| Metric | Value |\n|---|---|\n")
-	for _, row := range m.ReleaseMetrics {
-		ew.printf("| %s | %s |\n", row.Name, mdEscape(row.Value))
-	}
-	if m.GitHub != nil && m.GitHub.RunID != "" {
-		ew.printf("\nRun %s attempt %s of %s at %s (%s).\n", mdEscape(m.GitHub.RunID), mdEscape(firstNonEmpty(m.GitHub.RunAttempt, "1")),
-			mdEscape(m.GitHub.Repository), shortSHA(m.GitHub.SHA), mdEscape(m.GitHub.Ref))
-	}
+	out = append(out, fmt.Sprintf("- [%s] %s **Test evidence**: %d of %d required gates passed", tick, sym, requiredPassed(m), len(m.Required)))
+	return out
 }
 
 // requiredPassed counts the required gates whose result passed.
@@ -172,13 +116,6 @@ func requiredPassed(m *Manifest) int {
 		}
 	}
 	return n
-}
-
-func decision(result string) string {
-	if result == ResultPassed {
-		return "go ✅"
-	}
-	return "no-go ❌"
 }
 
 func artifactLine(as []Artifact) string {
@@ -373,6 +310,16 @@ func Checklist(o Options) (string, error) {
 	}
 	m.ReleaseMetrics = ReleaseMetrics(rep)
 	var b strings.Builder
-	err := WriteChecklist(&b, &Evidence{Manifest: m, Report: rep})
+	err := WriteChecklist(&b, &Evidence{Manifest: m, Report: rep, Checklist: o.fill(rep.Results)})
 	return b.String(), err
+}
+
+// fill fills the checklist template of o (the built-in one by default)
+// from results, with o's approvals.
+func (o Options) fill(results []gate.Result) *checklist.Filled {
+	t := o.Template
+	if t == nil {
+		t = checklist.Builtin()
+	}
+	return checklist.Fill(t, results, o.Approvals)
 }

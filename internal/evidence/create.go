@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/checklist"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/redact"
 )
@@ -105,6 +106,12 @@ type Options struct {
 	// signed. Inputs included byte for byte (policy, artifacts,
 	// attestations) are not altered: their digests are what is signed.
 	Secrets *redact.Set
+	// Template is the release checklist's template; nil is the built-in
+	// one (checklist.Builtin).
+	Template *checklist.Template
+	// Approvals are the environment reviews that fill the checklist's
+	// sign-off rows; without any, the rows stay open.
+	Approvals []checklist.Approval
 }
 
 // ErrLiteralSecret means a file included byte for byte (the policy, an
@@ -158,6 +165,9 @@ type Evidence struct {
 	// same signature, for DSSE clients such as slsa-verifier verify-vsa.
 	// It is not in the tarball (the bundle there holds the same bytes).
 	Envelope []byte
+	// Checklist is the release checklist filled from Report (nil: the
+	// built-in template, no approvals).
+	Checklist *checklist.Filled
 	// bundled is set while Create renders the views of a bundle it signs.
 	bundled bool
 }
@@ -305,7 +315,7 @@ func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 
 	// The release metrics, derived once here; the views print them.
 	m.ReleaseMetrics = ReleaseMetrics(rep)
-	ev := &Evidence{Manifest: m, Report: rep, bundled: true}
+	ev := &Evidence{Manifest: m, Report: rep, bundled: true, Checklist: o.fill(rep.Results)}
 	if err := files.addViews(ev); err != nil {
 		return nil, err
 	}

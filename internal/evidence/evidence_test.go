@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/checklist"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
@@ -616,5 +617,34 @@ func TestEveryAlteredKeyBundleByteIsRejected(t *testing.T) {
 		if _, err := Verify(tgz, VerifyOptions{Key: key}); err == nil {
 			t.Fatalf("flipping byte %d of %d of %s was not detected (%q)", i, len(bb), BundleFile, bb[max(0, i-20):min(len(bb), i+20)])
 		}
+	}
+}
+
+// TestChecklistSignOffFromApprovals: the sign-off rows of checklist.md and
+// report.html are filled only from the approvals given, never from the
+// verdict or the run's actor.
+func TestChecklistSignOffFromApprovals(t *testing.T) {
+	t.Parallel()
+	o := testOptions(t, true)
+	o.GitHub = &GitHubContext{Actor: "ci-bot", Repository: "acme/tenantd", RunID: "1"}
+	ev, err := Create(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := string(fileOf(t, ev, ChecklistFile)); strings.Contains(md, "ci-bot |") || !strings.Contains(md, "| Release manager | _____ | _____ | _____ |") {
+		t.Errorf("sign-off filled without an approval:\n%s", md)
+	}
+	o.Approvals, err = checklist.ParseApprovals("approvals.json", []byte(`[{"state":"approved","environments":[{"name":"production"}],"user":{"login":"dana"},"submitted_at":"2026-11-28T09:00:00Z"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err = Create(o); err != nil {
+		t.Fatal(err)
+	}
+	if md := string(fileOf(t, ev, ChecklistFile)); !strings.Contains(md, "| Release manager | @dana | 2026-11-28 09:00 UTC | go (approved) ✅ · environment production |") {
+		t.Errorf("checklist.md lacks the approval:\n%s", md)
+	}
+	if html := string(fileOf(t, ev, HTMLFile)); !strings.Contains(html, "<td>@dana</td><td>2026-11-28 09:00 UTC</td>") {
+		t.Errorf("report.html lacks the approval")
 	}
 }

@@ -16,7 +16,9 @@ import (
 // external assets; a Content-Security-Policy forbids loading any) with the
 // verdict, the gate table, a per-tenant bar chart of each gate's checks as
 // inline SVG, and each gate's checks, inputs and details (provenance
-// builder ids, ledger heads and the like).
+// builder ids, ledger heads and the like), and the release checklist filled
+// from the same results (shortened hashes keep the full value in their
+// title attribute).
 func WriteHTML(w io.Writer, ev *Evidence) error {
 	return htmlTmpl.Execute(w, htmlView(ev))
 }
@@ -38,11 +40,14 @@ type view struct {
 	Metrics []MetricRow
 	Passed  bool
 	Time    string
+	// Checklist is the filled release checklist, the same values as
+	// checklist.md.
+	Checklist template.HTML
 }
 
 func htmlView(ev *Evidence) view {
 	v := view{M: ev.Manifest, Metrics: ev.Manifest.ReleaseMetrics, Passed: ev.Manifest.Result == ResultPassed,
-		Time: ev.Manifest.Timestamp.UTC().Format(time.RFC3339)}
+		Time: ev.Manifest.Timestamp.UTC().Format(time.RFC3339), Checklist: ev.filled().HTML()}
 	have := map[string]bool{}
 	for _, r := range ev.Report.Results {
 		have[r.Gate] = true
@@ -159,6 +164,7 @@ th{background:#f5f5f5}tr.fail td,tr.error td{background:#fdecea}tr.warn td{backg
 .status{font-weight:700;text-transform:uppercase}.status.pass{color:#2e7d32}.status.fail{color:#c62828}.status.error{color:#6a1b9a}.status.warn{color:#b26a00}.status.skip{color:#757575}
 code{font:12px ui-monospace,monospace;background:#f3f3f3;padding:1px 4px;border-radius:3px;word-break:break-all}
 .gate{border:1px solid #e0e0e0;border-radius:8px;padding:8px 16px;margin:14px 0}.gate.fail,.gate.error{border-color:#c62828;border-width:2px}
+tr.unchecked td{color:#757575}table.checklist td:nth-child(1){width:24px}table.checklist td:nth-child(2){width:30%}table.checklist td:nth-child(4){width:18%}h3{font-size:15px;margin:18px 0 4px}
 .reasons li{color:#c62828;font-weight:600}.meta td:first-child{width:180px;color:#555}
 </style>
 </head>
@@ -179,6 +185,8 @@ code{font:12px ui-monospace,monospace;background:#f3f3f3;padding:1px 4px;border-
 {{end}}{{range .Missing}}<tr class="fail" data-gate="{{.}}"><td>❌</td><td>{{.}}</td><td></td><td></td><td>required</td><td class="status fail">missing</td><td>no result for this required gate</td></tr>
 {{end}}</tbody>
 </table>
+<h2>Release checklist</h2>
+{{.Checklist}}
 <h2>Release metrics</h2>
 <table id="metrics">{{range .Metrics}}<tr><td>{{.Name}}</td><td>{{.Value}}</td></tr>{{end}}</table>
 <h2>Details</h2>

@@ -263,6 +263,8 @@ type Run struct {
 	ElapsedUS int64     `json:"elapsed_us"`
 	// LateTolerance used to count late sends, in microseconds.
 	LateToleranceUS int64 `json:"late_tolerance_us"`
+	// MaxInFlight is the in-flight bound the run had (per shard).
+	MaxInFlight int `json:"max_in_flight,omitempty"`
 }
 
 // Totals sums every stream of the run.
@@ -284,9 +286,31 @@ func (r *Run) Shortfall() string {
 	msg := fmt.Sprintf("the load generator could not keep its schedule: %d of %d requests left more than %s late (worst %s), %d never left",
 		t.Late, t.Planned, time.Duration(r.LateToleranceUS)*time.Microsecond, time.Duration(t.MaxLagUS)*time.Microsecond, t.Unsent)
 	if t.LateInFlight > t.Late/2 {
-		return msg + "; the in-flight bound was reached: raise max-in-flight or lower the rate"
+		return msg + "; " + r.inFlightAdvice(t)
 	}
 	return msg + "; this machine cannot generate the rate: lower it or split tenants over shards"
+}
+
+// inFlightAdvice says that the in-flight bound made requests late and how
+// far to raise it: by Little's law the run needs about its arrival rate ×
+// its longest latency in flight to keep sending through the slowest
+// stretch.
+func (r *Run) inFlightAdvice(t *StreamResult) string {
+	msg := fmt.Sprintf("%d of them waited for the in-flight bound or queued behind a request that did", t.LateInFlight)
+	var length int64
+	for _, s := range r.Streams {
+		length = max(length, s.ScheduleUS)
+	}
+	if r.MaxInFlight <= 0 || length <= 0 {
+		return msg + ": raise max-in-flight or lower the rate"
+	}
+	rate := float64(t.Planned) / (float64(length) / 1e6)
+	need := int(math.Ceil(rate * t.Latency.Max().Seconds()))
+	if need <= r.MaxInFlight {
+		need = 2 * r.MaxInFlight
+	}
+	return fmt.Sprintf("%s: max-in-flight %d is too low for %.0f req/s with latencies up to %s; raise max-in-flight to at least %d (rate × longest latency; an upper estimate, as the latencies include the wait for a slot) or lower the rate",
+		msg, r.MaxInFlight, rate, t.Latency.Max().Round(time.Millisecond), need)
 }
 
 // Engine runs streams on an open-model schedule.
@@ -473,7 +497,7 @@ func (e *Engine) Run(ctx context.Context, streams []Stream) (*Run, error) {
 	close(poolsDone)
 	reqs.Wait()
 	close(stopProgress)
-	run := &Run{Streams: results, Started: start, ElapsedUS: time.Since(start).Microseconds(), LateToleranceUS: cfg.LateTolerance.Microseconds()}
+	run := &Run{Streams: results, Started: start, ElapsedUS: time.Since(start).Microseconds(), LateToleranceUS: cfg.LateTolerance.Microseconds(), MaxInFlight: cfg.MaxInFlight}
 	return run, nil
 }
 
@@ -574,26 +598,31 @@ func (e *Engine) sendNetHTTP(ctx context.Context, start time.Time, s Stream, sch
 	cfg := e.cfg
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	// freed is when this stream last got a slot after waiting for one: a
+	// request due before then queued behind the blocked one, so its
+	// lateness is the in-flight bound's too
+	var freed time.Time
 	for seq, off := range sch {
 		at := start.Add(off)
 		if !sleepUntil(ctx, timer, at) {
 			res.addUnsent(int64(len(sch) - seq))
 			return
 		}
-		blocked := false
+		behind, blocked := at.Before(freed), false
 		select {
 		case sem <- struct{}{}:
 		default:
 			blocked = true
 			select {
 			case sem <- struct{}{}:
+				freed = time.Now()
 			case <-ctx.Done():
 				res.addUnsent(int64(len(sch) - seq))
 				return
 			}
 		}
 		lag := time.Since(at)
-		res.addSent(lag, lag > cfg.LateTolerance, blocked && lag > cfg.LateTolerance)
+		res.addSent(lag, lag > cfg.LateTolerance, (blocked || behind) && lag > cfg.LateTolerance)
 		sent.Add(1)
 		reqs.Add(1)
 		go func(seq int64, at time.Time, off time.Duration) {
@@ -635,7 +664,9 @@ func (ls *leanStream) schedule(ctx context.Context, start time.Time, sch []time.
 			ls.res.addUnsent(int64(len(sch) - seq))
 			return
 		}
-		if !p.dispatch(ctx, job{st: ls, seq: int64(seq), at: at, off: off}) {
+		// a request due while the scheduler waited for a connection for an
+		// earlier one is late because of the in-flight bound too
+		if !p.dispatch(ctx, job{st: ls, seq: int64(seq), at: at, off: off, behind: at.Before(ls.freed)}) {
 			ls.res.addUnsent(int64(len(sch) - seq))
 			return
 		}

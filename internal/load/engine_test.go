@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -280,4 +281,45 @@ func TestStreamMergeAddsCounts(t *testing.T) {
 	if a.Sent != 5 || a.OK != 4 || a.Status[200] != 4 || a.Throttled() != 1 || a.FirstThrottledUS != 500 || len(a.Timeline) != 2 || a.Timeline[0].OK != 3 {
 		t.Fatalf("merge wrong: %+v", a)
 	}
+}
+
+// TestStallAtTheInFlightBoundIsDiagnosed: the target stalls every request
+// for a second; the 20 requests in flight hold every slot, the stream's
+// scheduler waits for one, and the backlog due meanwhile leaves late when
+// the stall ends, most of it without waiting for a slot itself. All of it
+// is the in-flight bound's doing, not a slow machine's: the shortfall
+// names max-in-flight and how far to raise it.
+func TestStallAtTheInFlightBoundIsDiagnosed(t *testing.T) {
+	t.Parallel()
+	transports(t, testStallAtTheInFlightBoundIsDiagnosed)
+}
+
+func testStallAtTheInFlightBoundIsDiagnosed(t *testing.T, netHTTPOnly bool) {
+	var stallFrom, stallTo atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now().UnixNano()
+		if now >= stallFrom.Load() && now < stallTo.Load() {
+			time.Sleep(time.Duration(stallTo.Load() - now))
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	t0 := time.Now()
+	stallFrom.Store(t0.Add(300 * time.Millisecond).UnixNano())
+	stallTo.Store(t0.Add(1300 * time.Millisecond).UnixNano())
+	run, err := New(Config{MaxInFlight: 20, Timeout: 5 * time.Second, LateTolerance: 100 * time.Millisecond, NetHTTPOnly: netHTTPOnly}).Run(context.Background(), []Stream{{
+		Tenant: "a", Template: &Template{URL: srv.URL}, Stages: []Stage{{Rate: 200, Duration: 2 * time.Second}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := run.Streams[0]
+	sf := run.Shortfall()
+	if s.Late < 100 || s.LateInFlight*10 < s.Late*9 {
+		t.Errorf("%d late, %d of them attributed to the in-flight bound; want at least 100 late, 90%% of them the bound's", s.Late, s.LateInFlight)
+	}
+	if !strings.Contains(sf, "max-in-flight 20 is too low") || !strings.Contains(sf, "raise max-in-flight to at least") {
+		t.Errorf("shortfall %q, want it to name max-in-flight 20 and how far to raise it", sf)
+	}
+	t.Log(sf)
 }

@@ -232,12 +232,18 @@ type job struct {
 	at      time.Time
 	off     time.Duration
 	blocked bool // the scheduler waited for a free connection
+	// behind: the request was due while its scheduler waited for a
+	// connection for an earlier one
+	behind bool
 }
 
 type leanStream struct {
 	s   *Stream
 	res *StreamResult
-	raw *rawRequest
+	// freed is when the stream's scheduler last got a connection after
+	// waiting for one (only its scheduler goroutine touches it)
+	freed time.Time
+	raw   *rawRequest
 }
 
 // pool is the connection workers of one target address.
@@ -302,6 +308,9 @@ func (p *pool) dispatch(ctx context.Context, j job) bool {
 			w.state, w.cur = workerBusy, j
 			more := n > 1
 			p.mu.Unlock()
+			if j.blocked {
+				j.st.freed = time.Now()
+			}
 			if more && j.blocked {
 				p.poke() // pass the wake-up on to another waiting scheduler
 			}
@@ -313,6 +322,9 @@ func (p *pool) dispatch(ctx context.Context, j job) bool {
 		p.mu.Unlock()
 		if p.startDial() {
 			if p.workers.Add(1) <= p.max {
+				if j.blocked {
+					j.st.freed = time.Now()
+				}
 				w := &worker{p: p, br: bufio.NewReaderSize(nil, 16<<10), written: make(chan struct{}, 1), firstDial: true}
 				p.wg.Add(1)
 				go w.run(ctx, j)
@@ -577,7 +589,7 @@ func (w *worker) markSent(j job) {
 	e := w.p.e
 	lag := time.Since(j.at)
 	late := lag > e.cfg.LateTolerance
-	j.st.res.addSent(lag, late, j.blocked && late)
+	j.st.res.addSent(lag, late, (j.blocked || j.behind) && late)
 	w.p.sent.Add(1)
 	w.deadline = j.at.Add(e.cfg.Timeout)
 	if w.deadline.After(w.p.deadline) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/load"
+	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
 // Record is the gate's data in Result.Details["synthetic"]: everything the
@@ -53,6 +54,8 @@ func Evaluate(rec *Record) []gate.Check {
 		case ScenarioIsolation:
 			if t != j.Special {
 				checks = append(checks, sloChecks(j, t, ss[0])...)
+			} else if c := successCheck(t, ss); c != nil {
+				checks = append(checks, *c) // the heavy tenant is not judged by the SLO, but it must be served
 			}
 		case ScenarioRateAnomaly:
 			checks = append(checks, anomalyChecks(j, t, ss[0])...)
@@ -103,6 +106,105 @@ func statusOf(ok bool) gate.Status {
 	return gate.StatusFail
 }
 
+// need is the minimum number of samples for a check: the policy's
+// min-samples when set, otherwise what the check's threshold needs.
+func (j Judge) need(derived int64) int64 {
+	if j.MinSamples > 0 {
+		return int64(j.MinSamples)
+	}
+	return derived
+}
+
+// ratioCheck judges x of n against c by its 95 % Wilson bound, after the
+// minimum number of samples. text renders the message from the verdict.
+func ratioCheck(j Judge, name, tenant, unit string, c policy.Condition, x, n int64, text func(v ratioVerdict) string) gate.Check {
+	v := judgeRatio(c, x, n)
+	ch := gate.Check{Name: name, Tenant: tenant, Expected: c.String(), Unit: unit}
+	if n > 0 {
+		ch.Observed = gate.Number(v.Point)
+	}
+	if need := j.need(minSamplesRatio(c)); n < need {
+		ch.Status = gate.StatusFail
+		ch.Message = tooFew(n, need, fmt.Sprintf("%s %s", name, c)) + "; " + text(v)
+		return ch
+	}
+	ch.Status = statusOf(v.Holds)
+	ch.Message = text(v)
+	return ch
+}
+
+// quantileCheck judges latency quantile q by its 95 % upper
+// order-statistic bound.
+func quantileCheck(j Judge, name, tenant string, q float64, c conditionLike, s *load.StreamResult) gate.Check {
+	h := &s.Latency
+	v := judgeQuantile(h, q)
+	n := int64(h.Count())
+	ch := gate.Check{Name: name, Tenant: tenant, Observed: gate.Number(ms(v.Point)), Expected: c.String(), Unit: "ms"}
+	need := j.need(minSamplesQuantile(q))
+	switch {
+	case n < need:
+		ch.Status = gate.StatusFail
+		ch.Message = fmt.Sprintf("%s; observed %s %.1fms over %d responses", tooFew(n, need, name), name, ms(v.Point), n)
+	case !v.OK:
+		ch.Status = gate.StatusFail
+		ch.Message = fmt.Sprintf("%s; observed %s %.1fms", tooFew(n, minSamplesQuantile(q), name+" (its 95% upper bound does not exist below that)"), name, ms(v.Point))
+	default:
+		ch.Status = statusOf(c.Holds(ms(v.Bound)))
+		ch.Message = fmt.Sprintf("%s %.1fms (95%% upper bound %.1fms, rank %d of %d responses) measured from the scheduled send time, expected %s ms; %s",
+			name, ms(v.Point), ms(v.Bound), v.Rank, n, c, adviceLatency(s))
+	}
+	return ch
+}
+
+// unexpected counts a stream's 5xx answers and requests without an
+// answer (timeouts, connection errors): failures no guard should cause.
+func unexpected(s *load.StreamResult) int64 {
+	var n int64
+	for code, c := range s.Status {
+		if code >= 500 {
+			n += c
+		}
+	}
+	for _, c := range s.Errors {
+		n += c
+	}
+	return n
+}
+
+// unexpectedCheck judges the 5xx, timeouts and connection errors of all
+// of a tenant's streams in an abuse scenario.
+func unexpectedCheck(j Judge, t string, ss []*load.StreamResult) gate.Check {
+	var x, n int64
+	var all load.StreamResult
+	for _, s := range ss {
+		x += unexpected(s)
+		n += s.Sent
+		all.Merge(s)
+	}
+	c := j.Thresholds.UnexpectedErrors
+	return ratioCheck(j, "unexpected errors", t, "ratio", c, x, n, func(v ratioVerdict) string {
+		return fmt.Sprintf("%d of %d requests got a 5xx, timed out or lost their connection (%s; status %s), expected a share %s; a guard refuses with 429 or 400, it does not fail: check the service's logs for tenant %s",
+			x, n, errorSummary(&all), statusSummary(&all), c, t)
+	})
+}
+
+// successCheck fails a tenant none of whose requests succeeded, whatever
+// else is judged: no success, no pass. It returns nil when some did.
+func successCheck(t string, ss []*load.StreamResult) *gate.Check {
+	var ok, sent int64
+	var all load.StreamResult
+	for _, s := range ss {
+		ok += s.OK
+		sent += s.Sent
+		all.Merge(s)
+	}
+	if ok > 0 {
+		return nil
+	}
+	return &gate.Check{Name: "successful requests", Tenant: t, Status: gate.StatusFail, Observed: gate.Int(0), Expected: "> 0",
+		Message: fmt.Sprintf("none of tenant %s's %d requests got the expected answer (%s; status %s); a tenant without one success never passes: check that the service is up and serves tenant %s", t, sent, errorSummary(&all), statusSummary(&all), t)}
+}
+
 // sloChecks judges compliance, p95, p99 and error rate of one tenant.
 func sloChecks(j Judge, t string, s *load.StreamResult) []gate.Check {
 	th := j.Thresholds
@@ -110,32 +212,19 @@ func sloChecks(j Judge, t string, s *load.StreamResult) []gate.Check {
 		return []gate.Check{noAnswers("slo compliance", t, s)}
 	}
 	var out []gate.Check
-	comp := float64(s.Good) / float64(s.Sent)
-	out = append(out, gate.Check{Name: "slo compliance", Tenant: t, Observed: gate.Number(comp), Expected: th.Compliance.String(), Unit: "ratio",
-		Status:  statusOf(th.Compliance.Holds(comp)),
-		Message: fmt.Sprintf("%d of %d requests were good within %s (%.2f%%), expected %s; %s", s.Good, s.Sent, th.LatencyObjective.D(), comp*100, th.Compliance, adviceLatency(s))})
-	lat := []struct {
-		name string
-		q    float64
-		c    conditionLike
-	}{{"p95 latency", 0.95, th.P95}}
+	if c := successCheck(t, []*load.StreamResult{s}); c != nil {
+		out = append(out, *c)
+	}
+	out = append(out, ratioCheck(j, "slo compliance", t, "ratio", th.Compliance, s.Good, s.Sent, func(v ratioVerdict) string {
+		return fmt.Sprintf("%d of %d requests were good within %s: %s, expected %s; %s", s.Good, s.Sent, th.LatencyObjective.D(), v.describe(), th.Compliance, adviceLatency(s))
+	}))
+	out = append(out, quantileCheck(j, "p95 latency", t, 0.95, th.P95, s))
 	if th.P99 != nil {
-		lat = append(lat, struct {
-			name string
-			q    float64
-			c    conditionLike
-		}{"p99 latency", 0.99, *th.P99})
+		out = append(out, quantileCheck(j, "p99 latency", t, 0.99, *th.P99, s))
 	}
-	for _, q := range lat {
-		v, _ := s.Latency.Quantile(q.q)
-		out = append(out, gate.Check{Name: q.name, Tenant: t, Observed: gate.Number(ms(v)), Expected: q.c.String(), Unit: "ms",
-			Status:  statusOf(q.c.Holds(ms(v))),
-			Message: fmt.Sprintf("%s %.1fms over %d responses (measured from the scheduled send time), expected %s ms; %s", q.name, ms(v), s.Responses, q.c, adviceLatency(s))})
-	}
-	er := s.ErrorRate()
-	out = append(out, gate.Check{Name: "error rate", Tenant: t, Observed: gate.Number(er), Expected: th.ErrorRate.String(), Unit: "ratio",
-		Status:  statusOf(th.ErrorRate.Holds(er)),
-		Message: fmt.Sprintf("%d of %d requests failed (%s; %d failed expectations; status %s), expected error rate %s", s.Failed(), s.Sent, errorSummary(s), s.CheckFailed, statusSummary(s), th.ErrorRate)})
+	out = append(out, ratioCheck(j, "error rate", t, "ratio", th.ErrorRate, s.Failed(), s.Sent, func(v ratioVerdict) string {
+		return fmt.Sprintf("%d of %d requests failed: %s (%s; %d failed expectations; status %s), expected error rate %s", s.Failed(), s.Sent, v.describe(), errorSummary(s), s.CheckFailed, statusSummary(s), th.ErrorRate)
+	}))
 	return out
 }
 
@@ -173,13 +262,18 @@ func anomalyChecks(j Judge, t string, s *load.StreamResult) []gate.Check {
 	if s.Sent == 0 || s.Responses == 0 {
 		return []gate.Check{noAnswers("rate-anomaly guard", t, s)}
 	}
-	if t != j.Special {
-		fp := float64(s.Throttled()) / float64(s.Sent)
-		return []gate.Check{{Name: "false-positive 429 rate", Tenant: t, Observed: gate.Number(fp), Expected: th.FalsePositives.String(), Unit: "ratio",
-			Status:  statusOf(th.FalsePositives.Holds(fp)),
-			Message: fmt.Sprintf("well-behaved tenant %s got %d 429s to %d requests at %g req/s (%.2f%%), expected %s; the guard throttles tenants that did not spike: raise its z-score threshold or widen its baseline window", t, s.Throttled(), s.Sent, j.Rate, fp*100, th.FalsePositives)}}
-	}
 	var out []gate.Check
+	if c := successCheck(t, []*load.StreamResult{s}); c != nil {
+		out = append(out, *c)
+	}
+	if t != j.Special {
+		th429 := s.Throttled()
+		out = append(out, ratioCheck(j, "false-positive 429 rate", t, "ratio", th.FalsePositives, th429, s.Sent, func(v ratioVerdict) string {
+			return fmt.Sprintf("well-behaved tenant %s got %d 429s to %d requests at %g req/s: %s, expected %s; when that fails, the guard throttles tenants that did not spike: raise its z-score threshold or widen its baseline window", t, th429, s.Sent, j.Rate, v.describe(), th.FalsePositives)
+		}))
+		return append(out, unexpectedCheck(j, t, []*load.StreamResult{s}))
+	}
+	out = append(out, unexpectedCheck(j, t, []*load.StreamResult{s}))
 	th429 := s.Throttled()
 	spike := fmt.Sprintf("%s spike", (j.SpikeEnd - j.SpikeStart).D())
 	c := gate.Check{Name: "spiking tenant throttled", Tenant: t, Observed: gate.Int(th429), Expected: "> 0", Status: statusOf(th429 > 0)}
@@ -232,22 +326,32 @@ func find(ss []*load.StreamResult, name string) *load.StreamResult {
 func graphChecks(j Judge, t string, ss []*load.StreamResult) []gate.Check {
 	var out []gate.Check
 	if b := find(ss, streamGraphBomb); b != nil {
-		n429, n2xx := b.Throttled(), int64(0)
+		n429 := b.Throttled()
+		var n2xx, n5xx int64
 		for code, n := range b.Status {
-			if code/100 == 2 {
+			switch code / 100 {
+			case 2:
 				n2xx += n
+			case 5:
+				n5xx += n
 			}
 		}
-		c := gate.Check{Name: "bomb queries answered 429", Tenant: t, Observed: gate.Int(n429), Expected: "> 0", Status: statusOf(n429 > 0 && n2xx == 0)}
+		share := math.NaN()
+		if b.Sent > 0 {
+			share = float64(n429) / float64(b.Sent)
+		}
+		c := gate.Check{Name: "bomb queries answered 429", Tenant: t, Observed: gate.Number(share), Expected: "== 1", Unit: "ratio", Status: statusOf(b.Sent > 0 && n429 == b.Sent)}
 		switch {
 		case b.Responses == 0:
 			c = noAnswers(c.Name, t, b)
 		case n2xx > 0:
-			c.Message = fmt.Sprintf("%d of %d over-complex queries were executed (2xx) and %d refused with 429; expected every one refused: check the fan-out limit", n2xx, b.Responses, n429)
+			c.Message = fmt.Sprintf("%d of %d over-complex queries were executed (2xx) and %d refused with 429; expected every one refused: check the fan-out limit", n2xx, b.Sent, n429)
 		case n429 == 0:
-			c.Message = fmt.Sprintf("expected over-complex queries to be refused with 429, found %s; check the fan-out limit", statusSummary(b))
+			c.Message = fmt.Sprintf("expected over-complex queries to be refused with 429, found %s (%s); check the fan-out limit", statusSummary(b), errorSummary(b))
+		case n429 < b.Sent:
+			c.Message = fmt.Sprintf("%d of %d over-complex queries were refused with 429, the others got %s (%s, %d 5xx); expected every one refused with 429: the service fails on them instead of refusing them", n429, b.Sent, statusSummary(b), errorSummary(b), n5xx)
 		default:
-			c.Message = fmt.Sprintf("%d of %d over-complex queries were refused with 429", n429, b.Sent)
+			c.Message = fmt.Sprintf("all %d over-complex queries were refused with 429", b.Sent)
 		}
 		out = append(out, c)
 	}
@@ -255,12 +359,14 @@ func graphChecks(j Judge, t string, ss []*load.StreamResult) []gate.Check {
 		if n.Responses == 0 {
 			return append(out, noAnswers("normal queries error rate", t, n))
 		}
-		er := n.ErrorRate()
-		out = append(out, gate.Check{Name: "normal queries error rate", Tenant: t, Observed: gate.Number(er), Expected: j.Thresholds.ErrorRate.String(), Unit: "ratio",
-			Status:  statusOf(j.Thresholds.ErrorRate.Holds(er)),
-			Message: fmt.Sprintf("%d of %d normal queries failed (%s; status %s), expected error rate %s; the guard must not refuse queries within the limit", n.Failed(), n.Sent, errorSummary(n), statusSummary(n), j.Thresholds.ErrorRate)})
+		if c := successCheck(t, []*load.StreamResult{n}); c != nil {
+			out = append(out, *c)
+		}
+		out = append(out, ratioCheck(j, "normal queries error rate", t, "ratio", j.Thresholds.ErrorRate, n.Failed(), n.Sent, func(v ratioVerdict) string {
+			return fmt.Sprintf("%d of %d normal queries failed: %s (%s; status %s), expected error rate %s; the guard must not refuse queries within the limit", n.Failed(), n.Sent, v.describe(), errorSummary(n), statusSummary(n), j.Thresholds.ErrorRate)
+		}))
 	}
-	return out
+	return append(out, unexpectedCheck(j, t, ss))
 }
 
 // ingestChecks judges the ingest validator for one tenant.
@@ -274,10 +380,12 @@ func ingestChecks(j Judge, t string, ss []*load.StreamResult, audit map[string]i
 				out = append(out, noAnswers("valid payloads accepted", t, s))
 				continue
 			}
-			er := s.ErrorRate()
-			out = append(out, gate.Check{Name: "valid payloads accepted", Tenant: t, Observed: gate.Number(er), Expected: j.Thresholds.ErrorRate.String(), Unit: "error ratio",
-				Status:  statusOf(j.Thresholds.ErrorRate.Holds(er)),
-				Message: fmt.Sprintf("%d of %d valid payloads were not accepted with 2xx (%s; status %s), expected error rate %s", s.Failed(), s.Sent, errorSummary(s), statusSummary(s), j.Thresholds.ErrorRate)})
+			if c := successCheck(t, []*load.StreamResult{s}); c != nil {
+				out = append(out, *c)
+			}
+			out = append(out, ratioCheck(j, "valid payloads accepted", t, "error ratio", j.Thresholds.ErrorRate, s.Failed(), s.Sent, func(v ratioVerdict) string {
+				return fmt.Sprintf("%d of %d valid payloads were not accepted with 2xx: %s (%s; status %s), expected error rate %s", s.Failed(), s.Sent, v.describe(), errorSummary(s), statusSummary(s), j.Thresholds.ErrorRate)
+			}))
 			continue
 		}
 		kind := strings.TrimPrefix(s.Scenario, ingestPrefix)
@@ -298,7 +406,7 @@ func ingestChecks(j Judge, t string, ss []*load.StreamResult, audit map[string]i
 	if n, ok := audit[t]; ok {
 		out = append(out, auditCheck(t, n, rejected))
 	}
-	return out
+	return append(out, unexpectedCheck(j, t, ss))
 }
 
 func auditCheck(t string, delta, rejected int64) gate.Check {

@@ -98,7 +98,7 @@ func (g *Gate) Name() string { return g.meta.ID }
 
 // Describe says what the gate is about to do.
 func (g *Gate) Describe() string {
-	return fmt.Sprintf("%s scenario against %s for %d tenant(s), shard %s", g.spec.Scenario, g.spec.Target, len(g.shard.Tenants(g.spec.Tenants)), g.shard)
+	return fmt.Sprintf("%s scenario against %s for %d tenant(s), shard %s", g.spec.Scenario, g.spec.Target, len(g.shard.Tenants(judgedTenants(g.spec))), g.shard)
 }
 
 func (g *Gate) httpClient() *http.Client {
@@ -126,7 +126,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	if len(streams) == 0 {
 		msg := fmt.Sprintf("shard %s has no tenants (%d tenants over %d shards); nothing to judge here", g.shard, len(s.Tenants), g.shard.N)
 		return &gate.Result{Status: gate.StatusSkip, Summary: msg,
-			Checks: []gate.Check{{Name: "shard tenants", Status: gate.StatusSkip, Observed: gate.Int(0), Message: msg}},
+			Checks:  []gate.Check{{Name: "shard tenants", Status: gate.StatusSkip, Observed: gate.Int(0), Message: msg}},
 			Details: map[string]any{DetailsKey: &Record{Judge: judge, Shards: []string{g.shard.String()}, Run: &load.Run{}}}}, nil
 	}
 	client := g.httpClient()
@@ -198,16 +198,40 @@ func unreachable(target string, tot *load.StreamResult) error {
 func Judged(rec *Record) *gate.Result {
 	res := &gate.Result{Details: map[string]any{DetailsKey: rec}}
 	res.Checks = Evaluate(rec)
-	res.Fold()
-	tot := rec.Run.Totals()
-	res.Summary = fmt.Sprintf("%s: %d tenant(s), %d requests, %d checks failed of %d (shard %s)",
-		rec.Judge.Scenario, tenantsIn(rec), tot.Sent, res.Counts()[gate.StatusFail], len(res.Checks), strings.Join(rec.Shards, "+"))
+	if len(res.Checks) == 0 && shardCount(rec) > 1 {
+		// Only a shard can judge nothing: it holds none of the judged
+		// tenants, only its share of the special tenant's load, which the
+		// merge judges. That is a skip with its reason, never a failure.
+		msg := fmt.Sprintf("shard %s judges no tenant of its own (%d judged tenants over %d shards); it ran its share of tenant %s's load, which the merge of all shards judges",
+			strings.Join(rec.Shards, "+"), len(rec.Judge.Tenants)-btoi(rec.Judge.Special != ""), shardCount(rec), rec.Judge.Special)
+		res.Checks = []gate.Check{{Name: "shard tenants", Status: gate.StatusSkip, Observed: gate.Int(0), Message: msg}}
+		res.Status, res.Summary = gate.StatusSkip, msg
+	} else {
+		res.Fold()
+		res.Summary = fmt.Sprintf("%s: %d tenant(s), %d requests, %d checks failed of %d (shard %s)",
+			rec.Judge.Scenario, tenantsIn(rec), rec.Run.Totals().Sent, res.Counts()[gate.StatusFail], len(res.Checks), strings.Join(rec.Shards, "+"))
+	}
 	if sf := rec.Run.Shortfall(); sf != "" {
 		res.Status = gate.StatusError
 		res.Error = "rate not reached: " + sf
 		res.Summary = "could not evaluate: " + res.Error
 	}
 	return res
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func shardCount(rec *Record) int {
+	if len(rec.Shards) == 0 {
+		return 1
+	}
+	sh, _ := ParseShard(rec.Shards[0])
+	return sh.N
 }
 
 func tenantsIn(rec *Record) int {

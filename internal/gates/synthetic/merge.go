@@ -113,6 +113,7 @@ func Merge(results []gate.Result) (*gate.Result, error) {
 		}
 		merged.Run.ElapsedUS = max(merged.Run.ElapsedUS, run.ElapsedUS)
 		merged.Run.LateToleranceUS = max(merged.Run.LateToleranceUS, run.LateToleranceUS)
+		merged.Run.MaxInFlight += run.MaxInFlight // each shard had its own bound
 		for _, s := range run.Streams {
 			k := [2]string{s.Tenant, s.Scenario}
 			m, ok := byKey[k]

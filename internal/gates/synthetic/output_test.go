@@ -16,7 +16,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/synthetic")
 
-// fixedResult is a deterministic judged result: two tenants, one slow.
+// fixedResult is a deterministic judged result: two tenants of 300
+// requests (enough for every default threshold), one slow.
 func fixedResult() *gate.Result {
 	mk := func(tenant string, lat time.Duration, n int, fail int) *load.StreamResult {
 		s := &load.StreamResult{Tenant: tenant, Scenario: ScenarioSLO, Planned: int64(n), Sent: int64(n), Responses: int64(n),
@@ -26,7 +27,7 @@ func fixedResult() *gate.Result {
 			s.Status[http.StatusInternalServerError] = int64(fail)
 		}
 		for i := range n {
-			s.Latency.Record(lat + time.Duration(i)*time.Millisecond)
+			s.Latency.Record(lat + time.Duration(i)*100*time.Microsecond)
 		}
 		s.OK = int64(n - fail)
 		s.Good = s.OK
@@ -37,7 +38,7 @@ func fixedResult() *gate.Result {
 	}
 	th := Spec{Tenants: []string{"x"}}.withDefaults().Thresholds
 	rec := &Record{Judge: Judge{Scenario: ScenarioSLO, Tenants: []string{"acme", "globex"}, Rate: 20, Thresholds: th},
-		Shards: []string{"1/1"}, Run: &load.Run{Streams: []*load.StreamResult{mk("acme", 5*time.Millisecond, 20, 0), mk("glo|bex", 400*time.Millisecond, 20, 2)}}}
+		Shards: []string{"1/1"}, Run: &load.Run{Streams: []*load.StreamResult{mk("acme", 5*time.Millisecond, 300, 0), mk("glo|bex", 400*time.Millisecond, 300, 30)}}}
 	rec.Judge.Tenants = []string{"acme", "glo|bex"}
 	r := Judged(rec)
 	r.Gate, r.Kind = "tenants-slo", Kind

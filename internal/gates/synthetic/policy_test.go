@@ -1,7 +1,9 @@
 package synthetic
 
 import (
+	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +68,39 @@ func TestDemoPolicyPasses(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestBadSchedulesAreBadInput: a schedule that cannot give the judged
+// tenants the samples their checks need is refused when the policy is
+// read (policy check, exit 2), at the key's position, never run.
+func TestBadSchedulesAreBadInput(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, with string
+		line, col  int
+		want       string
+	}{
+		{"zero expected arrivals", "rate: 0.1\n      duration: 1s", 9, 7, "0 requests per tenant: expected at least one"},
+		{"an explicit duration of 0s", "duration: 0s", 8, 17, "expected a positive duration"},
+		{"one request", "rate: 1\n      duration: 500ms", 9, 7, "gives 1 requests per tenant, too few samples"},
+		{"40 requests for p95 and error-rate < 0.01", "rate: 20\n      duration: 2s", 9, 7, "compliance >= 0.95 needs 52, p95 needs 59, error-rate < 0.01 needs 268"},
+		{"p99 needs 299", "rate: 100\n      duration: 2s\n      thresholds: {p99-ms: \"<= 500\"}", 9, 7, "p99 needs 299"},
+		{"min-samples above the schedule", "rate: 100\n      duration: 3s\n      min-samples: 1000", 9, 7, "needs 1000"},
+		{"too few normal graph queries", "scenario: graph-complexity\n      rate: 40\n      duration: 2s", 10, 7, "64 normal queries per tenant"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := "version: 1\ngates:\n  - id: load\n    kind: synthetic\n    with:\n      target: http://127.0.0.1:1\n      tenants: [acme, globex]\n      " + tc.with + "\n"
+			_, err := policy.Parse("policy.yml", []byte(src), policy.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+			var es policy.Errors
+			if !errors.Is(err, gate.ErrBadInput) || !errors.As(err, &es) || len(es) != 1 {
+				t.Fatalf("got %v, want one bad-input error", err)
+			}
+			e := es[0]
+			if e.Path != "gates[0].with.duration" || e.Location.Line != tc.line || e.Location.Column != tc.col || !strings.Contains(e.Message, tc.want) {
+				t.Errorf("got %s at %s %d:%d, want %q at gates[0].with.duration %d:%d", e.Message, e.Path, e.Location.Line, e.Location.Column, tc.want, tc.line, tc.col)
+			}
+		})
 	}
 }

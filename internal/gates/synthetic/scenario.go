@@ -30,6 +30,9 @@ type Judge struct {
 	// Rate is the per-tenant base rate.
 	Rate       float64    `json:"rate"`
 	Thresholds Thresholds `json:"thresholds"`
+	// MinSamples is the policy's min-samples; 0 derives the minimum from
+	// each check's threshold.
+	MinSamples int `json:"min_samples,omitempty"`
 }
 
 // Millis is a duration serialised as milliseconds.
@@ -46,13 +49,33 @@ const (
 	ingestPrefix      = "ingest-validator:"
 )
 
+// special is the spiking (rate-anomaly) or heavy (isolation) tenant, whose
+// load every shard shares; "" in the other scenarios.
+func special(s Spec) string {
+	switch s.Scenario {
+	case ScenarioRateAnomaly:
+		return s.Spike.Tenant
+	case ScenarioIsolation:
+		return s.Heavy.Tenant
+	}
+	return ""
+}
+
+// judgedTenants are the tenants dealt over shards: every tenant but the
+// special one, whose load is split over every shard instead, so that no
+// shard's deal is taken by it and left with nothing to judge.
+func judgedTenants(s Spec) []string {
+	sp := special(s)
+	return slices.DeleteFunc(slices.Clone(s.Tenants), func(t string) bool { return t == sp })
+}
+
 // plan turns the spec into engine streams for the tenants of one shard.
 // The special tenant (spiking or heavy) runs in every shard with an
 // exact 1/n share of its schedule, so the service sees the same total
 // load however the run is split and merged counts equal an unsharded run.
 func plan(s Spec, sh Shard) ([]load.Stream, Judge, error) {
-	j := Judge{Scenario: s.Scenario, Tenants: slices.Clone(s.Tenants), Rate: s.Rate, Thresholds: s.Thresholds}
-	mine := sh.Tenants(s.Tenants)
+	j := Judge{Scenario: s.Scenario, Tenants: slices.Clone(s.Tenants), Rate: s.Rate, Thresholds: s.Thresholds, MinSamples: s.MinSamples}
+	mine := sh.Tenants(judgedTenants(s))
 	base := []load.Stage{{Rate: s.Rate, Duration: s.Duration.D()}}
 	var out []load.Stream
 	add := func(tenant string, st []load.Stage, name string, p Probe, check func(*http.Response, []byte) error, split bool) {
@@ -66,15 +89,15 @@ func plan(s Spec, sh Shard) ([]load.Stream, Judge, error) {
 	switch s.Scenario {
 	case ScenarioSLO:
 		for _, t := range mine {
-			add(t, base, ScenarioSLO, s.Probe, expectCheck(s.Probe.Expect), false)
+			add(t, base, ScenarioSLO, s.Probe, expectCheck(s.Probe.Expect, t), false)
 		}
 	case ScenarioIsolation:
 		j.Special = s.Heavy.Tenant
 		heavy := []load.Stage{{Rate: s.Heavy.Rate, Duration: s.Duration.D()}}
-		add(s.Heavy.Tenant, heavy, ScenarioIsolation, s.Probe, expectCheck(s.Probe.Expect), true)
+		add(s.Heavy.Tenant, heavy, ScenarioIsolation, s.Probe, expectCheck(s.Probe.Expect, s.Heavy.Tenant), true)
 		for _, t := range mine {
 			if t != s.Heavy.Tenant {
-				add(t, base, ScenarioIsolation, s.Probe, expectCheck(s.Probe.Expect), false)
+				add(t, base, ScenarioIsolation, s.Probe, expectCheck(s.Probe.Expect, t), false)
 			}
 		}
 	case ScenarioRateAnomaly:
@@ -169,8 +192,26 @@ func statusIs(code int) func(*http.Response, []byte) error {
 	}
 }
 
-// expectCheck judges a probe response against the policy's expectations.
-func expectCheck(e Expect) func(*http.Response, []byte) error {
+// expectCheck judges a probe response of tenant against the policy's
+// expectations, with {tenant} replaced in every expected text: the body
+// text, header values and JSON equals values.
+func expectCheck(e Expect, tenant string) func(*http.Response, []byte) error {
+	r := strings.NewReplacer("{tenant}", tenant)
+	e.BodyContains = r.Replace(e.BodyContains)
+	hdr := make(map[string]string, len(e.Headers))
+	for k, v := range e.Headers {
+		hdr[k] = r.Replace(v)
+	}
+	e.Headers = hdr
+	js := make([]jsonpath.Expect, len(e.JSON))
+	for i, x := range e.JSON {
+		if x.Equals != nil {
+			v := r.Replace(*x.Equals)
+			x.Equals = &v
+		}
+		js[i] = x
+	}
+	e.JSON = js
 	return func(resp *http.Response, body []byte) error {
 		if len(e.Status) == 0 {
 			if resp.StatusCode/100 != 2 {

@@ -2,6 +2,7 @@ package synthetic
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -36,7 +37,8 @@ type Spec struct {
 	// Rate is the arrival rate per tenant.
 	Rate float64 `yaml:"rate" default:"10" doc:"arrivals per second per tenant (open model: independent of response times)"`
 	// Duration is how long the load runs (the rate-anomaly scenario adds its spike and recovery window).
-	Duration policy.Duration `yaml:"duration" default:"30s" doc:"how long the load runs at rate; the rate-anomaly scenario runs this long before and after its spike"`
+	// It is a pointer so that an explicit 0s is refused, not defaulted.
+	Duration *policy.Duration `yaml:"duration" default:"30s" doc:"how long the load runs at rate; the rate-anomaly scenario runs this long before and after its spike; rate × duration must give every judged tenant the samples its checks need (see min-samples)"`
 	// MaxInFlight bounds concurrent requests.
 	MaxInFlight int `yaml:"max-in-flight" default:"256" doc:"concurrent requests at most; when reached, the schedule slips and the gate reports that the rate could not be reached"`
 	// Timeout bounds each request from its scheduled time.
@@ -48,6 +50,9 @@ type Spec struct {
 	LoopbackOnly bool `yaml:"loopback-only" doc:"refuse to send to anything but localhost and loopback addresses (tests, demos)"`
 	// InsecureSkipVerify disables TLS certificate verification.
 	InsecureSkipVerifyUnsafe bool `yaml:"insecure-skip-verify-unsafe" doc:"accept any TLS certificate; only for throwaway test targets"`
+	// MinSamples overrides the minimum number of samples per tenant that
+	// every check derives from its threshold.
+	MinSamples int `yaml:"min-samples" doc:"samples per tenant each check needs before it can pass (default: derived from the check's threshold: the smallest sample with which its 95% confidence bound can meet it, e.g. 59 for p95, 299 for p99, 268 for error-rate < 0.01); below it the check fails with too few samples"`
 	// Probe is the request of the slo and isolation scenarios.
 	Probe Probe `yaml:"probe" doc:"the request sent by the slo and isolation scenarios"`
 	// Thresholds are judged per tenant.
@@ -75,9 +80,9 @@ type Probe struct {
 // Expect is what a good response looks like.
 type Expect struct {
 	Status       []int             `yaml:"status" default:"[200..299]" doc:"accepted status codes (default: any 2xx)"`
-	BodyContains string            `yaml:"body-contains" doc:"text the body must contain"`
-	Headers      map[string]string `yaml:"headers" doc:"response headers that must have these values"`
-	JSON         []jsonpath.Expect `yaml:"json" doc:"expectations on fields of the JSON body"`
+	BodyContains string            `yaml:"body-contains" doc:"text the body must contain; {tenant} is replaced"`
+	Headers      map[string]string `yaml:"headers" doc:"response headers that must have these values; {tenant} is replaced in the values"`
+	JSON         []jsonpath.Expect `yaml:"json" doc:"expectations on fields of the JSON body; {tenant} is replaced in equals"`
 }
 
 // Thresholds are judged per tenant.
@@ -94,6 +99,9 @@ type Thresholds struct {
 	ErrorRate policy.Condition `yaml:"error-rate" json:"error_rate" default:"< 0.01" doc:"share of requests without a good response (transport errors and failed expectations)"`
 	// FalsePositives bounds well-behaved tenants' share of 429s.
 	FalsePositives policy.Condition `yaml:"false-positive-rate" json:"false_positive_rate" default:"<= 0.01" doc:"rate-anomaly: share of well-behaved tenants' requests answered 429"`
+	// UnexpectedErrors bounds the share of requests of the abuse
+	// scenarios that got a 5xx, timed out or lost their connection.
+	UnexpectedErrors policy.Condition `yaml:"unexpected-error-rate" json:"unexpected_error_rate" default:"<= 0" doc:"rate-anomaly, graph-complexity, ingest-validator: share of each tenant's requests answered 5xx or without an answer (timeout, connection error); a guard refuses with 429 or 400, it never fails, so none is allowed by default"`
 	// Recovery bounds the time from the spike's end to success again.
 	Recovery policy.Duration `yaml:"max-recovery" json:"max_recovery" default:"30s" doc:"rate-anomaly: longest time after the spike until the spiking tenant's requests succeed again"`
 }
@@ -156,8 +164,9 @@ func (s Spec) withDefaults() Spec {
 	if s.Rate == 0 {
 		s.Rate = 10
 	}
-	if s.Duration == 0 {
-		s.Duration = policy.Duration(30 * time.Second)
+	if s.Duration == nil {
+		d := policy.Duration(30 * time.Second)
+		s.Duration = &d
 	}
 	if s.MaxInFlight == 0 {
 		s.MaxInFlight = 256
@@ -178,6 +187,7 @@ func (s Spec) withDefaults() Spec {
 	cond(&t.P95, "<= 300")
 	cond(&t.ErrorRate, "< 0.01")
 	cond(&t.FalsePositives, "<= 0.01")
+	cond(&t.UnexpectedErrors, "<= 0")
 	if t.LatencyObjective == 0 {
 		t.LatencyObjective = policy.Duration(300 * time.Millisecond)
 	}
@@ -235,6 +245,11 @@ func (s *Spec) Validate() []error {
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		errs = append(errs, ferr("target", "%q: expected an http:// or https:// URL with a host", s.Target))
 	}
+	for _, f := range []struct{ key, v string }{{"target", s.Target}, {"tenant-header", s.TenantHeader}} {
+		if strings.Contains(f.v, "{tenant}") {
+			errs = append(errs, ferr(f.key, "%q: {tenant} is not replaced here (one value serves every tenant); put the tenant in probe.path, probe.headers, probe.body or the expectations", f.v))
+		}
+	}
 	if len(s.Tenants) == 0 {
 		errs = append(errs, ferr("tenants", "no tenants; list at least one, e.g. [acme, globex]"))
 	}
@@ -265,6 +280,9 @@ func (s *Spec) Validate() []error {
 	if s.Graph.BombShare < 0 || s.Graph.BombShare >= 1 {
 		errs = append(errs, ferr("graph.bomb-share", "%g: expected a share between 0 and 1 (exclusive of 1, so normal queries are sent too)", s.Graph.BombShare))
 	}
+	if s.MinSamples < 0 {
+		errs = append(errs, ferr("min-samples", "%d: expected a positive number of samples, or nothing for the minimum each threshold needs", s.MinSamples))
+	}
 	if s.Ingest.MaxBytes < 0 {
 		errs = append(errs, ferr("ingest.max-bytes", "%d: expected a positive size in bytes", s.Ingest.MaxBytes))
 	}
@@ -289,7 +307,7 @@ func (s *Spec) Validate() []error {
 	for _, c := range []struct {
 		key string
 		c   policy.Condition
-	}{{"thresholds.compliance", t.Compliance}, {"thresholds.p95-ms", t.P95}, {"thresholds.error-rate", t.ErrorRate}, {"thresholds.false-positive-rate", t.FalsePositives}} {
+	}{{"thresholds.compliance", t.Compliance}, {"thresholds.p95-ms", t.P95}, {"thresholds.error-rate", t.ErrorRate}, {"thresholds.false-positive-rate", t.FalsePositives}, {"thresholds.unexpected-error-rate", t.UnexpectedErrors}} {
 		if c.c.Relative() {
 			errs = append(errs, ferr(c.key, "%q refers to %s, which this gate has no value for; use an absolute threshold", c.c, c.c.Ref))
 		}
@@ -297,8 +315,83 @@ func (s *Spec) Validate() []error {
 	if t.P99 != nil && t.P99.Relative() {
 		errs = append(errs, ferr("thresholds.p99-ms", "%q refers to %s, which this gate has no value for; use an absolute threshold", t.P99, t.P99.Ref))
 	}
+	if s.Duration != nil && *s.Duration <= 0 {
+		errs = append(errs, ferr("duration", "%s: expected a positive duration, e.g. 30s (leave it out for the default 30s)", s.Duration.D()))
+	} else if len(errs) == 0 {
+		errs = append(errs, s.validateSamples()...)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return errs
+}
+
+// validateSamples refuses a schedule that cannot give a judged tenant the
+// samples its checks need: zero arrivals, or fewer than a threshold's
+// minimum (what the check would fail with "too few samples" after the
+// whole run).
+func (s *Spec) validateSamples() []error {
+	d := s.withDefaults()
+	dur := d.Duration.D()
+	arrivals := func(rate float64, dd time.Duration) int64 { return int64(math.Round(rate * dd.Seconds())) }
+	if n := arrivals(d.Rate, dur); n < 1 {
+		return []error{ferr("duration", "rate %g × duration %s = %d requests per tenant: expected at least one; raise rate or duration", d.Rate, dur, n)}
+	}
+	j := Judge{MinSamples: d.MinSamples}
+	th := d.Thresholds
+	type need struct {
+		what string
+		n    int64
+	}
+	ratio := func(what string, c policy.Condition) need {
+		return need{what + " " + c.String(), j.need(minSamplesRatio(c))}
+	}
+	quantile := func(what string, q float64) need {
+		return need{what, max(j.need(minSamplesQuantile(q)), minSamplesQuantile(q))}
+	}
+	var stream string
+	var n int64
+	var needs []need
+	switch d.Scenario {
+	case ScenarioSLO, ScenarioIsolation:
+		stream, n = "requests", arrivals(d.Rate, dur)
+		needs = []need{ratio("compliance", th.Compliance), quantile("p95", 0.95), ratio("error-rate", th.ErrorRate)}
+		if th.P99 != nil {
+			needs = append(needs, quantile("p99", 0.99))
+		}
+	case ScenarioRateAnomaly:
+		stream, n = "requests of a well-behaved tenant", arrivals(d.Rate, 2*dur+d.Spike.Duration.D())
+		needs = []need{ratio("false-positive-rate", th.FalsePositives), ratio("unexpected-error-rate", th.UnexpectedErrors)}
+	case ScenarioGraphComplexity:
+		stream, n = "normal queries", arrivals(d.Rate*(1-d.Graph.BombShare), dur)
+		needs = []need{ratio("error-rate", th.ErrorRate)}
+		if b := arrivals(d.Rate*d.Graph.BombShare, dur); b < 1 {
+			return []error{ferr("duration", "rate %g × graph.bomb-share %g × duration %s = %d bomb queries per tenant: expected at least one; raise rate, duration or bomb-share", d.Rate, d.Graph.BombShare, dur, b)}
+		}
+	case ScenarioIngestValidator:
+		k := float64(len(Payloads(1)))
+		stream, n = "valid payloads (one request in 9)", arrivals(d.Rate/k, dur)
+		needs = []need{ratio("error-rate", th.ErrorRate)}
+		if n < 1 {
+			return []error{ferr("duration", "rate %g × duration %s sends %d of each of the %g payloads per tenant: expected at least one; raise rate or duration", d.Rate, dur, n, k)}
+		}
+	default:
+		return nil
+	}
+	var short []string
+	most := int64(0)
+	for _, x := range needs {
+		if n < x.n {
+			short = append(short, fmt.Sprintf("%s needs %d", x.what, x.n))
+			most = max(most, x.n)
+		}
+	}
+	if len(short) == 0 {
+		return nil
+	}
+	// the duration at this rate that gives the most demanding check its
+	// samples, in whole seconds
+	secs := math.Ceil(float64(most) * dur.Seconds() / math.Max(float64(n), 0.5))
+	return []error{ferr("duration", "rate %g × duration %s gives %d %s per tenant, too few samples to judge at %.0f%% confidence: %s; raise rate or duration (about %gs at this rate), or loosen the threshold",
+		d.Rate, dur, n, stream, Confidence*100, strings.Join(short, ", "), secs)}
 }

@@ -40,14 +40,23 @@ func startDemo(t *testing.T, ab demo.AbuseOptions, knobs map[string]demo.Knobs) 
 }
 
 // baseSpec is a short, known-good spec for the demo; each test changes
-// what it is about.
+// what it is about. Its 60 samples per tenant meet the minimum of p95
+// (59) and, with error-rate < 0.05 and false-positive-rate <= 0.05, of
+// the rates (52); the default error-rate < 0.01 would need 268.
 func baseSpec(target, scenario string) Spec {
 	return Spec{
 		Target: target, Tenants: tenants, Scenario: scenario, LoopbackOnly: true,
-		Rate: 20, Duration: policy.Duration(time.Second), MaxInFlight: 512, Timeout: policy.Duration(2 * time.Second),
+		Rate: 60, Duration: dur(time.Second), MaxInFlight: 512, Timeout: policy.Duration(5 * time.Second),
 		Probe:         Probe{Path: "/t/{tenant}/items"},
 		LateTolerance: policy.Duration(time.Second), // a shared, busy 2-core CI machine; lateness has its own test
+		Thresholds:    Thresholds{ErrorRate: policy.MustCondition("< 0.05"), FalsePositives: policy.MustCondition("<= 0.05")},
 	}
+}
+
+// dur is a policy duration for Spec.Duration.
+func dur(d time.Duration) *policy.Duration {
+	v := policy.Duration(d)
+	return &v
 }
 
 // heavy bounds how many load-generating tests run at once, so that the
@@ -143,8 +152,9 @@ func TestSLOScenario(t *testing.T) {
 
 func anomalySpec(target string) Spec {
 	s := baseSpec(target, ScenarioRateAnomaly)
-	s.Rate = 10
-	s.Duration = policy.Duration(1500 * time.Millisecond)
+	s.Rate = 10 // 40 requests per well-behaved tenant: false-positive-rate <= 0.1 needs 25
+	s.Thresholds.FalsePositives = policy.MustCondition("<= 0.1")
+	s.Duration = dur(1500 * time.Millisecond)
 	s.Spike = Spike{Tenant: "globex", Rate: 120, Duration: policy.Duration(time.Second)}
 	return s
 }
@@ -199,6 +209,7 @@ func TestGraphComplexityScenario(t *testing.T) {
 			t.Parallel()
 			srv, _ := startDemo(t, demo.AbuseOptions{FanOutLimit: tc.limit}, nil)
 			s := baseSpec(srv.URL(), ScenarioGraphComplexity)
+			s.Duration = dur(1500 * time.Millisecond) // 72 normal queries per tenant
 			s.Graph.Path = "/t/{tenant}/graph"
 			r, err := runGate(t, s, "")
 			expectStatus(t, r, err, tc.want, tc.failed...)
@@ -223,7 +234,8 @@ func TestIngestValidatorScenario(t *testing.T) {
 			t.Parallel()
 			srv, a := startDemo(t, tc.ab, nil)
 			s := baseSpec(srv.URL(), ScenarioIngestValidator)
-			s.Rate = 36 // 4 of each of the 9 payloads per tenant
+			s.Rate = 36                                            // 4 of each of the 9 payloads per tenant
+			s.Thresholds.ErrorRate = policy.MustCondition("< 0.5") // 4 valid payloads: its bound needs 3
 			s.Ingest = Ingest{Path: "/t/{tenant}/events", AuditURL: "/t/{tenant}/audit"}
 			r, err := runGate(t, s, "")
 			expectStatus(t, r, err, tc.want, tc.failed...)
@@ -250,10 +262,11 @@ func TestIsolationScenario(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv, _ := startDemo(t, demo.AbuseOptions{Noisy: &demo.NoisyOptions{Workers: 2, Work: 20 * time.Millisecond, Partitioned: tc.partitioned}}, nil)
-			// 2 workers × 20ms serve 100 req/s; the heavy tenant asks for 150
+			// 2 workers × 20ms serve 100 req/s; the heavy tenant asks for 150,
+			// the light ones 40 each
 			s := baseSpec(srv.URL(), ScenarioIsolation)
-			s.Rate = 10
-			s.Duration = policy.Duration(1500 * time.Millisecond)
+			s.Rate = 40 // 60 requests per light tenant, for p95's 59
+			s.Duration = dur(1500 * time.Millisecond)
 			s.Timeout = policy.Duration(5 * time.Second)
 			s.Heavy = Heavy{Tenant: "acme", Rate: 150}
 			r, err := runGate(t, s, "")
@@ -329,13 +342,11 @@ func TestMergeRefusesIncompleteOrDuplicateShards(t *testing.T) {
 	t.Parallel()
 	srv, _ := startDemo(t, demo.AbuseOptions{}, nil)
 	s := baseSpec(srv.URL(), ScenarioSLO)
-	s.Duration = policy.Duration(200 * time.Millisecond)
 	one, err := runGate(t, s, "1/2")
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := baseSpec(srv.URL(), ScenarioSLO)
-	other.Duration = policy.Duration(200 * time.Millisecond)
 	other.Thresholds.P95 = policy.MustCondition("<= 100")
 	two, err := runGate(t, other, "2/2")
 	if err != nil {
@@ -418,7 +429,6 @@ func TestBadTargets(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := baseSpec(tc.target, ScenarioSLO)
-			s.Duration = policy.Duration(200 * time.Millisecond)
 			r, err := runGate(t, s, "")
 			if !errors.Is(err, gate.ErrUnreachable) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got result %v, error %v; want ErrUnreachable saying %q", r, err, tc.want)
@@ -447,8 +457,7 @@ func TestUnreachableRateIsTheGeneratorsFault(t *testing.T) {
 	s := baseSpec(srv.URL(), ScenarioSLO)
 	s.MaxInFlight = 2
 	s.LateTolerance = policy.Duration(50 * time.Millisecond)
-	s.Rate = 50
-	s.Duration = policy.Duration(500 * time.Millisecond)
+	s.Rate = 60 // 10 times what 2 in flight at 100ms can send
 	r, err := runGate(t, s, "")
 	if err != nil {
 		t.Fatal(err)
@@ -476,6 +485,10 @@ func TestSpecValidation(t *testing.T) {
 		{"a bomb share of 1", func(s *Spec) { s.Graph.BombShare = 1 }, "graph.bomb-share"},
 		{"a relative threshold", func(s *Spec) { s.Thresholds.P95 = policy.MustCondition("<= baseline * 2") }, "thresholds.p95-ms"},
 		{"an impossible status", func(s *Spec) { s.Probe.Expect.Status = []int{42} }, "probe.expect.status[0]"},
+		{"{tenant} in the tenant header's name", func(s *Spec) { s.TenantHeader = "X-{tenant}" }, "tenant-header"},
+		{"a negative min-samples", func(s *Spec) { s.MinSamples = -1 }, "min-samples"},
+		{"an explicit duration of 0s", func(s *Spec) { s.Duration = dur(0) }, "duration"},
+		{"too few samples for p95", func(s *Spec) { s.Rate = 50 }, "duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
