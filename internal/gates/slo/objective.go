@@ -37,8 +37,8 @@ type SLOSpec struct {
 	Tenants     []string        `yaml:"tenants" doc:"tenants that must be present; a missing one is no data"`
 	Concurrency int             `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
 	SLOs        []SLOObject     `yaml:"slos" doc:"the objectives (required unless from names a spec)"`
-	From        string          `yaml:"from" doc:"a Sloth prometheus/v1 service spec (relative to the policy) whose SLOs the gate judges beside slos: its service (unless service is set), SLO names, objectives, error_query/total_query events, and alerting name, labels and annotations (page_alert/ticket_alert labels, severity included); problems are reported at the spec's file:line:col"`
-	FromPeriod  policy.Duration `yaml:"from-period" default:"30d" doc:"the period of the SLOs read from from (Sloth's --default-slo-period), e.g. 28d or 7d"`
+	From        string          `yaml:"from" doc:"a Sloth prometheus/v1 service spec or OpenSLO v1 documents (relative to the policy) whose SLOs the gate judges beside slos: the service (unless service is set), SLO names, objectives, event queries and, from Sloth, the alerting name, labels and annotations; problems are reported at the file's own line:col (see docs/slo.md)"`
+	FromPeriod  policy.Duration `yaml:"from-period" default:"30d" doc:"the period of the SLOs read from a Sloth spec (Sloth's --default-slo-period), e.g. 28d or 7d; OpenSLO SLOs bring their timeWindow"`
 
 	// gateID is the default service; dir resolves from.
 	gateID, dir string
@@ -62,7 +62,11 @@ func (s *SLOSpec) loadFrom() []error {
 	if err != nil {
 		return []error{&policy.FieldError{Field: "from", Err: fmt.Errorf("cannot read the Sloth spec: %w", err)}}
 	}
-	spec, errs := ParseSlothSpec(path, b)
+	parse := ParseSlothSpec
+	if isOpenSLO(b) {
+		parse = ParseOpenSLO
+	}
+	spec, errs := parse(path, b)
 	out := make([]error, len(errs))
 	for i, e := range errs {
 		out[i] = e
@@ -76,7 +80,9 @@ func (s *SLOSpec) loadFrom() []error {
 	// the SLOs it could read are validated too, so every problem shows
 	s.sloth, s.slothFrom, s.slothDigest = spec, len(s.SLOs), digest(b)
 	for _, o := range spec.SLOs {
-		o.Period = s.FromPeriod
+		if o.Period == 0 { // OpenSLO names its window, Sloth does not
+			o.Period = s.FromPeriod
+		}
 		s.SLOs = append(s.SLOs, o)
 	}
 	if s.Service == "" {

@@ -186,3 +186,110 @@ func TestSlothSpecInTwoGatesCollides(t *testing.T) {
 		t.Fatalf("want one error at gates[1].with.from naming gate sloth-gate, got %v", err)
 	}
 }
+
+// TestOpenSLOGivesPromtoolValidRules reads OpenSLO v1 documents through the
+// policy: an inline ratio SLI and an indicatorRef, counters made rates over
+// {{.window}}, the SLOs' own windows (28d, 7d), target and targetPercent.
+func TestOpenSLOGivesPromtoolValidRules(t *testing.T) {
+	t.Parallel()
+	p, err := policy.Parse(filepath.Join(sloTestdata, "policy-openslo.yml"), []byte(slothPolicy("openslo/web.yml", "")), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := p.Gates[0].Spec.(*SLOSpec).Models()
+	if len(models) != 2 {
+		t.Fatalf("%d SLOs, want 2", len(models))
+	}
+	a, l := models[0], models[1]
+	if a.ID() != "web/web-availability" || a.Period != 28*slo.Day || a.ErrorBudget() != 0.005 ||
+		a.Good != `sum by (tenant) (rate(http_requests_total{job="web",code!~"5.."}[{{.window}}]))` {
+		t.Errorf("availability SLO = %+v", a)
+	}
+	if l.ID() != "web/web-latency" || l.Period != 7*slo.Day || l.ErrorBudget() != 0.001 ||
+		l.Bad != `sum(rate(http_request_duration_seconds_count{job="web"}[{{.window}}])) - sum(rate(http_request_duration_seconds_bucket{job="web",le="0.5"}[{{.window}}]))` {
+		t.Errorf("latency SLO = %+v", l)
+	}
+	b, err := slo.Rules(models).YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, probs := CheckRuleFile("rules.yml", b); len(probs) > 0 {
+		t.Fatalf("rulefmt: %v", probs)
+	}
+	bin, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool not found; run scripts/services/prometheus.sh")
+		}
+		t.Skip("promtool not found; run scripts/services/prometheus.sh to install it")
+	}
+	path := filepath.Join(t.TempDir(), "rules.yml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "check", "rules", path).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules: %v\n%s\n%s", err, out, b)
+	}
+}
+
+// TestOpenSLOErrors checks the OpenSLO problems, each at its line:col in
+// the file, all at once.
+func TestOpenSLOErrors(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(filepath.Join(sloTestdata, "openslo-bad", "*.yml"))
+	if len(files) == 0 {
+		t.Fatal("no testdata/slo/openslo-bad/*.yml")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			_, err := policy.Parse(filepath.Join(sloTestdata, "policy-openslo.yml"), []byte(slothPolicy("openslo-bad/"+filepath.Base(f), "")), policy.Options{})
+			var es policy.Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("want policy errors, got %v", err)
+			}
+			var lines []string
+			for _, e := range es {
+				lines = append(lines, e.Error())
+				if e.Location.Line == 0 || !strings.HasSuffix(e.Location.File, filepath.Base(f)) {
+					t.Errorf("%s is not in %s", e, f)
+				}
+			}
+			got := strings.ReplaceAll(strings.Join(lines, "\n")+"\n", filepath.ToSlash(sloTestdata)+"/", "")
+			golden := strings.TrimSuffix(f, ".yml") + ".out"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func FuzzParseOpenSLO(f *testing.F) {
+	for _, p := range []string{"openslo/web.yml", "openslo-bad/kinds.yml", "openslo-bad/queries.yml"} {
+		b, err := os.ReadFile(filepath.Join(sloTestdata, p))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		spec, errs := ParseOpenSLO("fuzz.yml", b)
+		if len(errs) == 0 && (spec == nil || len(spec.SLOs) == 0 || len(spec.At) != len(spec.SLOs)) {
+			t.Fatalf("no problems but no SLOs: %+v", spec)
+		}
+		for _, err := range errs {
+			if se := (*SlothError)(nil); !errors.As(err, &se) || se.Location.Line < 1 {
+				t.Fatalf("%v is not a positioned spec error", err)
+			}
+		}
+	})
+}
