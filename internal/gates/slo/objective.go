@@ -44,7 +44,7 @@ type SLOSpec struct {
 	gateID, dir string
 	// sloth is the spec read from From, whose SLOs are SLOs[slothFrom:];
 	// slothDigest is its sha256 for the result's inputs.
-	sloth       *SlothSpec
+	sloth       *FromSpec
 	slothFrom   int
 	slothDigest string
 }
@@ -70,7 +70,7 @@ func (s *SLOSpec) loadFrom() []error {
 	out := make([]error, len(errs))
 	for i, e := range errs {
 		out[i] = e
-		if se := (*SlothError)(nil); errors.As(e, &se) {
+		if se := (*SpecError)(nil); errors.As(e, &se) {
 			out[i] = &policy.FileError{Field: "from", Location: se.Location, Err: errors.New(se.Msg)}
 		}
 	}

@@ -94,9 +94,9 @@ func isOpenSLO(b []byte) bool {
 // objective and a ratioMetric SLI (inline or by indicatorRef to a kind: SLI
 // in the file) over Prometheus counters. Each series selector x of a
 // counter query becomes rate(x[{{.window}}]); a query that already has
-// {{.window}} is taken as written. Every problem is a *SlothError (the
+// {{.window}} is taken as written. Every problem is a *SpecError (the
 // gate's spec-file error) at its file:line:col.
-func ParseOpenSLO(file string, b []byte) (*SlothSpec, []error) {
+func ParseOpenSLO(file string, b []byte) (*FromSpec, []error) {
 	at := func(n *yaml.Node) gate.Location {
 		if n == nil {
 			return gate.Location{File: file, Line: 1, Column: 1}
@@ -104,7 +104,7 @@ func ParseOpenSLO(file string, b []byte) (*SlothSpec, []error) {
 		return gate.Location{File: file, Line: n.Line, Column: n.Column}
 	}
 	fail := func(n *yaml.Node, format string, args ...any) error {
-		return &SlothError{Location: at(n), Msg: fmt.Sprintf(format, args...)}
+		return &SpecError{Location: at(n), Msg: fmt.Sprintf(format, args...)}
 	}
 	var docs []*yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -147,7 +147,7 @@ func ParseOpenSLO(file string, b []byte) (*SlothSpec, []error) {
 	if len(slos) == 0 && len(errs) == 0 {
 		errs = append(errs, fail(nil, "no kind: SLO document; expected at least one"))
 	}
-	out := &SlothSpec{}
+	out := &FromSpec{}
 	for _, d := range slos {
 		o, pos, service, serrs := openSLOObject(d, slis, at, fail)
 		errs = append(errs, serrs...)

@@ -15,10 +15,11 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-// SlothSpec is what a Sloth `prometheus/v1` service spec gives the gate:
-// the service and its SLOs, each with the positions of its keys in the
-// file, so that a problem with an SLO read from it is reported there.
-type SlothSpec struct {
+// FromSpec is what a spec file named by from (a Sloth `prometheus/v1`
+// service spec or OpenSLO v1 documents) gives the gate: the service and its
+// SLOs, each with the positions of its keys in the file, so that a problem
+// with an SLO read from it is reported there.
+type FromSpec struct {
 	Service string
 	SLOs    []SLOObject
 	// At holds, per SLO, the position of each key the gate may report a
@@ -26,20 +27,20 @@ type SlothSpec struct {
 	At []map[string]gate.Location
 }
 
-// ErrSlothSpec is matched (errors.Is) by every problem ParseSlothSpec
-// reports.
-var ErrSlothSpec = errors.New("bad Sloth spec")
+// ErrSpecFile is matched (errors.Is) by every problem ParseSlothSpec and
+// ParseOpenSLO report.
+var ErrSpecFile = errors.New("bad SLO spec file")
 
-// SlothError is one problem in a Sloth spec, at its file:line:col.
-type SlothError struct {
+// SpecError is one problem in a spec file, at its file:line:col.
+type SpecError struct {
 	Location gate.Location
 	Msg      string
 }
 
-func (e *SlothError) Error() string { return e.Location.String() + ": " + e.Msg }
+func (e *SpecError) Error() string { return e.Location.String() + ": " + e.Msg }
 
-// Is makes every SlothError match ErrSlothSpec.
-func (e *SlothError) Is(target error) bool { return target == ErrSlothSpec }
+// Is makes every SpecError match ErrSpecFile.
+func (e *SpecError) Is(target error) bool { return target == ErrSpecFile }
 
 // Sloth's spec, decoded strictly: an unknown key is an error.
 type slothFile struct {
@@ -80,9 +81,9 @@ type slothAlert struct {
 // ParseSlothSpec reads a Sloth `prometheus/v1` service spec (one YAML
 // document; Sloth's multi-document files are several services and are
 // refused: give each its own gate). It returns every problem at once, each
-// a *SlothError at file:line:col, beside the SLOs it could read (nil when
+// a *SpecError at file:line:col, beside the SLOs it could read (nil when
 // the file cannot be decoded), so that their own problems are found too.
-func ParseSlothSpec(file string, b []byte) (*SlothSpec, []error) {
+func ParseSlothSpec(file string, b []byte) (*FromSpec, []error) {
 	at := func(n *yaml.Node) gate.Location {
 		if n == nil {
 			return gate.Location{File: file, Line: 1, Column: 1}
@@ -90,7 +91,7 @@ func ParseSlothSpec(file string, b []byte) (*SlothSpec, []error) {
 		return gate.Location{File: file, Line: n.Line, Column: n.Column}
 	}
 	fail := func(n *yaml.Node, format string, args ...any) error {
-		return &SlothError{Location: at(n), Msg: fmt.Sprintf(format, args...)}
+		return &SpecError{Location: at(n), Msg: fmt.Sprintf(format, args...)}
 	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -134,7 +135,7 @@ func ParseSlothSpec(file string, b []byte) (*SlothSpec, []error) {
 	if len(f.SLOs) == 0 {
 		errs = append(errs, fail(valueOf(doc, "slos"), "no SLOs; expected at least one under slos"))
 	}
-	out := &SlothSpec{Service: f.Service}
+	out := &FromSpec{Service: f.Service}
 	slosNode := valueOf(doc, "slos")
 	for i, sl := range f.SLOs {
 		var n *yaml.Node
@@ -226,13 +227,13 @@ func slothTypeError(file string, root *yaml.Node, msg string) error {
 		if k := keyAt(root, line, m[2]); k != nil {
 			loc.Column = k.Column
 		}
-		return &SlothError{Location: loc, Msg: fmt.Sprintf("unknown key %q", m[2])}
+		return &SpecError{Location: loc, Msg: fmt.Sprintf("unknown key %q", m[2])}
 	}
 	if m := typeLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &SlothError{Location: gate.Location{File: file, Line: line, Column: 1}, Msg: m[2]}
+		return &SpecError{Location: gate.Location{File: file, Line: line, Column: 1}, Msg: m[2]}
 	}
-	return &SlothError{Location: gate.Location{File: file, Line: 1, Column: 1}, Msg: msg}
+	return &SpecError{Location: gate.Location{File: file, Line: 1, Column: 1}, Msg: msg}
 }
 
 // keyAt finds the mapping key named key on line in the tree under n.
@@ -283,7 +284,7 @@ func valueOf(n *yaml.Node, key string) *yaml.Node {
 }
 
 // slothYAMLError turns a yaml.v3 error ("yaml: line 3: …" or a type
-// error list) into a SlothError at its line.
+// error list) into a SpecError at its line.
 func slothYAMLError(file string, err error) error {
 	msg := err.Error()
 	line := 1
@@ -299,13 +300,13 @@ func slothYAMLError(file string, err error) error {
 			}
 		}
 	}
-	return &SlothError{Location: gate.Location{File: file, Line: line, Column: 1}, Msg: msg}
+	return &SpecError{Location: gate.Location{File: file, Line: line, Column: 1}, Msg: msg}
 }
 
 // fileError places a problem with an SLO read from a Sloth spec at its
 // position in that file: the key itself (alerts.labels.team), else the
 // key's first part (alerts), else the SLO.
-func (s *SlothSpec) fileError(i int, field string, err error) error {
+func (s *FromSpec) fileError(i int, field string, err error) error {
 	key, _, _ := strings.Cut(field, ".")
 	loc, ok := s.At[i][field]
 	if !ok {

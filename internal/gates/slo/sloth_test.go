@@ -156,8 +156,8 @@ func FuzzParseSlothSpec(f *testing.F) {
 			t.Fatalf("no problems but no SLOs: %+v", spec)
 		}
 		for _, err := range errs {
-			if se := (*SlothError)(nil); !errors.As(err, &se) || !errors.Is(err, ErrSlothSpec) || se.Location.Line < 1 {
-				t.Fatalf("%v is not a positioned *SlothError", err)
+			if se := (*SpecError)(nil); !errors.As(err, &se) || !errors.Is(err, ErrSpecFile) || se.Location.Line < 1 {
+				t.Fatalf("%v is not a positioned *SpecError", err)
 			}
 		}
 	})
@@ -287,7 +287,7 @@ func FuzzParseOpenSLO(f *testing.F) {
 			t.Fatalf("no problems but no SLOs: %+v", spec)
 		}
 		for _, err := range errs {
-			if se := (*SlothError)(nil); !errors.As(err, &se) || se.Location.Line < 1 {
+			if se := (*SpecError)(nil); !errors.As(err, &se) || !errors.Is(err, ErrSpecFile) || se.Location.Line < 1 {
 				t.Fatalf("%v is not a positioned spec error", err)
 			}
 		}
