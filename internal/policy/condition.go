@@ -13,6 +13,11 @@ import (
 // value (baseline) is supplied when the condition is evaluated.
 //
 // A condition never holds for NaN, ±Inf or a missing value.
+//
+// A value within RelTolerance of its bound counts as equal to it, for every
+// operator: "< 2" fails for 1.9999999999999982 (a burn rate computed in
+// binary floating point from an error ratio of exactly twice the budget),
+// "<= 2" and "== 2" hold for it, and "!= 2" does not.
 type Condition struct {
 	// Op is one of <, <=, >, >=, ==, !=, between.
 	Op string
@@ -161,27 +166,52 @@ func (c Condition) HoldsRel(v, ref float64) bool {
 }
 
 func (c Condition) holds(v, bound float64) bool {
-	if !finite(v) {
+	if !finite(v) || !finite(bound) {
 		return false
 	}
 	switch c.Op {
 	case "<":
-		return v < bound
+		return Less(v, bound)
 	case "<=":
-		return v <= bound
+		return !Greater(v, bound)
 	case ">":
-		return v > bound
+		return Greater(v, bound)
 	case ">=":
-		return v >= bound
+		return !Less(v, bound)
 	case "==":
-		return v == bound
+		return Equal(v, bound)
 	case "!=":
-		return v != bound
+		return !Equal(v, bound)
 	case "between":
-		return v >= c.Value && v <= c.Upper
+		return !Less(v, c.Value) && !Greater(v, c.Upper)
 	}
 	return false
 }
+
+// RelTolerance is the relative tolerance within which a value equals its
+// threshold: a and b are equal when |a − b| ≤ RelTolerance × max(|a|, |b|).
+// It absorbs the rounding of binary floating point (a burn rate of exactly 2
+// computed as 1.9999999999999982) and nothing a measurement could mean. A
+// threshold of 0 is compared exactly.
+const RelTolerance = 1e-9
+
+// Equal reports whether a and b are equal within RelTolerance. It is false
+// when either is NaN.
+func Equal(a, b float64) bool {
+	if a == b {
+		return true
+	}
+	if math.IsNaN(a) || math.IsNaN(b) || math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return false
+	}
+	return math.Abs(a-b) <= RelTolerance*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// Less reports whether a is below b by more than RelTolerance.
+func Less(a, b float64) bool { return a < b && !Equal(a, b) }
+
+// Greater reports whether a is above b by more than RelTolerance.
+func Greater(a, b float64) bool { return a > b && !Equal(a, b) }
 
 // Describe renders the condition with a resolved reference, e.g.
 // "<= 1.1 × baseline (0.0242)".

@@ -113,6 +113,11 @@ func (d *decoder) validateSpec(v Validator, withPath string) {
 	}()
 	for _, err := range errs {
 		path := withPath
+		if fe := (*FileError)(nil); errors.As(err, &fe) {
+			// a problem in a file the settings name, at its own position
+			d.errs = append(d.errs, &Error{Location: fe.Location, Path: join(withPath, fe.Field), Kind: KindValue, Message: fe.Err.Error()})
+			continue
+		}
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			if fe.Field != "" {

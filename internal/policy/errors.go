@@ -59,10 +59,15 @@ func (es Errors) Error() string {
 // Is makes Errors match gate.ErrBadInput.
 func (es Errors) Is(target error) bool { return target == gate.ErrBadInput }
 
-func (es Errors) sort() {
+func (es Errors) sort(file string) {
 	sort.SliceStable(es, func(i, j int) bool {
 		a, b := es[i].Location, es[j].Location
 		switch {
+		case a.File != b.File: // the policy's own problems first, then each file named in it
+			if a.File == file || b.File == file {
+				return a.File == file
+			}
+			return a.File < b.File
 		case a.Line != b.Line:
 			return a.Line < b.Line
 		case a.Column != b.Column:
@@ -91,4 +96,55 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // decoding. Each error may be a *FieldError to point at a key.
 type Validator interface {
 	Validate() []error
+}
+
+// Binder is a gate's settings type that needs to know where it stands: its
+// gate's id (e.g. as the default name of what it defines) and the policy's
+// directory (to read a file the settings name). Parse calls Bind after
+// decoding the `with:` block and before Validate.
+type Binder interface {
+	Bind(GateContext)
+}
+
+// GateContext is what Bind learns.
+type GateContext struct {
+	// ID is the gate's id.
+	ID string
+	// Dir is the policy file's directory, against which relative paths
+	// are resolved.
+	Dir string
+}
+
+// FileError is a problem in another file the settings name (e.g. an SLO
+// spec), at its own file:line:col; Field is the key that names the file.
+type FileError struct {
+	Field    string
+	Location gate.Location
+	Err      error
+}
+
+func (e *FileError) Error() string { return e.Location.String() + ": " + e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Identifier is a gate's settings type whose items must be unique across
+// the whole policy, not only within their gate: the SLOs of every slo gate
+// share one Prometheus, so two with one service and name would collide.
+// Parse reports a key given by two gates as an error at the second, naming
+// the first's position.
+type Identifier interface {
+	Identities() []Identity
+}
+
+// Identity is one item's policy-wide key.
+type Identity struct {
+	// Key identifies the item, e.g. `service "checkout", slo "availability"`.
+	Key string
+	// Field is the item's key relative to the gate's `with:`, e.g.
+	// slos[0].name.
+	Field string
+	// Hint says what to do about a duplicate, e.g. "give one gate another
+	// service".
+	Hint string
 }

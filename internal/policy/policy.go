@@ -136,8 +136,8 @@ func Parse(file string, b []byte, o Options) (*Policy, error) {
 	}
 	d := newDecoder(file, getenv)
 	fail := func(es Errors) (*Policy, error) {
-		es.clamp(b)
-		es.sort()
+		es.clamp(file, b)
+		es.sort(file)
 		return nil, es
 	}
 	var root yaml.Node
@@ -240,11 +240,15 @@ func (p *Policy) validate(d *decoder, doc *yaml.Node) {
 			with = &yaml.Node{Kind: yaml.MappingNode, Line: g.Location.Line, Column: g.Location.Column}
 		}
 		d.decode(with, reflect.ValueOf(spec).Elem(), withPath, "")
+		if v, ok := spec.(Binder); ok {
+			v.Bind(GateContext{ID: g.ID, Dir: filepath.Dir(d.file)})
+		}
 		if v, ok := spec.(Validator); ok {
 			d.validateSpec(v, withPath)
 		}
 		g.Spec = spec
 	}
+	p.checkIdentities(d)
 	for i, g := range p.Gates {
 		for j, n := range g.Needs {
 			path := fmt.Sprintf("gates[%d].needs[%d]", i, j)
@@ -263,6 +267,43 @@ func (p *Policy) validate(d *decoder, doc *yaml.Node) {
 		d.errs = append(d.errs, &Error{Location: d.at(path), Path: path, Kind: KindValue,
 			Message: "needs form a cycle: " + strings.Join(cyc, " → ")})
 	}
+}
+
+// checkIdentities reports an item key (Identifier) that two gates define,
+// at the second, naming the first's position.
+func (p *Policy) checkIdentities(d *decoder) {
+	type first struct {
+		gate int
+		path string
+	}
+	seen := map[string]first{}
+	for i, g := range p.Gates {
+		v, ok := g.Spec.(Identifier)
+		if !ok {
+			continue
+		}
+		for _, id := range v.Identities() {
+			path := join(fmt.Sprintf("gates[%d].with", i), id.Field)
+			f, dup := seen[id.Key]
+			if !dup {
+				seen[id.Key] = first{i, path}
+				continue
+			}
+			if f.gate == i || d.reported(path) {
+				continue // a duplicate within a gate is the gate's to report
+			}
+			d.errs = append(d.errs, &Error{Location: d.at(path), Path: path, Kind: KindValue,
+				Message: fmt.Sprintf("%s is also defined by gate %q at %s (%s)%s",
+					id.Key, p.Gates[f.gate].ID, d.at(f.path), f.path, semi(id.Hint))})
+		}
+	}
+}
+
+func semi(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "; " + s
 }
 
 // cycle returns one dependency cycle among the gates' needs, or nil.

@@ -242,9 +242,12 @@ func lineStarts(b []byte) []int {
 
 // clamp moves each error's position inside b: YAML places a value
 // missing at the end of the input (`key:` on the last line) past it.
-func (es Errors) clamp(b []byte) {
+func (es Errors) clamp(file string, b []byte) {
 	starts := lineStarts(b)
 	for _, e := range es {
+		if e.Location.File != file && e.Location.File != "" {
+			continue // in another file (FileError), positioned by its reader
+		}
 		l := &e.Location
 		if l.Line < 1 {
 			l.Line, l.Column = 1, 1

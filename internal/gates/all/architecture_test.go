@@ -102,7 +102,6 @@ func TestRunnerOwnsTheVerdictLayering(t *testing.T) {
 var longPending = map[string]bool{
 	"internal/budget.ReadUsageCSV":        true,
 	"internal/gates/budget.load":          true,
-	"internal/gates/slo.judgeTenant":      true,
 	"internal/gates/synthetic.Merge":      true,
 	"internal/githubapi/githubtest.serve": true,
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
 	"github.com/maestro-conductor/releasegate/internal/policy"
@@ -29,25 +31,125 @@ func init() {
 
 // SLOSpec is the `with:` block of an slo gate.
 type SLOSpec struct {
-	Source      SourceSpec  `yaml:"source" required:"true" doc:"where the metrics come from: url (Prometheus API) or file (in-process PromQL)"`
-	TenantLabel string      `yaml:"tenant-label" doc:"label whose values are tenants; the bad/good/total queries must keep it (sum by (tenant) …)"`
-	Tenants     []string    `yaml:"tenants" doc:"tenants that must be present; a missing one is no data"`
-	Concurrency int         `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
-	SLOs        []SLOObject `yaml:"slos" required:"true" doc:"the objectives"`
+	Source      SourceSpec      `yaml:"source" required:"true" doc:"where the metrics come from: url (Prometheus API) or file (in-process PromQL)"`
+	Service     string          `yaml:"service" doc:"the service the SLOs belong to: with the SLO name it identifies an SLO across the policy, and it is the service label of generated rules (default: the gate id)"`
+	TenantLabel string          `yaml:"tenant-label" doc:"label whose values are tenants; the bad/good/total queries must keep it (sum by (tenant) …)"`
+	Tenants     []string        `yaml:"tenants" doc:"tenants that must be present; a missing one is no data"`
+	Concurrency int             `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
+	SLOs        []SLOObject     `yaml:"slos" doc:"the objectives (required unless from names a spec)"`
+	From        string          `yaml:"from" doc:"a Sloth prometheus/v1 service spec or OpenSLO v1 documents (relative to the policy) whose SLOs the gate judges beside slos: the service (unless service is set), SLO names, objectives, event queries and, from Sloth, the alerting name, labels and annotations; problems are reported at the file's own line:col (see docs/slo.md)"`
+	FromPeriod  policy.Duration `yaml:"from-period" default:"30d" doc:"the period of the SLOs read from a Sloth spec (Sloth's --default-slo-period), e.g. 28d or 7d; OpenSLO SLOs bring their timeWindow"`
+
+	// gateID is the default service; dir resolves from.
+	gateID, dir string
+	// sloth is the spec read from From, whose SLOs are SLOs[slothFrom:];
+	// slothDigest is its sha256 for the result's inputs.
+	sloth       *FromSpec
+	slothFrom   int
+	slothDigest string
+}
+
+// loadFrom reads the Sloth spec named by From once, appending its SLOs.
+func (s *SLOSpec) loadFrom() []error {
+	if s.From == "" || s.sloth != nil {
+		return nil
+	}
+	path := s.From
+	if !filepath.IsAbs(path) && s.dir != "" {
+		path = filepath.Join(s.dir, path)
+	}
+	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
+	if err != nil {
+		return []error{&policy.FieldError{Field: "from", Err: fmt.Errorf("cannot read the Sloth spec: %w", err)}}
+	}
+	parse := ParseSlothSpec
+	if isOpenSLO(b) {
+		parse = ParseOpenSLO
+	}
+	spec, errs := parse(path, b)
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+		if se := (*SpecError)(nil); errors.As(e, &se) {
+			out[i] = &policy.FileError{Field: "from", Location: se.Location, Err: errors.New(se.Msg)}
+		}
+	}
+	if spec == nil {
+		return out
+	}
+	// the SLOs it could read are validated too, so every problem shows
+	s.sloth, s.slothFrom, s.slothDigest = spec, len(s.SLOs), digest(b)
+	for _, o := range spec.SLOs {
+		if o.Period == 0 { // OpenSLO names its window, Sloth does not
+			o.Period = s.FromPeriod
+		}
+		s.SLOs = append(s.SLOs, o)
+	}
+	if s.Service == "" {
+		s.Service = spec.Service
+	}
+	return out
+}
+
+// Bind learns the gate's id, the default service, and the policy's
+// directory, against which from is read.
+func (s *SLOSpec) Bind(c policy.GateContext) { s.gateID, s.dir = c.ID, c.Dir }
+
+// service is the service that identifies the SLOs: Service, else the gate id.
+func (s *SLOSpec) service() string {
+	if s.Service != "" {
+		return s.Service
+	}
+	return s.gateID
+}
+
+// Identities are the policy-wide keys of the SLOs: service and name. Two
+// gates with one service and SLO name would give rule series and groups
+// that collide.
+func (s *SLOSpec) Identities() []policy.Identity {
+	out := make([]policy.Identity, 0, len(s.SLOs))
+	for i, o := range s.SLOs {
+		if o.Name == "" {
+			continue
+		}
+		field := fmt.Sprintf("slos[%d].name", i)
+		if s.sloth != nil && i >= s.slothFrom {
+			field = "from" // read from the Sloth spec
+		}
+		out = append(out, policy.Identity{
+			Key:   fmt.Sprintf("slo %q of service %q", o.Name, s.service()),
+			Field: field,
+			Hint:  "their rules would share one group name and one set of series: give one gate another service or rename one SLO",
+		})
+	}
+	return out
 }
 
 // SLOObject is one objective in the policy.
 type SLOObject struct {
 	Name            string                      `yaml:"name" required:"true" doc:"SLO name, used in results and in the slo label of generated rules"`
 	Objective       float64                     `yaml:"objective" required:"true" doc:"target percentage of good events, e.g. 99.9"`
-	Period          policy.Duration             `yaml:"period" default:"30d" doc:"compliance period of the error budget: at least 1h, and with tiers at least 3d (their longest window); burn-rate windows must fit in it"`
+	Period          policy.Duration             `yaml:"period" default:"30d" doc:"compliance period of the error budget: at least 1h; the tiers' windows scale with it (see docs/slo.md) and burn-rate windows must fit in it"`
 	Bad             string                      `yaml:"bad" doc:"PromQL rate of bad events with {{.window}} as the range, e.g. sum by (tenant) (rate(http_requests_total{code=~\"5..\"}[{{.window}}])); set bad or good"`
 	Good            string                      `yaml:"good" doc:"PromQL rate of good events with {{.window}}; set bad or good"`
 	Total           string                      `yaml:"total" required:"true" doc:"PromQL rate of all events with {{.window}}"`
 	BurnRates       map[string]policy.Condition `yaml:"burn-rates" doc:"burn-rate conditions by window, e.g. {5m: \"< 2.0\", 1h: \"< 1.0\"}"`
-	Tiers           *bool                       `yaml:"tiers" default:"true" doc:"check the multi-window tiers: page tiers (1h/5m, 6h/30m) fail, ticket tiers (1d/2h, 3d/6h) warn"`
+	Tiers           *bool                       `yaml:"tiers" default:"true" doc:"check the multi-window tiers: page tiers (1h/5m ×14.4, 6h/30m ×6 for 30d) fail, ticket tiers (1d/2h ×3, 3d/6h ×1) warn; for other periods the windows scale with the period"`
 	BudgetRemaining *policy.Condition           `yaml:"budget-remaining" default:"> 0" doc:"condition on the fraction of the period's error budget left"`
 	OnNoData        string                      `yaml:"on-no-data" enum:"fail,warn,skip" default:"fail" doc:"outcome when a query returns nothing for a tenant, or NaN"`
+	Alerts          *SLOAlerts                  `yaml:"alerts" doc:"names, severities, labels and annotations of the alerts releasegate slo rules generates"`
+	PeriodRatio     string                      `yaml:"period-ratio" enum:"auto,exact,average" default:"auto" doc:"how the generated rules record the error ratio over the period: exact (the queries over the whole period), average (the mean of the recorded 5m ratios, as Sloth: cheap, weighs every 5m alike), or auto: average when a query uses a subquery, else exact; the gate always evaluates the exact ratio"`
+}
+
+// SLOAlerts is the policy's say over the generated alerts of one SLO.
+type SLOAlerts struct {
+	Name           string            `yaml:"name" default:"SLOErrorBudgetBurn" doc:"name of the burn-rate alerts"`
+	PageSeverity   string            `yaml:"page-severity" default:"page" doc:"severity label of the page tiers and of SLOMetricAbsent"`
+	TicketSeverity string            `yaml:"ticket-severity" default:"ticket" doc:"severity label of the ticket tiers"`
+	Labels         map[string]string `yaml:"labels" doc:"labels added to every generated alert, e.g. {team: payments}; service, slo, severity, window, tenant and alertname are reserved"`
+	PageLabels     map[string]string `yaml:"page-labels" doc:"labels added to the page alerts only, e.g. {routing_key: payments}"`
+	TicketLabels   map[string]string `yaml:"ticket-labels" doc:"labels added to the ticket alerts only, e.g. {channel: \"#payments\"}"`
+	Annotations    map[string]string `yaml:"annotations" doc:"annotations added to every generated alert, e.g. {runbook_url: https://…, dashboard: https://…}; a summary replaces releasegate's; Prometheus templates such as {{ $labels.tenant }} work and are checked"`
 }
 
 func (o *SLOObject) model() slo.SLO {
@@ -55,7 +157,12 @@ func (o *SLOObject) model() slo.SLO {
 	if p == 0 {
 		p = 30 * slo.Day
 	}
-	return slo.SLO{Name: o.Name, Objective: o.Objective / 100, Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
+	m := slo.SLO{Name: o.Name, Objective: slo.ObjectiveRatio(o.Objective), Period: p, Bad: o.Bad, Good: o.Good, Total: o.Total}
+	if a := o.Alerts; a != nil {
+		m.Alerts = slo.Alerts{Name: a.Name, PageSeverity: a.PageSeverity, TicketSeverity: a.TicketSeverity,
+			Labels: a.Labels, PageLabels: a.PageLabels, TicketLabels: a.TicketLabels, Annotations: a.Annotations}
+	}
+	return m
 }
 
 // burnWindows returns the burn-rate windows sorted, or an error per bad
@@ -88,11 +195,17 @@ func (o *SLOObject) burnWindows() ([]time.Duration, map[time.Duration]policy.Con
 	return ws, conds, errs
 }
 
-// SLOs returns the domain objects of the spec (for rule generation).
+// Models returns the domain objects of the spec (for rule generation),
+// each identified by the spec's service and its name.
 func (s *SLOSpec) Models() []slo.SLO {
 	out := make([]slo.SLO, len(s.SLOs))
 	for i := range s.SLOs {
 		out[i] = s.SLOs[i].model()
+		out[i].Service = s.service()
+		// Validate has parsed the query: an error here leaves no selectors
+		sels, _ := metrics.Selectors(strings.ReplaceAll(s.SLOs[i].Total, slo.WindowPlaceholder, "5m"))
+		out[i].Selectors = sels
+		out[i].AveragePeriod = s.SLOs[i].averagePeriod()
 	}
 	return out
 }
@@ -107,13 +220,25 @@ func (s *SLOSpec) Validate() []error {
 	if len(s.Tenants) > 0 && s.TenantLabel == "" {
 		errs = append(errs, &policy.FieldError{Field: "tenants", Err: errors.New("tenants are matched against tenant-label; set tenant-label, e.g. tenant")})
 	}
-	if len(s.SLOs) == 0 {
-		errs = append(errs, &policy.FieldError{Field: "slos", Err: errors.New("no SLOs; expected at least one")})
+	ferrs := s.loadFrom()
+	if len(ferrs) > 0 && s.sloth == nil {
+		return append(errs, ferrs...)
+	}
+	errs = append(errs, ferrs...)
+	if len(s.SLOs) == 0 && len(ferrs) == 0 {
+		errs = append(errs, &policy.FieldError{Field: "slos", Err: errors.New("no SLOs; expected at least one under slos, or a Sloth spec in from")})
+	}
+	if err := slo.CheckName(s.Service); err != nil && s.Service != "" {
+		errs = append(errs, &policy.FieldError{Field: "service", Err: err})
 	}
 	names := map[string]bool{}
 	for i := range s.SLOs {
 		o := &s.SLOs[i]
 		at := func(field string, err error) {
+			if s.sloth != nil && i >= s.slothFrom {
+				errs = append(errs, s.sloth.fileError(i-s.slothFrom, field, err))
+				return
+			}
 			errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("slos[%d].%s", i, field), Err: err})
 		}
 		if names[o.Name] && o.Name != "" {
@@ -126,16 +251,6 @@ func (s *SLOSpec) Validate() []error {
 				at(fe.Field, fe.Err)
 			} else {
 				errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("slos[%d]", i), Err: err})
-			}
-		}
-		if (o.Tiers == nil || *o.Tiers) && m.Period >= time.Hour {
-			// a period under an hour is reported by m.Validate
-			for _, tier := range m.Tiers() {
-				if tier.Long > m.Period {
-					at("period", fmt.Errorf("%s is shorter than the %s window of the %s tier; the tiers judge windows within the period: use a period of at least %s or set tiers: false",
-						slo.FormatWindow(m.Period), slo.FormatWindow(tier.Long), tier.Name(), slo.FormatWindow(tier.Long)))
-					break
-				}
 			}
 		}
 		parsed := 0
@@ -157,6 +272,7 @@ func (s *SLOSpec) Validate() []error {
 		if o.BudgetRemaining != nil && o.BudgetRemaining.Relative() {
 			at("budget-remaining", errors.New("expected an absolute condition such as \"> 0.25\""))
 		}
+		before := len(errs)
 		_, _, werrs := o.burnWindows()
 		for _, err := range werrs {
 			if fe := (*policy.FieldError)(nil); errors.As(err, &fe) {
@@ -165,8 +281,71 @@ func (s *SLOSpec) Validate() []error {
 				at("burn-rates", err)
 			}
 		}
+		if o.Alerts != nil && len(errs) == before && len(m.Validate()) == 0 && parsed >= 2 {
+			// what releasegate slo rules would write for it, checked like
+			// promtool check rules: annotation templates above all
+			if err := checkGenerated(m); err != nil {
+				at("alerts", err)
+			}
+		}
 	}
 	return errs
+}
+
+// averagePeriod reports whether the rules record the period's ratio as
+// the average of the 5m ratios (period-ratio). Only rule generation asks:
+// it parses the queries.
+func (o *SLOObject) averagePeriod() bool {
+	switch o.PeriodRatio {
+	case "average":
+		return true
+	case "", "auto":
+		return hasSubquery(o.Bad) || hasSubquery(o.Good) || hasSubquery(o.Total)
+	}
+	return false
+}
+
+// hasSubquery reports whether q (with the window placeholder) uses a
+// subquery such as sum_over_time((x > bool 0.5)[{{.window}}:1m]).
+func hasSubquery(q string) bool {
+	if q == "" {
+		return false
+	}
+	expr, err := metrics.ParseQuery(strings.ReplaceAll(q, slo.WindowPlaceholder, "5m"))
+	if err != nil {
+		return false
+	}
+	found := false
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		if _, ok := n.(*parser.SubqueryExpr); ok {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
+// checkGenerated checks the rules generated for m as promtool check rules
+// would (rulefmt: names, labels, templates, every expr).
+func checkGenerated(m slo.SLO) error {
+	b, err := slo.Rules([]slo.SLO{m}).YAML()
+	if err != nil {
+		return fmt.Errorf("the generated rules cannot be written: %w", err)
+	}
+	if _, probs := CheckRuleFile("generated rules", b); len(probs) > 0 {
+		// one alert setting repeats in every alert: say it once
+		seen := map[string]bool{}
+		var msgs []string
+		for _, p := range probs {
+			msg := ruleNameRE.ReplaceAllString(p.Msg, "")
+			if !seen[msg] {
+				seen[msg] = true
+				msgs = append(msgs, msg)
+			}
+		}
+		return fmt.Errorf("the generated rules would not load in Prometheus: %s", strings.Join(msgs, "; "))
+	}
+	return nil
 }
 
 // checkRatioPart parses one of an SLO's bad, good and total queries the
@@ -279,6 +458,9 @@ func (g *SLOGate) Run(ctx context.Context) (*gate.Result, error) {
 		})
 	}
 	res := &gate.Result{Kind: "slo", Inputs: []gate.Input{sourceInput(g.src)}}
+	if g.spec.sloth != nil {
+		res.Inputs = append(res.Inputs, gate.Input{Name: g.spec.From, Digest: g.spec.slothDigest})
+	}
 	if err != nil {
 		return res, err
 	}
@@ -304,7 +486,7 @@ func (g *SLOGate) windows(i int) []time.Duration {
 	seen := map[time.Duration]bool{}
 	var out []time.Duration
 	bw, _, _ := o.burnWindows()
-	for _, w := range append(append(append([]time.Duration{}, slo.Windows...), o.model().Period), bw...) {
+	for _, w := range append(o.model().ReportWindows(), bw...) {
 		if !seen[w] {
 			seen[w] = true
 			out = append(out, w)
@@ -354,8 +536,8 @@ func (g *SLOGate) judgeSLO(i int, ratios map[ratioKey]map[string]float64, fresh 
 			continue
 		}
 		burns := map[string]any{}
-		for _, w := range slo.Windows {
-			if r, ok := view[w]; ok {
+		for _, w := range m.ReportWindows() {
+			if r, ok := view[w]; ok && w != m.Period {
 				burns[slo.FormatWindow(w)] = gate.FormatFloat(m.BurnRate(r))
 			}
 		}
@@ -384,111 +566,155 @@ func forTenant(label, t string) string {
 	return fmt.Sprintf(" for %s=%q", label, t)
 }
 
+// tenantJudge judges one tenant of one SLO over its error ratios by
+// window; exhaust says when the budget runs out at the 1h burn rate.
+type tenantJudge struct {
+	g       *SLOGate
+	o       *SLOObject
+	m       slo.SLO
+	tenant  string
+	view    tenantView
+	exhaust string
+}
+
+// get is the error ratio over w, false when missing or NaN.
+func (j *tenantJudge) get(w time.Duration) (float64, bool) {
+	v, ok := j.view[w]
+	return v, ok && !isNaN(v)
+}
+
+// noData is the check for a window without a usable ratio.
+func (j *tenantJudge) noData(name string, w time.Duration) gate.Check {
+	_, found := j.view[w]
+	return j.g.noData(j.o, name, j.tenant, w, found)
+}
+
+// judgeTenant checks the burn-rate conditions, the tiers and the budget
+// remaining of one tenant.
 func (g *SLOGate) judgeTenant(o *SLOObject, m slo.SLO, t string, view tenantView) []gate.Check {
-	var out []gate.Check
-	get := func(w time.Duration) (float64, bool) {
-		v, ok := view[w]
-		return v, ok && !isNaN(v)
-	}
-	// budget remaining and time to exhaustion at the 1h burn rate
-	remaining, remOK := get(m.Period)
+	j := &tenantJudge{g: g, o: o, m: m, tenant: t, view: view}
+	remaining, remOK := j.get(m.Period)
 	if remOK {
-		remaining = m.BudgetRemaining(remaining)
-	}
-	burn1h, b1ok := get(time.Hour)
-	if b1ok {
-		burn1h = m.BurnRate(burn1h)
-	}
-	exhaust := ""
-	if remOK && b1ok {
-		if d, ok := m.TimeToExhaustion(remaining, burn1h); ok {
-			if d == 0 {
-				exhaust = "budget exhausted"
-			} else {
-				exhaust = "budget exhausted in " + slo.FormatDuration(d) + " at the 1h burn rate"
-			}
+		// a period burn of 1 within the tolerance leaves exactly nothing,
+		// so that "> 0" fails at the threshold as every condition does
+		if policy.Equal(m.BurnRate(remaining), 1) {
+			remaining = 0
 		} else {
-			exhaust = "budget not being spent"
+			remaining = m.BudgetRemaining(remaining)
 		}
 	}
-	ws, conds, _ := o.burnWindows()
+	j.exhaust = j.exhaustion(remaining, remOK)
+	out := j.burnRates()
+	if o.Tiers == nil || *o.Tiers {
+		out = append(out, j.tiers()...)
+	}
+	return append(out, j.budget(remaining, remOK))
+}
+
+// exhaustion says when the remaining budget runs out at the 1h burn rate,
+// or "" without the data to say.
+func (j *tenantJudge) exhaustion(remaining float64, remOK bool) string {
+	burn1h, ok := j.get(time.Hour)
+	if !remOK || !ok {
+		return ""
+	}
+	d, ok := j.m.TimeToExhaustion(remaining, j.m.BurnRate(burn1h))
+	switch {
+	case !ok:
+		return "budget not being spent"
+	case d == 0:
+		return "budget exhausted"
+	}
+	return "budget exhausted in " + slo.FormatDuration(d) + " at the 1h burn rate"
+}
+
+// burnRates checks the burn-rates conditions.
+func (j *tenantJudge) burnRates() []gate.Check {
+	var out []gate.Check
+	ws, conds, _ := j.o.burnWindows()
 	for _, w := range ws {
 		c := conds[w]
-		name := fmt.Sprintf("%s %s burn rate", o.Name, slo.FormatWindow(w))
-		r, ok := get(w)
+		name := fmt.Sprintf("%s %s burn rate", j.o.Name, slo.FormatWindow(w))
+		r, ok := j.get(w)
 		if !ok {
-			_, found := view[w]
-			out = append(out, g.noData(o, name, t, w, found))
+			out = append(out, j.noData(name, w))
 			continue
 		}
-		b := m.BurnRate(r)
-		chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(b), Expected: c.String(), Unit: "x"}
+		b := j.m.BurnRate(r)
+		chk := gate.Check{Name: name, Tenant: j.tenant, Observed: gate.Number(b), Expected: c.String(), Unit: "x"}
 		if c.Holds(b) {
 			chk.Status = gate.StatusPass
 			chk.Message = fmt.Sprintf("%s %s meets %s (error ratio %s)", name, gate.FormatFloat(b), c, gate.FormatFloat(r))
 		} else {
 			chk.Status = gate.StatusFail
 			chk.Message = fmt.Sprintf("%s %s does not meet %s (error ratio %s against a budget of %s%s); find what raised errors in the last %s before releasing",
-				name, gate.FormatFloat(b), c, gate.FormatFloat(r), gate.FormatFloat(m.ErrorBudget()), semi(exhaust), slo.FormatWindow(w))
+				name, gate.FormatFloat(b), c, gate.FormatFloat(r), gate.FormatFloat(j.m.ErrorBudget()), semi(j.exhaust), slo.FormatWindow(w))
 		}
 		out = append(out, chk)
 	}
-	if o.Tiers == nil || *o.Tiers {
-		for _, tier := range m.Tiers() {
-			name := fmt.Sprintf("%s %s burn ×%s", o.Name, tier.Name(), gate.FormatFloat(tier.Factor))
-			lr, lok := get(tier.Long)
-			sr, sok := get(tier.Short)
-			if !lok || !sok {
-				w := tier.Long
-				if lok {
-					w = tier.Short
-				}
-				_, found := view[w]
-				out = append(out, g.noData(o, name, t, w, found))
-				continue
+	return out
+}
+
+// tiers checks the multi-window tiers: a firing page tier fails, a firing
+// ticket tier warns.
+func (j *tenantJudge) tiers() []gate.Check {
+	var out []gate.Check
+	for _, tier := range j.m.Tiers() {
+		name := fmt.Sprintf("%s %s burn ×%s", j.o.Name, tier.Name(), gate.FormatFloat(tier.Factor))
+		lr, lok := j.get(tier.Long)
+		sr, sok := j.get(tier.Short)
+		if !lok || !sok {
+			w := tier.Long
+			if lok {
+				w = tier.Short
 			}
-			lb, sb := m.BurnRate(lr), m.BurnRate(sr)
-			chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(lb), Unit: "x",
-				Expected: fmt.Sprintf("not both %s and %s burn > %s", slo.FormatWindow(tier.Long), slo.FormatWindow(tier.Short), gate.FormatFloat(tier.Factor))}
-			firing := lb > tier.Factor && sb > tier.Factor
-			both := fmt.Sprintf("%s burn %s, %s burn %s", slo.FormatWindow(tier.Long), gate.FormatFloat(lb), slo.FormatWindow(tier.Short), gate.FormatFloat(sb))
-			switch {
-			case !firing:
-				chk.Status = gate.StatusPass
-				chk.Message = fmt.Sprintf("%s: %s; the %s alert would not fire", name, both, tier.Severity)
-			case tier.Severity == "page":
-				chk.Status = gate.StatusFail
-				chk.Message = fmt.Sprintf("%s: %s, both above %s: the page alert fires%s; stop the release and handle the incident",
-					name, both, gate.FormatFloat(tier.Factor), paren(exhaust))
-			default:
-				chk.Status = gate.StatusWarn
-				chk.Message = fmt.Sprintf("%s: %s, both above %s: the ticket alert fires%s; the budget is draining steadily",
-					name, both, gate.FormatFloat(tier.Factor), paren(exhaust))
-			}
-			out = append(out, chk)
+			out = append(out, j.noData(name, w))
+			continue
 		}
+		lb, sb := j.m.BurnRate(lr), j.m.BurnRate(sr)
+		chk := gate.Check{Name: name, Tenant: j.tenant, Observed: gate.Number(lb), Unit: "x",
+			Expected: fmt.Sprintf("not both %s and %s burn > %s", slo.FormatWindow(tier.Long), slo.FormatWindow(tier.Short), gate.FormatFloat(tier.Factor))}
+		firing := policy.Greater(lb, tier.Factor) && policy.Greater(sb, tier.Factor)
+		both := fmt.Sprintf("%s burn %s, %s burn %s", slo.FormatWindow(tier.Long), gate.FormatFloat(lb), slo.FormatWindow(tier.Short), gate.FormatFloat(sb))
+		switch {
+		case !firing:
+			chk.Status = gate.StatusPass
+			chk.Message = fmt.Sprintf("%s: %s; the %s alert would not fire", name, both, tier.Severity)
+		case tier.Severity == "page":
+			chk.Status = gate.StatusFail
+			chk.Message = fmt.Sprintf("%s: %s, both above %s: the page alert fires%s; stop the release and handle the incident",
+				name, both, gate.FormatFloat(tier.Factor), paren(j.exhaust))
+		default:
+			chk.Status = gate.StatusWarn
+			chk.Message = fmt.Sprintf("%s: %s, both above %s: the ticket alert fires%s; the budget is draining steadily",
+				name, both, gate.FormatFloat(tier.Factor), paren(j.exhaust))
+		}
+		out = append(out, chk)
 	}
+	return out
+}
+
+// budget checks the error budget remaining over the period.
+func (j *tenantJudge) budget(remaining float64, ok bool) gate.Check {
 	cond := policy.MustCondition("> 0")
-	if o.BudgetRemaining != nil {
-		cond = *o.BudgetRemaining
+	if j.o.BudgetRemaining != nil {
+		cond = *j.o.BudgetRemaining
 	}
-	name := o.Name + " error budget remaining"
-	if !remOK {
-		_, found := view[m.Period]
-		out = append(out, g.noData(o, name, t, m.Period, found))
-		return out
+	name := j.o.Name + " error budget remaining"
+	if !ok {
+		return j.noData(name, j.m.Period)
 	}
-	chk := gate.Check{Name: name, Tenant: t, Observed: gate.Number(remaining), Expected: cond.String(), Unit: "ratio"}
+	period := slo.FormatWindow(j.m.Period)
+	chk := gate.Check{Name: name, Tenant: j.tenant, Observed: gate.Number(remaining), Expected: cond.String(), Unit: "ratio"}
 	if cond.Holds(remaining) {
 		chk.Status = gate.StatusPass
-		chk.Message = fmt.Sprintf("%s of the %s budget remains, meets %s%s", pct(remaining), slo.FormatWindow(m.Period), cond, paren(exhaust))
+		chk.Message = fmt.Sprintf("%s of the %s budget remains, meets %s%s", pct(remaining), period, cond, paren(j.exhaust))
 	} else {
 		chk.Status = gate.StatusFail
 		chk.Message = fmt.Sprintf("%s of the %s budget remains, does not meet %s%s; freeze risky releases until the budget recovers",
-			pct(remaining), slo.FormatWindow(m.Period), cond, paren(exhaust))
+			pct(remaining), period, cond, paren(j.exhaust))
 	}
-	out = append(out, chk)
-	return out
+	return chk
 }
 
 func semi(s string) string {

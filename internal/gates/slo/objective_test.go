@@ -149,9 +149,6 @@ func TestSLOSpecValidate(t *testing.T) {
 			s.SLOs = append(s.SLOs, availabilitySLO(99))
 			s.SLOs[1].Name, s.SLOs[1].Period = "second", policy.Duration(30*time.Minute)
 		}},
-		{"a period shorter than the tiers' windows is refused", "slos[0].period", "1d is shorter than the 3d window of the ticket 3d/6h tier", func(s *SLOSpec) {
-			s.SLOs[0].Period = policy.Duration(24 * time.Hour)
-		}},
 		{"two SLOs of one name are refused", "slos[1].name", "used twice", func(s *SLOSpec) { s.SLOs = append(s.SLOs, availabilitySLO(99)) }},
 		{"a burn-rate window must be a duration", "slos[0].burn-rates.soon", "window", func(s *SLOSpec) {
 			s.SLOs[0].BurnRates = map[string]policy.Condition{"soon": policy.MustCondition("< 1")}

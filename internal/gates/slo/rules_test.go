@@ -98,7 +98,7 @@ func TestRulesGateLoadedInRealPrometheus(t *testing.T) {
 	if res.Status != gate.StatusPass {
 		t.Fatalf("status %s: %+v", res.Status, res.Checks)
 	}
-	spec.Loaded.Groups = []string{"releasegate-slo-availability", "not-loaded"}
+	spec.Loaded.Groups = []string{"releasegate-slo-availability@checkout", "not-loaded"}
 	res, err = NewRulesGate(gate.Meta{ID: "r"}, spec, sloTestdata, prom).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
