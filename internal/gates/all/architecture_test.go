@@ -49,7 +49,7 @@ func TestArchitectureNamesEveryPackage(t *testing.T) {
 // foldPending are the gate packages that still call Result.Fold themselves,
 // being reworked in parallel; the runner folds their Results anyway. Remove
 // an entry once its package no longer calls Fold.
-var foldPending = map[string]bool{"budget": true, "slo": true, "synthetic": true}
+var foldPending = map[string]bool{"slo": true}
 
 // cliGatePending are the types in internal/cli that still implement
 // gate.Gate: the forecast command's drift backtest, to move next to

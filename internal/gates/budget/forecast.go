@@ -74,7 +74,6 @@ func (g *ForecastGate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Add(o.driftCheck(g.spec.Forecast.MaxDrift))
 	}
 	res.Details["forecasts"] = outlooks
-	res.Fold()
 	res.Summary = fmt.Sprintf("period-end forecasts for %d tenant(s) from %s", len(g.budgets), u.desc)
 	return res, nil
 }
@@ -253,7 +252,6 @@ func (g *ForecastGate) Drift(ctx context.Context, tenant string, hours int, maxD
 	if bt != nil {
 		res.Details["backtest"] = bt
 	}
-	res.Fold()
 	if bt != nil {
 		res.Summary = fmt.Sprintf("tenant %s: last %dh forecast from the history before them with %s: drift (WAPE) %.1f%%, bound %.1f%%; from %s",
 			tenant, hours, bt.Prediction.Method, 100*bt.WAPE, 100*maxDrift, u.desc)

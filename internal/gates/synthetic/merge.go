@@ -1,6 +1,7 @@
 package synthetic
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -149,8 +150,11 @@ func Merge(results []gate.Result) (*gate.Result, error) {
 		y, _ := ParseShard(b)
 		return x.I - y.I
 	})
-	res := Judged(merged)
-	res.Schema, res.Gate, res.Kind, res.Group, res.Required, res.Location = gate.SchemaVersion, first.Gate, first.Kind, first.Group, first.Required, first.Location
+	meta := gate.Meta{ID: first.Gate, Kind: first.Kind, Group: first.Group, Required: first.Required, Location: first.Location}
+	res, err := verdict(meta, Judged(merged))
+	if err != nil {
+		return nil, err
+	}
 	res.Inputs = first.Inputs
 	res.StartedAt, res.FinishedAt = first.StartedAt, first.FinishedAt
 	for _, r := range results[1:] {
@@ -162,8 +166,26 @@ func Merge(results []gate.Result) (*gate.Result, error) {
 		}
 	}
 	res.DurationMS = res.FinishedAt.Sub(res.StartedAt).Milliseconds()
-	if res.Checks == nil {
-		res.Checks = []gate.Check{}
-	}
 	return res, nil
+}
+
+// judged is a Result already judged from a record, handed to gate.Runner
+// so that a merged run gets its verdict under the rules of every gate.
+type judged struct {
+	id  string
+	res *gate.Result
+}
+
+func (j judged) Name() string                              { return j.id }
+func (j judged) Run(context.Context) (*gate.Result, error) { return j.res, nil }
+
+// verdict has gate.Runner fold res's checks into its status and stamp it
+// with m, as for a gate run in this process. The merge does no I/O: nothing
+// stops it, so it runs under a background context.
+func verdict(m gate.Meta, res *gate.Result) (*gate.Result, error) {
+	out, err := (&gate.Runner{}).RunOne(context.Background(), gate.Planned{Meta: m, Gate: judged{m.ID, res}})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
