@@ -134,22 +134,6 @@ func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
 	return Emit(o, out, (&gate.Runner{}).Run(ctx, plan))
 }
 
-// driftGate runs ForecastGate.Drift as a gate, so its result is stamped
-// and rendered like every other.
-type driftGate struct {
-	g        *budgetgate.ForecastGate
-	tenant   string
-	hours    int
-	maxDrift float64
-	id       string
-}
-
-func (d driftGate) Name() string { return d.id }
-
-func (d driftGate) Run(ctx context.Context) (*gate.Result, error) {
-	return d.g.Drift(ctx, d.tenant, d.hours, d.maxDrift)
-}
-
 func forecastCmd(ctx context.Context, o *IO, args []string) int {
 	c, _ := lookup("forecast")
 	fs := o.NewFlagSet(c)
@@ -230,7 +214,7 @@ func forecastCmd(ctx context.Context, o *IO, args []string) int {
 	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
 		return code
 	}
-	res := (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: driftGate{g: fg, tenant: tenant, hours: hours, maxDrift: drift, id: m.ID}}})
+	res := (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: fg.DriftGate(m.ID, tenant, hours, drift)}})
 	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
 	return Emit(o, out, res)
 }

@@ -208,10 +208,33 @@ func (o *Outlook) driftCheck(maxDrift float64) gate.Check {
 	return c
 }
 
-// Drift backtests one tenant's last `hours` hours from the history before
-// them and returns the result with the tenant's WAPE check, for the
-// forecast command.
-func (g *ForecastGate) Drift(ctx context.Context, tenant string, hours int, maxDrift float64) (*gate.Result, error) {
+// DriftGate is the forecast command's backtest of one tenant as a gate, so
+// that gate.Runner judges, stamps and renders it like every other.
+type DriftGate struct {
+	f        *ForecastGate
+	id       string
+	tenant   string
+	hours    int
+	maxDrift float64
+}
+
+// DriftGate returns the gate, named id, that backtests tenant's last hours
+// hours from the history before them against maxDrift (WAPE, 0.05 = 5 %).
+func (g *ForecastGate) DriftGate(id, tenant string, hours int, maxDrift float64) *DriftGate {
+	return &DriftGate{f: g, id: id, tenant: tenant, hours: hours, maxDrift: maxDrift}
+}
+
+// Name implements gate.Gate.
+func (d *DriftGate) Name() string { return d.id }
+
+// Run implements gate.Gate.
+func (d *DriftGate) Run(ctx context.Context) (*gate.Result, error) {
+	return d.f.drift(ctx, d.tenant, d.hours, d.maxDrift)
+}
+
+// drift backtests one tenant's last `hours` hours from the history before
+// them and returns the result with the tenant's WAPE check.
+func (g *ForecastGate) drift(ctx context.Context, tenant string, hours int, maxDrift float64) (*gate.Result, error) {
 	var b *budget.Budget
 	for i := range g.budgets {
 		if g.budgets[i].Tenant == tenant {
