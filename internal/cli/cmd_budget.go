@@ -131,7 +131,7 @@ func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
 		return code
 	}
 	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(o, out, (&gate.Runner{}).Run(ctx, plan))
+	return Emit(ctx, o, out, (&gate.Runner{}).Run(ctx, plan))
 }
 
 func forecastCmd(ctx context.Context, o *IO, args []string) int {
@@ -216,5 +216,5 @@ func forecastCmd(ctx context.Context, o *IO, args []string) int {
 	}
 	res := (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: fg.DriftGate(m.ID, tenant, hours, drift)}})
 	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(o, out, res)
+	return Emit(ctx, o, out, res)
 }

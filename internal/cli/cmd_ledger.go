@@ -349,7 +349,7 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
 		return code
 	}
-	return Emit(o, out, (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: g}}))
+	return Emit(ctx, o, out, (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: g}}))
 }
 
 // openLedgerSecrets masks a DSN's password before anything is printed.

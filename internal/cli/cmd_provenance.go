@@ -128,7 +128,7 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 		fmt.Fprintf(o.Stderr, "releasegate verify-provenance: %v\n", err)
 		return ExitFor(err)
 	}
-	return Emit(o, out, []gate.Result{res})
+	return Emit(ctx, o, out, []gate.Result{res})
 }
 
 // flagMessage prints a settings error with its key as a flag:

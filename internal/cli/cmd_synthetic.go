@@ -54,7 +54,7 @@ Examples:
 
 func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 	if len(args) > 0 && args[0] == "merge" {
-		return syntheticMerge(o, args[1:])
+		return syntheticMerge(ctx, o, args[1:])
 	}
 	c, _ := lookup("synthetic")
 	fs := o.NewFlagSet(c)
@@ -142,7 +142,7 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 		pushRun(ctx, o, push, results)
 	}
 	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(o, out, results)
+	return Emit(ctx, o, out, results)
 }
 
 func splitList(s string) []string {
@@ -156,7 +156,7 @@ func splitList(s string) []string {
 }
 
 // syntheticMerge combines shard results, grouped by gate id.
-func syntheticMerge(o *IO, args []string) int {
+func syntheticMerge(ctx context.Context, o *IO, args []string) int {
 	c := Command{Name: "synthetic merge", Usage: syntheticUsage}
 	fs := o.NewFlagSet(c)
 	var out OutputOptions
@@ -216,7 +216,7 @@ func syntheticMerge(o *IO, args []string) int {
 			// The shards' policy has no gate in the group they ran: the
 			// merge of nothing is the same skip report.
 			o.Logf("releasegate synthetic merge: the shards judged no gate; nothing to judge (skip)")
-			return EmitReport(o, out, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: out.Policy,
+			return EmitReport(ctx, o, out, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: out.Policy,
 				Tool: "releasegate " + ToolVersion(), Results: []gate.Result{}})
 		}
 		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no gate results in the given files")
@@ -250,9 +250,9 @@ func syntheticMerge(o *IO, args []string) int {
 		return code
 	}
 	if push != "" {
-		pushRun(context.Background(), o, push, merged)
+		pushRun(ctx, o, push, merged)
 	}
-	return Emit(o, out, merged)
+	return Emit(ctx, o, out, merged)
 }
 
 // dedupe drops a result that appears twice byte for byte, as when both a
