@@ -95,7 +95,6 @@ func TestRunnerOwnsTheVerdictLayering(t *testing.T) {
 // reworked in parallel (issue 20 names their splits); remove an entry once
 // it is split.
 var longPending = map[string]bool{
-	"internal/gates/budget.load":          true,
 	"internal/gates/slo.judgeTenant":      true,
 	"internal/gates/synthetic.Merge":      true,
 	"internal/githubapi/githubtest.serve": true,
