@@ -95,9 +95,7 @@ func TestRunnerOwnsTheVerdictLayering(t *testing.T) {
 // reworked in parallel (issue 20 names their splits); remove an entry once
 // it is split.
 var longPending = map[string]bool{
-	"internal/gates/slo.judgeTenant":      true,
-	"internal/gates/synthetic.Merge":      true,
-	"internal/githubapi/githubtest.serve": true,
+	"internal/gates/slo.judgeTenant": true,
 }
 
 // maxFuncLines bounds a non-test function: past it, split along the steps
