@@ -11,11 +11,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-func init() {
-	Register(Command{Name: "ci-budget", Summary: "per-tenant CI spend against budgets; throttles (with --enforce) and notifies", Usage: ciBudgetUsage, Run: ciBudgetCmd})
-	Register(Command{Name: "forecast", Summary: "backtest a tenant's CI spend forecast and assert its drift (WAPE)", Usage: forecastUsage, Run: forecastCmd})
-}
-
 const ciBudgetUsage = `Usage:
   releasegate ci-budget [--policy FILE] [--gate ID] [--usage-file CSV] [--enforce] [--format text|json|markdown] [--out DIR]
 

@@ -17,10 +17,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/handover"
 )
 
-func init() {
-	Register(Command{Name: "workflow", Summary: "plumbing of the reusable release workflow: plan the matrix, hand results over as artifacts and check them", Usage: workflowUsage, Run: workflowCmd})
-}
-
 const workflowUsage = `Usage:
   releasegate workflow plan --shards N
   releasegate workflow hand-over (--group G [--shard I/N] | --base NAME) DIR

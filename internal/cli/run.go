@@ -12,10 +12,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-func init() {
-	Register(Command{Name: "run", Summary: "evaluate every gate of the policy", Usage: runUsage, Run: runCmd})
-}
-
 const runUsage = `Usage: releasegate run [--policy FILE] [--only GROUP,…] [--format text|json|markdown] [--out DIR]
 
 Evaluates every gate of the policy — independent gates concurrently, a gate
