@@ -83,40 +83,9 @@ func ReadUsageCSV(r io.Reader, basis Basis) (*Report, error) {
 	}
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: the usage export is empty; expected a header line starting with date,product,sku,quantity; export a usage report that covers the period", gate.ErrNoData)
-	}
+	cols, err := readUsageHeader(cr, basis)
 	if err != nil {
-		return nil, &CSVError{Line: 1, Err: fmt.Errorf("unreadable header: %w", err)}
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	var missing []string
-	for _, c := range requiredColumns {
-		if _, ok := col[c]; !ok {
-			missing = append(missing, c)
-		}
-	}
-	amountCol := "gross_amount"
-	if basis == Net {
-		amountCol = "net_amount"
-	}
-	_, hasAmount := col[amountCol]
-	_, hasRate := col["applied_cost_per_quantity"]
-	if !hasAmount && !hasRate {
-		missing = append(missing, amountCol+" or applied_cost_per_quantity")
-	}
-	if len(missing) > 0 {
-		return nil, &CSVError{Line: 1, Err: fmt.Errorf("header lacks %s; expected a GitHub usage report export (date,product,sku,quantity,unit_type,...)", strings.Join(missing, ", "))}
-	}
-	field := func(rec []string, name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
+		return nil, err
 	}
 	rep := &Report{Daily: true}
 	var errs []error
@@ -141,53 +110,18 @@ func ReadUsageCSV(r io.Reader, basis Basis) (*Report, error) {
 			continue
 		}
 		line, _ := cr.FieldPos(0)
-		if !strings.EqualFold(field(rec, "product"), "actions") || !strings.EqualFold(field(rec, "unit_type"), "minutes") {
+		if !strings.EqualFold(cols.field(rec, "product"), "actions") || !strings.EqualFold(cols.field(rec, "unit_type"), "minutes") {
 			rep.Skipped++
 			continue
 		}
-		t, daily, err := parseUsageDate(field(rec, "date"))
-		if err != nil {
-			bad(line, "date", "%v", err)
-		}
+		row, daily, ok := cols.row(rec, line, bad)
 		rep.Daily = rep.Daily && daily
-		q, qerr := parseAmount(field(rec, "quantity"))
-		if qerr != nil {
-			bad(line, "quantity", "%v", qerr)
-		}
-		var usd float64
-		var uerr error
-		if hasAmount {
-			usd, uerr = parseAmount(field(rec, amountCol))
-			if uerr != nil {
-				bad(line, amountCol, "%v", uerr)
-			}
-		} else {
-			rate, rerr := parseAmount(field(rec, "applied_cost_per_quantity"))
-			if rerr != nil {
-				bad(line, "applied_cost_per_quantity", "%v", rerr)
-			}
-			usd, uerr = q*rate, rerr
-			if uerr == nil && qerr == nil && math.IsInf(usd, 0) {
-				uerr = fmt.Errorf("quantity × applied_cost_per_quantity overflows")
-				bad(line, "applied_cost_per_quantity", "%v", uerr)
-			}
-		}
-		sku := NormalizeSKU(field(rec, "sku"))
-		if sku == "" {
-			bad(line, "sku", "empty; expected a billing SKU such as actions_linux")
-		}
-		repo := field(rec, "repository")
-		if repo == "" {
-			bad(line, "repository", "empty; usage without a repository cannot be assigned to a tenant")
-		}
 		if len(errs) >= maxCSVErrors {
 			break
 		}
-		if err != nil || qerr != nil || uerr != nil || sku == "" || repo == "" {
-			continue
+		if ok {
+			rep.Records = append(rep.Records, row)
 		}
-		rep.Records = append(rep.Records, Record{Time: t, Org: field(rec, "organization"), Repo: repo,
-			Workflow: field(rec, "workflow_path"), SKU: sku, Minutes: q, USD: usd})
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -197,6 +131,106 @@ func ReadUsageCSV(r io.Reader, basis Basis) (*Report, error) {
 	}
 	SortRecords(rep.Records)
 	return rep, nil
+}
+
+// usageColumns is a usage report's header: where each column is and which
+// amount is the cost.
+type usageColumns struct {
+	col map[string]int
+	// amountCol is gross_amount or net_amount per basis; when the report
+	// lacks it (hasAmount false), the cost is quantity ×
+	// applied_cost_per_quantity.
+	amountCol string
+	hasAmount bool
+}
+
+// readUsageHeader reads the header line and checks that it names every
+// required column and a way to price a row. An empty export is
+// gate.ErrNoData.
+func readUsageHeader(cr *csv.Reader, basis Basis) (*usageColumns, error) {
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: the usage export is empty; expected a header line starting with date,product,sku,quantity; export a usage report that covers the period", gate.ErrNoData)
+	}
+	if err != nil {
+		return nil, &CSVError{Line: 1, Err: fmt.Errorf("unreadable header: %w", err)}
+	}
+	c := &usageColumns{col: map[string]int{}, amountCol: "gross_amount"}
+	for i, h := range header {
+		c.col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	var missing []string
+	for _, name := range requiredColumns {
+		if _, ok := c.col[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	if basis == Net {
+		c.amountCol = "net_amount"
+	}
+	_, c.hasAmount = c.col[c.amountCol]
+	_, hasRate := c.col["applied_cost_per_quantity"]
+	if !c.hasAmount && !hasRate {
+		missing = append(missing, c.amountCol+" or applied_cost_per_quantity")
+	}
+	if len(missing) > 0 {
+		return nil, &CSVError{Line: 1, Err: fmt.Errorf("header lacks %s; expected a GitHub usage report export (date,product,sku,quantity,unit_type,...)", strings.Join(missing, ", "))}
+	}
+	return c, nil
+}
+
+// field is the trimmed value of the named column in rec, empty when the
+// header lacks it or the row is short.
+func (c *usageColumns) field(rec []string, name string) string {
+	if i, ok := c.col[name]; ok && i < len(rec) {
+		return strings.TrimSpace(rec[i])
+	}
+	return ""
+}
+
+// row parses one Actions minute row at line. Every problem goes to bad;
+// ok is false when there was one. daily says whether the row's date is a
+// calendar day.
+func (c *usageColumns) row(rec []string, line int, bad func(line int, column string, format string, args ...any)) (r Record, daily, ok bool) {
+	t, daily, err := parseUsageDate(c.field(rec, "date"))
+	if err != nil {
+		bad(line, "date", "%v", err)
+	}
+	q, qerr := parseAmount(c.field(rec, "quantity"))
+	if qerr != nil {
+		bad(line, "quantity", "%v", qerr)
+	}
+	var usd float64
+	var uerr error
+	if c.hasAmount {
+		usd, uerr = parseAmount(c.field(rec, c.amountCol))
+		if uerr != nil {
+			bad(line, c.amountCol, "%v", uerr)
+		}
+	} else {
+		rate, rerr := parseAmount(c.field(rec, "applied_cost_per_quantity"))
+		if rerr != nil {
+			bad(line, "applied_cost_per_quantity", "%v", rerr)
+		}
+		usd, uerr = q*rate, rerr
+		if uerr == nil && qerr == nil && math.IsInf(usd, 0) {
+			uerr = fmt.Errorf("quantity × applied_cost_per_quantity overflows")
+			bad(line, "applied_cost_per_quantity", "%v", uerr)
+		}
+	}
+	sku := NormalizeSKU(c.field(rec, "sku"))
+	if sku == "" {
+		bad(line, "sku", "empty; expected a billing SKU such as actions_linux")
+	}
+	repo := c.field(rec, "repository")
+	if repo == "" {
+		bad(line, "repository", "empty; usage without a repository cannot be assigned to a tenant")
+	}
+	if err != nil || qerr != nil || uerr != nil || sku == "" || repo == "" {
+		return Record{}, daily, false
+	}
+	return Record{Time: t, Org: c.field(rec, "organization"), Repo: repo,
+		Workflow: c.field(rec, "workflow_path"), SKU: sku, Minutes: q, USD: usd}, daily, true
 }
 
 // parseUsageDate accepts the export's calendar date ("2026-11-03") and, for

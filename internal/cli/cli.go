@@ -11,9 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/maestro-conductor/releasegate/internal/actions"
@@ -143,30 +141,27 @@ type Command struct {
 	Run func(ctx context.Context, io *IO, args []string) int
 }
 
-var (
-	commandsMu sync.Mutex
-	commands   = map[string]Command{}
-)
-
-// Register adds a command; it panics on a duplicate name.
-func Register(c Command) {
-	commandsMu.Lock()
-	defer commandsMu.Unlock()
-	if _, dup := commands[c.Name]; dup {
-		panic("command registered twice: " + c.Name)
+// commandTable is every command, sorted by name as the command list shows
+// them. It is a function rather than a variable because commands look their
+// own usage up in it.
+func commandTable() []Command {
+	return []Command{
+		{Name: "check-slo", Summary: "evaluate the policy's metric and SLO gates (burn rates, budgets, latency, canary vs baseline)", Usage: checkSLOUsage, Run: checkSLOCmd},
+		{Name: "checklist", Summary: "write the release checklist from results, or update a GitHub issue with it", Usage: checklistUsage, Run: checklistCmd},
+		{Name: "ci-budget", Summary: "per-tenant CI spend against budgets; throttles (with --enforce) and notifies", Usage: ciBudgetUsage, Run: ciBudgetCmd},
+		{Name: "demo", Summary: "start the built-in demo service and run the demo policy against it", Usage: demoUsage, Run: demoCmd},
+		{Name: "evidence", Summary: "create, verify or make keys for the signed evidence bundle", Usage: evidenceUsage, Run: evidenceCmd},
+		{Name: "forecast", Summary: "backtest a tenant's CI spend forecast and assert its drift (WAPE)", Usage: forecastUsage, Run: forecastCmd},
+		{Name: "kinds", Summary: "list the gate kinds this build knows", Usage: "Usage: releasegate kinds\n\nLists every gate kind with its group and summary.\n\nExample:\n  releasegate kinds\n", Run: kindsCmd},
+		{Name: "ledger", Summary: "the provenance ledger: migrate, append, verify chains, sign daily Merkle roots, prove entries", Usage: ledgerUsage, Run: ledgerCmd},
+		{Name: "policy", Summary: "check a policy, print its JSON Schema or its reference", Usage: policyUsage, Run: policyCmd},
+		{Name: "run", Summary: "evaluate every gate of the policy", Usage: runUsage, Run: runCmd},
+		{Name: "slo", Summary: "SLO tools: `slo rules` generates the Prometheus rules matching the policy's SLOs", Usage: sloUsage, Run: sloCmd},
+		{Name: "synthetic", Summary: "run the policy's synthetic load gates (optionally one shard) or merge shard results", Usage: syntheticUsage, Run: syntheticCmd},
+		{Name: "verify-provenance", Summary: "verify SLSA provenance of artifacts and Sigstore signatures of blobs, offline", Usage: verifyProvenanceUsage, Run: verifyProvenanceCmd},
+		{Name: "version", Summary: "print the releasegate version", Usage: "Usage: releasegate version\n\nPrints the version, the Go version and the result schema.\n\nExample:\n  releasegate version\n", Run: versionCmd},
+		{Name: "workflow", Summary: "plumbing of the reusable release workflow: plan the matrix, hand results over as artifacts and check them", Usage: workflowUsage, Run: workflowCmd},
 	}
-	commands[c.Name] = c
-}
-
-func sortedCommands() []Command {
-	commandsMu.Lock()
-	defer commandsMu.Unlock()
-	out := make([]Command, 0, len(commands))
-	for _, c := range commands {
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
 const mainUsage = `releasegate evaluates a release policy's gates — provenance, ledger, SLOs,
@@ -190,7 +185,7 @@ Example:
 func usage(w io.Writer) {
 	fmt.Fprint(w, mainUsage)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, c := range sortedCommands() {
+	for _, c := range commandTable() {
 		fmt.Fprintf(tw, "  %s\t%s\n", c.Name, c.Summary)
 	}
 	tw.Flush()
@@ -255,10 +250,12 @@ func (o *IO) Main(ctx context.Context, args []string) (code int) {
 }
 
 func lookup(name string) (Command, bool) {
-	commandsMu.Lock()
-	defer commandsMu.Unlock()
-	c, ok := commands[name]
-	return c, ok
+	for _, c := range commandTable() {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Command{}, false
 }
 
 // NewFlagSet returns a flag set that prints the command's usage and flags
@@ -273,6 +270,12 @@ func (o *IO) NewFlagSet(c Command) *flag.FlagSet {
 	}
 	return fs
 }
+
+// stringList is the one repeatable flag type: each use appends a value.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // Parse parses args; it returns (code, false) when the command must stop:
 // ExitOK after --help, ExitBadInput after a flag error.

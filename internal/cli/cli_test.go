@@ -252,9 +252,25 @@ func TestInsideActions(t *testing.T) {
 	}
 }
 
+// TestCommandTable keeps the static command table sound: names unique and
+// sorted (the order of the command list), each with a summary, a usage and
+// a Run.
+func TestCommandTable(t *testing.T) {
+	t.Parallel()
+	cs := commandTable()
+	for i, c := range cs {
+		if c.Summary == "" || c.Usage == "" || c.Run == nil {
+			t.Errorf("command %q lacks a summary, usage or Run", c.Name)
+		}
+		if i > 0 && cs[i-1].Name >= c.Name {
+			t.Errorf("command %q follows %q: names must be unique and sorted", c.Name, cs[i-1].Name)
+		}
+	}
+}
+
 func TestHelp(t *testing.T) {
 	t.Parallel()
-	for _, c := range sortedCommands() {
+	for _, c := range commandTable() {
 		for _, args := range [][]string{{"help", c.Name}, {c.Name, "--help"}, {c.Name, "-h"}} {
 			r := runCLI(t, nil, args...)
 			if r.code != ExitOK || !strings.Contains(r.stdout, "Example") {

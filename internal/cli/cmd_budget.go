@@ -11,11 +11,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-func init() {
-	Register(Command{Name: "ci-budget", Summary: "per-tenant CI spend against budgets; throttles (with --enforce) and notifies", Usage: ciBudgetUsage, Run: ciBudgetCmd})
-	Register(Command{Name: "forecast", Summary: "backtest a tenant's CI spend forecast and assert its drift (WAPE)", Usage: forecastUsage, Run: forecastCmd})
-}
-
 const ciBudgetUsage = `Usage:
   releasegate ci-budget [--policy FILE] [--gate ID] [--usage-file CSV] [--enforce] [--format text|json|markdown] [--out DIR]
 
@@ -131,23 +126,7 @@ func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
 		return code
 	}
 	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(o, out, (&gate.Runner{}).Run(ctx, plan))
-}
-
-// driftGate runs ForecastGate.Drift as a gate, so its result is stamped
-// and rendered like every other.
-type driftGate struct {
-	g        *budgetgate.ForecastGate
-	tenant   string
-	hours    int
-	maxDrift float64
-	id       string
-}
-
-func (d driftGate) Name() string { return d.id }
-
-func (d driftGate) Run(ctx context.Context) (*gate.Result, error) {
-	return d.g.Drift(ctx, d.tenant, d.hours, d.maxDrift)
+	return Emit(ctx, o, out, (&gate.Runner{}).Run(ctx, plan))
 }
 
 func forecastCmd(ctx context.Context, o *IO, args []string) int {
@@ -230,7 +209,7 @@ func forecastCmd(ctx context.Context, o *IO, args []string) int {
 	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
 		return code
 	}
-	res := (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: driftGate{g: fg, tenant: tenant, hours: hours, maxDrift: drift, id: m.ID}}})
+	res := (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: fg.DriftGate(m.ID, tenant, hours, drift)}})
 	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(o, out, res)
+	return Emit(ctx, o, out, res)
 }

@@ -16,10 +16,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/demo"
 )
 
-func init() {
-	Register(Command{Name: "demo", Summary: "start the built-in demo service and run the demo policy against it", Usage: demoUsage, Run: demoCmd})
-}
-
 // DemoPolicy is the policy `releasegate demo` runs by default, a path in
 // the embedded demo files (releasegate.DemoFiles).
 const DemoPolicy = "examples/demo/release-policy.yml"

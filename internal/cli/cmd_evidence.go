@@ -19,11 +19,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/provenance"
 )
 
-func init() {
-	Register(Command{Name: "evidence", Summary: "create, verify or make keys for the signed evidence bundle", Usage: evidenceUsage, Run: evidenceCmd})
-	Register(Command{Name: "checklist", Summary: "write the release checklist from results, or update a GitHub issue with it", Usage: checklistUsage, Run: checklistCmd})
-}
-
 const evidenceUsage = `Usage:
   releasegate evidence create --results DIR --version V --key cosign.key [flags]
   releasegate evidence create --results DIR --version V --keyless [flags]
@@ -91,12 +86,6 @@ token from GITHUB_TOKEN; repository from --repo or GITHUB_REPOSITORY).
 Example:
   releasegate checklist --results results/ --version v1.4.0 --issue 12
 `
-
-// stringList is a repeatable flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func evidenceCmd(ctx context.Context, o *IO, args []string) int {
 	if len(args) == 0 {

@@ -26,10 +26,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/ledger"
 )
 
-func init() {
-	Register(Command{Name: "ledger", Summary: "the provenance ledger: migrate, append, verify chains, sign daily Merkle roots, prove entries", Usage: ledgerUsage, Run: ledgerCmd})
-}
-
 const ledgerUsage = `Usage:
   releasegate ledger migrate      [--db DSN] [--down]
   releasegate ledger append       [--db DSN] [--tenant T] [--kind K] < records.jsonl
@@ -321,15 +317,9 @@ func appendRetrying(ctx context.Context, st *ledger.Store, recs []ledger.Record,
 	}
 }
 
-// ledgerTenants is a repeatable --tenant flag.
-type ledgerTenants []string
-
-func (l *ledgerTenants) String() string     { return strings.Join(*l, ",") }
-func (l *ledgerTenants) Set(v string) error { *l = append(*l, v); return nil }
-
 func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
 	db := dbFlag(o, fs)
-	var tenants ledgerTenants
+	var tenants stringList
 	fs.Var(&tenants, "tenant", "tenant to verify (repeatable; default: every tenant, in parallel)")
 	limit := fs.Int64("limit", 0, "verify only each tenant's latest N entries and their link to the entry before")
 	minEntries := fs.Int64("min-entries", 1, "the least number of entries each tenant must have")
@@ -349,7 +339,7 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
 		return code
 	}
-	return Emit(o, out, (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: g}}))
+	return Emit(ctx, o, out, (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: g}}))
 }
 
 // openLedgerSecrets masks a DSN's password before anything is printed.
@@ -374,7 +364,7 @@ func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
 	keyFile := fs.String("key", "", "signing key file (from ledger keygen)")
 	anchor := fs.Bool("anchor", false, "append each signed checkpoint to its tenant's chain")
 	outDir := fs.String("out", ".", "directory for <tenant>-<date>.checkpoint files")
-	var tenants ledgerTenants
+	var tenants stringList
 	fs.Var(&tenants, "tenant", "tenant (repeatable; default: every tenant with entries that day)")
 	var kl keylessFlags
 	kl.register(fs)

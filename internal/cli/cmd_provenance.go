@@ -11,10 +11,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-func init() {
-	Register(Command{Name: "verify-provenance", Summary: "verify SLSA provenance of artifacts and Sigstore signatures of blobs, offline", Usage: verifyProvenanceUsage, Run: verifyProvenanceCmd})
-}
-
 const verifyProvenanceUsage = `Usage:
   releasegate verify-provenance --trusted-root FILE --artifact FILE|GLOB [--provenance FILE]
       --source-uri github.com/OWNER/REPO [--source-tag TAG | --source-versioned-tag vN | --source-branch B]
@@ -43,17 +39,11 @@ Example:
     --source-uri github.com/acme/api --source-versioned-tag v1
 `
 
-// provenanceList is a repeatable string flag.
-type provenanceList []string
-
-func (l *provenanceList) String() string     { return strings.Join(*l, ",") }
-func (l *provenanceList) Set(v string) error { *l = append(*l, v); return nil }
-
 func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 	c, _ := lookup("verify-provenance")
 	fs := o.NewFlagSet(c)
 	var s provenance.Spec
-	var artifacts, checksums, builders, inputs, images provenanceList
+	var artifacts, checksums, builders, inputs, images stringList
 	var blob, bundle, signature, id string
 	var out OutputOptions
 	fs.Var(&artifacts, "artifact", "artifact file or glob whose SLSA provenance is verified (repeatable)")
@@ -128,7 +118,7 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) int {
 		fmt.Fprintf(o.Stderr, "releasegate verify-provenance: %v\n", err)
 		return ExitFor(err)
 	}
-	return Emit(o, out, []gate.Result{res})
+	return Emit(ctx, o, out, []gate.Result{res})
 }
 
 // flagMessage prints a settings error with its key as a flag:

@@ -11,11 +11,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/slo"
 )
 
-func init() {
-	Register(Command{Name: "check-slo", Summary: "evaluate the policy's metric and SLO gates (burn rates, budgets, latency, canary vs baseline)", Usage: checkSLOUsage, Run: checkSLOCmd})
-	Register(Command{Name: "slo", Summary: "SLO tools: `slo rules` generates the Prometheus rules matching the policy's SLOs", Usage: sloUsage, Run: sloCmd})
-}
-
 const checkSLOUsage = `Usage: releasegate check-slo [--policy FILE] [--gate ID,…] [--infra] [--format text|json|markdown] [--out DIR]
 
 Evaluates the policy's gates of kind metric and slo — per-tenant PromQL

@@ -20,10 +20,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-func init() {
-	Register(Command{Name: "synthetic", Summary: "run the policy's synthetic load gates (optionally one shard) or merge shard results", Usage: syntheticUsage, Run: syntheticCmd})
-}
-
 const syntheticUsage = `Usage: releasegate synthetic [--policy FILE] [--gate ID,…] [--shard I/N] [--prom FILE] [--summary FILE] [--format F] [--out DIR]
        releasegate synthetic merge [--prom FILE] [--summary FILE] [--format F] [--out DIR] RESULT.json…
 
@@ -54,7 +50,7 @@ Examples:
 
 func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 	if len(args) > 0 && args[0] == "merge" {
-		return syntheticMerge(o, args[1:])
+		return syntheticMerge(ctx, o, args[1:])
 	}
 	c, _ := lookup("synthetic")
 	fs := o.NewFlagSet(c)
@@ -142,7 +138,7 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 		pushRun(ctx, o, push, results)
 	}
 	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(o, out, results)
+	return Emit(ctx, o, out, results)
 }
 
 func splitList(s string) []string {
@@ -156,7 +152,7 @@ func splitList(s string) []string {
 }
 
 // syntheticMerge combines shard results, grouped by gate id.
-func syntheticMerge(o *IO, args []string) int {
+func syntheticMerge(ctx context.Context, o *IO, args []string) int {
 	c := Command{Name: "synthetic merge", Usage: syntheticUsage}
 	fs := o.NewFlagSet(c)
 	var out OutputOptions
@@ -216,7 +212,7 @@ func syntheticMerge(o *IO, args []string) int {
 			// The shards' policy has no gate in the group they ran: the
 			// merge of nothing is the same skip report.
 			o.Logf("releasegate synthetic merge: the shards judged no gate; nothing to judge (skip)")
-			return EmitReport(o, out, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: out.Policy,
+			return EmitReport(ctx, o, out, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: out.Policy,
 				Tool: "releasegate " + ToolVersion(), Results: []gate.Result{}})
 		}
 		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no gate results in the given files")
@@ -250,9 +246,9 @@ func syntheticMerge(o *IO, args []string) int {
 		return code
 	}
 	if push != "" {
-		pushRun(context.Background(), o, push, merged)
+		pushRun(ctx, o, push, merged)
 	}
-	return Emit(o, out, merged)
+	return Emit(ctx, o, out, merged)
 }
 
 // dedupe drops a result that appears twice byte for byte, as when both a

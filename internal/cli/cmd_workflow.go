@@ -17,10 +17,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/handover"
 )
 
-func init() {
-	Register(Command{Name: "workflow", Summary: "plumbing of the reusable release workflow: plan the matrix, hand results over as artifacts and check them", Usage: workflowUsage, Run: workflowCmd})
-}
-
 const workflowUsage = `Usage:
   releasegate workflow plan --shards N
   releasegate workflow hand-over (--group G [--shard I/N] | --base NAME) DIR
@@ -71,7 +67,7 @@ var groupsAfterProvenance = []string{"slo", "abuse", "infra", "jobs"}
 
 const shardedGroup = "abuse"
 
-func workflowCmd(_ context.Context, o *IO, args []string) int {
+func workflowCmd(ctx context.Context, o *IO, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprint(o.Stderr, workflowUsage)
 		return ExitBadInput
@@ -88,7 +84,7 @@ func workflowCmd(_ context.Context, o *IO, args []string) int {
 	case "receive":
 		return workflowReceive(o, rest)
 	case "collect":
-		return workflowCollect(o, rest)
+		return workflowCollect(ctx, o, rest)
 	}
 	fmt.Fprintf(o.Stderr, "releasegate workflow: unknown subcommand %q; expected plan, hand-over, receive or collect\n", sub)
 	return ExitBadInput
@@ -311,7 +307,7 @@ func writeVSA(o *IO, dir, path string) int {
 	return ExitOK
 }
 
-func workflowCollect(o *IO, args []string) int {
+func workflowCollect(ctx context.Context, o *IO, args []string) int {
 	fs := o.NewFlagSet(Command{Name: "workflow collect", Usage: workflowUsage})
 	matrix := fs.String("matrix", "", "the matrix JSON from workflow plan")
 	out := fs.String("out", "", "directory to write one report per group into")
@@ -359,7 +355,7 @@ func workflowCollect(o *IO, args []string) int {
 				fmt.Fprintf(o.Stderr, "releasegate workflow collect: group %s: %v; the artifact has no report.json\n", g, err)
 				return ExitBadInput
 			}
-		} else if code := mergeShards(o, g, reports[g], dst); code == ExitBadInput {
+		} else if code := mergeShards(ctx, o, g, reports[g], dst); code == ExitBadInput {
 			return code
 		}
 		s, err := reportStatus(dst)
@@ -389,7 +385,7 @@ func unwrapJoined(err error) []error {
 // writes the merged report to dst. The merge posts the merged gates' check
 // runs and step summary as it does on its own; the step outputs are the
 // collect command's, so it writes none.
-func mergeShards(o *IO, group string, reports []string, dst string) int {
+func mergeShards(ctx context.Context, o *IO, group string, reports []string, dst string) int {
 	tmp, err := os.MkdirTemp("", "releasegate-merge-")
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate workflow collect: %v\n", err)
@@ -406,7 +402,7 @@ func mergeShards(o *IO, group string, reports []string, dst string) int {
 		return getenv(k)
 	}
 	o.Logf("group %s: merging %d shard(s)", group, len(reports))
-	code := syntheticMerge(&sub, append([]string{"--out", tmp}, reports...))
+	code := syntheticMerge(ctx, &sub, append([]string{"--out", tmp}, reports...))
 	if code == ExitBadInput {
 		return code
 	}

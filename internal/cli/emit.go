@@ -54,14 +54,14 @@ func (o OutputOptions) validate() error {
 // Emit renders results: the report on stdout in the chosen format, the
 // files under --out, and inside GitHub Actions the outputs, step summary,
 // annotations and status checks. It returns the exit code of the verdict.
-func Emit(o *IO, opts OutputOptions, results []gate.Result) int {
-	return EmitReport(o, opts, NewReport(opts.Policy, results))
+func Emit(ctx context.Context, o *IO, opts OutputOptions, results []gate.Result) int {
+	return EmitReport(ctx, o, opts, NewReport(opts.Policy, results))
 }
 
 // EmitReport writes an assembled report where opts say and returns the exit
 // code for its status. Every secret the process knows is masked in the
 // report first; a report that cannot be redacted is not written at all.
-func EmitReport(o *IO, opts OutputOptions, rep *gate.Report) int {
+func EmitReport(ctx context.Context, o *IO, opts OutputOptions, rep *gate.Report) int {
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
 		return ExitBadInput
@@ -88,7 +88,7 @@ func EmitReport(o *IO, opts OutputOptions, rep *gate.Report) int {
 		}
 	}
 	if opts.Checks == "always" || opts.Checks != "never" && inActions {
-		postChecks(o, rep)
+		postChecks(ctx, o, rep)
 	}
 	return ExitForStatus(rep.Status)
 }
@@ -138,8 +138,9 @@ func writeJSONFile(path string, write func(*os.File) error) error {
 }
 
 // postChecks posts every result as a status check. Missing credentials are
-// said once; failures are logged and never change the verdict.
-func postChecks(o *IO, rep *gate.Report) {
+// said once; failures are logged and never change the verdict. Posting
+// stops with ctx (a signal), and takes at most two minutes.
+func postChecks(ctx context.Context, o *IO, rep *gate.Report) {
 	checks, err := actions.NewChecksFromEnv(o.Getenv, o.httpClient(30*time.Second))
 	if err != nil {
 		if errors.Is(err, actions.ErrNoToken) {
@@ -150,7 +151,7 @@ func postChecks(o *IO, rep *gate.Report) {
 		return
 	}
 	checks.Logf = o.Logf
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for i := range rep.Results {
 		if err := checks.Post(ctx, &rep.Results[i]); err != nil {

@@ -11,23 +11,21 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-func init() {
-	Register(Command{Name: "version", Summary: "print the releasegate version", Usage: "Usage: releasegate version\n\nPrints the version, the Go version and the result schema.\n\nExample:\n  releasegate version\n",
-		Run: func(ctx context.Context, o *IO, args []string) int {
-			fmt.Fprintf(o.Stdout, "releasegate %s (%s, %s/%s, result schema %s)\n", ToolVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH, gate.SchemaVersion)
-			return ExitOK
-		}})
-	Register(Command{Name: "policy", Summary: "check a policy, print its JSON Schema or its reference", Usage: policyUsage, Run: policyCmd})
-	Register(Command{Name: "kinds", Summary: "list the gate kinds this build knows", Usage: "Usage: releasegate kinds\n\nLists every gate kind with its group and summary.\n\nExample:\n  releasegate kinds\n",
-		Run: func(ctx context.Context, o *IO, args []string) int {
-			tw := tabwriter.NewWriter(o.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KIND\tGROUP\tSUMMARY")
-			for _, k := range gate.Kinds() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Name, k.Group, k.Summary)
-			}
-			tw.Flush()
-			return ExitOK
-		}})
+// versionCmd prints the version, the Go version and the result schema.
+func versionCmd(_ context.Context, o *IO, _ []string) int {
+	fmt.Fprintf(o.Stdout, "releasegate %s (%s, %s/%s, result schema %s)\n", ToolVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH, gate.SchemaVersion)
+	return ExitOK
+}
+
+// kindsCmd lists every gate kind with its group and summary.
+func kindsCmd(_ context.Context, o *IO, _ []string) int {
+	tw := tabwriter.NewWriter(o.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tGROUP\tSUMMARY")
+	for _, k := range gate.Kinds() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Name, k.Group, k.Summary)
+	}
+	tw.Flush()
+	return ExitOK
 }
 
 const policyUsage = `Usage:

@@ -12,10 +12,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-func init() {
-	Register(Command{Name: "run", Summary: "evaluate every gate of the policy", Usage: runUsage, Run: runCmd})
-}
-
 const runUsage = `Usage: releasegate run [--policy FILE] [--only GROUP,…] [--format text|json|markdown] [--out DIR]
 
 Evaluates every gate of the policy — independent gates concurrently, a gate
@@ -87,7 +83,7 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 		// which the release workflow shows as a skipped group, not a failure.
 		o.Logf("releasegate: the policy has no gate in %s; nothing to judge (skip)", strings.Join(ro.Only, ", "))
 		ro.Output.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-		return EmitReport(o, ro.Output, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: ro.Output.Policy,
+		return EmitReport(ctx, o, ro.Output, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: ro.Output.Policy,
 			Tool: "releasegate " + ToolVersion(), Results: []gate.Result{}})
 	}
 	plan, code := buildPlan(o, p, gates)
@@ -113,7 +109,7 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 		o.Logf("releasegate: the run was %v; gates that had not finished are status error; writing the results", stop)
 	}
 	ro.Output.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(o, ro.Output, results)
+	return Emit(ctx, o, ro.Output, results)
 }
 
 // buildPlan turns policy gates into runnable gates. Every gate that cannot

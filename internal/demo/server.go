@@ -49,7 +49,9 @@ func StartWith(ctx context.Context, addr string, o Options) (*Server, error) {
 	s := &Server{Service: svc, ln: ln,
 		srv: &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}}
 	go s.srv.Serve(ln) // returns ErrServerClosed after Close
-	s.stop = context.AfterFunc(ctx, func() { s.Close() })
+	// The callback must not read s.stop: a ctx already done runs it at once,
+	// before AfterFunc has returned the stop function.
+	s.stop = context.AfterFunc(ctx, func() { s.shutdown() })
 	return s, nil
 }
 
@@ -62,6 +64,10 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Close stops the service, letting requests in flight finish for up to 5s.
 func (s *Server) Close() error {
 	s.stop()
+	return s.shutdown()
+}
+
+func (s *Server) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)

@@ -235,7 +235,6 @@ func (g *BudgetGate) Run(ctx context.Context) (*gate.Result, error) {
 	if len(deliveries) > 0 {
 		res.Details["notifications"] = deliveries
 	}
-	res.Fold()
 	mode2 := "dry run"
 	if g.spec.Throttle.Enforce {
 		mode2 = "enforced"

@@ -74,7 +74,6 @@ func (g *ForecastGate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Add(o.driftCheck(g.spec.Forecast.MaxDrift))
 	}
 	res.Details["forecasts"] = outlooks
-	res.Fold()
 	res.Summary = fmt.Sprintf("period-end forecasts for %d tenant(s) from %s", len(g.budgets), u.desc)
 	return res, nil
 }
@@ -209,10 +208,33 @@ func (o *Outlook) driftCheck(maxDrift float64) gate.Check {
 	return c
 }
 
-// Drift backtests one tenant's last `hours` hours from the history before
-// them and returns the result with the tenant's WAPE check, for the
-// forecast command.
-func (g *ForecastGate) Drift(ctx context.Context, tenant string, hours int, maxDrift float64) (*gate.Result, error) {
+// DriftGate is the forecast command's backtest of one tenant as a gate, so
+// that gate.Runner judges, stamps and renders it like every other.
+type DriftGate struct {
+	f        *ForecastGate
+	id       string
+	tenant   string
+	hours    int
+	maxDrift float64
+}
+
+// DriftGate returns the gate, named id, that backtests tenant's last hours
+// hours from the history before them against maxDrift (WAPE, 0.05 = 5 %).
+func (g *ForecastGate) DriftGate(id, tenant string, hours int, maxDrift float64) *DriftGate {
+	return &DriftGate{f: g, id: id, tenant: tenant, hours: hours, maxDrift: maxDrift}
+}
+
+// Name implements gate.Gate.
+func (d *DriftGate) Name() string { return d.id }
+
+// Run implements gate.Gate.
+func (d *DriftGate) Run(ctx context.Context) (*gate.Result, error) {
+	return d.f.drift(ctx, d.tenant, d.hours, d.maxDrift)
+}
+
+// drift backtests one tenant's last `hours` hours from the history before
+// them and returns the result with the tenant's WAPE check.
+func (g *ForecastGate) drift(ctx context.Context, tenant string, hours int, maxDrift float64) (*gate.Result, error) {
 	var b *budget.Budget
 	for i := range g.budgets {
 		if g.budgets[i].Tenant == tenant {
@@ -253,7 +275,6 @@ func (g *ForecastGate) Drift(ctx context.Context, tenant string, hours int, maxD
 	if bt != nil {
 		res.Details["backtest"] = bt
 	}
-	res.Fold()
 	if bt != nil {
 		res.Summary = fmt.Sprintf("tenant %s: last %dh forecast from the history before them with %s: drift (WAPE) %.1f%%, bound %.1f%%; from %s",
 			tenant, hours, bt.Prediction.Method, 100*bt.WAPE, 100*maxDrift, u.desc)

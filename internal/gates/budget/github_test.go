@@ -103,11 +103,12 @@ func run(t *testing.T, s Spec, o Options) (*gate.Result, error) {
 		}
 		return ""
 	}}
-	g, err := NewBudget(gate.Meta{ID: "ci-budget", Kind: KindBudget}, s, env, o)
+	m := gate.Meta{ID: "ci-budget", Kind: KindBudget}
+	g, err := NewBudget(m, s, env, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g.Run(context.Background())
+	return evaluate(context.Background(), g, m)
 }
 
 func find(r *gate.Result, name, tenant string) gate.Check {
@@ -275,8 +276,8 @@ func TestUsageFileFailsClosed(t *testing.T) {
 	// a tenant without rows in the export fails its check: no data is not zero
 	s := base(filepath.Join(td, "summarized.csv"))
 	s.Tenants[0].Patterns = []string{"nobody-*"}
-	g, _ := NewBudget(gate.Meta{ID: "b"}, s, gate.Env{}, Options{})
-	res, err := g.Run(context.Background())
+	g, _ := NewBudget(gate.Meta{ID: "b", Kind: KindBudget}, s, gate.Env{}, Options{})
+	res, err := evaluate(context.Background(), g, gate.Meta{ID: "b", Kind: KindBudget})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,111 +83,163 @@ func (g *common) client() (*githubapi.Client, string, error) {
 	return c, cacheDir, nil
 }
 
+// usageSource is where a budget gate's usage comes from: an exported usage
+// report (fileSource), the billing usage API (billingSource) or the jobs of
+// the organization's workflow runs (jobsSource).
+type usageSource interface {
+	// load reads usage from [since(asOf), asOf); a file source reads the
+	// whole file.
+	load(ctx context.Context, g *common, since func(asOf time.Time) time.Time) (*usage, error)
+}
+
+// source is the usage source the spec names.
+func (g *common) source() usageSource {
+	switch {
+	case g.spec.Source.UsageFile != "":
+		return fileSource{}
+	case g.spec.Source.GitHub.Mode == "billing-usage":
+		return billingSource{}
+	}
+	return jobsSource{}
+}
+
 // load reads usage from [since, asOf) where since is chosen by the caller
 // from the as-of time (for a file source the whole file is read).
 func (g *common) load(ctx context.Context, since func(asOf time.Time) time.Time) (*usage, error) {
+	return g.source().load(ctx, g, since)
+}
+
+// fileSource reads the exported usage report source.usage-file.
+type fileSource struct{}
+
+func (fileSource) load(ctx context.Context, g *common, _ func(time.Time) time.Time) (*usage, error) {
 	s := g.spec
-	if f := s.Source.UsageFile; f != "" {
-		if !filepath.IsAbs(f) {
-			f = filepath.Join(g.env.PolicyDir, f)
-		}
-		b, err := fsx.ReadFile(ctx, f, fsx.MaxDataSize)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, &gate.InputError{Input: s.Source.UsageFile, Err: errors.New("usage file not found; export a usage report from the billing settings or point usage-file at one")}
-			}
-			if errors.Is(err, fsx.ErrNotRegular) || errors.Is(err, fsx.ErrTooLarge) {
-				return nil, &gate.InputError{Input: s.Source.UsageFile, Err: fmt.Errorf("usage file %w", err)}
-			}
-			return nil, fmt.Errorf("%w: reading %s: %v", gate.ErrUnreachable, s.Source.UsageFile, err)
-		}
-		rep, err := budget.ReadUsageCSV(bytesReader(b), s.basis())
-		if err != nil {
-			return nil, fmt.Errorf("usage file %s: %w", s.Source.UsageFile, err)
-		}
-		sum := sha256.Sum256(b)
-		u := &usage{recs: rep.Records, daily: rep.Daily, inputs: []gate.Input{{Name: s.Source.UsageFile, Digest: "sha256:" + hex.EncodeToString(sum[:])}},
-			desc: fmt.Sprintf("usage report %s (%d Actions rows)", s.Source.UsageFile, len(rep.Records))}
-		_, last := budget.Span(rep.Records)
-		end := last.Add(time.Hour)
-		if rep.Daily {
-			end = last.AddDate(0, 0, 1)
-		}
-		u.asOf, err = g.asOf(end)
-		if err != nil {
-			return nil, err
-		}
-		// overlapping tenants over the repositories the file names
-		var repos []budget.Repo
-		seen := map[string]bool{}
-		for _, r := range rep.Records {
-			if !seen[r.Repo] {
-				seen[r.Repo] = true
-				repos = append(repos, budget.Repo{Name: r.Repo})
-			}
-		}
-		if _, err := g.tenants.Assign(repos); err != nil {
-			return nil, err
-		}
-		return u, nil
+	f := s.Source.UsageFile
+	if !filepath.IsAbs(f) {
+		f = filepath.Join(g.env.PolicyDir, f)
 	}
-	c, cacheDir, err := g.client()
+	b, err := fsx.ReadFile(ctx, f, fsx.MaxDataSize)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &gate.InputError{Input: s.Source.UsageFile, Err: errors.New("usage file not found; export a usage report from the billing settings or point usage-file at one")}
+		}
+		if errors.Is(err, fsx.ErrNotRegular) || errors.Is(err, fsx.ErrTooLarge) {
+			return nil, &gate.InputError{Input: s.Source.UsageFile, Err: fmt.Errorf("usage file %w", err)}
+		}
+		return nil, fmt.Errorf("%w: reading %s: %v", gate.ErrUnreachable, s.Source.UsageFile, err)
+	}
+	rep, err := budget.ReadUsageCSV(bytesReader(b), s.basis())
+	if err != nil {
+		return nil, fmt.Errorf("usage file %s: %w", s.Source.UsageFile, err)
+	}
+	sum := sha256.Sum256(b)
+	u := &usage{recs: rep.Records, daily: rep.Daily, inputs: []gate.Input{{Name: s.Source.UsageFile, Digest: "sha256:" + hex.EncodeToString(sum[:])}},
+		desc: fmt.Sprintf("usage report %s (%d Actions rows)", s.Source.UsageFile, len(rep.Records))}
+	_, last := budget.Span(rep.Records)
+	end := last.Add(time.Hour)
+	if rep.Daily {
+		end = last.AddDate(0, 0, 1)
+	}
+	u.asOf, err = g.asOf(end)
 	if err != nil {
 		return nil, err
+	}
+	// overlapping tenants over the repositories the file names
+	var repos []budget.Repo
+	seen := map[string]bool{}
+	for _, r := range rep.Records {
+		if !seen[r.Repo] {
+			seen[r.Repo] = true
+			repos = append(repos, budget.Repo{Name: r.Repo})
+		}
+	}
+	if _, err := g.tenants.Assign(repos); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// githubUsage starts the usage of a GitHub source: the client, the as-of
+// time and the start of the window.
+func (g *common) githubUsage(since func(time.Time) time.Time) (*usage, time.Time, error) {
+	c, cacheDir, err := g.client()
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	g.cacheDir = cacheDir
 	asOf, err := g.asOf(g.now())
 	if err != nil {
+		return nil, time.Time{}, err
+	}
+	u := &usage{asOf: asOf, gh: &githubapi.Actions{C: c}, client: c, covered: true, topics: map[string][]string{},
+		inputs: []gate.Input{{Name: "GitHub Actions usage of " + g.spec.Source.GitHub.Org, URI: c.BaseURL()}}}
+	return u, since(asOf), nil
+}
+
+// billingSource reads the billing usage API month by month. It lists only
+// what was billed, so a tenant without items is not known to be idle.
+type billingSource struct{}
+
+func (billingSource) load(ctx context.Context, g *common, since func(time.Time) time.Time) (*usage, error) {
+	s := g.spec
+	u, from, err := g.githubUsage(since)
+	if err != nil {
 		return nil, err
 	}
-	gh := &githubapi.Actions{C: c}
-	from := since(asOf)
-	u := &usage{asOf: asOf, gh: gh, client: c, covered: true, topics: map[string][]string{},
-		inputs: []gate.Input{{Name: "GitHub Actions usage of " + s.Source.GitHub.Org, URI: c.BaseURL()}}}
-	if s.Source.GitHub.Mode == "billing-usage" {
-		u.covered = false
-		// the repositories (with topics) tell which tenant each usage item
-		// belongs to and which repositories throttling acts on
-		repos, err := gh.Repos(ctx, s.Source.GitHub.Org)
-		if err != nil {
-			return nil, fmt.Errorf("listing repositories of %s: %w", s.Source.GitHub.Org, err)
-		}
-		if _, err := g.tenants.Assign(repos); err != nil {
-			return nil, err
-		}
-		u.repos = repos
-		for _, r := range repos {
-			u.topics[r.Name] = r.Topics
-		}
-		for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(asOf); m = m.AddDate(0, 1, 0) {
-			recs, err := g.billingUsage(ctx, gh, m.Year(), m.Month(), s.basis())
-			if err != nil {
-				return nil, fmt.Errorf("billing usage of %s: %w", s.Source.GitHub.Org, err)
-			}
-			u.recs = append(u.recs, recs...)
-		}
-		if len(u.recs) == 0 {
-			return nil, fmt.Errorf("%w: the billing usage API returned no Actions minutes for %s since %s; expected usage items with product Actions; check the token's billing permission and the organization",
-				gate.ErrNoData, s.Source.GitHub.Org, from.Format(time.DateOnly))
-		}
-		u.daily = true
-		for _, r := range u.recs {
-			if r.Time.Hour() != 0 {
-				u.daily = false
-			}
-		}
-		u.desc = fmt.Sprintf("billing usage API of %s (%d items)", s.Source.GitHub.Org, len(u.recs))
-	} else {
-		col, err := budget.Collect(ctx, gh, s.Source.GitHub.Org, g.tenants, g.prices, from, asOf, asOf, max(s.Source.GitHub.Concurrency, 8))
-		if err != nil {
-			return nil, fmt.Errorf("collecting jobs of %s: %w", s.Source.GitHub.Org, err)
-		}
-		u.recs, u.repos = col.Records, col.Repos
-		for _, r := range col.Repos {
-			u.topics[r.Name] = r.Topics
-		}
-		u.desc = fmt.Sprintf("%d jobs of %d runs in %d repositories of %s", col.Jobs, col.Runs, len(col.Repos), s.Source.GitHub.Org)
+	u.covered = false
+	// the repositories (with topics) tell which tenant each usage item
+	// belongs to and which repositories throttling acts on
+	repos, err := u.gh.Repos(ctx, s.Source.GitHub.Org)
+	if err != nil {
+		return nil, fmt.Errorf("listing repositories of %s: %w", s.Source.GitHub.Org, err)
 	}
+	if _, err := g.tenants.Assign(repos); err != nil {
+		return nil, err
+	}
+	u.repos = repos
+	for _, r := range repos {
+		u.topics[r.Name] = r.Topics
+	}
+	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(u.asOf); m = m.AddDate(0, 1, 0) {
+		recs, err := g.billingUsage(ctx, u.gh, m.Year(), m.Month(), s.basis())
+		if err != nil {
+			return nil, fmt.Errorf("billing usage of %s: %w", s.Source.GitHub.Org, err)
+		}
+		u.recs = append(u.recs, recs...)
+	}
+	if len(u.recs) == 0 {
+		return nil, fmt.Errorf("%w: the billing usage API returned no Actions minutes for %s since %s; expected usage items with product Actions; check the token's billing permission and the organization",
+			gate.ErrNoData, s.Source.GitHub.Org, from.Format(time.DateOnly))
+	}
+	u.daily = true
+	for _, r := range u.recs {
+		if r.Time.Hour() != 0 {
+			u.daily = false
+		}
+	}
+	u.desc = fmt.Sprintf("billing usage API of %s (%d items)", s.Source.GitHub.Org, len(u.recs))
+	return u, nil
+}
+
+// jobsSource prices every job of the organization's workflow runs in the
+// window; it lists every job, so a tenant without records spent nothing.
+type jobsSource struct{}
+
+func (jobsSource) load(ctx context.Context, g *common, since func(time.Time) time.Time) (*usage, error) {
+	s := g.spec
+	u, from, err := g.githubUsage(since)
+	if err != nil {
+		return nil, err
+	}
+	col, err := budget.Collect(ctx, u.gh, s.Source.GitHub.Org, g.tenants, g.prices, from, u.asOf, u.asOf, max(s.Source.GitHub.Concurrency, 8))
+	if err != nil {
+		return nil, fmt.Errorf("collecting jobs of %s: %w", s.Source.GitHub.Org, err)
+	}
+	u.recs, u.repos = col.Records, col.Repos
+	for _, r := range col.Repos {
+		u.topics[r.Name] = r.Topics
+	}
+	u.desc = fmt.Sprintf("%d jobs of %d runs in %d repositories of %s", col.Jobs, col.Runs, len(col.Repos), s.Source.GitHub.Org)
 	return u, nil
 }
 

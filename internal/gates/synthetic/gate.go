@@ -192,9 +192,10 @@ func unreachable(target string, tot *load.StreamResult) error {
 	return fmt.Errorf("%w: %s: no answer to any of %d requests (%s); %s", gate.ErrUnreachable, target, tot.Sent, errorSummary(tot), advice)
 }
 
-// Judged turns a record into a Result: its checks, status and summary. A
-// run whose schedule slipped is an error (the rate could not be reached),
-// never a pass and never blamed on the service.
+// Judged turns a record into a Result: its checks and summary, for the
+// runner to fold (see verdict). A run whose schedule slipped is declared an
+// error (the rate could not be reached), never a pass and never blamed on
+// the service; the runner keeps the worse of that and the folded checks.
 func Judged(rec *Record) *gate.Result {
 	res := &gate.Result{Details: map[string]any{DetailsKey: rec}}
 	res.Checks = Evaluate(rec)
@@ -207,7 +208,6 @@ func Judged(rec *Record) *gate.Result {
 		res.Checks = []gate.Check{{Name: "shard tenants", Status: gate.StatusSkip, Observed: gate.Int(0), Message: msg}}
 		res.Status, res.Summary = gate.StatusSkip, msg
 	} else {
-		res.Fold()
 		res.Summary = fmt.Sprintf("%s: %d tenant(s), %d requests, %d checks failed of %d (shard %s)",
 			rec.Judge.Scenario, tenantsIn(rec), rec.Run.Totals().Sent, res.Counts()[gate.StatusFail], len(res.Checks), strings.Join(rec.Shards, "+"))
 	}

@@ -1,6 +1,7 @@
 package synthetic
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,91 +50,20 @@ func Merge(results []gate.Result) (*gate.Result, error) {
 	if len(results) == 0 {
 		return nil, fmt.Errorf("%w: no results to merge", ErrShards)
 	}
-	var (
-		merged *Record
-		judge  []byte
-		seen   = map[string]bool{}
-		n      = 0
-		byKey  = map[[2]string]*load.StreamResult{}
-	)
 	first := results[0]
-	// A shard that could not be evaluated (target unreachable, bad TLS)
-	// has no run to merge; the merged run cannot be evaluated either.
-	var errs []string
-	for i := range results {
-		r := &results[i]
-		if _, ok := r.Details[DetailsKey]; !ok && r.Status == gate.StatusError {
-			errs = append(errs, fmt.Sprintf("result %d: %s", i+1, r.Error))
-		}
-	}
-	if len(errs) > 0 {
-		res := &gate.Result{Schema: gate.SchemaVersion, Gate: first.Gate, Kind: first.Kind, Group: first.Group, Required: first.Required,
-			Location: first.Location, Status: gate.StatusError, Checks: []gate.Check{},
-			Error:     fmt.Sprintf("%d of %d shard results could not be evaluated: %s", len(errs), len(results), strings.Join(errs, "; ")),
-			StartedAt: first.StartedAt, FinishedAt: first.FinishedAt}
-		res.Summary = "could not evaluate: " + res.Error
+	if res := unevaluated(results); res != nil {
 		return res, nil
 	}
+	m := &merger{seen: map[string]bool{}, byKey: map[[2]string]*load.StreamResult{}}
 	for i := range results {
-		r := &results[i]
-		if r.Gate != first.Gate || r.Kind != Kind {
-			return nil, fmt.Errorf("%w: result %d is gate %q of kind %q, expected gate %q of kind %s", ErrShards, i+1, r.Gate, r.Kind, first.Gate, Kind)
-		}
-		rec, err := RecordOf(r)
-		if err != nil {
-			return nil, errors.Join(ErrShards, err)
-		}
-		j, _ := json.Marshal(rec.Judge)
-		if merged == nil {
-			merged = &Record{Judge: rec.Judge, Run: &load.Run{Started: rec.Run.Started, LateToleranceUS: rec.Run.LateToleranceUS}}
-			judge = j
-		} else if string(j) != string(judge) {
-			return nil, fmt.Errorf("%w: shard %v was run with other settings than shard %v; merge shards of one policy", ErrShards, rec.Shards, merged.Shards)
-		}
-		for _, s := range rec.Shards {
-			sh, err := ParseShard(s)
-			if err != nil {
-				return nil, errors.Join(ErrShards, err)
-			}
-			if n == 0 {
-				n = sh.N
-			}
-			if sh.N != n {
-				return nil, fmt.Errorf("%w: shard %s is of a split into %d, others into %d", ErrShards, s, sh.N, n)
-			}
-			if seen[s] {
-				return nil, fmt.Errorf("%w: shard %s is given twice; merging it twice would double its counts", ErrShards, s)
-			}
-			seen[s] = true
-			merged.Shards = append(merged.Shards, s)
-		}
-		run := rec.Run
-		if !run.Started.IsZero() && (merged.Run.Started.IsZero() || run.Started.Before(merged.Run.Started)) {
-			merged.Run.Started = run.Started
-		}
-		merged.Run.ElapsedUS = max(merged.Run.ElapsedUS, run.ElapsedUS)
-		merged.Run.LateToleranceUS = max(merged.Run.LateToleranceUS, run.LateToleranceUS)
-		merged.Run.MaxInFlight += run.MaxInFlight // each shard had its own bound
-		for _, s := range run.Streams {
-			k := [2]string{s.Tenant, s.Scenario}
-			m, ok := byKey[k]
-			if !ok {
-				m = &load.StreamResult{Tenant: s.Tenant, Scenario: s.Scenario, FirstThrottledUS: -1, LastThrottledUS: -1, LastFailedUS: -1}
-				byKey[k] = m
-				merged.Run.Streams = append(merged.Run.Streams, m)
-			}
-			m.Merge(s)
-		}
-		for t, d := range rec.Audit {
-			if merged.Audit == nil {
-				merged.Audit = map[string]int64{}
-			}
-			merged.Audit[t] += d
+		if err := m.add(i, &results[i], first.Gate); err != nil {
+			return nil, err
 		}
 	}
+	merged := m.merged
 	var missing []string
-	for i := 1; i <= n; i++ {
-		if s := (Shard{i, n}).String(); !seen[s] {
+	for i := 1; i <= m.n; i++ {
+		if s := (Shard{i, m.n}).String(); !m.seen[s] {
 			missing = append(missing, s)
 		}
 	}
@@ -149,8 +79,11 @@ func Merge(results []gate.Result) (*gate.Result, error) {
 		y, _ := ParseShard(b)
 		return x.I - y.I
 	})
-	res := Judged(merged)
-	res.Schema, res.Gate, res.Kind, res.Group, res.Required, res.Location = gate.SchemaVersion, first.Gate, first.Kind, first.Group, first.Required, first.Location
+	meta := gate.Meta{ID: first.Gate, Kind: first.Kind, Group: first.Group, Required: first.Required, Location: first.Location}
+	res, err := verdict(meta, Judged(merged))
+	if err != nil {
+		return nil, err
+	}
 	res.Inputs = first.Inputs
 	res.StartedAt, res.FinishedAt = first.StartedAt, first.FinishedAt
 	for _, r := range results[1:] {
@@ -162,8 +95,126 @@ func Merge(results []gate.Result) (*gate.Result, error) {
 		}
 	}
 	res.DurationMS = res.FinishedAt.Sub(res.StartedAt).Milliseconds()
-	if res.Checks == nil {
-		res.Checks = []gate.Check{}
-	}
 	return res, nil
+}
+
+// unevaluated is the merged Result when a shard could not be evaluated
+// (target unreachable, bad TLS): it has no run to merge, so the merged run
+// cannot be evaluated either. It is nil when every shard has a run.
+func unevaluated(results []gate.Result) *gate.Result {
+	first := results[0]
+	var errs []string
+	for i := range results {
+		r := &results[i]
+		if _, ok := r.Details[DetailsKey]; !ok && r.Status == gate.StatusError {
+			errs = append(errs, fmt.Sprintf("result %d: %s", i+1, r.Error))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	res := &gate.Result{Schema: gate.SchemaVersion, Gate: first.Gate, Kind: first.Kind, Group: first.Group, Required: first.Required,
+		Location: first.Location, Status: gate.StatusError, Checks: []gate.Check{},
+		Error:     fmt.Sprintf("%d of %d shard results could not be evaluated: %s", len(errs), len(results), strings.Join(errs, "; ")),
+		StartedAt: first.StartedAt, FinishedAt: first.FinishedAt}
+	res.Summary = "could not evaluate: " + res.Error
+	return res
+}
+
+// merger adds shard records up into one record of the whole run.
+type merger struct {
+	merged *Record
+	judge  []byte // the first shard's settings, which every shard must share
+	seen   map[string]bool
+	n      int // the number of shards of the split
+	byKey  map[[2]string]*load.StreamResult
+}
+
+// add checks that result i is a shard of gate id run with the same
+// settings as the others, of the same split and not given twice, and adds
+// its run.
+func (m *merger) add(i int, r *gate.Result, id string) error {
+	if r.Gate != id || r.Kind != Kind {
+		return fmt.Errorf("%w: result %d is gate %q of kind %q, expected gate %q of kind %s", ErrShards, i+1, r.Gate, r.Kind, id, Kind)
+	}
+	rec, err := RecordOf(r)
+	if err != nil {
+		return errors.Join(ErrShards, err)
+	}
+	j, _ := json.Marshal(rec.Judge)
+	if m.merged == nil {
+		m.merged = &Record{Judge: rec.Judge, Run: &load.Run{Started: rec.Run.Started, LateToleranceUS: rec.Run.LateToleranceUS}}
+		m.judge = j
+	} else if string(j) != string(m.judge) {
+		return fmt.Errorf("%w: shard %v was run with other settings than shard %v; merge shards of one policy", ErrShards, rec.Shards, m.merged.Shards)
+	}
+	for _, s := range rec.Shards {
+		sh, err := ParseShard(s)
+		if err != nil {
+			return errors.Join(ErrShards, err)
+		}
+		if m.n == 0 {
+			m.n = sh.N
+		}
+		if sh.N != m.n {
+			return fmt.Errorf("%w: shard %s is of a split into %d, others into %d", ErrShards, s, sh.N, m.n)
+		}
+		if m.seen[s] {
+			return fmt.Errorf("%w: shard %s is given twice; merging it twice would double its counts", ErrShards, s)
+		}
+		m.seen[s] = true
+		m.merged.Shards = append(m.merged.Shards, s)
+	}
+	m.addRun(rec)
+	return nil
+}
+
+// addRun adds a shard's run: stream counts and histograms merge per tenant
+// and scenario, audit deltas add, the earliest start and longest elapsed
+// time are kept, and the in-flight bounds add (each shard had its own).
+func (m *merger) addRun(rec *Record) {
+	merged, run := m.merged, rec.Run
+	if !run.Started.IsZero() && (merged.Run.Started.IsZero() || run.Started.Before(merged.Run.Started)) {
+		merged.Run.Started = run.Started
+	}
+	merged.Run.ElapsedUS = max(merged.Run.ElapsedUS, run.ElapsedUS)
+	merged.Run.LateToleranceUS = max(merged.Run.LateToleranceUS, run.LateToleranceUS)
+	merged.Run.MaxInFlight += run.MaxInFlight
+	for _, s := range run.Streams {
+		k := [2]string{s.Tenant, s.Scenario}
+		st, ok := m.byKey[k]
+		if !ok {
+			st = &load.StreamResult{Tenant: s.Tenant, Scenario: s.Scenario, FirstThrottledUS: -1, LastThrottledUS: -1, LastFailedUS: -1}
+			m.byKey[k] = st
+			merged.Run.Streams = append(merged.Run.Streams, st)
+		}
+		st.Merge(s)
+	}
+	for t, d := range rec.Audit {
+		if merged.Audit == nil {
+			merged.Audit = map[string]int64{}
+		}
+		merged.Audit[t] += d
+	}
+}
+
+// judged is a Result already judged from a record, handed to gate.Runner
+// so that a merged run gets its verdict under the rules of every gate.
+type judged struct {
+	id  string
+	res *gate.Result
+}
+
+func (j judged) Name() string                              { return j.id }
+func (j judged) Run(context.Context) (*gate.Result, error) { return j.res, nil }
+
+// verdict has gate.Runner fold res's checks into its status and stamp it
+// with m, as for a gate run in this process. The merge does no I/O: nothing
+// stops it, so it runs under a background context.
+func verdict(m gate.Meta, res *gate.Result) (*gate.Result, error) {
+	out, err := (&gate.Runner{}).RunOne(context.Background(), gate.Planned{Meta: m, Gate: judged{m.ID, res}})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -40,8 +40,10 @@ func fixedResult() *gate.Result {
 	rec := &Record{Judge: Judge{Scenario: ScenarioSLO, Tenants: []string{"acme", "globex"}, Rate: 20, Thresholds: th},
 		Shards: []string{"1/1"}, Run: &load.Run{Streams: []*load.StreamResult{mk("acme", 5*time.Millisecond, 300, 0), mk("glo|bex", 400*time.Millisecond, 300, 30)}}}
 	rec.Judge.Tenants = []string{"acme", "glo|bex"}
-	r := Judged(rec)
-	r.Gate, r.Kind = "tenants-slo", Kind
+	r, err := verdict(gate.Meta{ID: "tenants-slo", Kind: Kind}, Judged(rec))
+	if err != nil {
+		panic(err)
+	}
 	return r
 }
 
@@ -93,7 +95,10 @@ func TestRecordSurvivesJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again := Judged(rec)
+	again, err := verdict(gate.Meta{ID: r.Gate, Kind: r.Kind}, Judged(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(again.Checks) != len(r.Checks) || again.Status != r.Status {
 		t.Fatalf("re-judged after JSON: %d checks %s, before %d %s", len(again.Checks), again.Status, len(r.Checks), r.Status)
 	}

@@ -201,154 +201,210 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p, q := r.URL.Path, r.URL.Query()
-	switch {
+	s.route(w, r)
+}
+
+// route answers a request that passed the token, rate-limit and fault
+// checks from the endpoint its method and path name.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	switch p := r.URL.Path; {
 	case r.Method == http.MethodGet && reOrgRepos.MatchString(p):
-		org := reOrgRepos.FindStringSubmatch(p)[1]
-		var items []any
-		for _, rp := range s.Repos {
-			if strings.HasPrefix(rp.FullName, org+"/") {
-				items = append(items, map[string]any{"id": hash(rp.FullName), "name": strings.TrimPrefix(rp.FullName, org+"/"),
-					"full_name": rp.FullName, "private": true, "archived": rp.Archived, "topics": nonNil(rp.Topics)})
-			}
-		}
-		s.page(w, r, items, nil)
+		s.serveRepos(w, r)
 	case r.Method == http.MethodGet && reRuns.MatchString(p):
-		repo := reRuns.FindStringSubmatch(p)[1]
-		var from, to time.Time
-		filtered := false
-		if c := q.Get("created"); c != "" {
-			a, b, ok := strings.Cut(c, "..")
-			var err1, err2 error
-			from, err1 = time.Parse(time.RFC3339, a)
-			to, err2 = time.Parse(time.RFC3339, b)
-			if !ok || err1 != nil || err2 != nil {
-				writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Validation Failed"})
-				return
-			}
-			filtered = true
-		}
-		status := q.Get("status")
-		var runs []Run
-		for _, run := range s.Runs {
-			if run.Repo != repo || (status != "" && run.Status != status) {
-				continue
-			}
-			if !from.IsZero() && (run.CreatedAt.Before(from) || run.CreatedAt.After(to)) {
-				continue
-			}
-			runs = append(runs, run)
-		}
-		sort.Slice(runs, func(i, j int) bool { return runs[i].CreatedAt.After(runs[j].CreatedAt) }) // newest first
-		total := len(runs)
-		if (filtered || status != "") && total > s.MaxFiltered {
-			runs = runs[:s.MaxFiltered] // GitHub returns at most 1000 for filtered queries
-		}
-		items := make([]any, len(runs))
-		for i, run := range runs {
-			updated := run.UpdatedAt
-			if updated.IsZero() {
-				updated = run.CreatedAt
-			}
-			items[i] = map[string]any{"id": run.ID, "name": run.Name, "workflow_id": run.WorkflowID, "path": run.Path,
-				"status": run.Status, "conclusion": nil, "event": "push", "run_attempt": max(run.Attempt, 1),
-				"created_at": run.CreatedAt.UTC().Format(time.RFC3339), "updated_at": updated.UTC().Format(time.RFC3339),
-				"repository": map[string]any{"full_name": run.Repo}}
-		}
-		s.page(w, r, items, func(page []any) any { return map[string]any{"total_count": total, "workflow_runs": page} })
+		s.serveRuns(w, r)
 	case r.Method == http.MethodGet && reJobs.MatchString(p):
-		m := reJobs.FindStringSubmatch(p)
-		id, _ := strconv.ParseInt(m[2], 10, 64)
-		if s.jobsByRun == nil || len(s.Jobs) != s.indexed {
-			s.jobsByRun = map[int64][]Job{}
-			for _, j := range s.Jobs {
-				s.jobsByRun[j.RunID] = append(s.jobsByRun[j.RunID], j)
-			}
-			s.indexed = len(s.Jobs)
-		}
-		var items []any
-		for _, j := range s.jobsByRun[id] {
-			job := map[string]any{"id": j.ID, "run_id": j.RunID, "run_attempt": max(j.RunAttempt, 1), "status": j.Status, "conclusion": nil,
-				"started_at": j.StartedAt.UTC().Format(time.RFC3339), "completed_at": nil, "labels": nonNil(j.Labels),
-				"name": "build", "runner_name": nil, "runner_id": nil, "workflow_name": "CI"}
-			if j.RunnerName != "" {
-				job["runner_name"], job["runner_id"] = j.RunnerName, hash(j.RunnerName)
-			}
-			if !j.CompletedAt.IsZero() {
-				job["completed_at"] = j.CompletedAt.UTC().Format(time.RFC3339)
-				job["conclusion"] = "success"
-			}
-			items = append(items, job)
-		}
-		total := len(items)
-		s.page(w, r, items, func(page []any) any { return map[string]any{"total_count": total, "jobs": page} })
+		s.serveJobs(w, r)
 	case r.Method == http.MethodPost && reCancel.MatchString(p):
-		m := reCancel.FindStringSubmatch(p)
-		id, _ := strconv.ParseInt(m[2], 10, 64)
-		for i := range s.Runs {
-			if s.Runs[i].ID == id && s.Runs[i].Repo == m[1] {
-				if s.Runs[i].Status == "completed" {
-					writeJSON(w, http.StatusConflict, map[string]string{"message": "Cannot cancel a workflow run that is completed."})
-					return
-				}
-				s.Runs[i].Status = "completed"
-				s.Actions = append(s.Actions, fmt.Sprintf("cancel %s %d", m[1], id))
-				writeJSON(w, http.StatusAccepted, map[string]any{})
-				return
-			}
-		}
-		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+		s.serveCancel(w, r)
 	case r.Method == http.MethodGet && reWorkflows.MatchString(p):
-		repo := reWorkflows.FindStringSubmatch(p)[1]
-		var items []any
-		for _, wf := range s.Workflows {
-			if wf.Repo == repo {
-				items = append(items, map[string]any{"id": wf.ID, "name": wf.Name, "path": wf.Path, "state": wf.State})
-			}
-		}
-		total := len(items)
-		s.page(w, r, items, func(page []any) any { return map[string]any{"total_count": total, "workflows": page} })
+		s.serveWorkflows(w, r)
 	case r.Method == http.MethodPut && reToggle.MatchString(p):
-		m := reToggle.FindStringSubmatch(p)
-		id, _ := strconv.ParseInt(m[2], 10, 64)
-		for i := range s.Workflows {
-			if s.Workflows[i].ID == id && s.Workflows[i].Repo == m[1] {
-				if m[3] == "disable" {
-					s.Workflows[i].State = "disabled_manually"
-				} else {
-					s.Workflows[i].State = "active"
-				}
-				s.Actions = append(s.Actions, fmt.Sprintf("%s %s %d", m[3], m[1], id))
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-		}
-		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+		s.serveToggle(w, r)
 	case r.Method == http.MethodGet && reOldBill.MatchString(p):
-		writeJSON(w, http.StatusGone, map[string]string{"message": "This endpoint has been removed. Please use the enhanced billing platform usage endpoints.",
-			"documentation_url": "https://docs.github.com/rest/billing/enhanced-billing"})
+		s.serveOldBilling(w, r)
 	case r.Method == http.MethodGet && (reUsage.MatchString(p) || reEntUsage.MatchString(p)):
-		org, ent := "", ""
-		if m := reUsage.FindStringSubmatch(p); m != nil {
-			org = m[1]
-		} else {
-			ent = reEntUsage.FindStringSubmatch(p)[1]
-		}
-		year, _ := strconv.Atoi(q.Get("year"))
-		month, _ := strconv.Atoi(q.Get("month"))
-		items := []any{}
-		for _, u := range s.Usage {
-			if (org != "" && u.Org != org) || (ent != "" && u.Enterprise != ent) || (year != 0 && u.Date.Year() != year) || (month != 0 && int(u.Date.Month()) != month) {
-				continue
-			}
-			items = append(items, map[string]any{"date": u.Date.UTC().Format(time.RFC3339), "product": u.Product, "sku": u.SKU,
-				"quantity": u.Quantity, "unitType": u.UnitType, "pricePerUnit": u.PricePerUnit, "grossAmount": u.GrossAmount,
-				"discountAmount": u.DiscountAmount, "netAmount": u.NetAmount, "organizationName": u.Org, "repositoryName": u.Repo})
-		}
-		s.write(w, r, map[string]any{"usageItems": items}, "")
+		s.serveUsage(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 	}
+}
+
+// serveRepos lists an organization's repositories with their topics.
+func (s *Server) serveRepos(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	org := reOrgRepos.FindStringSubmatch(p)[1]
+	var items []any
+	for _, rp := range s.Repos {
+		if strings.HasPrefix(rp.FullName, org+"/") {
+			items = append(items, map[string]any{"id": hash(rp.FullName), "name": strings.TrimPrefix(rp.FullName, org+"/"),
+				"full_name": rp.FullName, "private": true, "archived": rp.Archived, "topics": nonNil(rp.Topics)})
+		}
+	}
+	s.page(w, r, items, nil)
+}
+
+// serveRuns lists a repository's workflow runs, newest first, filtered by
+// created and status and capped as GitHub caps filtered queries.
+func (s *Server) serveRuns(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	q := r.URL.Query()
+	repo := reRuns.FindStringSubmatch(p)[1]
+	var from, to time.Time
+	filtered := false
+	if c := q.Get("created"); c != "" {
+		a, b, ok := strings.Cut(c, "..")
+		var err1, err2 error
+		from, err1 = time.Parse(time.RFC3339, a)
+		to, err2 = time.Parse(time.RFC3339, b)
+		if !ok || err1 != nil || err2 != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Validation Failed"})
+			return
+		}
+		filtered = true
+	}
+	status := q.Get("status")
+	var runs []Run
+	for _, run := range s.Runs {
+		if run.Repo != repo || (status != "" && run.Status != status) {
+			continue
+		}
+		if !from.IsZero() && (run.CreatedAt.Before(from) || run.CreatedAt.After(to)) {
+			continue
+		}
+		runs = append(runs, run)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].CreatedAt.After(runs[j].CreatedAt) }) // newest first
+	total := len(runs)
+	if (filtered || status != "") && total > s.MaxFiltered {
+		runs = runs[:s.MaxFiltered] // GitHub returns at most 1000 for filtered queries
+	}
+	items := make([]any, len(runs))
+	for i, run := range runs {
+		updated := run.UpdatedAt
+		if updated.IsZero() {
+			updated = run.CreatedAt
+		}
+		items[i] = map[string]any{"id": run.ID, "name": run.Name, "workflow_id": run.WorkflowID, "path": run.Path,
+			"status": run.Status, "conclusion": nil, "event": "push", "run_attempt": max(run.Attempt, 1),
+			"created_at": run.CreatedAt.UTC().Format(time.RFC3339), "updated_at": updated.UTC().Format(time.RFC3339),
+			"repository": map[string]any{"full_name": run.Repo}}
+	}
+	s.page(w, r, items, func(page []any) any { return map[string]any{"total_count": total, "workflow_runs": page} })
+}
+
+// serveJobs lists the jobs of one run.
+func (s *Server) serveJobs(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	m := reJobs.FindStringSubmatch(p)
+	id, _ := strconv.ParseInt(m[2], 10, 64)
+	if s.jobsByRun == nil || len(s.Jobs) != s.indexed {
+		s.jobsByRun = map[int64][]Job{}
+		for _, j := range s.Jobs {
+			s.jobsByRun[j.RunID] = append(s.jobsByRun[j.RunID], j)
+		}
+		s.indexed = len(s.Jobs)
+	}
+	var items []any
+	for _, j := range s.jobsByRun[id] {
+		job := map[string]any{"id": j.ID, "run_id": j.RunID, "run_attempt": max(j.RunAttempt, 1), "status": j.Status, "conclusion": nil,
+			"started_at": j.StartedAt.UTC().Format(time.RFC3339), "completed_at": nil, "labels": nonNil(j.Labels),
+			"name": "build", "runner_name": nil, "runner_id": nil, "workflow_name": "CI"}
+		if j.RunnerName != "" {
+			job["runner_name"], job["runner_id"] = j.RunnerName, hash(j.RunnerName)
+		}
+		if !j.CompletedAt.IsZero() {
+			job["completed_at"] = j.CompletedAt.UTC().Format(time.RFC3339)
+			job["conclusion"] = "success"
+		}
+		items = append(items, job)
+	}
+	total := len(items)
+	s.page(w, r, items, func(page []any) any { return map[string]any{"total_count": total, "jobs": page} })
+}
+
+// serveCancel cancels a run that is not completed yet.
+func (s *Server) serveCancel(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	m := reCancel.FindStringSubmatch(p)
+	id, _ := strconv.ParseInt(m[2], 10, 64)
+	for i := range s.Runs {
+		if s.Runs[i].ID == id && s.Runs[i].Repo == m[1] {
+			if s.Runs[i].Status == "completed" {
+				writeJSON(w, http.StatusConflict, map[string]string{"message": "Cannot cancel a workflow run that is completed."})
+				return
+			}
+			s.Runs[i].Status = "completed"
+			s.Actions = append(s.Actions, fmt.Sprintf("cancel %s %d", m[1], id))
+			writeJSON(w, http.StatusAccepted, map[string]any{})
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+}
+
+// serveWorkflows lists a repository's workflows.
+func (s *Server) serveWorkflows(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	repo := reWorkflows.FindStringSubmatch(p)[1]
+	var items []any
+	for _, wf := range s.Workflows {
+		if wf.Repo == repo {
+			items = append(items, map[string]any{"id": wf.ID, "name": wf.Name, "path": wf.Path, "state": wf.State})
+		}
+	}
+	total := len(items)
+	s.page(w, r, items, func(page []any) any { return map[string]any{"total_count": total, "workflows": page} })
+}
+
+// serveToggle disables or enables a workflow.
+func (s *Server) serveToggle(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	m := reToggle.FindStringSubmatch(p)
+	id, _ := strconv.ParseInt(m[2], 10, 64)
+	for i := range s.Workflows {
+		if s.Workflows[i].ID == id && s.Workflows[i].Repo == m[1] {
+			if m[3] == "disable" {
+				s.Workflows[i].State = "disabled_manually"
+			} else {
+				s.Workflows[i].State = "active"
+			}
+			s.Actions = append(s.Actions, fmt.Sprintf("%s %s %d", m[3], m[1], id))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+}
+
+// serveOldBilling answers the removed billing endpoint as GitHub does: 410.
+func (s *Server) serveOldBilling(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusGone, map[string]string{"message": "This endpoint has been removed. Please use the enhanced billing platform usage endpoints.",
+		"documentation_url": "https://docs.github.com/rest/billing/enhanced-billing"})
+}
+
+// serveUsage answers the billing usage API of an organization or an
+// enterprise for one month.
+func (s *Server) serveUsage(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	q := r.URL.Query()
+	org, ent := "", ""
+	if m := reUsage.FindStringSubmatch(p); m != nil {
+		org = m[1]
+	} else {
+		ent = reEntUsage.FindStringSubmatch(p)[1]
+	}
+	year, _ := strconv.Atoi(q.Get("year"))
+	month, _ := strconv.Atoi(q.Get("month"))
+	items := []any{}
+	for _, u := range s.Usage {
+		if (org != "" && u.Org != org) || (ent != "" && u.Enterprise != ent) || (year != 0 && u.Date.Year() != year) || (month != 0 && int(u.Date.Month()) != month) {
+			continue
+		}
+		items = append(items, map[string]any{"date": u.Date.UTC().Format(time.RFC3339), "product": u.Product, "sku": u.SKU,
+			"quantity": u.Quantity, "unitType": u.UnitType, "pricePerUnit": u.PricePerUnit, "grossAmount": u.GrossAmount,
+			"discountAmount": u.DiscountAmount, "netAmount": u.NetAmount, "organizationName": u.Org, "repositoryName": u.Repo})
+	}
+	s.write(w, r, map[string]any{"usageItems": items}, "")
 }
 
 // page writes one page of items (per_page, page) with a Link header, as
