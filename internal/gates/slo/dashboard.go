@@ -116,7 +116,6 @@ func (g *DashboardGate) Run(ctx context.Context) (*gate.Result, error) {
 			return res, err
 		}
 	}
-	res.Fold()
 	res.Summary = summarize(res.Checks)
 	return res, nil
 }

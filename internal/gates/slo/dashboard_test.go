@@ -34,7 +34,7 @@ func TestDashboardGate(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			res, err := NewDashboardGate(gate.Meta{ID: "d"}, &tc.spec, sloTestdata).Run(context.Background())
+			res, err := evaluate(context.Background(), NewDashboardGate(gate.Meta{ID: "d"}, &tc.spec, sloTestdata))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +134,7 @@ func TestDashboardGateFetchesFromGrafana(t *testing.T) {
 		if errs := spec.Validate(); len(errs) > 0 {
 			t.Fatal(errs)
 		}
-		return NewDashboardGate(gate.Meta{ID: "d"}, spec, sloTestdata).Run(context.Background())
+		return evaluate(context.Background(), NewDashboardGate(gate.Meta{ID: "d"}, spec, sloTestdata))
 	}
 	if res, err := run(token, "tenant-slo"); err != nil || res.Status != gate.StatusPass {
 		t.Errorf("a good dashboard: %v, %+v", err, res)
@@ -150,7 +150,7 @@ func TestDashboardGateFetchesFromGrafana(t *testing.T) {
 		t.Error("the token was printed")
 	}
 	spec := &DashboardSpec{Grafana: &Grafana{URL: "http://127.0.0.1:1", UIDs: []string{"x"}}}
-	if _, err := NewDashboardGate(gate.Meta{ID: "d"}, spec, sloTestdata).Run(context.Background()); !errors.Is(err, gate.ErrUnreachable) {
+	if _, err := evaluate(context.Background(), NewDashboardGate(gate.Meta{ID: "d"}, spec, sloTestdata)); !errors.Is(err, gate.ErrUnreachable) {
 		t.Errorf("an unreachable Grafana: %v, want ErrUnreachable", err)
 	}
 }

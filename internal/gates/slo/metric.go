@@ -172,7 +172,6 @@ func (g *MetricGate) Run(ctx context.Context) (*gate.Result, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Fold()
 	res.Summary = summarize(res.Checks)
 	return res, nil
 }

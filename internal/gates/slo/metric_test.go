@@ -37,7 +37,7 @@ func runMetric(t *testing.T, src metrics.Source, c MetricCheck, tenants ...strin
 		t.Fatalf("Validate: %v", errs)
 	}
 	g := NewMetricGate(gate.Meta{ID: "m", Kind: "metric"}, spec, src)
-	res, err := g.Run(context.Background())
+	res, err := evaluate(context.Background(), g)
 	by := map[string]gate.Check{}
 	if res != nil {
 		for _, c := range res.Checks {
@@ -239,7 +239,7 @@ func TestMetricGateConcurrencyCappedByTheServer(t *testing.T) {
 	for _, tc := range []struct{ want, got int }{{0, 3}, {2, 2}, {50, 3}} {
 		spec := &MetricSpec{Source: SourceSpec{URL: srv.URL}, TenantLabel: "tenant", Concurrency: tc.want,
 			Checks: []MetricCheck{{Name: "x", Query: `sum by (tenant) (x)`, Condition: policy.MustCondition("> 0")}}}
-		res, err := NewMetricGate(gate.Meta{ID: "m"}, spec, src).Run(context.Background())
+		res, err := evaluate(context.Background(), NewMetricGate(gate.Meta{ID: "m"}, spec, src))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -476,7 +476,6 @@ func (g *SLOGate) Run(ctx context.Context) (*gate.Result, error) {
 		}
 	}
 	res.Details = details
-	res.Fold()
 	res.Summary = summarize(res.Checks)
 	return res, nil
 }

@@ -32,7 +32,7 @@ func runSLO(t *testing.T, src metrics.Source, o SLOObject, tenants ...string) ma
 	if errs := spec.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	res, err := NewSLOGate(gate.Meta{ID: "s"}, spec, src).Run(context.Background())
+	res, err := evaluate(context.Background(), NewSLOGate(gate.Meta{ID: "s"}, spec, src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestSLOGateSourceFaultIsAnError(t *testing.T) {
 	t.Parallel()
 	src := failingSource{Source: fileSource(t), err: fmt.Errorf("%w: connection refused", gate.ErrUnreachable)}
 	spec := &SLOSpec{Source: SourceSpec{File: "x"}, TenantLabel: "tenant", SLOs: []SLOObject{availabilitySLO(99)}}
-	res, err := NewSLOGate(gate.Meta{ID: "s"}, spec, src).Run(context.Background())
+	res, err := evaluate(context.Background(), NewSLOGate(gate.Meta{ID: "s"}, spec, src))
 	if !errors.Is(err, gate.ErrUnreachable) {
 		t.Fatalf("error = %v, want ErrUnreachable", err)
 	}

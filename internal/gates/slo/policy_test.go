@@ -28,7 +28,7 @@ func TestPolicyExample(t *testing.T) {
 		if err != nil {
 			t.Fatalf("gate %s: %v", g.ID, err)
 		}
-		res, err := gt.Run(context.Background())
+		res, err := (&gate.Runner{}).RunOne(context.Background(), gate.Planned{Meta: p.Meta(g), Gate: gt})
 		if err != nil {
 			t.Fatalf("gate %s: %v", g.ID, err)
 		}

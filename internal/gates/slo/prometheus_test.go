@@ -45,7 +45,7 @@ func verdicts(t *testing.T, src metrics.Source) map[string]gate.Status {
 	if errs := spec.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	res, err := NewMetricGate(gate.Meta{ID: "m"}, spec, src).Run(context.Background())
+	res, err := evaluate(context.Background(), NewMetricGate(gate.Meta{ID: "m"}, spec, src))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,13 +141,16 @@ func ruleProblem(path string, err error) RuleProblem {
 		return RuleProblem{Location: gate.Location{File: path, Line: line}, Msg: m[2]}
 	}
 	for _, l := range strings.Split(msg, "\n") {
-		if m := regexp.MustCompile(`line (\d+): (.*)`).FindStringSubmatch(l); m != nil {
+		if m := yamlInLineRE.FindStringSubmatch(l); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return RuleProblem{Location: gate.Location{File: path, Line: line}, Msg: strings.TrimSpace(m[2])}
 		}
 	}
 	return RuleProblem{Location: gate.Location{File: path}, Msg: msg}
 }
+
+// yamlInLineRE finds "line N: message" inside one line of a YAML error.
+var yamlInLineRE = regexp.MustCompile(`line (\d+): (.*)`)
 
 var ruleNameRE = regexp.MustCompile(`^group "[^"]*", rule \d+, "([^"]+)": `)
 
@@ -218,11 +221,10 @@ func locateQuoted(path string, b []byte, msg string) gate.Location {
 
 // RulesGate checks rule files.
 type RulesGate struct {
-	meta  gate.Meta
-	spec  *RulesSpec
-	dir   string
-	files []string
-	api   *metrics.HTTPSource
+	meta gate.Meta
+	spec *RulesSpec
+	dir  string
+	api  *metrics.HTTPSource
 }
 
 func newRulesGate(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
@@ -325,7 +327,6 @@ func (g *RulesGate) Run(ctx context.Context) (*gate.Result, error) {
 			return res, err
 		}
 	}
-	res.Fold()
 	res.Summary = summarize(res.Checks)
 	return res, nil
 }

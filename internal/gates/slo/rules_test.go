@@ -74,7 +74,7 @@ func TestRulesGate(t *testing.T) {
 			if errs := tc.spec.Validate(); len(errs) > 0 {
 				t.Fatal(errs)
 			}
-			res, err := NewRulesGate(gate.Meta{ID: "r"}, &tc.spec, sloTestdata, nil).Run(context.Background())
+			res, err := evaluate(context.Background(), NewRulesGate(gate.Meta{ID: "r"}, &tc.spec, sloTestdata, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +91,7 @@ func TestRulesGate(t *testing.T) {
 func TestRulesGateLoadedInRealPrometheus(t *testing.T) {
 	prom := promSource(t)
 	spec := &RulesSpec{Files: []string{"rules/*.yml"}, Loaded: &LoadedRules{Source: SourceSpec{URL: prom.String()}}}
-	res, err := NewRulesGate(gate.Meta{ID: "r"}, spec, sloTestdata, prom).Run(context.Background())
+	res, err := evaluate(context.Background(), NewRulesGate(gate.Meta{ID: "r"}, spec, sloTestdata, prom))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestRulesGateLoadedInRealPrometheus(t *testing.T) {
 		t.Fatalf("status %s: %+v", res.Status, res.Checks)
 	}
 	spec.Loaded.Groups = []string{"releasegate-slo-availability@checkout", "not-loaded"}
-	res, err = NewRulesGate(gate.Meta{ID: "r"}, spec, sloTestdata, prom).Run(context.Background())
+	res, err = evaluate(context.Background(), NewRulesGate(gate.Meta{ID: "r"}, spec, sloTestdata, prom))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestRulesGateUnreachablePrometheusIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := &RulesSpec{Files: []string{"rules/*.yml"}, Loaded: &LoadedRules{}}
-	res, err := NewRulesGate(gate.Meta{ID: "r"}, spec, sloTestdata, api).Run(context.Background())
+	res, err := evaluate(context.Background(), NewRulesGate(gate.Meta{ID: "r"}, spec, sloTestdata, api))
 	if err == nil || (res != nil && res.Status == gate.StatusPass) {
 		t.Errorf("unreachable Prometheus: err %v, status %v; want an error", err, res)
 	}
