@@ -109,7 +109,7 @@ func TestRunExitCodes(t *testing.T) {
 
 func TestRunJSONAndOutDir(t *testing.T) {
 	t.Parallel()
-	p := writePolicy(t, policyWith("pass", "fail"))
+	p := writePolicy(t, strings.Replace(policyWith("pass", "fail"), "version: 1\n", "version: 1\nrelease:\n  name: tenantd\n  version: v1.4.0\n", 1))
 	out := filepath.Join(t.TempDir(), "results")
 	r := runCLI(t, map[string]string{"API_TOKEN": secret}, "run", "--policy", p, "--format", "json", "--out", out)
 	if r.code != ExitFail {
@@ -121,6 +121,9 @@ func TestRunJSONAndOutDir(t *testing.T) {
 	}
 	if rep.Status != gate.StatusFail || len(rep.Results) != 2 || rep.Schema != gate.SchemaVersion || !strings.HasPrefix(rep.Policy.Digest, "sha256:") {
 		t.Errorf("report = %+v", rep)
+	}
+	if rep.Release == nil || *rep.Release != (gate.Release{Name: "tenantd", Version: "v1.4.0"}) || !strings.HasPrefix(rep.Tool, "releasegate ") {
+		t.Errorf("report header: release %+v, tool %q; want the policy's release and the tool version", rep.Release, rep.Tool)
 	}
 	for _, f := range []string{"ga.json", "gb.json", "report.json"} {
 		b, err := os.ReadFile(filepath.Join(out, f))

@@ -14,6 +14,7 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/actions"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/outbound"
+	"github.com/maestro-conductor/releasegate/internal/policy"
 	"github.com/maestro-conductor/releasegate/internal/redact"
 	"github.com/maestro-conductor/releasegate/internal/report"
 )
@@ -26,6 +27,9 @@ type OutputOptions struct {
 	OutDir string
 	// Policy names the policy file and its digest, when there is one.
 	Policy gate.Input
+	// Release is the policy's release section, written at the top of the
+	// report when set.
+	Release *gate.Release
 	// Checks posts each result as a PR status check: "auto" (inside GitHub
 	// Actions), "always" or "never".
 	Checks string
@@ -62,6 +66,9 @@ func Emit(o *IO, opts OutputOptions, results []gate.Result) int {
 // code for its status. Every secret the process knows is masked in the
 // report first; a report that cannot be redacted is not written at all.
 func EmitReport(o *IO, opts OutputOptions, rep *gate.Report) int {
+	if rep.Release == nil {
+		rep.Release = opts.Release
+	}
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
 		return ExitBadInput
@@ -189,4 +196,13 @@ func (o *IO) redactResults(results []gate.Result) ([]gate.Result, error) {
 		return nil, fmt.Errorf("redact the results: %w", err)
 	}
 	return out, nil
+}
+
+// releaseOf is the policy's release section for the report, nil when the
+// policy names nothing.
+func releaseOf(r policy.Release) *gate.Release {
+	if r == (policy.Release{}) {
+		return nil
+	}
+	return &gate.Release{Name: r.Name, Version: r.Version, Repository: r.Repository}
 }
