@@ -29,8 +29,10 @@ type chartBar struct {
 // per check with a numeric observed value and a numeric bound (burn rate
 // per tenant and window against its threshold, error budget remaining,
 // p95 latency against the SLO, spend against the budget, ledger entries
-// against their minimum). Values and bounds are the checks' own; nothing
-// is recomputed. A single check that names no tenant gets no chart.
+// against their minimum). A lone check is drawn only when it names a tenant
+// and has a unit; checks without a unit only when they name tenants (exit
+// codes and JSON fields are not drawn). Values and bounds are the checks' own; nothing
+// is recomputed.
 func gateCharts(r gate.Result) []template.HTML {
 	var units []string
 	bars := map[string][]chartBar{}
@@ -55,7 +57,11 @@ func gateCharts(r gate.Result) []template.HTML {
 	}
 	var out []template.HTML
 	for _, u := range units {
-		if len(bars[u]) < 2 && bars[u][0].Tenant == "" {
+		tenanted := false
+		for _, b := range bars[u] {
+			tenanted = tenanted || b.Tenant != ""
+		}
+		if !tenanted && u == "" || len(bars[u]) < 2 && (u == "" || !tenanted) {
 			continue
 		}
 		out = append(out, barChart(r.Gate, u, bars[u]))
@@ -76,11 +82,13 @@ func chartTitle(gateName, unit string, bars []chartBar) string {
 	if len(names) > 3 {
 		what = fmt.Sprintf("%d checks", len(names))
 	}
-	u := unit
-	if u == "" {
-		u = "value"
+	per := ""
+	for _, b := range bars {
+		if b.Tenant != "" {
+			per = " per tenant"
+		}
 	}
-	return fmt.Sprintf("%s: %s per tenant (%s) against the bound each check states", gateName, what, u)
+	return fmt.Sprintf("%s: %s%s (%s) against the bound each check states", gateName, what, per, firstNonEmpty(unit, "no unit"))
 }
 
 func barChart(gateName, unit string, bars []chartBar) template.HTML {
