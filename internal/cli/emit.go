@@ -15,6 +15,7 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/outbound"
 	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/promexport"
 	"github.com/maestro-conductor/releasegate/internal/redact"
 	"github.com/maestro-conductor/releasegate/internal/report"
 )
@@ -30,6 +31,9 @@ type OutputOptions struct {
 	// Release is the policy's release section, written at the top of the
 	// report when set.
 	Release *gate.Release
+	// MetricsOut, when set, receives the release metrics as a
+	// node_exporter textfile (Prometheus text format).
+	MetricsOut string
 	// Checks posts each result as a PR status check: "auto" (inside GitHub
 	// Actions), "always" or "never".
 	Checks string
@@ -41,6 +45,7 @@ func addOutputFlags(fs interface {
 }, o *OutputOptions) {
 	fs.StringVar(&o.Format, "format", "text", "output format: text, json or markdown")
 	fs.StringVar(&o.OutDir, "out", "", "directory to write <gate>.json per gate and report.json")
+	fs.StringVar(&o.MetricsOut, "metrics-out", "", "file to write the release metrics to as a node_exporter textfile (Prometheus text format)")
 	fs.StringVar(&o.Checks, "checks", "auto", "post results as PR status checks: auto (inside GitHub Actions), always or never")
 }
 
@@ -81,6 +86,12 @@ func EmitReport(o *IO, opts OutputOptions, rep *gate.Report) int {
 	if opts.OutDir != "" {
 		if err := writeOutDir(opts.OutDir, rep); err != nil {
 			fmt.Fprintf(o.Stderr, "releasegate: --out %s: %v\n", opts.OutDir, err)
+			return ExitBadInput
+		}
+	}
+	if opts.MetricsOut != "" {
+		if err := promexport.WriteTextfile(opts.MetricsOut, rep); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate: --metrics-out: %v\n", err)
 			return ExitBadInput
 		}
 	}
