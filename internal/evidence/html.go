@@ -174,7 +174,7 @@ code{font:12px ui-monospace,monospace;background:#f3f3f3;padding:1px 4px;border-
 .gate{border:1px solid #e0e0e0;border-radius:8px;padding:8px 16px;margin:14px 0}.gate.fail,.gate.error{border-color:#c62828;border-width:2px}
 tr.unchecked td{color:#757575}table.checklist td:nth-child(1){width:24px}table.checklist td:nth-child(2){width:30%}table.checklist td:nth-child(4){width:18%}h3{font-size:15px;margin:18px 0 4px}
 .reasons li{color:#c62828;font-weight:600}.meta td:first-child{width:180px;color:#555}
-td{overflow-wrap:break-word}td.took{white-space:nowrap}.scroll{overflow-x:auto;max-width:100%}
+td{overflow-wrap:break-word}td:last-child{overflow-wrap:anywhere}#gates td:last-child,.gate table td:last-child{min-width:14em}td.took{white-space:nowrap}.scroll{overflow-x:auto;max-width:100%}
 pre.raw{font:12px/1.4 ui-monospace,monospace;background:#f6f6f6;padding:8px;overflow:auto;max-height:480px;max-width:100%;box-sizing:border-box}
 details{margin:8px 0}summary{cursor:pointer;color:#444}
 figure.chart{margin:10px 0}figure.chart svg{max-width:100%;height:auto}figure.chart figcaption{font-size:12px;color:#555}
