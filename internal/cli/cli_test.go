@@ -109,9 +109,10 @@ func TestRunExitCodes(t *testing.T) {
 
 func TestRunJSONAndOutDir(t *testing.T) {
 	t.Parallel()
-	p := writePolicy(t, policyWith("pass", "fail"))
+	p := writePolicy(t, strings.Replace(policyWith("pass", "fail"), "version: 1\n", "version: 1\nrelease:\n  name: tenantd\n  version: v1.4.0\n", 1))
 	out := filepath.Join(t.TempDir(), "results")
-	r := runCLI(t, map[string]string{"API_TOKEN": secret}, "run", "--policy", p, "--format", "json", "--out", out)
+	metrics := filepath.Join(t.TempDir(), "textfile", "releasegate.prom")
+	r := runCLI(t, map[string]string{"API_TOKEN": secret}, "run", "--policy", p, "--format", "json", "--out", out, "--metrics-out", metrics)
 	if r.code != ExitFail {
 		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
 	}
@@ -121,6 +122,21 @@ func TestRunJSONAndOutDir(t *testing.T) {
 	}
 	if rep.Status != gate.StatusFail || len(rep.Results) != 2 || rep.Schema != gate.SchemaVersion || !strings.HasPrefix(rep.Policy.Digest, "sha256:") {
 		t.Errorf("report = %+v", rep)
+	}
+	if rep.Release == nil || *rep.Release != (gate.Release{Name: "tenantd", Version: "v1.4.0"}) || !strings.HasPrefix(rep.Tool, "releasegate ") {
+		t.Errorf("report header: release %+v, tool %q; want the policy's release and the tool version", rep.Release, rep.Tool)
+	}
+	prom, err := os.ReadFile(metrics)
+	if err != nil {
+		t.Fatalf("--metrics-out: %v", err)
+	}
+	for _, want := range []string{`releasegate_gate_status{gate="gb",group="jobs",kind="fake",required="true",status="fail"} 1`, `releasegate_release_status{status="fail"} 1`} {
+		if !bytes.Contains(prom, []byte(want)) {
+			t.Errorf("--metrics-out lacks %s:\n%s", want, prom)
+		}
+	}
+	if bytes.Contains(prom, []byte(secret)) {
+		t.Error("the metrics textfile contains the secret")
 	}
 	for _, f := range []string{"ga.json", "gb.json", "report.json"} {
 		b, err := os.ReadFile(filepath.Join(out, f))

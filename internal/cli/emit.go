@@ -14,6 +14,8 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/actions"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/outbound"
+	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/promexport"
 	"github.com/maestro-conductor/releasegate/internal/redact"
 	"github.com/maestro-conductor/releasegate/internal/report"
 )
@@ -26,6 +28,12 @@ type OutputOptions struct {
 	OutDir string
 	// Policy names the policy file and its digest, when there is one.
 	Policy gate.Input
+	// Release is the policy's release section, written at the top of the
+	// report when set.
+	Release *gate.Release
+	// MetricsOut, when set, receives the release metrics as a
+	// node_exporter textfile (Prometheus text format).
+	MetricsOut string
 	// Checks posts each result as a PR status check: "auto" (inside GitHub
 	// Actions), "always" or "never".
 	Checks string
@@ -37,6 +45,7 @@ func addOutputFlags(fs interface {
 }, o *OutputOptions) {
 	fs.StringVar(&o.Format, "format", "text", "output format: text, json or markdown")
 	fs.StringVar(&o.OutDir, "out", "", "directory to write <gate>.json per gate and report.json")
+	fs.StringVar(&o.MetricsOut, "metrics-out", "", "file to write the release metrics to as a node_exporter textfile (Prometheus text format)")
 	fs.StringVar(&o.Checks, "checks", "auto", "post results as PR status checks: auto (inside GitHub Actions), always or never")
 }
 
@@ -62,6 +71,9 @@ func Emit(ctx context.Context, o *IO, opts OutputOptions, results []gate.Result)
 // code for its status. Every secret the process knows is masked in the
 // report first; a report that cannot be redacted is not written at all.
 func EmitReport(ctx context.Context, o *IO, opts OutputOptions, rep *gate.Report) int {
+	if rep.Release == nil {
+		rep.Release = opts.Release
+	}
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
 		return ExitBadInput
@@ -74,6 +86,12 @@ func EmitReport(ctx context.Context, o *IO, opts OutputOptions, rep *gate.Report
 	if opts.OutDir != "" {
 		if err := writeOutDir(opts.OutDir, rep); err != nil {
 			fmt.Fprintf(o.Stderr, "releasegate: --out %s: %v\n", opts.OutDir, err)
+			return ExitBadInput
+		}
+	}
+	if opts.MetricsOut != "" {
+		if err := promexport.WriteTextfile(opts.MetricsOut, rep); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate: --metrics-out: %v\n", err)
 			return ExitBadInput
 		}
 	}
@@ -190,4 +208,13 @@ func (o *IO) redactResults(results []gate.Result) ([]gate.Result, error) {
 		return nil, fmt.Errorf("redact the results: %w", err)
 	}
 	return out, nil
+}
+
+// releaseOf is the policy's release section for the report, nil when the
+// policy names nothing.
+func releaseOf(r policy.Release) *gate.Release {
+	if r == (policy.Release{}) {
+		return nil
+	}
+	return &gate.Release{Name: r.Name, Version: r.Version, Repository: r.Repository}
 }

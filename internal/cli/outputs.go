@@ -23,6 +23,9 @@ func (opts OutputOptions) prepare(o *IO) int {
 	if err == nil && opts.OutDir != "" {
 		err = prepareDir("--out", opts.OutDir)
 	}
+	if err == nil && opts.MetricsOut != "" {
+		err = prepareDir("--metrics-out", filepath.Dir(opts.MetricsOut))
+	}
 	if err == nil && actions.Detect(o.Getenv) {
 		for _, name := range []string{"GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"} {
 			if p := o.Getenv(name); p != "" && err == nil {

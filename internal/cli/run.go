@@ -82,7 +82,7 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 		// Only checklist groups this policy has no gate in: nothing to judge,
 		// which the release workflow shows as a skipped group, not a failure.
 		o.Logf("releasegate: the policy has no gate in %s; nothing to judge (skip)", strings.Join(ro.Only, ", "))
-		ro.Output.Policy = gate.Input{Name: p.File, Digest: p.Digest}
+		ro.Output.Policy, ro.Output.Release = gate.Input{Name: p.File, Digest: p.Digest}, releaseOf(p.Release)
 		return EmitReport(ctx, o, ro.Output, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: ro.Output.Policy,
 			Tool: "releasegate " + ToolVersion(), Results: []gate.Result{}})
 	}
@@ -108,7 +108,7 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 	if stop := gate.Stopped(ctx); errors.Is(stop, gate.ErrCancelled) {
 		o.Logf("releasegate: the run was %v; gates that had not finished are status error; writing the results", stop)
 	}
-	ro.Output.Policy = gate.Input{Name: p.File, Digest: p.Digest}
+	ro.Output.Policy, ro.Output.Release = gate.Input{Name: p.File, Digest: p.Digest}, releaseOf(p.Release)
 	return Emit(ctx, o, ro.Output, results)
 }
 

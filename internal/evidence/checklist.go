@@ -11,6 +11,7 @@ import (
 
 	"github.com/maestro-conductor/releasegate/internal/checklist"
 	"github.com/maestro-conductor/releasegate/internal/gate"
+	"github.com/maestro-conductor/releasegate/internal/report"
 )
 
 // WriteChecklist writes the release checklist in Markdown: the template's
@@ -142,14 +143,15 @@ type MetricRow struct {
 	Value string `yaml:"value"`
 }
 
-// ReleaseMetrics derives the release metrics from the results: how long the
-// gates ran (deploy time, when a check reports one), SLO violations, the
-// worst error-budget burn and the cost delta. A metric no result reports is
-// shown as "no data", never as zero.
+// ReleaseMetrics derives the release metrics from the results: the deploy
+// time when a check reports one, else the gate run's wall time (named so),
+// SLO violations, the worst error-budget burn and every tenant's cost
+// delta in its budget's own unit (USD, minutes). A metric no result
+// reports is shown as "no data", never as zero.
 func ReleaseMetrics(rep *gate.Report) []MetricRow {
-	deploy := "no data"
+	timeName, timeValue := "Gate wall time", "no data"
 	if !rep.StartedAt.IsZero() && !rep.FinishedAt.IsZero() {
-		deploy = fmt.Sprintf("%s (gate run)", rep.FinishedAt.Sub(rep.StartedAt).Round(time.Second))
+		timeValue = report.FormatDuration(rep.FinishedAt.Sub(rep.StartedAt)) + " (first gate start to last gate finish)"
 	}
 	var sloChecks, sloBad int
 	burn, burnAt := math.Inf(-1), ""
@@ -159,7 +161,7 @@ func ReleaseMetrics(rep *gate.Report) []MetricRow {
 			name := strings.ToLower(c.Name)
 			if strings.Contains(name, "deploy") {
 				if f, ok := c.Observed.Float(); ok {
-					deploy = gate.FormatFloat(f) + " " + c.Unit
+					timeName, timeValue = "Deploy time", gate.FormatFloat(f)+unitSuffix(c.Unit)+" ("+tenantOf(c)+c.Name+")"
 				}
 			}
 			if r.Group == "slo" {
@@ -173,7 +175,7 @@ func ReleaseMetrics(rep *gate.Report) []MetricRow {
 					}
 				}
 			}
-			if r.Group == "cost" && (c.Unit == "USD" || strings.Contains(name, "delta") || strings.Contains(name, "drift")) {
+			if r.Group == "cost" && (costUnit(c.Unit) || strings.Contains(name, "delta")) {
 				if !c.Observed.IsZero() {
 					cost = append(cost, costLine(c))
 				}
@@ -192,7 +194,18 @@ func ReleaseMetrics(rep *gate.Report) []MetricRow {
 	if len(cost) > 0 {
 		costS = strings.Join(cost, "; ")
 	}
-	return []MetricRow{{"Deploy time", strings.TrimSpace(deploy)}, {"SLO violations", slo}, {"Error-budget burn", burnS}, {"Cost delta", costS}}
+	return []MetricRow{{timeName, timeValue}, {"SLO violations", slo}, {"Error-budget burn", burnS}, {"Cost delta", costS}}
+}
+
+// costUnit reports whether a cost check's unit is one a budget is kept in
+// (USD, minutes, or another currency or quantity), not a ratio or a count
+// of actions or repositories.
+func costUnit(u string) bool {
+	switch u {
+	case "", "ratio", "x", "×", "actions", "repositories":
+		return false
+	}
+	return true
 }
 
 // limitRE reads an upper bound from a check's expected condition, e.g.

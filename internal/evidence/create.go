@@ -384,6 +384,9 @@ func (fl *fileList) addPolicy(o Options) PolicyRef {
 func (fl *fileList) addResults(m *Manifest, tool string, results []gate.Result, required []string) (*gate.Report, []byte, error) {
 	rep := &gate.Report{Schema: gate.SchemaVersion, Status: gate.Verdict(results),
 		Policy: gate.Input{Name: m.Policy.Path, Digest: m.Policy.Digest}, Tool: tool, Results: results}
+	if m.Release != "" || m.Version != "" {
+		rep.Release = &gate.Release{Name: m.Release, Version: m.Version}
+	}
 	for _, r := range results {
 		if rep.StartedAt.IsZero() || r.StartedAt.Before(rep.StartedAt) {
 			rep.StartedAt = r.StartedAt

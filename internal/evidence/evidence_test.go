@@ -509,7 +509,7 @@ func TestReleaseMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []MetricRow{
-		{"Deploy time", "5s (gate run)"},
+		{"Gate wall time", "5 s (first gate start to last gate finish)"},
 		{"SLO violations", "1 of 4 SLO checks"},
 		{"Error-budget burn", "16.2× (worst: tenant beta: 1h burn rate)"},
 		{"Cost delta", "spend 412.5 USD (−587.5 USD vs budget 1000)"},
@@ -543,6 +543,32 @@ func TestReleaseMetrics(t *testing.T) {
 	// No data is never zero.
 	if rows := ReleaseMetrics(&gate.Report{}); rows[0].Value != "no data" || rows[3].Value != "no data" {
 		t.Errorf("empty report: %v", rows)
+	}
+}
+
+// TestReleaseMetricsUnits: a deploy time is named so only when a check
+// reports one; every tenant's cost delta is in its budget's own unit, a
+// minutes budget included; a short run never reads as 0.
+func TestReleaseMetricsUnits(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	spend := func(tenant, unit string, spent float64, limit string) gate.Check {
+		return gate.Check{Name: "CI spend this month", Tenant: tenant, Status: gate.StatusPass, Observed: gate.Number(spent), Unit: unit, Expected: "<= " + limit}
+	}
+	rep := &gate.Report{StartedAt: t0, FinishedAt: t0.Add(840 * time.Millisecond), Results: []gate.Result{{Gate: "ci-budget", Group: "cost", Status: gate.StatusPass,
+		Checks: []gate.Check{spend("acme", "USD", 251.15, "400"), spend("initech", "minutes", 8953, "20000"),
+			{Name: "throttle", Tenant: "acme", Status: gate.StatusWarn, Observed: gate.Int(2), Unit: "actions"}}}}}
+	rows := ReleaseMetrics(rep)
+	if rows[0] != (MetricRow{"Gate wall time", "840 ms (first gate start to last gate finish)"}) {
+		t.Errorf("time row %v", rows[0])
+	}
+	want := "tenant acme: CI spend this month 251.15 USD (−148.85 USD vs budget 400); tenant initech: CI spend this month 8953 minutes (−11047 minutes vs budget 20000)"
+	if rows[3].Value != want {
+		t.Errorf("cost delta %q\nwant %q", rows[3].Value, want)
+	}
+	rep.Results = append(rep.Results, gate.Result{Gate: "rollout", Checks: []gate.Check{{Name: "deploy duration", Status: gate.StatusPass, Observed: gate.Number(312), Unit: "s"}}})
+	if rows := ReleaseMetrics(rep); rows[0] != (MetricRow{"Deploy time", "312 s (deploy duration)"}) {
+		t.Errorf("with a deploy check, time row %v", rows[0])
 	}
 }
 

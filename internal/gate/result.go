@@ -337,10 +337,21 @@ func (r *Result) Counts() map[Status]int {
 	return m
 }
 
+// Release is the release a report gated: its name, version and source
+// repository, as the policy states them.
+type Release struct {
+	Name       string `json:"name,omitempty"`
+	Version    string `json:"version,omitempty"`
+	Repository string `json:"repository,omitempty"`
+}
+
 // Report is the outcome of a run: the verdict over every gate's Result.
 type Report struct {
 	// Schema is SchemaVersion.
 	Schema string `json:"schema"`
+	// Release names what was gated (the policy's release section), when
+	// known. Added within v1: readers that do not know it skip it.
+	Release *Release `json:"release,omitempty"`
 	// Status is the verdict: fail when a required gate failed, error when a
 	// required gate could not be evaluated, warn when only optional gates
 	// failed or a gate warned, pass otherwise.

@@ -8,30 +8,85 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// Markdown writes the step summary: the verdict, then one table per gate
-// with a mark per check and tenant, in the shape of the release checklist.
+// Markdown writes the step summary: the verdict, a tenant × gate matrix,
+// then the gates worst first with one section each, a mark per check and
+// tenant, in the shape of the release checklist. Every link points at a
+// heading's anchor as GitHub computes it.
 func Markdown(w io.Writer, rep *gate.Report) error {
 	ew := &errWriter{w: w}
-	ew.printf("## %s Release gate: %s\n\n", rep.Status.Symbol(), label(rep.Status))
+	slugs := newSlugger()
+	title := fmt.Sprintf("%s Release gate: %s", rep.Status.Symbol(), label(rep.Status))
+	slugs.Slug(title)
+	ew.printf("## %s\n\n", title)
 	ew.printf("%s.", strings.ToUpper(countLine(rep.Results)[:1])+countLine(rep.Results)[1:])
 	if rep.Policy.Name != "" {
 		ew.printf(" Policy `%s` (`%s`).", rep.Policy.Name, shortDigest(rep.Policy.Digest))
 	}
 	ew.printf("\n\n")
+	results := WorstFirst(rep.Results)
+	anchors := make([]string, len(results))
+	for i, r := range results {
+		anchors[i] = slugs.Slug(r.Gate)
+	}
+	matrix(ew, results, anchors)
 	ew.printf("| | Gate | Group | Result | Time |\n|---|---|---|---|---|\n")
-	for _, r := range rep.Results {
+	for i, r := range results {
 		opt := ""
 		if !r.Required {
 			opt = " (optional)"
 		}
-		ew.printf("| %s | [%s](#%s)%s | %s | %s | %s |\n", r.Status.Symbol(), cell(r.Gate), anchor(r.Gate), opt,
-			cell(r.Group), cell(r.Summary), fmtDuration(r.DurationMS))
+		ew.printf("| %s | [%s](#%s)%s | %s | %s | %s |\n", r.Status.Symbol(), cell(r.Gate), anchors[i], opt,
+			cell(r.Group), cell(r.Summary), Elapsed(&r))
 	}
-	for _, r := range rep.Results {
-		ew.printf("\n### %s %s\n\n", r.Status.Symbol(), cell(r.Gate))
+	for _, r := range results {
+		ew.printf("\n### %s\n\n", cell(r.Gate))
+		ew.printf("%s **%s**%s · %s\n\n", r.Status.Symbol(), r.Status, optional(r.Required), Elapsed(&r))
 		gateSection(ew, &r)
 	}
 	return ew.err
+}
+
+func optional(required bool) string {
+	if required {
+		return ""
+	}
+	return " (optional)"
+}
+
+// matrix writes the tenant × gate table: one row per gate, one column per
+// tenant named by a check (and one for checks that name none), each cell
+// the worst status of that gate's checks for that tenant.
+func matrix(ew *errWriter, results []gate.Result, anchors []string) {
+	m := NewMatrix(results)
+	if len(m.Tenants) == 0 {
+		return
+	}
+	ew.printf("**Tenant × gate** (%s)\n\n| Gate | Result |", legend())
+	for _, t := range m.Tenants {
+		ew.printf(" %s |", cell(m.TenantLabel(t)))
+	}
+	ew.printf("\n|---|---|%s\n", strings.Repeat("---|", len(m.Tenants)))
+	for i, r := range results {
+		ew.printf("| [%s](#%s) | %s %s |", cell(r.Gate), anchors[i], r.Status.Symbol(), r.Status)
+		for _, t := range m.Tenants {
+			s, ok := m.Cell(i, t)
+			if !ok {
+				ew.printf(" — |")
+				continue
+			}
+			ew.printf(" %s |", s.Symbol())
+		}
+		ew.printf("\n")
+	}
+	ew.printf("\n")
+}
+
+func legend() string {
+	var parts []string
+	for i := len(gate.Statuses) - 1; i >= 0; i-- {
+		parts = append(parts, gate.Statuses[i].Symbol()+" "+string(gate.Statuses[i]))
+	}
+	return strings.Join(append(parts, "— no check"), " · ")
 }
 
 // ResultMarkdown writes one gate's section: its summary and checks table.
@@ -43,26 +98,38 @@ func ResultMarkdown(w io.Writer, r *gate.Result) error {
 }
 
 func gateSection(ew *errWriter, r *gate.Result) {
-	{
-		if r.Summary != "" {
-			ew.printf("%s\n\n", cell(r.Summary))
-		}
-		if r.Error != "" && r.Error != strings.TrimPrefix(r.Summary, "could not evaluate: ") {
-			ew.printf("> could not evaluate: %s\n\n", cell(r.Error))
-		}
-		if len(r.Checks) == 0 {
-			return
-		}
-		ew.printf("| | Check | Tenant | Observed | Expected | Message |\n|---|---|---|---|---|---|\n")
-		for _, c := range r.Checks {
-			obs := c.Observed.String()
-			if c.Unit != "" && !c.Observed.IsZero() {
-				obs += " " + c.Unit
-			}
-			ew.printf("| %s | %s | %s | %s | %s | %s |\n", c.Status.Symbol(), cell(c.Name), cell(c.Tenant),
-				cell(obs), cell(c.Expected), cell(c.Message))
-		}
+	if r.Summary != "" {
+		ew.printf("%s\n\n", cell(r.Summary))
 	}
+	if r.Error != "" && r.Error != strings.TrimPrefix(r.Summary, "could not evaluate: ") {
+		ew.printf("> could not evaluate: %s\n\n", cell(r.Error))
+	}
+	if len(r.Checks) == 0 {
+		return
+	}
+	ew.printf("| | Check | Tenant | Observed | Expected | Message |\n|---|---|---|---|---|---|\n")
+	for _, c := range r.Checks {
+		ew.printf("| %s | %s | %s | %s | %s | %s |\n", c.Status.Symbol(), cell(c.Name), cell(c.Tenant),
+			cell(Observed(&c)), cell(c.Expected), cell(c.Message))
+	}
+}
+
+// Observed formats a check's observed value with its unit. An absent value
+// reads "no data" on a check that did not pass, and "—" on a passing check,
+// which judged something other than a measured value (a rule file parsed,
+// an alert defined): "no data" beside a pass would read as a fail-open.
+func Observed(c *gate.Check) string {
+	if c.Observed.IsZero() {
+		if c.Status == gate.StatusPass {
+			return "—"
+		}
+		return "no data"
+	}
+	obs := c.Observed.String()
+	if c.Unit != "" {
+		obs += " " + c.Unit
+	}
+	return obs
 }
 
 // cell makes s safe inside a Markdown table cell.
@@ -71,10 +138,6 @@ func cell(s string) string {
 	s = strings.ReplaceAll(s, "\n", "<br>")
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return s
-}
-
-func anchor(id string) string {
-	return strings.ToLower(strings.ReplaceAll(id, " ", "-"))
 }
 
 func shortDigest(d string) string {

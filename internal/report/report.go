@@ -72,7 +72,7 @@ func Text(w io.Writer, rep *gate.Report) error {
 		if !r.Required {
 			ew.printf(", optional")
 		}
-		ew.printf(") %s\n", fmtDuration(r.DurationMS))
+		ew.printf(") %s\n", Elapsed(&r))
 		if r.Summary != "" {
 			ew.printf("    %s\n", r.Summary)
 		}
@@ -92,13 +92,6 @@ func tenantPrefix(t string) string {
 		return ""
 	}
 	return "tenant " + t + ": "
-}
-
-func fmtDuration(ms int64) string {
-	if ms < 1000 {
-		return fmt.Sprintf("%dms", ms)
-	}
-	return fmt.Sprintf("%.1fs", float64(ms)/1000)
 }
 
 // countLine says how many gates ended in each status, worst first.

@@ -22,6 +22,7 @@ func fixture() *gate.Report {
 		return &gate.Location{File: ".github/release-policy.yml", Line: line, Column: 5}
 	}
 	return &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusFail, Tool: "releasegate test",
+		Release:   &gate.Release{Name: "tenantd", Version: "v1.4.0", Repository: "acme/tenantd"},
 		Policy:    gate.Input{Name: ".github/release-policy.yml", Digest: "sha256:0123456789abcdef0123456789abcdef"},
 		StartedAt: t0, FinishedAt: t0.Add(2 * time.Second),
 		Results: []gate.Result{
