@@ -97,15 +97,7 @@ func isOpenSLO(b []byte) bool {
 // {{.window}} is taken as written. Every problem is a *SpecError (the
 // gate's spec-file error) at its file:line:col.
 func ParseOpenSLO(file string, b []byte) (*FromSpec, []error) {
-	at := func(n *yaml.Node) gate.Location {
-		if n == nil {
-			return gate.Location{File: file, Line: 1, Column: 1}
-		}
-		return gate.Location{File: file, Line: n.Line, Column: n.Column}
-	}
-	fail := func(n *yaml.Node, format string, args ...any) error {
-		return &SpecError{Location: at(n), Msg: fmt.Sprintf(format, args...)}
-	}
+	at, fail := specLocator(file)
 	var docs []*yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	for {

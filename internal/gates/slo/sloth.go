@@ -84,15 +84,7 @@ type slothAlert struct {
 // a *SpecError at file:line:col, beside the SLOs it could read (nil when
 // the file cannot be decoded), so that their own problems are found too.
 func ParseSlothSpec(file string, b []byte) (*FromSpec, []error) {
-	at := func(n *yaml.Node) gate.Location {
-		if n == nil {
-			return gate.Location{File: file, Line: 1, Column: 1}
-		}
-		return gate.Location{File: file, Line: n.Line, Column: n.Column}
-	}
-	fail := func(n *yaml.Node, format string, args ...any) error {
-		return &SpecError{Location: at(n), Msg: fmt.Sprintf(format, args...)}
-	}
+	at, fail := specLocator(file)
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&root); err != nil {
@@ -315,4 +307,19 @@ func (s *FromSpec) fileError(i int, field string, err error) error {
 		}
 	}
 	return &policy.FileError{Field: "from", Location: loc, Err: fmt.Errorf("slo %q: %s: %w", s.SLOs[i].Name, field, err)}
+}
+
+// specLocator gives the spec readers (Sloth, OpenSLO) the position of a
+// node of file (the file's start for nil) and a *SpecError at a node.
+func specLocator(file string) (at func(*yaml.Node) gate.Location, fail func(*yaml.Node, string, ...any) error) {
+	at = func(n *yaml.Node) gate.Location {
+		if n == nil {
+			return gate.Location{File: file, Line: 1, Column: 1}
+		}
+		return gate.Location{File: file, Line: n.Line, Column: n.Column}
+	}
+	fail = func(n *yaml.Node, format string, args ...any) error {
+		return &SpecError{Location: at(n), Msg: fmt.Sprintf(format, args...)}
+	}
+	return at, fail
 }
