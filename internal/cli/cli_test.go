@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
@@ -305,5 +309,56 @@ func TestTuneGC(t *testing.T) {
 	TuneGC(func(string) (string, bool) { return "", false })
 	if got := debug.SetGCPercent(100); got != GCPercent {
 		t.Fatalf("without GOGC, the GC percent is %d; want %d", got, GCPercent)
+	}
+}
+
+// TestRunMetricsPush: --metrics-push PUTs the release metrics to a
+// Pushgateway-shaped server under the policy's release; a gateway that
+// answers 500 is reported on stderr without the secret and leaves the
+// verdict's exit code alone; a URL that is not http(s) is bad input.
+func TestRunMetricsPush(t *testing.T) {
+	t.Parallel()
+	p := writePolicy(t, strings.Replace(policyWith("pass", "fail"), "version: 1\n", "version: 1\nrelease:\n  name: tenantd\n  version: v1.4.0\n", 1))
+	var mu sync.Mutex
+	var path, body string
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		path, body = r.Method+" "+r.URL.EscapedPath(), string(b)
+		mu.Unlock()
+	}))
+	defer gw.Close()
+	r := runCLI(t, map[string]string{"API_TOKEN": secret}, "run", "--policy", p, "--format", "json", "--metrics-push", gw.URL)
+	if r.code != ExitFail {
+		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
+	}
+	mu.Lock()
+	if want := "PUT /metrics/job/releasegate/release_name/tenantd"; path != want {
+		t.Errorf("pushed to %q, want %q", path, want)
+	}
+	if want := `releasegate_gate_status{gate="gb",group="jobs",kind="fake",required="true",status="fail"} 1`; !strings.Contains(body, want) {
+		t.Errorf("pushed body lacks %s:\n%s", want, body)
+	}
+	mu.Unlock()
+
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "echo: "+r.Header.Get("Authorization"))
+	}))
+	defer broken.Close()
+	r = runCLI(t, map[string]string{"API_TOKEN": secret}, "run", "--policy", p, "--metrics-push", strings.Replace(broken.URL, "http://", "http://ci:"+secret+"@", 1))
+	if r.code != ExitFail {
+		t.Errorf("a failed push changed the exit code to %d, want 1", r.code)
+	}
+	if !strings.Contains(r.stderr, "--metrics-push") || !strings.Contains(r.stderr, "500") {
+		t.Errorf("stderr does not report the failed push:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, secret) {
+		t.Errorf("the secret leaked:\n%s", r.stderr)
+	}
+
+	r = runCLI(t, nil, "run", "--policy", p, "--metrics-push", "pushgateway:9091")
+	if r.code != ExitBadInput {
+		t.Errorf("--metrics-push without a scheme: exit %d, want %d", r.code, ExitBadInput)
 	}
 }

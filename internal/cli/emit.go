@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,6 +35,10 @@ type OutputOptions struct {
 	// MetricsOut, when set, receives the release metrics as a
 	// node_exporter textfile (Prometheus text format).
 	MetricsOut string
+	// MetricsPush, when set, is the base URL of a Prometheus Pushgateway
+	// the release metrics are pushed to (a user and password in it are
+	// sent as basic auth).
+	MetricsPush string
 	// Checks posts each result as a PR status check: "auto" (inside GitHub
 	// Actions), "always" or "never".
 	Checks string
@@ -46,6 +51,7 @@ func addOutputFlags(fs interface {
 	fs.StringVar(&o.Format, "format", "text", "output format: text, json or markdown")
 	fs.StringVar(&o.OutDir, "out", "", "directory to write <gate>.json per gate and report.json")
 	fs.StringVar(&o.MetricsOut, "metrics-out", "", "file to write the release metrics to as a node_exporter textfile (Prometheus text format)")
+	fs.StringVar(&o.MetricsPush, "metrics-push", "", "also push the release metrics to this Prometheus Pushgateway (base URL); a failed push is reported, never changes the verdict")
 	fs.StringVar(&o.Checks, "checks", "auto", "post results as PR status checks: auto (inside GitHub Actions), always or never")
 }
 
@@ -56,6 +62,11 @@ func (o OutputOptions) validate() error {
 	}
 	if o.Checks != "" && !slices.Contains([]string{"auto", "always", "never"}, o.Checks) {
 		return fmt.Errorf("--checks %q: expected auto, always or never", o.Checks)
+	}
+	if o.MetricsPush != "" {
+		if u, err := url.Parse(o.MetricsPush); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--metrics-push: expected an http(s) base URL such as http://pushgateway:9091")
+		}
 	}
 	return nil
 }
@@ -93,6 +104,11 @@ func EmitReport(ctx context.Context, o *IO, opts OutputOptions, rep *gate.Report
 		if err := promexport.WriteTextfile(opts.MetricsOut, rep); err != nil {
 			fmt.Fprintf(o.Stderr, "releasegate: --metrics-out: %v\n", err)
 			return ExitBadInput
+		}
+	}
+	if opts.MetricsPush != "" {
+		if err := promexport.Push(ctx, o.httpClient(30*time.Second), opts.MetricsPush, rep, o.redactor()); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate: --metrics-push: %v; the verdict is unaffected\n", err)
 		}
 	}
 	if err := report.Write(o.Stdout, opts.Format, rep); err != nil {
