@@ -64,8 +64,10 @@ func (o OutputOptions) validate() error {
 		return fmt.Errorf("--checks %q: expected auto, always or never", o.Checks)
 	}
 	if o.MetricsPush != "" {
-		if u, err := url.Parse(o.MetricsPush); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--metrics-push: expected an http(s) base URL such as http://pushgateway:9091")
+		if u, err := url.Parse(o.MetricsPush); err != nil {
+			return fmt.Errorf("--metrics-push: not a URL: %w; expected an http(s) base URL such as http://pushgateway:9091", err)
+		} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--metrics-push %q: expected an http(s) base URL such as http://pushgateway:9091", u.Redacted())
 		}
 	}
 	return nil
