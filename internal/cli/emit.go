@@ -65,7 +65,8 @@ func (o OutputOptions) validate() error {
 	}
 	if o.MetricsPush != "" {
 		if u, err := url.Parse(o.MetricsPush); err != nil {
-			return fmt.Errorf("--metrics-push: not a URL: %w; expected an http(s) base URL such as http://pushgateway:9091", err)
+			// the parse error quotes the URL, which may hold a password
+			return errors.New("--metrics-push: not a URL; expected an http(s) base URL such as http://pushgateway:9091")
 		} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--metrics-push %q: expected an http(s) base URL such as http://pushgateway:9091", u.Redacted())
 		}
