@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	slogate "github.com/maestro-conductor/releasegate/internal/gates/slo"
@@ -79,16 +80,20 @@ func checkSLOCmd(ctx context.Context, o *IO, args []string) int {
 	return RunPolicy(ctx, o, ro)
 }
 
-const sloUsage = `Usage: releasegate slo rules [--policy FILE] [--gate ID] [--out FILE]
+const sloUsage = `Usage: releasegate slo rules [--policy FILE] [--gate ID] [--out FILE] [--tests FILE]
 
 Generates Prometheus recording rules (the error ratio of every SLO over
 5m, 30m, 1h, 2h, 6h, 1d, 3d and its period) and multi-window burn-rate
 alerts (page: 1h/5m, 6h/30m; ticket: 1d/2h, 3d/6h, factors scaled to the
 period) from the policy's slo gates. The rules use the same queries the
 gate evaluates, so alerts and gates agree; promtool check rules accepts them.
+With --tests (and --out) it also writes a promtool test rules file showing,
+for each SLO, a fast burn paging, a slow burn ticketing without paging, a
+healthy service silent, recovery clearing and missing series alerting.
 
 Example:
-  releasegate slo rules --policy .github/release-policy.yml --out prometheus/slo-rules.yml
+  releasegate slo rules --policy .github/release-policy.yml --out prometheus/slo-rules.yml --tests prometheus/slo-rules_test.yml
+  promtool test rules prometheus/slo-rules_test.yml
 `
 
 func sloCmd(ctx context.Context, o *IO, args []string) int {
@@ -102,12 +107,17 @@ func sloCmd(ctx context.Context, o *IO, args []string) int {
 	}
 	c, _ := lookup("slo")
 	fs := o.NewFlagSet(c)
-	var path, gateID, out string
+	var path, gateID, out, tests string
 	fs.StringVar(&path, "policy", policy.DefaultPath, "policy file")
 	fs.StringVar(&gateID, "gate", "", "only the SLOs of this slo gate (default: every slo gate)")
 	fs.StringVar(&out, "out", "", "write the rules to FILE instead of stdout")
+	fs.StringVar(&tests, "tests", "", "also write promtool rule tests of the rules to FILE (needs --out)")
 	if code, ok := Parse(fs, args[1:]); !ok {
 		return code
+	}
+	if tests != "" && out == "" {
+		fmt.Fprintln(o.Stderr, "releasegate slo rules: --tests needs --out: the tests read the rules file")
+		return ExitBadInput
 	}
 	p, code := o.loadPolicy(path)
 	if p == nil {
@@ -130,18 +140,38 @@ func sloCmd(ctx context.Context, o *IO, args []string) int {
 		fmt.Fprintf(o.Stderr, "releasegate slo rules: %v\n", err)
 		return ExitError
 	}
+	var tb []byte
+	if tests != "" {
+		rel, err := filepath.Rel(filepath.Dir(tests), out)
+		if err != nil {
+			rel, _ = filepath.Abs(out)
+		}
+		if tb, err = slo.RuleTests(slos, filepath.ToSlash(rel)); err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate slo rules: --tests: %v\n", err)
+			return ExitBadInput
+		}
+	}
 	if out == "" {
 		_, _ = o.Stdout.Write(b)
 		return ExitOK
 	}
 	err = prepareFile("--out", out) // its directory is created
+	if err == nil && tests != "" {
+		err = prepareFile("--tests", tests)
+	}
 	if err == nil {
 		err = os.WriteFile(out, b, 0o644)
+	}
+	if err == nil && tests != "" {
+		err = os.WriteFile(tests, tb, 0o644)
 	}
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate slo rules: %v\n", err)
 		return ExitBadInput
 	}
 	fmt.Fprintf(o.Stderr, "wrote %d rule group(s) to %s\n", len(slos), out)
+	if tests != "" {
+		fmt.Fprintf(o.Stderr, "wrote the rule tests to %s (promtool test rules %s)\n", tests, tests)
+	}
 	return ExitOK
 }
