@@ -239,13 +239,6 @@ func TestMetricsFormat(t *testing.T) {
 	}
 }
 
-func TestQuote(t *testing.T) {
-	t.Parallel()
-	if got := quote("a\"b\\c\nd"); got != `"a\"b\\c\nd"` {
-		t.Errorf("quote = %s", got)
-	}
-}
-
 func TestServer(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,14 +1,16 @@
 package demo
 
 import (
-	"bufio"
-	"fmt"
+	"cmp"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Buckets are the upper bounds, in seconds, of the latency histograms.
@@ -20,117 +22,115 @@ const (
 	MetricDuration = "demo_http_request_duration_seconds"
 )
 
-// Metrics holds the service's counters and histograms and serves them in
-// the Prometheus text exposition format (version 0.0.4). It uses only the
-// standard library.
+// Label names of the metrics, in the order they are exposed.
+var (
+	requestLabels  = []string{"tenant", "route", "method", "code"}
+	durationLabels = []string{"tenant", "route"}
+)
+
+// Metrics holds the service's counters and histograms, built with
+// client_golang on a registry of its own (never the global default one:
+// several services run in one process), and serves them with promhttp.
 type Metrics struct {
-	mu       sync.Mutex
-	requests map[reqKey]uint64
-	duration map[durKey]*histogram
-}
-
-type reqKey struct{ tenant, route, method, code string }
-type durKey struct{ tenant, route string }
-
-type histogram struct {
-	counts []uint64 // per bucket, not cumulative
-	count  uint64
-	sum    float64
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	handler  http.Handler
 }
 
 // NewMetrics returns an empty registry.
 func NewMetrics() *Metrics {
-	return &Metrics{requests: map[reqKey]uint64{}, duration: map[durKey]*histogram{}}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricRequests,
+			Help: "Requests served, by tenant, route, method and status code.",
+		}, requestLabels),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    MetricDuration,
+			Help:    "Request latency, by tenant and route.",
+			Buckets: slices.Clone(Buckets),
+		}, durationLabels),
+	}
+	m.reg.MustRegister(m.requests, m.duration)
+	m.handler = promhttp.HandlerFor(prometheus.GathererFunc(m.gather), promhttp.HandlerOpts{
+		ErrorHandling: promhttp.HTTPErrorOnError,
+	})
+	return m
 }
 
 // Observe records one request of a tenant.
 func (m *Metrics) Observe(tenant, route, method string, code int, d time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.requests[reqKey{tenant, route, method, strconv.Itoa(code)}]++
-	k := durKey{tenant, route}
-	h := m.duration[k]
-	if h == nil {
-		h = &histogram{counts: make([]uint64, len(Buckets))}
-		m.duration[k] = h
-	}
-	s := d.Seconds()
-	for i, b := range Buckets {
-		if s <= b {
-			h.counts[i]++
-			break
-		}
-	}
-	h.count++
-	h.sum += s
+	m.requests.WithLabelValues(tenant, route, method, strconv.Itoa(code)).Inc()
+	m.duration.WithLabelValues(tenant, route).Observe(d.Seconds())
 }
 
 // Requests returns the request count of a tenant, summed over routes,
 // methods and codes; codes filters by status class ("5") when not empty.
 func (m *Metrics) Requests(tenant, codePrefix string) uint64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		return 0 // only a collector clash fails a gather, and NewMetrics registers none
+	}
 	var n uint64
-	for k, v := range m.requests {
-		if k.tenant == tenant && strings.HasPrefix(k.code, codePrefix) {
-			n += v
+	for _, mf := range mfs {
+		if mf.GetName() != MetricRequests {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			if labelValue(mt, "tenant") == tenant && strings.HasPrefix(labelValue(mt, "code"), codePrefix) {
+				n += uint64(mt.GetCounter().GetValue())
+			}
 		}
 	}
 	return n
 }
 
-// ServeHTTP writes the metrics in the Prometheus text format.
-func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	bw := bufio.NewWriter(w)
-	m.WriteText(bw)
-	bw.Flush()
-}
+// ServeHTTP serves the metrics with promhttp, which negotiates the format
+// (the Prometheus text format when the client asks for nothing else).
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }
 
-// WriteText writes the metrics in the Prometheus text format, series
-// sorted so the output is stable.
-func (m *Metrics) WriteText(w *bufio.Writer) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	fmt.Fprintf(w, "# HELP %s Requests served, by tenant, route, method and status code.\n# TYPE %s counter\n", MetricRequests, MetricRequests)
-	rk := make([]reqKey, 0, len(m.requests))
-	for k := range m.requests {
-		rk = append(rk, k)
-	}
-	sort.Slice(rk, func(i, j int) bool {
-		a, b := rk[i], rk[j]
-		return a.tenant+"\x00"+a.route+"\x00"+a.method+"\x00"+a.code < b.tenant+"\x00"+b.route+"\x00"+b.method+"\x00"+b.code
-	})
-	for _, k := range rk {
-		fmt.Fprintf(w, "%s{tenant=%s,route=%s,method=%s,code=%s} %d\n", MetricRequests,
-			quote(k.tenant), quote(k.route), quote(k.method), quote(k.code), m.requests[k])
-	}
-	fmt.Fprintf(w, "# HELP %s Request latency, by tenant and route.\n# TYPE %s histogram\n", MetricDuration, MetricDuration)
-	dk := make([]durKey, 0, len(m.duration))
-	for k := range m.duration {
-		dk = append(dk, k)
-	}
-	sort.Slice(dk, func(i, j int) bool {
-		return dk[i].tenant+"\x00"+dk[i].route < dk[j].tenant+"\x00"+dk[j].route
-	})
-	for _, k := range dk {
-		h := m.duration[k]
-		labels := fmt.Sprintf("tenant=%s,route=%s", quote(k.tenant), quote(k.route))
-		var cum uint64
-		for i, b := range Buckets {
-			cum += h.counts[i]
-			fmt.Fprintf(w, "%s_bucket{%s,le=\"%s\"} %d\n", MetricDuration, labels, strconv.FormatFloat(b, 'g', -1, 64), cum)
+// gather gathers the registry and puts the labels of every series back in
+// their declared order (tenant first), series sorted by those values:
+// client_golang sorts labels by name, but the demo policy's checks (and
+// people reading /metrics) expect `demo_http_requests_total{tenant="acme",`.
+func (m *Metrics) gather() ([]*dto.MetricFamily, error) {
+	mfs, err := m.reg.Gather()
+	for _, mf := range mfs {
+		var order []string
+		switch mf.GetName() {
+		case MetricRequests:
+			order = requestLabels
+		case MetricDuration:
+			order = durationLabels
+		default:
+			continue
 		}
-		fmt.Fprintf(w, "%s_bucket{%s,le=\"+Inf\"} %d\n", MetricDuration, labels, h.count)
-		fmt.Fprintf(w, "%s_sum{%s} %s\n", MetricDuration, labels, strconv.FormatFloat(h.sum, 'g', -1, 64))
-		fmt.Fprintf(w, "%s_count{%s} %d\n", MetricDuration, labels, h.count)
+		rank := func(lp *dto.LabelPair) int { return slices.Index(order, lp.GetName()) }
+		for _, mt := range mf.Metric {
+			slices.SortStableFunc(mt.Label, func(a, b *dto.LabelPair) int { return cmp.Compare(rank(a), rank(b)) })
+		}
+		slices.SortStableFunc(mf.Metric, func(a, b *dto.Metric) int {
+			for _, name := range order {
+				if c := cmp.Compare(labelValue(a, name), labelValue(b, name)); c != 0 {
+					return c
+				}
+			}
+			return 0
+		})
 	}
+	return mfs, err
 }
 
-// quote escapes a label value: backslash, double quote and newline.
-func quote(s string) string { return `"` + labelEscaper.Replace(s) + `"` }
-
-var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+// labelValue returns the value of a series' label, "" when absent.
+func labelValue(mt *dto.Metric, name string) string {
+	for _, lp := range mt.GetLabel() {
+		if lp.GetName() == name {
+			return lp.GetValue()
+		}
+	}
+	return ""
+}
 
 // statusRecorder remembers the status a handler wrote.
 type statusRecorder struct {
