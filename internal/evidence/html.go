@@ -92,6 +92,9 @@ func htmlView(ev *Evidence) view {
 		have[r.Gate] = true
 		r = paths.result(r)
 		g := viewGate{Result: r, Anchor: "gate-" + r.Gate, Required: containsStr(ev.Manifest.Required, r.Gate), Charts: gateCharts(r)}
+		if c := ledgerChart(r.Gate, ledgerCheckpoints(r)); c != "" {
+			g.Charts = append(g.Charts, c)
+		}
 		if c := latencyChart(r.Gate, syntheticLatency(r)); c != "" {
 			g.Charts = append(g.Charts, c)
 		}
