@@ -88,6 +88,9 @@ func EmitReport(ctx context.Context, o *IO, opts OutputOptions, rep *gate.Report
 	if rep.Release == nil {
 		rep.Release = opts.Release
 	}
+	if rep.Run == nil {
+		rep.Run = RunFromEnv(o.Getenv)
+	}
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
 		return ExitBadInput
@@ -146,6 +149,17 @@ func NewReport(pol gate.Input, results []gate.Result) *gate.Report {
 		}
 	}
 	return rep
+}
+
+// RunFromEnv is the GitHub Actions run the process runs in, from
+// GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID, or nil when any
+// of them is unset (outside Actions, or a repository not in owner/name form).
+func RunFromEnv(getenv func(string) string) *gate.Run {
+	server, repo, id := strings.TrimSuffix(getenv("GITHUB_SERVER_URL"), "/"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
+	if owner, name, ok := strings.Cut(repo, "/"); server == "" || id == "" || !ok || owner == "" || name == "" {
+		return nil
+	}
+	return &gate.Run{URL: server + "/" + repo + "/actions/runs/" + url.PathEscape(id)}
 }
 
 // writeOutDir writes one JSON file per gate and the whole report.

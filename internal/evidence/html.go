@@ -92,6 +92,12 @@ func htmlView(ev *Evidence) view {
 		have[r.Gate] = true
 		r = paths.result(r)
 		g := viewGate{Result: r, Anchor: "gate-" + r.Gate, Required: containsStr(ev.Manifest.Required, r.Gate), Charts: gateCharts(r)}
+		if c := ledgerChart(r.Gate, ledgerCheckpoints(r)); c != "" {
+			g.Charts = append(g.Charts, c)
+		}
+		if c := latencyChart(r.Gate, syntheticLatency(r)); c != "" {
+			g.Charts = append(g.Charts, c)
+		}
 		g.Raw, g.RawFields = rawDetails(r.Details)
 		g.Raw = paths.short(g.Raw)
 		v.Gates = append(v.Gates, g)

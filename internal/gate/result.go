@@ -345,6 +345,13 @@ type Release struct {
 	Repository string `json:"repository,omitempty"`
 }
 
+// Run is the CI run a report came from: the link to it, for people who
+// read the report elsewhere (the step summary, a check run).
+type Run struct {
+	// URL is the run's page, e.g. https://github.com/o/r/actions/runs/1.
+	URL string `json:"url,omitempty"`
+}
+
 // Report is the outcome of a run: the verdict over every gate's Result.
 type Report struct {
 	// Schema is SchemaVersion.
@@ -352,6 +359,9 @@ type Report struct {
 	// Release names what was gated (the policy's release section), when
 	// known. Added within v1: readers that do not know it skip it.
 	Release *Release `json:"release,omitempty"`
+	// Run is the CI run that produced the report, when known (GitHub
+	// Actions). Added within v1: readers that do not know it skip it.
+	Run *Run `json:"run,omitempty"`
 	// Status is the verdict: fail when a required gate failed, error when a
 	// required gate could not be evaluated, warn when only optional gates
 	// failed or a gate warned, pass otherwise.

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
@@ -22,6 +23,9 @@ func Markdown(w io.Writer, rep *gate.Report) error {
 	if rep.Policy.Name != "" {
 		ew.printf(" Policy `%s` (`%s`).", rep.Policy.Name, shortDigest(rep.Policy.Digest))
 	}
+	if rep.Run != nil && rep.Run.URL != "" {
+		ew.printf(" [Workflow run](%s) (its artifacts hold the evidence).", rep.Run.URL)
+	}
 	ew.printf("\n\n")
 	results := WorstFirst(rep.Results)
 	anchors := make([]string, len(results))
@@ -29,6 +33,7 @@ func Markdown(w io.Writer, rep *gate.Report) error {
 		anchors[i] = slugs.Slug(r.Gate)
 	}
 	matrix(ew, results, anchors)
+	checksChart(ew, results)
 	ew.printf("| | Gate | Group | Result | Time |\n|---|---|---|---|---|\n")
 	for i, r := range results {
 		opt := ""
@@ -79,6 +84,31 @@ func matrix(ew *errWriter, results []gate.Result, anchors []string) {
 		ew.printf("\n")
 	}
 	ew.printf("\n")
+}
+
+// checksChart writes a Mermaid bar chart (GitHub renders ```mermaid
+// blocks) of each gate's checks: all of them, and in front the ones that
+// passed, so a gate's failing checks show as the uncovered part of its bar.
+// Gates without checks are left out; with none left there is no chart.
+func checksChart(ew *errWriter, results []gate.Result) {
+	var names []string
+	var total, passed []string
+	maxTotal := 0
+	for _, r := range results {
+		if len(r.Checks) == 0 {
+			continue
+		}
+		names = append(names, strconv.Quote(strings.NewReplacer(`"`, "'", "\n", " ", "\r", "").Replace(r.Gate)))
+		total = append(total, strconv.Itoa(len(r.Checks)))
+		passed = append(passed, strconv.Itoa(r.Counts()[gate.StatusPass]))
+		maxTotal = max(maxTotal, len(r.Checks))
+	}
+	if len(names) == 0 {
+		return
+	}
+	ew.printf("```mermaid\nxychart-beta\n    title \"Checks per gate: all (back), passed (front)\"\n")
+	ew.printf("    x-axis [%s]\n    y-axis \"checks\" 0 --> %d\n", strings.Join(names, ", "), maxTotal)
+	ew.printf("    bar [%s]\n    bar [%s]\n```\n\n", strings.Join(total, ", "), strings.Join(passed, ", "))
 }
 
 func legend() string {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +201,66 @@ func TestObservedNoDataBesidePass(t *testing.T) {
 	} {
 		if got := Observed(&c.check); got != c.want {
 			t.Errorf("Observed(%+v) = %q, want %q", c.check, got, c.want)
+		}
+	}
+}
+
+// TestMarkdownChecksChart reads the Mermaid chart back and checks each bar
+// against the Results: the gates with checks, worst first, their check
+// counts and how many passed.
+func TestMarkdownChecksChart(t *testing.T) {
+	t.Parallel()
+	for name, rep := range demoReports(t) {
+		var md bytes.Buffer
+		if err := Markdown(&md, rep); err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile("(?s)```mermaid\nxychart-beta\n.*?x-axis \\[(.*?)\\]\n.*?bar \\[(.*?)\\]\n    bar \\[(.*?)\\]\n```").FindStringSubmatch(md.String())
+		if m == nil {
+			t.Errorf("%s: no xychart-beta block in the summary:\n%s", name, md.String())
+			continue
+		}
+		var names, total, passed []string
+		for _, r := range WorstFirst(rep.Results) {
+			if len(r.Checks) == 0 {
+				continue
+			}
+			names = append(names, `"`+r.Gate+`"`)
+			total = append(total, strconv.Itoa(len(r.Checks)))
+			passed = append(passed, strconv.Itoa(r.Counts()[gate.StatusPass]))
+		}
+		for i, want := range [][]string{names, total, passed} {
+			if got := m[i+1]; got != strings.Join(want, ", ") {
+				t.Errorf("%s: chart series %d = [%s], want [%s]", name, i, got, strings.Join(want, ", "))
+			}
+		}
+	}
+}
+
+func TestMarkdownChecksChartNoChecks(t *testing.T) {
+	t.Parallel()
+	rep := &gate.Report{Status: gate.StatusError, Results: []gate.Result{{Gate: "ledger", Status: gate.StatusError, Required: true}}}
+	var md bytes.Buffer
+	if err := Markdown(&md, rep); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(md.String(), "```mermaid") {
+		t.Errorf("a chart with no bars was drawn:\n%s", md.String())
+	}
+}
+
+func TestMarkdownRunLink(t *testing.T) {
+	t.Parallel()
+	rep := fixture()
+	for _, run := range []*gate.Run{nil, {URL: "https://github.com/o/r/actions/runs/42"}} {
+		rep.Run = run
+		var md bytes.Buffer
+		if err := Markdown(&md, rep); err != nil {
+			t.Fatal(err)
+		}
+		has := strings.Contains(md.String(), "[Workflow run](https://github.com/o/r/actions/runs/42)")
+		if has != (run != nil) {
+			t.Errorf("run %+v: link present = %v, want %v", run, has, run != nil)
 		}
 	}
 }
