@@ -98,6 +98,9 @@ func htmlView(ev *Evidence) view {
 		if c := latencyChart(r.Gate, syntheticLatency(r)); c != "" {
 			g.Charts = append(g.Charts, c)
 		}
+		if c := forecastChart(r.Gate, forecastOutlooks(r)); c != "" {
+			g.Charts = append(g.Charts, c)
+		}
 		g.Raw, g.RawFields = rawDetails(r.Details)
 		g.Raw = paths.short(g.Raw)
 		v.Gates = append(v.Gates, g)
