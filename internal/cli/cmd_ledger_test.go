@@ -3,14 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,29 +99,7 @@ func TestLedgerCommands(t *testing.T) {
 // schema of the test PostgreSQL cluster, and a connection to it.
 func ledgerPostgres(t *testing.T) (string, *sql.DB) {
 	t.Helper()
-	base := testutil.RequireEnv(t, "RELEASEGATE_TEST_POSTGRES", "PostgreSQL (scripts/services/postgres.sh)")
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "cli_" + hex.EncodeToString(rnd[:])
-	root, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		root.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		root.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	dsn := u.String()
+	dsn := testutil.PostgresSchema(t, "cli")
 	if code, out, errs := ledgerRun(t, "", "migrate", "--db", dsn); code != ExitOK {
 		t.Fatalf("migrate: exit %d\n%s%s", code, out, errs)
 	}

@@ -2,13 +2,11 @@ package ledger
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,34 +65,13 @@ func newPostgres(t *testing.T) *testDB {
 	if os.Getenv("RELEASEGATE_TEST_POSTGRES") == "" && os.Getenv("CI") == "" {
 		return nil
 	}
-	base := testutil.RequireEnv(t, "RELEASEGATE_TEST_POSTGRES", "PostgreSQL (scripts/services/postgres.sh)")
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "t_" + hex.EncodeToString(rnd[:])
-	root, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		root.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		root.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	admin, err := sql.Open("pgx", u.String())
+	dsn := testutil.PostgresSchema(t, "t")
+	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { admin.Close() })
-	return &testDB{name: "postgres", dsn: u.String(), admin: admin, d: Postgres}
+	return &testDB{name: "postgres", dsn: dsn, admin: admin, d: Postgres}
 }
 
 func (db testDB) open(t *testing.T) *Store {

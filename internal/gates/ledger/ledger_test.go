@@ -170,19 +170,8 @@ func TestUnreachableDatabaseIsAnError(t *testing.T) {
 
 func TestGateOnPostgres(t *testing.T) {
 	t.Parallel()
-	base := testutil.RequireEnv(t, "RELEASEGATE_TEST_POSTGRES", "PostgreSQL (scripts/services/postgres.sh)")
 	// An empty, migrated database fails closed on PostgreSQL too.
-	root, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	schema := "gate_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
-	if _, err := root.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	defer root.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-	dsn := base + "&search_path=" + schema
+	dsn := testutil.PostgresSchema(t, "gate")
 	st, err := ledger.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
