@@ -206,10 +206,10 @@ func TestMetricsFormat(t *testing.T) {
 		t.Fatalf("/metrics = %d", code)
 	}
 	for _, want := range []string{
-		`demo_http_requests_total{tenant="acme",route="/t/{tenant}/items",method="GET",code="200"} 2`,
-		`demo_http_requests_total{tenant="globex",route="/t/{tenant}/items",method="POST",code="400"} 1`,
-		`demo_http_request_duration_seconds_bucket{tenant="acme",route="/t/{tenant}/items",le="+Inf"} 2`,
-		`demo_http_request_duration_seconds_count{tenant="acme",route="/t/{tenant}/items"} 2`,
+		`demo_http_requests_total{code="200",method="GET",route="/t/{tenant}/items",tenant="acme"} 2`,
+		`demo_http_requests_total{code="400",method="POST",route="/t/{tenant}/items",tenant="globex"} 1`,
+		`demo_http_request_duration_seconds_bucket{route="/t/{tenant}/items",tenant="acme",le="+Inf"} 2`,
+		`demo_http_request_duration_seconds_count{route="/t/{tenant}/items",tenant="acme"} 2`,
 		"# TYPE demo_http_request_duration_seconds histogram",
 	} {
 		if !strings.Contains(body, want) {

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,7 +21,7 @@ const (
 	MetricDuration = "demo_http_request_duration_seconds"
 )
 
-// Label names of the metrics, in the order they are exposed.
+// Label names of the metrics, in the order Observe gives their values.
 var (
 	requestLabels  = []string{"tenant", "route", "method", "code"}
 	durationLabels = []string{"tenant", "route"}
@@ -53,7 +52,7 @@ func NewMetrics() *Metrics {
 		}, durationLabels),
 	}
 	m.reg.MustRegister(m.requests, m.duration)
-	m.handler = promhttp.HandlerFor(prometheus.GathererFunc(m.gather), promhttp.HandlerOpts{
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.HTTPErrorOnError,
 	})
 	return m
@@ -89,38 +88,6 @@ func (m *Metrics) Requests(tenant, codePrefix string) uint64 {
 // ServeHTTP serves the metrics with promhttp, which negotiates the format
 // (the Prometheus text format when the client asks for nothing else).
 func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }
-
-// gather gathers the registry and puts the labels of every series back in
-// their declared order (tenant first), series sorted by those values:
-// client_golang sorts labels by name, but the demo policy's checks (and
-// people reading /metrics) expect `demo_http_requests_total{tenant="acme",`.
-func (m *Metrics) gather() ([]*dto.MetricFamily, error) {
-	mfs, err := m.reg.Gather()
-	for _, mf := range mfs {
-		var order []string
-		switch mf.GetName() {
-		case MetricRequests:
-			order = requestLabels
-		case MetricDuration:
-			order = durationLabels
-		default:
-			continue
-		}
-		rank := func(lp *dto.LabelPair) int { return slices.Index(order, lp.GetName()) }
-		for _, mt := range mf.Metric {
-			slices.SortStableFunc(mt.Label, func(a, b *dto.LabelPair) int { return cmp.Compare(rank(a), rank(b)) })
-		}
-		slices.SortStableFunc(mf.Metric, func(a, b *dto.Metric) int {
-			for _, name := range order {
-				if c := cmp.Compare(labelValue(a, name), labelValue(b, name)); c != 0 {
-					return c
-				}
-			}
-			return 0
-		})
-	}
-	return mfs, err
-}
 
 // labelValue returns the value of a series' label, "" when absent.
 func labelValue(mt *dto.Metric, name string) string {
