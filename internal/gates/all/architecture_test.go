@@ -46,11 +46,6 @@ func TestArchitectureNamesEveryPackage(t *testing.T) {
 	}
 }
 
-// foldPending are the gate packages that still call Result.Fold themselves,
-// being reworked in parallel; the runner folds their Results anyway. Remove
-// an entry once its package no longer calls Fold.
-var foldPending = map[string]bool{}
-
 // TestRunnerOwnsTheVerdictLayering keeps the layering docs/architecture.md
 // describes checkable: the runner folds and stamps every Result, so no gate
 // package calls Result.Fold, and internal/cli neither folds, stamps a
@@ -60,7 +55,7 @@ func TestRunnerOwnsTheVerdictLayering(t *testing.T) {
 	t.Parallel()
 	for _, dir := range goDirs(t, "..") {
 		kind := filepath.Base(dir)
-		if kind == "all" || foldPending[kind] {
+		if kind == "all" {
 			continue
 		}
 		for _, f := range parseDir(t, dir) {
@@ -91,11 +86,6 @@ func TestRunnerOwnsTheVerdictLayering(t *testing.T) {
 	}
 }
 
-// longPending are the functions over maxFuncLines in packages being
-// reworked in parallel (issue 20 names their splits); remove an entry once
-// it is split.
-var longPending = map[string]bool{}
-
 // maxFuncLines bounds a non-test function: past it, split along the steps
 // its comments name.
 const maxFuncLines = 100
@@ -124,7 +114,7 @@ func TestNoLongFunctions(t *testing.T) {
 					continue
 				}
 				n := f.fset.Position(fd.End()).Line - f.fset.Position(fd.Pos()).Line + 1
-				if key := filepath.ToSlash(rel) + "." + fd.Name.Name; n > maxFuncLines && !longPending[key] {
+				if key := filepath.ToSlash(rel) + "." + fd.Name.Name; n > maxFuncLines {
 					t.Errorf("%s: %s is %d lines; split it along its steps to at most %d", f.fset.Position(fd.Pos()), key, n, maxFuncLines)
 				}
 			}
