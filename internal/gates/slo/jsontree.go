@@ -20,6 +20,7 @@ type jnode struct {
 	kline     int  // the key that holds the value (its line and column)
 	kcol      int
 	str       string // string value, number text, "true"/"false"
+	block     int    // a YAML literal block string: the column its text starts at
 	keys      []string
 	vals      []*jnode
 }
@@ -66,6 +67,17 @@ func (n *jnode) items() []*jnode {
 		return nil
 	}
 	return n.vals
+}
+
+// is reports whether n is a value of kind k ('o', 'a', 's', …).
+func (n *jnode) is(k byte) bool { return n != nil && n.kind == k }
+
+// members returns an object's keys and values (none for anything else).
+func (n *jnode) members() ([]string, []*jnode) {
+	if n == nil || n.kind != 'o' {
+		return nil, nil
+	}
+	return n.keys, n.vals
 }
 
 func (n *jnode) isNull() bool { return n == nil || n.kind == 'z' }
@@ -300,4 +312,31 @@ func (n *jnode) pin(line, col int) {
 	for _, v := range n.vals {
 		v.pin(line, col)
 	}
+}
+
+// maxExpandedNodes bounds a YAML document with its aliases expanded, so a
+// "billion laughs" file is refused instead of exhausting memory.
+const maxExpandedNodes = 1 << 20
+
+// expandedTooLarge reports whether the document, aliases expanded, has more
+// than maxExpandedNodes nodes.
+func expandedTooLarge(n *yaml.Node) bool {
+	budget := maxExpandedNodes
+	var walk func(n *yaml.Node, depth int) bool
+	walk = func(n *yaml.Node, depth int) bool {
+		budget--
+		if budget < 0 || depth > 1000 {
+			return true
+		}
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			return walk(n.Alias, depth+1)
+		}
+		for _, c := range n.Content {
+			if walk(c, depth+1) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(n, 0)
 }

@@ -89,6 +89,10 @@ func CheckRuleFileWith(path string, b []byte, o RuleOptions) (RuleFileInfo, []Ru
 			c.addAt(yamlErrorLocation(path, err), "not valid YAML: %s", yamlErrorMessage(err))
 			break
 		}
+		if expandedTooLarge(&n) {
+			c.add(&n, "the document expands to more than %d nodes through aliases; refusing it", maxExpandedNodes)
+			break
+		}
 		c.document(doc, &n)
 	}
 	sort.SliceStable(c.probs, func(i, j int) bool {

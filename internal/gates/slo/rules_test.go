@@ -3,10 +3,15 @@ package slo
 import (
 	"context"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
@@ -129,10 +134,23 @@ func FuzzCheckRuleFile(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	f.Add([]byte("null"))
+	f.Add([]byte("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nspec:\n  groups:\n  - name: a\n    rules:\n    - alert: A\n      expr: up == 0\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		info, probs := CheckRuleFile("fuzz.yml", b)
-		if len(probs) == 0 && len(info.Groups) == 0 {
-			t.Fatal("no problems and no groups: an empty file must not pass")
+		failed := false
+		for _, p := range probs {
+			if p.Location.Line < 1 {
+				t.Fatalf("a problem without a line: %s", p)
+			}
+			failed = failed || !p.Warn
+		}
+		if failed || info.Form != "rule file" {
+			return
+		}
+		// a plain rule file the gate passes, Prometheus loads
+		if _, errs := rulefmt.Parse(b, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler)); len(errs) > 0 {
+			t.Fatalf("passed, but Prometheus refuses it: %v", errs)
 		}
 	})
 }
