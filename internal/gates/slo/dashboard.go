@@ -176,7 +176,6 @@ func (g *DashboardGate) fetchAll(ctx context.Context) ([]gate.Check, error) {
 	return out, nil
 }
 
-
 func (s *DashboardSpec) options() DashboardOptions {
 	return DashboardOptions{TenantVariable: s.TenantVariable, RequirePanels: s.RequirePanels}
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-
 	"github.com/prometheus/common/model"
 
 	"github.com/maestro-conductor/releasegate/internal/fsx"
