@@ -159,13 +159,44 @@ func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 
-// mapping returns the key/value pairs of a mapping node, in order.
+// mapping returns the key/value pairs of a mapping node, in order, with
+// YAML merge keys (<<: *anchor) expanded as Prometheus's YAML decoder
+// expands them: a key of the mapping itself wins over a merged one.
 func mapping(n *yaml.Node) [][2]*yaml.Node {
-	var kv [][2]*yaml.Node
+	var own, merged [][2]*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		kv = append(kv, [2]*yaml.Node{n.Content[i], resolveNode(n.Content[i+1])})
+		k, v := n.Content[i], resolveNode(n.Content[i+1])
+		if k.Tag == "!!merge" && v != nil {
+			srcs := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				srcs = nil
+				for _, s := range v.Content {
+					srcs = append(srcs, resolveNode(s))
+				}
+			}
+			for _, s := range srcs {
+				if s != nil && s.Kind == yaml.MappingNode {
+					merged = append(merged, mapping(s)...)
+				}
+			}
+			continue
+		}
+		own = append(own, [2]*yaml.Node{k, v})
 	}
-	return kv
+	if len(merged) == 0 {
+		return own
+	}
+	seen := map[string]bool{}
+	for _, kv := range own {
+		seen[kv[0].Value] = true
+	}
+	for _, kv := range merged {
+		if !seen[kv[0].Value] {
+			seen[kv[0].Value] = true
+			own = append(own, kv)
+		}
+	}
+	return own
 }
 
 func lookupKey(n *yaml.Node, key string) (k, v *yaml.Node) {
