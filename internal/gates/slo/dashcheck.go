@@ -81,7 +81,7 @@ func CheckDashboardFile(path string, b []byte, o DashboardOptions) []DashboardRe
 	}
 	lines := bytes.Split(b, []byte("\n"))
 	dec := yaml.NewDecoder(bytes.NewReader(b))
-	var out []DashboardReport
+	var docs []*jnode
 	for {
 		var n yaml.Node
 		err := dec.Decode(&n)
@@ -90,20 +90,61 @@ func CheckDashboardFile(path string, b []byte, o DashboardOptions) []DashboardRe
 		}
 		if err != nil {
 			l := yamlErrorLocation(path, err)
-			return append(out, DashboardReport{Name: path, Form: "YAML", Problems: []DashboardProblem{{l, "not valid YAML: " + yamlErrorMessage(err)}}})
+			return []DashboardReport{{Name: path, Form: "YAML", Problems: []DashboardProblem{{l, "not valid YAML: " + yamlErrorMessage(err)}}}}
 		}
 		if expandedTooLarge(&n) {
-			return append(out, c.fail(path, "YAML", &jnode{line: n.Line, col: n.Column}, "the document expands to more than %d nodes through aliases; refusing it", maxExpandedNodes))
+			return []DashboardReport{c.fail(path, "YAML", &jnode{line: n.Line, col: n.Column}, "the document expands to more than %d nodes through aliases; refusing it", maxExpandedNodes)}
 		}
-		if isNull(resolveNode(&n)) {
+		if !isNull(resolveNode(&n)) {
+			docs = append(docs, yamlTreeSrc(&n, lines))
+		}
+	}
+	if len(docs) == 1 {
+		return c.root(path, docs[0], "")
+	}
+	// a manifest of several resources: the dashboards in it are checked,
+	// other resources (the Grafana instance, a Deployment) noted
+	var out []DashboardReport
+	var others []string
+	for _, d := range docs {
+		kind := d.get("kind").text()
+		if kind != "" && !dashboardKind(kind) || kind == "ConfigMap" && !holdsDashboard(d) {
+			others = append(others, fmt.Sprintf("%s: kind %s is not a dashboard", c.at(d.get("kind")), kind))
 			continue
 		}
-		out = append(out, c.root(path, yamlTreeSrc(&n, lines), "")...)
+		out = append(out, c.root(path, d, "")...)
 	}
 	if len(out) == 0 {
-		out = append(out, c.fail(path, "YAML", nil, "no YAML document; expected a ConfigMap, GrafanaDashboard or Dashboard resource"))
+		return []DashboardReport{c.fail(path, "YAML", nil, "no dashboard in %d YAML documents; expected a ConfigMap, GrafanaDashboard or Dashboard resource (found %s)", len(docs), strings.Join(others, "; "))}
+	}
+	if len(others) > 0 {
+		out[0].Unchecked = append(out[0].Unchecked, others...)
 	}
 	return out
+}
+
+func dashboardKind(kind string) bool {
+	switch kind {
+	case "ConfigMap", "GrafanaDashboard", "GrafanaManifest", "Dashboard":
+		return true
+	}
+	return strings.HasSuffix(kind, "List")
+}
+
+// holdsDashboard reports whether a ConfigMap has a dashboard JSON entry.
+func holdsDashboard(cm *jnode) bool {
+	keys, vals := cm.get("data").members()
+	for i, k := range keys {
+		if dashboardEntry(k, vals[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// dashboardEntry: a data key named *.json, or whose value is a JSON object.
+func dashboardEntry(key string, v *jnode) bool {
+	return strings.HasSuffix(key, ".json") || strings.HasPrefix(strings.TrimSpace(v.text()), "{")
 }
 
 type dashChecker struct {
@@ -180,7 +221,7 @@ func (c *dashChecker) configMap(name string, n *jnode, form string) []DashboardR
 	var out []DashboardReport
 	keys, vals := data.members()
 	for i, k := range keys {
-		if !strings.HasSuffix(k, ".json") {
+		if !dashboardEntry(k, vals[i]) {
 			continue
 		}
 		out = append(out, c.embedded(name+"#"+k, vals[i], form)...)
@@ -200,7 +241,7 @@ func (c *dashChecker) grafanaDashboard(name string, n *jnode, form string) []Das
 	if j := spec.get("json"); j != nil {
 		return c.embedded(name, j, form)
 	}
-	for _, k := range []string{"gzipJson", "url", "configMapRef", "grafanaCom", "jsonnet", "jsonnetLib"} {
+	for _, k := range []string{"gzipJson", "url", "configMapRef", "grafanaCom", "jsonnet", "jsonnetLib", "oci"} {
 		if v := spec.get(k); v != nil {
 			return []DashboardReport{{Name: name, Form: form, Title: n.path("metadata", "name").text(),
 				Unchecked: []string{fmt.Sprintf("%s: the dashboard comes from spec.%s, not from this file; its queries are not checked", c.at(v), k)}}}

@@ -352,7 +352,7 @@ func (c *ruleChecker) group(g *yaml.Node, operator bool) {
 		switch k.Value {
 		case "name", "rules":
 		case "interval", "query_offset":
-			c.duration(k, v)
+			c.duration(fmt.Sprintf("group %q", gname), k, v)
 		case "limit":
 			if _, err := strconv.Atoi(v.Value); err != nil || v.Kind != yaml.ScalarNode {
 				c.add(v, "group %q: limit %q is not an integer", gname, v.Value)
@@ -379,14 +379,14 @@ func (c *ruleChecker) group(g *yaml.Node, operator bool) {
 	}
 }
 
-func (c *ruleChecker) duration(k, v *yaml.Node) (model.Duration, bool) {
+func (c *ruleChecker) duration(where string, k, v *yaml.Node) (model.Duration, bool) {
 	if v.Kind != yaml.ScalarNode {
-		c.add(v, "%s is a %s; expected a duration such as 5m", k.Value, kindName(v))
+		c.add(v, "%s: %s is a %s; expected a duration such as 5m", where, k.Value, kindName(v))
 		return 0, false
 	}
 	d, err := model.ParseDuration(v.Value)
 	if err != nil {
-		c.add(v, "%s %q is not a duration; expected a number and a unit (ms, s, m, h, d, w, y) such as 5m", k.Value, v.Value)
+		c.add(v, "%s: %s %q is not a duration; expected a number and a unit (ms, s, m, h, d, w, y) such as 5m", where, k.Value, v.Value)
 		return 0, false
 	}
 	return d, true
@@ -477,11 +477,11 @@ func (c *ruleChecker) rule(group string, idx int, n *yaml.Node) {
 		switch k.Value {
 		case "record", "alert", "expr":
 		case "for":
-			if d, ok := c.duration(k, v); ok {
+			if d, ok := c.duration(where(), k, v); ok {
 				r.For = d
 			}
 		case "keep_firing_for":
-			if d, ok := c.duration(k, v); ok {
+			if d, ok := c.duration(where(), k, v); ok {
 				r.KeepFiringFor = d
 			}
 		case "labels":
@@ -506,7 +506,7 @@ func (c *ruleChecker) rule(group string, idx int, n *yaml.Node) {
 	}
 	c.exprType(where(), &rn, r)
 	c.lint(where(), &rn, r)
-	c.duplicate(&rn, r)
+	c.duplicate(where(), &rn, r)
 }
 
 var posPrefixRE = regexp.MustCompile(`^(\d+):(\d+): (?:\d+:\d+: )?`)
@@ -666,7 +666,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // duplicate reports a rule with the name and labels of an earlier one in
 // the file, at the repeat, as promtool's duplicate-rules lint does.
-func (c *ruleChecker) duplicate(rn *ruleNode, r rulefmt.Rule) {
+func (c *ruleChecker) duplicate(where string, rn *ruleNode, r rulefmt.Rule) {
 	name := r.Alert
 	kind := "alert"
 	if name == "" {
@@ -686,7 +686,7 @@ func (c *ruleChecker) duplicate(rn *ruleNode, r rulefmt.Rule) {
 		return
 	}
 	p := RuleProblem{Location: c.loc(rn.name), Warn: c.opts.Require == nil || !c.opts.Require.Unique,
-		Msg: fmt.Sprintf("%s %s repeats the rule at line %d with the same labels; give it a distinguishing label or remove it", kind, name, first.Line)}
+		Msg: fmt.Sprintf("%s: %s %s repeats the rule at line %d with the same labels; give it a distinguishing label or remove it", where, kind, name, first.Line)}
 	c.probs = append(c.probs, p)
 }
 
