@@ -389,7 +389,7 @@ func (c *dashChecker) panel(r *DashboardReport, env *dashEnv, p *jnode) {
 		if expr == nil && t.get("query").is('s') && lang == "loki" {
 			expr = t.get("query")
 		}
-		c.query(r, env, where, lang, expr, title)
+		c.query(r, env, where, lang, expr, t, title)
 	}
 }
 
@@ -450,14 +450,14 @@ func (c *dashChecker) datasourceType(r *DashboardReport, env *dashEnv, ds *jnode
 var promTypes = map[string]bool{"prometheus": true, "grafana-amazonprometheus-datasource": true, "grafana-azureprometheus-datasource": true}
 
 // query checks one query in the language of its datasource type.
-func (c *dashChecker) query(r *DashboardReport, env *dashEnv, where, typ string, expr *jnode, title string) {
+func (c *dashChecker) query(r *DashboardReport, env *dashEnv, where, typ string, expr, target *jnode, title string) {
 	text := strings.TrimSpace(expr.text())
 	if typ == "?" {
 		typ = ""
 	}
 	if !promTypes[typ] && typ != "loki" && typ != "" {
 		if text != "" || expr != nil || typ != "grafana" {
-			r.Unchecked = append(r.Unchecked, fmt.Sprintf("%s: %s: datasource type %s is not checked (the gate reads PromQL and LogQL)", c.at(expr), where, typ))
+			r.Unchecked = append(r.Unchecked, fmt.Sprintf("%s: %s: datasource type %s is not checked (the gate reads PromQL and LogQL)", c.at(target), where, typ))
 		}
 		return
 	}
@@ -583,7 +583,7 @@ func (c *dashChecker) v2(name string, spec *jnode, form string) DashboardReport 
 			if ds := qs.get("datasource"); typ == "" && !ds.isNull() {
 				typ = c.datasourceType(&r, env, ds, where)
 			}
-			c.query(&r, env, where, typ, query.path("spec", "expr"), title)
+			c.query(&r, env, where, typ, query.path("spec", "expr"), q, title)
 		}
 	}
 	c.requiredPanels(&r, env)
