@@ -31,6 +31,14 @@ func TestDashboardGate(t *testing.T) {
 		{"a missing tenant variable fails",
 			DashboardSpec{Files: []string{"dashboards/*.json"}, TenantVariable: "customer"}, gate.StatusFail, `no template variable "customer"`},
 		{"a glob matching nothing fails", DashboardSpec{Files: []string{"none/*.json"}}, gate.StatusFail, "matched no files"},
+		{"a dashboard with no query is a visible skip, never a silent pass",
+			DashboardSpec{Files: []string{"corpus/valid/dashboards/grafana-operator/dashboard-url-dashboard.json"}}, gate.StatusSkip, "no PromQL or LogQL query to check"},
+		{"{} is refused as unknown", DashboardSpec{Files: []string{"corpus/broken/dashboards/releasegate/empty-object.json"}}, gate.StatusFail, "not a Grafana dashboard"},
+		{"Loki panels are checked as LogQL", DashboardSpec{Files: []string{"corpus/valid/dashboards/releasegate/loki-logs.json"}, TenantVariable: "tenant", RequirePanels: []string{"Error ratio"}}, gate.StatusPass, "5 LogQL"},
+		{"bad LogQL fails", DashboardSpec{Files: []string{"corpus/broken/dashboards/releasegate/loki-bad-logql.json"}}, gate.StatusFail, "not well-formed LogQL"},
+		{"targets of datasources the gate cannot read make a warning", DashboardSpec{Files: []string{"corpus/valid/dashboards/releasegate/mixed-datasources.json"}}, gate.StatusWarn, "datasource type grafana-testdata-datasource is not checked"},
+		{"the v2 schema and the HTTP API envelope are read", DashboardSpec{Files: []string{"corpus/valid/dashboards/releasegate/v2-schema.json", "corpus/valid/dashboards/releasegate/http-api-envelope-rows.json"}, RequirePanels: []string{"Request rate"}}, gate.StatusFail, `no panel titled "Request rate"`},
+		{"kube-prometheus's ConfigMapList of 33 dashboards passes", DashboardSpec{Files: []string{"corpus/valid/dashboards/kube-prometheus/*.yaml"}}, gate.StatusPass, "Kubernetes / API server"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
