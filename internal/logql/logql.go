@@ -435,57 +435,69 @@ func (p *parser) stage() error {
 		return err
 	case "label_format":
 		p.next()
-		return p.list(func() error {
-			if _, err := p.expect(tIdent, "a label name"); err != nil {
-				return err
-			}
-			if op, err := p.expect(tMatchOp, "="); err != nil || op.s != "=" {
-				return p.errAt(op, fmt.Sprintf("expected = in label_format, found %s", op))
-			}
-			v := p.next()
-			if v.t != tString && v.t != tIdent {
-				return p.errAt(v, fmt.Sprintf("expected a template or a label name, found %s", v))
-			}
-			return nil
-		})
+		return p.labelFormat()
 	case "drop", "keep":
 		p.next()
-		return p.list(func() error {
-			if _, err := p.expect(tIdent, "a label name"); err != nil {
-				return err
-			}
-			if p.peek().t == tMatchOp {
-				p.next()
-				_, err := p.expect(tString, "a quoted value")
-				return err
-			}
-			return nil
-		})
+		return p.dropKeep()
 	case "unwrap":
 		p.next()
-		id, err := p.expect(tIdent, "a label name or duration(…)/bytes(…)")
-		if err != nil {
-			return err
-		}
-		if p.peek().t == tLParen {
-			switch id.s {
-			case "duration", "duration_seconds", "bytes":
-			default:
-				return p.errAt(id, fmt.Sprintf("unknown unwrap conversion %s; expected duration, duration_seconds or bytes", id.s))
-			}
-			p.next()
-			if _, err := p.expect(tIdent, "a label name"); err != nil {
-				return err
-			}
-			_, err = p.expect(tRParen, ")")
-			return err
-		}
-		return nil
+		return p.unwrap()
 	case "distinct":
 		p.next()
 		return p.list(func() error { _, err := p.expect(tIdent, "a label name"); return err })
 	}
 	return p.labelFilterExpr()
+}
+
+func (p *parser) labelFormat() error {
+	return p.list(func() error {
+		if _, err := p.expect(tIdent, "a label name"); err != nil {
+			return err
+		}
+		if op, err := p.expect(tMatchOp, "="); err != nil || op.s != "=" {
+			return p.errAt(op, fmt.Sprintf("expected = in label_format, found %s", op))
+		}
+		v := p.next()
+		if v.t != tString && v.t != tIdent {
+			return p.errAt(v, fmt.Sprintf("expected a template or a label name, found %s", v))
+		}
+		return nil
+	})
+}
+
+func (p *parser) dropKeep() error {
+	return p.list(func() error {
+		if _, err := p.expect(tIdent, "a label name"); err != nil {
+			return err
+		}
+		if p.peek().t == tMatchOp {
+			p.next()
+			_, err := p.expect(tString, "a quoted value")
+			return err
+		}
+		return nil
+	})
+}
+
+func (p *parser) unwrap() error {
+	id, err := p.expect(tIdent, "a label name or duration(…)/bytes(…)")
+	if err != nil {
+		return err
+	}
+	if p.peek().t != tLParen {
+		return nil
+	}
+	switch id.s {
+	case "duration", "duration_seconds", "bytes":
+	default:
+		return p.errAt(id, fmt.Sprintf("unknown unwrap conversion %s; expected duration, duration_seconds or bytes", id.s))
+	}
+	p.next()
+	if _, err := p.expect(tIdent, "a label name"); err != nil {
+		return err
+	}
+	_, err = p.expect(tRParen, ")")
+	return err
 }
 
 // list reads item (, item)*.
