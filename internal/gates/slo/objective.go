@@ -68,7 +68,7 @@ func (p *PrometheusRuleSpec) validate() []error {
 	}
 	var errs []error
 	if p.Name != "" && (len(p.Name) > 253 || !dns1123RE.MatchString(p.Name)) {
-		errs = append(errs, &policy.FieldError{Field: "prometheus-rule.name", Err: fmt.Errorf("%q is not a Kubernetes object name; expected lowercase letters, digits, - and .", p.Name)})
+		errs = append(errs, &policy.FieldError{Field: "prometheus-rule.name", Err: fmt.Errorf("%q is not a Kubernetes object name; expected lowercase letters, digits, dots and dashes", p.Name)})
 	}
 	if p.Namespace != "" && (len(p.Namespace) > 63 || !dns1123RE.MatchString(p.Namespace) || strings.Contains(p.Namespace, ".")) {
 		errs = append(errs, &policy.FieldError{Field: "prometheus-rule.namespace", Err: fmt.Errorf("%q is not a Kubernetes namespace; expected lowercase letters, digits and -", p.Namespace)})

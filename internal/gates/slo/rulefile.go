@@ -431,7 +431,7 @@ func (c *ruleChecker) schemeHint() string {
 
 // ruleNode holds a rule's nodes for positions.
 type ruleNode struct {
-	mapping, nameKey                *yaml.Node
+	mapping                         *yaml.Node
 	keys                            map[string]*yaml.Node
 	record, alert, expr             yaml.Node
 	labelNodes, annotationNodes     map[string][2]*yaml.Node
