@@ -77,7 +77,7 @@ func CheckRuleFileWith(path string, b []byte, o RuleOptions) (RuleFileInfo, []Ru
 	if o.Legacy {
 		c.scheme = model.LegacyValidation
 	}
-	c.parser = parser.NewParser(parser.Options{})
+	c.parser = &lastParse{Parser: parser.NewParser(parser.Options{})}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	for doc := 0; ; doc++ {
 		var n yaml.Node
@@ -108,6 +108,24 @@ func CheckRuleFileWith(path string, b []byte, o RuleOptions) (RuleFileInfo, []Ru
 		}
 	}
 	return c.info, c.probs
+}
+
+// lastParse remembers the last expression it parsed: rulefmt's validation
+// and the type check parse each expr once between them.
+type lastParse struct {
+	parser.Parser
+	input string
+	expr  parser.Expr
+	err   error
+	ok    bool
+}
+
+func (p *lastParse) ParseExpr(input string) (parser.Expr, error) {
+	if !p.ok || p.input != input {
+		p.expr, p.err = p.Parser.ParseExpr(input)
+		p.input, p.ok = input, true
+	}
+	return p.expr, p.err
 }
 
 type ruleChecker struct {
