@@ -611,16 +611,13 @@ func (p *parser) labelFilterTerm() error {
 	return p.errAt(v, fmt.Sprintf("expected a value after %s %s, found %s", name.s, op.s, v))
 }
 
-var sizeRE = regexp.MustCompile(`^[0-9.]+(?:[KMGTPE]i?)?B$`)
+var sizeRE = regexp.MustCompile(`(?i)^[0-9.]+(?:[kmgtpe]i?)?b$`)
 
 func validNumberish(s string) bool {
 	if _, err := strconv.ParseFloat(s, 64); err == nil {
 		return true
 	}
-	if _, err := time.ParseDuration(s); err == nil {
-		return true
-	}
-	if validDuration(s) {
+	if _, err := time.ParseDuration(s); err == nil || validDuration(s) {
 		return true
 	}
 	return sizeRE.MatchString(strings.ToUpper(s[:len(s)-1])+s[len(s)-1:]) || sizeRE.MatchString(s)
