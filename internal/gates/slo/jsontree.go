@@ -25,13 +25,14 @@ type jnode struct {
 	vals      []*jnode
 }
 
-// get returns the member key of an object, or nil.
+// get returns the member key of an object, or nil; of a repeated key the
+// last, as Grafana's JSON.parse keeps it.
 func (n *jnode) get(key string) *jnode {
 	if n == nil || n.kind != 'o' {
 		return nil
 	}
-	for i, k := range n.keys {
-		if k == key {
+	for i := len(n.keys) - 1; i >= 0; i-- {
+		if n.keys[i] == key {
 			return n.vals[i]
 		}
 	}

@@ -229,7 +229,33 @@ func lookupKey(n *yaml.Node, key string) (k, v *yaml.Node) {
 	return nil, nil
 }
 
+// repeatedKeys reports a key repeated in one mapping, at the repeat:
+// Prometheus's YAML decoder refuses the file.
+func (c *ruleChecker) repeatedKeys(n *yaml.Node) {
+	if n == nil || n.Kind == yaml.AliasNode {
+		return
+	}
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Tag == "!!merge" {
+				continue
+			}
+			if first, dup := seen[k.Value]; dup {
+				c.add(k, "key %s repeats the one at line %d; Prometheus refuses a mapping with a repeated key", k.Value, first.Line)
+				continue
+			}
+			seen[k.Value] = k
+		}
+	}
+	for _, ch := range n.Content {
+		c.repeatedKeys(ch)
+	}
+}
+
 func (c *ruleChecker) document(doc int, d *yaml.Node) {
+	c.repeatedKeys(d)
 	n := resolveNode(d)
 	if isNull(n) {
 		return
