@@ -80,7 +80,7 @@ func checkSLOCmd(ctx context.Context, o *IO, args []string) int {
 	return RunPolicy(ctx, o, ro)
 }
 
-const sloUsage = `Usage: releasegate slo rules [--policy FILE] [--gate ID] [--out FILE] [--tests FILE]
+const sloUsage = `Usage: releasegate slo rules [--policy FILE] [--gate ID] [--format rules|prometheusrule] [--out FILE] [--tests FILE]
 
 Generates Prometheus recording rules (the error ratio of every SLO over
 5m, 30m, 1h, 2h, 6h, 1d, 3d and its period) and multi-window burn-rate
@@ -90,10 +90,15 @@ gate evaluates, so alerts and gates agree; promtool check rules accepts them.
 With --tests (and --out) it also writes a promtool test rules file showing,
 for each SLO, a fast burn paging, a slow burn ticketing without paging, a
 healthy service silent, recovery clearing and missing series alerting.
+With --format prometheusrule it writes one PrometheusRule resource
+(monitoring.coreos.com/v1) per slo gate instead, named, namespaced and
+labelled by the gate's prometheus-rule setting, for prometheus-operator
+and kube-prometheus; the rules gate reads it as it is.
 
 Example:
   releasegate slo rules --policy .github/release-policy.yml --out prometheus/slo-rules.yml --tests prometheus/slo-rules_test.yml
   promtool test rules prometheus/slo-rules_test.yml
+  releasegate slo rules --format prometheusrule --out k8s/slo-prometheusrule.yaml
 `
 
 func sloCmd(ctx context.Context, o *IO, args []string) int {
@@ -107,13 +112,22 @@ func sloCmd(ctx context.Context, o *IO, args []string) int {
 	}
 	c, _ := lookup("slo")
 	fs := o.NewFlagSet(c)
-	var path, gateID, out, tests string
+	var path, gateID, out, tests, format string
 	fs.StringVar(&path, "policy", policy.DefaultPath, "policy file")
+	fs.StringVar(&format, "format", "rules", "rules (a Prometheus rule file) or prometheusrule (PrometheusRule resources)")
 	fs.StringVar(&gateID, "gate", "", "only the SLOs of this slo gate (default: every slo gate)")
 	fs.StringVar(&out, "out", "", "write the rules to FILE instead of stdout")
 	fs.StringVar(&tests, "tests", "", "also write promtool rule tests of the rules to FILE (needs --out)")
 	if code, ok := Parse(fs, args[1:]); !ok {
 		return code
+	}
+	if format != "rules" && format != "prometheusrule" {
+		fmt.Fprintf(o.Stderr, "releasegate slo rules: --format %q; expected rules or prometheusrule\n", format)
+		return ExitBadInput
+	}
+	if tests != "" && format != "rules" {
+		fmt.Fprintln(o.Stderr, "releasegate slo rules: --tests needs --format rules: promtool test rules reads a rule file, not a PrometheusRule")
+		return ExitBadInput
 	}
 	if tests != "" && out == "" {
 		fmt.Fprintln(o.Stderr, "releasegate slo rules: --tests needs --out: the tests read the rules file")
@@ -124,18 +138,24 @@ func sloCmd(ctx context.Context, o *IO, args []string) int {
 		return code
 	}
 	var slos []slo.SLO
+	var crs []slo.PrometheusRule
 	for _, g := range p.Gates {
 		spec, ok := g.Spec.(*slogate.SLOSpec)
 		if !ok || (gateID != "" && g.ID != gateID) {
 			continue
 		}
-		slos = append(slos, spec.Models()...)
+		models := spec.Models()
+		slos = append(slos, models...)
+		crs = append(crs, slo.PrometheusRule{Metadata: spec.PrometheusRuleMeta(), Spec: slo.Rules(models)})
 	}
 	if len(slos) == 0 {
 		fmt.Fprintf(o.Stderr, "releasegate slo rules: no slo gate%s in %s\n", map[bool]string{true: " " + gateID, false: ""}[gateID != ""], p.File)
 		return ExitBadInput
 	}
 	b, err := slo.Rules(slos).YAML()
+	if format == "prometheusrule" {
+		b, err = slo.PrometheusRules(crs)
+	}
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate slo rules: %v\n", err)
 		return ExitError

@@ -236,3 +236,38 @@ func (f RuleFile) YAML() ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// PrometheusRuleMeta is the metadata of a PrometheusRule resource
+// (monitoring.coreos.com/v1), as prometheus-operator selects it.
+type PrometheusRuleMeta struct {
+	Name      string            `yaml:"name"`
+	Namespace string            `yaml:"namespace,omitempty"`
+	Labels    map[string]string `yaml:"labels,omitempty"`
+}
+
+// PrometheusRule is the rule file as a prometheus-operator custom
+// resource: its spec is the rule file.
+type PrometheusRule struct {
+	APIVersion string             `yaml:"apiVersion"`
+	Kind       string             `yaml:"kind"`
+	Metadata   PrometheusRuleMeta `yaml:"metadata"`
+	Spec       RuleFile           `yaml:"spec"`
+}
+
+// PrometheusRules writes one PrometheusRule resource per entry as a
+// multi-document YAML stream, in order.
+func PrometheusRules(rules []PrometheusRule) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	for _, r := range rules {
+		r.APIVersion, r.Kind = "monitoring.coreos.com/v1", "PrometheusRule"
+		if err := enc.Encode(r); err != nil {
+			return nil, err
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

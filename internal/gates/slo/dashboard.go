@@ -8,14 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
-	"github.com/maestro-conductor/releasegate/internal/metrics"
 	"github.com/maestro-conductor/releasegate/internal/outbound"
 	"github.com/maestro-conductor/releasegate/internal/policy"
 	"github.com/maestro-conductor/releasegate/internal/redact"
@@ -25,7 +22,7 @@ func init() {
 	gate.Register(gate.Kind{
 		Name:    "dashboard",
 		Group:   "infra",
-		Summary: "Grafana dashboard JSON valid: every panel query parses as PromQL after template variables resolve, unique panel ids, known datasources, required per-tenant panels",
+		Summary: "Grafana dashboards valid as Grafana reads them (dashboard JSON, HTTP API envelope, v2 schema, ConfigMap and GrafanaDashboard wrappers): every query parses in its datasource's language (PromQL, LogQL) after template variables resolve, unique panel ids, known datasources, required per-tenant panels; file:line:col for each problem",
 		Spec:    func() any { return &DashboardSpec{} },
 		New:     newDashboardGate,
 	})
@@ -100,14 +97,9 @@ func (g *DashboardGate) Run(ctx context.Context) (*gate.Result, error) {
 			continue
 		}
 		res.Inputs = append(res.Inputs, gate.Input{Name: f, Digest: digest(b)})
-		probs := CheckDashboard(b, g.spec.TenantVariable, g.spec.RequirePanels)
-		chk := gate.Check{Name: "dashboard " + f, Status: gate.StatusPass, Message: "every panel query parses, panel ids unique, datasources resolve"}
-		if len(probs) > 0 {
-			chk.Status = gate.StatusFail
-			chk.Observed = gate.Int(int64(len(probs)))
-			chk.Message = fmt.Sprintf("%d problem(s): %s", len(probs), strings.Join(probs, "; "))
+		for _, r := range CheckDashboardFile(f, b, g.spec.options()) {
+			res.Checks = append(res.Checks, dashboardChecks("dashboard "+r.Name, r)...)
 		}
-		res.Checks = append(res.Checks, chk)
 	}
 	if g.spec.Grafana != nil {
 		cs, err := g.fetchAll(ctx)
@@ -177,217 +169,48 @@ func (g *DashboardGate) fetchAll(ctx context.Context) ([]gate.Check, error) {
 		if err := json.Unmarshal(body, &env); err != nil || len(env.Dashboard) == 0 {
 			return out, fmt.Errorf("grafana %s: dashboard %s: reply is not {\"dashboard\": …}", gs.URL, uid)
 		}
-		chk := gate.Check{Name: name, Status: gate.StatusPass, Message: "every panel query parses, panel ids unique, datasources resolve"}
-		if probs := CheckDashboard(env.Dashboard, g.spec.TenantVariable, g.spec.RequirePanels); len(probs) > 0 {
-			chk.Status = gate.StatusFail
-			chk.Observed = gate.Int(int64(len(probs)))
-			chk.Message = fmt.Sprintf("%d problem(s): %s", len(probs), strings.Join(probs, "; "))
+		for _, r := range CheckDashboardFile("grafana:"+uid, body, g.spec.options()) {
+			out = append(out, dashboardChecks(name, r)...)
 		}
-		out = append(out, chk)
 	}
 	return out, nil
 }
 
-type dashboard struct {
-	Title  string  `json:"title"`
-	Panels []panel `json:"panels"`
-	Rows   []struct {
-		Panels []panel `json:"panels"`
-	} `json:"rows"`
-	Templating struct {
-		List []struct {
-			Name  string `json:"name"`
-			Type  string `json:"type"`
-			Query any    `json:"query"`
-		} `json:"list"`
-	} `json:"templating"`
-	Inputs []struct {
-		Name string `json:"name"`
-		Type string `json:"type"`
-	} `json:"__inputs"`
+func (s *DashboardSpec) options() DashboardOptions {
+	return DashboardOptions{TenantVariable: s.TenantVariable, RequirePanels: s.RequirePanels}
 }
 
-type panel struct {
-	ID         *int            `json:"id"`
-	Title      string          `json:"title"`
-	Type       string          `json:"type"`
-	Datasource json.RawMessage `json:"datasource"`
-	Targets    []struct {
-		RefID      string          `json:"refId"`
-		Expr       string          `json:"expr"`
-		Datasource json.RawMessage `json:"datasource"`
-	} `json:"targets"`
-	Panels []panel `json:"panels"`
-}
-
-// builtins are Grafana's global variables with values that parse in
-// every position they may appear in a PromQL query.
-var builtins = map[string]string{
-	"__rate_interval": "5m", "__interval": "1m", "__range": "1h", "__interval_ms": "60000",
-	"__range_ms": "3600000", "__range_s": "3600", "__auto": "1m", "__dashboard": "dashboard",
-	"__org": "1", "__user": "user", "timeFilter": "1h", "__name": "name",
-}
-
-// varRE matches $var, ${var}, ${var:fmt} and [[var]].
-var varRE = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)(?::[^}]*)?\}|\[\[([A-Za-z0-9_]+)(?::[^\]]*)?\]\]|\$([A-Za-z0-9_]+)`)
-
-// Substitute replaces Grafana template variables in a query: built-ins by
-// values that parse, interval variables by 5m, others by a label-safe
-// value. It returns the variables that are not defined.
-func Substitute(q string, vars map[string]string) (string, []string) {
-	var undefined []string
-	out := varRE.ReplaceAllStringFunc(q, func(m string) string {
-		sm := varRE.FindStringSubmatch(m)
-		name := sm[1] + sm[2] + sm[3]
-		if v, ok := builtins[name]; ok {
-			return v
-		}
-		if v, ok := vars[name]; ok {
-			return v
-		}
-		undefined = append(undefined, name)
-		return "x"
-	})
-	return out, undefined
-}
-
-// CheckDashboard returns every problem in a Grafana dashboard.
-func CheckDashboard(b []byte, tenantVar string, requirePanels []string) []string {
-	var d dashboard
-	if err := json.Unmarshal(b, &d); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			line, col := lineCol(b, se.Offset)
-			return []string{fmt.Sprintf("%d:%d: not valid JSON: %v", line, col, err)}
-		}
-		return []string{fmt.Sprintf("not a Grafana dashboard: %v", err)}
+// dashboardChecks turns one dashboard's report into its check, and what
+// it saw but could not check into a visible skip (never a silent pass).
+func dashboardChecks(name string, r DashboardReport) []gate.Check {
+	chk := gate.Check{Name: name}
+	what := r.Form
+	if r.Title != "" {
+		what += fmt.Sprintf(" %q", r.Title)
 	}
-	var probs []string
-	vars := map[string]string{}
-	dsVars := map[string]bool{}
-	for _, v := range d.Templating.List {
-		switch v.Type {
-		case "interval":
-			vars[v.Name] = "5m"
-		case "datasource":
-			dsVars[v.Name] = true
-			vars[v.Name] = "ds"
-		default:
-			vars[v.Name] = "value"
+	switch {
+	case len(r.Problems) > 0:
+		lines := make([]string, len(r.Problems))
+		for i, p := range r.Problems {
+			lines[i] = p.String()
 		}
+		chk.Status = gate.StatusFail
+		chk.Observed = gate.Int(int64(len(r.Problems)))
+		chk.Location = &r.Problems[0].Location
+		chk.Message = fmt.Sprintf("%s: %d problem(s): %s", what, len(r.Problems), strings.Join(lines, "; "))
+	case r.PromQL+r.LogQL == 0:
+		chk.Status = gate.StatusSkip
+		chk.Observed = gate.Int(0)
+		chk.Message = fmt.Sprintf("%s: no PromQL or LogQL query to check; nothing was judged", what)
+	default:
+		chk.Status = gate.StatusPass
+		chk.Observed = gate.Int(int64(r.PromQL + r.LogQL))
+		chk.Message = fmt.Sprintf("%s: %d PromQL and %d LogQL (syntax check) queries parse after template variables resolve, panel ids unique, datasources resolve", what, r.PromQL, r.LogQL)
 	}
-	for _, in := range d.Inputs {
-		if in.Type == "datasource" {
-			dsVars[in.Name] = true
-		}
-	}
-	if tenantVar != "" && vars[tenantVar] == "" {
-		probs = append(probs, fmt.Sprintf("no template variable %q; expected one so the dashboard can show each tenant", tenantVar))
-	}
-	all := flatten(d.Panels)
-	for _, r := range d.Rows {
-		all = append(all, flatten(r.Panels)...)
-	}
-	ids := map[int]string{}
-	titles := map[string]panel{}
-	for _, p := range all {
-		name := fmt.Sprintf("panel %q", p.Title)
-		if p.ID != nil {
-			name = fmt.Sprintf("panel %d %q", *p.ID, p.Title)
-			if other, dup := ids[*p.ID]; dup {
-				probs = append(probs, fmt.Sprintf("%s: id %d is also used by panel %q; panel ids must be unique", name, *p.ID, other))
-			}
-			ids[*p.ID] = p.Title
-		}
-		titles[p.Title] = p
-		if msg := checkDatasource(p.Datasource, dsVars); msg != "" {
-			probs = append(probs, name+": "+msg)
-		}
-		for _, t := range p.Targets {
-			where := fmt.Sprintf("%s target %s", name, t.RefID)
-			if msg := checkDatasource(t.Datasource, dsVars); msg != "" {
-				probs = append(probs, where+": "+msg)
-			}
-			if strings.TrimSpace(t.Expr) == "" {
-				continue
-			}
-			q, undefined := Substitute(t.Expr, vars)
-			for _, u := range undefined {
-				probs = append(probs, fmt.Sprintf("%s: $%s is not a template variable of the dashboard; define it or fix the name", where, u))
-			}
-			if _, err := metrics.ParseQuery(q); err != nil {
-				probs = append(probs, fmt.Sprintf("%s: expr is not valid PromQL: %v", where, err))
-			}
-		}
-	}
-	for _, want := range requirePanels {
-		p, ok := titles[want]
-		if !ok {
-			probs = append(probs, fmt.Sprintf("no panel titled %q; expected one", want))
-			continue
-		}
-		if tenantVar != "" && !usesVar(p, tenantVar) {
-			probs = append(probs, fmt.Sprintf("panel %q does not use $%s; expected a per-tenant query", want, tenantVar))
-		}
-	}
-	sort.Strings(probs)
-	return probs
-}
-
-func usesVar(p panel, name string) bool {
-	for _, t := range p.Targets {
-		for _, m := range varRE.FindAllStringSubmatch(t.Expr, -1) {
-			if m[1]+m[2]+m[3] == name {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func flatten(ps []panel) []panel {
-	var out []panel
-	for _, p := range ps {
-		out = append(out, p)
-		out = append(out, flatten(p.Panels)...)
+	out := []gate.Check{chk}
+	if len(r.Unchecked) > 0 {
+		out = append(out, gate.Check{Name: name + " (not checked)", Status: gate.StatusSkip, Observed: gate.Int(int64(len(r.Unchecked))),
+			Message: fmt.Sprintf("%d item(s) not checked: %s", len(r.Unchecked), strings.Join(r.Unchecked, "; "))})
 	}
 	return out
-}
-
-// checkDatasource accepts null, a name, {"type","uid"}, and variable
-// references that are defined.
-func checkDatasource(raw json.RawMessage, dsVars map[string]bool) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var ref string
-	var obj struct {
-		UID string `json:"uid"`
-	}
-	if json.Unmarshal(raw, &ref) != nil {
-		if json.Unmarshal(raw, &obj) != nil {
-			return fmt.Sprintf("datasource %s is neither a name nor {type, uid}", raw)
-		}
-		ref = obj.UID
-	}
-	for _, m := range varRE.FindAllStringSubmatch(ref, -1) {
-		name := m[1] + m[2] + m[3]
-		if !dsVars[name] {
-			return fmt.Sprintf("datasource refers to $%s, which is neither a datasource variable nor an __inputs entry", name)
-		}
-	}
-	return ""
-}
-
-func lineCol(b []byte, off int64) (int, int) {
-	line, col := 1, 1
-	for i := int64(0); i < off && i < int64(len(b)); i++ {
-		if b[i] == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }

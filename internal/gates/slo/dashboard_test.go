@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,14 @@ func TestDashboardGate(t *testing.T) {
 		{"a missing tenant variable fails",
 			DashboardSpec{Files: []string{"dashboards/*.json"}, TenantVariable: "customer"}, gate.StatusFail, `no template variable "customer"`},
 		{"a glob matching nothing fails", DashboardSpec{Files: []string{"none/*.json"}}, gate.StatusFail, "matched no files"},
+		{"a dashboard with no query is a visible skip, never a silent pass",
+			DashboardSpec{Files: []string{"corpus/valid/dashboards/grafana-operator/dashboard-url-dashboard.json"}}, gate.StatusSkip, "no PromQL or LogQL query to check"},
+		{"{} is refused as unknown", DashboardSpec{Files: []string{"corpus/broken/dashboards/releasegate/empty-object.json"}}, gate.StatusFail, "not a Grafana dashboard"},
+		{"Loki panels are checked as LogQL", DashboardSpec{Files: []string{"corpus/valid/dashboards/releasegate/loki-logs.json"}, TenantVariable: "tenant", RequirePanels: []string{"Error ratio"}}, gate.StatusPass, "5 LogQL"},
+		{"bad LogQL fails", DashboardSpec{Files: []string{"corpus/broken/dashboards/releasegate/loki-bad-logql.json"}}, gate.StatusFail, "not well-formed LogQL"},
+		{"targets of datasources the gate cannot read make a warning", DashboardSpec{Files: []string{"corpus/valid/dashboards/releasegate/mixed-datasources.json"}}, gate.StatusWarn, "datasource type grafana-testdata-datasource is not checked"},
+		{"the v2 schema and the HTTP API envelope are read", DashboardSpec{Files: []string{"corpus/valid/dashboards/releasegate/v2-schema.json", "corpus/valid/dashboards/releasegate/http-api-envelope-rows.json"}, RequirePanels: []string{"Request rate"}}, gate.StatusFail, `no panel titled "Request rate"`},
+		{"kube-prometheus's ConfigMapList of 33 dashboards passes", DashboardSpec{Files: []string{"corpus/valid/dashboards/kube-prometheus/*.yaml"}}, gate.StatusPass, "Kubernetes / API server"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,21 +61,51 @@ func TestDashboardGate(t *testing.T) {
 	}
 }
 
+// renderReports writes what CheckDashboardFile found, one line each.
+func renderReports(rs []DashboardReport) string {
+	var b strings.Builder
+	for _, r := range rs {
+		fmt.Fprintf(&b, "# %s: %s %q: %d PromQL, %d LogQL\n", r.Name, r.Form, r.Title, r.PromQL, r.LogQL)
+		for _, p := range r.Problems {
+			b.WriteString(p.String() + "\n")
+		}
+		for _, u := range r.Unchecked {
+			b.WriteString("not checked: " + u + "\n")
+		}
+	}
+	return b.String()
+}
+
 // TestCheckDashboardGolden compares the problems found in each file of
 // testdata/slo/dashboards-bad/ with its .out file (-update rewrites them).
 func TestCheckDashboardGolden(t *testing.T) {
 	t.Parallel()
-	files, _ := filepath.Glob(filepath.Join(sloTestdata, "dashboards-bad", "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no test files")
-	}
+	files, _ := filepath.Glob(filepath.Join(sloTestdata, "dashboards-bad", "*.*"))
+	n := 0
 	for _, f := range files {
+		if strings.HasSuffix(f, ".out") {
+			continue
+		}
+		n++
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := strings.Join(CheckDashboard(b, "tenant", []string{"Error ratio"}), "\n") + "\n"
-		golden := strings.TrimSuffix(f, ".json") + ".out"
+		rs := CheckDashboardFile(filepath.Base(f), b, DashboardOptions{TenantVariable: "tenant", RequirePanels: []string{"Error ratio"}})
+		problems := 0
+		for _, r := range rs {
+			problems += len(r.Problems)
+			for _, p := range r.Problems {
+				if p.Location.Line == 0 || p.Location.Column == 0 {
+					t.Errorf("%s: a problem without line:col: %s", f, p)
+				}
+			}
+		}
+		if problems == 0 {
+			t.Errorf("%s: no problem found", f)
+		}
+		got := renderReports(rs)
+		golden := strings.TrimSuffix(f, filepath.Ext(f)) + ".out"
 		if *update {
 			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 				t.Fatal(err)
@@ -76,16 +115,19 @@ func TestCheckDashboardGolden(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v (run with -update)", err)
 		}
-		if got != string(want) || got == "\n" {
+		if got != string(want) {
 			t.Errorf("%s:\ngot:\n%s\nwant:\n%s", f, got, want)
 		}
+	}
+	if n == 0 {
+		t.Fatal("no test files")
 	}
 }
 
 func TestSubstitute(t *testing.T) {
 	t.Parallel()
-	got, undefined := Substitute(`rate(x{a="$tenant",b="${tenant:regex}",c="[[tenant]]"}[$__rate_interval]) offset $missing`, map[string]string{"tenant": "value"})
-	if want := `rate(x{a="value",b="value",c="value"}[5m]) offset x`; got != want {
+	got, undefined := Substitute(`label_replace(rate(x{a="$tenant",b="${tenant:regex}",c="[[tenant]]",d=${tenant:doublequote}}[$__rate_interval]), "y", "$1", "z", "(.*)") offset $missing`, map[string]string{"tenant": "value"})
+	if want := `label_replace(rate(x{a="value",b="value",c="value",d="value"}[5m]), "y", "$1", "z", "(.*)") offset x`; got != want {
 		t.Errorf("Substitute = %s, want %s", got, want)
 	}
 	if len(undefined) != 1 || undefined[0] != "missing" {
@@ -101,10 +143,23 @@ func FuzzCheckDashboard(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	f.Add([]byte("kind: ConfigMap\ndata:\n  a.json: |\n    {\"panels\": []}\n"))
+	f.Add([]byte(`{"dashboard": {"panels": [{"targets": [{"expr": "{a=\"b\"} |= \"x\"", "datasource": {"type": "loki"}}]}]}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		probs := CheckDashboard(b, "tenant", []string{"Error ratio"})
-		if len(probs) == 0 && !json.Valid(b) {
-			t.Fatal("invalid JSON passed")
+		rs := CheckDashboardFile("fuzz.json", b, DashboardOptions{TenantVariable: "tenant", RequirePanels: []string{"Error ratio"}})
+		if len(rs) == 0 {
+			t.Fatal("no report: a file must be judged")
+		}
+		invalid := len(bytes.TrimSpace(b)) > 0 && bytes.TrimSpace(b)[0] == '{' && !json.Valid(b)
+		for _, r := range rs {
+			for _, c := range dashboardChecks("d", r) {
+				if c.Status != gate.StatusPass {
+					continue
+				}
+				if r.PromQL+r.LogQL == 0 || len(r.Problems) > 0 || invalid {
+					t.Fatalf("a pass with %d queries, %d problems, invalid JSON %v", r.PromQL+r.LogQL, len(r.Problems), invalid)
+				}
+			}
 		}
 	})
 }

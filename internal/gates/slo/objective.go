@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -31,14 +32,15 @@ func init() {
 
 // SLOSpec is the `with:` block of an slo gate.
 type SLOSpec struct {
-	Source      SourceSpec      `yaml:"source" required:"true" doc:"where the metrics come from: url (Prometheus API) or file (in-process PromQL)"`
-	Service     string          `yaml:"service" doc:"the service the SLOs belong to: with the SLO name it identifies an SLO across the policy, and it is the service label of generated rules (default: the gate id)"`
-	TenantLabel string          `yaml:"tenant-label" doc:"label whose values are tenants; the bad/good/total queries must keep it (sum by (tenant) …)"`
-	Tenants     []string        `yaml:"tenants" doc:"tenants that must be present; a missing one is no data"`
-	Concurrency int             `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
-	SLOs        []SLOObject     `yaml:"slos" doc:"the objectives (required unless from names a spec)"`
-	From        string          `yaml:"from" doc:"a Sloth prometheus/v1 service spec or OpenSLO v1 documents (relative to the policy) whose SLOs the gate judges beside slos: the service (unless service is set), SLO names, objectives, event queries and, from Sloth, the alerting name, labels and annotations; problems are reported at the file's own line:col (see docs/slo.md)"`
-	FromPeriod  policy.Duration `yaml:"from-period" default:"30d" doc:"the period of the SLOs read from a Sloth spec (Sloth's --default-slo-period), e.g. 28d or 7d; OpenSLO SLOs bring their timeWindow"`
+	Source         SourceSpec          `yaml:"source" required:"true" doc:"where the metrics come from: url (Prometheus API) or file (in-process PromQL)"`
+	Service        string              `yaml:"service" doc:"the service the SLOs belong to: with the SLO name it identifies an SLO across the policy, and it is the service label of generated rules (default: the gate id)"`
+	TenantLabel    string              `yaml:"tenant-label" doc:"label whose values are tenants; the bad/good/total queries must keep it (sum by (tenant) …)"`
+	Tenants        []string            `yaml:"tenants" doc:"tenants that must be present; a missing one is no data"`
+	Concurrency    int                 `yaml:"concurrency" default:"8" doc:"queries in flight at once"`
+	SLOs           []SLOObject         `yaml:"slos" doc:"the objectives (required unless from names a spec)"`
+	From           string              `yaml:"from" doc:"a Sloth prometheus/v1 service spec or OpenSLO v1 documents (relative to the policy) whose SLOs the gate judges beside slos: the service (unless service is set), SLO names, objectives, event queries and, from Sloth, the alerting name, labels and annotations; problems are reported at the file's own line:col (see docs/slo.md)"`
+	PrometheusRule *PrometheusRuleSpec `yaml:"prometheus-rule" doc:"the PrometheusRule resource releasegate slo rules --format prometheusrule writes for this gate's SLOs (prometheus-operator, kube-prometheus)"`
+	FromPeriod     policy.Duration     `yaml:"from-period" default:"30d" doc:"the period of the SLOs read from a Sloth spec (Sloth's --default-slo-period), e.g. 28d or 7d; OpenSLO SLOs bring their timeWindow"`
 
 	// gateID is the default service; dir resolves from.
 	gateID, dir string
@@ -48,6 +50,57 @@ type SLOSpec struct {
 	slothFrom   int
 	slothDigest string
 }
+
+// PrometheusRuleSpec is the metadata of the PrometheusRule resource written
+// for a gate's SLOs.
+type PrometheusRuleSpec struct {
+	Name      string            `yaml:"name" doc:"metadata.name (default releasegate-slo-<service>)"`
+	Namespace string            `yaml:"namespace" doc:"metadata.namespace (default: none, the namespace kubectl applies to)"`
+	Labels    map[string]string `yaml:"labels" doc:"metadata.labels the operator's ruleSelector matches, e.g. release: kube-prometheus-stack or prometheus: k8s"`
+}
+
+var dns1123RE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+var k8sLabelValueRE = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
+
+func (p *PrometheusRuleSpec) validate() []error {
+	if p == nil {
+		return nil
+	}
+	var errs []error
+	if p.Name != "" && (len(p.Name) > 253 || !dns1123RE.MatchString(p.Name)) {
+		errs = append(errs, &policy.FieldError{Field: "prometheus-rule.name", Err: fmt.Errorf("%q is not a Kubernetes object name; expected lowercase letters, digits, dots and dashes", p.Name)})
+	}
+	if p.Namespace != "" && (len(p.Namespace) > 63 || !dns1123RE.MatchString(p.Namespace) || strings.Contains(p.Namespace, ".")) {
+		errs = append(errs, &policy.FieldError{Field: "prometheus-rule.namespace", Err: fmt.Errorf("%q is not a Kubernetes namespace; expected lowercase letters, digits and -", p.Namespace)})
+	}
+	for k, v := range p.Labels {
+		name := k
+		if i := strings.LastIndexByte(k, '/'); i >= 0 {
+			name = k[i+1:]
+		}
+		if name == "" || len(name) > 63 || !k8sLabelValueRE.MatchString(name) {
+			errs = append(errs, &policy.FieldError{Field: "prometheus-rule.labels." + k, Err: errors.New("not a Kubernetes label key")})
+		}
+		if len(v) > 63 || !k8sLabelValueRE.MatchString(v) {
+			errs = append(errs, &policy.FieldError{Field: "prometheus-rule.labels." + k, Err: fmt.Errorf("%q is not a Kubernetes label value", v)})
+		}
+	}
+	return errs
+}
+
+// PrometheusRuleMeta returns the metadata of the gate's PrometheusRule.
+func (s *SLOSpec) PrometheusRuleMeta() slo.PrometheusRuleMeta {
+	m := slo.PrometheusRuleMeta{Name: "releasegate-slo-" + strings.ToLower(dnsUnsafe.ReplaceAllString(s.service(), "-"))}
+	if p := s.PrometheusRule; p != nil {
+		if p.Name != "" {
+			m.Name = p.Name
+		}
+		m.Namespace, m.Labels = p.Namespace, p.Labels
+	}
+	return m
+}
+
+var dnsUnsafe = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
 
 // loadFrom reads the Sloth spec named by From once, appending its SLOs.
 func (s *SLOSpec) loadFrom() []error {
@@ -214,6 +267,7 @@ func (s *SLOSpec) Models() []slo.SLO {
 // problem at its key.
 func (s *SLOSpec) Validate() []error {
 	errs := s.Source.validate("")
+	errs = append(errs, s.PrometheusRule.validate()...)
 	if s.Concurrency < 0 {
 		errs = append(errs, &policy.FieldError{Field: "concurrency", Err: fmt.Errorf("%d is negative", s.Concurrency)})
 	}

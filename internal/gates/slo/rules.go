@@ -4,18 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/rulefmt"
-	"github.com/prometheus/prometheus/promql/parser"
-	"gopkg.in/yaml.v3"
 
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
@@ -27,7 +21,7 @@ func init() {
 	gate.Register(gate.Kind{
 		Name:    "rules",
 		Group:   "infra",
-		Summary: "Prometheus alerting/recording rule files valid (every expr parsed, file:line for each problem) and optionally loaded and healthy in a running Prometheus",
+		Summary: "Prometheus alerting/recording rule files and PrometheusRule resources valid as Prometheus loads and evaluates them (every expr parsed and a vector or scalar, names for the target Prometheus version, file:line:col for each problem), review lints (for, labels, annotations, duplicates), and optionally loaded and healthy in a running Prometheus",
 		Spec:    func() any { return &RulesSpec{} },
 		New:     newRulesGate,
 	})
@@ -38,6 +32,31 @@ type RulesSpec struct {
 	Files         []string     `yaml:"files" required:"true" doc:"rule files or globs, relative to the policy, e.g. prometheus/rules/*.yml"`
 	RequireAlerts []string     `yaml:"require-alerts" doc:"alert names that must be defined in the files"`
 	Loaded        *LoadedRules `yaml:"loaded" doc:"also check that the files' groups are loaded and healthy in a running Prometheus"`
+	// PrometheusVersion selects the name validation rules.
+	PrometheusVersion string       `yaml:"prometheus-version" default:"3" doc:"the Prometheus version the rules are deployed to, e.g. 2.53 or 3: before 3 metric and label names must match [a-zA-Z_:][a-zA-Z0-9_:]* (legacy validation); from 3 UTF-8 names are accepted"`
+	RequireRules      bool         `yaml:"require-rules" doc:"fail a file that defines no rule; by default an empty file (null, {}, groups: []) passes, as Prometheus loads it"`
+	Require           *RuleRequire `yaml:"require" doc:"review lints every alerting rule must pass, e.g. {for: true, labels: {severity: [critical, warning, info]}, annotations: [runbook_url, summary]}"`
+}
+
+// legacyNames reports whether the target Prometheus validates names the
+// pre-3 way; ok is false when the version does not read as one.
+func (s *RulesSpec) legacyNames() (legacy, ok bool) {
+	v := strings.TrimPrefix(strings.TrimSpace(s.PrometheusVersion), "v")
+	if v == "" {
+		return false, true
+	}
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil || n < 2 {
+		return false, false
+	}
+	return n < 3, true
+}
+
+// RuleOptions returns the options the gate checks files with.
+func (s *RulesSpec) RuleOptions() RuleOptions {
+	legacy, _ := s.legacyNames()
+	return RuleOptions{Legacy: legacy, Require: s.Require}
 }
 
 // LoadedRules checks /api/v1/rules of a running Prometheus.
@@ -57,6 +76,16 @@ func (s *RulesSpec) Validate() []error {
 			errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("files[%d]", i), Err: fmt.Errorf("bad glob %q: %v", f, err)})
 		}
 	}
+	if _, ok := s.legacyNames(); !ok {
+		errs = append(errs, &policy.FieldError{Field: "prometheus-version", Err: fmt.Errorf("%q is not a Prometheus version; expected e.g. 2.53 or 3", s.PrometheusVersion)})
+	}
+	if r := s.Require; r != nil {
+		for name := range r.Labels {
+			if !model.LegacyValidation.IsValidLabelName(name) && !model.UTF8Validation.IsValidLabelName(name) {
+				errs = append(errs, &policy.FieldError{Field: "require.labels." + name, Err: errors.New("not a label name")})
+			}
+		}
+	}
 	if s.Loaded != nil {
 		errs = append(errs, s.Loaded.Source.validate("loaded.")...)
 		if s.Loaded.Source.File != "" {
@@ -64,159 +93,6 @@ func (s *RulesSpec) Validate() []error {
 		}
 	}
 	return errs
-}
-
-// RuleProblem is one problem in a rule file, at file:line:col.
-type RuleProblem struct {
-	Location gate.Location
-	Msg      string
-}
-
-func (p RuleProblem) String() string { return p.Location.String() + ": " + p.Msg }
-
-// RuleFileInfo is what a valid rule file defines.
-type RuleFileInfo struct {
-	Groups []string
-	Alerts []string
-	Rules  int
-}
-
-var lineColRE = regexp.MustCompile(`^(\d+):(\d+): (.*)$`)
-var yamlLineRE = regexp.MustCompile(`^yaml: (?:unmarshal errors:\n\s*)?line (\d+): (.*)$`)
-
-// CheckRuleFile parses a rule file like `promtool check rules`: YAML
-// structure, unknown keys, names, durations, templates, and every expr as
-// PromQL. It returns every problem with its position.
-func CheckRuleFile(path string, b []byte) (RuleFileInfo, []RuleProblem) {
-	var info RuleFileInfo
-	rgs, errs := rulefmt.Parse(b, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	var probs []RuleProblem
-	seen := map[string]bool{}
-	for _, err := range errs {
-		p := ruleProblem(path, err)
-		if m := ruleNameRE.FindStringSubmatch(p.Msg); m != nil {
-			// rulefmt points some rule errors at the group; point at the rule
-			if loc, ok := locateRule(path, b, m[1]); ok && loc.Line > p.Location.Line {
-				p.Location = loc
-			}
-		}
-		if p.Location.Line == 0 {
-			p.Location = locateQuoted(path, b, p.Msg)
-		}
-		if !seen[p.String()] {
-			seen[p.String()] = true
-			probs = append(probs, p)
-		}
-	}
-	if len(probs) > 0 || rgs == nil {
-		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Location.Line < probs[j].Location.Line })
-		return info, probs
-	}
-	if len(rgs.Groups) == 0 {
-		return info, []RuleProblem{{Location: gate.Location{File: path, Line: 1}, Msg: "no rule groups; expected `groups:` with at least one group"}}
-	}
-	for _, g := range rgs.Groups {
-		info.Groups = append(info.Groups, g.Name)
-		for _, r := range g.Rules {
-			info.Rules++
-			if r.Alert != "" {
-				info.Alerts = append(info.Alerts, r.Alert)
-			}
-		}
-	}
-	return info, nil
-}
-
-func ruleProblem(path string, err error) RuleProblem {
-	msg := err.Error()
-	if m := lineColRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		col, _ := strconv.Atoi(m[2])
-		// rulefmt prints a second position for some errors; drop it.
-		rest := lineColRE.ReplaceAllString(m[3], "$3")
-		return RuleProblem{Location: gate.Location{File: path, Line: line, Column: col}, Msg: rest}
-	}
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return RuleProblem{Location: gate.Location{File: path, Line: line}, Msg: m[2]}
-	}
-	for _, l := range strings.Split(msg, "\n") {
-		if m := yamlInLineRE.FindStringSubmatch(l); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return RuleProblem{Location: gate.Location{File: path, Line: line}, Msg: strings.TrimSpace(m[2])}
-		}
-	}
-	return RuleProblem{Location: gate.Location{File: path}, Msg: msg}
-}
-
-// yamlInLineRE finds "line N: message" inside one line of a YAML error.
-var yamlInLineRE = regexp.MustCompile(`line (\d+): (.*)`)
-
-var ruleNameRE = regexp.MustCompile(`^group "[^"]*", rule \d+, "([^"]+)": `)
-
-// locateRule finds the `record:` or `alert:` line of the rule named name.
-func locateRule(path string, b []byte, name string) (gate.Location, bool) {
-	var root yaml.Node
-	if yaml.Unmarshal(b, &root) != nil {
-		return gate.Location{}, false
-	}
-	var found *yaml.Node
-	var walk func(n *yaml.Node)
-	walk = func(n *yaml.Node) {
-		if found != nil {
-			return
-		}
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				if (k.Value == "alert" || k.Value == "record") && v.Value == name {
-					found = v
-					return
-				}
-			}
-		}
-		for _, c := range n.Content {
-			walk(c)
-		}
-	}
-	walk(&root)
-	if found == nil {
-		return gate.Location{}, false
-	}
-	return gate.Location{File: path, Line: found.Line, Column: found.Column}, true
-}
-
-var quotedRE = regexp.MustCompile(`"([^"]+)"`)
-
-// locateQuoted finds the position of the first YAML scalar equal to the
-// value quoted in msg: decoding errors of durations and similar fields do
-// not carry a line.
-func locateQuoted(path string, b []byte, msg string) gate.Location {
-	loc := gate.Location{File: path, Line: 1}
-	m := quotedRE.FindStringSubmatch(msg)
-	if m == nil {
-		return loc
-	}
-	var root yaml.Node
-	if yaml.Unmarshal(b, &root) != nil {
-		return loc
-	}
-	var find func(n *yaml.Node) *yaml.Node
-	find = func(n *yaml.Node) *yaml.Node {
-		if n.Kind == yaml.ScalarNode && n.Value == m[1] {
-			return n
-		}
-		for _, c := range n.Content {
-			if f := find(c); f != nil {
-				return f
-			}
-		}
-		return nil
-	}
-	if n := find(&root); n != nil {
-		loc.Line, loc.Column = n.Line, n.Column
-	}
-	return loc
 }
 
 // RulesGate checks rule files.
@@ -280,6 +156,8 @@ func (g *RulesGate) Run(ctx context.Context) (*gate.Result, error) {
 	res.Checks = append(res.Checks, missing...)
 	alerts := map[string]bool{}
 	var groups []string
+	rules := 0
+	opts := g.spec.RuleOptions()
 	for _, f := range files {
 		b, err := fsx.ReadFile(ctx, f, fsx.MaxDocSize)
 		if err != nil {
@@ -287,26 +165,17 @@ func (g *RulesGate) Run(ctx context.Context) (*gate.Result, error) {
 			continue
 		}
 		res.Inputs = append(res.Inputs, gate.Input{Name: f, Digest: digest(b)})
-		info, probs := CheckRuleFile(f, b)
-		chk := gate.Check{Name: "rule file " + f}
-		if len(probs) > 0 {
-			lines := make([]string, len(probs))
-			for i, p := range probs {
-				lines[i] = p.String()
-			}
-			chk.Status = gate.StatusFail
-			chk.Observed = gate.Int(int64(len(probs)))
-			chk.Message = fmt.Sprintf("%d problem(s): %s; fix them and run promtool check rules", len(probs), strings.Join(lines, "; "))
-			chk.Location = &probs[0].Location
-		} else {
-			chk.Status = gate.StatusPass
-			chk.Message = fmt.Sprintf("%d group(s), %d rule(s), every expr valid PromQL", len(info.Groups), info.Rules)
-		}
-		res.Checks = append(res.Checks, chk)
+		info, probs := CheckRuleFileWith(f, b, opts)
+		res.Checks = append(res.Checks, g.fileChecks(f, info, probs)...)
+		rules += info.Rules
 		for _, a := range info.Alerts {
 			alerts[a] = true
 		}
 		groups = append(groups, info.Groups...)
+	}
+	if rules == 0 && len(files) > 0 && !g.spec.RequireRules {
+		res.Checks = append(res.Checks, gate.Check{Name: "rules defined", Status: gate.StatusSkip,
+			Message: fmt.Sprintf("%s define no rule: nothing was judged; set require-rules: true to fail on empty files", strings.Join(g.spec.Files, ", "))})
 	}
 	for _, a := range g.spec.RequireAlerts {
 		chk := gate.Check{Name: "alert " + a, Status: gate.StatusPass, Message: "defined"}
@@ -329,6 +198,54 @@ func (g *RulesGate) Run(ctx context.Context) (*gate.Result, error) {
 	}
 	res.Summary = summarize(res.Checks)
 	return res, nil
+}
+
+// fileChecks turns one file's problems into its check, and its warnings
+// (duplicate rules unless require.unique) into a second, warning check.
+func (g *RulesGate) fileChecks(f string, info RuleFileInfo, probs []RuleProblem) []gate.Check {
+	var fails, warns []RuleProblem
+	for _, p := range probs {
+		if p.Warn {
+			warns = append(warns, p)
+		} else {
+			fails = append(fails, p)
+		}
+	}
+	chk := gate.Check{Name: "rule file " + f}
+	switch {
+	case len(fails) > 0:
+		chk.Status = gate.StatusFail
+		chk.Observed = gate.Int(int64(len(fails)))
+		chk.Message = fmt.Sprintf("%d problem(s): %s; fix them and run promtool check rules", len(fails), joinProblems(fails))
+		chk.Location = &fails[0].Location
+	case info.Rules == 0 && g.spec.RequireRules:
+		chk.Status = gate.StatusFail
+		chk.Observed = gate.Int(0)
+		chk.Message = "no rules; expected at least one (require-rules is set)"
+		chk.Location = &gate.Location{File: f, Line: 1}
+	case info.Rules == 0:
+		chk.Status = gate.StatusPass
+		chk.Observed = gate.Int(0)
+		chk.Message = "no rules (an empty rule file, which Prometheus accepts)"
+	default:
+		chk.Status = gate.StatusPass
+		chk.Observed = gate.Int(int64(info.Rules))
+		chk.Message = fmt.Sprintf("%s: %d group(s), %d rule(s), every expr valid PromQL yielding a vector or scalar", info.Form, len(info.Groups), info.Rules)
+	}
+	out := []gate.Check{chk}
+	if len(warns) > 0 {
+		out = append(out, gate.Check{Name: "duplicate rules " + f, Status: gate.StatusWarn, Observed: gate.Int(int64(len(warns))), Location: &warns[0].Location,
+			Message: fmt.Sprintf("%d repeated rule(s): %s; set require.unique: true to fail on them", len(warns), joinProblems(warns))})
+	}
+	return out
+}
+
+func joinProblems(ps []RuleProblem) string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "; ")
 }
 
 type apiRules struct {

@@ -2,14 +2,21 @@ package slo
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/metrics"
+	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -129,10 +136,85 @@ func FuzzCheckRuleFile(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	f.Add([]byte("null"))
+	f.Add([]byte("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nspec:\n  groups:\n  - name: a\n    rules:\n    - alert: A\n      expr: up == 0\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		info, probs := CheckRuleFile("fuzz.yml", b)
-		if len(probs) == 0 && len(info.Groups) == 0 {
-			t.Fatal("no problems and no groups: an empty file must not pass")
+		failed := false
+		for _, p := range probs {
+			if p.Location.Line < 1 {
+				t.Fatalf("a problem without a line: %s", p)
+			}
+			failed = failed || !p.Warn
+		}
+		if failed || info.Form != "rule file" {
+			return
+		}
+		// a plain rule file the gate passes, Prometheus loads
+		if _, errs := rulefmt.Parse(b, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler)); len(errs) > 0 {
+			t.Fatalf("passed, but Prometheus refuses it: %v", errs)
 		}
 	})
+}
+
+// TestRulesGateOptions: empty files, the review lints, duplicates and the
+// target Prometheus version, each through the runner.
+func TestRulesGateOptions(t *testing.T) {
+	t.Parallel()
+	lints := &RuleRequire{For: true, Labels: map[string][]string{"severity": {"critical", "warning", "info"}}, Annotations: []string{"runbook_url", "summary"}}
+	cases := []struct {
+		name string
+		spec RulesSpec
+		want gate.Status
+	}{
+		{"empty rule files pass with a visible skip (a warning): nothing was judged",
+			RulesSpec{Files: []string{"corpus/valid/rules/releasegate/empty-*.yml"}}, gate.StatusWarn},
+		{"empty rule files fail under require-rules",
+			RulesSpec{Files: []string{"corpus/valid/rules/releasegate/empty-*.yml"}, RequireRules: true}, gate.StatusFail},
+		{"an empty file beside real rules passes",
+			RulesSpec{Files: []string{"corpus/valid/rules/releasegate/empty-null.yml", "rules/*.yml"}}, gate.StatusPass},
+		{"PrometheusRule resources that pass the review lints pass",
+			RulesSpec{Files: []string{"corpus/valid/rules/releasegate/multi-document-prometheusrules.yaml"}, Require: lints}, gate.StatusPass},
+		{"kube-prometheus alerts carry summary, description, runbook_url and for",
+			RulesSpec{Files: []string{"corpus/valid/rules/kube-prometheus/alertmanager-prometheusRule.yaml"}, Require: &RuleRequire{Annotations: []string{"summary", "description", "runbook_url"}, For: true}}, gate.StatusPass},
+		{"alerts failing the review lints fail",
+			RulesSpec{Files: []string{"corpus/broken/rules/releasegate/lint-review.yml"}, Require: lints}, gate.StatusFail},
+		{"a repeated rule warns by default",
+			RulesSpec{Files: []string{"corpus/valid/rules/prometheus/promtool-rules_duplicates.yml"}}, gate.StatusWarn},
+		{"a repeated rule fails with require.unique",
+			RulesSpec{Files: []string{"corpus/valid/rules/prometheus/promtool-rules_duplicates.yml"}, Require: &RuleRequire{Unique: true}}, gate.StatusFail},
+		{"UTF-8 names pass for Prometheus 3",
+			RulesSpec{Files: []string{"corpus/broken/rules/releasegate/legacy-utf8-names.yml"}, PrometheusVersion: "3.5"}, gate.StatusPass},
+		{"UTF-8 names fail for Prometheus 2",
+			RulesSpec{Files: []string{"corpus/broken/rules/releasegate/legacy-utf8-names.yml"}, PrometheusVersion: "v2.53.1"}, gate.StatusFail},
+		{"a range-vector rule fails",
+			RulesSpec{Files: []string{"corpus/broken/rules/releasegate/eval-range-vector.yml"}}, gate.StatusFail},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if errs := tc.spec.Validate(); len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			res, err := evaluate(context.Background(), NewRulesGate(gate.Meta{ID: "r"}, &tc.spec, sloTestdata, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != tc.want {
+				t.Errorf("status %s, want %s: %+v", res.Status, tc.want, res.Checks)
+			}
+		})
+	}
+}
+
+func TestRulesSpecValidate(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"1.8", "three", "x.y"} {
+		s := RulesSpec{Files: []string{"a.yml"}, PrometheusVersion: v}
+		errs := s.Validate()
+		var fe *policy.FieldError
+		if len(errs) != 1 || !errors.As(errs[0], &fe) || fe.Field != "prometheus-version" {
+			t.Errorf("prometheus-version %q: %v, want one prometheus-version error", v, errs)
+		}
+	}
 }
