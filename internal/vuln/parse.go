@@ -62,7 +62,7 @@ func jsonError(f Format, dec *json.Decoder, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return malformed(f, se.Offset, "not valid JSON: %v", se)
+		return malformed(f, max(se.Offset-1, 0), "not valid JSON: %v", se)
 	case errors.As(err, &te):
 		return malformed(f, te.Offset, "%s holds a JSON %s, expected %s", te.Field, te.Value, te.Type)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
@@ -139,8 +139,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// position turns a byte offset of the file at path into a 1-based line
-// and column (0, 0 when the file cannot be read again).
+// position turns a byte offset of the file at path into the 1-based line
+// and column of the first byte at or after it that is not white space or
+// a JSON separator: the start of the value at fault (0, 0 when the file
+// cannot be read again).
 func position(path string, offset int64) (line, col int) {
 	f, err := fsx.Open(path)
 	if err != nil {
@@ -148,10 +150,10 @@ func position(path string, offset int64) (line, col int) {
 	}
 	defer f.Close()
 	line, col = 1, 1
-	br := bufio.NewReader(io.LimitReader(f, offset))
-	for {
+	br := bufio.NewReader(f)
+	for i := int64(0); ; i++ {
 		b, err := br.ReadByte()
-		if err != nil {
+		if err != nil || (i >= offset && !bytes.ContainsRune([]byte(" \t\r\n:,"), rune(b))) {
 			return line, col
 		}
 		if b == '\n' {
@@ -215,11 +217,12 @@ func decodeAll(f Format, r io.Reader, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonError(f, dec, err)
 	}
+	end := dec.InputOffset()
 	switch _, err := dec.Token(); {
 	case err == io.EOF:
 		return nil
 	case err != nil:
 		return jsonError(f, dec, err)
 	}
-	return malformed(f, dec.InputOffset(), "unexpected data after the JSON document")
+	return malformed(f, end, "unexpected data after the JSON document")
 }
