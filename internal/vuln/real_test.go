@@ -105,7 +105,7 @@ func TestBadReports(t *testing.T) {
 		format        Format
 		line, col     int
 	}{
-		{name: "sarif with no runs", content: `{"version":"2.1.0","runs":[]}`, format: FormatSARIF, line: 1, col: 29},
+		{name: "sarif with no runs", content: `{"version":"2.1.0","runs":[]}`, format: FormatSARIF, line: 1, col: 27},
 		{name: "sarif without runs key", content: `{"version":"2.1.0"}`, format: FormatSARIF},
 		{name: "sarif results not an array", content: "{\"version\":\"2.1.0\",\"runs\":[{\"tool\":{\"driver\":{\"name\":\"x\"}},\n  \"results\": 42}]}", format: FormatSARIF, line: 2, col: 14},
 		{name: "sarif run without results", content: `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}}}]}`, format: FormatSARIF},

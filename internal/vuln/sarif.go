@@ -125,12 +125,13 @@ type sarifResult struct {
 
 func (s *sarifStream) runs() error {
 	n := 0
+	start := s.dec.InputOffset()
 	err := s.array("runs", func() error {
 		n++
 		return s.run(n)
 	})
 	if err == nil && n == 0 {
-		return malformed(FormatSARIF, s.dec.InputOffset(), "no runs: a SARIF log without runs says nothing was scanned; expected at least one run")
+		return malformed(FormatSARIF, start, "no runs: a SARIF log without runs says nothing was scanned; expected at least one run")
 	}
 	return err
 }
