@@ -107,6 +107,13 @@ func TestGate(t *testing.T) {
 		{name: "a truncated report fails at its position", change: func(t *testing.T, s *Spec) {
 			s.Artifacts[0].Reports = []string{writeTemp(t, "t.json", "{\"SchemaVersion\": 2,\n \"Results\": [")}
 		}, now: day, want: gate.StatusFail, fails: []string{"trivy: truncated"}},
+		{name: "a 100 MB report fails", change: func(t *testing.T, s *Spec) {
+			p := writeTemp(t, "big.json", `{"SchemaVersion": 2, "Results": [`)
+			if err := os.Truncate(p, 100<<20); err != nil { // sparse: NUL bytes after the prefix
+				t.Fatal(err)
+			}
+			s.Artifacts[0].Reports = []string{p}
+		}, now: day, want: gate.StatusFail, fails: []string{"big.json: 1:34: trivy: not valid JSON"}},
 		{name: "sarif with no runs fails", change: func(t *testing.T, s *Spec) {
 			s.Artifacts[0].Reports = []string{writeTemp(t, "e.sarif", `{"version":"2.1.0","runs":[]}`)}
 		}, now: day, want: gate.StatusFail, fails: []string{"e.sarif: 1:27: sarif: no runs"}},
