@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,6 +153,40 @@ func TestTooLargeReport(t *testing.T) {
 	_, err = ParseFile(context.Background(), "testdata/real/trivy/alpine-310.sarif", "", 1000)
 	if !errors.Is(err, fsx.ErrTooLarge) {
 		t.Fatalf("sarif: got %v, want fsx.ErrTooLarge", err)
+	}
+}
+
+// TestSARIFDetails: rules found in CodeQL's query packs
+// (rule.toolComponent.index), a result's own security-severity, and results
+// absent from this run (baselineState) left out.
+func TestSARIFDetails(t *testing.T) {
+	t.Parallel()
+	log := `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"CodeQL","semanticVersion":"2.19.0","rules":[]},
+  "extensions":[{"name":"codeql/go-queries","rules":[
+    {"id":"go/log-injection","properties":{"security-severity":"7.8"}},
+    {"id":"go/sql-injection","properties":{"security-severity":"9.8"}}]}]},
+  "invocations":[{"executionSuccessful":true,"startTimeUtc":"2026-11-30T09:00:00Z","endTimeUtc":"2026-11-30T09:05:00Z"}],
+  "results":[
+    {"ruleId":"go/sql-injection","ruleIndex":1,"rule":{"id":"go/sql-injection","index":1,"toolComponent":{"index":0}},
+     "message":{"text":"m"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"db.go"},"region":{"startLine":42}}}]},
+    {"ruleId":"go/log-injection","rule":{"id":"go/log-injection","index":0,"toolComponent":{"index":0}},"level":"note",
+     "properties":{"security-severity":"2.0"},"message":{"text":"m"}},
+    {"ruleId":"go/log-injection","baselineState":"absent","message":{"text":"gone"}}]}]}`
+	rep, err := Parse(strings.NewReader(log), FormatSARIF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Tool != "CodeQL" || rep.ToolVersion != "2.19.0" || !rep.Created.Equal(time.Date(2026, 11, 30, 9, 5, 0, 0, time.UTC)) {
+		t.Errorf("tool %s %s created %v", rep.Tool, rep.ToolVersion, rep.Created)
+	}
+	if len(rep.Findings) != 2 || rep.Ignored != 1 {
+		t.Fatalf("findings %+v ignored %d, want 2 and 1", rep.Findings, rep.Ignored)
+	}
+	if f := rep.Findings[0]; f.ID != "go/sql-injection" || f.Severity != SeverityCritical || f.Score != 9.8 || f.Location != "db.go:42" {
+		t.Errorf("first finding %+v, want go/sql-injection critical 9.8 at db.go:42", f)
+	}
+	if f := rep.Findings[1]; f.Severity != SeverityLow || f.Score != 2 {
+		t.Errorf("second finding %+v, want its own security-severity 2.0 (low)", f)
 	}
 }
 

@@ -153,6 +153,12 @@ func (s *sarifStream) run(n int) error {
 				if err := s.decode(&res); err != nil {
 					return err
 				}
+				if res.BaselineState == "absent" {
+					// SARIF: a result of the baseline that this run no
+					// longer finds; it is not a finding of this run.
+					s.rep.Ignored++
+					return nil
+				}
 				results = append(results, reduceResult(&res, at))
 				return nil
 			})
@@ -256,8 +262,9 @@ type sarifResultDoc struct {
 			Index *int `json:"index"`
 		} `json:"toolComponent"`
 	} `json:"rule"`
-	Level      string `json:"level"`
-	Properties *struct {
+	Level         string `json:"level"`
+	BaselineState string `json:"baselineState"`
+	Properties    *struct {
 		SecuritySeverity any `json:"security-severity"`
 	} `json:"properties"`
 	Locations []struct {
