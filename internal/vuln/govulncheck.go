@@ -93,9 +93,7 @@ func parseGovulncheck(r io.Reader) (*Report, error) {
 		}
 	}
 	for i := range rep.Findings {
-		for _, a := range aliases[rep.Findings[i].ID] {
-			rep.Findings[i].Aliases = append(rep.Findings[i].Aliases, a)
-		}
+		rep.Findings[i].Aliases = append(rep.Findings[i].Aliases, aliases[rep.Findings[i].ID]...)
 	}
 	return rep, nil
 }
