@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 )
@@ -181,34 +182,80 @@ func Parse(r io.Reader, format Format) (*Report, error) {
 	return nil, fmt.Errorf("%w %q: expected one of %v", ErrFormat, format, Formats)
 }
 
-// Detect tells a report's format from the first key of its (first) JSON
-// object: SARIF logs start with version, $schema or runs; Grype with
-// matches; Trivy with SchemaVersion; OSV-Scanner with results; govulncheck
-// streams objects starting with config.
+// Detect tells a report's format from the top-level keys of its (first)
+// JSON object found in head, in any order (a report passed through jq
+// --sort-keys keeps its keys): SARIF logs have runs, version or
+// $schema; Grype matches; Trivy SchemaVersion, ArtifactName or Results;
+// OSV-Scanner results; govulncheck streams objects keyed config,
+// progress, osv or finding.
 func Detect(head []byte) (Format, error) {
+	keys, err := topKeys(head)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case keys["runs"] || keys["version"] || keys["$schema"] || keys["inlineExternalProperties"]:
+		return FormatSARIF, nil
+	case keys["matches"]:
+		return FormatGrype, nil
+	case keys["SchemaVersion"] || keys["ArtifactName"] || keys["Results"]:
+		return FormatTrivy, nil
+	case keys["results"]:
+		return FormatOSV, nil
+	case keys["config"] || keys["progress"] || keys["osv"] || keys["finding"]:
+		return FormatGovulncheck, nil
+	}
+	var seen []string
+	for k := range keys {
+		seen = append(seen, k)
+	}
+	slices.Sort(seen)
+	return "", fmt.Errorf("%w: the top-level keys %v are not those of a SARIF, Grype, Trivy, OSV-Scanner or govulncheck JSON report", ErrFormat, seen)
+}
+
+// topKeys returns the keys of the first JSON object in head, as far as
+// head goes.
+func topKeys(head []byte) (map[string]bool, error) {
 	dec := json.NewDecoder(bytes.NewReader(head))
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {
-		return "", fmt.Errorf("%w: expected a JSON object", ErrFormat)
+		return nil, fmt.Errorf("%w: expected a JSON object", ErrFormat)
 	}
-	tok, err = dec.Token()
-	key, ok := tok.(string)
-	if err != nil || !ok {
-		return "", fmt.Errorf("%w: expected a JSON object with keys", ErrFormat)
+	keys := map[string]bool{}
+	depth := 1
+	expectKey := true
+	for depth > 0 {
+		tok, err := dec.Token()
+		if err != nil {
+			break // the end of head, or not JSON: judge by the keys seen
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				depth++
+			default:
+				depth--
+			}
+			if depth == 1 {
+				expectKey = true
+			}
+			continue
+		case string:
+			if depth == 1 && expectKey {
+				keys[t] = true
+				expectKey = false
+				continue
+			}
+		}
+		if depth == 1 {
+			expectKey = true
+		}
 	}
-	switch key {
-	case "version", "$schema", "runs", "inlineExternalProperties":
-		return FormatSARIF, nil
-	case "matches":
-		return FormatGrype, nil
-	case "SchemaVersion":
-		return FormatTrivy, nil
-	case "results":
-		return FormatOSV, nil
-	case "config", "progress":
-		return FormatGovulncheck, nil
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: expected a JSON object with keys", ErrFormat)
 	}
-	return "", fmt.Errorf("%w: the first key %q is not that of a SARIF, Grype, Trivy, OSV-Scanner or govulncheck report; set format", ErrFormat, key)
+	return keys, nil
 }
 
 // decodeAll decodes r into v, refusing trailing data.

@@ -190,6 +190,22 @@ func TestSARIFDetails(t *testing.T) {
 	}
 }
 
+// TestDetectSortedKeys: a report whose keys were sorted (jq -S) is still
+// told apart by its keys.
+func TestDetectSortedKeys(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]Format{
+		`{"descriptor":{"name":"grype","timestamp":""},"matches":[],"source":{"type":"image","target":{}}}`:                          FormatGrype,
+		`{"ArtifactName":"x","ArtifactType":"container_image","Metadata":{"OS":{"Family":"alpine"}},"Results":[],"SchemaVersion":2}`: FormatTrivy,
+		`{"$schema":"https://json.schemastore.org/sarif-2.1.0.json","runs":[],"version":"2.1.0"}`:                                    FormatSARIF,
+		`{"experimental_config":{"licenses":{"summary":false}},"results":[]}`:                                                        FormatOSV,
+	} {
+		if got, err := Detect([]byte(in)); got != want {
+			t.Errorf("Detect(%.40s…) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+}
+
 func TestDetectUnknown(t *testing.T) {
 	t.Parallel()
 	for _, in := range []string{`[]`, `{"bomFormat":"CycloneDX"}`, ``, `nope`} {

@@ -47,7 +47,7 @@ type Artifact struct {
 	// Products are its VEX product identifiers.
 	Products []string `yaml:"products" doc:"what VEX statements call the artifact, e.g. pkg:oci/app?repository_url=ghcr.io/o/app; a product whose purl version or sha-256 hash is the digest matches without it"`
 	// Reports are the scanner reports.
-	Reports []string `yaml:"reports" required:"true" doc:"scanner reports of the artifact, relative to the policy file: SARIF 2.1 (CodeQL, Trivy, Grype), Grype JSON, Trivy JSON, OSV-Scanner JSON, govulncheck JSON; the format is told from the file"`
+	Reports []string `yaml:"reports" required:"true" doc:"scanner reports of the artifact, relative to the policy file: SARIF 2.1 (CodeQL, Trivy, Grype), Grype JSON, Trivy JSON, OSV-Scanner JSON, govulncheck JSON; the format is told from the top-level keys"`
 	// VEX are OpenVEX documents for it.
 	VEX []VEXFile `yaml:"vex" doc:"OpenVEX documents whose not_affected (with a justification) and fixed statements for this artifact waive findings"`
 }
