@@ -89,7 +89,7 @@ type File struct {
 }
 
 // ParseFile reads the report at path, at most limit bytes, as format (""
-// detects it from the first key). SARIF is decoded as a stream. A fault
+// detects it from the top-level keys). SARIF is decoded as a stream. A fault
 // is a *ParseError with its line and column; a file over limit is a
 // *fsx.TooLargeError.
 func ParseFile(ctx context.Context, path string, format Format, limit int64) (*File, error) {

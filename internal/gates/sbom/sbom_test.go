@@ -228,6 +228,15 @@ func TestAttestation(t *testing.T) {
 			t.Errorf("%s: status %s: %s", want, res.Status, dump(res))
 		}
 	}
+	// Trivy's real CycloneDX attestation of centos: a DSSE envelope signed
+	// with a key, no certificate and no log entry: never a pass here.
+	trivyAtt := spec(real + "trivy/centos-7-cyclonedx.intoto.jsonl")
+	trivyAtt.Artifacts[0].Digest = "sha256:be65f488b7764ad3638f236b7b515b3678369a5124c47b8d32916d6487418ea4"
+	if res := run(t, trivyAtt); res.Status != gate.StatusFail {
+		t.Errorf("a key-signed envelope without certificate: status %s: %s", res.Status, dump(res))
+	} else {
+		t.Logf("trivy's envelope: %s", failing(res)[0])
+	}
 	s := spec(attest(t, "https://cyclonedx.org/bom", centosID))
 	s.CertificateIdentity = "https://github.com/evil/app/.github/workflows/release.yml@refs/tags/v1.0.0"
 	if res := run(t, s); res.Status != gate.StatusFail {
