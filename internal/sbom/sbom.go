@@ -90,6 +90,12 @@ func Parse(data []byte) (*Document, error) {
 		SPDXVersion *string         `json:"spdxVersion"`
 		Context     json.RawMessage `json:"@context"`
 	}
+	switch trimmed := bytes.TrimSpace(data); {
+	case bytes.HasPrefix(trimmed, []byte("<")):
+		return nil, fmt.Errorf("%w: an XML document (CycloneDX XML or SPDX RDF/XML); produce the JSON form of the SBOM", ErrUnsupported)
+	case bytes.HasPrefix(trimmed, []byte("SPDXVersion:")):
+		return nil, fmt.Errorf("%w: SPDX tag-value; produce SPDX 2.3 JSON", ErrUnsupported)
+	}
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("%w: not a JSON object: %v", ErrMalformed, jsonPosition(data, err))
 	}

@@ -122,6 +122,8 @@ func TestBadSBOMs(t *testing.T) {
 		{"cyclonedx bad timestamp", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"timestamp":"yesterday"}}`, ErrMalformed},
 		{"spdx 3.0 json-ld", `{"@context":"https://spdx.org/rdf/3.0.1/spdx-context.jsonld","@graph":[]}`, ErrUnsupported},
 		{"spdx 2.1", `{"spdxVersion":"SPDX-2.1"}`, ErrUnsupported},
+		{"cyclonedx xml", "<?xml version=\"1.0\"?>\n<bom xmlns=\"http://cyclonedx.org/schema/bom/1.5\"/>", ErrUnsupported},
+		{"spdx tag-value", "SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\n", ErrUnsupported},
 		{"spdx packages not a list", `{"spdxVersion":"SPDX-2.3","packages":7}`, ErrMalformed},
 	} {
 		if _, err := Parse([]byte(tc.doc)); !errors.Is(err, tc.want) {
