@@ -16,7 +16,7 @@ type Spec struct {
 	// Artifacts are the released artifacts and their SBOMs.
 	Artifacts []Artifact `yaml:"artifacts" required:"true" doc:"each released artifact or image, by digest, with its SBOM or the attestation carrying it"`
 	// MinComponents is the least number of components.
-	MinComponents int `yaml:"min-components" default:"1" doc:"the least number of components each SBOM must list (its subject not counted)"`
+	MinComponents int `yaml:"min-components" default:"1" doc:"the least number of components each SBOM must list (its subject not counted); at least 1 whatever is set: an empty SBOM never passes"`
 	// RequireFields are fields every component must have.
 	RequireFields []string `yaml:"require-fields" doc:"fields every component must carry: supplier, version, purl, license"`
 	// LicensesAllow lists the only licences allowed.
