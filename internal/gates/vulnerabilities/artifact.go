@@ -56,7 +56,11 @@ func (g *Gate) artifact(ctx context.Context, a Artifact, allow map[string][]vuln
 	total := gate.Check{Name: a.Name + ": findings at or above " + c.Threshold.String(), Observed: gate.Int(int64(len(out.Counted))), Expected: "0",
 		Status: gate.StatusPass, Message: fmt.Sprintf("%s: %d distinct finding(s) in %d report(s): %d counted, %d waived, %d below %s",
 			a.Name, out.Total, len(reports), len(out.Counted), len(out.Waived), out.Below, c.Threshold)}
-	if len(out.Counted) > 0 {
+	switch {
+	case len(reports) == 0:
+		total.Status, total.Observed = gate.StatusFail, gate.Value{}
+		total.Message = fmt.Sprintf("%s: none of its %d report(s) could be judged (see their checks); no data is never a pass", a.Name, len(a.Reports))
+	case len(out.Counted) > 0:
 		total.Status = gate.StatusFail
 	}
 	res.Add(total)

@@ -94,29 +94,29 @@ func TestGate(t *testing.T) {
 		}, now: day, want: gate.StatusFail,
 			fails: []string{"alpine-310.json, ../../vuln/testdata/real/trivy/alpine-310.sarif", "CVE-2019-1551", "CVE-2019-1549", "CVE-2019-1551", "4 distinct finding(s) in 2 report(s)"}},
 		{name: "a report for another digest fails", change: func(_ *testing.T, s *Spec) { s.Artifacts[0].Digest = grypeDigest }, now: day, want: gate.StatusFail,
-			fails: []string{"made for another digest"}},
+			fails: []string{"made for another digest", "none of its 1 report(s) could be judged"}},
 		{name: "a report naming no digest fails", change: func(_ *testing.T, s *Spec) {
 			s.Artifacts[0].Reports = []string{real + "grype/dir.json"}
 			s.MaxAge = 0
-		}, now: day, want: gate.StatusFail, fails: []string{"names no image digest"}},
-		{name: "a stale report fails", change: func(*testing.T, *Spec) {}, now: trivyCreated.Add(30 * 24 * time.Hour), want: gate.StatusFail, fails: []string{"older than 168h"}},
+		}, now: day, want: gate.StatusFail, fails: []string{"names no image digest", "none of its 1 report(s) could be judged"}},
+		{name: "a stale report fails", change: func(*testing.T, *Spec) {}, now: trivyCreated.Add(30 * 24 * time.Hour), want: gate.StatusFail, fails: []string{"older than 168h", "none of its 1 report(s) could be judged"}},
 		{name: "a report without a time fails max-age", change: func(_ *testing.T, s *Spec) { s.Artifacts[0].Reports = []string{real + "trivy/alpine-310.sarif"} },
-			now: day, want: gate.StatusFail, fails: []string{"carries no scan time"}},
+			now: day, want: gate.StatusFail, fails: []string{"carries no scan time", "none of its 1 report(s) could be judged"}},
 		{name: "a missing report fails", change: func(_ *testing.T, s *Spec) { s.Artifacts[0].Reports = append(s.Artifacts[0].Reports, "nope.json") },
 			now: day, want: gate.StatusFail, fails: []string{"nope.json: not found"}},
 		{name: "a truncated report fails at its position", change: func(t *testing.T, s *Spec) {
 			s.Artifacts[0].Reports = []string{writeTemp(t, "t.json", "{\"SchemaVersion\": 2,\n \"Results\": [")}
-		}, now: day, want: gate.StatusFail, fails: []string{"trivy: truncated"}},
+		}, now: day, want: gate.StatusFail, fails: []string{"trivy: truncated", "none of its 1 report(s) could be judged"}},
 		{name: "a 100 MB report fails", change: func(t *testing.T, s *Spec) {
 			p := writeTemp(t, "big.json", `{"SchemaVersion": 2, "Results": [`)
 			if err := os.Truncate(p, 100<<20); err != nil { // sparse: NUL bytes after the prefix
 				t.Fatal(err)
 			}
 			s.Artifacts[0].Reports = []string{p}
-		}, now: day, want: gate.StatusFail, fails: []string{"big.json: 1:34: trivy: not valid JSON"}},
+		}, now: day, want: gate.StatusFail, fails: []string{"big.json: 1:34: trivy: not valid JSON", "none of its 1 report(s) could be judged"}},
 		{name: "sarif with no runs fails", change: func(t *testing.T, s *Spec) {
 			s.Artifacts[0].Reports = []string{writeTemp(t, "e.sarif", `{"version":"2.1.0","runs":[]}`)}
-		}, now: day, want: gate.StatusFail, fails: []string{"e.sarif: 1:27: sarif: no runs"}},
+		}, now: day, want: gate.StatusFail, fails: []string{"e.sarif: 1:27: sarif: no runs", "none of its 1 report(s) could be judged"}},
 		{name: "the same report twice fails", change: func(t *testing.T, s *Spec) {
 			data, _ := os.ReadFile(real + "trivy/alpine-310.json")
 			s.Artifacts[0].Reports = append(s.Artifacts[0].Reports, writeTemp(t, "copy.json", string(data)))
