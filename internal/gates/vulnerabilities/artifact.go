@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/provenance"
 	"github.com/maestro-conductor/releasegate/internal/vuln"
+	"github.com/openvex/go-vex/pkg/vex"
 )
 
 // artifact judges one artifact: its reports, its VEX documents, then the
@@ -173,41 +175,105 @@ func (g *Gate) vexes(ctx context.Context, a Artifact, v *provenance.Verifier, re
 	var details []map[string]any
 	product := vuln.Product{IDs: a.Products, Digest: a.Digest}
 	for _, vf := range a.VEX {
-		name := a.Name + ": vex " + vf.Path
+		file := vf.Path
+		if file == "" {
+			file = vf.Attestation
+		}
 		fail := func(msg string) {
-			res.Add(gate.Check{Name: name, Status: gate.StatusFail, Expected: "a valid OpenVEX document for " + a.Name, Message: vf.Path + ": " + msg})
+			res.Add(gate.Check{Name: a.Name + ": vex " + file, Status: gate.StatusFail, Expected: "a valid OpenVEX document for " + a.Name, Message: file + ": " + msg})
 		}
-		data, err := fsx.ReadFile(ctx, g.path(vf.Path), MaxReportSize)
-		if err != nil {
-			fail(readProblem(err))
-			continue
+		var x *vuln.VEX
+		var sum string
+		var err error
+		if vf.Attestation != "" {
+			x, sum, err = g.attestedVEX(ctx, a, vf, v, res)
+		} else {
+			x, sum, err = g.vexFile(ctx, vf, v, res)
 		}
-		sum := digestOf(data)
-		res.Inputs = append(res.Inputs, gate.Input{Name: "vex " + vf.Path, URI: g.path(vf.Path), Digest: sum})
-		doc, err := vuln.ParseVEX(data)
 		if err != nil {
 			fail(err.Error())
 			continue
-		}
-		x := &vuln.VEX{Name: vf.Path, Doc: doc}
-		if vf.Bundle != "" {
-			signer, err := g.verifyVEX(v, vf, sum, res)
-			if err != nil {
-				fail(fmt.Sprintf("signature: %v; sign the document as it is (cosign sign-blob --bundle) by %s", err, describeIdentity(g.spec.Identity())))
-				continue
-			}
-			x.Signer = signer
 		}
 		if !x.NamesProduct(product) {
 			fail(fmt.Sprintf("no statement names %s (%s); it is a VEX document for another product", a.Name, productText(a)))
 			continue
 		}
 		out = append(out, x)
-		details = append(details, map[string]any{"path": vf.Path, "sha256": sum[len("sha256:"):], "author": doc.Author, "signer": x.Signer,
-			"statements": len(doc.Statements)})
+		details = append(details, map[string]any{"path": file, "sha256": sum[len("sha256:"):], "author": x.Doc.Author, "signer": x.Signer,
+			"statements": len(x.Doc.Statements)})
 	}
 	return out, details
 }
+
+// vexFile reads a VEX document and, with a bundle, verifies its signature.
+func (g *Gate) vexFile(ctx context.Context, vf VEXFile, v *provenance.Verifier, res *gate.Result) (*vuln.VEX, string, error) {
+	data, err := fsx.ReadFile(ctx, g.path(vf.Path), MaxReportSize)
+	if err != nil {
+		return nil, "", errors.New(readProblem(err))
+	}
+	sum := digestOf(data)
+	res.Inputs = append(res.Inputs, gate.Input{Name: "vex " + vf.Path, URI: g.path(vf.Path), Digest: sum})
+	doc, err := vuln.ParseVEX(data)
+	if err != nil {
+		return nil, "", err
+	}
+	x := &vuln.VEX{Name: vf.Path, Doc: doc}
+	if vf.Bundle != "" {
+		signer, err := g.verifyVEX(v, vf, sum, res)
+		if err != nil {
+			return nil, "", fmt.Errorf("signature: %w; sign the document as it is (cosign sign-blob --bundle) by %s", err, describeIdentity(g.spec.Identity()))
+		}
+		x.Signer = signer
+	}
+	return x, sum, nil
+}
+
+// attestedVEX verifies a keyless in-toto attestation whose predicate is an
+// OpenVEX document (vexctl attest, cosign attest --type openvex) for the
+// artifact's digest, and reads the document from it.
+func (g *Gate) attestedVEX(ctx context.Context, a Artifact, vf VEXFile, v *provenance.Verifier, res *gate.Result) (*vuln.VEX, string, error) {
+	data, err := fsx.ReadFile(ctx, g.path(vf.Attestation), fsx.MaxDocSize)
+	if err != nil {
+		return nil, "", errors.New(readProblem(err))
+	}
+	sum := digestOf(data)
+	res.Inputs = append(res.Inputs, gate.Input{Name: "vex attestation " + vf.Attestation, URI: g.path(vf.Attestation), Digest: sum})
+	bundles, err := provenance.ParseBundles(data)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(bundles) != 1 {
+		return nil, "", fmt.Errorf("%w: %d bundles, expected one", provenance.ErrMalformedBundle, len(bundles))
+	}
+	if v == nil {
+		return nil, "", errors.New("no trusted root to verify it against")
+	}
+	var doc *vex.VEX
+	check := func(payload []byte) error {
+		st, err := provenance.ParseStatement(payload)
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(st.PredicateType, vexPredicate) {
+			return &provenance.MismatchError{Kind: provenance.ErrMismatchSubject, What: "predicate type", Expected: vexPredicate + "…",
+				Got: st.PredicateType, Hint: "the attestation carries something other than an OpenVEX document"}
+		}
+		if _, ok := st.HasSubject(strings.TrimPrefix(a.Digest, "sha256:")); !ok {
+			return &provenance.MismatchError{Kind: provenance.ErrMismatchSubject, What: "subject", Expected: a.Digest,
+				Got: fmt.Sprint(len(st.Subjects), " other subject(s)"), Hint: "the attestation is for another artifact"}
+		}
+		doc, err = vuln.ParseVEX(st.Predicate)
+		return err
+	}
+	sig, err := v.VerifyEnvelope(bundles[0], "application/vnd.in-toto+json", check, g.spec.Identity())
+	if err != nil {
+		return nil, "", err
+	}
+	return &vuln.VEX{Name: vf.Attestation, Doc: doc, Signer: sig.Signer}, sum, nil
+}
+
+// vexPredicate starts the in-toto predicate types of OpenVEX documents.
+const vexPredicate = "https://openvex.dev/ns"
 
 func (g *Gate) verifyVEX(v *provenance.Verifier, vf VEXFile, sum string, res *gate.Result) (string, error) {
 	data, err := fsx.ReadFile(context.Background(), g.path(vf.Bundle), fsx.MaxDocSize)

@@ -25,7 +25,7 @@ type Spec struct {
 	// Allow is the allow-list.
 	Allow []Allow `yaml:"allow" doc:"findings accepted until a date; an expired entry fails the gate"`
 	// RequireSignedVEX refuses unsigned VEX documents.
-	RequireSignedVEX bool `yaml:"require-signed-vex" doc:"every VEX document must come with a keyless Sigstore bundle (cosign sign-blob --bundle) verified against trusted-root and the certificate identity"`
+	RequireSignedVEX bool `yaml:"require-signed-vex" doc:"every VEX document must be signed: a keyless Sigstore bundle (cosign sign-blob --bundle) or an attestation, verified against trusted-root and the certificate identity"`
 	// TrustedRoot is the Sigstore trust material for VEX bundles.
 	TrustedRoot string `yaml:"trusted-root" doc:"Sigstore trusted_root.json that VEX bundles must chain to, read offline; required when a VEX document has a bundle"`
 	// CertificateIdentity is the exact VEX signer identity.
@@ -52,12 +52,14 @@ type Artifact struct {
 	VEX []VEXFile `yaml:"vex" doc:"OpenVEX documents whose not_affected (with a justification) and fixed statements for this artifact waive findings"`
 }
 
-// VEXFile is one OpenVEX document.
+// VEXFile is one OpenVEX document, as a file or attested.
 type VEXFile struct {
 	// Path is the document.
-	Path string `yaml:"path" required:"true" doc:"the OpenVEX JSON document, relative to the policy file"`
+	Path string `yaml:"path" doc:"the OpenVEX JSON document, relative to the policy file"`
 	// Bundle is its Sigstore bundle.
-	Bundle string `yaml:"bundle" doc:"its keyless Sigstore bundle (cosign sign-blob --bundle); the signer is recorded in the result"`
+	Bundle string `yaml:"bundle" doc:"with path: its keyless Sigstore bundle (cosign sign-blob --bundle); the signer is recorded in the result"`
+	// Attestation is a Sigstore bundle carrying the document.
+	Attestation string `yaml:"attestation" doc:"instead of path: a keyless Sigstore bundle of an in-toto statement whose predicate is the OpenVEX document (vexctl attest, cosign attest --type openvex --new-bundle-format) and whose subject is the artifact's digest"`
 }
 
 // Allow is one allow-list entry.
@@ -147,12 +149,20 @@ func (s Spec) Validate() []error {
 			seen[r] = j
 		}
 		for j, v := range a.VEX {
-			if strings.TrimSpace(v.Path) == "" {
-				field(fmt.Sprintf("%s.vex[%d].path", at, j), errors.New("required"))
+			vat := fmt.Sprintf("%s.vex[%d]", at, j)
+			switch {
+			case strings.TrimSpace(v.Path) == "" && v.Attestation == "":
+				field(vat+".path", errors.New("required: the OpenVEX document, or attestation: the Sigstore bundle carrying it"))
+			case v.Path != "" && v.Attestation != "":
+				field(vat+".attestation", errors.New("path and attestation: set one; an attestation carries its document as its predicate"))
+			case v.Attestation != "" && v.Bundle != "":
+				field(vat+".bundle", errors.New("only with path: an attestation is its own signature"))
+			case v.Attestation != "" && a.Digest == "":
+				field(vat+".attestation", errors.New("needs the artifact's digest: the attestation's subject must be it"))
 			}
-			signed = signed || v.Bundle != ""
-			if s.RequireSignedVEX && v.Bundle == "" {
-				field(fmt.Sprintf("%s.vex[%d].bundle", at, j), errors.New("required by require-signed-vex: sign the document (cosign sign-blob --bundle) and name the bundle"))
+			signed = signed || v.Bundle != "" || v.Attestation != ""
+			if s.RequireSignedVEX && v.Bundle == "" && v.Attestation == "" {
+				field(vat+".bundle", errors.New("required by require-signed-vex: sign the document (cosign sign-blob --bundle) and name the bundle, or attest it"))
 			}
 		}
 	}
@@ -177,7 +187,7 @@ func (s Spec) Validate() []error {
 	}
 	if signed || s.RequireSignedVEX {
 		if s.TrustedRoot == "" {
-			field("trusted-root", errors.New("required to verify VEX bundles offline: pin a Sigstore trusted_root.json"))
+			field("trusted-root", errors.New("required to verify VEX bundles and attestations offline: pin a Sigstore trusted_root.json"))
 		}
 		for _, err := range s.Identity().Validate() {
 			field(fieldOf(err), err)

@@ -338,6 +338,45 @@ func TestSignedVEX(t *testing.T) {
 	}
 }
 
+// TestAttestedVEX: an OpenVEX document carried by a keyless in-toto
+// attestation for the image (vexctl attest) waives, naming the signer; an
+// attestation for another image does not.
+func TestAttestedVEX(t *testing.T) {
+	t.Parallel()
+	ss, err := sigstoretest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	trJSON, err := ss.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vexDoc := `{"@context":"https://openvex.dev/ns/v0.2.0","@id":"x","author":"security@example.com","timestamp":"2025-01-01T00:00:00Z","version":1,
+ "statements":[{"vulnerability":{"name":"CVE-1999-0002"},"products":[{"@id":"pkg:oci/app@` + grypeDigest + `"}],"status":"not_affected","justification":"inline_mitigations_already_exist"}]}`
+	const issuer, signer = "https://token.actions.githubusercontent.com", "https://github.com/acme/app/.github/workflows/vex.yml@refs/heads/main"
+	attest := func(digest string) string {
+		st := `{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://openvex.dev/ns/v0.2.0",
+ "subject":[{"name":"ghcr.io/acme/app","digest":{"sha256":"` + strings.TrimPrefix(digest, "sha256:") + `"}}],"predicate":` + vexDoc + `}`
+		b, err := ss.Attest(sigstoretest.Signer{Identity: signer, Issuer: issuer}, []byte(st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeTemp(t, "vex.sigstore.json", string(b))
+	}
+	spec := Spec{FailOn: "high", TrustedRoot: writeTemp(t, "trusted_root.json", string(trJSON)), CertificateIdentity: signer, CertificateOIDCIssuer: issuer,
+		RequireSignedVEX: true,
+		Artifacts: []Artifact{{Name: "image", Digest: grypeDigest, Reports: []string{real + "grype/image.json"}, VEX: []VEXFile{{Attestation: attest(grypeDigest)}}}}}
+	res := run(t, spec, time.Now())
+	if res.Status != gate.StatusPass || !strings.Contains(dump(res), "not_affected (inline_mitigations_already_exist), signed by "+signer) {
+		t.Fatalf("status %s: %s", res.Status, dump(res))
+	}
+	spec.Artifacts[0].VEX[0].Attestation = attest(alpineDigest)
+	res = run(t, spec, time.Now())
+	if res.Status != gate.StatusFail || !strings.Contains(failing(res)[0].Message, "the attestation is for another artifact") {
+		t.Fatalf("another image: status %s: %s", res.Status, dump(res))
+	}
+}
+
 // TestTimeout: a cancelled context is an error, never a pass.
 func TestTimeout(t *testing.T) {
 	t.Parallel()
