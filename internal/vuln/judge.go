@@ -63,7 +63,9 @@ type Criteria struct {
 // Judged is one distinct finding of an artifact with the reports that state
 // it and what became of it.
 type Judged struct {
-	Finding
+	// Finding is the first report's statement of it (not copied: a large
+	// report's findings are judged without doubling them in memory).
+	*Finding
 	// Severity is the severity judged (SeverityBy), the highest any report
 	// gives.
 	Severity Severity
@@ -129,7 +131,7 @@ func Judge(reports []Named, c Criteria) Outcome {
 			sev := f.SeverityBy(c.CVSS)
 			j, ok := byKey[k]
 			if !ok {
-				j = &Judged{Finding: *f, Severity: sev}
+				j = &Judged{Finding: f, Severity: sev}
 				byKey[k] = j
 				order = append(order, k)
 			} else if rank(sev) > rank(j.Severity) {
@@ -147,12 +149,12 @@ func Judge(reports []Named, c Criteria) Outcome {
 			out.Below++
 			continue
 		}
-		if w := waiveByVEX(&j.Finding, c); w != nil {
+		if w := waiveByVEX(j.Finding, c); w != nil {
 			j.Waiver = w
 			out.Waived = append(out.Waived, *j)
 			continue
 		}
-		if w, expired := waiveByAllow(&j.Finding, c); w != nil {
+		if w, expired := waiveByAllow(j.Finding, c); w != nil {
 			j.Waiver = w
 			out.Waived = append(out.Waived, *j)
 			continue

@@ -138,13 +138,18 @@ func (s *sarifStream) runs() error {
 
 func (s *sarifStream) run(n int) error {
 	var tool sarif.Tool
-	var results []sarifResult
-	sawResults := false
+	var rules *ruleSet
+	var pending []sarifResult // results read before the tool
+	sawResults, count := false, 0
 	start := s.dec.InputOffset()
 	err := s.object(func(key string) error {
 		switch key {
 		case "tool":
-			return s.decode(&tool)
+			if err := s.decode(&tool); err != nil {
+				return err
+			}
+			rules = newRuleSet(&tool)
+			return nil
 		case "results":
 			sawResults = true
 			return s.array("results", func() error {
@@ -159,8 +164,13 @@ func (s *sarifStream) run(n int) error {
 					s.rep.Ignored++
 					return nil
 				}
-				results = append(results, reduceResult(&res, at))
-				return nil
+				count++
+				r := reduceResult(&res, at)
+				if rules == nil { // the tool comes later: keep the result
+					pending = append(pending, r)
+					return nil
+				}
+				return s.add(rules, n, count, r)
 			})
 		case "invocations":
 			var inv []*sarif.Invocation
@@ -188,7 +198,15 @@ func (s *sarifStream) run(n int) error {
 		return malformed(FormatSARIF, start, "run %d of %s has no results array: SARIF says the analysis did not run; expected results (empty when nothing was found)", n, *tool.Driver.Name)
 	}
 	s.tool(tool.Driver)
-	return s.findings(n, &tool, results)
+	if rules == nil {
+		rules = newRuleSet(&tool)
+	}
+	for i, r := range pending {
+		if err := s.add(rules, n, i+1, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *sarifStream) tool(d *sarif.ToolComponent) {
@@ -347,52 +365,71 @@ func scoreString(v any) string {
 	return ""
 }
 
-// findings resolves each result's rule: its id, its security-severity (a
-// CVSS-like score CodeQL, Trivy and Grype write), else the result's level.
-func (s *sarifStream) findings(n int, tool *sarif.Tool, results []sarifResult) error {
-	components := append([]*sarif.ToolComponent{tool.Driver}, tool.Extensions...)
-	byID := map[string]*sarif.ReportingDescriptor{}
-	for _, c := range components {
+// ruleSet finds results' rules: the driver's and, for CodeQL, the query
+// packs' (tool.extensions).
+type ruleSet struct {
+	components []*sarif.ToolComponent
+	byID       map[string]*sarif.ReportingDescriptor
+	split      map[string][2]string // Grype rule id → vulnerability id, package
+}
+
+func newRuleSet(tool *sarif.Tool) *ruleSet {
+	rs := &ruleSet{components: append([]*sarif.ToolComponent{tool.Driver}, tool.Extensions...),
+		byID: map[string]*sarif.ReportingDescriptor{}, split: map[string][2]string{}}
+	for _, c := range rs.components {
 		if c == nil {
 			continue
 		}
 		for _, rule := range c.Rules {
 			if rule != nil && rule.ID != nil {
-				if _, ok := byID[*rule.ID]; !ok {
-					byID[*rule.ID] = rule
+				if _, ok := rs.byID[*rule.ID]; !ok {
+					rs.byID[*rule.ID] = rule
 				}
 			}
 		}
 	}
-	s.rep.Findings = growFindings(s.rep.Findings, len(results))
-	for i, r := range results {
-		rule := ruleOf(components, r, byID)
-		if r.ruleID == "" && rule != nil && rule.ID != nil {
-			r.ruleID = *rule.ID
-		}
-		if r.ruleID == "" {
-			return malformed(FormatSARIF, r.offset, "run %d result %d has no ruleId: expected every result to name its rule", n, i+1)
-		}
-		f := Finding{ID: r.ruleID, Location: r.location, Package: r.pkg, Version: r.version, Severity: levelSeverity(r.level, rule)}
-		score := r.score
-		if score == "" && rule != nil && rule.Properties != nil {
-			score = scoreString(rule.Properties.Properties["security-severity"])
-		}
-		if sc, ok := parseScore(score); ok {
-			f.Score, f.HasScore = sc, true
-			f.Severity = FromCVSS(sc)
-		}
-		if m := vulnIDPattern.FindString(r.ruleID); m != "" && m != r.ruleID && f.Package == "" {
-			// Grype: "CVE-…-<package>": the id is the vulnerability.
-			f.ID, f.Package = m, strings.TrimPrefix(r.ruleID, m+"-")
-		}
-		if rule != nil && rule.Properties != nil {
-			if purls, ok := rule.Properties.Properties["purls"].([]any); ok && len(purls) > 0 {
-				f.PURL, _ = purls[0].(string)
-			}
-		}
-		s.rep.Findings = append(s.rep.Findings, f)
+	return rs
+}
+
+// add resolves result i of run n against its rule — its id, its
+// security-severity (a CVSS-like score CodeQL, Trivy and Grype write), else
+// the result's level — and adds the finding.
+func (s *sarifStream) add(rs *ruleSet, n, i int, r sarifResult) error {
+	rule := ruleOf(rs.components, r, rs.byID)
+	if r.ruleID == "" && rule != nil && rule.ID != nil {
+		r.ruleID = *rule.ID
 	}
+	if r.ruleID == "" {
+		return malformed(FormatSARIF, r.offset, "run %d result %d has no ruleId: expected every result to name its rule", n, i)
+	}
+	f := Finding{ID: r.ruleID, Location: r.location, Package: r.pkg, Version: r.version, Severity: levelSeverity(r.level, rule)}
+	score := r.score
+	if score == "" && rule != nil && rule.Properties != nil {
+		score = scoreString(rule.Properties.Properties["security-severity"])
+	}
+	if sc, ok := parseScore(score); ok {
+		f.Score, f.HasScore = sc, true
+		f.Severity = FromCVSS(sc)
+	}
+	if f.Package == "" {
+		split, ok := rs.split[r.ruleID]
+		if !ok {
+			// Grype: "CVE-…-<package>": the id is the vulnerability.
+			if m := vulnIDPattern.FindString(r.ruleID); m != "" && m != r.ruleID {
+				split = [2]string{m, strings.TrimPrefix(r.ruleID, m+"-")}
+			}
+			rs.split[r.ruleID] = split
+		}
+		if split[0] != "" {
+			f.ID, f.Package = split[0], split[1]
+		}
+	}
+	if rule != nil && rule.Properties != nil {
+		if purls, ok := rule.Properties.Properties["purls"].([]any); ok && len(purls) > 0 {
+			f.PURL, _ = purls[0].(string)
+		}
+	}
+	s.rep.Findings = append(s.rep.Findings, f)
 	return nil
 }
 
@@ -409,15 +446,6 @@ func ruleOf(components []*sarif.ToolComponent, r sarifResult, byID map[string]*s
 		}
 	}
 	return byID[r.ruleID]
-}
-
-func growFindings(f []Finding, n int) []Finding {
-	if cap(f)-len(f) < n {
-		g := make([]Finding, len(f), len(f)+n)
-		copy(g, f)
-		return g
-	}
-	return f
 }
 
 // levelSeverity maps a SARIF level to a severity when no score is given:
