@@ -7,7 +7,7 @@ LDFLAGS := -X github.com/maestro-conductor/releasegate/internal/cli.Version=$(VE
 # Where `make test` keeps the env of the services it started.
 SERVICES_ENV := $(or $(TMPDIR),/tmp)/releasegate-services.env
 
-.PHONY: screenshots all build demo test test-go services oracles lint tidy docs fuzz bench clean
+.PHONY: screenshots release-snapshot all build demo test test-go services oracles lint tidy docs fuzz bench clean
 
 all: build
 
@@ -66,6 +66,9 @@ fuzz: ## run every fuzz test for FUZZTIME each (default 10s); the corpus in test
 
 clean:
 	rm -rf bin out
+
+release-snapshot: ## build the release archives twice with GoReleaser (tools/release) from two clones of HEAD and fail unless the checksums match (not in `make test`: GoReleaser's first build takes minutes)
+	scripts/release-snapshot.sh
 
 screenshots: ## report.html of the demo's pass and fail runs at 375, 768 and 1400 px, as PNGs in screenshots/ (not committed)
 	RELEASEGATE_TEST_CHROMIUM=$${RELEASEGATE_TEST_CHROMIUM:-/usr/bin/chromium} RELEASEGATE_SCREENSHOTS=$(CURDIR)/screenshots \

@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -114,6 +115,9 @@ func TestPublishWorkflow(t *testing.T) {
 		switch {
 		case strings.HasPrefix(st.Uses, "goreleaser/goreleaser-action@") && strings.Contains(st.With["args"], "--skip=publish"):
 			order = append(order, "build")
+			if want := goreleaserVersion(t); st.With["version"] != want {
+				t.Errorf("job publish: expected GoReleaser %s, the version tools/release/go.mod pins and `make release-snapshot` proves reproducible, found %q", want, st.With["version"])
+			}
 		case strings.Contains(st.Run, "actions/setup/checksums.txt") && strings.Contains(st.Run, "dist/checksums.txt"):
 			order = append(order, "check")
 		case strings.HasPrefix(st.Uses, "actions/attest-build-provenance@"):
@@ -127,4 +131,18 @@ func TestPublishWorkflow(t *testing.T) {
 	if want := []string{"build", "check", "provenance", "sign", "publish"}; !slices.Equal(order, want) {
 		t.Errorf("job publish: expected the steps %v in that order, found %v", want, order)
 	}
+}
+
+// goreleaserVersion is the GoReleaser version tools/release/go.mod pins.
+func goreleaserVersion(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "tools/release/go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*github\.com/goreleaser/goreleaser/v2 (v\S+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("expected tools/release/go.mod to require github.com/goreleaser/goreleaser/v2, found no such line")
+	}
+	return string(m[1])
 }
