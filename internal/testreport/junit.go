@@ -50,9 +50,9 @@ type junitCase struct {
 	depth int // depth of the <testcase> element
 	// result is the result element being read (failure, error, ...),
 	// text its character data so far.
-	result string
-	text   strings.Builder
-	msg    string
+	result                   string
+	text                     strings.Builder
+	msg                      string
 	failed, errored, skipped bool
 	extra                    int // flaky or rerun runs
 	flaky                    bool
