@@ -40,7 +40,7 @@ The files the sbom, vulnerabilities and tests gates judged (SBOMs, VEX
 documents, scan and test reports) go into the bundle under inputs/GATE/, read
 relative to the policy file and refused when their digest is not the one the
 gate recorded; the manifest's checks carry sbom_scan_passed,
-security_scan_passed and tests_passed (false when no gate of the kind ran)
+security_scan_passed and tests_passed (true only when every gate of the kind has status pass; false when none ran)
 and its tests: section the test totals.
 The VSA says PASSED only when every required gate passed; a required gate
 without a result (--require) makes it FAILED with the reason.

@@ -55,9 +55,12 @@ func TestKindChecks(t *testing.T) {
 		{"no gate of the three kinds: every key false, never true",
 			[]gate.Result{kindResult("other", "command", pass, nil)},
 			map[string]bool{CheckSBOMScanPassed: false, CheckSecurityScanPassed: false, CheckTestsPassed: false}},
-		{"every kind passed (a warning passes)",
-			[]gate.Result{kindResult("sbom", KindSBOM, pass, nil), kindResult("scan", KindVulnerabilities, warn, nil), kindResult("unit", KindTests, pass, nil)},
+		{"every kind passed",
+			[]gate.Result{kindResult("sbom", KindSBOM, pass, nil), kindResult("scan", KindVulnerabilities, pass, nil), kindResult("unit", KindTests, pass, nil)},
 			map[string]bool{CheckSBOMScanPassed: true, CheckSecurityScanPassed: true, CheckTestsPassed: true}},
+		{"a warning is not a clean pass",
+			[]gate.Result{kindResult("sbom", KindSBOM, pass, nil), kindResult("scan", KindVulnerabilities, warn, nil), kindResult("unit", KindTests, warn, nil)},
+			map[string]bool{CheckSBOMScanPassed: true, CheckSecurityScanPassed: false, CheckTestsPassed: false}},
 		{"one failing scan of two fails the key",
 			[]gate.Result{kindResult("scan-a", KindVulnerabilities, pass, nil), kindResult("scan-b", KindVulnerabilities, fail, nil), kindResult("sbom", KindSBOM, pass, nil)},
 			map[string]bool{CheckSBOMScanPassed: true, CheckSecurityScanPassed: false, CheckTestsPassed: false}},
@@ -117,7 +120,7 @@ func judgedOptions(t *testing.T) (Options, map[string][]byte) {
 	o.Results = append(o.Results,
 		kindResult("sbom", KindSBOM, gate.StatusPass, map[string][]byte{"sbom/app.cdx.json": files["sbom/app.cdx.json"]}),
 		kindResult("vulns", KindVulnerabilities, gate.StatusPass, map[string][]byte{"scans/grype.sarif": files["scans/grype.sarif"], "scans/app.openvex.json": files["scans/app.openvex.json"]}),
-		kindResult("unit-tests", KindTests, gate.StatusWarn, map[string][]byte{"reports/go-test.json": files["reports/go-test.json"]}, testsChecks(53, 0, 0, 0, 1)...),
+		kindResult("unit-tests", KindTests, gate.StatusPass, map[string][]byte{"reports/go-test.json": files["reports/go-test.json"]}, testsChecks(53, 0, 0, 0, 1)...),
 	)
 	return o, files
 }
@@ -188,7 +191,7 @@ func TestJudgedInputsInTheBundle(t *testing.T) {
 	}
 	cl := string(inBundle[ChecklistFile])
 	for _, want := range []string{"✅ **SBOM generated**: `sbom_scan_passed: true`", "✅ **Security scan reports clean**: `security_scan_passed: true`",
-		"✅ **Test reports**: `tests_passed: true`; gates unit-tests ⚠️; 53 passing, 0 failed, 0 errors, 0 skipped, 1 flaky",
+		"✅ **Test reports**: `tests_passed: true`; gates unit-tests ✅; 53 passing, 0 failed, 0 errors, 0 skipped, 1 flaky",
 		"in the bundle as `inputs/vulns/app.openvex.json`", "## Test reports", "**Functional test results (passing)**: 53"} {
 		if !strings.Contains(cl, want) {
 			t.Errorf("checklist lacks %q", want)

@@ -29,8 +29,9 @@ type Manifest struct {
 	Artifacts []Artifact     `yaml:"artifacts"`
 	// Checks maps each gate id to whether it passed, and the keys
 	// sbom_scan_passed, security_scan_passed and tests_passed to whether
-	// every gate of kind sbom, vulnerabilities and tests passed (false
-	// when no gate of the kind ran: "not run" is never a pass).
+	// every gate of kind sbom, vulnerabilities and tests has status pass
+	// (false when no gate of the kind ran: "not run" is never a pass; false
+	// on a warning).
 	Checks map[string]bool `yaml:"checks"`
 	// Tests are the test totals of the gates of kind tests; absent when
 	// no such gate ran.
