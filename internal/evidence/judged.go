@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -159,11 +160,7 @@ func ReadJudgedInputs(ctx context.Context, results []gate.Result, dir string) ([
 			if in.Digest == "" || in.URI != "" {
 				continue
 			}
-			p := filepath.FromSlash(in.Name)
-			if !filepath.IsAbs(p) && dir != "" {
-				p = filepath.Join(dir, p)
-			}
-			b, err := fsx.ReadFile(ctx, p, fsx.MaxDocSize)
+			b, err := readJudged(ctx, in.Name, dir)
 			if err != nil {
 				errs = append(errs, &gate.InputError{Input: in.Name, Err: fmt.Errorf("gate %s judged it (%s) and the evidence must carry it: %w", r.Gate, in.Digest, err)})
 				continue
@@ -172,6 +169,31 @@ func ReadJudgedInputs(ctx context.Context, results []gate.Result, dir string) ([
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// readJudged reads an input file by its name in a result: a path relative
+// to dir, or "ROLE PATH" as the sbom and vulnerabilities gates name theirs
+// ("sbom dist/app.cdx.json", "report scans/grype.sarif", "vex …").
+func readJudged(ctx context.Context, name, dir string) ([]byte, error) {
+	paths := []string{name}
+	if role, rest, ok := strings.Cut(name, " "); ok && rest != "" && role != "" && strings.Trim(role, "abcdefghijklmnopqrstuvwxyz-") == "" {
+		paths = append(paths, rest)
+	}
+	var first error
+	for _, p := range paths {
+		p = filepath.FromSlash(p)
+		if !filepath.IsAbs(p) && dir != "" {
+			p = filepath.Join(dir, p)
+		}
+		b, err := fsx.ReadFile(ctx, p, fsx.MaxDocSize)
+		if err == nil || !errors.Is(err, os.ErrNotExist) {
+			return b, err
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, first
 }
 
 func isJudgedKind(k string) bool {
