@@ -157,10 +157,11 @@ func ReadJudgedInputs(ctx context.Context, results []gate.Result, dir string) ([
 			continue
 		}
 		for _, in := range r.Inputs {
-			if in.Digest == "" || in.URI != "" {
-				continue
+			local, ok := localURI(in.URI)
+			if in.Digest == "" || !ok {
+				continue // nothing to check it by, or not a local file (a URL, a database)
 			}
-			b, err := readJudged(ctx, in.Name, dir)
+			b, err := readJudged(ctx, local, in.Name, dir)
 			if err != nil {
 				errs = append(errs, &gate.InputError{Input: in.Name, Err: fmt.Errorf("gate %s judged it (%s) and the evidence must carry it: %w", r.Gate, in.Digest, err)})
 				continue
@@ -171,11 +172,32 @@ func ReadJudgedInputs(ctx context.Context, results []gate.Result, dir string) ([
 	return out, errors.Join(errs...)
 }
 
-// readJudged reads an input file by its name in a result: a path relative
-// to dir, or "ROLE PATH" as the sbom and vulnerabilities gates name theirs
-// ("sbom dist/app.cdx.json", "report scans/grype.sarif", "vex …").
-func readJudged(ctx context.Context, name, dir string) ([]byte, error) {
-	paths := []string{name}
+// localURI returns the local file an input's URI names ("" for none): an
+// absolute path or a file:// URL; ok is false for anything else (an
+// https:// source, a database).
+func localURI(uri string) (string, bool) {
+	switch {
+	case uri == "":
+		return "", true
+	case strings.HasPrefix(uri, "file://"):
+		return strings.TrimPrefix(uri, "file://"), true
+	case filepath.IsAbs(uri):
+		return uri, true
+	}
+	return "", false
+}
+
+// readJudged reads an input file: at the local path its URI named when the
+// file is still there (evidence made where the run ran), else by its name
+// in the result: a path relative to dir, or "ROLE PATH" as the sbom and
+// vulnerabilities gates name theirs ("sbom dist/app.cdx.json", "report
+// scans/grype.sarif", "vex …").
+func readJudged(ctx context.Context, local, name, dir string) ([]byte, error) {
+	var paths []string
+	if local != "" {
+		paths = append(paths, local)
+	}
+	paths = append(paths, name)
 	if role, rest, ok := strings.Cut(name, " "); ok && rest != "" && role != "" && strings.Trim(role, "abcdefghijklmnopqrstuvwxyz-") == "" {
 		paths = append(paths, rest)
 	}

@@ -241,3 +241,28 @@ func TestNotRunKindsInTheChecklist(t *testing.T) {
 		t.Errorf("manifest without judged kinds: tests %+v, checks %v", ev.Manifest.Tests, ev.Manifest.Checks)
 	}
 }
+
+func TestJudgedInputsByURI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := []byte(`{"bomFormat":"CycloneDX"}`)
+	p := filepath.Join(dir, "elsewhere.cdx.json")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := kindResult("sbom", KindSBOM, gate.StatusPass, nil)
+	r.Inputs = []gate.Input{
+		// the sbom gate records the file it read as the URI
+		{Name: "sbom dist/app.cdx.json", URI: p, Digest: Digest(data)},
+		{Name: "sbom other.cdx.json", URI: "file://" + p, Digest: Digest(data)},
+		// remote inputs stay references
+		{Name: "sbom from a registry", URI: "https://registry.example/app.cdx.json", Digest: Digest(data)},
+	}
+	got, err := ReadJudgedInputs(context.Background(), []gate.Result{r}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !bytes.Equal(got[0].Data, data) || got[1].Name != "sbom other.cdx.json" {
+		t.Errorf("judged = %+v, want the two local files", got)
+	}
+}
