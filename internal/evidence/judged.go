@@ -161,7 +161,7 @@ func ReadJudgedInputs(ctx context.Context, results []gate.Result, dir string) ([
 			if in.Digest == "" || !ok {
 				continue // nothing to check it by, or not a local file (a URL, a database)
 			}
-			b, err := readJudged(ctx, local, in.Name, dir)
+			b, err := readJudged(ctx, local, in.Name, dir, in.Digest)
 			if err != nil {
 				errs = append(errs, &gate.InputError{Input: in.Name, Err: fmt.Errorf("gate %s judged it (%s) and the evidence must carry it: %w", r.Gate, in.Digest, err)})
 				continue
@@ -172,48 +172,60 @@ func ReadJudgedInputs(ctx context.Context, results []gate.Result, dir string) ([
 	return out, errors.Join(errs...)
 }
 
-// localURI returns the local file an input's URI names ("" for none): an
-// absolute path or a file:// URL; ok is false for anything else (an
-// https:// source, a database).
+// localURI returns the local file an input's URI names ("" for none): a
+// path (as the gate opened it, relative to the working directory) or a
+// file:// URL; ok is false for anything else (an https:// source, a
+// database).
 func localURI(uri string) (string, bool) {
 	switch {
-	case uri == "":
-		return "", true
 	case strings.HasPrefix(uri, "file://"):
 		return strings.TrimPrefix(uri, "file://"), true
-	case filepath.IsAbs(uri):
-		return uri, true
+	case strings.Contains(uri, "://") || strings.HasPrefix(uri, "sqlite:"):
+		return "", false
 	}
-	return "", false
+	return uri, true
 }
 
 // readJudged reads an input file: at the local path its URI named when the
-// file is still there (evidence made where the run ran), else by its name
-// in the result: a path relative to dir, or "ROLE PATH" as the sbom and
+// file is still there with the judged digest (evidence made where the run
+// ran), else by its name in the result: a path relative to dir, or "ROLE PATH" as the sbom and
 // vulnerabilities gates name theirs ("sbom dist/app.cdx.json", "report
 // scans/grype.sarif", "vex …").
-func readJudged(ctx context.Context, local, name, dir string) ([]byte, error) {
+func readJudged(ctx context.Context, local, name, dir, digest string) ([]byte, error) {
 	var paths []string
 	if local != "" {
-		paths = append(paths, local)
+		paths = append(paths, filepath.FromSlash(local))
 	}
-	paths = append(paths, name)
+	byName := []string{name}
 	if role, rest, ok := strings.Cut(name, " "); ok && rest != "" && role != "" && strings.Trim(role, "abcdefghijklmnopqrstuvwxyz-") == "" {
-		paths = append(paths, rest)
+		byName = append(byName, rest)
 	}
-	var first error
-	for _, p := range paths {
+	for _, p := range byName {
 		p = filepath.FromSlash(p)
 		if !filepath.IsAbs(p) && dir != "" {
 			p = filepath.Join(dir, p)
 		}
+		paths = append(paths, p)
+	}
+	// the first file whose digest is the judged one; else the first that
+	// exists, which Create then refuses as changed
+	var found []byte
+	var first error
+	for _, p := range paths {
 		b, err := fsx.ReadFile(ctx, p, fsx.MaxDocSize)
-		if err == nil || !errors.Is(err, os.ErrNotExist) {
-			return b, err
-		}
-		if first == nil {
+		switch {
+		case err == nil && Digest(b) == digest:
+			return b, nil
+		case err == nil && found == nil:
+			found = b
+		case err != nil && !errors.Is(err, os.ErrNotExist):
+			return nil, err
+		case err != nil && first == nil:
 			first = err
 		}
+	}
+	if found != nil {
+		return found, nil
 	}
 	return nil, first
 }

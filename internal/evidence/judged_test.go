@@ -255,6 +255,8 @@ func TestJudgedInputsByURI(t *testing.T) {
 		// the sbom gate records the file it read as the URI
 		{Name: "sbom dist/app.cdx.json", URI: p, Digest: Digest(data)},
 		{Name: "sbom other.cdx.json", URI: "file://" + p, Digest: Digest(data)},
+		// a path relative to the working directory, as the gate opened it
+		{Name: "sbom third.cdx.json", URI: "testdata/judged.cdx.json", Digest: Digest(data)},
 		// remote inputs stay references
 		{Name: "sbom from a registry", URI: "https://registry.example/app.cdx.json", Digest: Digest(data)},
 	}
@@ -262,7 +264,7 @@ func TestJudgedInputsByURI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || !bytes.Equal(got[0].Data, data) || got[1].Name != "sbom other.cdx.json" {
-		t.Errorf("judged = %+v, want the two local files", got)
+	if len(got) != 3 || !bytes.Equal(got[0].Data, data) || got[1].Name != "sbom other.cdx.json" || got[2].Name != "sbom third.cdx.json" {
+		t.Errorf("judged = %+v, want the three local files", got)
 	}
 }
