@@ -132,8 +132,10 @@ func kindLines(ev *Evidence) []string {
 			gates = append(gates, fmt.Sprintf("%s %s", mdEscape(r.Gate), r.Status.Symbol()))
 			for _, in := range r.Inputs {
 				s := fmt.Sprintf("`%s` (`%s`", mdEscape(in.Name), shortDigest(in.Digest))
-				if f := files[[2]string{r.Gate, in.Name}]; f != "" {
+				if f, listed := files[[2]string{r.Gate, in.Name}]; f != "" {
 					s += fmt.Sprintf(", in the bundle as `%s`", mdEscape(f))
+				} else if _, local := localURI(in.URI); listed && local && ev.bundled && in.Digest != "" {
+					s += ", not in the bundle: the file was not where the evidence was made"
 				}
 				inputs = append(inputs, s+")")
 			}

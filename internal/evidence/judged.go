@@ -146,11 +146,14 @@ func judgedFile(gateID, name string) string {
 }
 
 // ReadJudgedInputs reads the local input files of the results' judged
-// kinds (inputs with a digest and no URI), resolving relative names
-// against dir (the policy's directory). A missing or changed file is a
-// *gate.InputError: the evidence must carry what was judged or nothing.
-func ReadJudgedInputs(ctx context.Context, results []gate.Result, dir string) ([]JudgedInput, error) {
-	var out []JudgedInput
+// kinds (inputs with a digest and a local or no URI), where the gate read
+// them or by name relative to dir (the policy's directory). A file that is
+// not there (evidence made on another machine than the run, as the
+// reusable workflow's evidence job is) is returned in missing: the
+// manifest then records its digest without a copy, and the checklist says
+// so. A file that cannot be read (not a regular file, too large) is a
+// *gate.InputError; one whose digest changed is refused by Create.
+func ReadJudgedInputs(ctx context.Context, results []gate.Result, dir string) (judged []JudgedInput, missing []string, err error) {
 	var errs []error
 	for _, r := range results {
 		if !isJudgedKind(r.Kind) {
@@ -162,14 +165,17 @@ func ReadJudgedInputs(ctx context.Context, results []gate.Result, dir string) ([
 				continue // nothing to check it by, or not a local file (a URL, a database)
 			}
 			b, err := readJudged(ctx, local, in.Name, dir, in.Digest)
-			if err != nil {
+			switch {
+			case errors.Is(err, os.ErrNotExist):
+				missing = append(missing, fmt.Sprintf("%s (gate %s, %s)", in.Name, r.Gate, in.Digest))
+			case err != nil:
 				errs = append(errs, &gate.InputError{Input: in.Name, Err: fmt.Errorf("gate %s judged it (%s) and the evidence must carry it: %w", r.Gate, in.Digest, err)})
-				continue
+			default:
+				judged = append(judged, JudgedInput{Gate: r.Gate, Name: in.Name, Data: b})
 			}
-			out = append(out, JudgedInput{Gate: r.Gate, Name: in.Name, Data: b})
 		}
 	}
-	return out, errors.Join(errs...)
+	return judged, missing, errors.Join(errs...)
 }
 
 // localURI returns the local file an input's URI names ("" for none): a

@@ -140,8 +140,9 @@ func TestJudgedInputsInTheBundle(t *testing.T) {
 		}
 	}
 	var err error
-	if o.Judged, err = ReadJudgedInputs(context.Background(), o.Results, dir); err != nil {
-		t.Fatal(err)
+	var missing []string
+	if o.Judged, missing, err = ReadJudgedInputs(context.Background(), o.Results, dir); err != nil || len(missing) != 0 {
+		t.Fatal(err, missing)
 	}
 	if len(o.Judged) != 4 {
 		t.Fatalf("judged %d files, want 4", len(o.Judged))
@@ -205,9 +206,26 @@ func TestJudgedInputsRefused(t *testing.T) {
 	t.Parallel()
 	o, files := judgedOptions(t)
 	dir := t.TempDir()
-	// a missing file: the evidence must carry what was judged, or nothing
-	if _, err := ReadJudgedInputs(context.Background(), o.Results, dir); !errors.Is(err, gate.ErrBadInput) {
-		t.Errorf("missing files: err = %v, want bad input", err)
+	// files not here (evidence made on another machine): recorded by digest
+	// alone, said in the checklist, never an error that stops the evidence
+	judged, missing, err := ReadJudgedInputs(context.Background(), o.Results, dir)
+	if err != nil || len(judged) != 0 || len(missing) != 4 {
+		t.Fatalf("missing files: judged %d, missing %q, err %v; want 4 missing", len(judged), missing, err)
+	}
+	ev, err := Create(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(fileData(ev, ChecklistFile)), "`report scans/grype.sarif` (`sha256:") ||
+		!strings.Contains(string(fileData(ev, ChecklistFile)), "not in the bundle: the file was not where the evidence was made") {
+		t.Errorf("checklist does not say the judged files are not in the bundle:\n%s", fileData(ev, ChecklistFile))
+	}
+	// a directory where a report was: not a file the evidence can carry
+	if err := os.MkdirAll(filepath.Join(dir, "reports", "go-test.json"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadJudgedInputs(context.Background(), o.Results, dir); !errors.Is(err, gate.ErrBadInput) {
+		t.Errorf("a directory: err = %v, want bad input", err)
 	}
 	// a file changed since it was judged
 	o.Judged = []JudgedInput{{Gate: "sbom", Name: "sbom/app.cdx.json", Data: append([]byte("x"), files["sbom/app.cdx.json"]...)}}
@@ -260,11 +278,20 @@ func TestJudgedInputsByURI(t *testing.T) {
 		// remote inputs stay references
 		{Name: "sbom from a registry", URI: "https://registry.example/app.cdx.json", Digest: Digest(data)},
 	}
-	got, err := ReadJudgedInputs(context.Background(), []gate.Result{r}, t.TempDir())
-	if err != nil {
+	got, missing, err := ReadJudgedInputs(context.Background(), []gate.Result{r}, t.TempDir())
+	if err != nil || len(missing) != 0 {
 		t.Fatal(err)
 	}
 	if len(got) != 3 || !bytes.Equal(got[0].Data, data) || got[1].Name != "sbom other.cdx.json" || got[2].Name != "sbom third.cdx.json" {
 		t.Errorf("judged = %+v, want the three local files", got)
 	}
+}
+
+func fileData(ev *Evidence, name string) []byte {
+	for _, f := range ev.Files {
+		if f.Name == name {
+			return f.Data
+		}
+	}
+	return nil
 }
