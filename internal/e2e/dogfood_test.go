@@ -38,8 +38,8 @@ func TestDogfoodPolicy(t *testing.T) {
 	for _, g := range p.Gates {
 		kinds[g.ID] = g.Kind
 	}
-	if kinds["unit-tests"] != testsgate.Kind || kinds["reports"] != "command" {
-		t.Errorf("gates %v; want unit-tests of kind tests after the reports command", kinds)
+	if kinds["unit-tests"] != testsgate.Kind || kinds["reports"] != "command" || kinds["sbom"] != "sbom" || kinds["vulnerabilities"] != "vulnerabilities" {
+		t.Errorf("gates %v; want unit-tests, sbom and vulnerabilities gates after the reports command", kinds)
 	}
 	mk, err := os.ReadFile(filepath.Join(repoRoot, "Makefile"))
 	if err != nil {
