@@ -7,7 +7,7 @@ LDFLAGS := -X github.com/maestro-conductor/releasegate/internal/cli.Version=$(VE
 # Where `make test` keeps the env of the services it started.
 SERVICES_ENV := $(or $(TMPDIR),/tmp)/releasegate-services.env
 
-.PHONY: screenshots release-snapshot all build demo test test-go services oracles lint tidy docs fuzz bench clean
+.PHONY: screenshots release-snapshot all build demo test test-go services oracles lint tidy docs fuzz bench clean dogfood dogfood-reports
 
 all: build
 
@@ -16,6 +16,24 @@ build: ## build bin/releasegate
 
 demo: build ## run the whole release gate on embedded defaults against the built-in demo service
 	$(BIN) demo
+
+# releasegate's own release evidence (issue 22): its SBOM, its go test -json
+# report and a govulncheck report against the vulnerability database
+# snapshot in testdata/vulndb (offline), judged by the release policy's
+# tests, sbom and vulnerabilities gates. Too slow for `make test` (the SBOM
+# tool and the source scan take minutes); the e2e test TestDogfoodPieces
+# runs each piece on a small package.
+DOGFOOD := dogfood
+dogfood-reports: build ## write releasegate's SBOM, go test -json and offline govulncheck report into dogfood/
+	@mkdir -p $(DOGFOOD)
+	@# the SBOM names the binary by its digest (its main component's version and purl), which the sbom gate binds it by
+	$(GO) tool -modfile=tools/go.mod cyclonedx-gomod bin -json -noserial -version sha256:$$(sha256sum $(BIN) | cut -d' ' -f1) -output $(DOGFOOD)/releasegate.cdx.json $(BIN)
+	@# go test's exit status is not the verdict: the tests gate judges the report, which records failures
+	$(GO) test -short -json ./... > $(DOGFOOD)/go-test.json || test -s $(DOGFOOD)/go-test.json
+	$(GO) tool -modfile=tools/go.mod govulncheck -db file://$(CURDIR)/testdata/vulndb -format json ./... > $(DOGFOOD)/govulncheck.json
+
+dogfood: build ## gate releasegate on its own reports: the release policy's jobs group (vet, actionlint, the reports, tests, sbom, vulnerabilities)
+	RELEASE_VERSION=$(VERSION) RELEASEGATE_BIN_SHA256=$$(sha256sum $(BIN) | cut -d' ' -f1) $(BIN) run --policy .github/release-policy.yml --only jobs --out $(DOGFOOD)/results
 
 services: ## install and start what the tests need (PostgreSQL, Prometheus, Chromium, ...)
 	@: > $(SERVICES_ENV)

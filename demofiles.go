@@ -13,6 +13,7 @@ import "embed"
 //
 //go:embed examples/demo/release-policy.yml examples/demo/failing-policy.yml
 //go:embed examples/demo/metrics.om examples/demo/rules examples/demo/scripts
+//go:embed examples/demo/reports examples/demo/supply-chain
 //go:embed examples/budget/usage-report.csv
 //go:embed testdata/provenance/gha_generic/binary-linux-amd64-push-v14
 //go:embed testdata/provenance/gha_generic/binary-linux-amd64-push-v14.intoto.jsonl

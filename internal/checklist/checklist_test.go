@@ -63,7 +63,7 @@ func TestBuiltinHasEveryBlank(t *testing.T) {
 			labels[b.Label] = true
 		}
 	}
-	if got, want := strings.Join(ids, " "), "provenance abuse cost privacy slo infra evidence pre-deploy rollback rollout sign-off metrics"; got != want {
+	if got, want := strings.Join(ids, " "), "provenance abuse cost privacy slo infra evidence tests pre-deploy rollback rollout sign-off metrics"; got != want {
 		t.Errorf("sections %q, want %q", got, want)
 	}
 	for _, l := range []string{"Records migrated (entries in the v2 ledger)", "Migration checksum", "Genesis hash", "Latest hash", "Attestation URI",
@@ -71,7 +71,9 @@ func TestBuiltinHasEveryBlank(t *testing.T) {
 		"abuseguard_throttles_total per test tenant", "429 count", "Complexity score", "Malformed payloads rejected (status answered)",
 		"Abuse audit entries", "Forecast error %", "Light-tenant p95", "RTBF seconds", "RTBF records processed", "Audit entries", "Risk level",
 		"5m burn rate", "1h burn rate", "SLO compliance %", "Violating tenants", "Rules active", "Dashboard id", "Performance baseline p50",
-		"Performance baseline p95", "Performance baseline error rate", "Canary error-rate delta", "Canary latency delta", "Total deploy time"} {
+		"Performance baseline p95", "Performance baseline error rate", "Canary error-rate delta", "Canary latency delta", "Total deploy time",
+		"Functional test results (passing)", "Tests run to a verdict", "Failed", "In error", "Skipped", "Flaky (passed on a rerun)",
+		"Required suites present", "Test report files", "Performance test results (synthetic checks within SLO)"} {
 		if !labels[l] {
 			t.Errorf("no box %q", l)
 		}

@@ -37,10 +37,13 @@ func TestDemoPolicies(t *testing.T) {
 		inStderr []string
 	}{
 		{"the demo policy passes", "../../examples/demo/release-policy.yml", ExitOK,
-			[]string{"16 gates: 16 pass", "✅ PASSED  ledger-chain", "3 tenant chains intact, 3003 entries", "✅ PASSED  slsa-provenance",
+			[]string{"19 gates: 19 pass", "✅ PASSED  ledger-chain", "✅ PASSED  unit-tests", "3 tenant chains intact, 3003 entries", "✅ PASSED  slsa-provenance",
 				"# Release checklist: demo-service v1.4.0", "**Result: PASSED ✅**",
 				"- [x] ✅ **5m burn rate**: acme 0.1× · globex 0.4× · initech 0× — _error-budget_", "- [x] ✅ **Rekor log index**: gha_generic-binary-linux-amd64-v14 174298180 — _slsa-provenance_",
-				"- [ ] ➖ **Canary latency delta**: not checked by this policy", "| Release manager | _____ | _____ | _____ |"},
+				"- [ ] ➖ **Canary latency delta**: not checked by this policy", "| Release manager | _____ | _____ | _____ |",
+				"- [x] ✅ **Functional test results (passing)**: 54 — _unit-tests_", "`tests_passed: true`; gates unit-tests ✅; 54 passing",
+				"in the bundle as `inputs/unit-tests/go-test.json`", "`sbom_scan_passed: true`", "`security_scan_passed: true`",
+				"in the bundle as `inputs/vulnerabilities/example-package.openvex.json`", "in the bundle as `inputs/sbom/centos-7.cdx.json`"},
 			[]string{"verificationResult: PASSED", "PASSED: signature"}},
 		{"the failing demo policy blocks the release on the slow job", "../../examples/demo/failing-policy.yml", ExitFail,
 			[]string{"ran past its deadline of 1s and was killed", "**Result: FAILED ❌**", "- [ ] ❌ **RTBF seconds**: ", "❌ — _rtbf-job_"},

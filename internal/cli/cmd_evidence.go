@@ -36,6 +36,13 @@ attestations and the GitHub run context, and writes to --out:
   report.html, checklist.md  for people (the checklist's template: --template FILE;
                              its sign-off: --approvals FILE or RELEASEGATE_APPROVALS)
   evidence-V.tar.gz          all of it, reproducible byte for byte
+The files the sbom, vulnerabilities and tests gates judged (SBOMs, VEX
+documents, scan and test reports) go into the bundle under inputs/GATE/, read
+where the gate read them or relative to the policy file, and refused when
+their digest is not the one the gate recorded (one not found is recorded by
+digest alone, with a warning); the manifest's checks carry sbom_scan_passed,
+security_scan_passed and tests_passed (true only when every gate of the kind has status pass; false when none ran)
+and its tests: section the test totals.
 The VSA says PASSED only when every required gate passed; a required gate
 without a result (--require) makes it FAILED with the reason.
 
@@ -238,6 +245,16 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 	}
 	if opts.Attestations, err = readInputs(attestations); err != nil {
 		return badInput(o, "evidence create", err)
+	}
+	// the SBOMs, VEX documents, scan and test reports the gates judged, by
+	// their names relative to the policy file, checked against the digests
+	// the gates recorded (in evidence.Create)
+	var missing []string
+	if opts.Judged, missing, err = evidence.ReadJudgedInputs(ctx, opts.Results, judgedDir(in.policyPath, opts.PolicyRef.Name)); err != nil {
+		return badInput(o, "evidence create", err)
+	}
+	for _, m := range missing {
+		fmt.Fprintf(o.Stderr, "releasegate evidence create: %s is not here; the manifest records its digest without a copy (make the evidence where the gates ran to carry it)\n", m)
 	}
 	opts.VerifiedLevels, opts.ResourceURI, opts.PolicyURI = levels, resource, policyURI
 	signer, code := evidenceSigner(ctx, o, &kl, keyPath, pubPath)
@@ -565,4 +582,13 @@ func firstNonEmptyStr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// judgedDir is the directory the gates resolved their relative input names
+// against: the policy file's, from --policy or else the report's policy.
+func judgedDir(policyFlag, reportPolicy string) string {
+	if p := firstNonEmptyStr(policyFlag, reportPolicy); p != "" {
+		return filepath.Dir(p)
+	}
+	return "."
 }

@@ -105,6 +105,58 @@ func evidenceLines(ev *Evidence) []string {
 		tick, sym = "x", "✅"
 	}
 	out = append(out, fmt.Sprintf("- [%s] %s **Test evidence**: %d of %d required gates passed", tick, sym, requiredPassed(m), len(m.Required)))
+	return append(out, kindLines(ev)...)
+}
+
+// kindLines are the evidence lines of the judged kinds: the SBOM, the
+// security scan and the test reports, each with its manifest check, the
+// gates that answered it and the files they judged (with their bundle
+// copies); a kind no gate checked says "not run" and is never ticked.
+func kindLines(ev *Evidence) []string {
+	m := ev.Manifest
+	files := map[[2]string]string{}
+	for _, in := range m.Inputs {
+		files[[2]string{in.Gate, in.Name}] = in.File
+	}
+	var out []string
+	for _, kl := range []struct{ label, key, kind string }{
+		{"SBOM generated", CheckSBOMScanPassed, KindSBOM},
+		{"Security scan reports clean", CheckSecurityScanPassed, KindVulnerabilities},
+		{"Test reports", CheckTestsPassed, KindTests},
+	} {
+		var gates, inputs []string
+		for _, r := range ev.Report.Results {
+			if r.Kind != kl.kind {
+				continue
+			}
+			gates = append(gates, fmt.Sprintf("%s %s", mdEscape(r.Gate), r.Status.Symbol()))
+			for _, in := range r.Inputs {
+				s := fmt.Sprintf("`%s` (`%s`", mdEscape(in.Name), shortDigest(in.Digest))
+				if f, listed := files[[2]string{r.Gate, in.Name}]; f != "" {
+					s += fmt.Sprintf(", in the bundle as `%s`", mdEscape(f))
+				} else if _, local := localURI(in.URI); listed && local && ev.bundled && in.Digest != "" {
+					s += ", not in the bundle: the file was not where the evidence was made"
+				}
+				inputs = append(inputs, s+")")
+			}
+		}
+		if len(gates) == 0 {
+			out = append(out, fmt.Sprintf("- [ ] ➖ **%s**: not run (no gate of kind %s); `%s: false`", kl.label, kl.kind, kl.key))
+			continue
+		}
+		tick, sym := " ", "❌"
+		if m.Checks[kl.key] {
+			tick, sym = "x", "✅"
+		}
+		line := fmt.Sprintf("- [%s] %s **%s**: `%s: %t`; gates %s", tick, sym, kl.label, kl.key, m.Checks[kl.key], strings.Join(gates, ", "))
+		if kl.kind == KindTests && m.Tests != nil {
+			line += "; " + m.Tests.String()
+		}
+		if len(inputs) > 0 {
+			line += "; judged " + strings.Join(inputs, ", ")
+		}
+		out = append(out, line)
+	}
 	return out
 }
 
@@ -321,6 +373,8 @@ func Checklist(o Options) (string, error) {
 	for _, a := range o.Artifacts {
 		m.Artifacts = append(m.Artifacts, Artifact{Name: a.Name, Digest: Digest(a.Data)})
 	}
+	m.Checks = map[string]bool{}
+	addKindChecks(m, o.Results)
 	m.ReleaseMetrics = ReleaseMetrics(rep)
 	var b strings.Builder
 	err := WriteChecklist(&b, &Evidence{Manifest: m, Report: rep, Checklist: o.fill(rep.Results)})

@@ -112,6 +112,11 @@ type Options struct {
 	// Approvals are the environment reviews that fill the checklist's
 	// sign-off rows; without any, the rows stay open.
 	Approvals []checklist.Approval
+	// Judged are the input files the gates of the judged kinds (sbom,
+	// vulnerabilities, tests) read, included byte for byte under
+	// inputs/<gate>/ once each matches the digest its gate recorded (see
+	// ReadJudgedInputs).
+	Judged []JudgedInput
 }
 
 // ErrLiteralSecret means a file included byte for byte (the policy, an
@@ -128,6 +133,9 @@ func (o *Options) redact() error {
 	verbatim := append([]Input(nil), o.Attestations...)
 	if o.Policy != nil {
 		verbatim = append(verbatim, *o.Policy)
+	}
+	for _, j := range o.Judged {
+		verbatim = append(verbatim, Input{Name: j.Name, Data: j.Data})
 	}
 	for _, in := range verbatim {
 		if o.Secrets.String(string(in.Data)) != string(in.Data) {
@@ -309,6 +317,10 @@ func CreateContext(ctx context.Context, o Options) (*Evidence, error) {
 	m.Policy = files.addPolicy(o)
 	rep, repJSON, err := files.addResults(m, o.Tool, results, required)
 	if err != nil {
+		return nil, err
+	}
+	addKindChecks(m, results)
+	if err := files.addJudged(m, o.Judged); err != nil {
 		return nil, err
 	}
 	subjects := files.addAttestations(m, o, repJSON)

@@ -27,8 +27,15 @@ type Manifest struct {
 	GitHub    *GitHubContext `yaml:"github,omitempty"`
 	Policy    PolicyRef      `yaml:"policy"`
 	Artifacts []Artifact     `yaml:"artifacts"`
-	// Checks maps each gate id to whether it passed.
+	// Checks maps each gate id to whether it passed, and the keys
+	// sbom_scan_passed, security_scan_passed and tests_passed to whether
+	// every gate of kind sbom, vulnerabilities and tests has status pass
+	// (false when no gate of the kind ran: "not run" is never a pass; false
+	// on a warning).
 	Checks map[string]bool `yaml:"checks"`
+	// Tests are the test totals of the gates of kind tests; absent when
+	// no such gate ran.
+	Tests *TestTotals `yaml:"tests,omitempty"`
 	// Required lists the gates that must pass for the release to pass.
 	Required []string     `yaml:"required"`
 	Gates    []GateRecord `yaml:"gates"`
@@ -102,6 +109,9 @@ type InputRef struct {
 	Name   string `yaml:"name"`
 	URI    string `yaml:"uri,omitempty"`
 	Digest string `yaml:"digest,omitempty"`
+	// File is the input's copy in the bundle (SBOMs, VEX documents, scan
+	// and test reports: the judged kinds), when it was included.
+	File string `yaml:"file,omitempty"`
 }
 
 // FileRef is a file in the bundle and its digest.

@@ -1,0 +1,3 @@
+package all
+
+import _ "github.com/maestro-conductor/releasegate/internal/gates/tests"
