@@ -30,7 +30,7 @@ dogfood-reports: build ## write releasegate's SBOM, go test -json and offline go
 	$(GO) tool -modfile=tools/go.mod cyclonedx-gomod bin -json -noserial -version sha256:$$(sha256sum $(BIN) | cut -d' ' -f1) -output $(DOGFOOD)/releasegate.cdx.json $(BIN)
 	@# go test's exit status is not the verdict: the tests gate judges the report, which records failures
 	$(GO) test -short -json ./... > $(DOGFOOD)/go-test.json || test -s $(DOGFOOD)/go-test.json
-	$(GO) tool -modfile=tools/go.mod govulncheck -db file://$(CURDIR)/testdata/vulndb -format json ./... > $(DOGFOOD)/govulncheck.json
+	$(GO) tool -modfile=tools/go.mod govulncheck -db file://$(CURDIR)/testdata/vulndb -format json ./cmd/releasegate > $(DOGFOOD)/govulncheck.json
 
 dogfood: build ## gate releasegate on its own reports: the release policy's jobs group (vet, actionlint, the reports, tests, sbom, vulnerabilities)
 	RELEASE_VERSION=$(VERSION) RELEASEGATE_BIN_SHA256=$$(sha256sum $(BIN) | cut -d' ' -f1) $(BIN) run --policy .github/release-policy.yml --only jobs --out $(DOGFOOD)/results
