@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -129,6 +130,17 @@ func (g *Gate) loadVerifier(ctx context.Context) (*provenance.Verifier, gate.Inp
 
 // artifact adds the checks of one artifact and returns its details.
 func (g *Gate) artifact(ctx context.Context, a Artifact, v *provenance.Verifier, res *gate.Result) map[string]any {
+	if a.File != "" {
+		path := g.path(a.File)
+		digest, err := fileDigest(ctx, path)
+		if err != nil {
+			res.Add(gate.Check{Name: a.Name + ": artifact file", Status: gate.StatusFail, Expected: "a readable released file to take the digest of",
+				Message: fmt.Sprintf("%s: %v; build the artifact before this gate runs (needs:) or give its digest", path, err)})
+			return map[string]any{"name": a.Name, "file": a.File}
+		}
+		a.Digest = digest
+		res.Inputs = append(res.Inputs, gate.Input{Name: "artifact " + a.Name, URI: path, Digest: digest})
+	}
 	d := map[string]any{"name": a.Name, "digest": a.Digest}
 	var doc *sbom.Document
 	if a.Attestation != "" {
@@ -307,4 +319,19 @@ func trim(list []string, n int) string {
 		return strings.Join(list, ", ")
 	}
 	return strings.Join(list[:n], ", ") + fmt.Sprintf(" and %d more", len(list)-n)
+}
+
+// fileDigest is the sha256:<hex> digest of a released file, read as a
+// stream (a binary or an archive may be large).
+func fileDigest(ctx context.Context, path string) (string, error) {
+	f, err := fsx.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fsx.NewReader(ctx, f)); err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

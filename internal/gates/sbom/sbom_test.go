@@ -2,6 +2,8 @@ package sbom
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -126,6 +128,46 @@ func TestGate(t *testing.T) {
 	}
 }
 
+// TestArtifactFile: an artifact named by its file is bound by the file's
+// SHA-256, as a binary built in the same job is.
+func TestArtifactFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "app")
+	if err := os.WriteFile(bin, []byte("the released binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("the released binary"))
+	doc := `{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,
+"metadata":{"component":{"type":"application","name":"app","version":"1.0.0","hashes":[{"alg":"SHA-256","content":"` + hex.EncodeToString(sum[:]) + `"}]}},
+"components":[{"type":"library","name":"lib","version":"1.2.3","purl":"pkg:golang/example.com/lib@v1.2.3"}]}`
+	sbomPath := filepath.Join(dir, "app.cdx.json")
+	if err := os.WriteFile(sbomPath, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := func(file string) Spec {
+		return Spec{MinComponents: 1, RequireFields: []string{"version", "purl"},
+			Artifacts: []Artifact{{Name: "app", File: file, SBOM: sbomPath}}}
+	}
+	res := run(t, spec(bin))
+	if res.Status != gate.StatusPass {
+		t.Fatalf("status %s, want pass: %s", res.Status, dump(res))
+	}
+	if res.Inputs[0].URI != bin || res.Inputs[0].Digest != "sha256:"+hex.EncodeToString(sum[:]) {
+		t.Fatalf("inputs %+v, want the artifact file with its digest first", res.Inputs)
+	}
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("another build"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if f := failing(run(t, spec(other))); len(f) != 1 || !strings.Contains(f[0], "is the SBOM of another artifact") {
+		t.Fatalf("another file: failing %q, want the SBOM of another artifact", f)
+	}
+	if f := failing(run(t, spec(filepath.Join(dir, "missing")))); len(f) != 1 || !strings.Contains(f[0], "build the artifact before this gate runs") {
+		t.Fatalf("a missing file: failing %q, want it named with what to do", f)
+	}
+}
+
 func TestInputsAndDetails(t *testing.T) {
 	t.Parallel()
 	res := run(t, good())
@@ -147,6 +189,7 @@ func TestBadPolicy(t *testing.T) {
 	}{
 		{"no artifacts", func(s *Spec) { s.Artifacts = nil }, "artifacts"},
 		{"no digest", func(s *Spec) { s.Artifacts[0].Digest = "" }, "artifacts[0].digest"},
+		{"digest and file", func(s *Spec) { s.Artifacts[0].File = "bin/app" }, "artifacts[0].file"},
 		{"neither sbom nor attestation", func(s *Spec) { s.Artifacts[0].SBOM = "" }, "artifacts[0].sbom"},
 		{"both sbom and attestation", func(s *Spec) { s.Artifacts[0].Attestation = "a.sigstore.json" }, "artifacts[0].attestation"},
 		{"an unknown field", func(s *Spec) { s.RequireFields = []string{"colour"} }, "require-fields[0]"},

@@ -40,7 +40,9 @@ type Artifact struct {
 	// Name names it in checks.
 	Name string `yaml:"name" required:"true" doc:"the artifact's name in checks"`
 	// Digest is its sha256 digest.
-	Digest string `yaml:"digest" required:"true" doc:"the artifact's digest, sha256:<64 hex>, that the SBOM must name (CycloneDX metadata.component hashes, purl or Trivy's ImageID/RepoDigest; SPDX described package checksum, purl or version) or that the attestation's subject must carry"`
+	Digest string `yaml:"digest" doc:"the artifact's digest, sha256:<64 hex>, that the SBOM must name (CycloneDX metadata.component hashes, purl or Trivy's ImageID/RepoDigest; SPDX described package checksum, purl or version) or that the attestation's subject must carry"`
+	// File is the artifact itself, whose SHA-256 is its digest.
+	File string `yaml:"file" doc:"instead of digest: the released file itself, relative to the policy file; its SHA-256 is the digest (for a binary built in the same job)"`
 	// SBOM is the SBOM file.
 	SBOM string `yaml:"sbom" doc:"the SBOM, CycloneDX JSON 1.4–1.7 or SPDX 2.3 JSON, relative to the policy file; it must name the digest itself"`
 	// Attestation is a Sigstore bundle carrying the SBOM.
@@ -91,7 +93,12 @@ func (s Spec) Validate() []error {
 			field(at+".name", fmt.Errorf("%q names two artifacts; expected unique names", a.Name))
 		}
 		names[a.Name] = true
-		if !digestPattern.MatchString(a.Digest) {
+		switch {
+		case a.Digest == "" && a.File == "":
+			field(at+".digest", errors.New("required: the artifact's sha256:<64 hex>, or file: the artifact itself"))
+		case a.Digest != "" && a.File != "":
+			field(at+".file", errors.New("digest and file: set one; the file's SHA-256 is its digest"))
+		case a.File == "" && !digestPattern.MatchString(a.Digest):
 			field(at+".digest", fmt.Errorf("%q: expected sha256:<64 lowercase hex>", a.Digest))
 		}
 		switch {
