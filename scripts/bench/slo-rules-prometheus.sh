@@ -90,6 +90,7 @@ for f in "$STATE"/om/day*.om; do
   promtool tsdb create-blocks-from openmetrics -q "$f" "$STATE/data" >&2
   rm -f "$f"
 done
+rmdir "$STATE/om"
 
 # pick REGEX FILE...: the recording rules of FILEs whose name matches REGEX,
 # as one rule group (YAML lists cut by indentation; both files are block
@@ -150,7 +151,8 @@ backfill rules-remaining "$LAST" '^slo:period_error_budget_remaining:ratio$' "$R
 # wait until the block count has not changed for 90 seconds before measuring.
 prev=-1 same=0
 for _ in $(seq 180); do
-  n=$(find "$STATE/data" -maxdepth 2 -name meta.json | wc -l)
+  # (compaction removes blocks while find walks them)
+  n=$( (find "$STATE/data" -maxdepth 2 -name meta.json 2>/dev/null || true) | wc -l)
   if [ "$n" = "$prev" ]; then same=$((same + 1)); else same=0; fi
   [ "$same" -ge 9 ] && break
   prev=$n
