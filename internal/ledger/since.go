@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -159,16 +160,34 @@ func (s *Store) ExtendCheckpoint(ctx context.Context, prev Checkpoint, day strin
 	if err != nil {
 		return Extension{}, err
 	}
-	first, last, ok, err := s.SeqRange(ctx, c.Tenant, from, to)
+	head, ok, err := s.Head(ctx, c.Tenant)
 	if err != nil {
 		return Extension{}, err
 	}
-	if !ok {
-		return Extension{}, fmt.Errorf("%w: tenant %s has no entries on %s", ErrEmpty, c.Tenant, day)
+	if !ok || head.Seq < prev.Size {
+		return Extension{}, fmt.Errorf("%w: %w: tenant %s: the checkpoint of %s covers %d entries, the ledger has %d; the database was rolled back or the chain cut after signing",
+			ErrRootMismatch, ErrRollback, c.Tenant, prev.Day, prev.Size, head.Seq)
 	}
-	if first <= prev.Size {
-		return Extension{}, fmt.Errorf("%w: the previous checkpoint (%s, size %d) already covers seq %d of %s; give an earlier day's checkpoint",
-			ErrBadCheckpoint, prev.Day, prev.Size, first, day)
+	if t, err := s.timeAt(ctx, c.Tenant, prev.Size); err != nil {
+		return Extension{}, err
+	} else if !t.Before(from) {
+		return Extension{}, fmt.Errorf("%w: the previous checkpoint (%s, size %d) ends on or after %s; give an earlier day's checkpoint",
+			ErrBadCheckpoint, prev.Day, prev.Size, day)
+	}
+	// Times never go back within a tenant (the verifier checks it on every
+	// entry it reads), so the day's first and last seq are found by binary
+	// search after prev, in O(log n) lookups rather than a scan.
+	first, err := s.firstAtOrAfter(ctx, c.Tenant, prev.Size+1, head.Seq, from)
+	if err != nil {
+		return Extension{}, err
+	}
+	end, err := s.firstAtOrAfter(ctx, c.Tenant, first, head.Seq, to)
+	if err != nil {
+		return Extension{}, err
+	}
+	last := end - 1
+	if first > last {
+		return Extension{}, fmt.Errorf("%w: tenant %s has no entries on %s", ErrEmpty, c.Tenant, day)
 	}
 	c.DayFirst, c.DayLast, c.Size = first, last, last
 	tb, err := TreeFrom(prev.Size, prev.Frontier)
@@ -233,4 +252,35 @@ func (s *Store) scanFrom(ctx context.Context, prev Checkpoint, to int64, fn func
 		return fmt.Errorf("%w: tenant %s: read up to seq %d, expected %d", ErrBrokenChain, prev.Tenant, rep.To, to)
 	}
 	return nil
+}
+
+// timeAt returns the time of a tenant's entry seq.
+func (s *Store) timeAt(ctx context.Context, tenant string, seq int64) (time.Time, error) {
+	ts := tsScan{d: s.dialect}
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT ts FROM ledger_chain WHERE tenant = $1 AND seq = $2`), tenant, seq).Scan(ts.target())
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("%w: tenant %s seq %d: expected entries up to the head, found none at %d", ErrBrokenChain, tenant, seq, seq)
+	}
+	if err != nil {
+		return time.Time{}, s.dbErr("read an entry's time", err)
+	}
+	return ts.time(), nil
+}
+
+// firstAtOrAfter returns the least seq in lo..hi whose time is at or after
+// t, or hi+1 when there is none, assuming times do not go back.
+func (s *Store) firstAtOrAfter(ctx context.Context, tenant string, lo, hi int64, t time.Time) (int64, error) {
+	for lo <= hi {
+		mid := lo + (hi-lo)/2
+		mt, err := s.timeAt(ctx, tenant, mid)
+		if err != nil {
+			return 0, err
+		}
+		if mt.Before(t) {
+			lo = mid + 1
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo, nil
 }
