@@ -151,7 +151,7 @@ func TestLedgerAppendRetriesLostRaces(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		_, retries, err := appendRetrying(ctx, st, recs, backoff{Attempts: 3, First: time.Millisecond, Max: 2 * time.Millisecond})
+		_, retries, err := st.AppendRetrying(ctx, recs, ledger.Backoff{Attempts: 3, First: time.Millisecond, Max: 2 * time.Millisecond})
 		if !errors.Is(err, ledger.ErrConflict) || retries != 2 || ledgerExit(err) != ExitError {
 			t.Errorf("appendRetrying under a held lock = %d retries, %v (exit %d); want 2 retries, ErrConflict, exit %d", retries, err, ledgerExit(err), ExitError)
 		}
@@ -167,7 +167,7 @@ func TestLedgerAppendRetriesLostRaces(t *testing.T) {
 		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, _, err = appendRetrying(cctx, st, recs, backoff{Attempts: 1000, First: 10 * time.Millisecond, Max: 50 * time.Millisecond})
+		_, _, err = st.AppendRetrying(cctx, recs, ledger.Backoff{Attempts: 1000, First: 10 * time.Millisecond, Max: 50 * time.Millisecond})
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second || ledgerExit(err) == ExitBadInput {
 			t.Errorf("appendRetrying past its deadline = %v after %v; want the deadline within a few tries", err, time.Since(start))
 		}
