@@ -109,6 +109,11 @@ func (s *Store) verifyFrom(ctx context.Context, c Checkpoint, tenant string) (Si
 	if r.Break == nil {
 		r.Root, r.Frontier = tb.Root(), tb.Frontier()
 	}
+	if g, ok, err := s.Get(ctx, c.Tenant, 1); err != nil {
+		return r, err
+	} else if ok {
+		r.Genesis = g.Hash
+	}
 	return r, nil
 }
 
