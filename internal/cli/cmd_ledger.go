@@ -23,9 +23,10 @@ import (
 )
 
 const ledgerUsage = `Usage:
-  releasegate ledger migrate      [--db DSN] [--down]
+  releasegate ledger migrate      [--db DSN] [--down | --partitions N]
   releasegate ledger append       [--db DSN] [--tenant T] [--kind K] < records.jsonl
-  releasegate ledger verify       [--db DSN] [--tenant T]... [--limit N] [--format text|json|markdown]
+  releasegate ledger verify       [--db DSN] [--tenant T]... [--limit N | --since CHECKPOINT --pub FILE]
+                                  [--format text|json|markdown]
   releasegate ledger root         [--db DSN] --date YYYY-MM-DD --key FILE [--tenant T]... [--anchor] [--out DIR]
                                   [--keyless [--identity-token-file FILE] [--fulcio-url URL] [--rekor-url URL]]
   releasegate ledger verify-root  [--db DSN] --checkpoint FILE --pub FILE
@@ -57,6 +58,13 @@ Rekor; network) into DIR/<tenant>-<date>.checkpoint.sigstore.json; verify-root
 --bundle checks that bundle offline against a trusted_root.json and the signer
 identity, and that it signs exactly the --checkpoint file. The checkpoint itself
 is not anchored in Rekor.
+verify --since CHECKPOINT (a checkpoint file of ledger root, or its --out directory:
+each tenant's latest) checks the signature, that the ledger still has the signed head
+entry, then only the entries after it; a full verify reads every entry. Each day's
+root is extended from the previous day's checkpoint in --out (or anchored in the
+chain) when there is one, and the consistency proof between the two is written to
+DIR/<tenant>-<date>.consistency.json. migrate --partitions N (PostgreSQL) lays the
+chain out in N hash partitions by tenant; --partitions 0 makes it one table again.
 prove prints an RFC 6962 inclusion proof (--inclusion, the default) or consistency
 proof (--consistency) as JSON that golang.org/x/mod/sumdb/tlog's CheckRecord and
 CheckTree verify (docs/ledger.md shows the Go an auditor runs); verify-proof checks
@@ -161,14 +169,27 @@ func ledgerFail(o *IO, err error) int {
 func ledgerMigrate(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
 	db := dbFlag(o, fs)
 	down := fs.Bool("down", false, "migrate back to schema v1 (without loss)")
+	parts := fs.Int("partitions", -1, "PostgreSQL: lay the v2 chain out in N hash partitions by tenant (0: one plain table)")
 	if code, ok := Parse(fs, args); !ok {
 		return code
+	}
+	if *down && *parts >= 0 {
+		fmt.Fprintln(o.Stderr, "releasegate ledger migrate: --down and --partitions: expected one of them")
+		return ExitBadInput
 	}
 	st, code := openLedger(ctx, o, *db)
 	if st == nil {
 		return code
 	}
 	defer st.Close()
+	if *parts >= 0 {
+		rep, err := st.Partition(ctx, *parts)
+		if err != nil {
+			return ledgerFail(o, err)
+		}
+		fmt.Fprintf(o.Stdout, "ledger_chain: %d → %d partitions, %d entries moved\n", rep.From, rep.To, rep.Rows)
+		return ExitOK
+	}
 	rep, err := st.Migrate(ctx, *down)
 	if err != nil {
 		return ledgerFail(o, err)
@@ -225,12 +246,20 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 	fs.Var(&tenants, "tenant", "tenant to verify (repeatable; default: every tenant, in parallel)")
 	limit := fs.Int64("limit", 0, "verify only each tenant's latest N entries and their link to the entry before")
 	minEntries := fs.Int64("min-entries", 1, "the least number of entries each tenant must have")
+	since := fs.String("since", "", "verify only after this signed checkpoint (a file of ledger root, or its --out directory: each tenant's latest)")
+	pub := fs.String("pub", "", "with --since: the checkpoints' verifier key file")
 	var out OutputOptions
 	addOutputFlags(fs, &out)
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
-	spec := gledger.Spec{DB: *db, Tenants: tenants, Limit: *limit, MinEntries: *minEntries, RequireCheckpoint: "none"}
+	for name, path := range map[string]string{"since": *since, "pub": *pub} {
+		if _, err := os.Stat(path); path != "" && err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate ledger verify: --%s: %v\n", name, err)
+			return ExitBadInput
+		}
+	}
+	spec := gledger.Spec{DB: *db, Tenants: tenants, Limit: *limit, MinEntries: *minEntries, RequireCheckpoint: "none", Since: *since, PublicKey: *pub}
 	openLedgerSecrets(o, *db)
 	m := gate.Meta{ID: "ledger", Kind: gledger.Kind, Group: "provenance", Required: true}
 	g, err := gledger.New(m, spec, gate.Env{Getenv: o.Getenv, Logf: o.Logf})
