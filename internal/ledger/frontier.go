@@ -72,11 +72,28 @@ func frontierNodes(n int64) (starts, sizes []int64) {
 // range, so a day's proof costs that day's leaves. The proof is in the
 // order tlog.CheckTree takes.
 func ProveFromFrontier(m int64, frontier []Hash, newLeaves []Hash) ([]Hash, error) {
+	return proveFrom(m, frontier, m+int64(len(newLeaves)), func(a, b int64) Hash { return RootOf(newLeaves[a-m : b-m]) })
+}
+
+// proofNodes lists the leaf ranges [a, b) after m whose hashes the
+// consistency proof from m to n needs, in proof order.
+func proofNodes(m, n int64) [][2]int64 {
+	var out [][2]int64
+	proveFrom(m, make([]Hash, bits.OnesCount64(uint64(m))), n, func(a, b int64) Hash {
+		out = append(out, [2]int64{a, b})
+		return Hash{}
+	})
+	return out
+}
+
+// proveFrom builds the consistency proof from m to n leaves with the old
+// compact range and newHash, which hashes a leaf range wholly after m.
+func proveFrom(m int64, frontier []Hash, n int64, newHash func(a, b int64) Hash) ([]Hash, error) {
 	if _, err := TreeFrom(m, frontier); err != nil {
 		return nil, err
 	}
-	if m < 1 {
-		return nil, fmt.Errorf("%w: no consistency proof from an empty tree", ErrBadProof)
+	if m < 1 || n < m {
+		return nil, fmt.Errorf("%w: no consistency proof from a tree of %d to one of %d", ErrBadProof, m, n)
 	}
 	starts, sizes := frontierNodes(m)
 	old := map[[2]int64]Hash{}
@@ -86,7 +103,7 @@ func ProveFromFrontier(m int64, frontier []Hash, newLeaves []Hash) ([]Hash, erro
 	var missing error
 	rangeHash := func(a, b int64) Hash {
 		if a >= m {
-			return RootOf(newLeaves[a-m : b-m])
+			return newHash(a, b)
 		}
 		h, ok := old[[2]int64{a, b - a}]
 		if !ok && missing == nil {
@@ -108,8 +125,62 @@ func ProveFromFrontier(m int64, frontier []Hash, newLeaves []Hash) ([]Hash, erro
 		}
 		return append(sub(off+k, n-k, m-k, false), rangeHash(off, off+k))
 	}
-	p := sub(0, m+int64(len(newLeaves)), m, true)
+	p := sub(0, n, m, true)
 	return p, missing
+}
+
+// nodeCollector keeps the proof's perfect new subtrees as a TreeBuilder
+// completes them, and folds the others — right-spine ranges [a, n), which
+// are suffixes of the final compact range — at the end, so a proof costs
+// no hashing beyond building the tree.
+type nodeCollector struct {
+	want  map[[2]uint64]bool // (start, height) of perfect nodes wanted
+	found map[[2]uint64]Hash
+}
+
+func newNodeCollector(m, n int64) *nodeCollector {
+	c := &nodeCollector{want: map[[2]uint64]bool{}, found: map[[2]uint64]Hash{}}
+	for _, r := range proofNodes(m, n) {
+		size := r[1] - r[0]
+		if size&(size-1) == 0 && r[0]%size == 0 {
+			c.want[[2]uint64{uint64(r[0]), uint64(bits.TrailingZeros64(uint64(size)))}] = true
+		}
+	}
+	return c
+}
+
+// hook is the TreeBuilder's node callback; it costs a map lookup only for
+// nodes at a start the proof can use.
+func (c *nodeCollector) hook(start uint64, height int, h Hash) {
+	if k := [2]uint64{start, uint64(height)}; c.want[k] {
+		c.found[k] = h
+	}
+}
+
+// prove returns the proof from m (old compact range) to the finished tree.
+func (c *nodeCollector) prove(m int64, oldFrontier []Hash, tb *TreeBuilder) ([]Hash, error) {
+	n := tb.Size()
+	starts, _ := frontierNodes(n)
+	var missing error
+	return proveFrom(m, oldFrontier, n, func(a, b int64) Hash {
+		size := b - a
+		if h, ok := c.found[[2]uint64{uint64(a), uint64(bits.TrailingZeros64(uint64(size)))}]; ok && size&(size-1) == 0 {
+			return h
+		}
+		for i, s := range starts { // a right-spine range: fold the frontier from a
+			if s == a && b == n {
+				r := tb.stack[len(tb.stack)-1]
+				for j := len(tb.stack) - 2; j >= i; j-- {
+					r = NodeHash(tb.stack[j], r)
+				}
+				return r
+			}
+		}
+		if missing == nil {
+			missing = fmt.Errorf("%w: proof node [%d,%d) was not built", ErrBadProof, a, b)
+		}
+		return Hash{}
+	})
 }
 
 // frontierLines returns the two extension lines of a checkpoint with a

@@ -60,6 +60,16 @@ func TestFrontierAgreesWithTlog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The same proof from the nodes the builder completes.
+			col := newNodeCollector(m, n)
+			tc, _ := TreeFrom(m, old.Frontier())
+			tc.node = col.hook
+			for _, l := range leaves[m:n] {
+				tc.Add(l)
+			}
+			if p, err := col.prove(m, old.Frontier(), &tc); err != nil || !reflect.DeepEqual(toTlogHashes(p), toTlogHashes(mustProve(t, m, old.Frontier(), leaves[m:n]))) {
+				t.Fatalf("collected proof %d→%d differs: %v", m, n, err)
+			}
 			if tlog.Hash(tb.Root()) != want {
 				t.Fatalf("root of %d continued from %d: %s, tlog %s", n, m, tb.Root(), want)
 			}
@@ -137,4 +147,13 @@ func FuzzParseFrontier(f *testing.F) {
 			t.Fatalf("round trip of %q: %+v, %v", text, again, err)
 		}
 	})
+}
+
+func mustProve(t *testing.T, m int64, frontier, newLeaves []Hash) []Hash {
+	t.Helper()
+	p, err := ProveFromFrontier(m, frontier, newLeaves)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -200,11 +200,11 @@ func (s *Store) ExtendCheckpoint(ctx context.Context, prev Checkpoint, day strin
 		return Extension{}, fmt.Errorf("%w: %w", ErrBadCheckpoint, err)
 	}
 	var daily TreeBuilder
-	leaves := make([]Hash, 0, last-prev.Size)
+	nodes := newNodeCollector(prev.Size, last)
+	tb.node = nodes.hook
 	err = s.scanFrom(ctx, prev, last, func(e *Entry) {
 		l := LeafHash(e.Hash)
 		tb.Add(l)
-		leaves = append(leaves, l)
 		if e.Seq >= first {
 			daily.Add(l)
 		}
@@ -214,7 +214,7 @@ func (s *Store) ExtendCheckpoint(ctx context.Context, prev Checkpoint, day strin
 		return Extension{}, err
 	}
 	c.Root, c.DayRoot, c.Frontier = tb.Root(), daily.Root(), tb.Frontier()
-	proof, err := ProveFromFrontier(prev.Size, prev.Frontier, leaves)
+	proof, err := nodes.prove(prev.Size, prev.Frontier, &tb)
 	if err != nil {
 		return Extension{}, err
 	}
