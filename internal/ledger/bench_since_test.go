@@ -419,3 +419,89 @@ func BenchmarkSinceSQLite(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVerifyAllPartitions verifies 8 tenants of
+// RELEASEGATE_BENCH_TENANT_N entries each (default 20000) on a plain table
+// and on 8 hash partitions, one to four tenants at a time: whether reading
+// partitions concurrently helps on this machine.
+func BenchmarkVerifyAllPartitions(b *testing.B) {
+	base := os.Getenv("RELEASEGATE_TEST_POSTGRES")
+	if base == "" {
+		b.Skip("RELEASEGATE_TEST_POSTGRES is unset: run scripts/services/postgres.sh")
+	}
+	per := 20_000
+	if v := os.Getenv("RELEASEGATE_BENCH_TENANT_N"); v != "" {
+		per, _ = strconv.Atoi(v)
+	}
+	ctx := context.Background()
+	tenants := []string{"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"}
+	for _, parts := range []int{0, 8} {
+		db := newPostgresB(b, base)
+		s, err := Open(ctx, db.dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.Migrate(ctx, false); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Partition(ctx, parts); err != nil {
+			b.Fatal(err)
+		}
+		if err := loadTenants(ctx, s, tenants, per); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.admin.Exec(`VACUUM (FREEZE, ANALYZE) ledger_chain`); err != nil {
+			b.Fatal(err)
+		}
+		for _, par := range []int{1, 2, 4} {
+			b.Run(fmt.Sprintf("partitions=%d/parallel=%d", parts, par), func(b *testing.B) {
+				load := loadAvg1()
+				for b.Loop() {
+					reps, err := s.VerifyAll(ctx, VerifyOptions{Parallel: par})
+					if err != nil || len(reps) != len(tenants) || !reps[0].OK() {
+						b.Fatalf("VerifyAll = %d, %v", len(reps), err)
+					}
+				}
+				b.ReportMetric(float64(per*len(tenants))*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+				b.ReportMetric(load, "load1-at-start")
+			})
+		}
+	}
+}
+
+// loadTenants COPY-loads per entries for each tenant (triggers off).
+func loadTenants(ctx context.Context, s *Store, tenants []string, per int) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		if _, err := pc.Exec(ctx, `ALTER TABLE ledger_chain DISABLE TRIGGER USER`); err != nil {
+			return err
+		}
+		t, i, prev := 0, 0, ZeroHash
+		_, err := pc.CopyFrom(ctx, pgx.Identifier{"ledger_chain"},
+			[]string{"tenant", "seq", "ts", "kind", "payload", "prev_hash", "hash"},
+			pgx.CopyFromFunc(func() ([]any, error) {
+				if i == per {
+					t, i, prev = t+1, 0, ZeroHash
+				}
+				if t == len(tenants) {
+					return nil, nil
+				}
+				e := benchEntry(i, prev)
+				e.Tenant = tenants[t]
+				e.Hash = e.ComputeHash()
+				i, prev = i+1, e.Hash
+				return []any{e.Tenant, e.Seq, e.Time, e.Kind, string(e.Payload), e.PrevHash[:], e.Hash[:]}, nil
+			}))
+		if err != nil {
+			return err
+		}
+		_, err = pc.Exec(ctx, `ALTER TABLE ledger_chain ENABLE TRIGGER USER`)
+		return err
+	})
+}

@@ -173,9 +173,15 @@ func (s *Store) ExtendCheckpoint(ctx context.Context, prev Checkpoint, day strin
 		return Extension{}, fmt.Errorf("%w: %w: tenant %s: the checkpoint of %s covers %d entries, the ledger has %d; the database was rolled back or the chain cut after signing",
 			ErrRootMismatch, ErrRollback, c.Tenant, prev.Day, prev.Size, head.Seq)
 	}
-	if t, err := s.timeAt(ctx, c.Tenant, prev.Size); err != nil {
+	if h, ok, err := s.Get(ctx, c.Tenant, prev.Size); err != nil {
 		return Extension{}, err
-	} else if !t.Before(from) {
+	} else if !ok || h.Hash != prev.Head {
+		var found *Entry
+		if ok {
+			found = &h
+		}
+		return Extension{}, headMismatch(prev, found)
+	} else if !h.Time.Before(from) {
 		return Extension{}, fmt.Errorf("%w: the previous checkpoint (%s, size %d) ends on or after %s; give an earlier day's checkpoint",
 			ErrBadCheckpoint, prev.Day, prev.Size, day)
 	}

@@ -256,6 +256,15 @@ func TestExtendCheckpointDayByDay(t *testing.T) {
 			if _, err := s.ExtendCheckpoint(ctx, prev, day(2)); !errors.Is(err, ErrBadCheckpoint) {
 				t.Errorf("extend from a later day: %v, want ErrBadCheckpoint", err)
 			}
+			c1, _ = s.DailyCheckpoint(ctx, "acme", day(1))
+			db.tamper(t, fmt.Sprintf(`DELETE FROM ledger_chain WHERE tenant = 'acme' AND seq = %d`, c1.Size))
+			if _, err := s.ExtendCheckpoint(ctx, c1, day(2)); !errors.Is(err, ErrHeadMismatch) {
+				t.Errorf("extend from a deleted head: %v, want ErrHeadMismatch", err)
+			}
+			db.tamper(t, fmt.Sprintf(`DELETE FROM ledger_chain WHERE tenant = 'acme' AND seq > %d`, c1.Size-3))
+			if _, err := s.ExtendCheckpoint(ctx, c1, day(2)); !errors.Is(err, ErrRollback) {
+				t.Errorf("extend past the ledger's end: %v, want ErrRollback", err)
+			}
 		})
 	}
 }
