@@ -327,7 +327,7 @@ func TestLedgerVerifySince(t *testing.T) {
 			t.Errorf("verify --since %s output: %s", since, o)
 		}
 	}
-	must(ExitBadInput, "", "verify", db, "--since", cp)                              // no key
+	must(ExitBadInput, "", "verify", db, "--since", cp)                               // no key
 	must(ExitBadInput, "", "verify", db, "--since", cp, "--pub", pub, "--limit", "2") // two ways to shorten
 	must(ExitBadInput, "", "verify", db, "--since", filepath.Join(dir, "none"), "--pub", pub)
 	must(ExitBadInput, "", "migrate", db, "--partitions", "4") // SQLite has no partitions
