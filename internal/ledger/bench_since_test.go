@@ -288,12 +288,14 @@ func BenchmarkSincePostgres(b *testing.B) {
 		name := fmt.Sprintf("base=%d/new=%d", base, newN)
 		timed := func(sub string, fn func(*testing.B)) {
 			b.Run(name+"/"+sub, func(b *testing.B) {
-				load := loadAvg1()
+				// CPU seconds of this process and of the PostgreSQL backends
+				// too: on a shared machine they move far less than wall time.
+				m := startCPU(s.db)
 				for b.Loop() {
 					fn(b)
 				}
 				b.ReportMetric(float64(newN)*float64(b.N)/b.Elapsed().Seconds(), "new-entries/s")
-				b.ReportMetric(load, "load1-at-start")
+				m.report(b, b.N)
 			})
 		}
 		timed("copy-new", copyNew)
@@ -301,23 +303,28 @@ func BenchmarkSincePostgres(b *testing.B) {
 		timed("root", rootDay)
 		b.Run(name+"/paired", func(b *testing.B) {
 			// copy, verify --since and root back to back, for ratios on a
-			// shared machine.
-			var tc, tv, tr time.Duration
+			// shared machine: of wall time and of CPU time (this process
+			// and its PostgreSQL backends).
+			var tc, tv, tr, cc, cv, cr time.Duration
 			load := loadAvg1()
-			for b.Loop() {
+			timeIt := func(fn func(*testing.B), wall, cpu *time.Duration) {
+				m := startCPU(s.db)
 				t := time.Now()
-				copyNew(b)
-				tc += time.Since(t)
-				t = time.Now()
-				verifySince(b)
-				tv += time.Since(t)
-				t = time.Now()
-				rootDay(b)
-				tr += time.Since(t)
+				fn(b)
+				*wall += time.Since(t)
+				*cpu += m.total()
+			}
+			for b.Loop() {
+				timeIt(copyNew, &tc, &cc)
+				timeIt(verifySince, &tv, &cv)
+				timeIt(rootDay, &tr, &cr)
 			}
 			b.ReportMetric(tc.Seconds()/float64(b.N), "copy-s/op")
 			b.ReportMetric(tv.Seconds()/tc.Seconds(), "since/copy")
 			b.ReportMetric(tr.Seconds()/tc.Seconds(), "root/copy")
+			b.ReportMetric(cc.Seconds()/float64(b.N), "copy-cpu-s/op")
+			b.ReportMetric(cv.Seconds()/cc.Seconds(), "since/copy-cpu")
+			b.ReportMetric(cr.Seconds()/cc.Seconds(), "root/copy-cpu")
 			b.ReportMetric(load, "load1-at-start")
 		})
 		if os.Getenv("RELEASEGATE_BENCH_SINCE_FULL") != "0" {
@@ -381,27 +388,35 @@ func BenchmarkSinceSQLite(b *testing.B) {
 		signed, _ := Sign(cp, signer)
 		newDay := sinceStart.AddDate(0, 0, mustDay(chain, base)).Format(DayLayout)
 		name := fmt.Sprintf("base=%d/new=%d", base, newN)
-		var tc, tv, tr time.Duration
+		var tc, tv, tr, cc, cv, cr time.Duration
 		b.Run(name+"/paired", func(b *testing.B) {
 			load := loadAvg1()
-			for b.Loop() {
-				t := time.Now()
-				var rows int
-				if err := s.Scan(ctx, "acme", int64(base)+1, 0, func(*Entry) error { rows++; return nil }); err != nil || rows != newN {
-					b.Fatalf("Scan: %d rows, %v", rows, err)
-				}
-				tc += time.Since(t)
-				t = time.Now()
-				if r, err := s.VerifySince(ctx, signed, verifier, "acme"); err != nil || r.Break != nil || r.New() != int64(newN) {
-					b.Fatalf("VerifySince = %+v, %v", r.Break, err)
-				}
-				tv += time.Since(t)
-				t = time.Now()
-				if _, err := s.ExtendCheckpoint(ctx, cp, newDay); err != nil {
-					b.Fatal(err)
-				}
-				tr += time.Since(t)
+			timeIt := func(fn func(), wall, cpu *time.Duration) {
+				c, t := selfCPU(), time.Now()
+				fn()
+				*wall += time.Since(t)
+				*cpu += selfCPU() - c
 			}
+			for b.Loop() {
+				timeIt(func() {
+					var rows int
+					if err := s.Scan(ctx, "acme", int64(base)+1, 0, func(*Entry) error { rows++; return nil }); err != nil || rows != newN {
+						b.Fatalf("Scan: %d rows, %v", rows, err)
+					}
+				}, &tc, &cc)
+				timeIt(func() {
+					if r, err := s.VerifySince(ctx, signed, verifier, "acme"); err != nil || r.Break != nil || r.New() != int64(newN) {
+						b.Fatalf("VerifySince = %+v, %v", r.Break, err)
+					}
+				}, &tv, &cv)
+				timeIt(func() {
+					if _, err := s.ExtendCheckpoint(ctx, cp, newDay); err != nil {
+						b.Fatal(err)
+					}
+				}, &tr, &cr)
+			}
+			b.ReportMetric(cv.Seconds()/cc.Seconds(), "since/read-cpu")
+			b.ReportMetric(cr.Seconds()/cc.Seconds(), "root/read-cpu")
 			b.ReportMetric(tc.Seconds()/float64(b.N), "read-s/op")
 			b.ReportMetric(tv.Seconds()/float64(b.N), "since-s/op")
 			b.ReportMetric(tr.Seconds()/float64(b.N), "root-s/op")
@@ -504,4 +519,14 @@ func loadTenants(ctx context.Context, s *Store, tenants []string, per int) error
 		_, err = pc.Exec(ctx, `ALTER TABLE ledger_chain ENABLE TRIGGER USER`)
 		return err
 	})
+}
+
+// total is the CPU time of this process and of the benchmark's PostgreSQL
+// backends since m started.
+func (m *cpuMeter) total() time.Duration {
+	d := selfCPU() - m.client
+	for pid, c := range m.backends() {
+		d += c - m.server[pid]
+	}
+	return d
 }
