@@ -80,6 +80,12 @@ func (s *Store) verifyFrom(ctx context.Context, c Checkpoint, tenant string) (Si
 	}
 	chk := NewChecker(&r.Report, c.Size)
 	first := true
+	feed := newTreeFeeder(func(hs []Hash) {
+		for _, h := range hs {
+			tb.Add(LeafHash(h))
+		}
+	})
+	defer feed.wait()
 	err = s.Scan(ctx, c.Tenant, c.Size, 0, func(e *Entry) error {
 		if first {
 			first = false
@@ -91,10 +97,11 @@ func (s *Store) verifyFrom(ctx context.Context, c Checkpoint, tenant string) (Si
 			return errStop
 		}
 		if e.Seq > c.Size {
-			tb.Add(LeafHash(e.Hash))
+			feed.add(e.Hash)
 		}
 		return nil
 	})
+	feed.wait()
 	switch {
 	case errors.Is(err, ErrHeadMismatch):
 		return r, err
@@ -208,14 +215,23 @@ func (s *Store) ExtendCheckpoint(ctx context.Context, prev Checkpoint, day strin
 	var daily TreeBuilder
 	nodes := newNodeCollector(prev.Size, last)
 	tb.node = nodes.hook
-	err = s.scanFrom(ctx, prev, last, func(e *Entry) {
-		l := LeafHash(e.Hash)
-		tb.Add(l)
-		if e.Seq >= first {
-			daily.Add(l)
+	seq := prev.Size // of the last entry built
+	feed := newTreeFeeder(func(hs []Hash) {
+		for _, h := range hs {
+			seq++
+			l := LeafHash(h)
+			tb.Add(l)
+			if seq >= first {
+				daily.Add(l)
+			}
 		}
+	})
+	defer feed.wait()
+	err = s.scanFrom(ctx, prev, last, func(e *Entry) {
+		feed.add(e.Hash)
 		c.Head = e.Hash
 	})
+	feed.wait()
 	if err != nil {
 		return Extension{}, err
 	}
