@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -11,15 +10,12 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	gledger "github.com/maestro-conductor/releasegate/internal/gates/ledger"
@@ -27,9 +23,10 @@ import (
 )
 
 const ledgerUsage = `Usage:
-  releasegate ledger migrate      [--db DSN] [--down]
+  releasegate ledger migrate      [--db DSN] [--down | --partitions N]
   releasegate ledger append       [--db DSN] [--tenant T] [--kind K] < records.jsonl
-  releasegate ledger verify       [--db DSN] [--tenant T]... [--limit N] [--format text|json|markdown]
+  releasegate ledger verify       [--db DSN] [--tenant T]... [--limit N | --since CHECKPOINT --pub FILE]
+                                  [--format text|json|markdown]
   releasegate ledger root         [--db DSN] --date YYYY-MM-DD --key FILE [--tenant T]... [--anchor] [--out DIR]
                                   [--keyless [--identity-token-file FILE] [--fulcio-url URL] [--rekor-url URL]]
   releasegate ledger verify-root  [--db DSN] --checkpoint FILE --pub FILE
@@ -61,6 +58,13 @@ Rekor; network) into DIR/<tenant>-<date>.checkpoint.sigstore.json; verify-root
 --bundle checks that bundle offline against a trusted_root.json and the signer
 identity, and that it signs exactly the --checkpoint file. The checkpoint itself
 is not anchored in Rekor.
+verify --since CHECKPOINT (a checkpoint file of ledger root, or its --out directory:
+each tenant's latest) checks the signature, that the ledger still has the signed head
+entry, then only the entries after it; a full verify reads every entry. Each day's
+root is extended from the previous day's checkpoint in --out (or anchored in the
+chain) when there is one, and the consistency proof between the two is written to
+DIR/<tenant>-<date>.consistency.json. migrate --partitions N (PostgreSQL) lays the
+chain out in N hash partitions by tenant; --partitions 0 makes it one table again.
 prove prints an RFC 6962 inclusion proof (--inclusion, the default) or consistency
 proof (--consistency) as JSON that golang.org/x/mod/sumdb/tlog's CheckRecord and
 CheckTree verify (docs/ledger.md shows the Go an auditor runs); verify-proof checks
@@ -165,14 +169,27 @@ func ledgerFail(o *IO, err error) int {
 func ledgerMigrate(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
 	db := dbFlag(o, fs)
 	down := fs.Bool("down", false, "migrate back to schema v1 (without loss)")
+	parts := fs.Int("partitions", -1, "PostgreSQL: lay the v2 chain out in N hash partitions by tenant (0: one plain table)")
 	if code, ok := Parse(fs, args); !ok {
 		return code
+	}
+	if *down && *parts >= 0 {
+		fmt.Fprintln(o.Stderr, "releasegate ledger migrate: --down and --partitions: expected one of them")
+		return ExitBadInput
 	}
 	st, code := openLedger(ctx, o, *db)
 	if st == nil {
 		return code
 	}
 	defer st.Close()
+	if *parts >= 0 {
+		rep, err := st.Partition(ctx, *parts)
+		if err != nil {
+			return ledgerFail(o, err)
+		}
+		fmt.Fprintf(o.Stdout, "ledger_chain: %d → %d partitions, %d entries moved\n", rep.From, rep.To, rep.Rows)
+		return ExitOK
+	}
 	rep, err := st.Migrate(ctx, *down)
 	if err != nil {
 		return ledgerFail(o, err)
@@ -191,14 +208,15 @@ func ledgerMigrate(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) 
 
 func ledgerAppend(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
 	db := dbFlag(o, fs)
-	tenant := fs.String("tenant", "", "tenant of every line; each line is then a bare JSON payload")
-	kind := fs.String("kind", "", "kind of every entry without one (default entry)")
-	batch := fs.Int("batch", 1000, "records per transaction")
+	opt := ledger.LinesOptions{Backoff: ledger.AppendBackoff}
+	fs.StringVar(&opt.Tenant, "tenant", "", "tenant of every line; each line is then a bare JSON payload")
+	fs.StringVar(&opt.Kind, "kind", "", "kind of every entry without one (default entry)")
+	fs.IntVar(&opt.Batch, "batch", 1000, "records per transaction")
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
-	if *batch < 1 {
-		fmt.Fprintf(o.Stderr, "releasegate ledger append: --batch %d: expected at least 1\n", *batch)
+	if opt.Batch < 1 {
+		fmt.Fprintf(o.Stderr, "releasegate ledger append: --batch %d: expected at least 1\n", opt.Batch)
 		return ExitBadInput
 	}
 	st, code := openLedger(ctx, o, *db)
@@ -206,115 +224,20 @@ func ledgerAppend(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 		return code
 	}
 	defer st.Close()
-	sc := bufio.NewScanner(o.Stdin)
-	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
-	var recs []ledger.Record
-	var total, retries int
-	heads := map[string]ledger.Entry{}
-	flush := func() error {
-		if len(recs) == 0 {
-			return nil
-		}
-		es, n, err := appendRetrying(ctx, st, recs, appendBackoff)
-		retries += n
-		if err != nil {
-			return err
-		}
-		for _, e := range es {
-			heads[e.Tenant] = e
-		}
-		total += len(es)
-		recs = recs[:0]
-		return nil
+	res, err := st.AppendLines(ctx, o.Stdin, opt)
+	if res.Retries > 0 {
+		fmt.Fprintf(o.Stderr, "releasegate ledger append: %d transactions retried after losing a race with another writer\n", res.Retries)
 	}
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		var r ledger.Record
-		if *tenant != "" {
-			r = ledger.Record{Tenant: *tenant, Payload: append(json.RawMessage(nil), b...)}
-		} else {
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&r); err != nil {
-				fmt.Fprintf(o.Stderr, "releasegate ledger append: stdin line %d: %v; expected {\"tenant\":…,\"payload\":…} (%d entries appended before it)\n", line, err, total)
-				return ExitBadInput
-			}
-		}
-		if r.Kind == "" {
-			r.Kind = *kind
-		}
-		recs = append(recs, r)
-		if len(recs) >= *batch {
-			if err := flush(); err != nil {
-				fmt.Fprintf(o.Stderr, "releasegate ledger append: batch ending at stdin line %d: %v (%d entries appended before it)\n", line, err, total)
-				return ledgerExit(err)
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger append: read stdin: %v\n", err)
-		return ExitBadInput
-	}
-	if err := flush(); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger append: %v (%d entries appended before this batch)\n", err, total)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate ledger append: stdin: %v\n", err)
 		return ledgerExit(err)
 	}
-	if total == 0 {
-		fmt.Fprintln(o.Stderr, "releasegate ledger append: no records on stdin; expected JSON lines")
-		return ExitBadInput
-	}
-	fmt.Fprintf(o.Stdout, "appended %d entries\n", total)
-	if retries > 0 {
-		fmt.Fprintf(o.Stderr, "releasegate ledger append: %d transactions retried after losing a race with another writer\n", retries)
-	}
-	for _, t := range slices.Sorted(maps.Keys(heads)) {
-		e := heads[t]
+	fmt.Fprintf(o.Stdout, "appended %d entries\n", res.Total)
+	for _, t := range slices.Sorted(maps.Keys(res.Heads)) {
+		e := res.Heads[t]
 		fmt.Fprintf(o.Stdout, "  %s: seq %d hash %s\n", t, e.Seq, e.Hash)
 	}
 	return ExitOK
-}
-
-// backoff bounds the retries of a transaction that lost a race.
-type backoff struct {
-	// Attempts is the most tries in all, the first included.
-	Attempts int
-	// First is the delay before the first retry; each retry doubles it,
-	// up to Max. The actual sleep is drawn from [d/2, d] so that writers
-	// that collided do not collide again in step.
-	First, Max time.Duration
-}
-
-// appendBackoff is ledger append's: at most 12 tries, 2.6 to 5.3 s of
-// waiting in all (10 ms doubling to 1 s, jittered).
-var appendBackoff = backoff{Attempts: 12, First: 10 * time.Millisecond, Max: time.Second}
-
-// appendRetrying appends recs, retrying a transaction that lost a race with
-// another writer (ledger.ErrConflict: nothing was appended) with exponential
-// backoff, until it lands, another error occurs, the tries run out or ctx
-// ends. It returns the number of retries made.
-func appendRetrying(ctx context.Context, st *ledger.Store, recs []ledger.Record, b backoff) ([]ledger.Entry, int, error) {
-	delay := b.First
-	for try := 1; ; try++ {
-		es, err := st.Append(ctx, recs, ledger.AppendOptions{})
-		if err == nil || !errors.Is(err, ledger.ErrConflict) {
-			return es, try - 1, err
-		}
-		if try >= b.Attempts {
-			return nil, try - 1, fmt.Errorf("%w; gave up after %d tries", err, try)
-		}
-		sleep := delay/2 + rand.N(delay/2+1)
-		t := time.NewTimer(sleep)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, try - 1, fmt.Errorf("%w; stopped retrying: %w", err, context.Cause(ctx))
-		case <-t.C:
-		}
-		delay = min(2*delay, b.Max)
-	}
 }
 
 func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
@@ -323,12 +246,20 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 	fs.Var(&tenants, "tenant", "tenant to verify (repeatable; default: every tenant, in parallel)")
 	limit := fs.Int64("limit", 0, "verify only each tenant's latest N entries and their link to the entry before")
 	minEntries := fs.Int64("min-entries", 1, "the least number of entries each tenant must have")
+	since := fs.String("since", "", "verify only after this signed checkpoint (a file of ledger root, or its --out directory: each tenant's latest)")
+	pub := fs.String("pub", "", "with --since: the checkpoints' verifier key file")
 	var out OutputOptions
 	addOutputFlags(fs, &out)
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
-	spec := gledger.Spec{DB: *db, Tenants: tenants, Limit: *limit, MinEntries: *minEntries, RequireCheckpoint: "none"}
+	for name, path := range map[string]string{"since": *since, "pub": *pub} {
+		if _, err := os.Stat(path); path != "" && err != nil {
+			fmt.Fprintf(o.Stderr, "releasegate ledger verify: --%s: %v\n", name, err)
+			return ExitBadInput
+		}
+	}
+	spec := gledger.Spec{DB: *db, Tenants: tenants, Limit: *limit, MinEntries: *minEntries, RequireCheckpoint: "none", Since: *since, PublicKey: *pub}
 	openLedgerSecrets(o, *db)
 	m := gate.Meta{ID: "ledger", Kind: gledger.Kind, Group: "provenance", Required: true}
 	g, err := gledger.New(m, spec, gate.Env{Getenv: o.Getenv, Logf: o.Logf})
@@ -360,10 +291,11 @@ func openLedgerSecrets(o *IO, dsn string) {
 
 func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
 	db := dbFlag(o, fs)
-	date := fs.String("date", "", "UTC day, YYYY-MM-DD")
+	opt := ledger.PublishOptions{}
+	fs.StringVar(&opt.Day, "date", "", "UTC day, YYYY-MM-DD")
 	keyFile := fs.String("key", "", "signing key file (from ledger keygen)")
-	anchor := fs.Bool("anchor", false, "append each signed checkpoint to its tenant's chain")
-	outDir := fs.String("out", ".", "directory for <tenant>-<date>.checkpoint files")
+	fs.BoolVar(&opt.Anchor, "anchor", false, "append each signed checkpoint to its tenant's chain")
+	fs.StringVar(&opt.OutDir, "out", ".", "directory for <tenant>-<date>.checkpoint files; the previous day's are read from it")
 	var tenants stringList
 	fs.Var(&tenants, "tenant", "tenant (repeatable; default: every tenant with entries that day)")
 	var kl keylessFlags
@@ -371,114 +303,77 @@ func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
 	if code, ok := Parse(fs, args); !ok {
 		return code
 	}
-	if _, err := time.Parse(ledger.DayLayout, *date); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger root: --date %q: expected YYYY-MM-DD\n", *date)
-		return ExitBadInput
-	}
-	if *keyFile == "" {
-		fmt.Fprintln(o.Stderr, "releasegate ledger root: --key is required; create a key with `releasegate ledger keygen --out ledger`")
-		return ExitBadInput
-	}
-	key, err := ledger.ReadKey(*keyFile)
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
-		return ExitBadInput
-	}
-	o.Redact([]string{key})
-	if err := prepareDir("--out", *outDir); err != nil { // created, and writable, before anything is signed
-		return badInput(o, "ledger root", err)
-	}
-	var keyless evidence.BundleSigner
-	if kl.keyless {
-		if keyless, err = kl.signer(ctx, o); err != nil {
-			if errors.Is(err, gate.ErrBadInput) {
-				return badInput(o, "ledger root", err)
-			}
-			fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
-			return ExitError
-		}
+	opt.Tenants = tenants
+	if code := ledgerRootInputs(ctx, o, &opt, *keyFile, &kl); code != ExitOK {
+		return code
 	}
 	st, code := openLedger(ctx, o, *db)
 	if st == nil {
 		return code
 	}
 	defer st.Close()
-	all := len(tenants) == 0
-	if all {
-		if tenants, err = st.Tenants(ctx); err != nil {
-			return ledgerFail(o, err)
-		}
+	done, err := st.PublishRoots(ctx, opt)
+	for _, p := range done {
+		fmt.Fprintln(o.Stdout, publishedLine(p))
 	}
-	signedAny := false
-	for _, t := range tenants {
-		c, err := st.DailyCheckpoint(ctx, t, *date)
-		if all && errors.Is(err, ledger.ErrEmpty) {
-			continue // this tenant had no entries that day
-		}
-		if err != nil {
-			return ledgerFail(o, err)
-		}
-		line, code := signDay(ctx, o, st, c, dayOptions{key: key, keyless: keyless, outDir: *outDir, anchor: *anchor})
-		if code != ExitOK {
-			return code
-		}
-		fmt.Fprintln(o.Stdout, line)
-		signedAny = true
-	}
-	if !signedAny {
-		return ledgerFail(o, fmt.Errorf("%w: no tenant has entries on %s", ledger.ErrEmpty, *date))
+	if err != nil {
+		return ledgerFail(o, err)
 	}
 	return ExitOK
 }
 
-// dayOptions say how ledger root signs each tenant's day.
-type dayOptions struct {
-	key     string                // the ledger signing key
-	keyless evidence.BundleSigner // also sign keyless, when set
-	outDir  string                // where the checkpoint files go
-	anchor  bool                  // append the signed checkpoint to the chain
-}
-
-// signDay signs one tenant's daily checkpoint c (keyless first, when asked,
-// so a Fulcio or Rekor failure writes nothing), writes it, anchors it when
-// asked, and returns the line to print.
-func signDay(ctx context.Context, o *IO, st *ledger.Store, c ledger.Checkpoint, d dayOptions) (string, int) {
-	signed, err := ledger.Sign(c, d.key)
+// ledgerRootInputs checks ledger root's date, key, output directory and
+// keyless signer before the ledger is opened, and sets them in opt.
+func ledgerRootInputs(ctx context.Context, o *IO, opt *ledger.PublishOptions, keyFile string, kl *keylessFlags) int {
+	if _, err := time.Parse(ledger.DayLayout, opt.Day); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate ledger root: --date %q: expected YYYY-MM-DD\n", opt.Day)
+		return ExitBadInput
+	}
+	if keyFile == "" {
+		fmt.Fprintln(o.Stderr, "releasegate ledger root: --key is required; create a key with `releasegate ledger keygen --out ledger`")
+		return ExitBadInput
+	}
+	key, err := ledger.ReadKey(keyFile)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
-		return "", ExitBadInput
+		return ExitBadInput
 	}
-	path := filepath.Join(d.outDir, ledger.CheckpointFile(c.Tenant, c.Day))
-	// The keyless signature is made first: when Fulcio or Rekor
-	// fails, nothing of this tenant's day is written or anchored.
-	var bundle []byte
-	if d.keyless != nil {
-		if bundle, err = signCheckpointKeyless(ctx, d.keyless, signed, filepath.Base(path)); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate ledger root: %s %s: %v; nothing written for this tenant\n", c.Tenant, c.Day, err)
-			return "", ExitError
+	o.Redact([]string{key})
+	opt.SignerKey = key
+	if err := prepareDir("--out", opt.OutDir); err != nil { // created, and writable, before anything is signed
+		return badInput(o, "ledger root", err)
+	}
+	if !kl.keyless {
+		return ExitOK
+	}
+	signer, err := kl.signer(ctx, o)
+	if err != nil {
+		if errors.Is(err, gate.ErrBadInput) {
+			return badInput(o, "ledger root", err)
 		}
-	}
-	if err := os.WriteFile(path, signed, 0o644); err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
-		return "", ExitError
+		return ExitError
 	}
-	line := fmt.Sprintf("%s %s: size %d root %s day %d..%d root %s → %s", c.Tenant, c.Day, c.Size, b64(c.Root), c.DayFirst, c.DayLast, b64(c.DayRoot), path)
-	if bundle != nil {
-		bpath := ledger.BundleFile(path)
-		if err := os.WriteFile(bpath, bundle, 0o644); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
-			return "", ExitError
-		}
-		line += " + keyless " + bpath
+	opt.Keyless = func(ctx context.Context, signed []byte, name string) ([]byte, error) {
+		return signCheckpointKeyless(ctx, signer, signed, name)
 	}
-	if d.anchor {
-		e, err := st.Anchor(ctx, signed, c)
-		if err != nil {
-			return "", ledgerFail(o, err)
-		}
-		line += fmt.Sprintf(" (anchored at seq %d)", e.Seq)
+	return ExitOK
+}
+
+// publishedLine is the line ledger root prints for one tenant's day.
+func publishedLine(p ledger.Published) string {
+	c := p.Checkpoint
+	line := fmt.Sprintf("%s %s: size %d root %s day %d..%d root %s → %s", c.Tenant, c.Day, c.Size, b64(c.Root), c.DayFirst, c.DayLast, b64(c.DayRoot), p.Path)
+	if p.BundlePath != "" {
+		line += " + keyless " + p.BundlePath
 	}
-	return line, ExitOK
+	if p.Previous != nil {
+		line += fmt.Sprintf(" + consistency with %s (size %d) %s", p.Previous.Day, p.Previous.Size, p.ProofPath)
+	}
+	if p.AnchorSeq > 0 {
+		line += fmt.Sprintf(" (anchored at seq %d)", p.AnchorSeq)
+	}
+	return line
 }
 
 func b64(h ledger.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }

@@ -151,7 +151,7 @@ func TestLedgerAppendRetriesLostRaces(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		_, retries, err := appendRetrying(ctx, st, recs, backoff{Attempts: 3, First: time.Millisecond, Max: 2 * time.Millisecond})
+		_, retries, err := st.AppendRetrying(ctx, recs, ledger.Backoff{Attempts: 3, First: time.Millisecond, Max: 2 * time.Millisecond})
 		if !errors.Is(err, ledger.ErrConflict) || retries != 2 || ledgerExit(err) != ExitError {
 			t.Errorf("appendRetrying under a held lock = %d retries, %v (exit %d); want 2 retries, ErrConflict, exit %d", retries, err, ledgerExit(err), ExitError)
 		}
@@ -167,7 +167,7 @@ func TestLedgerAppendRetriesLostRaces(t *testing.T) {
 		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, _, err = appendRetrying(cctx, st, recs, backoff{Attempts: 1000, First: 10 * time.Millisecond, Max: 50 * time.Millisecond})
+		_, _, err = st.AppendRetrying(cctx, recs, ledger.Backoff{Attempts: 1000, First: 10 * time.Millisecond, Max: 50 * time.Millisecond})
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second || ledgerExit(err) == ExitBadInput {
 			t.Errorf("appendRetrying past its deadline = %v after %v; want the deadline within a few tries", err, time.Since(start))
 		}
@@ -235,6 +235,11 @@ func TestLedgerProveConsistency(t *testing.T) {
 	if out := must(ExitOK, "verify-proof", "--consistency", "--proof", proof, "--old-checkpoint", day1, "--checkpoint", day2, "--pub", pub); !strings.Contains(out, "PASSED: releasegate.ledger/acme: the signed tree of 4 entries") {
 		t.Errorf("verify-proof --consistency output: %s", out)
 	}
+	// ledger root wrote the same proof beside day 2's checkpoint, having
+	// extended day 1's frontier.
+	if b, _ := os.ReadFile(filepath.Join(dir, "acme-2026-11-28.consistency.json")); !jsonEqual(b, proof) {
+		t.Errorf("root's consistency file %s differs from prove --consistency", b)
+	}
 	bySize := must(ExitOK, "prove", db, "--consistency", "--tenant", "acme", "--old-size", "4", "--size", "7")
 	if b, _ := os.ReadFile(proof); string(b) != bySize {
 		t.Errorf("the proof between sizes 4 and 7 differs from the one between the checkpoints:\n%s\n%s", bySize, b)
@@ -269,4 +274,83 @@ func TestLedgerProveConsistency(t *testing.T) {
 	// --inclusion is the default mode, named.
 	incl := write("i.json", must(ExitOK, "prove", db, "--inclusion", "--seq", "2", "--checkpoint", day2))
 	must(ExitOK, "verify-proof", "--proof", incl, "--checkpoint", day2, "--pub", pub)
+}
+
+// jsonEqual reports whether b and the JSON file at path hold the same value.
+func jsonEqual(b []byte, path string) bool {
+	c, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var x, y any
+	return json.Unmarshal(b, &x) == nil && json.Unmarshal(c, &y) == nil && fmt.Sprint(x) == fmt.Sprint(y)
+}
+
+// TestLedgerVerifySince signs a day with `ledger root`, appends the next
+// day, and verifies only the new entries with `ledger verify --since`
+// (a checkpoint file and the --out directory); a break after the
+// checkpoint and a rewritten head fail; bad flags are bad input.
+func TestLedgerVerifySince(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "ledger.db")
+	db := "--db=sqlite:" + dbPath
+	must := func(want int, stdin string, args ...string) string {
+		t.Helper()
+		code, out, errs := ledgerRun(t, stdin, args...)
+		if code != want {
+			t.Fatalf("ledger %s = exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out, errs)
+		}
+		return out + errs
+	}
+	must(ExitOK, "", "migrate", db)
+	line := func(day string, i int) string {
+		return fmt.Sprintf(`{"tenant":"acme","time":"%sT0%d:00:00Z","payload":{"i":%d}}`+"\n", day, i, i)
+	}
+	var in strings.Builder
+	for i := range 5 {
+		in.WriteString(line("2026-11-27", i))
+	}
+	must(ExitOK, in.String(), "append", db)
+	must(ExitOK, "", "keygen", "--out", filepath.Join(dir, "k"))
+	out := filepath.Join(dir, "roots")
+	must(ExitOK, "", "root", db, "--date", "2026-11-27", "--key", filepath.Join(dir, "k.key"), "--out", out)
+	in.Reset()
+	for i := range 3 {
+		in.WriteString(line("2026-11-28", i))
+	}
+	must(ExitOK, in.String(), "append", db)
+	pub := filepath.Join(dir, "k.pub")
+	cp := filepath.Join(out, "acme-2026-11-27.checkpoint")
+	for _, since := range []string{cp, out} {
+		if o := must(ExitOK, "", "verify", db, "--since", since, "--pub", pub, "--format=json"); !strings.Contains(o, "4 entries verified (seq 5..8)") || !strings.Contains(o, "since the signed checkpoint of 2026-11-27") {
+			t.Errorf("verify --since %s output: %s", since, o)
+		}
+	}
+	must(ExitBadInput, "", "verify", db, "--since", cp)                               // no key
+	must(ExitBadInput, "", "verify", db, "--since", cp, "--pub", pub, "--limit", "2") // two ways to shorten
+	must(ExitBadInput, "", "verify", db, "--since", filepath.Join(dir, "none"), "--pub", pub)
+	must(ExitBadInput, "", "migrate", db, "--partitions", "4") // SQLite has no partitions
+	must(ExitBadInput, "", "migrate", db, "--partitions", "4", "--down")
+
+	// A break after the checkpoint, then history rewritten before it.
+	sq, err := sql.Open("sqlite", "file:"+dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	for _, q := range []string{`DROP TRIGGER ledger_chain_no_update`, `UPDATE ledger_chain SET payload = '{"i":9}' WHERE seq = 7`} {
+		if _, err := sq.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o := must(ExitFail, "", "verify", db, "--since", cp, "--pub", pub, "--format=json"); !strings.Contains(o, "seq 7 (hash-mismatch)") {
+		t.Errorf("verify --since after a tamper at seq 7: %s", o)
+	}
+	if _, err := sq.Exec(`UPDATE ledger_chain SET hash = prev_hash WHERE seq = 5`); err != nil {
+		t.Fatal(err)
+	}
+	if o := must(ExitFail, "", "verify", db, "--since", cp, "--pub", pub, "--format=json"); !strings.Contains(o, "history before the checkpoint was rewritten") {
+		t.Errorf("verify --since after rewriting the head: %s", o)
+	}
 }

@@ -62,10 +62,17 @@ const DayLayout = "2006-01-02"
 //	1234
 //	<base64 RFC 6962 root over the entry hashes of seq 1..1234>
 //	day 2026-11-28 1001 1234 <base64 RFC 6962 root over seq 1001..1234>
+//	head 1234 <base64 hash of entry 1234>
+//	frontier <base64> <base64> …
 //
 // The main tree covers the whole chain up to the day's last entry, so two
 // days' checkpoints are related by an RFC 6962 consistency proof; the day
-// line is the daily Merkle root over that day's entries alone.
+// line is the daily Merkle root over that day's entries alone. The head and
+// frontier lines (see frontier.go) make the checkpoint a starting point for
+// `ledger verify --since` and the next day's `ledger root`: the chain's
+// last entry and the compact range of the tree, which must hash to the
+// root. Checkpoints signed before they existed have four lines and parse
+// with a nil Frontier.
 type Checkpoint struct {
 	Tenant string
 	// Size is the number of entries covered: seq 1..Size.
@@ -75,21 +82,36 @@ type Checkpoint struct {
 	Day               string
 	DayFirst, DayLast int64
 	DayRoot           Hash
+	// Head is the hash of entry Size, and Frontier the compact range of the
+	// tree of Size leaves (nil in a checkpoint without them).
+	Head     Hash
+	Frontier []Hash
+}
+
+// Same reports whether c and o commit to the same trees and head.
+func (c Checkpoint) Same(o Checkpoint) bool {
+	return c.Tenant == o.Tenant && c.Size == o.Size && c.Root == o.Root && c.Day == o.Day &&
+		c.DayFirst == o.DayFirst && c.DayLast == o.DayLast && c.DayRoot == o.DayRoot &&
+		(c.Frontier == nil || o.Frontier == nil || c.Head == o.Head)
 }
 
 // Text returns the checkpoint body that gets signed.
 func (c Checkpoint) Text() string {
 	b64 := base64.StdEncoding.EncodeToString
-	return fmt.Sprintf("%s%s\n%d\n%s\nday %s %d %d %s\n", OriginPrefix, c.Tenant, c.Size, b64(c.Root[:]),
+	t := fmt.Sprintf("%s%s\n%d\n%s\nday %s %d %d %s\n", OriginPrefix, c.Tenant, c.Size, b64(c.Root[:]),
 		c.Day, c.DayFirst, c.DayLast, b64(c.DayRoot[:]))
+	if c.Frontier != nil {
+		t += frontierLines(c.Size, c.Head, c.Frontier)
+	}
+	return t
 }
 
 // ParseCheckpoint parses a checkpoint body (see Checkpoint).
 func ParseCheckpoint(text string) (Checkpoint, error) {
 	var c Checkpoint
 	lines := strings.Split(text, "\n")
-	if len(lines) != 5 || lines[4] != "" {
-		return c, fmt.Errorf("%w: expected 4 lines ending in a newline, got %d", ErrBadCheckpoint, len(lines)-1)
+	if (len(lines) != 5 && len(lines) != 7) || lines[len(lines)-1] != "" {
+		return c, fmt.Errorf("%w: expected 4 lines (6 with head and frontier) ending in a newline, got %d", ErrBadCheckpoint, len(lines)-1)
 	}
 	var ok bool
 	if c.Tenant, ok = strings.CutPrefix(lines[0], OriginPrefix); !ok || c.Tenant == "" {
@@ -119,6 +141,11 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 	}
 	if c.DayRoot, err = parseB64Hash(f[4]); err != nil {
 		return c, err
+	}
+	if len(lines) == 7 {
+		if c.Head, c.Frontier, err = parseFrontier(lines[4], lines[5], c.Size, c.Root); err != nil {
+			return c, err
+		}
 	}
 	return c, nil
 }
@@ -154,11 +181,15 @@ func ReadKey(path string) (string, error) {
 
 // Sign returns c as a signed note.
 func Sign(c Checkpoint, signerKey string) ([]byte, error) {
+	return signNoteText(c.Text(), signerKey)
+}
+
+func signNoteText(text, signerKey string) ([]byte, error) {
 	s, err := note.NewSigner(signerKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
-	return note.Sign(&note.Note{Text: c.Text()}, s)
+	return note.Sign(&note.Note{Text: text}, s)
 }
 
 // OpenCheckpoint verifies a signed checkpoint with the verifier key and
@@ -210,6 +241,7 @@ func (s *Store) checkpointAt(ctx context.Context, tenant, day string, first, siz
 	c := Checkpoint{Tenant: tenant, Day: day, DayFirst: first, DayLast: size, Size: size}
 	var all, daily TreeBuilder
 	if err := s.scanVerified(ctx, tenant, size, func(e *Entry) {
+		c.Head = e.Hash
 		l := LeafHash(e.Hash)
 		all.Add(l)
 		if e.Seq >= first {
@@ -218,7 +250,7 @@ func (s *Store) checkpointAt(ctx context.Context, tenant, day string, first, siz
 	}); err != nil {
 		return c, err
 	}
-	c.Root, c.DayRoot = all.Root(), daily.Root()
+	c.Root, c.DayRoot, c.Frontier = all.Root(), daily.Root(), all.Frontier()
 	return c, nil
 }
 
@@ -340,7 +372,7 @@ func (s *Store) VerifyCheckpoint(ctx context.Context, signed []byte, verifierKey
 	if err != nil {
 		return rc, err
 	}
-	if got != c {
+	if !got.Same(c) {
 		return rc, fmt.Errorf("%w: tenant %s day %s: signed size %d root %s, ledger has size %d root %s; the chain was rewritten after signing",
 			ErrRootMismatch, c.Tenant, c.Day, c.Size, c.Root, got.Size, got.Root)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,7 @@ func TestCheckpointSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := OpenCheckpoint(signed, verifier)
-	if err != nil || got != c {
+	if err != nil || !reflect.DeepEqual(got, c) {
 		t.Fatalf("OpenCheckpoint = %+v, %v; want %+v", got, err, c)
 	}
 	if _, err := OpenCheckpoint(signed, otherVerifier); !errors.Is(err, ErrBadSignature) {
@@ -192,7 +193,7 @@ func FuzzParseCheckpoint(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if again, err := ParseCheckpoint(c.Text()); err != nil || again != c {
+		if again, err := ParseCheckpoint(c.Text()); err != nil || !reflect.DeepEqual(again, c) {
 			t.Fatalf("round trip of %q: %+v, %v", text, again, err)
 		}
 	})

@@ -152,3 +152,15 @@ func VerifyConsistency(p Consistency, oldSigned, newSigned []byte, verifierKey s
 	}
 	return older, newer, nil
 }
+
+// consistencyJSON is the Consistency form of an RFC 6962 proof from older
+// to newer.
+func consistencyJSON(older, newer Checkpoint, proof []Hash) Consistency {
+	b64 := base64.StdEncoding.EncodeToString
+	p := Consistency{Origin: OriginPrefix + newer.Tenant, OldSize: older.Size, OldRoot: b64(older.Root[:]),
+		NewSize: newer.Size, NewRoot: b64(newer.Root[:]), Proof: make([]string, len(proof))}
+	for i, h := range proof {
+		p.Proof[i] = b64(h[:])
+	}
+	return p
+}

@@ -2,7 +2,11 @@
 // hash-chained, append-only log of JSON entries stored in PostgreSQL or
 // SQLite, with schema migrations (v1 → v2 and back), a streaming chain
 // verifier, daily RFC 6962 Merkle roots published as signed checkpoints
-// (C2SP signed-note format), and inclusion and consistency proofs.
+// (C2SP signed-note format), and inclusion and consistency proofs. Each
+// checkpoint carries the chain's head and the tree's compact range (its
+// frontier), so VerifySince and the next day's root (ExtendCheckpoint,
+// PublishRoots) read only the entries after it; on PostgreSQL the chain can
+// be laid out in hash partitions by tenant (Partition).
 //
 // The entry hash is defined in docs/ledger.md so that anyone can
 // re-implement it; EntryHash is the reference implementation and the SQL

@@ -32,6 +32,9 @@ func NodeHash(l, r Hash) Hash {
 type TreeBuilder struct {
 	stack []Hash
 	n     uint64
+	// node, when set, sees every perfect subtree the builder completes:
+	// its first leaf index, its height (0 for a leaf) and its hash.
+	node func(start uint64, height int, h Hash)
 }
 
 // Add appends a leaf hash (see LeafHash).
@@ -42,12 +45,18 @@ func (b *TreeBuilder) Add(leaf Hash) {
 	in[0] = 1
 	copy(in[33:], leaf[:])
 	n := b.n
-	for ; n&1 == 1; n >>= 1 {
+	if b.node != nil {
+		b.node(b.n, 0, leaf)
+	}
+	for height := 1; n&1 == 1; n, height = n>>1, height+1 {
 		l := len(b.stack)
 		copy(in[1:33], b.stack[l-1][:])
 		b.stack = b.stack[:l-1]
 		h := sha256.Sum256(in[:])
 		copy(in[33:], h[:])
+		if b.node != nil {
+			b.node(b.n>>height<<height, height, h)
+		}
 	}
 	b.stack = append(b.stack, Hash(in[33:]))
 	b.n++

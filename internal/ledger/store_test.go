@@ -255,64 +255,72 @@ func TestAppendOnlyIsEnforcedByTheDatabase(t *testing.T) {
 // access to the table could, and checks the verifier names the right seq
 // and kind of break on both databases; on PostgreSQL, validate_hash_chain
 // must agree.
+// tamperCase is one way of breaking acme's chain of seed(…, 10, "acme",
+// "beta"), with where the full verifier finds it.
+type tamperCase struct {
+	name    string
+	tamper  func(db testDB, s *Store, es []Entry) []string
+	seq     int64
+	kind    BreakKind
+	sqlKind BreakKind // validate_hash_chain's answer, when it differs
+}
+
+// tamperCases are every tamper class of the full verify; VerifySince is
+// tested against the same list (since_test.go).
+var tamperCases = []tamperCase{
+	{"a changed payload byte", func(db testDB, s *Store, es []Entry) []string {
+		return []string{`UPDATE ledger_chain SET payload = replace(payload, '"n":4', '"n":5') WHERE tenant = 'acme' AND seq = 5`}
+	}, 5, BreakHash, ""},
+	{"a changed hash", func(db testDB, s *Store, es []Entry) []string {
+		return []string{fmt.Sprintf(`UPDATE ledger_chain SET hash = %s WHERE tenant = 'acme' AND seq = 5`, blob(db, es[0].Hash))}
+	}, 5, BreakHash, ""},
+	{"a changed previous hash", func(db testDB, s *Store, es []Entry) []string {
+		return []string{`UPDATE ledger_chain SET prev_hash = hash WHERE tenant = 'acme' AND seq = 5`}
+	}, 5, BreakLink, ""},
+	{"a changed time", func(db testDB, s *Store, es []Entry) []string {
+		if db.d == Postgres {
+			return []string{`UPDATE ledger_chain SET ts = ts + interval '1 second' WHERE tenant = 'acme' AND seq = 5`}
+		}
+		return []string{`UPDATE ledger_chain SET ts = ts + 1000000 WHERE tenant = 'acme' AND seq = 5`}
+	}, 5, BreakHash, ""},
+	{"a deleted row", func(db testDB, s *Store, es []Entry) []string {
+		return []string{`DELETE FROM ledger_chain WHERE tenant = 'acme' AND seq = 5`}
+	}, 5, BreakSeqGap, ""},
+	{"a deleted genesis row", func(db testDB, s *Store, es []Entry) []string {
+		return []string{`DELETE FROM ledger_chain WHERE tenant = 'acme' AND seq = 1`}
+	}, 1, BreakSeqGap, ""},
+	{"a seq gap", func(db testDB, s *Store, es []Entry) []string {
+		return []string{`UPDATE ledger_chain SET seq = seq + 1000 WHERE tenant = 'acme' AND seq >= 8`,
+			`UPDATE ledger_chain SET seq = seq - 999 WHERE tenant = 'acme' AND seq >= 1000`}
+	}, 8, BreakSeqGap, ""},
+	{"two rows swapped", func(db testDB, s *Store, es []Entry) []string {
+		return []string{`UPDATE ledger_chain SET seq = 1011 - seq WHERE tenant = 'acme' AND seq IN (5, 6)`,
+			`UPDATE ledger_chain SET seq = seq - 1000 WHERE tenant = 'acme' AND seq > 1000`}
+	}, 5, BreakLink, ""},
+	{"a row moved to another tenant", func(db testDB, s *Store, es []Entry) []string {
+		return []string{`UPDATE ledger_chain SET tenant = 'zeta' WHERE tenant = 'acme' AND seq = 5`}
+	}, 5, BreakSeqGap, ""},
+	{"an inserted row with a correct hash of its own", func(db testDB, s *Store, es []Entry) []string {
+		// Shift seq 5.. up by one and forge seq 5 linked to seq 4.
+		// es interleaves acme and beta: acme seq k is es[2k-2].
+		forged := Entry{Tenant: "acme", Seq: 5, Time: es[6].Time, Kind: KindEntry, Payload: []byte(`{"forged":true}`), PrevHash: es[6].Hash}
+		forged.Hash = forged.ComputeHash()
+		return []string{`UPDATE ledger_chain SET seq = seq + 1000 WHERE tenant = 'acme' AND seq >= 5`,
+			`UPDATE ledger_chain SET seq = seq - 999 WHERE tenant = 'acme' AND seq >= 1000`,
+			fmt.Sprintf(`INSERT INTO ledger_chain (tenant, seq, ts, kind, payload, prev_hash, hash) VALUES ('acme', 5, %s, 'entry', '{"forged":true}', %s, %s)`,
+				tsLit(db, forged.Time), blob(db, forged.PrevHash), blob(db, forged.Hash))}
+	}, 6, BreakLink, ""},
+	{"a valid but non-canonical payload with a matching hash", func(db testDB, s *Store, es []Entry) []string {
+		// The latest entry, so no later link needs forging.
+		p := []byte(`{ "n": 9 }`)
+		h := EntryHash("acme", 10, es[18].Time, KindEntry, es[16].Hash, p)
+		return []string{fmt.Sprintf(`UPDATE ledger_chain SET payload = '{ "n": 9 }', hash = %s WHERE tenant = 'acme' AND seq = 10`, blob(db, h))}
+	}, 10, BreakPayload, "none"},
+}
+
 func TestTamperIsDetected(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name    string
-		tamper  func(db testDB, s *Store, es []Entry) []string
-		seq     int64
-		kind    BreakKind
-		sqlKind BreakKind // validate_hash_chain's answer, when it differs
-	}{
-		{"a changed payload byte", func(db testDB, s *Store, es []Entry) []string {
-			return []string{`UPDATE ledger_chain SET payload = replace(payload, '"n":4', '"n":5') WHERE tenant = 'acme' AND seq = 5`}
-		}, 5, BreakHash, ""},
-		{"a changed hash", func(db testDB, s *Store, es []Entry) []string {
-			return []string{fmt.Sprintf(`UPDATE ledger_chain SET hash = %s WHERE tenant = 'acme' AND seq = 5`, blob(db, es[0].Hash))}
-		}, 5, BreakHash, ""},
-		{"a changed previous hash", func(db testDB, s *Store, es []Entry) []string {
-			return []string{`UPDATE ledger_chain SET prev_hash = hash WHERE tenant = 'acme' AND seq = 5`}
-		}, 5, BreakLink, ""},
-		{"a changed time", func(db testDB, s *Store, es []Entry) []string {
-			if db.d == Postgres {
-				return []string{`UPDATE ledger_chain SET ts = ts + interval '1 second' WHERE tenant = 'acme' AND seq = 5`}
-			}
-			return []string{`UPDATE ledger_chain SET ts = ts + 1000000 WHERE tenant = 'acme' AND seq = 5`}
-		}, 5, BreakHash, ""},
-		{"a deleted row", func(db testDB, s *Store, es []Entry) []string {
-			return []string{`DELETE FROM ledger_chain WHERE tenant = 'acme' AND seq = 5`}
-		}, 5, BreakSeqGap, ""},
-		{"a deleted genesis row", func(db testDB, s *Store, es []Entry) []string {
-			return []string{`DELETE FROM ledger_chain WHERE tenant = 'acme' AND seq = 1`}
-		}, 1, BreakSeqGap, ""},
-		{"a seq gap", func(db testDB, s *Store, es []Entry) []string {
-			return []string{`UPDATE ledger_chain SET seq = seq + 1000 WHERE tenant = 'acme' AND seq >= 8`,
-				`UPDATE ledger_chain SET seq = seq - 999 WHERE tenant = 'acme' AND seq >= 1000`}
-		}, 8, BreakSeqGap, ""},
-		{"two rows swapped", func(db testDB, s *Store, es []Entry) []string {
-			return []string{`UPDATE ledger_chain SET seq = 1011 - seq WHERE tenant = 'acme' AND seq IN (5, 6)`,
-				`UPDATE ledger_chain SET seq = seq - 1000 WHERE tenant = 'acme' AND seq > 1000`}
-		}, 5, BreakLink, ""},
-		{"a row moved to another tenant", func(db testDB, s *Store, es []Entry) []string {
-			return []string{`UPDATE ledger_chain SET tenant = 'zeta' WHERE tenant = 'acme' AND seq = 5`}
-		}, 5, BreakSeqGap, ""},
-		{"an inserted row with a correct hash of its own", func(db testDB, s *Store, es []Entry) []string {
-			// Shift seq 5.. up by one and forge seq 5 linked to seq 4.
-			// es interleaves acme and beta: acme seq k is es[2k-2].
-			forged := Entry{Tenant: "acme", Seq: 5, Time: es[6].Time, Kind: KindEntry, Payload: []byte(`{"forged":true}`), PrevHash: es[6].Hash}
-			forged.Hash = forged.ComputeHash()
-			return []string{`UPDATE ledger_chain SET seq = seq + 1000 WHERE tenant = 'acme' AND seq >= 5`,
-				`UPDATE ledger_chain SET seq = seq - 999 WHERE tenant = 'acme' AND seq >= 1000`,
-				fmt.Sprintf(`INSERT INTO ledger_chain (tenant, seq, ts, kind, payload, prev_hash, hash) VALUES ('acme', 5, %s, 'entry', '{"forged":true}', %s, %s)`,
-					tsLit(db, forged.Time), blob(db, forged.PrevHash), blob(db, forged.Hash))}
-		}, 6, BreakLink, ""},
-		{"a valid but non-canonical payload with a matching hash", func(db testDB, s *Store, es []Entry) []string {
-			// The latest entry, so no later link needs forging.
-			p := []byte(`{ "n": 9 }`)
-			h := EntryHash("acme", 10, es[18].Time, KindEntry, es[16].Hash, p)
-			return []string{fmt.Sprintf(`UPDATE ledger_chain SET payload = '{ "n": 9 }', hash = %s WHERE tenant = 'acme' AND seq = 10`, blob(db, h))}
-		}, 10, BreakPayload, "none"},
-	}
+	cases := tamperCases
 	for _, db := range testDBs(t) {
 		t.Run(db.name, func(t *testing.T) {
 			t.Parallel()

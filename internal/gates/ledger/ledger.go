@@ -37,6 +37,8 @@ type Spec struct {
 	Tenants []string `yaml:"tenants" doc:"tenants to check; every tenant in the ledger when empty"`
 	// Limit checks only each tenant's latest entries.
 	Limit int64 `yaml:"limit" default:"0" doc:"check only each tenant's latest N entries and their link to the entry before; 0 checks the whole chain"`
+	// Since verifies only after signed checkpoints.
+	Since string `yaml:"since" doc:"a signed checkpoint file (from ledger root) or a directory of them, relative to the policy file: each tenant with one is verified from its latest there only — signature with public-key, its head entry unchanged, then every entry after it — in time proportional to the new entries; tenants without one are verified in full"`
 	// MinEntries is the least number of entries each tenant must have.
 	MinEntries int64 `yaml:"min-entries" default:"1" doc:"the least number of entries each checked tenant must have"`
 	// RequireCheckpoint asks for a signed, anchored checkpoint of a day.
@@ -74,6 +76,12 @@ func (s *Spec) Validate() []error {
 	}
 	if s.MinEntries < 0 {
 		errs = append(errs, &policy.FieldError{Field: "min-entries", Err: fmt.Errorf("%d is negative", s.MinEntries)})
+	}
+	if s.Since != "" && s.PublicKey == "" {
+		errs = append(errs, &policy.FieldError{Field: "public-key", Err: errors.New("since needs the checkpoints' verifier key file; create one with `releasegate ledger keygen`")})
+	}
+	if s.Since != "" && s.Limit > 0 {
+		errs = append(errs, &policy.FieldError{Field: "since", Err: errors.New("since and limit both shorten the check: set one of them")})
 	}
 	switch s.RequireCheckpoint {
 	case "", "none":
@@ -150,7 +158,7 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 	if p, ok := strings.CutPrefix(s.DB, "sqlite:"); ok && p != "" && !filepath.IsAbs(p) && env.PolicyDir != "" {
 		s.DB = "sqlite:" + filepath.Join(env.PolicyDir, p)
 	}
-	for _, p := range []*string{&s.PublicKey, &s.KeylessBundles, &s.TrustedRoot} {
+	for _, p := range []*string{&s.PublicKey, &s.KeylessBundles, &s.TrustedRoot, &s.Since} {
 		if *p != "" && !filepath.IsAbs(*p) && env.PolicyDir != "" {
 			*p = filepath.Join(env.PolicyDir, *p)
 		}
@@ -193,7 +201,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	}
 	res.Add(gate.Check{Name: "schema v2 migration applied", Status: gate.StatusPass, Observed: gate.Int(2), Expected: "2", Message: "ledger schema v2 is applied"})
 
-	reps, verr := st.VerifyAll(ctx, ledger.VerifyOptions{Tenants: g.spec.Tenants, Limit: g.spec.Limit})
+	reps, since, verr := g.verify(ctx, st)
 	if verr != nil && !errors.Is(verr, ledger.ErrEmpty) {
 		return nil, verr
 	}
@@ -207,6 +215,11 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	chains := map[string]any{}
 	for _, r := range reps {
 		switch {
+		case since[r.Tenant].err != nil:
+			res.Add(gate.Check{Name: "hash chain", Tenant: r.Tenant, Status: gate.StatusFail, Observed: gate.Text("checkpoint refused"), Expected: "a signed checkpoint the ledger still continues",
+				Message: fmt.Sprintf("tenant %s: %v", r.Tenant, since[r.Tenant].err)})
+			broken++
+			continue
 		case r.Entries == 0 && r.Break == nil:
 			res.Add(gate.Check{Name: "hash chain", Tenant: r.Tenant, Status: gate.StatusFail, Observed: gate.Int(0), Expected: ">= 1 entry",
 				Message: fmt.Sprintf("tenant %s: expected entries, found none; check the tenant name or append its entries", r.Tenant)})
@@ -217,8 +230,11 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 				Message: fmt.Sprintf("tenant %s: chain broken at seq %d (%s): %s; compare with a backup and the last signed checkpoint", r.Tenant, r.Break.Seq, r.Break.Kind, r.Break.Detail)})
 			broken++
 		default:
-			res.Add(gate.Check{Name: "hash chain", Tenant: r.Tenant, Status: gate.StatusPass, Observed: gate.Int(r.Entries), Unit: "entries", Expected: "intact chain",
-				Message: fmt.Sprintf("tenant %s: %d entries verified (seq %d..%d), genesis %s, latest %s", r.Tenant, r.Entries, r.From, r.To, r.Genesis, r.Latest)})
+			msg := fmt.Sprintf("tenant %s: %d entries verified (seq %d..%d), genesis %s, latest %s", r.Tenant, r.Entries, r.From, r.To, r.Genesis, r.Latest)
+			if sr := since[r.Tenant].rep; sr != nil {
+				msg += fmt.Sprintf("; since the signed checkpoint of %s (size %d, head unchanged), root now %s", sr.Checkpoint.Day, sr.Checkpoint.Size, sr.Root)
+			}
+			res.Add(gate.Check{Name: "hash chain", Tenant: r.Tenant, Status: gate.StatusPass, Observed: gate.Int(r.Entries), Unit: "entries", Expected: "intact chain", Message: msg})
 		}
 		total += r.To
 		chains[r.Tenant] = map[string]any{"entries": r.To, "checked": r.Entries, "genesis_hash": r.Genesis.String(), "latest_hash": r.Latest.String()}
