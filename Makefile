@@ -39,7 +39,7 @@ test: services build oracles ## install what is needed, start services, run ever
 	RELEASEGATE_BIN=$(CURDIR)/$(BIN) RELEASEGATE_E2E=1 RELEASEGATE_ORACLES=$(CURDIR)/$(ORACLES) $(GO) test -timeout 30m ./...
 
 # The runs at scale, too long for `make test` on a 2-core machine (about
-# 9 minutes): 1,000 tenants × 5 synthetic scenarios over 8 shards, once
+# 14 minutes): 1,000 tenants × 5 synthetic scenarios over 8 shards, once
 # through release.yml under act and once as 8 shard processes at once,
 # each merged verdict held check by check to a single-process run.
 test-scale: build ## 1,000 tenants × 5 scenarios × 8 shards under act and as 8 processes, merged verdicts equal to one process
