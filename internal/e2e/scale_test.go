@@ -111,7 +111,7 @@ func startScaleTarget(t *testing.T, names []string, b scaleBehaviour) string {
 		})
 	}
 	srv, err := demo.StartWith(context.Background(), "127.0.0.1:0", demo.Options{
-		Tenants: names, Knobs: knobs, MaxBody: 1 << 20,
+		Tenants: names, Knobs: knobs,
 		Middleware: append([]demo.Middleware{behave}, abuse.Middleware()...),
 	})
 	if err != nil {
