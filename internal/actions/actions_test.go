@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -80,6 +81,99 @@ func TestPublish(t *testing.T) {
 	}
 	if !strings.Contains(string(out), `"schema":"releasegate.result/v1"`) {
 		t.Errorf("GITHUB_OUTPUT lacks the result JSON:\n%s", out)
+	}
+}
+
+// outputsOf parses a GITHUB_OUTPUT file: name<<DELIMITER lines, the value,
+// and the delimiter again.
+func outputsOf(t *testing.T, b []byte) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var value []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			value = append(value, lines[i])
+		}
+		out[name] = strings.Join(value, "\n")
+	}
+	return out
+}
+
+// TestPublishBoundsTheResultOutput: a report too large for a step output
+// is given as each gate's status and summary, with a notice saying where
+// the whole report is; one whose summaries alone are too large gives an
+// empty result. The status output is the verdict in every case.
+func TestPublishBoundsTheResultOutput(t *testing.T) {
+	t.Parallel()
+	manyChecks := fixture()
+	for i := range 5000 {
+		manyChecks.Results[1].Checks = append(manyChecks.Results[1].Checks, gate.Check{Name: "p95 latency", Tenant: fmt.Sprintf("t%04d", i),
+			Status: gate.StatusPass, Message: "p95 latency 3.1ms (95% upper bound 4.2ms, rank 60 of 60 responses), expected <= 2000 ms"})
+	}
+	manyGates := fixture()
+	for i := range 2000 {
+		manyGates.Results = append(manyGates.Results, gate.Result{Schema: gate.SchemaVersion, Gate: fmt.Sprintf("gate-%d", i), Kind: "command",
+			Status: gate.StatusPass, Summary: strings.Repeat("a long summary ", 5)})
+	}
+	cases := []struct {
+		name        string
+		rep         *gate.Report
+		wantGates   int    // gates in the result output; 0: the output is empty
+		wantChecks  bool   // whether the result output keeps the checks
+		wantCommand string // a workflow command that must be printed
+	}{
+		{"a small report is the result output whole", fixture(), 2, true, ""},
+		{"a report of 5,000 checks is the gates' statuses and summaries", manyChecks, 2, false, "::notice::the result output holds each gate's status and summary without its checks: the whole report is"},
+		{"a report of 2,000 gates is not an output at all", manyGates, 0, false, "::notice::the result output is empty: even without checks the report is over the 64 KiB"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			env := map[string]string{"GITHUB_OUTPUT": filepath.Join(dir, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(dir, "summary")}
+			var cmds bytes.Buffer
+			if err := NewRuntime(&cmds, func(k string) string { return env[k] }).Publish(tc.rep); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+			outs := outputsOf(t, b)
+			if outs["status"] != string(tc.rep.Status) {
+				t.Errorf("expected the status output %s, found %q", tc.rep.Status, outs["status"])
+			}
+			if n := len(outs["result"]); n > MaxResultOutput {
+				t.Errorf("expected a result output of at most %d bytes, found %d", MaxResultOutput, n)
+			}
+			if tc.wantCommand != "" && !strings.Contains(cmds.String(), tc.wantCommand) {
+				t.Errorf("expected the workflow command %q, found:\n%.2000s", tc.wantCommand, cmds.String())
+			}
+			if tc.wantGates == 0 {
+				if outs["result"] != "" {
+					t.Errorf("expected an empty result output, found %d bytes", len(outs["result"]))
+				}
+				return
+			}
+			var got gate.Report
+			if err := json.Unmarshal([]byte(outs["result"]), &got); err != nil {
+				t.Fatalf("the result output is not a report: %v", err)
+			}
+			if got.Status != tc.rep.Status || len(got.Results) != tc.wantGates {
+				t.Fatalf("expected status %s and %d gates, found %s and %d", tc.rep.Status, tc.wantGates, got.Status, len(got.Results))
+			}
+			for i, r := range got.Results {
+				w := tc.rep.Results[i]
+				if r.Gate != w.Gate || r.Status != w.Status || r.Summary != w.Summary {
+					t.Errorf("gate %d: expected %s %s %q, found %s %s %q", i, w.Gate, w.Status, w.Summary, r.Gate, r.Status, r.Summary)
+				}
+				if hasChecks := len(r.Checks) > 0; hasChecks != tc.wantChecks {
+					t.Errorf("gate %s: expected checks in the output %v, found %d", r.Gate, tc.wantChecks, len(r.Checks))
+				}
+			}
+		})
 	}
 }
 

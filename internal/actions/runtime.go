@@ -22,6 +22,15 @@ import (
 // cut with a note rather than rejected.
 const maxSummary = 1 << 20
 
+// MaxResultOutput bounds the `result` step output, in bytes. GitHub keeps
+// at most 1 MB per output and 50 MB for all outputs of a run, and a
+// composite action fails when it evaluates a much larger output; the
+// report of a synthetic run over many tenants is megabytes. A report whose
+// JSON is larger is given in its summary form (see resultOutput); the
+// whole report is in the files of --out, which the release workflow hands
+// over as an artifact.
+const MaxResultOutput = 64 << 10
+
 // maxAnnotations bounds the annotations printed for one run; GitHub shows
 // only the first 10 errors and 10 warnings per step anyway.
 const maxAnnotations = 50
@@ -69,9 +78,9 @@ func (rt *Runtime) Publish(rep *gate.Report) (err error) {
 			err = fmt.Errorf("writing to the runner's files failed (%v); outputs and the step summary may be incomplete", r)
 		}
 	}()
-	b, err := json.Marshal(rep)
+	b, full, err := resultOutput(rep)
 	if err != nil {
-		return fmt.Errorf("encode result output: %w", err)
+		return err
 	}
 	var missing []string
 	if rt.getenv("GITHUB_OUTPUT") == "" {
@@ -79,6 +88,11 @@ func (rt *Runtime) Publish(rep *gate.Report) (err error) {
 	} else {
 		rt.a.SetOutput("status", string(rep.Status))
 		rt.a.SetOutput("result", string(b))
+		if len(b) == 0 {
+			rt.a.Noticef("the result output is empty: even without checks the report is over the %d KiB kept in a step output; read report.json of out_dir (--out)", MaxResultOutput>>10)
+		} else if len(b) < full {
+			rt.a.Noticef("the result output holds each gate's status and summary without its checks: the whole report is %d KiB, over the %d KiB kept in a step output (GitHub keeps 1 MB per output); read report.json of out_dir (--out)", full>>10, MaxResultOutput>>10)
+		}
 	}
 	if rt.getenv("GITHUB_STEP_SUMMARY") == "" {
 		missing = append(missing, "GITHUB_STEP_SUMMARY (the step summary)")
@@ -118,6 +132,35 @@ func (rt *Runtime) Publish(rep *gate.Report) (err error) {
 		}
 	}
 	return nil
+}
+
+// resultOutput is the `result` output of rep: the report's JSON when it is
+// at most MaxResultOutput bytes, otherwise the report in its summary form
+// (every gate's status, summary and error, without checks and details),
+// or nothing when even that is larger. full is the length of the whole
+// report's JSON.
+func resultOutput(rep *gate.Report) (out []byte, full int, err error) {
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encode result output: %w", err)
+	}
+	if len(b) <= MaxResultOutput {
+		return b, len(b), nil
+	}
+	short := *rep
+	short.Results = make([]gate.Result, len(rep.Results))
+	for i, r := range rep.Results {
+		r.Checks, r.Details = nil, nil
+		short.Results[i] = r
+	}
+	s, err := json.Marshal(&short)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encode result output: %w", err)
+	}
+	if len(s) > MaxResultOutput {
+		return nil, len(b), nil
+	}
+	return s, len(b), nil
 }
 
 // truncate cuts s to at most n bytes on a line boundary, saying so.

@@ -23,29 +23,41 @@ import (
 // actLine is one line of `act --json` output: a log line of a job, a step
 // result, a job result or a workflow command such as the step summary.
 type actLine struct {
-	JobID      string `json:"jobID"`
-	Msg        string `json:"msg"`
-	Step       string `json:"step"`
-	StepResult string `json:"stepResult"`
-	JobResult  string `json:"jobResult"`
-	Command    string `json:"command"`
-	RawOutput  bool   `json:"raw_output"`
-	Content    string `json:"content"`
+	JobID      string    `json:"jobID"`
+	Msg        string    `json:"msg"`
+	Step       string    `json:"step"`
+	StepResult string    `json:"stepResult"`
+	JobResult  string    `json:"jobResult"`
+	Command    string    `json:"command"`
+	RawOutput  bool      `json:"raw_output"`
+	Content    string    `json:"content"`
+	Name       string    `json:"name"`
+	Arg        string    `json:"arg"`
+	Job        string    `json:"job"`
+	Time       time.Time `json:"time"`
 }
 
 // actRun is what one act run did, read from its JSON log.
 type actRun struct {
-	jobs    map[string]string // job id → result, only for jobs that ran; a failed matrix leg fails the job
-	legs    map[string]int    // job id → how many runs of it (matrix legs) reported a result
-	summary map[string]string // job id → step summary text it wrote
-	output  map[string]string // job id → what its steps printed
-	log     string            // the raw output, for failure messages
-	shown   string            // the output without ::add-mask:: commands, which carry the secret by design
-	err     error             // act's own exit
+	jobs    map[string]string       // job id → result, only for jobs that ran; a failed matrix leg fails the job
+	legs    map[string]int          // job id → how many runs of it (matrix legs) reported a result
+	summary map[string]string       // job id → step summary text it wrote
+	output  map[string]string       // job id → what its steps printed
+	log     string                  // the raw output, for failure messages
+	shown   string                  // the output without ::add-mask:: commands, which carry the secret by design
+	outputs []actOutput             // every step output set, in order
+	err     error                   // act's own exit
+	took    time.Duration           // act's wall time
+	spans   map[string][2]time.Time // job name (a matrix leg's own) → its first and last log line
+}
+
+// actOutput is one step output act recorded.
+type actOutput struct {
+	job, name, value string
 }
 
 func parseAct(out []byte, err error) actRun {
-	r := actRun{jobs: map[string]string{}, legs: map[string]int{}, summary: map[string]string{}, output: map[string]string{}, log: string(out), err: err}
+	r := actRun{jobs: map[string]string{}, legs: map[string]int{}, summary: map[string]string{}, output: map[string]string{}, spans: map[string][2]time.Time{}, log: string(out), err: err}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	var shown strings.Builder
@@ -64,6 +76,14 @@ func parseAct(out []byte, err error) actRun {
 		}
 		if l.RawOutput {
 			r.output[l.JobID] += l.Msg
+		}
+		if s, ok := r.spans[l.Job]; !ok {
+			r.spans[l.Job] = [2]time.Time{l.Time, l.Time}
+		} else if l.Time.After(s[1]) {
+			r.spans[l.Job] = [2]time.Time{s[0], l.Time}
+		}
+		if l.Command == "set-output" {
+			r.outputs = append(r.outputs, actOutput{job: l.JobID, name: l.Name, value: l.Arg})
 		}
 		if l.JobResult != "" {
 			r.legs[l.JobID]++
@@ -367,7 +387,6 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 			},
 		},
 	}
-	stubs := filepath.Join(root, "internal", "e2e", "testdata", "stubs")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -376,49 +395,15 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 				served = tamperedArchive(t, bin)
 			}
 			rel := startReleaseServer(t, asset, archive, served, sha)
-			ws := workspace(t, root, tc.policy)
+			ws := workspace(t, root, "testdata/e2e/workflows/e2e-release.yml", nil)
 			artifacts := t.TempDir()
-			ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-			defer cancel()
-			args := []string{"workflow_dispatch",
-				"-W", ".github/workflows/e2e-release.yml",
-				"-P", "ubuntu-latest=-self-hosted",
-				"--pull=false", "--action-offline-mode", "--json",
-				"--action-cache-path", filepath.Join(t.TempDir(), "act-cache"),
-				"--var", "POLICY=" + tc.policy,
-				"--var", fmt.Sprintf("SHARDS=%d", e2eShards),
-				"--var", "EVIDENCE_PUBLIC_KEY=" + publicKey,
-				"--var", "RELEASEGATE_SHA=" + sha,
-				"--env", "DEMO_URL=" + demoURL,
-				"--env", "E2E_ADMIN_TOKEN=" + adminToken,
-				// What GitHub's runner provides and act does not: the server
-				// releases are downloaded from, the OIDC token service, the
-				// repositories actions/checkout fetches and the artifact store.
-				"--env", "GITHUB_SERVER_URL=" + rel.URL(),
-				"--env", "ACTIONS_ID_TOKEN_REQUEST_URL=" + rel.URL() + "/oidc?api-version=2.0",
-				"--env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + rel.oidcToken,
-				"--env", "E2E_GIT_ROOT=" + gitRoot,
-				"--env", "E2E_ARTIFACTS=" + artifacts,
-				"--secret", "SIGNING_KEY=" + signingKey,
-			}
-			for _, uses := range remoteActions(t) {
-				args = append(args, "--local-repository", uses+"="+filepath.Join(stubs, stubFor(uses)))
-			}
-			cmd := exec.CommandContext(ctx, act, args...)
-			cmd.Dir = ws
-			// No network: act must not reach GitHub; keep tokens out of it.
-			cmd.Env = append(filteredEnv("GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_", "GITHUB_"), "NO_COLOR=1")
-			start := time.Now()
-			out, err := cmd.CombinedOutput()
-			if ctx.Err() != nil {
-				t.Fatalf("act did not finish within 6 minutes:\n%s", tail(string(out), 4000))
-			}
-			t.Logf("act ran the workflow in %s", time.Since(start).Round(100*time.Millisecond))
-			r := parseAct(out, err)
-			if dir := os.Getenv("RELEASEGATE_E2E_LOG_DIR"); dir != "" {
-				// Keep the whole act log for a human to read.
-				_ = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")[:60]+".log"), out, 0o644)
-			}
+			r := runAct(t, act, ws, actCall{
+				gitRoot: gitRoot, artifacts: artifacts, rel: rel, timeout: 6 * time.Minute,
+				vars: map[string]string{"POLICY": tc.policy, "SHARDS": fmt.Sprint(e2eShards),
+					"EVIDENCE_PUBLIC_KEY": publicKey, "RELEASEGATE_SHA": sha},
+				env:     map[string]string{"DEMO_URL": demoURL, "E2E_ADMIN_TOKEN": adminToken},
+				secrets: map[string]string{"SIGNING_KEY": signingKey},
+			})
 			tc.check(t, r, artifacts, rel)
 			if n := strings.Count(r.shown, adminToken); n > 0 {
 				t.Errorf("expected the secret E2E_ADMIN_TOKEN masked everywhere, found it %d time(s) in the run's output", n)
@@ -431,6 +416,81 @@ func TestReleaseWorkflowWithAct(t *testing.T) {
 			}
 		})
 	}
+}
+
+// actCall is what one act run of a caller workflow is given besides the
+// workspace: the variables, environment and secrets of the caller, and the
+// stand-ins for what GitHub's runner provides (the release server, the git
+// repositories checkout fetches, the artifact store).
+type actCall struct {
+	gitRoot   string            // E2E_GIT_ROOT: the repositories actions/checkout fetches
+	artifacts string            // E2E_ARTIFACTS: the run's artifact store
+	rel       *releaseServer    // GITHUB_SERVER_URL and the OIDC token service
+	timeout   time.Duration     // act is killed after this
+	vars      map[string]string // act --var
+	env       map[string]string // act --env
+	secrets   map[string]string // act --secret
+}
+
+// runAct runs the workflow_dispatch event of the caller workflow
+// .github/workflows/e2e-release.yml in the workspace ws with act on this
+// host, offline: remote actions are mapped to the stubs under
+// testdata/stubs, and nothing of the test's own GitHub environment
+// reaches it. It fails the test when act does not finish in time.
+func runAct(t *testing.T, act, ws string, c actCall) actRun {
+	t.Helper()
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	args := []string{"workflow_dispatch",
+		"-W", ".github/workflows/e2e-release.yml",
+		"-P", "ubuntu-latest=-self-hosted",
+		"--pull=false", "--action-offline-mode", "--json",
+		"--action-cache-path", filepath.Join(t.TempDir(), "act-cache"),
+	}
+	for _, kv := range []struct {
+		flag string
+		m    map[string]string
+	}{{"--var", c.vars}, {"--env", c.env}, {"--secret", c.secrets}} {
+		for _, k := range slices.Sorted(maps.Keys(kv.m)) {
+			args = append(args, kv.flag, k+"="+kv.m[k])
+		}
+	}
+	args = append(args,
+		// What GitHub's runner provides and act does not: the server
+		// releases are downloaded from, the OIDC token service, the
+		// repositories actions/checkout fetches and the artifact store.
+		"--env", "GITHUB_SERVER_URL="+c.rel.URL(),
+		"--env", "ACTIONS_ID_TOKEN_REQUEST_URL="+c.rel.URL()+"/oidc?api-version=2.0",
+		"--env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+c.rel.oidcToken,
+		"--env", "E2E_GIT_ROOT="+c.gitRoot,
+		"--env", "E2E_ARTIFACTS="+c.artifacts,
+	)
+	stubs := filepath.Join(root, "internal", "e2e", "testdata", "stubs")
+	for _, uses := range remoteActions(t) {
+		args = append(args, "--local-repository", uses+"="+filepath.Join(stubs, stubFor(uses)))
+	}
+	cmd := exec.CommandContext(ctx, act, args...)
+	cmd.Dir = ws
+	// No network: act must not reach GitHub; keep tokens out of it.
+	cmd.Env = append(filteredEnv("GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_", "GITHUB_"), "NO_COLOR=1")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("act did not finish within %s:\n%s", c.timeout, tail(string(out), 4000))
+	}
+	r := parseAct(out, err)
+	r.took = time.Since(start)
+	t.Logf("act ran the workflow in %s", r.took.Round(100*time.Millisecond))
+	if dir := os.Getenv("RELEASEGATE_E2E_LOG_DIR"); dir != "" {
+		// Keep the whole act log for a human to read.
+		name := strings.ReplaceAll(t.Name(), "/", "_")
+		_ = os.WriteFile(filepath.Join(dir, name[:min(len(name), 60)]+".log"), out, 0o644)
+	}
+	return r
 }
 
 // stubFor names the stand-in under testdata/stubs for a remote action.
@@ -568,18 +628,19 @@ func keygen(t *testing.T, bin, tmp string) (string, string) {
 	return string(pem), string(pub)
 }
 
-// workspace lays out a throwaway caller repository: the caller workflow and
-// release.yml under .github/workflows, and the e2e policies
-// with the fixtures their gates read (Sigstore bundles and trusted root,
-// metrics file, alert rules, usage export) at the same paths as in this
-// repository. It is a git repository because act reads the commit and ref
-// from git.
-func workspace(t *testing.T, root, policy string) string {
+// workspace lays out a throwaway caller repository: the caller workflow
+// (a file under testdata/e2e/workflows) as .github/workflows/e2e-release.yml
+// next to release.yml, the e2e policies with the fixtures their gates read
+// (Sigstore bundles and trusted root, metrics file, alert rules, usage
+// export) at the same paths as in this repository, and the extra files
+// given (path → content). It is a git repository because act reads the
+// commit and ref from git.
+func workspace(t *testing.T, root, caller string, extra map[string]string) string {
 	t.Helper()
 	ws := t.TempDir()
 	copies := map[string]string{
-		".github/workflows/release.yml":          ".github/workflows/release.yml",
-		"testdata/e2e/workflows/e2e-release.yml": ".github/workflows/e2e-release.yml",
+		".github/workflows/release.yml": ".github/workflows/release.yml",
+		caller:                          ".github/workflows/e2e-release.yml",
 	}
 	for _, p := range []string{
 		"testdata/e2e/policies",
@@ -595,10 +656,18 @@ func workspace(t *testing.T, root, policy string) string {
 			t.Fatal(err)
 		}
 	}
+	for p, content := range extra {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(ws, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ws, p), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, args := range [][]string{
 		{"init", "-q", "-b", "main"},
 		{"add", "-A"},
-		{"-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-q", "-m", "e2e " + policy},
+		{"-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "-q", "-m", "e2e caller " + caller},
 	} {
 		cmd := exec.Command("git", args...)
 		cmd.Dir = ws
