@@ -4,7 +4,7 @@
 #   RELEASEGATE_BENCH_RULES_PROMETHEUS=http://127.0.0.1:PORT
 # on stdout (logs go to stderr). Not part of `make services`, and apart from
 # the check-slo benchmark's server (scripts/bench/slo-prometheus.sh): the
-# data takes ≈ 15 minutes to build. Idempotent: a server this script started
+# data takes ≈ 20 minutes to build on a busy 2-core machine. Idempotent: a server this script started
 # is reused while it answers and holds the same data.
 #
 # Data: 100 tenants, 31 days at 1-minute steps ending 2026-11-28T00:00:00Z,
