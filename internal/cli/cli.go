@@ -290,6 +290,22 @@ func Parse(fs *flag.FlagSet, args []string) (int, bool) {
 	return 0, true
 }
 
+// inputError is bad input (exit 2) that says itself what is wrong: it adds
+// nothing to the message of the error it marks.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+
+func (e *inputError) Unwrap() error { return e.err }
+
+// Is makes every inputError match gate.ErrBadInput.
+func (e *inputError) Is(target error) bool { return target == gate.ErrBadInput }
+
+// inputf formats a bad-input error (exit 2), wrapping a %w argument.
+func inputf(format string, args ...any) error {
+	return &inputError{err: fmt.Errorf(format, args...)}
+}
+
 // ExitFor maps an error from a domain package to an exit code: bad input
 // is 2, anything else means the gate could not be evaluated (3).
 func ExitFor(err error) int {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	budgetgate "github.com/maestro-conductor/releasegate/internal/gates/budget"
 	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/release"
 )
 
 const ciBudgetUsage = `Usage:
@@ -48,32 +48,6 @@ Example:
   releasegate forecast --policy examples/budget/policy.yml --tenant globex --hours 24 --assert-drift 0.05
 `
 
-// budgetGates returns the policy's gates of the given kinds, or the one
-// named id.
-func budgetGates(o *IO, p *policy.Policy, id string, kinds ...string) ([]policy.Gate, int) {
-	var out []policy.Gate
-	for _, g := range p.Gates {
-		if id != "" && g.ID != id {
-			continue
-		}
-		for _, k := range kinds {
-			if g.Kind == k {
-				out = append(out, g)
-				break
-			}
-		}
-	}
-	if len(out) == 0 {
-		what := fmt.Sprintf("a gate of kind %v", kinds)
-		if id != "" {
-			what = fmt.Sprintf("gate %q of kind %v", id, kinds)
-		}
-		fmt.Fprintf(o.Stderr, "releasegate: %s has no %s; add one (see docs/budget.md)\n", p.File, what)
-		return nil, ExitBadInput
-	}
-	return out, ExitOK
-}
-
 func withUsageFile(s budgetgate.Spec, file string) budgetgate.Spec {
 	if file != "" {
 		s.Source.UsageFile = file
@@ -107,26 +81,23 @@ func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
 		return code
 	}
 	o.Redact(p.Secrets)
-	gates, code := budgetGates(o, p, id, budgetgate.KindBudget)
-	if gates == nil {
-		return code
+	gates, err := release.Choose(p, release.Choice{IDs: splitList(id), Kinds: []string{budgetgate.KindBudget}, Doc: "docs/budget.md"})
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate ci-budget: %v\n", err)
+		return ExitBadInput
 	}
-	env := gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf, Redact: o.redactor().String}
-	var plan []gate.Planned
-	for _, g := range gates {
-		s := withUsageFile(*g.Spec.(*budgetgate.Spec), usage)
-		gt, err := budgetgate.NewBudget(p.Meta(g), s, env, budgetgate.Options{Enforce: enforce})
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "%s: gate %s: %v\n", g.Location, g.ID, err)
-			return ExitFor(err)
-		}
-		plan = append(plan, gate.Planned{Meta: p.Meta(g), Gate: gt})
+	opts := o.evaluateOptions(out, true)
+	opts.Gates = gates
+	opts.Build = func(g policy.Gate, m gate.Meta, env gate.Env) (gate.Planned, error) {
+		gt, err := budgetgate.NewBudget(m, withUsageFile(*g.Spec.(*budgetgate.Spec), usage), env, budgetgate.Options{Enforce: enforce})
+		return gate.Planned{Meta: m, Gate: gt}, err
 	}
-	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
-		return code
+	rep, err := release.Evaluate(ctx, p, opts)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate ci-budget: %v\n", err)
+		return ExitFor(err)
 	}
-	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(ctx, o, out, (&gate.Runner{}).Run(ctx, plan))
+	return EmitReport(ctx, o, out, rep)
 }
 
 func forecastCmd(ctx context.Context, o *IO, args []string) int {
@@ -169,9 +140,10 @@ func forecastCmd(ctx context.Context, o *IO, args []string) int {
 		return code
 	}
 	o.Redact(p.Secrets)
-	gates, code := budgetGates(o, p, id, budgetgate.KindForecast, budgetgate.KindBudget)
-	if gates == nil {
-		return code
+	gates, err := release.Choose(p, release.Choice{IDs: splitList(id), Kinds: []string{budgetgate.KindForecast, budgetgate.KindBudget}, Doc: "docs/budget.md"})
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate forecast: %v\n", err)
+		return ExitBadInput
 	}
 	g := gates[0]
 	for _, x := range gates { // prefer a cost-forecast gate
@@ -180,36 +152,15 @@ func forecastCmd(ctx context.Context, o *IO, args []string) int {
 			break
 		}
 	}
-	s := withUsageFile(*g.Spec.(*budgetgate.Spec), usage)
-	s.Throttle.Enforce = false // a forecast never acts
-	known := false
-	var names []string
-	for _, t := range s.Tenants {
-		known = known || t.Name == tenant
-		names = append(names, t.Name)
+	opts := o.evaluateOptions(out, true)
+	opts.Gates = []policy.Gate{g}
+	opts.Build = func(g policy.Gate, m gate.Meta, env gate.Env) (gate.Planned, error) {
+		return budgetgate.PlanDrift(m, withUsageFile(*g.Spec.(*budgetgate.Spec), usage), env, budgetgate.Drift{Tenant: tenant, Hours: hours, MaxDrift: drift, MaxDriftSet: driftSet})
 	}
-	if !known {
-		fmt.Fprintf(o.Stderr, "releasegate forecast: --tenant %q: gate %s has no such tenant; expected one of %v\n", tenant, g.ID, names)
-		return ExitBadInput
-	}
-	fg, err := budgetgate.NewForecast(p.Meta(g), s, gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf}, budgetgate.Options{})
+	rep, err := release.Evaluate(ctx, p, opts)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "%s: gate %s: %v\n", g.Location, g.ID, err)
+		fmt.Fprintf(o.Stderr, "releasegate forecast: %v\n", err)
 		return ExitFor(err)
 	}
-	if !driftSet {
-		drift = s.Forecast.MaxDrift
-		if drift == 0 {
-			drift = 0.05
-		}
-	}
-	m := p.Meta(g)
-	m.ID, m.Kind = "forecast-drift-"+tenant, budgetgate.KindForecast
-	m.Timeout = max(m.Timeout, time.Minute)
-	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
-		return code
-	}
-	res := (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: fg.DriftGate(m.ID, tenant, hours, drift)}})
-	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(ctx, o, out, res)
+	return EmitReport(ctx, o, out, rep)
 }

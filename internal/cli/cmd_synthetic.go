@@ -3,21 +3,18 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/synthetic"
 	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/release"
 )
 
 const syntheticUsage = `Usage: releasegate synthetic [--policy FILE] [--gate ID,…] [--shard I/N] [--prom FILE] [--summary FILE] [--format F] [--out DIR]
@@ -90,43 +87,33 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 		return code
 	}
 	o.Redact(p.Secrets)
-	var gates []policy.Gate
-	want := splitList(ids)
-	for _, g := range p.Gates {
-		if g.Kind == synthetic.Kind && (len(want) == 0 || slices.Contains(want, g.ID)) {
-			gates = append(gates, g)
-		}
-	}
-	for _, id := range want {
-		if !slices.ContainsFunc(gates, func(g policy.Gate) bool { return g.ID == id }) {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic: --gate %s: no gate of kind synthetic with that id in %s\n", id, p.File)
-			return ExitBadInput
-		}
-	}
-	if len(gates) == 0 {
-		fmt.Fprintf(o.Stderr, "releasegate synthetic: %s has no gate of kind synthetic; add one (see docs/synthetic.md)\n", p.File)
+	gates, err := release.Choose(p, release.Choice{IDs: splitList(ids), Kinds: []string{synthetic.Kind}, Doc: "docs/synthetic.md"})
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate synthetic: %v\n", err)
 		return ExitBadInput
 	}
-	sharded := *o
-	getenv := o.Getenv
-	sharded.Getenv = func(k string) string {
+	opts := o.evaluateOptions(out, false)
+	opts.Gates = gates
+	getenv := opts.Env.Getenv
+	opts.Env.Getenv = func(k string) string {
 		if k == synthetic.ShardEnv {
 			return shard
 		}
 		return getenv(k)
 	}
-	plan, code := buildPlan(&sharded, p, gates)
-	if plan == nil {
-		return code
+	ready := opts.Ready
+	opts.Ready = func(n int) error {
+		if err := ready(n); err != nil {
+			return err
+		}
+		return checkSyntheticFiles(promPath, summaryPath)
 	}
-	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
-		return code
+	rep, err := release.Evaluate(ctx, p, opts)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate synthetic: %v\n", err)
+		return ExitFor(err)
 	}
-	if code := prepareSyntheticFiles(o, promPath, summaryPath); code != ExitOK {
-		return code
-	}
-	runner := &gate.Runner{Progress: progress(o)}
-	results, err := o.redactResults(runner.Run(ctx, plan))
+	results, err := o.redactResults(rep.Results)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate synthetic: %v; nothing was written\n", err)
 		return ExitError
@@ -137,8 +124,8 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 	if push != "" {
 		pushRun(ctx, o, push, results)
 	}
-	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(ctx, o, out, results)
+	rep.Results = results
+	return EmitReport(ctx, o, out, rep)
 }
 
 func splitList(s string) []string {
@@ -168,55 +155,25 @@ func syntheticMerge(ctx context.Context, o *IO, args []string) int {
 		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no result files; give the JSON results of every shard (written with --out)")
 		return ExitBadInput
 	}
-	groups := map[string][]gate.Result{} // synthetic results by gate, one per shard
-	others := map[string]gate.Result{}   // every other gate: the same run in each shard
-	var order []string
+	shards := make([]release.Shard, 0, fs.NArg())
 	for _, path := range fs.Args() {
-		rs, pol, err := readResults(path)
+		sh, err := release.ReadShard(ctx, path)
 		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %s: %v\n", path, err)
+			fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %v\n", err)
 			return ExitBadInput
 		}
-		// The merged report names the policy its shards' reports name, so
-		// that evidence accepts it beside the other groups' reports.
-		if pol.Digest != "" {
-			if out.Policy.Digest != "" && out.Policy.Digest != pol.Digest {
-				fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %s: report of policy %s, expected %s like the files before it; merge the shards of one policy run\n", path, pol.Digest, out.Policy.Digest)
-				return ExitBadInput
-			}
-			out.Policy = pol
-		}
-		for _, r := range rs {
-			_, seen := groups[r.Gate]
-			if prev, ok := others[r.Gate]; ok {
-				seen = true
-				if r.Kind != synthetic.Kind && r.Status.Worse(prev.Status) {
-					others[r.Gate] = r
-				}
-			}
-			if !seen {
-				order = append(order, r.Gate)
-			}
-			if r.Kind == synthetic.Kind {
-				groups[r.Gate] = append(groups[r.Gate], r)
-			} else if !seen {
-				// A shard's report from run --only GROUP holds the group's
-				// other gates too, run once per shard: keep one result per
-				// gate, the most severe when the shards disagree.
-				others[r.Gate] = r
-			}
-		}
+		shards = append(shards, sh)
 	}
-	if len(order) == 0 {
-		if out.Policy.Digest != "" {
-			// The shards' policy has no gate in the group they ran: the
-			// merge of nothing is the same skip report.
-			o.Logf("releasegate synthetic merge: the shards judged no gate; nothing to judge (skip)")
-			return EmitReport(ctx, o, out, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: out.Policy,
-				Tool: "releasegate " + ToolVersion(), Results: []gate.Result{}})
-		}
-		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no gate results in the given files")
+	rep, err := release.MergeShards(shards, "releasegate "+ToolVersion())
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %v\n", err)
 		return ExitBadInput
+	}
+	if len(rep.Results) == 0 {
+		// The shards' policy has no gate in the group they ran: the
+		// merge of nothing is the same skip report.
+		o.Logf("releasegate synthetic merge: the shards judged no gate; nothing to judge (skip)")
+		return EmitReport(ctx, o, out, rep)
 	}
 	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
 		return code
@@ -224,20 +181,7 @@ func syntheticMerge(ctx context.Context, o *IO, args []string) int {
 	if code := prepareSyntheticFiles(o, promPath, summaryPath); code != ExitOK {
 		return code
 	}
-	var merged []gate.Result
-	for _, id := range order {
-		if _, ok := groups[id]; !ok {
-			merged = append(merged, others[id])
-			continue
-		}
-		m, err := synthetic.Merge(dedupe(groups[id]))
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic merge: gate %s: %v\n", id, err)
-			return ExitBadInput
-		}
-		merged = append(merged, *m)
-	}
-	merged, err := o.redactResults(merged)
+	merged, err := o.redactResults(rep.Results)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %v; nothing was written\n", err)
 		return ExitError
@@ -248,58 +192,8 @@ func syntheticMerge(ctx context.Context, o *IO, args []string) int {
 	if push != "" {
 		pushRun(ctx, o, push, merged)
 	}
-	return Emit(ctx, o, out, merged)
-}
-
-// dedupe drops a result that appears twice byte for byte, as when both a
-// shard's <gate>.json and its report.json are given.
-func dedupe(rs []gate.Result) []gate.Result {
-	var out []gate.Result
-	seen := map[string]bool{}
-	for _, r := range rs {
-		b, _ := json.Marshal(r)
-		if !seen[string(b)] {
-			seen[string(b)] = true
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// readResults reads a Result file or a report with results, and the
-// report's policy (empty for a Result file).
-func readResults(path string) ([]gate.Result, gate.Input, error) {
-	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
-	if err != nil {
-		return nil, gate.Input{}, err
-	}
-	var probe struct {
-		Results json.RawMessage `json:"results"`
-		Gate    string          `json:"gate"`
-		Policy  gate.Input      `json:"policy"`
-	}
-	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, gate.Input{}, fmt.Errorf("not a JSON result: %w", err)
-	}
-	dec := func(data []byte, v any) error {
-		d := json.NewDecoder(bytes.NewReader(data))
-		return d.Decode(v)
-	}
-	switch {
-	case len(probe.Results) > 0:
-		var rs []gate.Result
-		if err := dec(probe.Results, &rs); err != nil {
-			return nil, gate.Input{}, fmt.Errorf("results: %w", err)
-		}
-		return rs, probe.Policy, nil
-	case probe.Gate != "":
-		var r gate.Result
-		if err := dec(b, &r); err != nil {
-			return nil, gate.Input{}, err
-		}
-		return []gate.Result{r}, gate.Input{}, nil
-	}
-	return nil, gate.Input{}, errors.New("expected a gate result (with \"gate\") or a report (with \"results\")")
+	rep.Results = merged
+	return EmitReport(ctx, o, out, rep)
 }
 
 // writeSyntheticFiles writes the Prometheus file and the Markdown summary

@@ -19,6 +19,16 @@ import (
 // keyless signing writes to a transparency log — not after. It prints the
 // problem and returns ExitBadInput, or ExitOK.
 func (opts OutputOptions) prepare(o *IO) int {
+	if err := opts.check(o); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
+		return ExitBadInput
+	}
+	return ExitOK
+}
+
+// check is prepare's test, returning what is wrong as a bad-input error
+// that says nothing was run.
+func (opts OutputOptions) check(o *IO) error {
 	err := opts.validate()
 	if err == nil && opts.OutDir != "" {
 		err = prepareDir("--out", opts.OutDir)
@@ -34,10 +44,9 @@ func (opts OutputOptions) prepare(o *IO) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate: %v; nothing was run\n", err)
-		return ExitBadInput
+		return inputf("%w; nothing was run", err)
 	}
-	return ExitOK
+	return nil
 }
 
 // prepareDir creates dir and its parents and checks that a file can be
@@ -100,14 +109,22 @@ func unwrapPath(err error) error {
 // prepareSyntheticFiles checks the --prom and --summary files of a
 // synthetic run can be written, before the load runs.
 func prepareSyntheticFiles(o *IO, promPath, summaryPath string) int {
+	if err := checkSyntheticFiles(promPath, summaryPath); err != nil {
+		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
+		return ExitBadInput
+	}
+	return ExitOK
+}
+
+// checkSyntheticFiles is prepareSyntheticFiles's test.
+func checkSyntheticFiles(promPath, summaryPath string) error {
 	for _, f := range []struct{ flag, path string }{{"--prom", promPath}, {"--summary", summaryPath}} {
 		if f.path == "" {
 			continue
 		}
 		if err := prepareFile(f.flag, f.path); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate: %v; nothing was run\n", err)
-			return ExitBadInput
+			return inputf("%w; nothing was run", err)
 		}
 	}
-	return ExitOK
+	return nil
 }
