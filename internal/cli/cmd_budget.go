@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"flag"
-	"fmt"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	budgetgate "github.com/maestro-conductor/releasegate/internal/gates/budget"
@@ -56,7 +55,7 @@ func withUsageFile(s budgetgate.Spec, file string) budgetgate.Spec {
 	return s
 }
 
-func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
+func ciBudgetCmd(ctx context.Context, o *IO, args []string) error {
 	c, _ := lookup("ci-budget")
 	fs := o.NewFlagSet(c)
 	var (
@@ -69,22 +68,19 @@ func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
 	fs.StringVar(&usage, "usage-file", "", "read usage from this usage report CSV instead of the gate's source")
 	fs.BoolVar(&enforce, "enforce", false, "throttle for real (cancel runs, disable and re-enable workflows); default is a dry run")
 	addOutputFlags(fs, &out)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(o.Stderr, "releasegate ci-budget: unexpected arguments %q\n", fs.Args())
-		return ExitBadInput
+	if err := noArgs(fs, ""); err != nil {
+		return err
 	}
-	p, code := o.loadPolicy(pol)
-	if p == nil {
-		return code
+	p, err := o.openPolicy(pol)
+	if err != nil {
+		return err
 	}
-	o.Redact(p.Secrets)
 	gates, err := release.Choose(p, release.Choice{IDs: splitList(id), Kinds: []string{budgetgate.KindBudget}, Doc: "docs/budget.md"})
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ci-budget: %v\n", err)
-		return ExitBadInput
+		return err
 	}
 	opts := o.evaluateOptions(out, true)
 	opts.Gates = gates
@@ -94,56 +90,30 @@ func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
 	}
 	rep, err := release.Evaluate(ctx, p, opts)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ci-budget: %v\n", err)
-		return ExitFor(err)
+		return err
 	}
-	return EmitReport(ctx, o, out, rep)
+	return emitReport(ctx, o, out, rep)
 }
 
-func forecastCmd(ctx context.Context, o *IO, args []string) int {
-	c, _ := lookup("forecast")
-	fs := o.NewFlagSet(c)
-	var (
-		pol, id, usage, tenant string
-		hours                  int
-		drift                  float64
-		out                    OutputOptions
-	)
-	fs.StringVar(&pol, "policy", policy.DefaultPath, "policy file")
-	fs.StringVar(&id, "gate", "", "id of the cost-forecast (or ci-budget) gate whose tenants and source to use")
-	fs.StringVar(&usage, "usage-file", "", "read usage from this usage report CSV instead of the gate's source")
-	fs.StringVar(&tenant, "tenant", "", "the tenant to backtest (required)")
-	fs.IntVar(&hours, "hours", 24, "how many final hours to forecast from the history before them")
-	fs.Float64Var(&drift, "assert-drift", 0, "the largest WAPE accepted, e.g. 0.05 (default: the gate's forecast.max-drift)")
-	addOutputFlags(fs, &out)
-	if code, ok := Parse(fs, args); !ok {
-		return code
-	}
-	driftSet := false
-	fs.Visit(func(f *flag.Flag) { driftSet = driftSet || f.Name == "assert-drift" })
-	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(o.Stderr, "releasegate forecast: unexpected arguments %q\n", fs.Args())
-		return ExitBadInput
-	case tenant == "":
-		fmt.Fprintln(o.Stderr, "releasegate forecast: --tenant is required; name a tenant of the policy's cost gates")
-		return ExitBadInput
-	case hours <= 0 || hours > 24*31:
-		fmt.Fprintf(o.Stderr, "releasegate forecast: --hours %d: expected 1 to 744\n", hours)
-		return ExitBadInput
-	case drift < 0 || drift != drift:
-		fmt.Fprintf(o.Stderr, "releasegate forecast: --assert-drift %v: expected a non-negative ratio such as 0.05\n", drift)
-		return ExitBadInput
-	}
-	p, code := o.loadPolicy(pol)
-	if p == nil {
-		return code
-	}
-	o.Redact(p.Secrets)
-	gates, err := release.Choose(p, release.Choice{IDs: splitList(id), Kinds: []string{budgetgate.KindForecast, budgetgate.KindBudget}, Doc: "docs/budget.md"})
+// forecastFlags are forecast's flags.
+type forecastFlags struct {
+	pol, id, usage string
+	drift          budgetgate.Drift
+	out            OutputOptions
+}
+
+func forecastCmd(ctx context.Context, o *IO, args []string) error {
+	f, err := parseForecast(o, args)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate forecast: %v\n", err)
-		return ExitBadInput
+		return err
+	}
+	p, err := o.openPolicy(f.pol)
+	if err != nil {
+		return err
+	}
+	gates, err := release.Choose(p, release.Choice{IDs: splitList(f.id), Kinds: []string{budgetgate.KindForecast, budgetgate.KindBudget}, Doc: "docs/budget.md"})
+	if err != nil {
+		return err
 	}
 	g := gates[0]
 	for _, x := range gates { // prefer a cost-forecast gate
@@ -152,15 +122,44 @@ func forecastCmd(ctx context.Context, o *IO, args []string) int {
 			break
 		}
 	}
-	opts := o.evaluateOptions(out, true)
+	opts := o.evaluateOptions(f.out, true)
 	opts.Gates = []policy.Gate{g}
 	opts.Build = func(g policy.Gate, m gate.Meta, env gate.Env) (gate.Planned, error) {
-		return budgetgate.PlanDrift(m, withUsageFile(*g.Spec.(*budgetgate.Spec), usage), env, budgetgate.Drift{Tenant: tenant, Hours: hours, MaxDrift: drift, MaxDriftSet: driftSet})
+		return budgetgate.PlanDrift(m, withUsageFile(*g.Spec.(*budgetgate.Spec), f.usage), env, f.drift)
 	}
 	rep, err := release.Evaluate(ctx, p, opts)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate forecast: %v\n", err)
-		return ExitFor(err)
+		return err
 	}
-	return EmitReport(ctx, o, out, rep)
+	return emitReport(ctx, o, f.out, rep)
+}
+
+// parseForecast parses and checks forecast's flags.
+func parseForecast(o *IO, args []string) (*forecastFlags, error) {
+	c, _ := lookup("forecast")
+	fs := o.NewFlagSet(c)
+	var f forecastFlags
+	d := &f.drift
+	fs.StringVar(&f.pol, "policy", policy.DefaultPath, "policy file")
+	fs.StringVar(&f.id, "gate", "", "id of the cost-forecast (or ci-budget) gate whose tenants and source to use")
+	fs.StringVar(&f.usage, "usage-file", "", "read usage from this usage report CSV instead of the gate's source")
+	fs.StringVar(&d.Tenant, "tenant", "", "the tenant to backtest (required)")
+	fs.IntVar(&d.Hours, "hours", 24, "how many final hours to forecast from the history before them")
+	fs.Float64Var(&d.MaxDrift, "assert-drift", 0, "the largest WAPE accepted, e.g. 0.05 (default: the gate's forecast.max-drift)")
+	addOutputFlags(fs, &f.out)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	fs.Visit(func(fl *flag.Flag) { d.MaxDriftSet = d.MaxDriftSet || fl.Name == "assert-drift" })
+	switch {
+	case fs.NArg() > 0:
+		return nil, noArgs(fs, "")
+	case d.Tenant == "":
+		return nil, inputf("--tenant is required; name a tenant of the policy's cost gates")
+	case d.Hours <= 0 || d.Hours > 24*31:
+		return nil, inputf("--hours %d: expected 1 to 744", d.Hours)
+	case d.MaxDrift < 0 || d.MaxDrift != d.MaxDrift:
+		return nil, inputf("--assert-drift %v: expected a non-negative ratio such as 0.05", d.MaxDrift)
+	}
+	return &f, nil
 }

@@ -3,10 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -45,54 +43,65 @@ Examples:
   releasegate synthetic merge --summary synthetic.md shard-1/*.json shard-2/*.json
 `
 
-func syntheticCmd(ctx context.Context, o *IO, args []string) int {
+// syntheticFlags are the flags synthetic and synthetic merge share.
+type syntheticFlags struct {
+	out                         OutputOptions
+	promPath, summaryPath, push string
+}
+
+func (f *syntheticFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.promPath, "prom", "", "write the run in the Prometheus text exposition format to this file")
+	fs.StringVar(&f.summaryPath, "summary", "", "write a per-tenant table and latency chart (Markdown) to this file")
+	fs.StringVar(&f.push, "push", "", "also push the run to this Prometheus Pushgateway (base URL); a failed push is reported, never changes the verdict")
+	addOutputFlags(fs, &f.out)
+}
+
+func syntheticCmd(ctx context.Context, o *IO, args []string) error {
 	if len(args) > 0 && args[0] == "merge" {
 		return syntheticMerge(ctx, o, args[1:])
 	}
 	c, _ := lookup("synthetic")
 	fs := o.NewFlagSet(c)
-	var (
-		out                    OutputOptions
-		policyPath, ids, shard string
-		promPath, summaryPath  string
-		push                   string
-	)
+	var f syntheticFlags
+	var policyPath, ids, shard string
 	fs.StringVar(&policyPath, "policy", policy.DefaultPath, "policy file")
 	fs.StringVar(&ids, "gate", "", "comma-separated ids of synthetic gates to run (default: every synthetic gate)")
 	fs.StringVar(&shard, "shard", "", "run only shard I of N of the tenants, e.g. 1/2 (default: all; also "+synthetic.ShardEnv+")")
-	fs.StringVar(&promPath, "prom", "", "write the run in the Prometheus text exposition format to this file")
-	fs.StringVar(&summaryPath, "summary", "", "write a per-tenant table and latency chart (Markdown) to this file")
-	fs.StringVar(&push, "push", "", "also push the run to this Prometheus Pushgateway (base URL); a failed push is reported, never changes the verdict")
-	addOutputFlags(fs, &out)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	f.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(o.Stderr, "releasegate synthetic: unexpected arguments %q; did you mean \"synthetic merge FILE…\"?\n", fs.Args())
-		return ExitBadInput
+	if err := noArgs(fs, `did you mean "synthetic merge FILE…"?`); err != nil {
+		return err
 	}
-	if err := out.validate(); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
-		return ExitBadInput
+	if err := f.out.validate(); err != nil {
+		return asInput(err)
 	}
 	if shard == "" {
 		shard = o.Getenv(synthetic.ShardEnv)
 	}
 	if _, err := synthetic.ParseShard(shard); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate synthetic: --shard: %v\n", err)
-		return ExitBadInput
+		return inputf("--shard: %w", err)
 	}
-	p, code := o.loadPolicy(policyPath)
-	if p == nil {
-		return code
+	p, err := o.openPolicy(policyPath)
+	if err != nil {
+		return err
 	}
-	o.Redact(p.Secrets)
 	gates, err := release.Choose(p, release.Choice{IDs: splitList(ids), Kinds: []string{synthetic.Kind}, Doc: "docs/synthetic.md"})
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate synthetic: %v\n", err)
-		return ExitBadInput
+		return err
 	}
-	opts := o.evaluateOptions(out, false)
+	rep, err := release.Evaluate(ctx, p, f.evaluateOptions(o, gates, shard))
+	if err != nil {
+		return err
+	}
+	return f.emit(ctx, o, rep)
+}
+
+// evaluateOptions run the chosen gates on one shard, once the results
+// and the synthetic files are known to be writable.
+func (f *syntheticFlags) evaluateOptions(o *IO, gates []policy.Gate, shard string) release.Options {
+	opts := o.evaluateOptions(f.out, false)
 	opts.Gates = gates
 	getenv := opts.Env.Getenv
 	opts.Env.Getenv = func(k string) string {
@@ -106,26 +115,28 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) int {
 		if err := ready(n); err != nil {
 			return err
 		}
-		return checkSyntheticFiles(promPath, summaryPath)
+		return checkSyntheticFiles(f.promPath, f.summaryPath)
 	}
-	rep, err := release.Evaluate(ctx, p, opts)
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate synthetic: %v\n", err)
-		return ExitFor(err)
-	}
+	return opts
+}
+
+// emit writes the synthetic files, pushes the run and emits the report,
+// every secret masked first.
+func (f *syntheticFlags) emit(ctx context.Context, o *IO, rep *gate.Report) error {
 	results, err := o.redactResults(rep.Results)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate synthetic: %v; nothing was written\n", err)
-		return ExitError
+		return fmt.Errorf("%w; nothing was written", err)
 	}
-	if code := writeSyntheticFiles(o, results, promPath, summaryPath); code != ExitOK {
-		return code
+	if err := writeSyntheticFiles(o, results, f.promPath, f.summaryPath); err != nil {
+		return err
 	}
-	if push != "" {
-		pushRun(ctx, o, push, results)
+	if f.push != "" {
+		if err := synthetic.Push(ctx, o.httpClient(30*time.Second), f.push, results); err != nil {
+			o.Logf("releasegate synthetic: --push: %v; the results are unaffected", err)
+		}
 	}
 	rep.Results = results
-	return EmitReport(ctx, o, out, rep)
+	return emitReport(ctx, o, f.out, rep)
 }
 
 func splitList(s string) []string {
@@ -138,68 +149,48 @@ func splitList(s string) []string {
 	return out
 }
 
-// syntheticMerge combines shard results, grouped by gate id.
-func syntheticMerge(ctx context.Context, o *IO, args []string) int {
-	c := Command{Name: "synthetic merge", Usage: syntheticUsage}
-	fs := o.NewFlagSet(c)
-	var out OutputOptions
-	var promPath, summaryPath, push string
-	fs.StringVar(&promPath, "prom", "", "write the merged run in the Prometheus text exposition format to this file")
-	fs.StringVar(&summaryPath, "summary", "", "write a per-tenant table and latency chart (Markdown) to this file")
-	fs.StringVar(&push, "push", "", "also push the merged run to this Prometheus Pushgateway (base URL)")
-	addOutputFlags(fs, &out)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+// syntheticMerge combines shard results (release.MergeShards).
+func syntheticMerge(ctx context.Context, o *IO, args []string) error {
+	fs := o.NewFlagSet(Command{Name: "synthetic merge", Usage: syntheticUsage})
+	var f syntheticFlags
+	f.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(o.Stderr, "releasegate synthetic merge: no result files; give the JSON results of every shard (written with --out)")
-		return ExitBadInput
+		return inputf("no result files; give the JSON results of every shard (written with --out)")
 	}
 	shards := make([]release.Shard, 0, fs.NArg())
 	for _, path := range fs.Args() {
 		sh, err := release.ReadShard(ctx, path)
 		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %v\n", err)
-			return ExitBadInput
+			return err
 		}
 		shards = append(shards, sh)
 	}
 	rep, err := release.MergeShards(shards, "releasegate "+ToolVersion())
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %v\n", err)
-		return ExitBadInput
+		return err
 	}
 	if len(rep.Results) == 0 {
 		// The shards' policy has no gate in the group they ran: the
 		// merge of nothing is the same skip report.
 		o.Logf("releasegate synthetic merge: the shards judged no gate; nothing to judge (skip)")
-		return EmitReport(ctx, o, out, rep)
+		return emitReport(ctx, o, f.out, rep)
 	}
-	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
-		return code
+	if err := f.out.check(o); err != nil { // results must be writable before anything is written
+		return err
 	}
-	if code := prepareSyntheticFiles(o, promPath, summaryPath); code != ExitOK {
-		return code
+	if err := checkSyntheticFiles(f.promPath, f.summaryPath); err != nil {
+		return err
 	}
-	merged, err := o.redactResults(rep.Results)
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate synthetic merge: %v; nothing was written\n", err)
-		return ExitError
-	}
-	if code := writeSyntheticFiles(o, merged, promPath, summaryPath); code != ExitOK {
-		return code
-	}
-	if push != "" {
-		pushRun(ctx, o, push, merged)
-	}
-	rep.Results = merged
-	return EmitReport(ctx, o, out, rep)
+	return f.emit(ctx, o, rep)
 }
 
 // writeSyntheticFiles writes the Prometheus file and the Markdown summary
 // of every synthetic result that has a run, and appends the summary to
 // the GitHub Actions step summary when there is one.
-func writeSyntheticFiles(o *IO, results []gate.Result, promPath, summaryPath string) int {
+func writeSyntheticFiles(o *IO, results []gate.Result, promPath, summaryPath string) error {
 	var prom, md bytes.Buffer
 	for i := range results {
 		r := &results[i]
@@ -207,12 +198,10 @@ func writeSyntheticFiles(o *IO, results []gate.Result, promPath, summaryPath str
 			continue // errored before running: nothing to draw
 		}
 		if err := synthetic.WritePrometheus(&prom, r); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic: %v\n", err)
-			return ExitError
+			return err
 		}
 		if err := synthetic.WriteMarkdown(&md, r); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic: %v\n", err)
-			return ExitError
+			return err
 		}
 	}
 	for _, f := range []struct {
@@ -223,50 +212,13 @@ func writeSyntheticFiles(o *IO, results []gate.Result, promPath, summaryPath str
 			continue
 		}
 		if err := os.WriteFile(f.path, f.data, 0o644); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic: %v\n", err)
-			return ExitBadInput
+			return asInput(err)
 		}
 	}
 	if p := o.Getenv("GITHUB_STEP_SUMMARY"); p != "" && md.Len() > 0 {
-		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err == nil {
-			_, err = io.Copy(f, &md)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic: step summary: %v\n", err)
+		if err := appendFile(p, md.String()); err != nil {
+			o.Logf("releasegate synthetic: step summary: %v", err)
 		}
 	}
-	return ExitOK
-}
-
-// pushRun PUTs each synthetic result's exposition to a Pushgateway under
-// job "releasegate_synthetic" and the gate's id. A failure is logged: the
-// push is a copy of the run, not part of the verdict.
-func pushRun(ctx context.Context, o *IO, base string, results []gate.Result) {
-	for i := range results {
-		r := &results[i]
-		var buf bytes.Buffer
-		if err := synthetic.WritePrometheus(&buf, r); err != nil {
-			continue // nothing ran
-		}
-		u := strings.TrimRight(base, "/") + "/metrics/job/releasegate_synthetic/gate/" + url.PathEscape(r.Gate)
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, &buf)
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic: --push %s: %v\n", base, err)
-			return
-		}
-		req.Header.Set("Content-Type", "text/plain; version=0.0.4")
-		resp, err := o.httpClient(30 * time.Second).Do(req)
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic: push to the Pushgateway failed: %v; the results above are unaffected\n", err)
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			fmt.Fprintf(o.Stderr, "releasegate synthetic: the Pushgateway answered %d to %s; expected 2xx\n", resp.StatusCode, u)
-		}
-	}
+	return nil
 }

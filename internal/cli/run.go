@@ -37,7 +37,7 @@ type RunOptions struct {
 	Quiet       bool
 }
 
-func runCmd(ctx context.Context, o *IO, args []string) int {
+func runCmd(ctx context.Context, o *IO, args []string) error {
 	c, _ := lookup("run")
 	fs := o.NewFlagSet(c)
 	var ro RunOptions
@@ -47,34 +47,27 @@ func runCmd(ctx context.Context, o *IO, args []string) int {
 	fs.IntVar(&ro.Concurrency, "concurrency", 0, "gates to run at once (default: the policy's defaults.concurrency, or 4)")
 	fs.BoolVar(&ro.Quiet, "quiet", false, "no progress on stderr")
 	addOutputFlags(fs, &ro.Output)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(o.Stderr, "releasegate run: unexpected arguments %q; the policy is given with --policy\n", fs.Args())
-		return ExitBadInput
+	if err := noArgs(fs, "the policy is given with --policy"); err != nil {
+		return err
 	}
-	for _, s := range strings.Split(only, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			ro.Only = append(ro.Only, s)
-		}
-	}
-	return RunPolicy(ctx, o, ro)
+	ro.Only = splitList(only)
+	return runPolicy(ctx, o, ro)
 }
 
-// RunPolicy loads the policy and evaluates it (release.Evaluate), then
+// runPolicy loads the policy and evaluates it (release.Evaluate), then
 // emits the report. Nothing runs when the policy or any gate's settings
 // are bad, or when the results could not be written.
-func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
+func runPolicy(ctx context.Context, o *IO, ro RunOptions) error {
 	if err := ro.Output.validate(); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
-	p, code := o.loadPolicy(ro.Policy)
-	if p == nil {
-		return code
+	p, err := o.openPolicy(ro.Policy)
+	if err != nil {
+		return err
 	}
-	o.Redact(p.Secrets) // masks them in Actions too (::add-mask::)
 	opts := o.evaluateOptions(ro.Output, ro.Quiet)
 	opts.Only, opts.Concurrency = ro.Only, ro.Concurrency
 	ready := opts.Ready
@@ -89,8 +82,7 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 	}
 	rep, err := release.Evaluate(ctx, p, opts)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
-		return ExitFor(err)
+		return err
 	}
 	if len(rep.Results) == 0 {
 		// Only checklist groups this policy has no gate in: nothing to judge,
@@ -100,7 +92,7 @@ func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
 	if stop := gate.Stopped(ctx); errors.Is(stop, gate.ErrCancelled) {
 		o.Logf("releasegate: the run was %v; gates that had not finished are status error; writing the results", stop)
 	}
-	return EmitReport(ctx, o, ro.Output, rep)
+	return emitReport(ctx, o, ro.Output, rep)
 }
 
 // evaluateOptions are the release.Options every command starts from: the

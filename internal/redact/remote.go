@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -166,4 +167,12 @@ func Client(c *http.Client) *http.Client {
 	cc := *c
 	cc.Transport = &Transport{Base: c.Transport}
 	return &cc
+}
+
+// NewClient returns a client for requests that may carry secrets: error
+// bodies are cut and sanitized with secrets (every secret the process
+// knows), redirects are judged by checkRedirect, and each request takes at
+// most timeout.
+func NewClient(secrets *Set, timeout time.Duration, checkRedirect func(*http.Request, []*http.Request) error) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &Transport{Secrets: secrets}, CheckRedirect: checkRedirect}
 }
