@@ -136,6 +136,34 @@ func (e *evidenceInputs) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.approvals, "approvals", "", "environment review history JSON from GitHub's run approvals API; fills the checklist's sign-off rows (default: RELEASEGATE_APPROVALS)")
 }
 
+// loadPolicy reads --policy into opts: the file itself, its required
+// gates, and the release it names unless the flags say otherwise.
+func (e *evidenceInputs) loadPolicy(o *IO, opts *evidence.Options) error {
+	b, err := fsx.ReadFile(context.Background(), e.policyPath, policy.MaxFileSize)
+	if err != nil {
+		return &gate.InputError{Input: e.policyPath, Err: err}
+	}
+	opts.Policy = &evidence.Input{Name: e.policyPath, Data: b}
+	pol, err := policy.Load(e.policyPath, policy.Options{LookupEnv: o.LookupEnv})
+	if err != nil {
+		return err
+	}
+	o.Redact(pol.Secrets)
+	for _, g := range pol.Gates {
+		if g.IsRequired() {
+			opts.Required = append(opts.Required, g.ID)
+		}
+	}
+	if opts.Version == "" {
+		opts.Version = pol.Release.Version
+	}
+	if opts.Release == "" {
+		opts.Release = pol.Release.Name
+	}
+	opts.Repository = pol.Release.Repository
+	return nil
+}
+
 // load reads results and the policy into evidence options.
 func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 	if e.results == "" {
@@ -149,28 +177,9 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 		PolicyRef: rs.Policy, Tool: "releasegate " + ToolVersion(), GitHub: evidence.GitHubFromEnv(o.Getenv),
 		Secrets: o.redactor()}
 	if e.policyPath != "" {
-		b, err := fsx.ReadFile(context.Background(), e.policyPath, policy.MaxFileSize)
-		if err != nil {
-			return nil, &gate.InputError{Input: e.policyPath, Err: err}
-		}
-		opts.Policy = &evidence.Input{Name: e.policyPath, Data: b}
-		pol, err := policy.Load(e.policyPath, policy.Options{LookupEnv: o.LookupEnv})
-		if err != nil {
+		if err := e.loadPolicy(o, opts); err != nil {
 			return nil, err
 		}
-		o.Redact(pol.Secrets)
-		for _, g := range pol.Gates {
-			if g.IsRequired() {
-				opts.Required = append(opts.Required, g.ID)
-			}
-		}
-		if opts.Version == "" {
-			opts.Version = pol.Release.Version
-		}
-		if opts.Release == "" {
-			opts.Release = pol.Release.Name
-		}
-		opts.Repository = pol.Release.Repository
 	}
 	if e.template != "" {
 		b, err := fsx.ReadFile(context.Background(), e.template, fsx.MaxDocSize)
@@ -359,74 +368,32 @@ func loadPublicKey(path string) (crypto.PublicKey, error) {
 
 func evidenceVerify(o *IO, args []string) error {
 	fs := o.NewFlagSet(Command{Name: "evidence verify", Usage: evidenceUsage}) // --help prints the usage and exits 0
-	var keyPath, rootPath string
-	var artifacts stringList
-	var id provenance.Identity
-	fs.StringVar(&keyPath, "key", "", "public key the evidence must be signed with, e.g. cosign.pub")
-	fs.StringVar(&rootPath, "trusted-root", "", "Sigstore trusted_root.json that keyless evidence must chain to (read offline)")
-	registerIdentityFlags(fs, &id)
-	fs.Var(&artifacts, "artifact", "a file that must be a subject of the evidence (repeatable)")
-	var levels stringList
-	var resource string
-	fs.Var(&levels, "verified-level", "a level the VSA must meet, e.g. SLSA_BUILD_LEVEL_3 (at least that level of the track) or FEDRAMP_LOW (exactly); repeatable, as slsa-verifier verify-vsa --verified-level")
-	fs.StringVar(&resource, "resource-uri", "", "the resourceUri the VSA must name, e.g. pkg:github/acme/app@v1.4.0, as slsa-verifier verify-vsa --resource-uri")
+	var f verifyFlags
+	fs.StringVar(&f.keyPath, "key", "", "public key the evidence must be signed with, e.g. cosign.pub")
+	fs.StringVar(&f.rootPath, "trusted-root", "", "Sigstore trusted_root.json that keyless evidence must chain to (read offline)")
+	registerIdentityFlags(fs, &f.id)
+	fs.Var(&f.artifacts, "artifact", "a file that must be a subject of the evidence (repeatable)")
+	fs.Var(&f.levels, "verified-level", "a level the VSA must meet, e.g. SLSA_BUILD_LEVEL_3 (at least that level of the track) or FEDRAMP_LOW (exactly); repeatable, as slsa-verifier verify-vsa --verified-level")
+	fs.StringVar(&f.resource, "resource-uri", "", "the resourceUri the VSA must name, e.g. pkg:github/acme/app@v1.4.0, as slsa-verifier verify-vsa --resource-uri")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return asInput(errors.New("expected one evidence-<version>.tar.gz argument"))
+		return inputf("expected one evidence-<version>.tar.gz argument")
 	}
-	vo := evidence.VerifyOptions{Identity: id, SkipSCTUnsafe: verifySkipSCTUnsafe, ResourceURI: resource, VerifiedLevels: levels}
-	switch {
-	case keyPath != "" && rootPath != "":
-		return asInput(&gate.InputError{Input: "--key", Err: errors.New("with --trusted-root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")})
-	case keyPath != "":
-		if id != (provenance.Identity{}) {
-			return asInput(&gate.InputError{Input: "--certificate-identity", Err: errors.New("given with --key; certificate identities apply to keyless evidence, verified with --trusted-root")})
-		}
-		pub, err := loadPublicKey(keyPath)
-		if err != nil {
-			return asInput(err)
-		}
-		vo.Key = pub
-	case rootPath != "":
-		if errs := id.Validate(); len(errs) > 0 {
-			return asInput(&gate.InputError{Input: "keyless identity", Err: errors.Join(errs...)})
-		}
-		tr, err := evidence.LoadTrustedRoot(rootPath)
-		if err != nil {
-			return asInput(&gate.InputError{Input: rootPath, Err: err})
-		}
-		vo.TrustedRoot = tr
-	default:
-		return asInput(&gate.InputError{Input: "--key", Err: errors.New("missing; pass the public key (--key cosign.pub), or --trusted-root with --certificate-identity and --certificate-oidc-issuer for keyless evidence")})
-	}
-	arts, err := readInputs(artifacts)
+	vo, err := f.options()
 	if err != nil {
-		return asInput(err)
+		return err
 	}
 	file := fs.Arg(0)
-	st, err := os.Stat(file)
+	fh, err := openEvidence(file)
 	if err != nil {
-		return asInput(&gate.InputError{Input: file, Err: err})
+		return err
 	}
-	if st.Size() > evidence.DefaultLimits.MaxTotalSize {
-		return asInput(&gate.InputError{Input: file, Err: fmt.Errorf("%d bytes; at most %d are accepted", st.Size(), evidence.DefaultLimits.MaxTotalSize)})
-	}
-	// The tarball is streamed (twice), never read whole into memory; a
-	// device or FIFO would never end or block, so only regular files.
-	if !st.Mode().IsRegular() {
-		return asInput(&gate.InputError{Input: file, Err: errors.New("not a regular file; expected evidence-<version>.tar.gz")})
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return asInput(&gate.InputError{Input: file, Err: err})
-	}
-	defer f.Close()
-	vo.Artifacts = arts
-	v, err := evidence.VerifyReader(f, vo)
+	defer fh.Close()
+	v, err := evidence.VerifyReader(fh, vo)
 	if errors.Is(err, gate.ErrBadInput) {
-		return asInput(err)
+		return err
 	}
 	for _, line := range v.Passed {
 		fmt.Fprintf(o.Stdout, "PASSED: %s\n", line)
@@ -437,6 +404,67 @@ func evidenceVerify(o *IO, args []string) error {
 	}
 	fmt.Fprintf(o.Stdout, "PASSED: verified %s (%s)\n", file, v.Digest)
 	return nil
+}
+
+// verifyFlags are evidence verify's flags.
+type verifyFlags struct {
+	keyPath, rootPath, resource string
+	artifacts, levels           stringList
+	id                          provenance.Identity
+}
+
+// options are the verification the flags ask for: key-signed evidence
+// with --key, keyless evidence with --trusted-root and an identity.
+func (f *verifyFlags) options() (evidence.VerifyOptions, error) {
+	vo := evidence.VerifyOptions{Identity: f.id, SkipSCTUnsafe: verifySkipSCTUnsafe, ResourceURI: f.resource, VerifiedLevels: f.levels}
+	switch {
+	case f.keyPath != "" && f.rootPath != "":
+		return vo, &gate.InputError{Input: "--key", Err: errors.New("with --trusted-root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")}
+	case f.keyPath != "":
+		if f.id != (provenance.Identity{}) {
+			return vo, &gate.InputError{Input: "--certificate-identity", Err: errors.New("given with --key; certificate identities apply to keyless evidence, verified with --trusted-root")}
+		}
+		pub, err := loadPublicKey(f.keyPath)
+		if err != nil {
+			return vo, err
+		}
+		vo.Key = pub
+	case f.rootPath != "":
+		if errs := f.id.Validate(); len(errs) > 0 {
+			return vo, &gate.InputError{Input: "keyless identity", Err: errors.Join(errs...)}
+		}
+		tr, err := evidence.LoadTrustedRoot(f.rootPath)
+		if err != nil {
+			return vo, &gate.InputError{Input: f.rootPath, Err: err}
+		}
+		vo.TrustedRoot = tr
+	default:
+		return vo, &gate.InputError{Input: "--key", Err: errors.New("missing; pass the public key (--key cosign.pub), or --trusted-root with --certificate-identity and --certificate-oidc-issuer for keyless evidence")}
+	}
+	arts, err := readInputs(f.artifacts)
+	vo.Artifacts = arts
+	return vo, asInput(err)
+}
+
+// openEvidence opens the tarball to verify. It is streamed (twice), never
+// read whole into memory; a device or FIFO would never end or block, so
+// only regular files up to the size limit.
+func openEvidence(file string) (*os.File, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return nil, &gate.InputError{Input: file, Err: err}
+	}
+	if st.Size() > evidence.DefaultLimits.MaxTotalSize {
+		return nil, &gate.InputError{Input: file, Err: fmt.Errorf("%d bytes; at most %d are accepted", st.Size(), evidence.DefaultLimits.MaxTotalSize)}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &gate.InputError{Input: file, Err: errors.New("not a regular file; expected evidence-<version>.tar.gz")}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, &gate.InputError{Input: file, Err: err}
+	}
+	return f, nil
 }
 
 func evidenceKeygen(o *IO, args []string) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/synthetic"
 	"github.com/maestro-conductor/releasegate/internal/handover"
+	"github.com/maestro-conductor/releasegate/internal/release"
 )
 
 const workflowUsage = `Usage:
@@ -334,7 +335,7 @@ func collectGroups(ctx context.Context, o *IO, found []handover.Found, out strin
 		reports[f.Group] = append(reports[f.Group], filepath.Join(f.Dir, "report.json"))
 		sharded[f.Group] = sharded[f.Group] || f.Shard != ""
 	}
-	var statuses []gate.Status
+	var written []release.GroupReport
 	for _, g := range order {
 		dst := filepath.Join(out, g+".json")
 		if !sharded[g] {
@@ -344,14 +345,16 @@ func collectGroups(ctx context.Context, o *IO, found []handover.Found, out strin
 		} else if err := mergeShards(ctx, o, g, reports[g], dst); err != nil {
 			return "", err
 		}
-		s, err := reportStatus(dst)
-		if err != nil {
-			return "", inputf("group %s: %w", g, err)
-		}
-		o.Logf("group %s: %s", g, s)
-		statuses = append(statuses, s)
+		written = append(written, release.GroupReport{Group: g, Path: dst})
 	}
-	return gate.Worst(statuses...), nil
+	worst, statuses, err := release.StageStatus(ctx, written)
+	if err != nil {
+		return "", err
+	}
+	for i, g := range written {
+		o.Logf("group %s: %s", g.Group, statuses[i])
+	}
+	return worst, nil
 }
 
 func unwrapJoined(err error) []error {
@@ -391,21 +394,6 @@ func mergeShards(ctx context.Context, o *IO, group string, reports []string, dst
 		return fmt.Errorf("group %s: the merge wrote no report: %w", group, err)
 	}
 	return nil
-}
-
-func reportStatus(path string) (gate.Status, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	var rep gate.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return "", fmt.Errorf("%s: not a releasegate report: %w", path, err)
-	}
-	if !rep.Status.Valid() {
-		return "", fmt.Errorf("%s: status %q: expected one of %v", path, rep.Status, gate.Statuses)
-	}
-	return rep.Status, nil
 }
 
 func copyFile(from, to string) error {
