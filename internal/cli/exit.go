@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
@@ -102,12 +103,41 @@ func (o *IO) exitFor(prefix string, err error) int {
 	case errors.As(err, &v):
 		return ExitForStatus(v.status)
 	case errors.As(err, &pe), errors.As(err, &be):
-		fmt.Fprintln(o.Stderr, err) // file:line:col first, for editors
+		fmt.Fprintln(o.Stderr, asFlags(err)) // file:line:col first, for editors
 	default:
-		fmt.Fprintf(o.Stderr, "%s: %v\n", prefix, err)
+		fmt.Fprintf(o.Stderr, "%s: %v\n", prefix, asFlags(err))
 	}
 	return ExitFor(err)
 }
+
+// fieldFlags are the settings the domain packages name in their errors
+// that a command sets with a flag.
+var fieldFlags = map[string]string{"only": "--only", "enforce": "--enforce", "tenant": "--tenant"}
+
+// asFlags words err for the command line: the setting a domain error names
+// (a *gate.InputError's Input) becomes the flag that sets it. Errors stay
+// matchable: the result unwraps to err.
+func asFlags(err error) error {
+	var ie *gate.InputError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	flag, ok := fieldFlags[ie.Input]
+	if !ok {
+		return err
+	}
+	return &flagError{msg: strings.Replace(err.Error(), ie.Error(), flag+": "+ie.Err.Error(), 1), err: err}
+}
+
+// flagError is an error reworded by asFlags.
+type flagError struct {
+	msg string
+	err error
+}
+
+func (e *flagError) Error() string { return e.msg }
+
+func (e *flagError) Unwrap() error { return e.err }
 
 // ExitFor maps an error from a domain package to an exit code: bad input
 // is 2, anything else means the gate could not be evaluated (3).

@@ -368,7 +368,7 @@ func (p *Policy) Select(only []string) ([]Gate, error) {
 			names = append(names, k)
 		}
 		sort.Strings(names)
-		return nil, &gate.InputError{Input: "--only", Err: fmt.Errorf("no group or gate named %s; the policy has %s",
+		return nil, &gate.InputError{Input: "only", Err: fmt.Errorf("no group or gate named %s; the policy has %s",
 			strings.Join(unknown, ", "), strings.Join(names, ", "))}
 	}
 	var out []Gate

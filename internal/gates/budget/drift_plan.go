@@ -32,7 +32,7 @@ func PlanDrift(m gate.Meta, s Spec, env gate.Env, d Drift) (gate.Planned, error)
 		names = append(names, t.Name)
 	}
 	if !known {
-		return gate.Planned{}, &gate.InputError{Input: fmt.Sprintf("tenant %q", d.Tenant), Err: fmt.Errorf("gate %s has no such tenant; expected one of %v", m.ID, names)}
+		return gate.Planned{}, &gate.InputError{Input: "tenant", Err: fmt.Errorf("%q: gate %s has no such tenant; expected one of %v", d.Tenant, m.ID, names)}
 	}
 	fg, err := NewForecast(m, s, env, Options{})
 	if err != nil {

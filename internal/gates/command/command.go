@@ -40,17 +40,12 @@ import (
 const Kind = "command"
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[Spec]{
 		Name:    Kind,
 		Group:   "jobs",
 		Summary: "runs a command with a deadline and judges its exit status and JSON output",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("command gate: settings are %T, expected *command.Spec", spec)
-			}
-			return New(m, *s, env)
+		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
+			return New(m, s, env)
 		},
 	})
 }
@@ -89,8 +84,8 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 	dir := s.Dir
 	if dir == "" {
 		dir = env.PolicyDir
-	} else if !filepath.IsAbs(dir) && env.PolicyDir != "" {
-		dir = filepath.Join(env.PolicyDir, dir)
+	} else {
+		dir = env.Path(dir)
 	}
 	if m.Kind == "" {
 		m.Kind = Kind
@@ -174,8 +169,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Inputs = append(res.Inputs, in)
 	}
 	if g.spec.Shell != "" {
-		sum := sha256.Sum256([]byte(g.spec.Shell))
-		res.Inputs = append(res.Inputs, gate.Input{Name: "shell script", Digest: "sha256:" + hex.EncodeToString(sum[:])})
+		res.Inputs = append(res.Inputs, gate.Input{Name: "shell script", Digest: gate.Digest([]byte(g.spec.Shell))})
 	}
 
 	runCtx := ctx

@@ -12,17 +12,14 @@ package httpprobe
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -42,17 +39,12 @@ const Kind = "http"
 const MaxBody = 4 << 20
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[Spec]{
 		Name:    Kind,
 		Group:   "slo",
 		Summary: "probes an HTTP endpoint: status, body text, JSON fields and latency, retried within a window",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("http gate: settings are %T, expected *httpprobe.Spec", spec)
-			}
-			return New(m, *s, env)
+		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
+			return New(m, s, env)
 		},
 	})
 }
@@ -89,10 +81,7 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 	g := &Gate{meta: m, spec: s, status: st, logf: env.Logf, sleep: clock.Sleep}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if s.CAFile != "" {
-		path := s.CAFile
-		if !filepath.IsAbs(path) && env.PolicyDir != "" {
-			path = filepath.Join(env.PolicyDir, path)
-		}
+		path := env.Path(s.CAFile)
 		pem, err := fsx.ReadFile(context.Background(), path, fsx.MaxKeySize)
 		if err != nil {
 			return nil, &gate.InputError{Input: "ca-file", Err: fmt.Errorf("cannot read %s: %w", path, err)}
@@ -102,8 +91,7 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 			return nil, &gate.InputError{Input: "ca-file", Err: fmt.Errorf("%s holds no PEM certificate", path)}
 		}
 		tlsConf.RootCAs = pool
-		sum := sha256.Sum256(pem)
-		g.caInput = &gate.Input{Name: path, Digest: "sha256:" + hex.EncodeToString(sum[:])}
+		g.caInput = &gate.Input{Name: path, Digest: gate.Digest(pem)}
 	}
 	tlsConf.InsecureSkipVerify = s.InsecureSkipVerify
 	tr := &http.Transport{
@@ -308,7 +296,7 @@ func (g *Gate) reachErr(ctx context.Context, err error, took time.Duration) erro
 func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *gate.Result {
 	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: Kind, Group: g.meta.Group,
 		Required: g.meta.Required, Location: g.meta.Location,
-		Inputs: []gate.Input{{Name: g.spec.Method + " " + g.target(), URI: g.target(), Digest: digest(body)}},
+		Inputs: []gate.Input{{Name: g.spec.Method + " " + g.target(), URI: g.target(), Digest: gate.Digest(body)}},
 		Details: map[string]any{"status": resp.StatusCode, "latency_ms": latency.Milliseconds(),
 			"body_bytes": len(body), "tls": resp.TLS != nil}}
 	if g.caInput != nil {
@@ -374,11 +362,6 @@ func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *g
 		res.Checks[i].Tenant = g.spec.Tenant
 	}
 	return res
-}
-
-func digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // snippet is the start of a body for messages, on one line.

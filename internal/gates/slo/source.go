@@ -12,8 +12,6 @@
 package slo
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -110,7 +108,5 @@ func sourceInput(src metrics.Source) gate.Input {
 	return gate.Input{Name: "prometheus", URI: src.String()}
 }
 
-func digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+// digest is gate.Digest, for the rules and dashboard kinds.
+func digest(b []byte) string { return gate.Digest(b) }

@@ -32,17 +32,12 @@ import (
 const Kind = "synthetic"
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[Spec]{
 		Name:    Kind,
 		Group:   "slo",
 		Summary: "open-model per-tenant synthetic load: SLO compliance, rate-anomaly and graph-complexity guards, ingest validator, heavy-tenant isolation",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("synthetic: settings of type %T, expected *synthetic.Spec", spec)
-			}
-			return New(m, *s, env)
+		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
+			return New(m, s, env)
 		},
 	})
 }
