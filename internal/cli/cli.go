@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/maestro-conductor/releasegate/internal/actions"
+	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
@@ -64,6 +65,15 @@ type IO struct {
 	secrets *redact.Set
 	// writers are the redacting Stdout and Stderr
 	writers []*redact.Writer
+	// keylessSigner, when set, turns the configured Fulcio/Rekor signer
+	// into the one evidence create and ledger root use. Only tests set it,
+	// to an in-process virtual Sigstore: a field, not a package variable,
+	// so that such tests run in parallel.
+	keylessSigner func(*evidence.SigstoreSigner) evidence.BundleSigner
+	// skipSCTUnsafe skips the certificate-transparency check of keyless
+	// verification. Only tests set it: the virtual Sigstore's CA issues no
+	// SCTs.
+	skipSCTUnsafe bool
 }
 
 // Logf writes a progress or log line to stderr.

@@ -381,7 +381,7 @@ func evidenceVerify(o *IO, args []string) error {
 	if fs.NArg() != 1 {
 		return inputf("expected one evidence-<version>.tar.gz argument")
 	}
-	vo, err := f.options()
+	vo, err := f.options(o.skipSCTUnsafe)
 	if err != nil {
 		return err
 	}
@@ -415,8 +415,8 @@ type verifyFlags struct {
 
 // options are the verification the flags ask for: key-signed evidence
 // with --key, keyless evidence with --trusted-root and an identity.
-func (f *verifyFlags) options() (evidence.VerifyOptions, error) {
-	vo := evidence.VerifyOptions{Identity: f.id, SkipSCTUnsafe: verifySkipSCTUnsafe, ResourceURI: f.resource, VerifiedLevels: f.levels}
+func (f *verifyFlags) options(skipSCT bool) (evidence.VerifyOptions, error) {
+	vo := evidence.VerifyOptions{Identity: f.id, SkipSCTUnsafe: skipSCT, ResourceURI: f.resource, VerifiedLevels: f.levels}
 	switch {
 	case f.keyPath != "" && f.rootPath != "":
 		return vo, &gate.InputError{Input: "--key", Err: errors.New("with --trusted-root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")}

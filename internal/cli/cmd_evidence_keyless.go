@@ -14,15 +14,6 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/provenance"
 )
 
-// keylessSigner turns the configured Fulcio/Rekor signer into the signer
-// evidence create and ledger root use. Tests replace it with an in-process virtual Sigstore; nothing
-// else does.
-var keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner { return s }
-
-// verifySkipSCTUnsafe skips the certificate-transparency check in verify.
-// Only tests set it: the virtual Sigstore's CA issues no SCTs.
-var verifySkipSCTUnsafe = false
-
 // keylessFlags are the keyless signing flags of evidence create and ledger
 // root.
 type keylessFlags struct {
@@ -60,7 +51,10 @@ func (k *keylessFlags) signer(ctx context.Context, o *IO) (evidence.BundleSigner
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	return keylessSigner(s), nil
+	if o.keylessSigner != nil {
+		return o.keylessSigner(s), nil
+	}
+	return s, nil
 }
 
 func (k *keylessFlags) token(ctx context.Context, o *IO) (string, error) {
