@@ -70,6 +70,9 @@ type Gate struct {
 	spec    Spec
 	dir     string
 	secrets []string
+	// grace is how long the process group has after SIGTERM before
+	// SIGKILL: killGrace, shorter in tests.
+	grace time.Duration
 }
 
 // New builds a command gate; relative dirs resolve against env.PolicyDir.
@@ -90,7 +93,7 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 	if m.Kind == "" {
 		m.Kind = Kind
 	}
-	g := &Gate{meta: m, spec: s, dir: dir}
+	g := &Gate{meta: m, spec: s, dir: dir, grace: killGrace}
 	for _, v := range s.SecretEnv {
 		g.secrets = append(g.secrets, v)
 	}
@@ -203,7 +206,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		return res, nil
 	}
 	grp.started(cmd)
-	timedOut, waitErr := waitOrKill(runCtx, grp, done)
+	timedOut, waitErr := waitOrKill(runCtx, grp, done, g.grace)
 	elapsed := time.Since(begin)
 	grp.close() // children left behind by a command that exited are stopped too
 
@@ -303,9 +306,9 @@ func digestFile(path string) (gate.Input, error) {
 
 // waitOrKill waits for the started command (done yields cmd.Wait's
 // error); when ctx ends first it stops the whole process group (SIGTERM,
-// then SIGKILL after killGrace), waits for the command to be reaped and
+// then SIGKILL after grace), waits for the command to be reaped and
 // reports killed.
-func waitOrKill(ctx context.Context, grp *group, done <-chan error) (killed bool, err error) {
+func waitOrKill(ctx context.Context, grp *group, done <-chan error, grace time.Duration) (killed bool, err error) {
 	select {
 	case err := <-done:
 		return false, err
@@ -316,7 +319,7 @@ func waitOrKill(ctx context.Context, grp *group, done <-chan error) (killed bool
 	case err := <-done:
 		grp.kill()
 		return true, err
-	case <-time.After(killGrace):
+	case <-time.After(grace):
 	}
 	grp.kill()
 	return true, <-done
