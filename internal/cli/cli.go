@@ -35,8 +35,8 @@ const (
 // -ldflags "-X github.com/maestro-conductor/releasegate/internal/cli.Version=v1.2.3".
 var Version = ""
 
-// ToolVersion returns Version, or the module version from the build info.
-func ToolVersion() string {
+// toolVersion returns Version, or the module version from the build info.
+func toolVersion() string {
 	if Version != "" {
 		return Version
 	}

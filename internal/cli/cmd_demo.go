@@ -16,13 +16,13 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/demo"
 )
 
-// DemoPolicy is the policy `releasegate demo` runs by default, a path in
+// demoPolicy is the policy `releasegate demo` runs by default, a path in
 // the embedded demo files (releasegate.DemoFiles).
-const DemoPolicy = "examples/demo/release-policy.yml"
+const demoPolicy = "examples/demo/release-policy.yml"
 
 // demoPolicies are the embedded policies --policy may name by path or by
 // file name when no such file is on disk.
-var demoPolicies = []string{DemoPolicy, "examples/demo/failing-policy.yml"}
+var demoPolicies = []string{demoPolicy, "examples/demo/failing-policy.yml"}
 
 const demoUsage = `Usage:
   releasegate demo [--policy FILE] [--workdir DIR] [--format text|json|markdown] [--out DIR]
@@ -66,7 +66,7 @@ func demoCmd(ctx context.Context, o *IO, args []string) error {
 	c, _ := lookup("demo")
 	fs := o.NewFlagSet(c)
 	var ro RunOptions
-	fs.StringVar(&ro.Policy, "policy", "", "policy file to run against the demo service (default: the embedded "+DemoPolicy+")")
+	fs.StringVar(&ro.Policy, "policy", "", "policy file to run against the demo service (default: the embedded "+demoPolicy+")")
 	workdir := fs.String("workdir", "", "keep the ledger, keys, results and evidence here (default: a temporary directory, removed afterwards)")
 	fs.BoolVar(&ro.Quiet, "quiet", false, "no progress on stderr")
 	addOutputFlags(fs, &ro.Output)
@@ -178,7 +178,7 @@ func (o *IO) withVars(vars map[string]string) *IO {
 // otherwise the embedded policy it names (or the default one), written
 // with the files it reads into dir/demo-files.
 func demoPolicyPath(dir, given string) (string, error) {
-	name := DemoPolicy
+	name := demoPolicy
 	if given != "" {
 		if _, err := os.Stat(given); err == nil {
 			return given, nil

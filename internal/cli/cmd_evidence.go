@@ -174,7 +174,7 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 		return nil, err
 	}
 	opts := &evidence.Options{Version: e.version, Release: e.release, Results: rs.Results, Required: e.require,
-		PolicyRef: rs.Policy, Tool: "releasegate " + ToolVersion(), GitHub: evidence.GitHubFromEnv(o.Getenv),
+		PolicyRef: rs.Policy, Tool: "releasegate " + toolVersion(), GitHub: evidence.GitHubFromEnv(o.Getenv),
 		Secrets: o.redactor()}
 	if e.policyPath != "" {
 		if err := e.loadPolicy(o, opts); err != nil {

@@ -168,7 +168,7 @@ func syntheticMerge(ctx context.Context, o *IO, args []string) error {
 		}
 		shards = append(shards, sh)
 	}
-	rep, err := release.MergeShards(shards, "releasegate "+ToolVersion())
+	rep, err := release.MergeShards(shards, "releasegate "+toolVersion())
 	if err != nil {
 		return err
 	}

@@ -196,8 +196,8 @@ func TestWorkflowAtScale(t *testing.T) {
 			t.Errorf("gate %s: expected the merged run's requests %q equal to the single run's %q", g.Gate, sg, sw)
 		}
 	}
-	if v := gate.Verdict(got.Results); got.Status != v || c.code != ExitForStatus(v) {
-		t.Errorf("expected the merged report's verdict %s (exit %d) from its gates, found %s (exit %d)", v, ExitForStatus(v), got.Status, c.code)
+	if v := gate.Verdict(got.Results); got.Status != v || c.code != exitForStatus(v) {
+		t.Errorf("expected the merged report's verdict %s (exit %d) from its gates, found %s (exit %d)", v, exitForStatus(v), got.Status, c.code)
 	}
 	if countTenants(got.Results[0]) != scaleTenants {
 		t.Errorf("expected all %d tenants judged, found %d", scaleTenants, countTenants(got.Results[0]))

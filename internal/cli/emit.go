@@ -57,8 +57,8 @@ func addOutputFlags(fs interface {
 
 // validate reports a bad output option as bad input.
 func (o OutputOptions) validate() error {
-	if o.Format != "" && !slices.Contains(report.Formats, o.Format) {
-		return fmt.Errorf("--format %q: expected one of %s", o.Format, strings.Join(report.Formats, ", "))
+	if o.Format != "" && !slices.Contains(report.Formats(), o.Format) {
+		return fmt.Errorf("--format %q: expected one of %s", o.Format, strings.Join(report.Formats(), ", "))
 	}
 	if o.Checks != "" && !slices.Contains([]string{"auto", "always", "never"}, o.Checks) {
 		return fmt.Errorf("--checks %q: expected auto, always or never", o.Checks)
@@ -78,7 +78,7 @@ func (o OutputOptions) validate() error {
 // files under --out, and inside GitHub Actions the outputs, step summary,
 // annotations and status checks. It returns the verdict (see verdict).
 func emit(ctx context.Context, o *IO, opts OutputOptions, results []gate.Result) error {
-	return emitReport(ctx, o, opts, release.NewReport(opts.Policy, results, "releasegate "+ToolVersion()))
+	return emitReport(ctx, o, opts, release.NewReport(opts.Policy, results, "releasegate "+toolVersion()))
 }
 
 // emitReport writes an assembled report where opts say and returns its
@@ -90,7 +90,7 @@ func emitReport(ctx context.Context, o *IO, opts OutputOptions, rep *gate.Report
 		rep.Release = opts.Release
 	}
 	if rep.Run == nil {
-		rep.Run = RunFromEnv(o.Getenv)
+		rep.Run = runFromEnv(o.Getenv)
 	}
 	if err := opts.validate(); err != nil {
 		return asInput(err)
@@ -139,10 +139,10 @@ func writeFiles(ctx context.Context, o *IO, opts OutputOptions, rep *gate.Report
 	return nil
 }
 
-// RunFromEnv is the GitHub Actions run the process runs in, from
+// runFromEnv is the GitHub Actions run the process runs in, from
 // GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID, or nil when any
 // of them is unset (outside Actions, or a repository not in owner/name form).
-func RunFromEnv(getenv func(string) string) *gate.Run {
+func runFromEnv(getenv func(string) string) *gate.Run {
 	server, repo, id := strings.TrimSuffix(getenv("GITHUB_SERVER_URL"), "/"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
 	if owner, name, ok := strings.Cut(repo, "/"); server == "" || id == "" || !ok || owner == "" || name == "" {
 		return nil

@@ -39,7 +39,7 @@ func (e *verdictError) Error() string { return "the verdict is " + string(e.stat
 // verdict returns nil for a verdict that lets the release go (pass, warn,
 // skip) and a *verdictError otherwise.
 func verdict(s gate.Status) error {
-	if ExitForStatus(s) == ExitOK {
+	if exitForStatus(s) == ExitOK {
 		return nil
 	}
 	return &verdictError{status: s}
@@ -101,13 +101,13 @@ func (o *IO) exitFor(prefix string, err error) int {
 	case errors.As(err, &code):
 		return int(code)
 	case errors.As(err, &v):
-		return ExitForStatus(v.status)
+		return exitForStatus(v.status)
 	case errors.As(err, &pe), errors.As(err, &be):
 		fmt.Fprintln(o.Stderr, asFlags(err)) // file:line:col first, for editors
 	default:
 		fmt.Fprintf(o.Stderr, "%s: %v\n", prefix, asFlags(err))
 	}
-	return ExitFor(err)
+	return exitFor(err)
 }
 
 // fieldFlags are the settings the domain packages name in their errors
@@ -139,9 +139,9 @@ func (e *flagError) Error() string { return e.msg }
 
 func (e *flagError) Unwrap() error { return e.err }
 
-// ExitFor maps an error from a domain package to an exit code: bad input
+// exitFor maps an error from a domain package to an exit code: bad input
 // is 2, anything else means the gate could not be evaluated (3).
-func ExitFor(err error) int {
+func exitFor(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
@@ -151,8 +151,8 @@ func ExitFor(err error) int {
 	return ExitError
 }
 
-// ExitForStatus maps a verdict to an exit code.
-func ExitForStatus(s gate.Status) int {
+// exitForStatus maps a verdict to an exit code.
+func exitForStatus(s gate.Status) int {
 	switch s {
 	case gate.StatusPass, gate.StatusWarn, gate.StatusSkip:
 		return ExitOK

@@ -48,9 +48,9 @@ func TestExitFor(t *testing.T) {
 // TestVerdict: only pass, warn and skip let a release go.
 func TestVerdict(t *testing.T) {
 	t.Parallel()
-	for _, s := range gate.Statuses {
+	for _, s := range gate.Statuses() {
 		err := verdict(s)
-		if want := ExitForStatus(s) == ExitOK; (err == nil) != want {
+		if want := exitForStatus(s) == ExitOK; (err == nil) != want {
 			t.Errorf("status %s: expected no error %v, found %v", s, want, err)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 
 // versionCmd prints the version, the Go version and the result schema.
 func versionCmd(_ context.Context, o *IO, _ []string) error {
-	fmt.Fprintf(o.Stdout, "releasegate %s (%s, %s/%s, result schema %s)\n", ToolVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH, gate.SchemaVersion)
+	fmt.Fprintf(o.Stdout, "releasegate %s (%s, %s/%s, result schema %s)\n", toolVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH, gate.SchemaVersion)
 	return nil
 }
 

@@ -76,7 +76,7 @@ func runPolicy(ctx context.Context, o *IO, ro RunOptions) error {
 			return err
 		}
 		if !ro.Quiet {
-			o.Logf("releasegate %s: %d gate(s) from %s", ToolVersion(), n, p.File)
+			o.Logf("releasegate %s: %d gate(s) from %s", toolVersion(), n, p.File)
 		}
 		return nil
 	}
@@ -101,7 +101,7 @@ func runPolicy(ctx context.Context, o *IO, ro RunOptions) error {
 func (o *IO) evaluateOptions(out OutputOptions, quiet bool) release.Options {
 	opts := release.Options{
 		Env:  gate.Env{Getenv: o.Getenv, Logf: o.Logf, Redact: o.redactor().String},
-		Tool: "releasegate " + ToolVersion(),
+		Tool: "releasegate " + toolVersion(),
 		// results must be writable before any gate runs
 		Ready: func(int) error { return out.check(o) },
 	}

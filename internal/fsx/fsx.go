@@ -36,33 +36,33 @@ var (
 	ErrTooLarge = errors.New("file too large")
 )
 
-// NotRegularError says what a path is instead of a regular file. It
+// notRegularError says what a path is instead of a regular file. It
 // matches ErrNotRegular.
-type NotRegularError struct {
+type notRegularError struct {
 	// Mode is the file's type.
 	Mode fs.FileMode
 }
 
-func (e *NotRegularError) Error() string {
+func (e *notRegularError) Error() string {
 	return fmt.Sprintf("is %s, not a regular file; pass the path of a regular file", describe(e.Mode))
 }
 
 // Is makes a NotRegularError match ErrNotRegular.
-func (e *NotRegularError) Is(target error) bool { return target == ErrNotRegular }
+func (e *notRegularError) Is(target error) bool { return target == ErrNotRegular }
 
-// TooLargeError says the file is larger than the limit. It matches
+// tooLargeError says the file is larger than the limit. It matches
 // ErrTooLarge.
-type TooLargeError struct {
+type tooLargeError struct {
 	// Limit is the most bytes accepted.
 	Limit int64
 }
 
-func (e *TooLargeError) Error() string {
+func (e *tooLargeError) Error() string {
 	return fmt.Sprintf("larger than %d bytes, the most accepted", e.Limit)
 }
 
 // Is makes a TooLargeError match ErrTooLarge.
-func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+func (e *tooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 func describe(m fs.FileMode) string {
 	switch {
@@ -92,7 +92,7 @@ func Open(path string) (*os.File, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, &NotRegularError{Mode: st.Mode()}
+		return nil, &notRegularError{Mode: st.Mode()}
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
@@ -104,7 +104,7 @@ func Open(path string) (*os.File, error) {
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, &NotRegularError{Mode: st.Mode()}
+		return nil, &notRegularError{Mode: st.Mode()}
 	}
 	return f, nil
 }
@@ -125,13 +125,13 @@ func ReadFile(ctx context.Context, path string, limit int64) ([]byte, error) {
 	if st, err := f.Stat(); err == nil && st.Size() < limit {
 		size += st.Size()
 	}
-	return readAll(NewReader(ctx, f), limit, size)
+	return readAll(newReader(ctx, f), limit, size)
 }
 
 // ReadAll reads r to its end, at most limit bytes: more fails with a
 // *TooLargeError. It stops with ctx's error when ctx ends.
 func ReadAll(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
-	return readAll(NewReader(ctx, r), limit, 512)
+	return readAll(newReader(ctx, r), limit, 512)
 }
 
 func readAll(r io.Reader, limit, size int64) ([]byte, error) {
@@ -147,7 +147,7 @@ func readAll(r io.Reader, limit, size int64) ([]byte, error) {
 		n, err := lr.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if int64(len(b)) > limit {
-			return nil, &TooLargeError{Limit: limit}
+			return nil, &tooLargeError{Limit: limit}
 		}
 		if err == io.EOF {
 			return b, nil
@@ -158,9 +158,9 @@ func readAll(r io.Reader, limit, size int64) ([]byte, error) {
 	}
 }
 
-// NewReader returns a reader of r that fails with ctx's error once ctx
+// newReader returns a reader of r that fails with ctx's error once ctx
 // ends, checked before every read.
-func NewReader(ctx context.Context, r io.Reader) io.Reader {
+func newReader(ctx context.Context, r io.Reader) io.Reader {
 	if ctx.Done() == nil {
 		return r
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -31,15 +32,18 @@ type Kind struct {
 	New func(m Meta, spec any, env Env) (Gate, error)
 }
 
-// Groups are the checklist groups, in the checklist's order. The reusable
-// release workflow runs one job per group with `--only GROUP`; a policy that
-// has no gate in one of them gets a skipped job, not an error.
-var Groups = []string{"provenance", "slo", "abuse", "infra", "jobs", "cost"}
+// groups are the checklist groups, in the checklist's order.
+var groups = []string{"provenance", "slo", "abuse", "infra", "jobs", "cost"}
+
+// Groups returns the checklist groups, in the checklist's order. The
+// reusable release workflow runs one job per group with `--only GROUP`; a
+// policy that has no gate in one of them gets a skipped job, not an error.
+func Groups() []string { return slices.Clone(groups) }
 
 // IsGroup reports whether name is a checklist group or the default group of
 // a registered kind.
 func IsGroup(name string) bool {
-	for _, g := range Groups {
+	for _, g := range groups {
 		if g == name {
 			return true
 		}

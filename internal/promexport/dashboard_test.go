@@ -76,7 +76,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 	exported := map[string]bool{}
 	for _, name := range []string{"demo-pass", "demo-fail"} {
-		reg, err := Registry(demoReport(t, name))
+		reg, err := registry(demoReport(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -55,6 +55,6 @@ func Choose(p *policy.Policy, c Choice) ([]policy.Gate, error) {
 	return out, nil
 }
 
-// ErrNoResults means the shards given to MergeShards hold no gate result
+// errNoResults means the shards given to MergeShards hold no gate result
 // and name no policy.
-var ErrNoResults = errors.New("no gate results in the given files")
+var errNoResults = errors.New("no gate results in the given files")

@@ -88,7 +88,7 @@ func MergeShards(shards []Shard, tool string) (*gate.Report, error) {
 		if pol.Digest != "" {
 			return &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: pol, Tool: tool, Results: []gate.Result{}}, nil
 		}
-		return nil, &gate.InputError{Input: "shards", Err: ErrNoResults}
+		return nil, &gate.InputError{Input: "shards", Err: errNoResults}
 	}
 	merged, err := m.merge()
 	if err != nil {

@@ -103,7 +103,7 @@ func Evaluate(ctx context.Context, p *policy.Policy, opts Options) (*gate.Report
 			Tool: opts.Tool, Release: releaseOf(p.Release), Results: []gate.Result{}}
 		return rep, nil
 	}
-	plan, err := Plan(p, gates, opts)
+	plan, err := plan(p, gates, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -122,9 +122,9 @@ func Evaluate(ctx context.Context, p *policy.Policy, opts Options) (*gate.Report
 	return rep, nil
 }
 
-// Plan builds the given gates of p, each by opts.Build or its kind's New.
+// plan builds the given gates of p, each by opts.Build or its kind's New.
 // Every gate that cannot be built is in the returned BuildErrors.
-func Plan(p *policy.Policy, gates []policy.Gate, opts Options) ([]gate.Planned, error) {
+func plan(p *policy.Policy, gates []policy.Gate, opts Options) ([]gate.Planned, error) {
 	env := opts.Env
 	env.PolicyDir = p.Dir()
 	var plan []gate.Planned

@@ -160,7 +160,7 @@ func TestMergeShards(t *testing.T) {
 		err    error
 	}{
 		{"shards of two policies are refused", []Shard{{Name: "1", Policy: pol}, {Name: "2", Policy: other}}, "", gate.ErrBadInput},
-		{"nothing at all is refused", []Shard{{Name: "1"}}, "", ErrNoResults},
+		{"nothing at all is refused", []Shard{{Name: "1"}}, "", errNoResults},
 		{"no gate but a policy is a skip", []Shard{{Name: "1", Policy: pol}, {Name: "2", Policy: pol}}, gate.StatusSkip, nil},
 		{"a gate run in every shard keeps the worst result",
 			[]Shard{{Name: "1", Policy: pol, Results: []gate.Result{res("x", gate.StatusPass)}}, {Name: "2", Policy: pol, Results: []gate.Result{res("x", gate.StatusFail)}}},

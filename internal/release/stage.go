@@ -44,7 +44,7 @@ func reportStatus(ctx context.Context, path string) (gate.Status, error) {
 		return "", fmt.Errorf("%s: not a releasegate report: %w", path, err)
 	}
 	if !rep.Status.Valid() {
-		return "", fmt.Errorf("%s: status %q: expected one of %v", path, rep.Status, gate.Statuses)
+		return "", fmt.Errorf("%s: status %q: expected one of %v", path, rep.Status, gate.Statuses())
 	}
 	return rep.Status, nil
 }

@@ -37,16 +37,16 @@ import (
 const (
 	KindBudget   = "ci-budget"
 	KindForecast = "cost-forecast"
-	Group        = "cost"
+	group        = "cost"
 )
 
 func init() {
-	gate.RegisterTyped(gate.Typed[Spec]{Name: KindBudget, Group: Group,
+	gate.RegisterTyped(gate.Typed[Spec]{Name: KindBudget, Group: group,
 		Summary: "per-tenant CI spend against budgets with warnings and grace; throttles unprotected workflows and notifies",
 		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
 			return NewBudget(m, s, env, Options{})
 		}})
-	gate.RegisterTyped(gate.Typed[Spec]{Name: KindForecast, Group: Group,
+	gate.RegisterTyped(gate.Typed[Spec]{Name: KindForecast, Group: group,
 		Summary: "forecasts each tenant's period-end CI spend with a 90% interval and reports the forecast's drift (24h backtest WAPE)",
 		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
 			return NewForecast(m, s, env, Options{})

@@ -36,27 +36,27 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
-// Kind is the registered kind name.
-const Kind = "command"
+// kind is the registered kind name.
+const kind = "command"
 
 func init() {
-	gate.RegisterTyped(gate.Typed[Spec]{
-		Name:    Kind,
+	gate.RegisterTyped(gate.Typed[spec]{
+		Name:    kind,
 		Group:   "jobs",
 		Summary: "runs a command with a deadline and judges its exit status and JSON output",
-		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
-			return New(m, s, env)
+		New: func(m gate.Meta, s spec, env gate.Env) (gate.Gate, error) {
+			return buildGate(m, s, env)
 		},
 	})
 }
 
 const (
-	// MaxStdout is how much of stdout is kept for JSON and text
+	// maxStdout is how much of stdout is kept for JSON and text
 	// expectations; a command printing more fails its JSON checks.
-	MaxStdout = 8 << 20
-	// TailSize is how much of the end of stdout and stderr is kept for
+	maxStdout = 8 << 20
+	// tailSize is how much of the end of stdout and stderr is kept for
 	// messages and details.
-	TailSize = 64 << 10
+	tailSize = 64 << 10
 	// messageTail is how much of the tail goes into a failure message.
 	messageTail = 1024
 	// killGrace is how long the process group has after SIGTERM before
@@ -67,7 +67,7 @@ const (
 // Gate runs one command. Build it with New.
 type Gate struct {
 	meta    gate.Meta
-	spec    Spec
+	spec    spec
 	dir     string
 	secrets []string
 	// grace is how long the process group has after SIGTERM before
@@ -75,8 +75,8 @@ type Gate struct {
 	grace time.Duration
 }
 
-// New builds a command gate; relative dirs resolve against env.PolicyDir.
-func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
+// buildGate builds a command gate; relative dirs resolve against env.PolicyDir.
+func buildGate(m gate.Meta, s spec, env gate.Env) (*Gate, error) {
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, &gate.InputError{Input: "with", Err: errors.Join(errs...)}
 	}
@@ -91,7 +91,7 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 		dir = env.Path(dir)
 	}
 	if m.Kind == "" {
-		m.Kind = Kind
+		m.Kind = kind
 	}
 	g := &Gate{meta: m, spec: s, dir: dir, grace: killGrace}
 	for _, v := range s.SecretEnv {
@@ -157,7 +157,7 @@ func (g *Gate) argv() []string {
 // only when ctx ends first (the gate's own timeout), wrapping
 // gate.ErrTimeout.
 func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
-	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: Kind, Group: g.meta.Group,
+	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: kind, Group: g.meta.Group,
 		Required: g.meta.Required, Location: g.meta.Location}
 	argv := g.argv()
 	path, err := g.resolve(argv[0])
@@ -186,8 +186,8 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	cmd.Args[0] = argv[0]
 	cmd.Dir = g.dir
 	cmd.Env = g.environ()
-	stdout := newCapture(MaxStdout, TailSize)
-	stderr := newCapture(0, TailSize)
+	stdout := newCapture(maxStdout, tailSize)
+	stderr := newCapture(0, tailSize)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Stdin = nil
 	grp := newGroup(cmd)
@@ -383,7 +383,7 @@ func (g *Gate) judge(res *gate.Result, cmd *exec.Cmd, waitErr error, elapsed tim
 		var docErr error
 		switch {
 		case stdout.Truncated():
-			docErr = fmt.Errorf("it printed %d bytes, more than the %d read", stdout.Total(), MaxStdout)
+			docErr = fmt.Errorf("it printed %d bytes, more than the %d read", stdout.Total(), maxStdout)
 		case len(strings.TrimSpace(string(stdout.Head()))) == 0:
 			docErr = errors.New("it printed nothing")
 		default:
@@ -410,7 +410,7 @@ func (g *Gate) judge(res *gate.Result, cmd *exec.Cmd, waitErr error, elapsed tim
 			c.Status = gate.StatusFail
 			trunc := ""
 			if stdout.Truncated() {
-				trunc = fmt.Sprintf(" (only the first %d bytes were searched)", MaxStdout)
+				trunc = fmt.Sprintf(" (only the first %d bytes were searched)", maxStdout)
 			}
 			c.Message = g.mask(fmt.Sprintf("expected stdout to contain %q, it did not%s; stdout ends with: %s", want, trunc, lastBytes(stdout.Tail(), messageTail)))
 		}

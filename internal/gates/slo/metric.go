@@ -180,7 +180,7 @@ func summarize(cs []gate.Check) string {
 		n[c.Status]++
 	}
 	var parts []string
-	for _, s := range gate.Statuses {
+	for _, s := range gate.Statuses() {
 		if n[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
 		}
