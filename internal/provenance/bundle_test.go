@@ -148,13 +148,13 @@ func TestParseStatement(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := ParseStatement([]byte(tc.json))
+			_, err := parseStatement([]byte(tc.json))
 			if !errors.Is(err, ErrMalformedBundle) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrMalformedBundle naming %q", err, tc.want)
 			}
 		})
 	}
-	st, err := ParseStatement([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/x","subject":[{"name":"a","digest":{"sha256":"00"}}]}`))
+	st, err := parseStatement([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/x","subject":[{"name":"a","digest":{"sha256":"00"}}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func FuzzStatementSLSA(f *testing.F) {
 	}
 	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://slsa.dev/provenance/v1","subject":[{"digest":{"sha256":"00"}}],"predicate":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st, err := ParseStatement(data)
+		st, err := parseStatement(data)
 		if err != nil {
 			return
 		}

@@ -299,7 +299,7 @@ func (v *Verifier) VerifyProvenanceDigest(entity verify.SignedEntity, alg, diges
 	// mismatch precisely; a failure here is a failure whoever signed it.
 	// sigstore-go then checks the signature, the chain and the log entry,
 	// and matches the digest against the signed statement again.
-	st, err := ParseStatement(payload)
+	st, err := parseStatement(payload)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +368,7 @@ func (v *Verifier) VerifyBlob(entity verify.SignedEntity, sha256Hex string, id I
 		if err != nil {
 			return nil, err
 		}
-		st, err := ParseStatement(payload)
+		st, err := parseStatement(payload)
 		if err != nil {
 			return nil, err
 		}
