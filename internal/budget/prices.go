@@ -14,13 +14,11 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// pricesSource is where DefaultPrices come from, and when they were read.
-//
-// Source: https://docs.github.com/en/billing/reference/actions-runner-pricing
+// The default prices come from
+// https://docs.github.com/en/billing/reference/actions-runner-pricing
 // (github/docs content/billing/reference/actions-runner-pricing.md and
 // data/reusables/billing/actions-standard-runner-prices.md), rates from
 // January 1, 2026, read on 2026-12-04.
-const pricesSource = "https://docs.github.com/en/billing/reference/actions-runner-pricing (rates from January 1, 2026; read 2026-12-04)"
 
 // skuPrice is one row of GitHub's published price table.
 type skuPrice struct {

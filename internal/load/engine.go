@@ -413,15 +413,6 @@ func peakRate(s *Stream) float64 {
 	return r
 }
 
-// scheduleLength is the total duration of a list of stages.
-func scheduleLength(st []Stage) time.Duration {
-	var d time.Duration
-	for _, s := range st {
-		d += s.Duration
-	}
-	return d
-}
-
 // Run executes every stream concurrently and returns when all have
 // finished or the deadline passed. It returns an error only for an invalid
 // configuration; failures of the target are in the Run.
