@@ -47,8 +47,8 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	m := gate.Meta{ID: f.id, Kind: provenance.Kind, Group: "provenance", Required: true}
-	g := provenance.New(m, s, gate.Env{Getenv: o.Getenv})
+	m := gate.Meta{ID: f.id, Kind: provenancegate.Kind, Group: "provenance", Required: true}
+	g := provenancegate.New(m, s, gate.Env{Getenv: o.Getenv})
 	if err := f.out.check(o); err != nil { // results must be writable before any gate runs
 		return err
 	}
@@ -64,7 +64,7 @@ func verifyProvenanceCmd(ctx context.Context, o *IO, args []string) error {
 // provenanceFlags are verify-provenance's flags: the spec they fill
 // directly, and those that become parts of it.
 type provenanceFlags struct {
-	s                                              provenance.Spec
+	s                                              provenancegate.Spec
 	artifacts, checksums, builders, inputs, images stringList
 	blob, bundle, signature, id                    string
 	out                                            OutputOptions
@@ -72,7 +72,7 @@ type provenanceFlags struct {
 
 // spec is the provenance gate's settings the flags say, validated; its
 // errors name the flags.
-func (f *provenanceFlags) spec() (provenance.Spec, error) {
+func (f *provenanceFlags) spec() (provenancegate.Spec, error) {
 	s := f.s
 	s.Artifacts, s.Checksums, s.BuilderIDs, s.Images = f.artifacts, f.checksums, f.builders, f.images
 	if len(f.inputs) > 0 {
@@ -86,7 +86,7 @@ func (f *provenanceFlags) spec() (provenance.Spec, error) {
 		}
 	}
 	if f.blob != "" {
-		s.Blobs = []provenance.Blob{{Path: f.blob, Bundle: f.bundle, Signature: f.signature}}
+		s.Blobs = []provenancegate.Blob{{Path: f.blob, Bundle: f.bundle, Signature: f.signature}}
 	} else if f.bundle != "" || f.signature != "" {
 		return s, inputf("--bundle or --signature without --blob; for artifacts use --provenance")
 	}

@@ -40,7 +40,7 @@ evaluate (target unreachable, TLS failure, rate not reached).
 
 Examples:
   releasegate synthetic --policy release-policy.yml --shard 1/2 --out shard-1
-  releasegate synthetic merge --summary synthetic.md shard-1/*.json shard-2/*.json
+  releasegate synthetic merge --summary syntheticgate.md shard-1/*.json shard-2/*.json
 `
 
 // syntheticFlags are the flags synthetic and synthetic merge share.
@@ -66,7 +66,7 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) error {
 	var policyPath, ids, shard string
 	fs.StringVar(&policyPath, "policy", policy.DefaultPath, "policy file")
 	fs.StringVar(&ids, "gate", "", "comma-separated ids of synthetic gates to run (default: every synthetic gate)")
-	fs.StringVar(&shard, "shard", "", "run only shard I of N of the tenants, e.g. 1/2 (default: all; also "+synthetic.ShardEnv+")")
+	fs.StringVar(&shard, "shard", "", "run only shard I of N of the tenants, e.g. 1/2 (default: all; also "+syntheticgate.ShardEnv+")")
 	f.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -78,16 +78,16 @@ func syntheticCmd(ctx context.Context, o *IO, args []string) error {
 		return asInput(err)
 	}
 	if shard == "" {
-		shard = o.Getenv(synthetic.ShardEnv)
+		shard = o.Getenv(syntheticgate.ShardEnv)
 	}
-	if _, err := synthetic.ParseShard(shard); err != nil {
+	if _, err := syntheticgate.ParseShard(shard); err != nil {
 		return inputf("--shard: %w", err)
 	}
 	p, err := o.openPolicy(policyPath)
 	if err != nil {
 		return err
 	}
-	gates, err := release.Choose(p, release.Choice{IDs: splitList(ids), Kinds: []string{synthetic.Kind}, Doc: "docs/synthetic.md"})
+	gates, err := release.Choose(p, release.Choice{IDs: splitList(ids), Kinds: []string{syntheticgate.Kind}, Doc: "docs/syntheticgate.md"})
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (f *syntheticFlags) evaluateOptions(o *IO, gates []policy.Gate, shard strin
 	opts.Gates = gates
 	getenv := opts.Env.Getenv
 	opts.Env.Getenv = func(k string) string {
-		if k == synthetic.ShardEnv {
+		if k == syntheticgate.ShardEnv {
 			return shard
 		}
 		return getenv(k)
@@ -131,7 +131,7 @@ func (f *syntheticFlags) emit(ctx context.Context, o *IO, rep *gate.Report) erro
 		return err
 	}
 	if f.push != "" {
-		if err := synthetic.Push(ctx, o.httpClient(30*time.Second), f.push, results); err != nil {
+		if err := syntheticgate.Push(ctx, o.httpClient(30*time.Second), f.push, results); err != nil {
 			o.Logf("releasegate synthetic: --push: %v; the results are unaffected", err)
 		}
 	}
@@ -194,13 +194,13 @@ func writeSyntheticFiles(o *IO, results []gate.Result, promPath, summaryPath str
 	var prom, md bytes.Buffer
 	for i := range results {
 		r := &results[i]
-		if _, err := synthetic.RecordOf(r); err != nil {
+		if _, err := syntheticgate.RecordOf(r); err != nil {
 			continue // errored before running: nothing to draw
 		}
-		if err := synthetic.WritePrometheus(&prom, r); err != nil {
+		if err := syntheticgate.WritePrometheus(&prom, r); err != nil {
 			return err
 		}
-		if err := synthetic.WriteMarkdown(&md, r); err != nil {
+		if err := syntheticgate.WriteMarkdown(&md, r); err != nil {
 			return err
 		}
 	}

@@ -137,7 +137,7 @@ func workflowHandOver(o *IO, args []string) error {
 	}
 	if *group != "" {
 		if *shard != "" {
-			if _, err := synthetic.ParseShard(*shard); err != nil {
+			if _, err := syntheticgate.ParseShard(*shard); err != nil {
 				return inputf("--shard: %w", err)
 			}
 		}

@@ -144,7 +144,7 @@ func TestWorkflowAtScale(t *testing.T) {
 		outs[i] = filepath.Join(t.TempDir(), "out")
 		wg.Go(func() {
 			shard := fmt.Sprintf("%d/%d", i+1, scaleShards)
-			runCLI(t, map[string]string{synthetic.ShardEnv: shard}, "run", "--policy", pol, "--only", "abuse", "--out", outs[i], "--checks", "never")
+			runCLI(t, map[string]string{syntheticgate.ShardEnv: shard}, "run", "--policy", pol, "--only", "abuse", "--out", outs[i], "--checks", "never")
 		})
 	}
 	wg.Wait()

@@ -63,7 +63,7 @@ func decodeShard(b []byte) ([]gate.Result, gate.Input, error) {
 }
 
 // MergeShards combines the shards of one run into its Report. The
-// synthetic results of each gate are merged exactly (synthetic.Merge:
+// synthetic results of each gate are merged exactly (syntheticgate.Merge:
 // histograms and counts add, percentiles are never averaged) and judged
 // again by the runner. A shard's report from `run --only GROUP` holds the
 // group's other gates too, run once per shard: one result per such gate is
@@ -113,14 +113,14 @@ func (m *shardMerge) add(rs []gate.Result) {
 		_, seen := m.groups[r.Gate]
 		if prev, ok := m.others[r.Gate]; ok {
 			seen = true
-			if r.Kind != synthetic.Kind && r.Status.Worse(prev.Status) {
+			if r.Kind != syntheticgate.Kind && r.Status.Worse(prev.Status) {
 				m.others[r.Gate] = r
 			}
 		}
 		if !seen {
 			m.order = append(m.order, r.Gate)
 		}
-		if r.Kind == synthetic.Kind {
+		if r.Kind == syntheticgate.Kind {
 			m.groups[r.Gate] = append(m.groups[r.Gate], r)
 		} else if !seen {
 			m.others[r.Gate] = r
@@ -135,7 +135,7 @@ func (m *shardMerge) merge() ([]gate.Result, error) {
 			merged = append(merged, m.others[id])
 			continue
 		}
-		r, err := synthetic.Merge(dedupe(m.groups[id]))
+		r, err := syntheticgate.Merge(dedupe(m.groups[id]))
 		if err != nil {
 			return nil, &gate.InputError{Input: "gate " + id, Err: err}
 		}

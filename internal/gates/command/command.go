@@ -1,4 +1,4 @@
-// Package command implements the `command` gate kind: it runs a command
+// Package commandgate implements the `command` gate kind: it runs a command
 // with a deadline and judges what it did — its exit status, fields of its
 // JSON output, text in its output — one check per expectation.
 //
@@ -16,7 +16,7 @@
 // watchdog that notices releasegate's end kills its whole process group.
 // Output is captured bounded; on failure the tail is shown, with secret
 // values masked.
-package command
+package commandgate
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-// Package httpprobe implements the `http` gate kind: a health or readiness
+// Package httpgate implements the `http` gate kind: a health or readiness
 // probe with expectations on the response's status, body (text and JSON
 // fields) and latency, retried within a window.
 //
@@ -8,7 +8,7 @@
 // target that answers, but not as expected, fails (exit code 1). With
 // `retry.within`, both are retried until the probe passes or the window
 // closes; the last attempt is what is reported.
-package httpprobe
+package httpgate
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package httpprobe
+package httpgate
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-// Package ledger implements the `ledger` gate kind (group provenance): it
+// Package ledgergate implements the `ledger` gate kind (group provenance): it
 // checks releasegate's provenance ledger in PostgreSQL or SQLite — schema v2
 // applied, every tenant's hash chain intact end to end (or its latest N
 // entries), a minimum number of entries, and, when asked, a signed daily
@@ -8,7 +8,7 @@
 //
 // It fails closed: an empty ledger, a tenant without entries, a missing
 // schema or checkpoint fail; an unreachable database is an error.
-package ledger
+package ledgergate
 
 import (
 	"context"

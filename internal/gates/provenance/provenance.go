@@ -1,9 +1,9 @@
-// Package provenance is the `provenance` gate kind: SLSA provenance of
+// Package provenancegate is the `provenance` gate kind: SLSA provenance of
 // release artifacts and Sigstore signatures of blobs, verified offline
 // against a pinned trusted root. The verification itself lives in
 // internal/provenance; this package maps settings to it and its outcomes
 // to a Result.
-package provenance
+package provenancegate
 
 import (
 	"context"

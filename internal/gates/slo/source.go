@@ -1,4 +1,4 @@
-// Package slo holds the metric gates of the checklist: "metric" (PromQL
+// Package slogate holds the metric gates of the checklist: "metric" (PromQL
 // checks per tenant, canary vs baseline, repeated measurement) and "slo"
 // (SLO objects: multi-window burn rates, error budget remaining), both in
 // group "slo", and the infrastructure gates "rules" (alerting and recording
@@ -9,7 +9,7 @@
 // is "no data" (fail unless the policy says on-no-data: warn|skip); an
 // unreachable or erroring source, a partial response or a warning is an
 // error (exit 3).
-package slo
+package slogate
 
 import (
 	"errors"

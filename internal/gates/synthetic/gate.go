@@ -1,4 +1,4 @@
-// Package synthetic is the `synthetic` gate kind: per-tenant synthetic
+// Package syntheticgate is the `synthetic` gate kind: per-tenant synthetic
 // load on an open-model schedule (internal/load) against a multi-tenant
 // service, in five scenarios that map to the release checklist — SLO
 // compliance, the rate-anomaly guard, the graph-complexity guard, the
@@ -7,7 +7,7 @@
 // A run can be split over shards (Shard, `--shard i/n`) whose Results are
 // merged exactly by Merge: counts add and histograms merge, percentiles
 // are never averaged.
-package synthetic
+package syntheticgate
 
 import (
 	"context"
