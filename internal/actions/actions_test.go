@@ -317,10 +317,10 @@ func TestConclusions(t *testing.T) {
 		{gate.StatusFail, false, "neutral", "success"},
 	} {
 		r := &gate.Result{Status: tt.s, Required: tt.req}
-		if got := Conclusion(r); got != tt.conclusion {
+		if got := conclusion(r); got != tt.conclusion {
 			t.Errorf("Conclusion(%s, required=%v) = %s, want %s", tt.s, tt.req, got, tt.conclusion)
 		}
-		if got := StatusState(r); got != tt.state {
+		if got := statusState(r); got != tt.state {
 			t.Errorf("StatusState(%s, required=%v) = %s, want %s", tt.s, tt.req, got, tt.state)
 		}
 	}

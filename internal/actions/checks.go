@@ -51,7 +51,7 @@ func NewChecksFromEnv(getenv func(string) string, hc *http.Client) (*Checks, err
 	if !ok || owner == "" || repo == "" {
 		return nil, fmt.Errorf("GITHUB_REPOSITORY is %q; expected owner/name", getenv("GITHUB_REPOSITORY"))
 	}
-	sha, err := CheckSHA(getenv)
+	sha, err := checkSHA(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +78,8 @@ func NewChecksFromEnv(getenv func(string) string, hc *http.Client) (*Checks, err
 	return ch, nil
 }
 
-// Conclusion maps a gate status to a check-run conclusion.
-func Conclusion(r *gate.Result) string {
+// conclusion maps a gate status to a check-run conclusion.
+func conclusion(r *gate.Result) string {
 	switch r.Status {
 	case gate.StatusPass:
 		return "success"
@@ -94,8 +94,8 @@ func Conclusion(r *gate.Result) string {
 	return "failure"
 }
 
-// StatusState maps a gate status to a commit-status state.
-func StatusState(r *gate.Result) string {
+// statusState maps a gate status to a commit-status state.
+func statusState(r *gate.Result) string {
 	switch {
 	case r.Status == gate.StatusError && r.Required:
 		return "error"
@@ -114,7 +114,7 @@ func (c *Checks) CheckRunOptions(r *gate.Result) github.CreateCheckRunOptions {
 		Name:       "releasegate / " + r.Gate,
 		HeadSHA:    c.sha,
 		Status:     github.String("completed"),
-		Conclusion: github.String(Conclusion(r)),
+		Conclusion: github.String(conclusion(r)),
 		Output: &github.CheckRunOutput{
 			Title:   github.String(title),
 			Summary: github.String(clip(sb.String(), maxCheckSummary)),
@@ -151,7 +151,7 @@ func (c *Checks) CheckRunOptions(r *gate.Result) github.CreateCheckRunOptions {
 // RepoStatus builds the commit-status payload for a result.
 func (c *Checks) RepoStatus(r *gate.Result) github.RepoStatus {
 	st := github.RepoStatus{
-		State:       github.String(StatusState(r)),
+		State:       github.String(statusState(r)),
 		Context:     github.String("releasegate/" + r.Gate),
 		Description: github.String(clip(fmt.Sprintf("%s: %s", r.Status, r.Summary), maxStatusDescription)),
 	}

@@ -10,14 +10,14 @@ import (
 // commitSHA is a full commit id.
 var commitSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
-// CheckSHA is the commit status checks belong on: where the people who
+// checkSHA is the commit status checks belong on: where the people who
 // decide look. On pull_request and pull_request_target events GITHUB_SHA
 // is the merge commit GitHub made, which the pull request never shows, so
 // it is the event's pull_request.head.sha; on workflow_run it is the
 // triggering run's workflow_run.head_sha; otherwise GITHUB_SHA. An event
 // of those kinds whose payload cannot be read is an error, not a silent
 // fall-back to a commit nobody sees.
-func CheckSHA(getenv func(string) string) (string, error) {
+func checkSHA(getenv func(string) string) (string, error) {
 	var path []string
 	switch event := getenv("GITHUB_EVENT_NAME"); event {
 	case "pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment":

@@ -37,7 +37,7 @@ func TestCheckSHA(t *testing.T) {
 	}
 	for _, tc := range cases {
 		env := map[string]string{"GITHUB_EVENT_NAME": tc.event, "GITHUB_EVENT_PATH": tc.path, "GITHUB_SHA": merge}
-		got, err := CheckSHA(func(k string) string { return env[k] })
+		got, err := checkSHA(func(k string) string { return env[k] })
 		if tc.fails != (err != nil) || got != tc.want {
 			t.Errorf("%s: expected %q (error %v), found %q, %v", tc.name, tc.want, tc.fails, got, err)
 		}

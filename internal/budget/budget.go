@@ -116,8 +116,8 @@ type Level string
 // The levels, from best to worst.
 const (
 	LevelOK    Level = "ok"
-	LevelWarn  Level = "warning"
-	LevelGrace Level = "grace"
+	levelWarn  Level = "warning"
+	levelGrace Level = "grace"
 	LevelOver  Level = "over"
 )
 
@@ -144,9 +144,9 @@ type Assessment struct {
 	Message string `json:"message"`
 }
 
-// ErrNoUsage means there is no usage at all for a tenant's period; it is
+// errNoUsage means there is no usage at all for a tenant's period; it is
 // never read as zero spend.
-var ErrNoUsage = errors.New("no usage data for the tenant's period")
+var errNoUsage = errors.New("no usage data for the tenant's period")
 
 // Assess judges the tenant's records against the budget at time now. The
 // records must come from a source that covers the period (a tenant with
@@ -165,7 +165,7 @@ func Assess(b Budget, recs []Record, now time.Time, covered bool) (Assessment, e
 	}
 	if len(in) == 0 && !covered {
 		return a, fmt.Errorf("tenant %s: %w %s to %s; expected usage rows or jobs in the period; check the usage export's dates or the tenant's repositories",
-			b.Tenant, ErrNoUsage, start.Format(time.DateOnly), end.Format(time.DateOnly))
+			b.Tenant, errNoUsage, start.Format(time.DateOnly), end.Format(time.DateOnly))
 	}
 	sort.SliceStable(in, func(i, j int) bool { return in[i].Time.Before(in[j].Time) })
 	for _, r := range in {
@@ -193,7 +193,7 @@ func Assess(b Budget, recs []Record, now time.Time, covered bool) (Assessment, e
 			a.GraceEnds = &g
 		}
 		if hold {
-			a.Level = LevelGrace
+			a.Level = levelGrace
 			a.Message = fmt.Sprintf("tenant %s: %s of %s %s budget spent (%.0f%%), over the limit since %s but within grace%s; expected at most %s; cut CI usage before grace ends",
 				b.Tenant, unit(a.Spent), unit(b.Limit), b.Period, 100*a.Ratio, a.CrossedAt.Format(time.RFC3339), graceText(b, a), unit(b.Limit))
 		} else {
@@ -207,10 +207,10 @@ func Assess(b Budget, recs []Record, now time.Time, covered bool) (Assessment, e
 		sort.Float64s(ws)
 		for _, w := range ws {
 			if a.Ratio >= w {
-				a.Level, a.Threshold = LevelWarn, w
+				a.Level, a.Threshold = levelWarn, w
 			}
 		}
-		if a.Level == LevelWarn {
+		if a.Level == levelWarn {
 			a.Message = fmt.Sprintf("tenant %s: %s of %s %s budget spent (%.0f%%), past the %.0f%% warning; expected below %s; review the heaviest workflows",
 				b.Tenant, unit(a.Spent), unit(b.Limit), b.Period, 100*a.Ratio, 100*a.Threshold, unit(a.Threshold*b.Limit))
 		} else {
@@ -240,7 +240,7 @@ func (l Level) Status() gate.Status {
 	switch l {
 	case LevelOver:
 		return gate.StatusFail
-	case LevelGrace, LevelWarn:
+	case levelGrace, levelWarn:
 		return gate.StatusWarn
 	case LevelOK:
 		return gate.StatusPass

@@ -33,12 +33,12 @@ func TestBillableMinutesRoundUp(t *testing.T) {
 			if c.end >= 0 {
 				j.CompletedAt = t0.Add(c.end)
 			}
-			if got := BillableMinutes(j, now); got != c.want {
+			if got := billableMinutes(j, now); got != c.want {
 				t.Errorf("BillableMinutes = %v, want %v", got, c.want)
 			}
 		})
 	}
-	if got := BillableMinutes(Job{}, now); got != 0 {
+	if got := billableMinutes(Job{}, now); got != 0 {
 		t.Errorf("a job that never started: %v minutes, want 0", got)
 	}
 }
@@ -73,7 +73,7 @@ func TestQueuedJobsAreNotBilled(t *testing.T) {
 			if c.done > 0 {
 				j.CompletedAt = queuedAt.Add(c.done)
 			}
-			if got := BillableMinutes(j, now); got != c.want {
+			if got := billableMinutes(j, now); got != c.want {
 				t.Errorf("BillableMinutes = %v, want %v", got, c.want)
 			}
 		})
@@ -140,7 +140,7 @@ func TestTenants(t *testing.T) {
 		t.Errorf("Assign = %v, want %v", owners, want)
 	}
 	_, err = tenants.Assign([]Repo{{Name: "o/acme-billing", Topics: []string{"tenant-initech"}}})
-	var oe *OverlapError
+	var oe *overlapError
 	if !errors.As(err, &oe) || !errors.Is(err, gate.ErrBadInput) || fmt.Sprint(oe.Tenants) != "[acme initech]" {
 		t.Errorf("a repository in two tenants must be an overlap error: %v", err)
 	}
@@ -175,12 +175,12 @@ func TestAssess(t *testing.T) {
 		msg    string
 	}{
 		{"spend under every level passes", nil, 50, LevelOK, "50%"},
-		{"spend past the first warning warns at 75%", nil, 80, LevelWarn, "past the 75% warning"},
-		{"spend past the second warning warns at 90%", nil, 95, LevelWarn, "past the 90% warning"},
+		{"spend past the first warning warns at 75%", nil, 80, levelWarn, "past the 75% warning"},
+		{"spend past the second warning warns at 90%", nil, 95, levelWarn, "past the 90% warning"},
 		{"spend over the limit without grace is over", nil, 120, LevelOver, "past grace (no grace configured)"},
-		{"over the limit within the overage grace is grace", func(b *Budget) { b.GraceOverage = 0.25 }, 120, LevelGrace, "25% overage"},
+		{"over the limit within the overage grace is grace", func(b *Budget) { b.GraceOverage = 0.25 }, 120, levelGrace, "25% overage"},
 		{"over the overage grace is over", func(b *Budget) { b.GraceOverage = 0.1 }, 120, LevelOver, "10% overage"},
-		{"crossed within the time grace is grace", func(b *Budget) { b.Grace = 10 * 24 * time.Hour }, 120, LevelGrace, "until"},
+		{"crossed within the time grace is grace", func(b *Budget) { b.Grace = 10 * 24 * time.Hour }, 120, levelGrace, "until"},
 		{"crossed before the time grace is over", func(b *Budget) { b.Grace = time.Hour }, 120, LevelOver, "past grace"},
 		{"minutes budgets count minutes", func(b *Budget) { b.Unit = Minutes; b.Limit = 20000 }, 50, LevelOK, "min"},
 	}
@@ -199,7 +199,7 @@ func TestAssess(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Assess(base, hourly(1, monthStart.AddDate(0, -1, 0), 24), t0, false); !errors.Is(err, ErrNoUsage) {
+	if _, err := Assess(base, hourly(1, monthStart.AddDate(0, -1, 0), 24), t0, false); !errors.Is(err, errNoUsage) {
 		t.Errorf("usage only from last month must be no data for this month, got %v", err)
 	}
 	a, err := Assess(base, nil, t0, true)
@@ -257,7 +257,7 @@ func TestThrottlePlanApplyAndRecover(t *testing.T) {
 		{ID: 2, Repo: "o/acme-api", Path: ".github/workflows/release.yml", State: "active"},
 		{ID: 5, Repo: "o/acme-api", Path: ".github/workflows/old.yml", State: "disabled_manually"},
 	}
-	st := &State{Disabled: map[string]DisabledWorkflow{}}
+	st := &State{Disabled: map[string]disabledWorkflow{}}
 
 	dry := Plan(b, over, ModeDisable, WaitingCancel, runs, wfs, st)
 	Apply(context.Background(), nil, dry, false, st, t0)
@@ -297,7 +297,7 @@ func TestThrottlePlanApplyAndRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	back := Assessment{Tenant: "acme", Period: Month, Level: LevelWarn, Ratio: 0.8}
+	back := Assessment{Tenant: "acme", Period: Month, Level: levelWarn, Ratio: 0.8}
 	act = &fakeActuator{}
 	acts = Plan(b, back, ModeDisable, WaitingCancel, runs, wfs, st)
 	Apply(context.Background(), act, acts, true, st, t0)

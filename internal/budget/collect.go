@@ -20,11 +20,11 @@ type RunRef struct {
 	UpdatedAt time.Time
 }
 
-// RunLookback is how long before a window's start Collect lists runs by
+// runLookback is how long before a window's start Collect lists runs by
 // creation time: GitHub lets a run be re-run up to 30 days after it was
 // created, and a run may last up to 35 days, so a job completing in the
 // window may belong to a run created up to 35 days before it.
-const RunLookback = 35 * 24 * time.Hour
+const runLookback = 35 * 24 * time.Hour
 
 // Source lists what usage collection needs from GitHub.
 type Source interface {
@@ -101,7 +101,7 @@ func Collect(ctx context.Context, src Source, org string, ts Tenants, p *Prices,
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			rs, err := src.Runs(ctx, r.Name, since.Add(-RunLookback), until)
+			rs, err := src.Runs(ctx, r.Name, since.Add(-runLookback), until)
 			if err != nil {
 				fail(fmt.Errorf("listing runs of %s: %w", r.Name, err))
 				return

@@ -15,8 +15,8 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// CSVError is one problem in a usage report export, at a line and column.
-type CSVError struct {
+// csvError is one problem in a usage report export, at a line and column.
+type csvError struct {
 	// Line is the 1-based line of the record; 1 is the header.
 	Line int
 	// Column is the header name of the offending field, when there is one.
@@ -25,7 +25,7 @@ type CSVError struct {
 	Err error
 }
 
-func (e *CSVError) Error() string {
+func (e *csvError) Error() string {
 	if e.Column != "" {
 		return fmt.Sprintf("line %d: column %s: %v", e.Line, e.Column, e.Err)
 	}
@@ -33,10 +33,10 @@ func (e *CSVError) Error() string {
 }
 
 // Unwrap returns the wrapped error.
-func (e *CSVError) Unwrap() error { return e.Err }
+func (e *csvError) Unwrap() error { return e.Err }
 
 // Is makes every CSVError match gate.ErrBadInput.
-func (e *CSVError) Is(target error) bool { return target == gate.ErrBadInput }
+func (e *csvError) Is(target error) bool { return target == gate.ErrBadInput }
 
 // Basis chooses which amount of a usage report is the cost.
 type Basis string
@@ -90,7 +90,7 @@ func ReadUsageCSV(r io.Reader, basis Basis) (*Report, error) {
 	rep := &Report{Daily: true}
 	var errs []error
 	bad := func(line int, column string, format string, args ...any) {
-		errs = append(errs, &CSVError{Line: line, Column: column, Err: fmt.Errorf(format, args...)})
+		errs = append(errs, &csvError{Line: line, Column: column, Err: fmt.Errorf(format, args...)})
 	}
 	for {
 		rec, err := cr.Read()
@@ -153,7 +153,7 @@ func readUsageHeader(cr *csv.Reader, basis Basis) (*usageColumns, error) {
 		return nil, fmt.Errorf("%w: the usage export is empty; expected a header line starting with date,product,sku,quantity; export a usage report that covers the period", gate.ErrNoData)
 	}
 	if err != nil {
-		return nil, &CSVError{Line: 1, Err: fmt.Errorf("unreadable header: %w", err)}
+		return nil, &csvError{Line: 1, Err: fmt.Errorf("unreadable header: %w", err)}
 	}
 	c := &usageColumns{col: map[string]int{}, amountCol: "gross_amount"}
 	for i, h := range header {
@@ -174,7 +174,7 @@ func readUsageHeader(cr *csv.Reader, basis Basis) (*usageColumns, error) {
 		missing = append(missing, c.amountCol+" or applied_cost_per_quantity")
 	}
 	if len(missing) > 0 {
-		return nil, &CSVError{Line: 1, Err: fmt.Errorf("header lacks %s; expected a GitHub usage report export (date,product,sku,quantity,unit_type,...)", strings.Join(missing, ", "))}
+		return nil, &csvError{Line: 1, Err: fmt.Errorf("header lacks %s; expected a GitHub usage report export (date,product,sku,quantity,unit_type,...)", strings.Join(missing, ", "))}
 	}
 	return c, nil
 }
@@ -262,10 +262,10 @@ func parseAmount(s string) (float64, error) {
 	return v, nil
 }
 
-// WriteUsageCSV writes records in the usage report's column layout with
+// writeUsageCSV writes records in the usage report's column layout with
 // RFC 3339 hourly dates, so job-derived usage can be saved and read back by
 // ReadUsageCSV (for example as forecasting history).
-func WriteUsageCSV(w io.Writer, recs []Record) error {
+func writeUsageCSV(w io.Writer, recs []Record) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"date", "product", "sku", "quantity", "unit_type", "applied_cost_per_quantity",
 		"gross_amount", "discount_amount", "net_amount", "username", "organization", "repository", "workflow_path", "cost_center_name"})

@@ -97,7 +97,7 @@ func TestReadUsageCSVFailsClosed(t *testing.T) {
 					t.Errorf("error does not mention %q:\n%v", l, err)
 				}
 			}
-			var ce *CSVError
+			var ce *csvError
 			if c.is == gate.ErrBadInput && !errors.As(err, &ce) {
 				t.Errorf("bad input should be a *CSVError, got %T", err)
 			}
@@ -109,7 +109,7 @@ func TestWriteUsageCSVRoundTrips(t *testing.T) {
 	t.Parallel()
 	in := []Record{{Time: time.Date(2026, 11, 2, 13, 0, 0, 0, time.UTC), Org: "o", Repo: "o/r", Workflow: ".github/workflows/ci.yml", SKU: "linux_4_core", Minutes: 7, USD: 0.084}}
 	var b bytes.Buffer
-	if err := WriteUsageCSV(&b, in); err != nil {
+	if err := writeUsageCSV(&b, in); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := ReadUsageCSV(&b, Gross)

@@ -37,7 +37,7 @@ var exampleRepos = []struct {
 // fixed seed, so the file is reproducible.
 func generateExample() []byte {
 	r := rand.New(rand.NewPCG(2026, 11))
-	p := DefaultPrices()
+	p := defaultPrices()
 	var recs []Record
 	start := exampleEnd.AddDate(0, 0, -35)
 	for t := start; t.Before(exampleEnd); t = t.Add(time.Hour) {
@@ -63,7 +63,7 @@ func generateExample() []byte {
 		}
 	}
 	var b bytes.Buffer
-	if err := WriteUsageCSV(&b, recs); err != nil {
+	if err := writeUsageCSV(&b, recs); err != nil {
 		panic(err)
 	}
 	return b.Bytes()

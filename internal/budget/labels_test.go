@@ -52,7 +52,7 @@ func TestParseLabel(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.label, func(t *testing.T) {
-			got, ok := ParseLabel(c.label)
+			got, ok := parseLabel(c.label)
 			if !ok || got != c.sku {
 				t.Errorf("ParseLabel(%q) = %q, %v; want %q", c.label, got, ok, c.sku)
 			}
@@ -61,7 +61,7 @@ func TestParseLabel(t *testing.T) {
 	for _, l := range []string{"", "linux", "x64", "gpu-box", "acme-16core", "ubuntu-big", "ubuntu-latest-4-cores-turbo",
 		"macos-15-4core", "macos-15-arm64", "ubuntu-22.04-arm-gpu", "ubuntu-22.04-8core-gpu", "windows-slim", "ubuntu-latest-latest",
 		"ubuntu-4core-8core", "self-hosted", "linux_slim_core"} {
-		if got, ok := ParseLabel(l); ok {
+		if got, ok := parseLabel(l); ok {
 			t.Errorf("ParseLabel(%q) = %q; want no SKU (never mispriced)", l, got)
 		}
 	}
@@ -118,7 +118,7 @@ func TestLargerRunnersAreNotPricedAsStandard(t *testing.T) {
 }
 
 const (
-	tableBegin = "<!-- sku-table: generated from budget.PriceTable; go test ./internal/budget -run TestDocTable -update -->\n"
+	tableBegin = "<!-- sku-table: generated from budget.priceTable; go test ./internal/budget -run TestDocTable -update -->\n"
 	tableEnd   = "<!-- /sku-table -->\n"
 )
 
@@ -137,7 +137,7 @@ func TestDocTableMatchesCode(t *testing.T) {
 	}
 	var w strings.Builder
 	w.WriteString("| SKU | runner | USD/min |\n|---|---|---|\n")
-	for _, r := range PriceTable() {
+	for _, r := range priceTable() {
 		fmt.Fprintf(&w, "| `%s` | %s | %.3f |\n", r.SKU, r.Runner, r.USD)
 	}
 	want := w.String()
@@ -159,7 +159,7 @@ func FuzzParseLabel(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, label string) {
-		sku, ok := ParseLabel(label)
+		sku, ok := parseLabel(label)
 		if !ok {
 			return
 		}

@@ -22,9 +22,9 @@ import (
 // SignatureHeader carries "sha256=" + hex(HMAC-SHA256(secret, body)).
 const SignatureHeader = "X-Releasegate-Signature-256"
 
-// IdempotencyHeader carries the notification's idempotency key; a receiver
+// idempotencyHeader carries the notification's idempotency key; a receiver
 // that has seen the key already can drop the retry.
-const IdempotencyHeader = "Idempotency-Key"
+const idempotencyHeader = "Idempotency-Key"
 
 // Notification is the JSON body of a budget webhook. Text makes it usable
 // as a Slack incoming-webhook payload as is.
@@ -152,9 +152,9 @@ func (nt *Notifier) post(ctx context.Context, client *http.Client, body []byte, 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "releasegate")
-	req.Header.Set(IdempotencyHeader, key)
+	req.Header.Set(idempotencyHeader, key)
 	if nt.Secret != "" {
-		req.Header.Set(SignatureHeader, Sign(nt.Secret, body))
+		req.Header.Set(SignatureHeader, sign(nt.Secret, body))
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -181,9 +181,9 @@ func (nt *Notifier) post(ctx context.Context, client *http.Client, body []byte, 
 	}
 }
 
-// Sign returns the signature header value for body: "sha256=" followed by
+// sign returns the signature header value for body: "sha256=" followed by
 // the hex HMAC-SHA256 of body under secret.
-func Sign(secret string, body []byte) string {
+func sign(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
@@ -192,7 +192,7 @@ func Sign(secret string, body []byte) string {
 // Verify checks a signature header value in constant time; receivers use
 // it (and the tests do).
 func Verify(secret string, body []byte, header string) bool {
-	return hmac.Equal([]byte(Sign(secret, body)), []byte(header))
+	return hmac.Equal([]byte(sign(secret, body)), []byte(header))
 }
 
 // redactURL removes the webhook URL (which often embeds a token) from an

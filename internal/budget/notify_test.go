@@ -40,7 +40,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var n Notification
-	if err := json.Unmarshal(body, &n); err != nil || n.IdempotencyKey != r.Header.Get(IdempotencyHeader) {
+	if err := json.Unmarshal(body, &n); err != nil || n.IdempotencyKey != r.Header.Get(idempotencyHeader) {
 		http.Error(w, "bad body", http.StatusBadRequest)
 		return
 	}
@@ -96,7 +96,7 @@ func TestNotifier(t *testing.T) {
 		t.Error("the idempotency key must not depend on the actions taken")
 	}
 	w := a
-	w.Level, w.Threshold = LevelWarn, 0.9
+	w.Level, w.Threshold = levelWarn, 0.9
 	if NewNotification(w, nil).IdempotencyKey == k1 {
 		t.Error("a different level must have a different idempotency key")
 	}

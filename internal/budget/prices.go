@@ -14,16 +14,14 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// PricesSource is where DefaultPrices come from, and when they were read.
-//
-// Source: https://docs.github.com/en/billing/reference/actions-runner-pricing
+// The default prices come from
+// https://docs.github.com/en/billing/reference/actions-runner-pricing
 // (github/docs content/billing/reference/actions-runner-pricing.md and
 // data/reusables/billing/actions-standard-runner-prices.md), rates from
 // January 1, 2026, read on 2026-12-04.
-const PricesSource = "https://docs.github.com/en/billing/reference/actions-runner-pricing (rates from January 1, 2026; read 2026-12-04)"
 
-// SKUPrice is one row of GitHub's published price table.
-type SKUPrice struct {
+// skuPrice is one row of GitHub's published price table.
+type skuPrice struct {
 	// SKU is the billing SKU as the pricing page and usage reports name it.
 	SKU string
 	// Runner describes the machine, as the pricing page does.
@@ -32,11 +30,11 @@ type SKUPrice struct {
 	USD float64
 }
 
-// PriceTable is GitHub's published per-minute rates for GitHub-hosted
+// priceTable is GitHub's published per-minute rates for GitHub-hosted
 // runners (see PricesSource), in the page's order, plus self_hosted at 0.
 // docs/budget.md carries the same table; a test keeps them equal.
-func PriceTable() []SKUPrice {
-	return []SKUPrice{
+func priceTable() []skuPrice {
+	return []skuPrice{
 		// standard runners
 		{"linux_slim", "Linux 1-core", 0.002},
 		{"linux", "Linux 2-core", 0.006},
@@ -79,12 +77,12 @@ func PriceTable() []SKUPrice {
 	}
 }
 
-// DefaultPrices returns PriceTable keyed by SKU. Self-hosted runners are
+// defaultPrices returns PriceTable keyed by SKU. Self-hosted runners are
 // free unless the policy prices "self_hosted". Prices change: override
 // them in the policy rather than trusting these forever.
-func DefaultPrices() map[string]float64 {
+func defaultPrices() map[string]float64 {
 	m := map[string]float64{}
-	for _, r := range PriceTable() {
+	for _, r := range priceTable() {
 		m[r.SKU] = r.USD
 	}
 	return m
@@ -116,7 +114,7 @@ type Prices struct {
 // non-finite prices, malformed globs and rules naming a SKU without a
 // price, reporting all of them.
 func NewPrices(overrides map[string]float64, rules []LabelRule) (*Prices, error) {
-	p := &Prices{PerMinute: DefaultPrices()}
+	p := &Prices{PerMinute: defaultPrices()}
 	var errs []error
 	keys := make([]string, 0, len(overrides))
 	for k := range overrides {
@@ -169,7 +167,7 @@ func (p *Prices) SKUFor(labels []string) (string, error) {
 	}
 	sku, from := "", ""
 	for _, l := range labels {
-		s, ok := ParseLabel(l)
+		s, ok := parseLabel(l)
 		if !ok {
 			continue
 		}
@@ -204,7 +202,7 @@ var (
 	reSKU     = regexp.MustCompile(`^(linux|windows)_\d+_core(_arm|_gpu|_advanced)?$`)
 )
 
-// ParseLabel reads the billing SKU from a GitHub-hosted runner label, by
+// parseLabel reads the billing SKU from a GitHub-hosted runner label, by
 // the grammar GitHub uses for its standard and larger runners:
 //
 //	<os>[-<version>][-<arch>][-<N>core | -<N>-cores | -<N>cores][-gpu][-<arch>]
@@ -220,7 +218,7 @@ var (
 // (windows_4_core_arm, linux_8_core) is that SKU. Any other word in the
 // label, or an OS it does not know, makes it unparsed (false): runners
 // with names an organization chose are mapped in the policy.
-func ParseLabel(label string) (string, bool) {
+func parseLabel(label string) (string, bool) {
 	l := strings.ToLower(strings.TrimSpace(label))
 	if reSKU.MatchString(l) {
 		return l, true
@@ -343,12 +341,12 @@ func (j Job) End(now time.Time) time.Time {
 	return j.CompletedAt
 }
 
-// BillableMinutes is the job's run time rounded up to a whole minute, as
+// billableMinutes is the job's run time rounded up to a whole minute, as
 // GitHub bills it: from started_at, only once a runner took the job (see
 // Running), until completed_at or, still running, until now. A job no
 // runner took costs nothing however long it queued; so does a job whose
 // completion precedes its start (as skipped jobs report).
-func BillableMinutes(j Job, now time.Time) float64 {
+func billableMinutes(j Job, now time.Time) float64 {
 	if j.StartedAt.IsZero() || !j.Running() {
 		return 0
 	}
@@ -370,7 +368,7 @@ func (p *Prices) Price(j Job, now time.Time) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("%s job %d (%s): %w", j.Repo, j.ID, j.Workflow, err)
 	}
-	m := BillableMinutes(j, now)
+	m := billableMinutes(j, now)
 	return Record{Time: j.End(now).UTC().Truncate(time.Hour), Repo: j.Repo, Workflow: j.Workflow, SKU: sku, Minutes: m, USD: m * rate}, nil
 }
 

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// RepoDiff is one repository's job-derived spend against what GitHub's
+// repoDiff is one repository's job-derived spend against what GitHub's
 // billing usage reports for the same days.
-type RepoDiff struct {
+type repoDiff struct {
 	Repo string `json:"repo"`
 	// Jobs is the job-derived estimate, Billed the usage report's gross
 	// amount, both USD over the compared days.
@@ -25,7 +25,7 @@ type Reconciliation struct {
 	Jobs, Billed float64
 	// Differ are the repositories whose sources differ by more than the
 	// tolerance (and by at least a cent), largest difference first.
-	Differ []RepoDiff
+	Differ []repoDiff
 	// Repos is how many repositories were compared.
 	Repos int
 }
@@ -69,7 +69,7 @@ func Reconcile(jobs, billed []Record, from, to time.Time, tol float64, keep func
 		}
 		rel := d / math.Max(p.j, p.b)
 		if rel > tol {
-			rc.Differ = append(rc.Differ, RepoDiff{Repo: repo, Jobs: p.j, Billed: p.b, Rel: rel})
+			rc.Differ = append(rc.Differ, repoDiff{Repo: repo, Jobs: p.j, Billed: p.b, Rel: rel})
 		}
 	}
 	sort.Slice(rc.Differ, func(i, j int) bool {

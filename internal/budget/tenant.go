@@ -96,18 +96,18 @@ func (ts Tenants) Validate() []error {
 	return errs
 }
 
-// OverlapError says a repository matched more than one tenant.
-type OverlapError struct {
+// overlapError says a repository matched more than one tenant.
+type overlapError struct {
 	Repo    string
 	Tenants []string
 }
 
-func (e *OverlapError) Error() string {
+func (e *overlapError) Error() string {
 	return fmt.Sprintf("repository %s matches tenants %s; a repository's spend belongs to one tenant: narrow the patterns or topics", e.Repo, strings.Join(e.Tenants, " and "))
 }
 
 // Is makes an OverlapError match gate.ErrBadInput.
-func (e *OverlapError) Is(target error) bool { return target == gate.ErrBadInput }
+func (e *overlapError) Is(target error) bool { return target == gate.ErrBadInput }
 
 // Owner returns the only tenant the repository belongs to.
 func (ts Tenants) Owner(r Repo) (Tenant, bool) {
@@ -138,7 +138,7 @@ func (ts Tenants) Assign(repos []Repo) (map[string]string, error) {
 			out[r.Name] = hit[0]
 		default:
 			sort.Strings(hit)
-			errs = append(errs, &OverlapError{Repo: r.Name, Tenants: hit})
+			errs = append(errs, &overlapError{Repo: r.Name, Tenants: hit})
 		}
 	}
 	return out, errors.Join(errs...)

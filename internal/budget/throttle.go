@@ -65,9 +65,9 @@ const (
 // a concurrency slot.
 var InFlightStatuses = []string{"queued", "in_progress", "waiting", "pending", "requested"}
 
-// IsWaiting reports whether a run status is one that waits for an approval
+// isWaiting reports whether a run status is one that waits for an approval
 // or a concurrency slot (waiting, pending, requested).
-func IsWaiting(status string) bool {
+func isWaiting(status string) bool {
 	switch status {
 	case "waiting", "pending", "requested":
 		return true
@@ -78,11 +78,11 @@ func IsWaiting(status string) bool {
 // The action kinds.
 const (
 	ActCancel  = "cancel-run"
-	ActDisable = "disable-workflow"
-	ActEnable  = "enable-workflow"
-	// ActLeave records a waiting run left alone (WaitingLeave); it changes
+	actDisable = "disable-workflow"
+	actEnable  = "enable-workflow"
+	// actLeave records a waiting run left alone (WaitingLeave); it changes
 	// nothing.
-	ActLeave = "leave-run"
+	actLeave = "leave-run"
 )
 
 // Action is one throttling step, planned and then applied or described.
@@ -113,11 +113,11 @@ type Actuator interface {
 // re-enables exactly those and never a workflow a person disabled.
 type State struct {
 	// Disabled maps "repo#workflowID" to when it was disabled and why.
-	Disabled map[string]DisabledWorkflow `json:"disabled"`
+	Disabled map[string]disabledWorkflow `json:"disabled"`
 }
 
-// DisabledWorkflow is a workflow releasegate disabled.
-type DisabledWorkflow struct {
+// disabledWorkflow is a workflow releasegate disabled.
+type disabledWorkflow struct {
 	Tenant     string    `json:"tenant"`
 	Repo       string    `json:"repo"`
 	WorkflowID int64     `json:"workflow_id"`
@@ -129,7 +129,7 @@ func stateKey(repo string, id int64) string { return fmt.Sprintf("%s#%d", repo, 
 
 // LoadState reads the throttle state file; a missing file is an empty state.
 func LoadState(file string) (*State, error) {
-	s := &State{Disabled: map[string]DisabledWorkflow{}}
+	s := &State{Disabled: map[string]disabledWorkflow{}}
 	b, err := fsx.ReadFile(context.Background(), file, fsx.MaxDocSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
@@ -141,7 +141,7 @@ func LoadState(file string) (*State, error) {
 		return nil, fmt.Errorf("throttle state %s is corrupt: %w; it lists the workflows releasegate disabled: repair it or re-enable them by hand and delete it", file, err)
 	}
 	if s.Disabled == nil {
-		s.Disabled = map[string]DisabledWorkflow{}
+		s.Disabled = map[string]disabledWorkflow{}
 	}
 	return s, nil
 }
@@ -178,15 +178,15 @@ func Plan(b Budget, a Assessment, mode Mode, waiting WaitingPolicy, runs []Run, 
 				if w.State != "active" || b.IsProtected(w.Path, w.Name) {
 					continue
 				}
-				acts = append(acts, Action{Kind: ActDisable, Tenant: a.Tenant, Repo: w.Repo, WorkflowID: w.ID, Workflow: w.Path, Reason: reason})
+				acts = append(acts, Action{Kind: actDisable, Tenant: a.Tenant, Repo: w.Repo, WorkflowID: w.ID, Workflow: w.Path, Reason: reason})
 			}
 		}
 		for _, r := range runs {
 			if b.IsProtected(r.WorkflowPath, r.WorkflowName) {
 				continue
 			}
-			if IsWaiting(r.Status) && waiting == WaitingLeave {
-				acts = append(acts, Action{Kind: ActLeave, Tenant: a.Tenant, Repo: r.Repo, RunID: r.ID, WorkflowID: r.WorkflowID,
+			if isWaiting(r.Status) && waiting == WaitingLeave {
+				acts = append(acts, Action{Kind: actLeave, Tenant: a.Tenant, Repo: r.Repo, RunID: r.ID, WorkflowID: r.WorkflowID,
 					Workflow: r.WorkflowPath, Reason: reason + "; run is " + r.Status + " and throttle.waiting is leave"})
 				continue
 			}
@@ -198,7 +198,7 @@ func Plan(b Budget, a Assessment, mode Mode, waiting WaitingPolicy, runs []Run, 
 			if d.Tenant != a.Tenant {
 				continue
 			}
-			acts = append(acts, Action{Kind: ActEnable, Tenant: a.Tenant, Repo: d.Repo, WorkflowID: d.WorkflowID, Workflow: d.Workflow,
+			acts = append(acts, Action{Kind: actEnable, Tenant: a.Tenant, Repo: d.Repo, WorkflowID: d.WorkflowID, Workflow: d.Workflow,
 				Reason: fmt.Sprintf("tenant %s is back under its %s budget (%.0f%%)", a.Tenant, a.Period, 100*a.Ratio)})
 		}
 	}
@@ -226,7 +226,7 @@ func Apply(ctx context.Context, act Actuator, acts []Action, enforce bool, st *S
 	for i := range acts {
 		a := &acts[i]
 		what := describe(*a)
-		if a.Kind == ActLeave {
+		if a.Kind == actLeave {
 			a.Outcome = what
 			continue
 		}
@@ -238,12 +238,12 @@ func Apply(ctx context.Context, act Actuator, acts []Action, enforce bool, st *S
 		switch a.Kind {
 		case ActCancel:
 			err = act.CancelRun(ctx, a.Repo, a.RunID)
-		case ActDisable:
+		case actDisable:
 			err = act.DisableWorkflow(ctx, a.Repo, a.WorkflowID)
 			if err == nil && st != nil {
-				st.Disabled[stateKey(a.Repo, a.WorkflowID)] = DisabledWorkflow{Tenant: a.Tenant, Repo: a.Repo, WorkflowID: a.WorkflowID, Workflow: a.Workflow, At: now.UTC()}
+				st.Disabled[stateKey(a.Repo, a.WorkflowID)] = disabledWorkflow{Tenant: a.Tenant, Repo: a.Repo, WorkflowID: a.WorkflowID, Workflow: a.Workflow, At: now.UTC()}
 			}
-		case ActEnable:
+		case actEnable:
 			err = act.EnableWorkflow(ctx, a.Repo, a.WorkflowID)
 			if err == nil && st != nil {
 				delete(st.Disabled, stateKey(a.Repo, a.WorkflowID))
@@ -267,11 +267,11 @@ func describe(a Action) string {
 	switch a.Kind {
 	case ActCancel:
 		return fmt.Sprintf("cancel run %d of %s in %s", a.RunID, a.Workflow, a.Repo)
-	case ActDisable:
+	case actDisable:
 		return fmt.Sprintf("disable workflow %s (id %d) in %s", a.Workflow, a.WorkflowID, a.Repo)
-	case ActEnable:
+	case actEnable:
 		return fmt.Sprintf("re-enable workflow %s (id %d) in %s", a.Workflow, a.WorkflowID, a.Repo)
-	case ActLeave:
+	case actLeave:
 		return fmt.Sprintf("left run %d of %s in %s alone: it waits for an approval or a concurrency slot and throttle.waiting is leave", a.RunID, a.Workflow, a.Repo)
 	}
 	return a.Kind
@@ -281,9 +281,9 @@ func pastTense(a Action) string {
 	switch a.Kind {
 	case ActCancel:
 		return fmt.Sprintf("cancelled run %d of %s in %s", a.RunID, a.Workflow, a.Repo)
-	case ActDisable:
+	case actDisable:
 		return fmt.Sprintf("disabled workflow %s (id %d) in %s", a.Workflow, a.WorkflowID, a.Repo)
-	case ActEnable:
+	case actEnable:
 		return fmt.Sprintf("re-enabled workflow %s (id %d) in %s", a.Workflow, a.WorkflowID, a.Repo)
 	}
 	return a.Kind

@@ -5,19 +5,17 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/maestro-conductor/releasegate/internal/actions"
-	"github.com/maestro-conductor/releasegate/internal/fsx"
-	"github.com/maestro-conductor/releasegate/internal/gate"
-	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
@@ -37,8 +35,8 @@ const (
 // -ldflags "-X github.com/maestro-conductor/releasegate/internal/cli.Version=v1.2.3".
 var Version = ""
 
-// ToolVersion returns Version, or the module version from the build info.
-func ToolVersion() string {
+// toolVersion returns Version, or the module version from the build info.
+func toolVersion() string {
 	if Version != "" {
 		return Version
 	}
@@ -67,6 +65,15 @@ type IO struct {
 	secrets *redact.Set
 	// writers are the redacting Stdout and Stderr
 	writers []*redact.Writer
+	// keylessSigner, when set, turns the configured Fulcio/Rekor signer
+	// into the one evidence create and ledger root use. Only tests set it,
+	// to an in-process virtual Sigstore: a field, not a package variable,
+	// so that such tests run in parallel.
+	keylessSigner func(*evidence.SigstoreSigner) evidence.BundleSigner
+	// skipSCTUnsafe skips the certificate-transparency check of keyless
+	// verification. Only tests set it: the virtual Sigstore's CA issues no
+	// SCTs.
+	skipSCTUnsafe bool
 }
 
 // Logf writes a progress or log line to stderr.
@@ -136,9 +143,14 @@ type Command struct {
 	Summary string
 	// Usage is the full help: synopsis, description and an example.
 	Usage string
-	// Run executes the command with the arguments after its name and
-	// returns the exit code.
-	Run func(ctx context.Context, io *IO, args []string) int
+	// Subcommands are the words a first argument may be (e.g. "merge"):
+	// they name the command in its error messages ("releasegate synthetic
+	// merge: …").
+	Subcommands []string
+	// Run executes the command with the arguments after its name. Main
+	// maps what it returns to the exit code and the message on stderr
+	// (exitFor): nil is 0.
+	Run func(ctx context.Context, io *IO, args []string) error
 }
 
 // commandTable is every command, sorted by name as the command list shows
@@ -146,21 +158,21 @@ type Command struct {
 // own usage up in it.
 func commandTable() []Command {
 	return []Command{
-		{Name: "check-slo", Summary: "evaluate the policy's metric and SLO gates (burn rates, budgets, latency, canary vs baseline)", Usage: checkSLOUsage, Run: checkSLOCmd},
+		{Name: "check-slo", Summary: "evaluate the policy's metric and SLO gates (burn rates, budgets, latency, canary vs baseline)", Usage: checkSLOUsage, Run: legacy(checkSLOCmd)},
 		{Name: "checklist", Summary: "write the release checklist from results, or update a GitHub issue with it", Usage: checklistUsage, Run: checklistCmd},
 		{Name: "ci-budget", Summary: "per-tenant CI spend against budgets; throttles (with --enforce) and notifies", Usage: ciBudgetUsage, Run: ciBudgetCmd},
-		{Name: "demo", Summary: "start the built-in demo service and run the demo policy against it", Usage: demoUsage, Run: demoCmd},
-		{Name: "evidence", Summary: "create, verify or make keys for the signed evidence bundle", Usage: evidenceUsage, Run: evidenceCmd},
+		{Name: "demo", Summary: "start the built-in demo service and run the demo policy against it", Usage: demoUsage, Subcommands: []string{"serve"}, Run: demoCmd},
+		{Name: "evidence", Summary: "create, verify or make keys for the signed evidence bundle", Usage: evidenceUsage, Subcommands: []string{"create", "verify", "keygen"}, Run: evidenceCmd},
 		{Name: "forecast", Summary: "backtest a tenant's CI spend forecast and assert its drift (WAPE)", Usage: forecastUsage, Run: forecastCmd},
 		{Name: "kinds", Summary: "list the gate kinds this build knows", Usage: "Usage: releasegate kinds\n\nLists every gate kind with its group and summary.\n\nExample:\n  releasegate kinds\n", Run: kindsCmd},
-		{Name: "ledger", Summary: "the provenance ledger: migrate, append, verify chains, sign daily Merkle roots, prove entries", Usage: ledgerUsage, Run: ledgerCmd},
-		{Name: "policy", Summary: "check a policy, print its JSON Schema or its reference", Usage: policyUsage, Run: policyCmd},
+		{Name: "ledger", Summary: "the provenance ledger: migrate, append, verify chains, sign daily Merkle roots, prove entries", Usage: ledgerUsage, Subcommands: []string{"migrate", "append", "verify", "root", "verify-root", "prove", "verify-proof", "keygen"}, Run: legacy(ledgerCmd)},
+		{Name: "policy", Summary: "check a policy, print its JSON Schema or its reference", Usage: policyUsage, Subcommands: []string{"check", "schema", "docs"}, Run: policyCmd},
 		{Name: "run", Summary: "evaluate every gate of the policy", Usage: runUsage, Run: runCmd},
-		{Name: "slo", Summary: "SLO tools: `slo rules` generates the Prometheus rules matching the policy's SLOs", Usage: sloUsage, Run: sloCmd},
-		{Name: "synthetic", Summary: "run the policy's synthetic load gates (optionally one shard) or merge shard results", Usage: syntheticUsage, Run: syntheticCmd},
+		{Name: "slo", Summary: "SLO tools: `slo rules` generates the Prometheus rules matching the policy's SLOs", Usage: sloUsage, Subcommands: []string{"rules"}, Run: legacy(sloCmd)},
+		{Name: "synthetic", Summary: "run the policy's synthetic load gates (optionally one shard) or merge shard results", Usage: syntheticUsage, Subcommands: []string{"merge"}, Run: syntheticCmd},
 		{Name: "verify-provenance", Summary: "verify SLSA provenance of artifacts and Sigstore signatures of blobs, offline", Usage: verifyProvenanceUsage, Run: verifyProvenanceCmd},
 		{Name: "version", Summary: "print the releasegate version", Usage: "Usage: releasegate version\n\nPrints the version, the Go version and the result schema.\n\nExample:\n  releasegate version\n", Run: versionCmd},
-		{Name: "workflow", Summary: "plumbing of the reusable release workflow: plan the matrix, hand results over as artifacts and check them", Usage: workflowUsage, Run: workflowCmd},
+		{Name: "workflow", Summary: "plumbing of the reusable release workflow: plan the matrix, hand results over as artifacts and check them", Usage: workflowUsage, Subcommands: []string{"plan", "hand-over", "receive", "collect"}, Run: workflowCmd},
 	}
 }
 
@@ -246,7 +258,17 @@ func (o *IO) Main(ctx context.Context, args []string) (code int) {
 		fmt.Fprint(o.Stdout, strings.TrimLeft(c.Usage, "\n"))
 		return ExitOK
 	}
-	return c.Run(ctx, o, args[1:])
+	return o.exitFor(c.prefix(args[1:]), c.Run(ctx, o, args[1:]))
+}
+
+// prefix is how the command's error messages begin: "releasegate NAME",
+// with the subcommand args start with.
+func (c Command) prefix(args []string) string {
+	p := "releasegate " + c.Name
+	if len(args) > 0 && slices.Contains(c.Subcommands, args[0]) {
+		p += " " + args[0]
+	}
+	return p
 }
 
 func lookup(name string) (Command, bool) {
@@ -276,60 +298,6 @@ type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-// Parse parses args; it returns (code, false) when the command must stop:
-// ExitOK after --help, ExitBadInput after a flag error.
-func Parse(fs *flag.FlagSet, args []string) (int, bool) {
-	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK, false
-	}
-	if err != nil {
-		return ExitBadInput, false
-	}
-	return 0, true
-}
-
-// ExitFor maps an error from a domain package to an exit code: bad input
-// is 2, anything else means the gate could not be evaluated (3).
-func ExitFor(err error) int {
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.Is(err, gate.ErrBadInput), errors.Is(err, fsx.ErrNotRegular), errors.Is(err, fsx.ErrTooLarge):
-		return ExitBadInput
-	}
-	return ExitError
-}
-
-// ExitForStatus maps a verdict to an exit code.
-func ExitForStatus(s gate.Status) int {
-	switch s {
-	case gate.StatusPass, gate.StatusWarn, gate.StatusSkip:
-		return ExitOK
-	case gate.StatusError:
-		return ExitError
-	}
-	return ExitFail
-}
-
-// loadPolicy loads a policy, printing every problem on failure.
-func (o *IO) loadPolicy(path string) (*policy.Policy, int) {
-	p, err := policy.Load(path, policy.Options{LookupEnv: o.LookupEnv})
-	if err != nil {
-		var pe policy.Errors
-		if errors.As(err, &pe) {
-			for _, e := range pe {
-				fmt.Fprintln(o.Stderr, e.Error())
-			}
-			fmt.Fprintf(o.Stderr, "%d problem(s) in %s; nothing was run\n", len(pe), path)
-		} else {
-			fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
-		}
-		return nil, ExitBadInput
-	}
-	return p, ExitOK
-}
 
 // GCPercent is the garbage collector's target the releasegate binary runs
 // with unless GOGC is set: 400 instead of Go's 100. The gates' heaps are

@@ -76,8 +76,22 @@ func runCLI(t *testing.T, env map[string]string, args ...string) run {
 	o := &IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
 		Getenv:    func(k string) string { return env[k] },
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	if h, ok := testHooks.Load(topTest(t)); ok {
+		h.(func(*IO))(o)
+	}
 	code := o.Main(context.Background(), args)
 	return run{code, out.String(), errb.String()}
+}
+
+// testHooks are what a top-level test sets on the IO runCLI builds for it
+// and its subtests (keylessFixture's virtual Sigstore), by test name: the
+// hooks are IO fields, so tests with different hooks run side by side.
+var testHooks sync.Map
+
+// topTest is the name of the top-level test t belongs to.
+func topTest(t *testing.T) string {
+	name, _, _ := strings.Cut(t.Name(), "/")
+	return name
 }
 
 const secret = "tok-9f8e7d6c5b"

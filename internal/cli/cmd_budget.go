@@ -3,12 +3,11 @@ package cli
 import (
 	"context"
 	"flag"
-	"fmt"
-	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	budgetgate "github.com/maestro-conductor/releasegate/internal/gates/budget"
 	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/release"
 )
 
 const ciBudgetUsage = `Usage:
@@ -48,32 +47,6 @@ Example:
   releasegate forecast --policy examples/budget/policy.yml --tenant globex --hours 24 --assert-drift 0.05
 `
 
-// budgetGates returns the policy's gates of the given kinds, or the one
-// named id.
-func budgetGates(o *IO, p *policy.Policy, id string, kinds ...string) ([]policy.Gate, int) {
-	var out []policy.Gate
-	for _, g := range p.Gates {
-		if id != "" && g.ID != id {
-			continue
-		}
-		for _, k := range kinds {
-			if g.Kind == k {
-				out = append(out, g)
-				break
-			}
-		}
-	}
-	if len(out) == 0 {
-		what := fmt.Sprintf("a gate of kind %v", kinds)
-		if id != "" {
-			what = fmt.Sprintf("gate %q of kind %v", id, kinds)
-		}
-		fmt.Fprintf(o.Stderr, "releasegate: %s has no %s; add one (see docs/budget.md)\n", p.File, what)
-		return nil, ExitBadInput
-	}
-	return out, ExitOK
-}
-
 func withUsageFile(s budgetgate.Spec, file string) budgetgate.Spec {
 	if file != "" {
 		s.Source.UsageFile = file
@@ -82,7 +55,7 @@ func withUsageFile(s budgetgate.Spec, file string) budgetgate.Spec {
 	return s
 }
 
-func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
+func ciBudgetCmd(ctx context.Context, o *IO, args []string) error {
 	c, _ := lookup("ci-budget")
 	fs := o.NewFlagSet(c)
 	var (
@@ -95,83 +68,52 @@ func ciBudgetCmd(ctx context.Context, o *IO, args []string) int {
 	fs.StringVar(&usage, "usage-file", "", "read usage from this usage report CSV instead of the gate's source")
 	fs.BoolVar(&enforce, "enforce", false, "throttle for real (cancel runs, disable and re-enable workflows); default is a dry run")
 	addOutputFlags(fs, &out)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(o.Stderr, "releasegate ci-budget: unexpected arguments %q\n", fs.Args())
-		return ExitBadInput
+	if err := noArgs(fs, ""); err != nil {
+		return err
 	}
-	p, code := o.loadPolicy(pol)
-	if p == nil {
-		return code
+	p, err := o.openPolicy(pol)
+	if err != nil {
+		return err
 	}
-	o.Redact(p.Secrets)
-	gates, code := budgetGates(o, p, id, budgetgate.KindBudget)
-	if gates == nil {
-		return code
+	gates, err := release.Choose(p, release.Choice{IDs: splitList(id), Kinds: []string{budgetgate.KindBudget}, Doc: "docs/budget.md"})
+	if err != nil {
+		return err
 	}
-	env := gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf, Redact: o.redactor().String}
-	var plan []gate.Planned
-	for _, g := range gates {
-		s := withUsageFile(*g.Spec.(*budgetgate.Spec), usage)
-		gt, err := budgetgate.NewBudget(p.Meta(g), s, env, budgetgate.Options{Enforce: enforce})
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "%s: gate %s: %v\n", g.Location, g.ID, err)
-			return ExitFor(err)
-		}
-		plan = append(plan, gate.Planned{Meta: p.Meta(g), Gate: gt})
+	opts := o.evaluateOptions(out, true)
+	opts.Gates = gates
+	opts.Build = func(g policy.Gate, m gate.Meta, env gate.Env) (gate.Planned, error) {
+		gt, err := budgetgate.NewBudget(m, withUsageFile(*g.Spec.(*budgetgate.Spec), usage), env, budgetgate.Options{Enforce: enforce})
+		return gate.Planned{Meta: m, Gate: gt}, err
 	}
-	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
-		return code
+	rep, err := release.Evaluate(ctx, p, opts)
+	if err != nil {
+		return err
 	}
-	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(ctx, o, out, (&gate.Runner{}).Run(ctx, plan))
+	return emitReport(ctx, o, out, rep)
 }
 
-func forecastCmd(ctx context.Context, o *IO, args []string) int {
-	c, _ := lookup("forecast")
-	fs := o.NewFlagSet(c)
-	var (
-		pol, id, usage, tenant string
-		hours                  int
-		drift                  float64
-		out                    OutputOptions
-	)
-	fs.StringVar(&pol, "policy", policy.DefaultPath, "policy file")
-	fs.StringVar(&id, "gate", "", "id of the cost-forecast (or ci-budget) gate whose tenants and source to use")
-	fs.StringVar(&usage, "usage-file", "", "read usage from this usage report CSV instead of the gate's source")
-	fs.StringVar(&tenant, "tenant", "", "the tenant to backtest (required)")
-	fs.IntVar(&hours, "hours", 24, "how many final hours to forecast from the history before them")
-	fs.Float64Var(&drift, "assert-drift", 0, "the largest WAPE accepted, e.g. 0.05 (default: the gate's forecast.max-drift)")
-	addOutputFlags(fs, &out)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+// forecastFlags are forecast's flags.
+type forecastFlags struct {
+	pol, id, usage string
+	drift          budgetgate.Drift
+	out            OutputOptions
+}
+
+func forecastCmd(ctx context.Context, o *IO, args []string) error {
+	f, err := parseForecast(o, args)
+	if err != nil {
+		return err
 	}
-	driftSet := false
-	fs.Visit(func(f *flag.Flag) { driftSet = driftSet || f.Name == "assert-drift" })
-	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(o.Stderr, "releasegate forecast: unexpected arguments %q\n", fs.Args())
-		return ExitBadInput
-	case tenant == "":
-		fmt.Fprintln(o.Stderr, "releasegate forecast: --tenant is required; name a tenant of the policy's cost gates")
-		return ExitBadInput
-	case hours <= 0 || hours > 24*31:
-		fmt.Fprintf(o.Stderr, "releasegate forecast: --hours %d: expected 1 to 744\n", hours)
-		return ExitBadInput
-	case drift < 0 || drift != drift:
-		fmt.Fprintf(o.Stderr, "releasegate forecast: --assert-drift %v: expected a non-negative ratio such as 0.05\n", drift)
-		return ExitBadInput
+	p, err := o.openPolicy(f.pol)
+	if err != nil {
+		return err
 	}
-	p, code := o.loadPolicy(pol)
-	if p == nil {
-		return code
-	}
-	o.Redact(p.Secrets)
-	gates, code := budgetGates(o, p, id, budgetgate.KindForecast, budgetgate.KindBudget)
-	if gates == nil {
-		return code
+	gates, err := release.Choose(p, release.Choice{IDs: splitList(f.id), Kinds: []string{budgetgate.KindForecast, budgetgate.KindBudget}, Doc: "docs/budget.md"})
+	if err != nil {
+		return err
 	}
 	g := gates[0]
 	for _, x := range gates { // prefer a cost-forecast gate
@@ -180,36 +122,44 @@ func forecastCmd(ctx context.Context, o *IO, args []string) int {
 			break
 		}
 	}
-	s := withUsageFile(*g.Spec.(*budgetgate.Spec), usage)
-	s.Throttle.Enforce = false // a forecast never acts
-	known := false
-	var names []string
-	for _, t := range s.Tenants {
-		known = known || t.Name == tenant
-		names = append(names, t.Name)
+	opts := o.evaluateOptions(f.out, true)
+	opts.Gates = []policy.Gate{g}
+	opts.Build = func(g policy.Gate, m gate.Meta, env gate.Env) (gate.Planned, error) {
+		return budgetgate.PlanDrift(m, withUsageFile(*g.Spec.(*budgetgate.Spec), f.usage), env, f.drift)
 	}
-	if !known {
-		fmt.Fprintf(o.Stderr, "releasegate forecast: --tenant %q: gate %s has no such tenant; expected one of %v\n", tenant, g.ID, names)
-		return ExitBadInput
-	}
-	fg, err := budgetgate.NewForecast(p.Meta(g), s, gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf}, budgetgate.Options{})
+	rep, err := release.Evaluate(ctx, p, opts)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "%s: gate %s: %v\n", g.Location, g.ID, err)
-		return ExitFor(err)
+		return err
 	}
-	if !driftSet {
-		drift = s.Forecast.MaxDrift
-		if drift == 0 {
-			drift = 0.05
-		}
+	return emitReport(ctx, o, f.out, rep)
+}
+
+// parseForecast parses and checks forecast's flags.
+func parseForecast(o *IO, args []string) (*forecastFlags, error) {
+	c, _ := lookup("forecast")
+	fs := o.NewFlagSet(c)
+	var f forecastFlags
+	d := &f.drift
+	fs.StringVar(&f.pol, "policy", policy.DefaultPath, "policy file")
+	fs.StringVar(&f.id, "gate", "", "id of the cost-forecast (or ci-budget) gate whose tenants and source to use")
+	fs.StringVar(&f.usage, "usage-file", "", "read usage from this usage report CSV instead of the gate's source")
+	fs.StringVar(&d.Tenant, "tenant", "", "the tenant to backtest (required)")
+	fs.IntVar(&d.Hours, "hours", 24, "how many final hours to forecast from the history before them")
+	fs.Float64Var(&d.MaxDrift, "assert-drift", 0, "the largest WAPE accepted, e.g. 0.05 (default: the gate's forecast.max-drift)")
+	addOutputFlags(fs, &f.out)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
-	m := p.Meta(g)
-	m.ID, m.Kind = "forecast-drift-"+tenant, budgetgate.KindForecast
-	m.Timeout = max(m.Timeout, time.Minute)
-	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
-		return code
+	fs.Visit(func(fl *flag.Flag) { d.MaxDriftSet = d.MaxDriftSet || fl.Name == "assert-drift" })
+	switch {
+	case fs.NArg() > 0:
+		return nil, noArgs(fs, "")
+	case d.Tenant == "":
+		return nil, inputf("--tenant is required; name a tenant of the policy's cost gates")
+	case d.Hours <= 0 || d.Hours > 24*31:
+		return nil, inputf("--hours %d: expected 1 to 744", d.Hours)
+	case d.MaxDrift < 0 || d.MaxDrift != d.MaxDrift:
+		return nil, inputf("--assert-drift %v: expected a non-negative ratio such as 0.05", d.MaxDrift)
 	}
-	res := (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: fg.DriftGate(m.ID, tenant, hours, drift)}})
-	out.Policy = gate.Input{Name: p.File, Digest: p.Digest}
-	return Emit(ctx, o, out, res)
+	return &f, nil
 }

@@ -16,13 +16,13 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/demo"
 )
 
-// DemoPolicy is the policy `releasegate demo` runs by default, a path in
+// demoPolicy is the policy `releasegate demo` runs by default, a path in
 // the embedded demo files (releasegate.DemoFiles).
-const DemoPolicy = "examples/demo/release-policy.yml"
+const demoPolicy = "examples/demo/release-policy.yml"
 
 // demoPolicies are the embedded policies --policy may name by path or by
 // file name when no such file is on disk.
-var demoPolicies = []string{DemoPolicy, "examples/demo/failing-policy.yml"}
+var demoPolicies = []string{demoPolicy, "examples/demo/failing-policy.yml"}
 
 const demoUsage = `Usage:
   releasegate demo [--policy FILE] [--workdir DIR] [--format text|json|markdown] [--out DIR]
@@ -59,106 +59,126 @@ Example:
   releasegate demo serve --abuse              # with the guards the abuse scenarios test
 `
 
-func demoCmd(ctx context.Context, o *IO, args []string) int {
+func demoCmd(ctx context.Context, o *IO, args []string) error {
 	if len(args) > 0 && args[0] == "serve" {
 		return demoServe(ctx, o, args[1:])
 	}
 	c, _ := lookup("demo")
 	fs := o.NewFlagSet(c)
 	var ro RunOptions
-	fs.StringVar(&ro.Policy, "policy", "", "policy file to run against the demo service (default: the embedded "+DemoPolicy+")")
+	fs.StringVar(&ro.Policy, "policy", "", "policy file to run against the demo service (default: the embedded "+demoPolicy+")")
 	workdir := fs.String("workdir", "", "keep the ledger, keys, results and evidence here (default: a temporary directory, removed afterwards)")
 	fs.BoolVar(&ro.Quiet, "quiet", false, "no progress on stderr")
 	addOutputFlags(fs, &ro.Output)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(o.Stderr, "releasegate demo: unexpected arguments %q; the only subcommand is serve\n", fs.Args())
-		return ExitBadInput
+	if err := noArgs(fs, "the only subcommand is serve"); err != nil {
+		return err
 	}
-	dir := *workdir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "releasegate-demo-")
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate demo: %v\n", err)
-			return ExitError
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate demo: --workdir: %v\n", err)
-		return ExitBadInput
+	dir, cleanup, err := demoWorkdir(*workdir)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
+	// step 1: the demo service, with its abuse guards
 	abuse, err := demo.NewAbuse(demo.DefaultAbuse())
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate demo: %v\n", err)
-		return ExitError
+		return err
 	}
 	srv, err := demo.StartWith(ctx, "127.0.0.1:0", demo.Options{Middleware: abuse.Middleware()})
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate demo: %v\n", err)
-		return ExitError
+		return err
 	}
 	defer srv.Close()
 	abuse.Register(srv.Service)
 	d := &demoRun{o: o, dir: dir, quiet: ro.Quiet}
 	d.logf("demo service on %s (tenants %s); scratch directory %s", srv.URL(), strings.Join(srv.Tenants(), ", "), dir)
-	if code := d.prepareLedger(ctx, srv.Tenants()); code != ExitOK {
-		return code
+	// step 2: the ledger and the keys
+	if err := d.prepareLedger(ctx, srv.Tenants()); err != nil {
+		return err
 	}
-	vars := map[string]string{
-		"DEMO_URL":        srv.URL(),
-		"DEMO_LEDGER_DB":  "sqlite:" + filepath.Join(dir, "ledger.db"),
-		"DEMO_LEDGER_PUB": filepath.Join(dir, "ledger.pub"),
+	// steps 3 and 4: the policy, then the evidence
+	return d.run(ctx, srv.URL(), ro)
+}
+
+// demoWorkdir is the scratch directory: the one given, created, or a new
+// temporary one that cleanup removes.
+func demoWorkdir(given string) (dir string, cleanup func(), err error) {
+	if given != "" {
+		if err := os.MkdirAll(given, 0o755); err != nil {
+			return "", nil, inputf("--workdir: %w", err)
+		}
+		return given, func() {}, nil
 	}
+	tmp, err := os.MkdirTemp("", "releasegate-demo-")
+	if err != nil {
+		return "", nil, err
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
+}
+
+// run runs the policy against the demo service (step 3), copies the
+// results where --out says, and signs and verifies the evidence (step 4).
+// The verdict is the policy's unless the evidence could not be made.
+func (d *demoRun) run(ctx context.Context, url string, ro RunOptions) error {
+	o := d.o.withVars(map[string]string{
+		"DEMO_URL":        url,
+		"DEMO_LEDGER_DB":  "sqlite:" + filepath.Join(d.dir, "ledger.db"),
+		"DEMO_LEDGER_PUB": filepath.Join(d.dir, "ledger.pub"),
+	})
+	d.o = o
+	policyPath, err := demoPolicyPath(d.dir, ro.Policy)
+	if err != nil {
+		return fmt.Errorf("writing the embedded demo files: %w", err)
+	}
+	if policyPath != ro.Policy {
+		d.logf("embedded demo files written to %s", filepath.Join(d.dir, "demo-files"))
+	}
+	ro.Policy = policyPath
+	userOut := ro.Output.OutDir
+	results := filepath.Join(d.dir, "results")
+	ro.Output.OutDir = results
+	d.logf("step 3/4: running %s", ro.Policy)
+	verdict := runPolicy(ctx, o, ro)
+	if isBadInput(verdict) {
+		return verdict
+	}
+	if userOut != "" {
+		if err := os.CopyFS(userOut, os.DirFS(results)); err != nil {
+			return inputf("--out %s: %w", userOut, err)
+		}
+	}
+	if err := d.evidence(ctx, ro.Policy, results); err != nil && verdict == nil {
+		return err
+	}
+	return verdict
+}
+
+// withVars returns a copy of o whose environment also holds vars.
+func (o *IO) withVars(vars map[string]string) *IO {
+	sub := *o
 	lookupEnv, getenv := o.LookupEnv, o.Getenv
-	o.LookupEnv = func(k string) (string, bool) {
+	sub.LookupEnv = func(k string) (string, bool) {
 		if v, ok := vars[k]; ok {
 			return v, true
 		}
 		return lookupEnv(k)
 	}
-	o.Getenv = func(k string) string {
+	sub.Getenv = func(k string) string {
 		if v, ok := vars[k]; ok {
 			return v
 		}
 		return getenv(k)
 	}
-	policyPath, err := demoPolicyPath(dir, ro.Policy)
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate demo: writing the embedded demo files: %v\n", err)
-		return ExitError
-	}
-	if policyPath != ro.Policy {
-		d.logf("embedded demo files written to %s", filepath.Join(dir, "demo-files"))
-	}
-	ro.Policy = policyPath
-	userOut := ro.Output.OutDir
-	results := filepath.Join(dir, "results")
-	ro.Output.OutDir = results
-	d.logf("step 3/4: running %s", ro.Policy)
-	code := RunPolicy(ctx, o, ro)
-	if code == ExitBadInput {
-		return code
-	}
-	if userOut != "" {
-		if err := os.CopyFS(userOut, os.DirFS(results)); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate demo: --out %s: %v\n", userOut, err)
-			return ExitBadInput
-		}
-	}
-	if ec := d.evidence(ctx, ro.Policy, results); ec != ExitOK && code == ExitOK {
-		code = ec
-	}
-	return code
+	return &sub
 }
 
 // demoPolicyPath is the policy file to run: given, when it is on disk;
 // otherwise the embedded policy it names (or the default one), written
 // with the files it reads into dir/demo-files.
 func demoPolicyPath(dir, given string) (string, error) {
-	name := DemoPolicy
+	name := demoPolicy
 	if given != "" {
 		if _, err := os.Stat(given); err == nil {
 			return given, nil
@@ -206,21 +226,22 @@ func (d *demoRun) logf(format string, args ...any) {
 
 // sub runs a releasegate command with its stdout sent to stderr (it is
 // progress here, not the demo's result), and stdin from in.
-func (d *demoRun) sub(ctx context.Context, in string, args ...string) int {
+func (d *demoRun) sub(ctx context.Context, in string, args ...string) error {
 	c, ok := lookup(args[0])
 	if !ok {
-		panic("demo: unknown command " + args[0])
+		return fmt.Errorf("demo: no command %s", args[0])
 	}
 	sub := *d.o
 	sub.Stdin, sub.Stdout = strings.NewReader(in), d.o.Stderr
 	if d.quiet {
 		sub.Stdout = io.Discard
 	}
-	code := c.Run(ctx, &sub, args[1:])
-	if code != ExitOK {
+	// the step's own message, as releasegate would print it, then the step
+	if code := sub.exitFor(c.prefix(args[1:]), c.Run(ctx, &sub, args[1:])); code != ExitOK {
 		fmt.Fprintf(d.o.Stderr, "releasegate demo: `releasegate %s` exited %d\n", strings.Join(args, " "), code)
+		return exitCode(code)
 	}
-	return code
+	return nil
 }
 
 // demoEntries is how many ledger entries each tenant gets.
@@ -228,11 +249,10 @@ const demoEntries = 1000
 
 // prepareLedger creates the SQLite ledger, fills each tenant's chain with
 // today's entries and signs and anchors today's Merkle roots.
-func (d *demoRun) prepareLedger(ctx context.Context, tenants []string) int {
+func (d *demoRun) prepareLedger(ctx context.Context, tenants []string) error {
 	db := "sqlite:" + filepath.Join(d.dir, "ledger.db")
 	if err := os.Remove(filepath.Join(d.dir, "ledger.db")); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(d.o.Stderr, "releasegate demo: %v\n", err)
-		return ExitError
+		return err
 	}
 	now := time.Now().UTC()
 	day := now.Truncate(24 * time.Hour)
@@ -262,57 +282,53 @@ func (d *demoRun) prepareLedger(ctx context.Context, tenants []string) int {
 			os.Remove(filepath.Join(d.dir, "ledger.key"))
 			os.Remove(filepath.Join(d.dir, "ledger.pub"))
 		}
-		if code := d.sub(ctx, stdin, s...); code != ExitOK {
-			return code
+		if err := d.sub(ctx, stdin, s...); err != nil {
+			return err
 		}
 	}
-	return ExitOK
+	return nil
 }
 
 // evidence signs the evidence bundle over the results, verifies it offline
 // and prints the release checklist on stdout.
-func (d *demoRun) evidence(ctx context.Context, policyPath, results string) int {
+func (d *demoRun) evidence(ctx context.Context, policyPath, results string) error {
 	out := filepath.Join(d.dir, "evidence")
 	d.logf("step 4/4: signing the evidence bundle into %s and verifying it offline", out)
-	if code := d.sub(ctx, "", "evidence", "create", "--results", results, "--policy", policyPath,
-		"--key", filepath.Join(d.dir, "evidence.key"), "--verify-key", filepath.Join(d.dir, "evidence.pub"), "--out", out); code != ExitOK {
-		return code
+	if err := d.sub(ctx, "", "evidence", "create", "--results", results, "--policy", policyPath,
+		"--key", filepath.Join(d.dir, "evidence.key"), "--verify-key", filepath.Join(d.dir, "evidence.pub"), "--out", out); err != nil {
+		return err
 	}
 	bundles, _ := filepath.Glob(filepath.Join(out, "evidence-*.tar.gz"))
 	if len(bundles) != 1 {
-		fmt.Fprintf(d.o.Stderr, "releasegate demo: expected one evidence-*.tar.gz in %s, found %d\n", out, len(bundles))
-		return ExitError
+		return fmt.Errorf("expected one evidence-*.tar.gz in %s, found %d", out, len(bundles))
 	}
 	// verify exits 1 for a release that FAILED: the verdict already says so.
-	if code := d.sub(ctx, "", "evidence", "verify", "--key", filepath.Join(d.dir, "evidence.pub"), bundles[0]); code != ExitOK && code != ExitFail {
-		return code
+	err := d.sub(ctx, "", "evidence", "verify", "--key", filepath.Join(d.dir, "evidence.pub"), bundles[0])
+	if err != nil && err != exitCode(ExitFail) {
+		return err
 	}
 	checklist, err := os.ReadFile(filepath.Join(out, "checklist.md"))
 	if err != nil {
-		fmt.Fprintf(d.o.Stderr, "releasegate demo: %v\n", err)
-		return ExitError
+		return err
 	}
 	fmt.Fprintf(d.o.Stdout, "\n%s", checklist)
-	return ExitOK
+	return nil
 }
 
-func demoServe(ctx context.Context, o *IO, args []string) int {
-	c := Command{Name: "demo serve", Usage: demoUsage}
-	fs := o.NewFlagSet(c)
+func demoServe(ctx context.Context, o *IO, args []string) error {
+	fs := o.NewFlagSet(Command{Name: "demo serve", Usage: demoUsage})
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on; port 0 picks a free port")
 	dur := fs.Duration("for", 0, "stop after this long (default: run until interrupted)")
 	ready := fs.Duration("ready-after", 0, "answer 503 on /ready for this long after start, like a service warming up")
 	withAbuse := fs.Bool("abuse", false, "turn on the abuse guards (per-tenant rate anomaly, graph complexity limit, ingest validator) that the synthetic gate's abuse scenarios test")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(o.Stderr, "releasegate demo serve: unexpected arguments %q\n", fs.Args())
-		return ExitBadInput
+	if err := noArgs(fs, ""); err != nil {
+		return err
 	}
 	if *dur < 0 || *ready < 0 {
-		fmt.Fprintln(o.Stderr, "releasegate demo serve: --for and --ready-after must not be negative")
-		return ExitBadInput
+		return inputf("--for and --ready-after must not be negative")
 	}
 	if *dur > 0 {
 		var cancel context.CancelFunc
@@ -324,15 +340,13 @@ func demoServe(ctx context.Context, o *IO, args []string) int {
 	if *withAbuse {
 		a, err := demo.NewAbuse(demo.DefaultAbuse())
 		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate demo serve: %v\n", err)
-			return ExitError
+			return err
 		}
 		abuse, opts.Middleware = a, a.Middleware()
 	}
 	srv, err := demo.StartWith(ctx, *addr, opts)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate demo serve: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
 	defer srv.Close()
 	if abuse != nil {
@@ -350,5 +364,5 @@ func demoServe(ctx context.Context, o *IO, args []string) int {
 	o.Logf("demo service listening on %s %s; tenants %s; try %s/health", srv.URL(), until, strings.Join(srv.Tenants(), ", "), srv.URL())
 	<-ctx.Done()
 	o.Logf("demo service stopped after %s", time.Since(start).Round(time.Second))
-	return ExitOK
+	return nil
 }

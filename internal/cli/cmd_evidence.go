@@ -94,10 +94,10 @@ Example:
   releasegate checklist --results results/ --version v1.4.0 --issue 12
 `
 
-func evidenceCmd(ctx context.Context, o *IO, args []string) int {
+func evidenceCmd(ctx context.Context, o *IO, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(o.Stderr, evidenceUsage)
-		return ExitBadInput
+		return exitCode(ExitBadInput)
 	}
 	switch args[0] {
 	case "create":
@@ -108,16 +108,9 @@ func evidenceCmd(ctx context.Context, o *IO, args []string) int {
 		return evidenceKeygen(o, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(o.Stdout, evidenceUsage)
-		return ExitOK
+		return nil
 	}
-	fmt.Fprintf(o.Stderr, "releasegate evidence: unknown subcommand %q; expected create, verify or keygen\n", args[0])
-	return ExitBadInput
-}
-
-// badInput prints err and returns the exit code for bad input.
-func badInput(o *IO, cmd string, err error) int {
-	fmt.Fprintf(o.Stderr, "releasegate %s: %v\n", cmd, err)
-	return ExitBadInput
+	return inputf("unknown subcommand %q; expected create, verify or keygen", args[0])
 }
 
 func readInputs(paths []string) ([]evidence.Input, error) {
@@ -150,6 +143,34 @@ func (e *evidenceInputs) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.approvals, "approvals", "", "environment review history JSON from GitHub's run approvals API; fills the checklist's sign-off rows (default: RELEASEGATE_APPROVALS)")
 }
 
+// loadPolicy reads --policy into opts: the file itself, its required
+// gates, and the release it names unless the flags say otherwise.
+func (e *evidenceInputs) loadPolicy(o *IO, opts *evidence.Options) error {
+	b, err := fsx.ReadFile(context.Background(), e.policyPath, policy.MaxFileSize)
+	if err != nil {
+		return &gate.InputError{Input: e.policyPath, Err: err}
+	}
+	opts.Policy = &evidence.Input{Name: e.policyPath, Data: b}
+	pol, err := policy.Load(e.policyPath, policy.Options{LookupEnv: o.LookupEnv})
+	if err != nil {
+		return err
+	}
+	o.Redact(pol.Secrets)
+	for _, g := range pol.Gates {
+		if g.IsRequired() {
+			opts.Required = append(opts.Required, g.ID)
+		}
+	}
+	if opts.Version == "" {
+		opts.Version = pol.Release.Version
+	}
+	if opts.Release == "" {
+		opts.Release = pol.Release.Name
+	}
+	opts.Repository = pol.Release.Repository
+	return nil
+}
+
 // load reads results and the policy into evidence options.
 func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 	if e.results == "" {
@@ -160,31 +181,12 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 		return nil, err
 	}
 	opts := &evidence.Options{Version: e.version, Release: e.release, Results: rs.Results, Required: e.require,
-		PolicyRef: rs.Policy, Tool: "releasegate " + ToolVersion(), GitHub: evidence.GitHubFromEnv(o.Getenv),
+		PolicyRef: rs.Policy, Tool: "releasegate " + toolVersion(), GitHub: evidence.GitHubFromEnv(o.Getenv),
 		Secrets: o.redactor()}
 	if e.policyPath != "" {
-		b, err := fsx.ReadFile(context.Background(), e.policyPath, policy.MaxFileSize)
-		if err != nil {
-			return nil, &gate.InputError{Input: e.policyPath, Err: err}
-		}
-		opts.Policy = &evidence.Input{Name: e.policyPath, Data: b}
-		pol, err := policy.Load(e.policyPath, policy.Options{LookupEnv: o.LookupEnv})
-		if err != nil {
+		if err := e.loadPolicy(o, opts); err != nil {
 			return nil, err
 		}
-		o.Redact(pol.Secrets)
-		for _, g := range pol.Gates {
-			if g.IsRequired() {
-				opts.Required = append(opts.Required, g.ID)
-			}
-		}
-		if opts.Version == "" {
-			opts.Version = pol.Release.Version
-		}
-		if opts.Release == "" {
-			opts.Release = pol.Release.Name
-		}
-		opts.Repository = pol.Release.Repository
 	}
 	if e.template != "" {
 		b, err := fsx.ReadFile(context.Background(), e.template, fsx.MaxDocSize)
@@ -214,58 +216,77 @@ func (e *evidenceInputs) load(o *IO) (*evidence.Options, error) {
 	return opts, nil
 }
 
-func evidenceCreate(ctx context.Context, o *IO, args []string) int {
+// createFlags are evidence create's flags.
+type createFlags struct {
+	in                              evidenceInputs
+	kl                              keylessFlags
+	artifacts, attestations, levels stringList
+	keyPath, pubPath, out           string
+	resource, policyURI             string
+}
+
+func parseEvidenceCreate(o *IO, args []string) (*createFlags, error) {
 	fs := o.NewFlagSet(Command{Name: "evidence create", Usage: evidenceUsage}) // --help prints the usage and exits 0
-	var in evidenceInputs
-	in.register(fs)
-	var artifacts, attestations, levels stringList
-	var keyPath, pubPath, out, resource, policyURI string
-	fs.Var(&artifacts, "artifact", "a released file; its digest becomes a subject (repeatable)")
-	fs.Var(&attestations, "attestation", "a provenance or other in-toto file to include (repeatable)")
-	fs.Var(&levels, "verified-level", "a level to declare in the VSA besides the SLSA build level the provenance gates verified, e.g. SLSA_SOURCE_LEVEL_2 or FEDRAMP_LOW (repeatable); a SLSA_BUILD level above the verified one is refused")
-	fs.StringVar(&keyPath, "key", "", "private signing key (PEM; cosign's encrypted format with COSIGN_PASSWORD); or --keyless")
-	var kl keylessFlags
-	kl.register(fs)
-	fs.StringVar(&pubPath, "verify-key", "", "public key the signature must verify with; refuses a signing key that does not match")
-	fs.StringVar(&out, "out", ".", "directory to write the evidence files to")
-	fs.StringVar(&resource, "resource-uri", "", "the VSA resourceUri: the released artifact or image as an absolute URI (default: pkg:github/OWNER/REPO@VERSION from GITHUB_REPOSITORY or the policy's release.repository)")
-	fs.StringVar(&policyURI, "policy-uri", "", "the VSA policy.uri (default: GITHUB_SERVER_URL/GITHUB_REPOSITORY/blob/GITHUB_SHA/<--policy path>)")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	f := &createFlags{}
+	f.in.register(fs)
+	fs.Var(&f.artifacts, "artifact", "a released file; its digest becomes a subject (repeatable)")
+	fs.Var(&f.attestations, "attestation", "a provenance or other in-toto file to include (repeatable)")
+	fs.Var(&f.levels, "verified-level", "a level to declare in the VSA besides the SLSA build level the provenance gates verified, e.g. SLSA_SOURCE_LEVEL_2 or FEDRAMP_LOW (repeatable); a SLSA_BUILD level above the verified one is refused")
+	fs.StringVar(&f.keyPath, "key", "", "private signing key (PEM; cosign's encrypted format with COSIGN_PASSWORD); or --keyless")
+	f.kl.register(fs)
+	fs.StringVar(&f.pubPath, "verify-key", "", "public key the signature must verify with; refuses a signing key that does not match")
+	fs.StringVar(&f.out, "out", ".", "directory to write the evidence files to")
+	fs.StringVar(&f.resource, "resource-uri", "", "the VSA resourceUri: the released artifact or image as an absolute URI (default: pkg:github/OWNER/REPO@VERSION from GITHUB_REPOSITORY or the policy's release.repository)")
+	fs.StringVar(&f.policyURI, "policy-uri", "", "the VSA policy.uri (default: GITHUB_SERVER_URL/GITHUB_REPOSITORY/blob/GITHUB_SHA/<--policy path>)")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return badInput(o, "evidence create", fmt.Errorf("unexpected arguments %q", fs.Args()))
-	}
-	opts, err := in.load(o)
+	return f, noArgs(fs, "")
+}
+
+// options reads what the flags name into evidence options, signer included.
+func (f *createFlags) options(ctx context.Context, o *IO) (*evidence.Options, error) {
+	opts, err := f.in.load(o)
 	if err != nil {
-		return badInput(o, "evidence create", err)
+		return nil, asInput(err)
 	}
-	if opts.Artifacts, err = readInputs(artifacts); err != nil {
-		return badInput(o, "evidence create", err)
+	if opts.Artifacts, err = readInputs(f.artifacts); err != nil {
+		return nil, asInput(err)
 	}
-	if opts.Attestations, err = readInputs(attestations); err != nil {
-		return badInput(o, "evidence create", err)
+	if opts.Attestations, err = readInputs(f.attestations); err != nil {
+		return nil, asInput(err)
 	}
 	// the SBOMs, VEX documents, scan and test reports the gates judged, by
 	// their names relative to the policy file, checked against the digests
 	// the gates recorded (in evidence.Create)
 	var missing []string
-	if opts.Judged, missing, err = evidence.ReadJudgedInputs(ctx, opts.Results, judgedDir(in.policyPath, opts.PolicyRef.Name)); err != nil {
-		return badInput(o, "evidence create", err)
+	if opts.Judged, missing, err = evidence.ReadJudgedInputs(ctx, opts.Results, judgedDir(f.in.policyPath, opts.PolicyRef.Name)); err != nil {
+		return nil, asInput(err)
 	}
 	for _, m := range missing {
 		fmt.Fprintf(o.Stderr, "releasegate evidence create: %s is not here; the manifest records its digest without a copy (make the evidence where the gates ran to carry it)\n", m)
 	}
-	opts.VerifiedLevels, opts.ResourceURI, opts.PolicyURI = levels, resource, policyURI
-	signer, code := evidenceSigner(ctx, o, &kl, keyPath, pubPath)
-	if code != ExitOK {
-		return code
+	opts.VerifiedLevels, opts.ResourceURI, opts.PolicyURI = f.levels, f.resource, f.policyURI
+	if opts.Signer, err = evidenceSigner(ctx, o, &f.kl, f.keyPath, f.pubPath); err != nil {
+		return nil, err
 	}
-	opts.Signer = signer
+	return opts, nil
+}
+
+func evidenceCreate(ctx context.Context, o *IO, args []string) error {
+	f, err := parseEvidenceCreate(o, args)
+	if err != nil {
+		return err
+	}
+	opts, err := f.options(ctx, o)
+	if err != nil {
+		return err
+	}
+	out := f.out
 	_, statErr := os.Stat(out)
 	created := errors.Is(statErr, os.ErrNotExist)
 	if err := prepareDir("--out", out); err != nil { // before signing: keyless signing writes to Rekor
-		return badInput(o, "evidence create", err)
+		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -274,17 +295,13 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 		if created {
 			os.Remove(out) // refused: leave nothing behind (only the empty directory made above)
 		}
-		if errors.Is(err, gate.ErrBadInput) {
-			return badInput(o, "evidence create", err)
-		}
-		fmt.Fprintf(o.Stderr, "releasegate evidence create: %v\n", err)
-		return ExitError
+		return err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return badInput(o, "evidence create", &gate.InputError{Input: out, Err: err})
+		return &gate.InputError{Input: out, Err: err}
 	}
-	if code := writeEvidence(o, out, opts.Version, ev); code != ExitOK {
-		return code
+	if err := writeEvidence(out, opts.Version, ev); err != nil {
+		return err
 	}
 	tgz := filepath.Join(out, evidence.TarballName(opts.Version))
 	fmt.Fprintf(o.Stdout, "%s %s\n", evidence.Digest(ev.TarGz), tgz)
@@ -292,50 +309,40 @@ func evidenceCreate(ctx context.Context, o *IO, args []string) int {
 	for _, r := range ev.Manifest.Reasons {
 		fmt.Fprintf(o.Stdout, "  %s\n", r)
 	}
-	return ExitOK
+	return nil
 }
 
 // evidenceSigner is the signer evidence create's flags choose: keyless, or
 // the private key (matched against --verify-key when given).
-func evidenceSigner(ctx context.Context, o *IO, kl *keylessFlags, keyPath, pubPath string) (signer evidence.BundleSigner, code int) {
-	var err error
+func evidenceSigner(ctx context.Context, o *IO, kl *keylessFlags, keyPath, pubPath string) (evidence.BundleSigner, error) {
 	switch {
 	case kl.keyless && (keyPath != "" || pubPath != ""):
-		return nil, badInput(o, "evidence create", &gate.InputError{Input: "--keyless", Err: errors.New("with --key or --verify-key; sign with a key or keyless, not both")})
+		return nil, &gate.InputError{Input: "--keyless", Err: errors.New("with --key or --verify-key; sign with a key or keyless, not both")}
 	case kl.keyless:
-		if signer, err = kl.signer(ctx, o); err != nil {
-			if errors.Is(err, gate.ErrBadInput) {
-				return nil, badInput(o, "evidence create", err)
-			}
-			fmt.Fprintf(o.Stderr, "releasegate evidence create: %v\n", err)
-			return nil, ExitError
-		}
+		return kl.signer(ctx, o)
 	case keyPath == "":
-		return nil, badInput(o, "evidence create", &gate.InputError{Input: "--key", Err: errors.New("missing; make a key pair with 'releasegate evidence keygen', or sign with --keyless")})
-	default:
-		key, err := loadSigner(o, keyPath)
+		return nil, &gate.InputError{Input: "--key", Err: errors.New("missing; make a key pair with 'releasegate evidence keygen', or sign with --keyless")}
+	}
+	key, err := loadSigner(o, keyPath)
+	if err != nil {
+		return nil, err
+	}
+	if pubPath != "" {
+		pub, err := loadPublicKey(pubPath)
 		if err != nil {
-			return nil, badInput(o, "evidence create", err)
+			return nil, err
 		}
-		if pubPath != "" {
-			pub, err := loadPublicKey(pubPath)
-			if err != nil {
-				return nil, badInput(o, "evidence create", err)
-			}
-			if err := evidence.MatchKeys(key, pub); err != nil {
-				return nil, badInput(o, "evidence create", &gate.InputError{Input: keyPath, Err: err})
-			}
-		}
-		if signer, err = evidence.NewSigner(key); err != nil {
-			return nil, badInput(o, "evidence create", err)
+		if err := evidence.MatchKeys(key, pub); err != nil {
+			return nil, &gate.InputError{Input: keyPath, Err: err}
 		}
 	}
-	return signer, ExitOK
+	signer, err := evidence.NewSigner(key)
+	return signer, asInput(err)
 }
 
 // writeEvidence writes the tarball, the envelope and the top-level files
 // of ev into out.
-func writeEvidence(o *IO, out, version string, ev *evidence.Evidence) int {
+func writeEvidence(out, version string, ev *evidence.Evidence) error {
 	write := map[string][]byte{evidence.TarballName(version): ev.TarGz, evidence.EnvelopeFile: ev.Envelope}
 	for _, f := range ev.Files {
 		if !strings.Contains(f.Name, "/") {
@@ -344,11 +351,10 @@ func writeEvidence(o *IO, out, version string, ev *evidence.Evidence) int {
 	}
 	for name, data := range write {
 		if err := os.WriteFile(filepath.Join(out, name), data, 0o644); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate evidence create: %v\n", err)
-			return ExitError
+			return err
 		}
 	}
-	return ExitOK
+	return nil
 }
 
 func loadSigner(o *IO, path string) (crypto.Signer, error) {
@@ -377,113 +383,130 @@ func loadPublicKey(path string) (crypto.PublicKey, error) {
 	return k, nil
 }
 
-func evidenceVerify(o *IO, args []string) int {
+func evidenceVerify(o *IO, args []string) error {
 	fs := o.NewFlagSet(Command{Name: "evidence verify", Usage: evidenceUsage}) // --help prints the usage and exits 0
-	var keyPath, rootPath string
-	var artifacts stringList
-	var id provenance.Identity
-	fs.StringVar(&keyPath, "key", "", "public key the evidence must be signed with, e.g. cosign.pub")
-	fs.StringVar(&rootPath, "trusted-root", "", "Sigstore trusted_root.json that keyless evidence must chain to (read offline)")
-	registerIdentityFlags(fs, &id)
-	fs.Var(&artifacts, "artifact", "a file that must be a subject of the evidence (repeatable)")
-	var levels stringList
-	var resource string
-	fs.Var(&levels, "verified-level", "a level the VSA must meet, e.g. SLSA_BUILD_LEVEL_3 (at least that level of the track) or FEDRAMP_LOW (exactly); repeatable, as slsa-verifier verify-vsa --verified-level")
-	fs.StringVar(&resource, "resource-uri", "", "the resourceUri the VSA must name, e.g. pkg:github/acme/app@v1.4.0, as slsa-verifier verify-vsa --resource-uri")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	var f verifyFlags
+	fs.StringVar(&f.keyPath, "key", "", "public key the evidence must be signed with, e.g. cosign.pub")
+	fs.StringVar(&f.rootPath, "trusted-root", "", "Sigstore trusted_root.json that keyless evidence must chain to (read offline)")
+	registerIdentityFlags(fs, &f.id)
+	fs.Var(&f.artifacts, "artifact", "a file that must be a subject of the evidence (repeatable)")
+	fs.Var(&f.levels, "verified-level", "a level the VSA must meet, e.g. SLSA_BUILD_LEVEL_3 (at least that level of the track) or FEDRAMP_LOW (exactly); repeatable, as slsa-verifier verify-vsa --verified-level")
+	fs.StringVar(&f.resource, "resource-uri", "", "the resourceUri the VSA must name, e.g. pkg:github/acme/app@v1.4.0, as slsa-verifier verify-vsa --resource-uri")
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
-		return badInput(o, "evidence verify", errors.New("expected one evidence-<version>.tar.gz argument"))
+		return inputf("expected one evidence-<version>.tar.gz argument")
 	}
-	vo := evidence.VerifyOptions{Identity: id, SkipSCTUnsafe: verifySkipSCTUnsafe, ResourceURI: resource, VerifiedLevels: levels}
-	switch {
-	case keyPath != "" && rootPath != "":
-		return badInput(o, "evidence verify", &gate.InputError{Input: "--key", Err: errors.New("with --trusted-root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")})
-	case keyPath != "":
-		if id != (provenance.Identity{}) {
-			return badInput(o, "evidence verify", &gate.InputError{Input: "--certificate-identity", Err: errors.New("given with --key; certificate identities apply to keyless evidence, verified with --trusted-root")})
-		}
-		pub, err := loadPublicKey(keyPath)
-		if err != nil {
-			return badInput(o, "evidence verify", err)
-		}
-		vo.Key = pub
-	case rootPath != "":
-		if errs := id.Validate(); len(errs) > 0 {
-			return badInput(o, "evidence verify", &gate.InputError{Input: "keyless identity", Err: errors.Join(errs...)})
-		}
-		tr, err := evidence.LoadTrustedRoot(rootPath)
-		if err != nil {
-			return badInput(o, "evidence verify", &gate.InputError{Input: rootPath, Err: err})
-		}
-		vo.TrustedRoot = tr
-	default:
-		return badInput(o, "evidence verify", &gate.InputError{Input: "--key", Err: errors.New("missing; pass the public key (--key cosign.pub), or --trusted-root with --certificate-identity and --certificate-oidc-issuer for keyless evidence")})
-	}
-	arts, err := readInputs(artifacts)
+	vo, err := f.options(o.skipSCTUnsafe)
 	if err != nil {
-		return badInput(o, "evidence verify", err)
+		return err
 	}
 	file := fs.Arg(0)
-	st, err := os.Stat(file)
+	fh, err := openEvidence(file)
 	if err != nil {
-		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: err})
+		return err
 	}
-	if st.Size() > evidence.DefaultLimits.MaxTotalSize {
-		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: fmt.Errorf("%d bytes; at most %d are accepted", st.Size(), evidence.DefaultLimits.MaxTotalSize)})
-	}
-	// The tarball is streamed (twice), never read whole into memory; a
-	// device or FIFO would never end or block, so only regular files.
-	if !st.Mode().IsRegular() {
-		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: errors.New("not a regular file; expected evidence-<version>.tar.gz")})
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return badInput(o, "evidence verify", &gate.InputError{Input: file, Err: err})
-	}
-	defer f.Close()
-	vo.Artifacts = arts
-	v, err := evidence.VerifyReader(f, vo)
+	defer fh.Close()
+	v, err := evidence.VerifyReader(fh, vo)
 	if errors.Is(err, gate.ErrBadInput) {
-		return badInput(o, "evidence verify", err)
+		return err
 	}
 	for _, line := range v.Passed {
 		fmt.Fprintf(o.Stdout, "PASSED: %s\n", line)
 	}
 	if err != nil {
 		fmt.Fprintf(o.Stdout, "FAILED: %s: %v\n", file, err)
-		return ExitFail
+		return verdict(gate.StatusFail) // the FAILED line says why
 	}
 	fmt.Fprintf(o.Stdout, "PASSED: verified %s (%s)\n", file, v.Digest)
-	return ExitOK
+	return nil
 }
 
-func evidenceKeygen(o *IO, args []string) int {
+// verifyFlags are evidence verify's flags.
+type verifyFlags struct {
+	keyPath, rootPath, resource string
+	artifacts, levels           stringList
+	id                          provenance.Identity
+}
+
+// options are the verification the flags ask for: key-signed evidence
+// with --key, keyless evidence with --trusted-root and an identity.
+func (f *verifyFlags) options(skipSCT bool) (evidence.VerifyOptions, error) {
+	vo := evidence.VerifyOptions{Identity: f.id, SkipSCTUnsafe: skipSCT, ResourceURI: f.resource, VerifiedLevels: f.levels}
+	switch {
+	case f.keyPath != "" && f.rootPath != "":
+		return vo, &gate.InputError{Input: "--key", Err: errors.New("with --trusted-root; pass --key for key-signed evidence or --trusted-root for keyless evidence, not both")}
+	case f.keyPath != "":
+		if f.id != (provenance.Identity{}) {
+			return vo, &gate.InputError{Input: "--certificate-identity", Err: errors.New("given with --key; certificate identities apply to keyless evidence, verified with --trusted-root")}
+		}
+		pub, err := loadPublicKey(f.keyPath)
+		if err != nil {
+			return vo, err
+		}
+		vo.Key = pub
+	case f.rootPath != "":
+		if errs := f.id.Validate(); len(errs) > 0 {
+			return vo, &gate.InputError{Input: "keyless identity", Err: errors.Join(errs...)}
+		}
+		tr, err := evidence.LoadTrustedRoot(f.rootPath)
+		if err != nil {
+			return vo, &gate.InputError{Input: f.rootPath, Err: err}
+		}
+		vo.TrustedRoot = tr
+	default:
+		return vo, &gate.InputError{Input: "--key", Err: errors.New("missing; pass the public key (--key cosign.pub), or --trusted-root with --certificate-identity and --certificate-oidc-issuer for keyless evidence")}
+	}
+	arts, err := readInputs(f.artifacts)
+	vo.Artifacts = arts
+	return vo, asInput(err)
+}
+
+// openEvidence opens the tarball to verify. It is streamed (twice), never
+// read whole into memory; a device or FIFO would never end or block, so
+// only regular files up to the size limit.
+func openEvidence(file string) (*os.File, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return nil, &gate.InputError{Input: file, Err: err}
+	}
+	if st.Size() > evidence.DefaultLimits.MaxTotalSize {
+		return nil, &gate.InputError{Input: file, Err: fmt.Errorf("%d bytes; at most %d are accepted", st.Size(), evidence.DefaultLimits.MaxTotalSize)}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &gate.InputError{Input: file, Err: errors.New("not a regular file; expected evidence-<version>.tar.gz")}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, &gate.InputError{Input: file, Err: err}
+	}
+	return f, nil
+}
+
+func evidenceKeygen(o *IO, args []string) error {
 	fs := o.NewFlagSet(Command{Name: "evidence keygen", Usage: evidenceUsage}) // --help prints the usage and exits 0
 	var alg, prefix string
 	var force bool
 	fs.StringVar(&alg, "alg", evidence.AlgECDSAP256, "key algorithm: ecdsa-p256 or ed25519")
 	fs.StringVar(&prefix, "out-prefix", "cosign", "write PREFIX.key and PREFIX.pub")
 	fs.BoolVar(&force, "force", false, "overwrite existing key files")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	k, err := evidence.GenerateKey(alg)
 	if err != nil {
-		return badInput(o, "evidence keygen", err)
+		return asInput(err)
 	}
 	pw := o.Getenv("COSIGN_PASSWORD")
 	o.Redact([]string{pw})
 	priv, err := evidence.MarshalPrivateKey(k, []byte(pw))
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate evidence keygen: %v\n", err)
-		return ExitError
+		return err
 	}
 	pub, err := evidence.MarshalPublicKey(k.Public())
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate evidence keygen: %v\n", err)
-		return ExitError
+		return err
 	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
@@ -496,25 +519,24 @@ func evidenceKeygen(o *IO, args []string) int {
 	}{{prefix + ".key", priv, 0o600}, {prefix + ".pub", pub, 0o644}} {
 		fh, err := os.OpenFile(f.name, flags, f.mode)
 		if err != nil {
-			return badInput(o, "evidence keygen", &gate.InputError{Input: f.name, Err: fmt.Errorf("%v; pass --force to overwrite", err)})
+			return asInput(&gate.InputError{Input: f.name, Err: fmt.Errorf("%v; pass --force to overwrite", err)})
 		}
 		_, werr := fh.Write(f.data)
 		if cerr := fh.Close(); werr == nil {
 			werr = cerr
 		}
 		if werr != nil {
-			fmt.Fprintf(o.Stderr, "releasegate evidence keygen: %v\n", werr)
-			return ExitError
+			return werr
 		}
 	}
 	if pw == "" {
 		o.Logf("releasegate evidence keygen: %s.key is not encrypted; set COSIGN_PASSWORD to encrypt it", prefix)
 	}
 	fmt.Fprintf(o.Stdout, "wrote %s.key and %s.pub (key id %s)\n", prefix, prefix, evidence.KeyID(k.Public()))
-	return ExitOK
+	return nil
 }
 
-func checklistCmd(ctx context.Context, o *IO, args []string) int {
+func checklistCmd(ctx context.Context, o *IO, args []string) error {
 	fs := o.NewFlagSet(Command{Name: "checklist", Usage: checklistUsage}) // --help prints the usage and exits 0
 	var in evidenceInputs
 	in.register(fs)
@@ -522,30 +544,29 @@ func checklistCmd(ctx context.Context, o *IO, args []string) int {
 	var repo string
 	fs.IntVar(&issue, "issue", 0, "GitHub issue number whose body is replaced with the checklist")
 	fs.StringVar(&repo, "repo", "", "owner/name of the issue's repository (default: GITHUB_REPOSITORY)")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	opts, err := in.load(o)
 	if err != nil {
-		return badInput(o, "checklist", err)
+		return asInput(err)
 	}
 	if opts.Version == "" {
 		opts.Version = "unversioned"
 	}
 	md, err := evidence.Checklist(*opts)
 	if err != nil {
-		return badInput(o, "checklist", err)
+		return asInput(err)
 	}
 	md = o.redactor().String(md)
 	if p := o.Getenv("GITHUB_STEP_SUMMARY"); p != "" && o.Getenv("GITHUB_ACTIONS") == "true" {
 		if err := appendFile(p, md); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate checklist: step summary %s not written: %v\n", p, err)
-			return ExitError
+			return fmt.Errorf("step summary %s not written: %w", p, err)
 		}
 	}
 	if issue == 0 {
 		fmt.Fprint(o.Stdout, md)
-		return ExitOK
+		return nil
 	}
 	token := o.Getenv("GITHUB_TOKEN")
 	o.Redact([]string{token})
@@ -557,11 +578,10 @@ func checklistCmd(ctx context.Context, o *IO, args []string) int {
 	defer cancel()
 	url, err := u.UpdateIssueChecklist(cctx, repo, issue, md)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate checklist: %v\n", err)
-		return ExitError
+		return err
 	}
 	fmt.Fprintf(o.Stdout, "updated %s\n", firstNonEmptyStr(url, fmt.Sprintf("%s#%d", repo, issue)))
-	return ExitOK
+	return nil
 }
 
 // appendFile appends s to the file at p (the step summary).

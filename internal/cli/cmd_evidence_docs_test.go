@@ -138,8 +138,9 @@ func openCheckpoint(checkpointPath, verifierKeyPath string) (string, error) {
 // `ledger root` signed and refuses an altered one and another key; the
 // cosign command, run as written (plus --insecure-ignore-sct for the
 // virtual CA), accepts the keyless bundle and refuses another identity and
-// an altered checkpoint. Not parallel: it swaps the keyless hooks.
+// an altered checkpoint.
 func TestCheckpointAuditorCommandsInDocs(t *testing.T) {
+	t.Parallel()
 	docb, err := os.ReadFile(filepath.Join("..", "..", "docs", "ledger.md"))
 	if err != nil {
 		t.Fatal(err)

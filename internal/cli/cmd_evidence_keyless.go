@@ -2,32 +2,17 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/maestro-conductor/releasegate/internal/actions"
 	"github.com/maestro-conductor/releasegate/internal/evidence"
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
-	"github.com/maestro-conductor/releasegate/internal/outbound"
 	"github.com/maestro-conductor/releasegate/internal/provenance"
-	"github.com/maestro-conductor/releasegate/internal/redact"
 )
-
-// keylessSigner turns the configured Fulcio/Rekor signer into the signer
-// evidence create and ledger root use. Tests replace it with an in-process virtual Sigstore; nothing
-// else does.
-var keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner { return s }
-
-// verifySkipSCTUnsafe skips the certificate-transparency check in verify.
-// Only tests set it: the virtual Sigstore's CA issues no SCTs.
-var verifySkipSCTUnsafe = false
 
 // keylessFlags are the keyless signing flags of evidence create and ledger
 // root.
@@ -66,7 +51,10 @@ func (k *keylessFlags) signer(ctx context.Context, o *IO) (evidence.BundleSigner
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	return keylessSigner(s), nil
+	if o.keylessSigner != nil {
+		return o.keylessSigner(s), nil
+	}
+	return s, nil
 }
 
 func (k *keylessFlags) token(ctx context.Context, o *IO) (string, error) {
@@ -85,41 +73,5 @@ func (k *keylessFlags) token(ctx context.Context, o *IO) (string, error) {
 		return "", &gate.InputError{Input: "--keyless", Err: errors.New("no OIDC token; set SIGSTORE_ID_TOKEN, pass --identity-token-file, or run in GitHub Actions with permissions: id-token: write")}
 	}
 	o.Redact([]string{reqTok})
-	return githubIDToken(ctx, reqURL, reqTok)
-}
-
-// githubIDToken asks the GitHub Actions runtime for an OIDC token with the
-// audience Sigstore expects.
-func githubIDToken(ctx context.Context, reqURL, reqTok string) (string, error) {
-	u, err := url.Parse(reqURL)
-	if err != nil {
-		return "", &gate.InputError{Input: "ACTIONS_ID_TOKEN_REQUEST_URL", Err: err}
-	}
-	q := u.Query()
-	q.Set("audience", "sigstore")
-	u.RawQuery = q.Encode()
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+reqTok)
-	c := &http.Client{Transport: &redact.Transport{}, CheckRedirect: outbound.Policy{}.CheckRedirect()}
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("GitHub Actions ID token: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GitHub Actions ID token: %s; check the job has permissions: id-token: write", resp.Status)
-	}
-	var out struct {
-		Value string `json:"value"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil || out.Value == "" {
-		return "", errors.New("GitHub Actions ID token: answer has no token value")
-	}
-	return out.Value, nil
+	return actions.IDToken(ctx, o.httpClient(30*time.Second), reqURL, reqTok, "sigstore")
 }

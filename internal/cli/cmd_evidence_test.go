@@ -325,8 +325,9 @@ func TestChecklistCommand(t *testing.T) {
 
 // TestEvidenceKeylessCLI signs keyless through the CLI with the in-process
 // virtual Sigstore in place of Fulcio and Rekor, and verifies offline
-// against its trusted_root.json. Not parallel: it swaps package hooks.
+// against its trusted_root.json.
 func TestEvidenceKeylessCLI(t *testing.T) {
+	t.Parallel()
 	const (
 		signer = "release@acme.example"
 		issuer = "https://accounts.acme.example"
@@ -387,7 +388,8 @@ func TestEvidenceKeylessCLI(t *testing.T) {
 // Sigstore signing as signer/issuer (SCT checks off, as its CA issues
 // none) until the test ends. It returns the trusted_root.json of it and of
 // a foreign Sigstore, and where the OIDC token the CLI handed
-// to the signer is recorded. Tests using it must not be parallel.
+// to the signer is recorded. The fixture belongs to the
+// top-level test: its subtests share it, other tests run beside it.
 func keylessFixture(t *testing.T, signer, issuer string) (root, foreignRoot string, gotToken *string) {
 	t.Helper()
 	vs, err := evidencetest.NewVirtualSigner(signer, issuer)
@@ -399,10 +401,21 @@ func keylessFixture(t *testing.T, signer, issuer string) (root, foreignRoot stri
 		t.Fatal(err)
 	}
 	gotToken = new(string)
-	oldSigner, oldSCT := keylessSigner, verifySkipSCTUnsafe
-	keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner { *gotToken = s.IDToken; return vs }
-	verifySkipSCTUnsafe = true
-	t.Cleanup(func() { keylessSigner, verifySkipSCTUnsafe = oldSigner, oldSCT })
+	var mu sync.Mutex
+	hooks := func(o *IO) {
+		o.keylessSigner = func(s *evidence.SigstoreSigner) evidence.BundleSigner {
+			mu.Lock()
+			defer mu.Unlock()
+			*gotToken = s.IDToken
+			return vs
+		}
+		o.skipSCTUnsafe = true
+	}
+	name := topTest(t)
+	if _, dup := testHooks.LoadOrStore(name, hooks); dup {
+		t.Fatalf("keylessFixture: %s already has a keyless fixture", name)
+	}
+	t.Cleanup(func() { testHooks.Delete(name) })
 	rootJSON := func(v *evidencetest.VirtualSigner) string {
 		b, err := evidencetest.TrustedRootJSON(v.Sigstore)
 		if err != nil {

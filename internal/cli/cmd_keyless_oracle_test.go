@@ -22,6 +22,7 @@ import (
 // releasegate side skips the same check through the same test hook). Not
 // parallel: it swaps package hooks.
 func TestKeylessOracles(t *testing.T) {
+	t.Parallel()
 	cosign := oracleBin(t, "cosign")
 	const (
 		signer = "release@acme.example"

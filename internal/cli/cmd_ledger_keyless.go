@@ -90,7 +90,7 @@ func (k *keylessCheckpointFlags) verify(o *IO, checkpointPath string, signed []b
 	if err != nil {
 		return nil, badInput(o, cmd, fmt.Errorf("--bundle: %w", err))
 	}
-	v, err := provenance.NewVerifier(provenance.Options{TrustedRoot: tr, SkipSCTUnsafe: verifySkipSCTUnsafe})
+	v, err := provenance.NewVerifier(provenance.Options{TrustedRoot: tr, SkipSCTUnsafe: o.skipSCTUnsafe})
 	if err != nil {
 		return nil, badInput(o, cmd, err)
 	}

@@ -17,9 +17,9 @@ import (
 // TestLedgerKeylessCheckpoint signs a day's checkpoints keyless through the
 // CLI with the in-process virtual Sigstore in place of Fulcio and Rekor,
 // then verifies each checkpoint with its bundle offline, and sees every
-// wrong signer, root or checkpoint fail. Not parallel: it swaps package
-// hooks.
+// wrong signer, root or checkpoint fail.
 func TestLedgerKeylessCheckpoint(t *testing.T) {
+	t.Parallel()
 	const (
 		signer = "ledger@acme.example"
 		issuer = "https://accounts.acme.example"

@@ -110,8 +110,8 @@ func TestSyntheticShardsMergeToTheWholeRun(t *testing.T) {
 	if r := runCLI(t, nil, "synthetic", "merge", "--checks", "never", filepath.Join(dir, "shard1", "report.json"), otherPath); r.code != ExitBadInput || !strings.Contains(r.stderr, "merge the shards of one policy run") {
 		t.Errorf("merge of two policies' shards: expected exit %d saying so, found %d\n%s", ExitBadInput, r.code, r.stderr)
 	}
-	whole, _ := synthetic.RecordOf(readResult(t, filepath.Join(dir, "whole", "tenants-slo.json")))
-	merged, _ := synthetic.RecordOf(readResult(t, filepath.Join(dir, "merged", "tenants-slo.json")))
+	whole, _ := syntheticgate.RecordOf(readResult(t, filepath.Join(dir, "whole", "tenants-slo.json")))
+	merged, _ := syntheticgate.RecordOf(readResult(t, filepath.Join(dir, "merged", "tenants-slo.json")))
 	wt, mt := whole.Run.Totals(), merged.Run.Totals()
 	if wt.Planned != mt.Planned || wt.Sent != mt.Sent || wt.Responses != mt.Responses || wt.Latency.Count() != mt.Latency.Count() || mt.Sent != 180 {
 		t.Errorf("merged planned/sent/responses %d/%d/%d, whole %d/%d/%d, want 180 each (60 per tenant)", mt.Planned, mt.Sent, mt.Responses, wt.Planned, wt.Sent, wt.Responses)
@@ -201,7 +201,7 @@ gates:
 	var reports, skips []string
 	for _, sh := range []string{"1/2", "2/2"} {
 		out := filepath.Join(dir, "shard"+sh[:1])
-		env := map[string]string{synthetic.ShardEnv: sh}
+		env := map[string]string{syntheticgate.ShardEnv: sh}
 		if r := runCLI(t, env, "run", "--policy", pol, "--only", "abuse", "--out", out, "--checks", "never"); r.code != ExitOK {
 			t.Fatalf("shard %s: exit %d\n%s\n%s", sh, r.code, r.stdout, r.stderr)
 		}
@@ -231,7 +231,7 @@ gates:
 	if strings.Join(gates, ",") != "tenants-slo=pass,health=pass" || rep.Status != gate.StatusPass {
 		t.Errorf("merged report: expected tenants-slo and health passed once each, found %v (status %s)", gates, rep.Status)
 	}
-	if rec, err := synthetic.RecordOf(&rep.Results[0]); err != nil || rec.Run.Totals().Sent != 180 {
+	if rec, err := syntheticgate.RecordOf(&rep.Results[0]); err != nil || rec.Run.Totals().Sent != 180 {
 		t.Errorf("merged tenants-slo: expected the 180 requests of both shards, found %v", err)
 	}
 	r := runCLI(t, nil, append([]string{"synthetic", "merge", "--format", "json", "--checks", "never"}, skips...)...)

@@ -15,6 +15,7 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/gates/synthetic"
 	"github.com/maestro-conductor/releasegate/internal/handover"
+	"github.com/maestro-conductor/releasegate/internal/release"
 )
 
 const workflowUsage = `Usage:
@@ -67,16 +68,16 @@ var groupsAfterProvenance = []string{"slo", "abuse", "infra", "jobs"}
 
 const shardedGroup = "abuse"
 
-func workflowCmd(ctx context.Context, o *IO, args []string) int {
+func workflowCmd(ctx context.Context, o *IO, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(o.Stderr, workflowUsage)
-		return ExitBadInput
+		return exitCode(ExitBadInput)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
 	case "-h", "--help", "help":
 		fmt.Fprint(o.Stdout, workflowUsage)
-		return ExitOK
+		return nil
 	case "plan":
 		return workflowPlan(o, rest)
 	case "hand-over":
@@ -86,8 +87,7 @@ func workflowCmd(ctx context.Context, o *IO, args []string) int {
 	case "collect":
 		return workflowCollect(ctx, o, rest)
 	}
-	fmt.Fprintf(o.Stderr, "releasegate workflow: unknown subcommand %q; expected plan, hand-over, receive or collect\n", sub)
-	return ExitBadInput
+	return inputf("unknown subcommand %q; expected plan, hand-over, receive or collect", sub)
 }
 
 // setOutputs writes step outputs when running in GitHub Actions and prints
@@ -102,55 +102,49 @@ func setOutputs(o *IO, kv ...string) {
 	}
 }
 
-func workflowPlan(o *IO, args []string) int {
+func workflowPlan(o *IO, args []string) error {
 	fs := o.NewFlagSet(Command{Name: "workflow plan", Usage: workflowUsage})
 	shards := fs.String("shards", "2", "how many shards (runners) the abuse group's synthetic load is split into, 1 to 64")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(o.Stderr, "releasegate workflow plan: unexpected arguments %q\n", fs.Args())
-		return ExitBadInput
+		return inputf("unexpected arguments %q", fs.Args())
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(*shards))
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow plan: shards %q: expected a whole number from 1 to %d\n", *shards, handover.MaxShards)
-		return ExitBadInput
+		return inputf("shards %q: expected a whole number from 1 to %d", *shards, handover.MaxShards)
 	}
 	m, err := handover.Plan(groupsAfterProvenance, shardedGroup, n)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow plan: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow plan: %v\n", err)
-		return ExitError
+		return err
 	}
 	setOutputs(o, "matrix", string(b), "shards", strconv.Itoa(n))
-	return ExitOK
+	return nil
 }
 
-func workflowHandOver(o *IO, args []string) int {
+func workflowHandOver(o *IO, args []string) error {
 	fs := o.NewFlagSet(Command{Name: "workflow hand-over", Usage: workflowUsage})
 	base := fs.String("base", "", "base name of the artifact, e.g. releasegate-evidence")
 	group := fs.String("group", "", "the group whose results these are (base name releasegate-result-GROUP)")
 	shard := fs.String("shard", "", "the shard I/N of the group these results are of")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *group != "" {
 		if *shard != "" {
-			if _, err := synthetic.ParseShard(*shard); err != nil {
-				fmt.Fprintf(o.Stderr, "releasegate workflow hand-over: --shard: %v\n", err)
-				return ExitBadInput
+			if _, err := syntheticgate.ParseShard(*shard); err != nil {
+				return inputf("--shard: %w", err)
 			}
 		}
 		*base = handover.Leg{Group: *group, Shard: *shard}.Base()
 	}
 	if fs.NArg() != 1 || *base == "" {
-		fmt.Fprintln(o.Stderr, "releasegate workflow hand-over: expected --group GROUP or --base NAME, and one results directory")
-		return ExitBadInput
+		return inputf("expected --group GROUP or --base NAME, and one results directory")
 	}
 	return handOver(o, *base, fs.Arg(0))
 }
@@ -158,58 +152,52 @@ func workflowHandOver(o *IO, args []string) int {
 // handOver digests dir and writes the artifact and digest outputs. A
 // directory without results means the gate step reported nothing: the job
 // cannot hand anything over, which is an error, never a pass.
-func handOver(o *IO, base, dir string) int {
+func handOver(o *IO, base, dir string) error {
 	digest, err := handover.DigestDir(dir)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow hand-over: %v; the step before wrote no results to hand over\n", err)
-		return ExitError
+		return fmt.Errorf("%w; the step before wrote no results to hand over", err)
 	}
 	name, err := handover.Name(base, digest)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow hand-over: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
 	setOutputs(o, "artifact", name, "digest", digest)
-	return ExitOK
+	return nil
 }
 
-func workflowReceive(o *IO, args []string) int {
+func workflowReceive(o *IO, args []string) error {
 	fs := o.NewFlagSet(Command{Name: "workflow receive", Usage: workflowUsage})
 	name := fs.String("artifact", "", "the artifact's name, as the job that uploaded it handed it over")
 	digest := fs.String("digest", "", "the digest the job handed over (default: the one in the name)")
 	into := fs.String("into", "", "check GROUP=NAME@DIGEST artifacts under ROOT and copy their reports here")
 	vsa := fs.String("vsa", "", "write the evidence bundle's VSA predicate here, and its subject as step outputs")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *into != "" {
 		return receiveInto(o, *into, fs.Args())
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(o.Stderr, "releasegate workflow receive: expected one directory, the downloaded artifact")
-		return ExitBadInput
+		return inputf("expected one directory, the downloaded artifact")
 	}
 	if *name == "" {
-		fmt.Fprintf(o.Stderr, "releasegate workflow receive: expected --artifact, found it empty; the job that hands %s over did not run or produced no results\n", fs.Arg(0))
-		return ExitBadInput
+		return inputf("expected --artifact, found it empty; the job that hands %s over did not run or produced no results", fs.Arg(0))
 	}
 	if err := handover.Verify(fs.Arg(0), *name, *digest); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow receive: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
 	fmt.Fprintf(o.Stdout, "PASSED: artifact %s has the digest it was handed over with\n", *name)
 	if *vsa != "" {
 		return writeVSA(o, fs.Arg(0), *vsa)
 	}
-	return ExitOK
+	return nil
 }
 
 // receiveInto checks GROUP=NAME@DIGEST artifacts downloaded into ROOT/GROUP
 // and copies their reports into out.
-func receiveInto(o *IO, out string, args []string) int {
+func receiveInto(o *IO, out string, args []string) error {
 	if len(args) < 2 {
-		fmt.Fprintln(o.Stderr, "releasegate workflow receive --into: expected GROUP=NAME@DIGEST… and the directory they were downloaded into")
-		return ExitBadInput
+		return inputf("--into: expected GROUP=NAME@DIGEST… and the directory they were downloaded into")
 	}
 	root := args[len(args)-1]
 	type want struct{ group, name, digest string }
@@ -221,8 +209,7 @@ func receiveInto(o *IO, out string, args []string) int {
 			ok2 = true // the job did not run: nothing handed over
 		}
 		if !ok || !ok2 || group == "" || strings.ContainsAny(group, `/\.`) {
-			fmt.Fprintf(o.Stderr, "releasegate workflow receive: %q: expected GROUP=NAME@DIGEST\n", a)
-			return ExitBadInput
+			return inputf("%q: expected GROUP=NAME@DIGEST", a)
 		}
 		wants = append(wants, want{group, name, digest})
 	}
@@ -231,13 +218,11 @@ func receiveInto(o *IO, out string, args []string) int {
 			continue
 		}
 		if err := handover.Verify(filepath.Join(root, w.group), w.name, w.digest); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate workflow receive: %v\n", err)
-			return ExitBadInput
+			return asInput(err)
 		}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow receive: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
 	for _, w := range wants {
 		if w.name == "" {
@@ -247,40 +232,35 @@ func receiveInto(o *IO, out string, args []string) int {
 		dir := filepath.Join(root, w.group)
 		if _, err := os.Stat(filepath.Join(dir, "report.json")); err == nil {
 			if err := copyFile(filepath.Join(dir, "report.json"), filepath.Join(out, w.group+".json")); err != nil {
-				fmt.Fprintf(o.Stderr, "releasegate workflow receive: %v\n", err)
-				return ExitBadInput
+				return asInput(err)
 			}
 		} else {
 			// A stage's artifact: one GROUP.json per group already.
 			reports, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 			if len(reports) == 0 {
-				fmt.Fprintf(o.Stderr, "releasegate workflow receive: %s: artifact %s holds no report; expected report.json or GROUP.json files\n", w.group, w.name)
-				return ExitBadInput
+				return inputf("%s: artifact %s holds no report; expected report.json or GROUP.json files", w.group, w.name)
 			}
 			for _, r := range reports {
 				if err := copyFile(r, filepath.Join(out, filepath.Base(r))); err != nil {
-					fmt.Fprintf(o.Stderr, "releasegate workflow receive: %v\n", err)
-					return ExitBadInput
+					return asInput(err)
 				}
 			}
 		}
 		fmt.Fprintf(o.Stdout, "PASSED: %s: artifact %s has the digest it was handed over with\n", w.group, w.name)
 	}
-	return ExitOK
+	return nil
 }
 
 // writeVSA writes the predicate of the VSA signed in the evidence bundle
 // under dir to path, and its type and first subject as step outputs.
-func writeVSA(o *IO, dir, path string) int {
+func writeVSA(o *IO, dir, path string) error {
 	b, err := os.ReadFile(filepath.Join(dir, evidence.BundleFile))
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow receive --vsa: %v; expected the evidence bundle's %s\n", err, evidence.BundleFile)
-		return ExitBadInput
+		return inputf("--vsa: %w; expected the evidence bundle's %s", err, evidence.BundleFile)
 	}
 	bundle, err := evidence.ParseBundle(b)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow receive --vsa: %v\n", err)
-		return ExitBadInput
+		return inputf("--vsa: %w", err)
 	}
 	payload, err := base64.StdEncoding.DecodeString(bundle.DSSEEnvelope.Payload)
 	var st evidence.Statement
@@ -288,55 +268,63 @@ func writeVSA(o *IO, dir, path string) int {
 		err = json.Unmarshal(payload, &st)
 	}
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow receive --vsa: the bundle's statement: %v\n", err)
-		return ExitBadInput
+		return inputf("--vsa: the bundle's statement: %w", err)
 	}
 	if len(st.Subject) == 0 || st.Subject[0].Digest["sha256"] == "" {
-		fmt.Fprintln(o.Stderr, "releasegate workflow receive --vsa: the VSA names no subject with a sha256 digest; give the release workflow an image or artifacts to attest")
-		return ExitBadInput
+		return inputf("--vsa: the VSA names no subject with a sha256 digest; give the release workflow an image or artifacts to attest")
 	}
 	pred, err := json.Marshal(st.Predicate)
 	if err == nil {
 		err = os.WriteFile(path, pred, 0o644)
 	}
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow receive --vsa: %v\n", err)
-		return ExitBadInput
+		return inputf("--vsa: %w", err)
 	}
 	setOutputs(o, "predicate_type", st.PredicateType, "subject_name", st.Subject[0].Name, "subject_digest", "sha256:"+st.Subject[0].Digest["sha256"])
-	return ExitOK
+	return nil
 }
 
-func workflowCollect(ctx context.Context, o *IO, args []string) int {
+func workflowCollect(ctx context.Context, o *IO, args []string) error {
 	fs := o.NewFlagSet(Command{Name: "workflow collect", Usage: workflowUsage})
 	matrix := fs.String("matrix", "", "the matrix JSON from workflow plan")
 	out := fs.String("out", "", "directory to write one report per group into")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 || *out == "" {
-		fmt.Fprintln(o.Stderr, "releasegate workflow collect: expected --matrix, --out and one directory of downloaded artifacts")
-		return ExitBadInput
+		return inputf("expected --matrix, --out and one directory of downloaded artifacts")
 	}
 	var m handover.Matrix
 	dec := json.NewDecoder(strings.NewReader(*matrix))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil || len(m.Include) == 0 {
-		fmt.Fprintf(o.Stderr, "releasegate workflow collect: --matrix %q: expected the matrix JSON of workflow plan (%v)\n", *matrix, err)
-		return ExitBadInput
+		return inputf("--matrix %q: expected the matrix JSON of workflow plan (%v)", *matrix, err)
 	}
 	found, err := handover.Collect(fs.Arg(0), m)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow collect: %v\n", err)
 		for _, e := range unwrapJoined(err) {
 			fmt.Fprintf(o.Stdout, "::error title=releasegate::%s\n", e)
 		}
-		return ExitBadInput
+		return asInput(err)
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow collect: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
+	worst, err := collectGroups(ctx, o, found, *out)
+	if err != nil {
+		return err
+	}
+	if err := handOver(o, "releasegate-result-stage", *out); err != nil {
+		return err
+	}
+	setOutputs(o, "status", string(worst))
+	return verdict(worst)
+}
+
+// collectGroups writes one report per group into out: a group's one
+// report as it is, a sharded group's reports merged. It returns the worst
+// of the groups' statuses.
+func collectGroups(ctx context.Context, o *IO, found []handover.Found, out string) (gate.Status, error) {
 	reports := map[string][]string{} // group → report.json of each leg
 	sharded := map[string]bool{}
 	var order []string
@@ -347,31 +335,26 @@ func workflowCollect(ctx context.Context, o *IO, args []string) int {
 		reports[f.Group] = append(reports[f.Group], filepath.Join(f.Dir, "report.json"))
 		sharded[f.Group] = sharded[f.Group] || f.Shard != ""
 	}
-	var statuses []gate.Status
+	var written []release.GroupReport
 	for _, g := range order {
-		dst := filepath.Join(*out, g+".json")
+		dst := filepath.Join(out, g+".json")
 		if !sharded[g] {
 			if err := copyFile(reports[g][0], dst); err != nil {
-				fmt.Fprintf(o.Stderr, "releasegate workflow collect: group %s: %v; the artifact has no report.json\n", g, err)
-				return ExitBadInput
+				return "", inputf("group %s: %w; the artifact has no report.json", g, err)
 			}
-		} else if code := mergeShards(ctx, o, g, reports[g], dst); code == ExitBadInput {
-			return code
+		} else if err := mergeShards(ctx, o, g, reports[g], dst); err != nil {
+			return "", err
 		}
-		s, err := reportStatus(dst)
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate workflow collect: group %s: %v\n", g, err)
-			return ExitBadInput
-		}
-		o.Logf("group %s: %s", g, s)
-		statuses = append(statuses, s)
+		written = append(written, release.GroupReport{Group: g, Path: dst})
 	}
-	worst := gate.Worst(statuses...)
-	if code := handOver(o, "releasegate-result-stage", *out); code != ExitOK {
-		return code
+	worst, statuses, err := release.StageStatus(ctx, written)
+	if err != nil {
+		return "", err
 	}
-	setOutputs(o, "status", string(worst))
-	return ExitForStatus(worst)
+	for i, g := range written {
+		o.Logf("group %s: %s", g.Group, statuses[i])
+	}
+	return worst, nil
 }
 
 func unwrapJoined(err error) []error {
@@ -385,11 +368,10 @@ func unwrapJoined(err error) []error {
 // writes the merged report to dst. The merge posts the merged gates' check
 // runs and step summary as it does on its own; the step outputs are the
 // collect command's, so it writes none.
-func mergeShards(ctx context.Context, o *IO, group string, reports []string, dst string) int {
+func mergeShards(ctx context.Context, o *IO, group string, reports []string, dst string) error {
 	tmp, err := os.MkdirTemp("", "releasegate-merge-")
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow collect: %v\n", err)
-		return ExitError
+		return err
 	}
 	defer os.RemoveAll(tmp)
 	sub := *o
@@ -402,30 +384,16 @@ func mergeShards(ctx context.Context, o *IO, group string, reports []string, dst
 		return getenv(k)
 	}
 	o.Logf("group %s: merging %d shard(s)", group, len(reports))
-	code := syntheticMerge(ctx, &sub, append([]string{"--out", tmp}, reports...))
-	if code == ExitBadInput {
-		return code
+	// The merge says what went wrong as it does on its own; only bad input
+	// stops the collection, a verdict is read from the merged report.
+	err = syntheticMerge(ctx, &sub, append([]string{"--out", tmp}, reports...))
+	if code := sub.exitFor("releasegate synthetic merge", err); code == ExitBadInput {
+		return exitCode(code)
 	}
 	if err := copyFile(filepath.Join(tmp, "report.json"), dst); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate workflow collect: group %s: the merge wrote no report: %v\n", group, err)
-		return ExitError
+		return fmt.Errorf("group %s: the merge wrote no report: %w", group, err)
 	}
-	return code
-}
-
-func reportStatus(path string) (gate.Status, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	var rep gate.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return "", fmt.Errorf("%s: not a releasegate report: %w", path, err)
-	}
-	if !rep.Status.Valid() {
-		return "", fmt.Errorf("%s: status %q: expected one of %v", path, rep.Status, gate.Statuses)
-	}
-	return rep.Status, nil
+	return nil
 }
 
 func copyFile(from, to string) error {

@@ -64,7 +64,7 @@ func uploadLegs(t *testing.T, pol, abuse string, shards int) (string, string) {
 	root := t.TempDir()
 	for _, l := range m.Include {
 		out := filepath.Join(t.TempDir(), "out")
-		env := map[string]string{"ABUSE_STATUS": abuse, synthetic.ShardEnv: l.Shard}
+		env := map[string]string{"ABUSE_STATUS": abuse, syntheticgate.ShardEnv: l.Shard}
 		runCLI(t, env, "run", "--policy", pol, "--only", l.Group, "--out", out, "--checks", "never")
 		h := runCLI(t, nil, "workflow", "hand-over", "--base", l.Base(), out)
 		name, ok := strings.CutPrefix(strings.Split(h.stdout, "\n")[0], "artifact=")

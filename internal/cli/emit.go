@@ -15,9 +15,9 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/actions"
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/outbound"
-	"github.com/maestro-conductor/releasegate/internal/policy"
 	"github.com/maestro-conductor/releasegate/internal/promexport"
 	"github.com/maestro-conductor/releasegate/internal/redact"
+	"github.com/maestro-conductor/releasegate/internal/release"
 	"github.com/maestro-conductor/releasegate/internal/report"
 )
 
@@ -57,8 +57,8 @@ func addOutputFlags(fs interface {
 
 // validate reports a bad output option as bad input.
 func (o OutputOptions) validate() error {
-	if o.Format != "" && !slices.Contains(report.Formats, o.Format) {
-		return fmt.Errorf("--format %q: expected one of %s", o.Format, strings.Join(report.Formats, ", "))
+	if o.Format != "" && !slices.Contains(report.Formats(), o.Format) {
+		return fmt.Errorf("--format %q: expected one of %s", o.Format, strings.Join(report.Formats(), ", "))
 	}
 	if o.Checks != "" && !slices.Contains([]string{"auto", "always", "never"}, o.Checks) {
 		return fmt.Errorf("--checks %q: expected auto, always or never", o.Checks)
@@ -74,87 +74,75 @@ func (o OutputOptions) validate() error {
 	return nil
 }
 
-// Emit renders results: the report on stdout in the chosen format, the
+// emit renders results: the report on stdout in the chosen format, the
 // files under --out, and inside GitHub Actions the outputs, step summary,
-// annotations and status checks. It returns the exit code of the verdict.
-func Emit(ctx context.Context, o *IO, opts OutputOptions, results []gate.Result) int {
-	return EmitReport(ctx, o, opts, NewReport(opts.Policy, results))
+// annotations and status checks. It returns the verdict (see verdict).
+func emit(ctx context.Context, o *IO, opts OutputOptions, results []gate.Result) error {
+	return emitReport(ctx, o, opts, release.NewReport(opts.Policy, results, "releasegate "+toolVersion()))
 }
 
-// EmitReport writes an assembled report where opts say and returns the exit
-// code for its status. Every secret the process knows is masked in the
-// report first; a report that cannot be redacted is not written at all.
-func EmitReport(ctx context.Context, o *IO, opts OutputOptions, rep *gate.Report) int {
+// emitReport writes an assembled report where opts say and returns its
+// verdict: nil when it lets the release go, a *verdictError otherwise.
+// Every secret the process knows is masked in the report first; a report
+// that cannot be redacted is not written at all.
+func emitReport(ctx context.Context, o *IO, opts OutputOptions, rep *gate.Report) error {
 	if rep.Release == nil {
 		rep.Release = opts.Release
 	}
 	if rep.Run == nil {
-		rep.Run = RunFromEnv(o.Getenv)
+		rep.Run = runFromEnv(o.Getenv)
 	}
 	if err := opts.validate(); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
 	rep, err := o.redactReport(rep)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate: %v; nothing was written, so no secret can leak\n", err)
-		return ExitError
+		return fmt.Errorf("%w; nothing was written, so no secret can leak", err)
 	}
-	if opts.OutDir != "" {
-		if err := writeOutDir(opts.OutDir, rep); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate: --out %s: %v\n", opts.OutDir, err)
-			return ExitBadInput
-		}
-	}
-	if opts.MetricsOut != "" {
-		if err := promexport.WriteTextfile(opts.MetricsOut, rep); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate: --metrics-out: %v\n", err)
-			return ExitBadInput
-		}
-	}
-	if opts.MetricsPush != "" {
-		if err := promexport.Push(ctx, o.httpClient(30*time.Second), opts.MetricsPush, rep, o.redactor()); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate: --metrics-push: %v; the verdict is unaffected\n", err)
-		}
+	if err := writeFiles(ctx, o, opts, rep); err != nil {
+		return err
 	}
 	if err := report.Write(o.Stdout, opts.Format, rep); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate: write report: %v\n", err)
-		return ExitError
+		return fmt.Errorf("write report: %w", err)
 	}
 	inActions := actions.Detect(o.Getenv)
 	if inActions {
 		if err := actions.NewRuntime(o.Stderr, o.Getenv).Publish(rep); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate: publish to GitHub Actions: %v\n", err)
+			o.Logf("releasegate: publish to GitHub Actions: %v", err)
 		}
 	}
 	if opts.Checks == "always" || opts.Checks != "never" && inActions {
 		postChecks(ctx, o, rep)
 	}
-	return ExitForStatus(rep.Status)
+	return verdict(rep.Status)
 }
 
-// NewReport assembles the run's Report from its results.
-func NewReport(pol gate.Input, results []gate.Result) *gate.Report {
-	rep := &gate.Report{Schema: gate.SchemaVersion, Status: gate.Verdict(results), Policy: pol,
-		Tool: "releasegate " + ToolVersion(), Results: results}
-	if rep.Results == nil {
-		rep.Results = []gate.Result{}
-	}
-	for _, r := range results {
-		if rep.StartedAt.IsZero() || r.StartedAt.Before(rep.StartedAt) {
-			rep.StartedAt = r.StartedAt
-		}
-		if r.FinishedAt.After(rep.FinishedAt) {
-			rep.FinishedAt = r.FinishedAt
+// writeFiles writes the report under --out and --metrics-out and pushes
+// its metrics to --metrics-push; a failed push is said, never changes the
+// verdict.
+func writeFiles(ctx context.Context, o *IO, opts OutputOptions, rep *gate.Report) error {
+	if opts.OutDir != "" {
+		if err := writeOutDir(opts.OutDir, rep); err != nil {
+			return inputf("--out %s: %w", opts.OutDir, err)
 		}
 	}
-	return rep
+	if opts.MetricsOut != "" {
+		if err := promexport.WriteTextfile(opts.MetricsOut, rep); err != nil {
+			return inputf("--metrics-out: %w", err)
+		}
+	}
+	if opts.MetricsPush != "" {
+		if err := promexport.Push(ctx, o.httpClient(30*time.Second), opts.MetricsPush, rep, o.redactor()); err != nil {
+			o.Logf("releasegate: --metrics-push: %v; the verdict is unaffected", err)
+		}
+	}
+	return nil
 }
 
-// RunFromEnv is the GitHub Actions run the process runs in, from
+// runFromEnv is the GitHub Actions run the process runs in, from
 // GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID, or nil when any
 // of them is unset (outside Actions, or a repository not in owner/name form).
-func RunFromEnv(getenv func(string) string) *gate.Run {
+func runFromEnv(getenv func(string) string) *gate.Run {
 	server, repo, id := strings.TrimSuffix(getenv("GITHUB_SERVER_URL"), "/"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
 	if owner, name, ok := strings.Cut(repo, "/"); server == "" || id == "" || !ok || owner == "" || name == "" {
 		return nil
@@ -229,8 +217,7 @@ func (o *IO) redactReport(rep *gate.Report) (*gate.Report, error) {
 // issue updates, Pushgateway pushes): error bodies are cut and sanitized
 // with every known secret, and redirects follow the shared rule.
 func (o *IO) httpClient(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: &redact.Transport{Secrets: o.redactor()},
-		CheckRedirect: outbound.Policy{}.CheckRedirect()}
+	return redact.NewClient(o.redactor(), timeout, outbound.Policy{}.CheckRedirect())
 }
 
 // redactResults returns a copy of results with every known secret masked,
@@ -241,13 +228,4 @@ func (o *IO) redactResults(results []gate.Result) ([]gate.Result, error) {
 		return nil, fmt.Errorf("redact the results: %w", err)
 	}
 	return out, nil
-}
-
-// releaseOf is the policy's release section for the report, nil when the
-// policy names nothing.
-func releaseOf(r policy.Release) *gate.Release {
-	if r == (policy.Release{}) {
-		return nil
-	}
-	return &gate.Release{Name: r.Name, Version: r.Version, Repository: r.Repository}
 }

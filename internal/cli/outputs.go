@@ -11,14 +11,14 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// prepare checks, before any gate runs, that the results can be written
+// check checks, before any gate runs, that the results can be written
 // where opts say: the flags are valid, --out exists (it is created, with
 // its parents) and is writable, and inside GitHub Actions the step summary
 // and outputs files are writable. A run whose results could not be written
 // must fail before it changed anything — ci-budget --enforce throttles,
-// keyless signing writes to a transparency log — not after. It prints the
-// problem and returns ExitBadInput, or ExitOK.
-func (opts OutputOptions) prepare(o *IO) int {
+// keyless signing writes to a transparency log — not after. It returns a
+// bad-input error that says nothing was run.
+func (opts OutputOptions) check(o *IO) error {
 	err := opts.validate()
 	if err == nil && opts.OutDir != "" {
 		err = prepareDir("--out", opts.OutDir)
@@ -34,10 +34,9 @@ func (opts OutputOptions) prepare(o *IO) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate: %v; nothing was run\n", err)
-		return ExitBadInput
+		return inputf("%w; nothing was run", err)
 	}
-	return ExitOK
+	return nil
 }
 
 // prepareDir creates dir and its parents and checks that a file can be
@@ -97,17 +96,16 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// prepareSyntheticFiles checks the --prom and --summary files of a
+// checkSyntheticFiles checks the --prom and --summary files of a
 // synthetic run can be written, before the load runs.
-func prepareSyntheticFiles(o *IO, promPath, summaryPath string) int {
+func checkSyntheticFiles(promPath, summaryPath string) error {
 	for _, f := range []struct{ flag, path string }{{"--prom", promPath}, {"--summary", summaryPath}} {
 		if f.path == "" {
 			continue
 		}
 		if err := prepareFile(f.flag, f.path); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate: %v; nothing was run\n", err)
-			return ExitBadInput
+			return inputf("%w; nothing was run", err)
 		}
 	}
-	return ExitOK
+	return nil
 }

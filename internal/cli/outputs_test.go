@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
 // markerPolicy is a policy whose one command gate creates marker: the
@@ -135,12 +138,12 @@ func TestSyntheticFilesCheckedBeforeLoad(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code := prepareSyntheticFiles(&IO{Stderr: &strings.Builder{}}, "", filepath.Join(file, "summary.md")); code != ExitBadInput {
-		t.Errorf("--summary under a regular file: %d, want %d", code, ExitBadInput)
+	if err := checkSyntheticFiles("", filepath.Join(file, "summary.md")); !errors.Is(err, gate.ErrBadInput) {
+		t.Errorf("--summary under a regular file: %v, want bad input", err)
 	}
 	nested := filepath.Join(dir, "x", "y", "run.prom")
-	if code := prepareSyntheticFiles(&IO{Stderr: &strings.Builder{}}, nested, ""); code != ExitOK {
-		t.Fatalf("--prom in a missing directory: %d, want 0", code)
+	if err := checkSyntheticFiles(nested, ""); err != nil {
+		t.Fatalf("--prom in a missing directory: %v, want no error", err)
 	}
 	if _, err := os.Stat(nested); err == nil {
 		t.Error("the probe left the --prom file behind")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/maestro-conductor/releasegate/internal/gate"
 	"github.com/maestro-conductor/releasegate/internal/policy"
+	"github.com/maestro-conductor/releasegate/internal/release"
 )
 
 const runUsage = `Usage: releasegate run [--policy FILE] [--only GROUP,…] [--format text|json|markdown] [--out DIR]
@@ -36,7 +37,7 @@ type RunOptions struct {
 	Quiet       bool
 }
 
-func runCmd(ctx context.Context, o *IO, args []string) int {
+func runCmd(ctx context.Context, o *IO, args []string) error {
 	c, _ := lookup("run")
 	fs := o.NewFlagSet(c)
 	var ro RunOptions
@@ -46,94 +47,68 @@ func runCmd(ctx context.Context, o *IO, args []string) int {
 	fs.IntVar(&ro.Concurrency, "concurrency", 0, "gates to run at once (default: the policy's defaults.concurrency, or 4)")
 	fs.BoolVar(&ro.Quiet, "quiet", false, "no progress on stderr")
 	addOutputFlags(fs, &ro.Output)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(o.Stderr, "releasegate run: unexpected arguments %q; the policy is given with --policy\n", fs.Args())
-		return ExitBadInput
+	if err := noArgs(fs, "the policy is given with --policy"); err != nil {
+		return err
 	}
-	for _, s := range strings.Split(only, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			ro.Only = append(ro.Only, s)
-		}
-	}
-	return RunPolicy(ctx, o, ro)
+	ro.Only = splitList(only)
+	return runPolicy(ctx, o, ro)
 }
 
-// RunPolicy loads the policy, builds its gates, runs them and emits the
-// results. Nothing runs when the policy or any gate's settings are bad.
-func RunPolicy(ctx context.Context, o *IO, ro RunOptions) int {
+// runPolicy loads the policy and evaluates it (release.Evaluate), then
+// emits the report. Nothing runs when the policy or any gate's settings
+// are bad, or when the results could not be written.
+func runPolicy(ctx context.Context, o *IO, ro RunOptions) error {
 	if err := ro.Output.validate(); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
-	p, code := o.loadPolicy(ro.Policy)
-	if p == nil {
-		return code
-	}
-	o.Redact(p.Secrets) // masks them in Actions too (::add-mask::)
-	gates, err := p.Select(ro.Only)
+	p, err := o.openPolicy(ro.Policy)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate: %v\n", err)
-		return ExitBadInput
+		return err
 	}
-	if len(gates) == 0 {
+	opts := o.evaluateOptions(ro.Output, ro.Quiet)
+	opts.Only, opts.Concurrency = ro.Only, ro.Concurrency
+	ready := opts.Ready
+	opts.Ready = func(n int) error {
+		if err := ready(n); err != nil {
+			return err
+		}
+		if !ro.Quiet {
+			o.Logf("releasegate %s: %d gate(s) from %s", toolVersion(), n, p.File)
+		}
+		return nil
+	}
+	rep, err := release.Evaluate(ctx, p, opts)
+	if err != nil {
+		return err
+	}
+	if len(rep.Results) == 0 {
 		// Only checklist groups this policy has no gate in: nothing to judge,
 		// which the release workflow shows as a skipped group, not a failure.
 		o.Logf("releasegate: the policy has no gate in %s; nothing to judge (skip)", strings.Join(ro.Only, ", "))
-		ro.Output.Policy, ro.Output.Release = gate.Input{Name: p.File, Digest: p.Digest}, releaseOf(p.Release)
-		return EmitReport(ctx, o, ro.Output, &gate.Report{Schema: gate.SchemaVersion, Status: gate.StatusSkip, Policy: ro.Output.Policy,
-			Tool: "releasegate " + ToolVersion(), Results: []gate.Result{}})
 	}
-	plan, code := buildPlan(o, p, gates)
-	if plan == nil {
-		return code
-	}
-	if code := ro.Output.prepare(o); code != ExitOK { // results must be writable before any gate runs
-		return code
-	}
-	conc := ro.Concurrency
-	if conc == 0 {
-		conc = p.Defaults.Concurrency
-	}
-	runner := &gate.Runner{Concurrency: conc}
-	if !ro.Quiet {
-		runner.Progress = progress(o)
-	}
-	if !ro.Quiet {
-		o.Logf("releasegate %s: %d gate(s) from %s", ToolVersion(), len(plan), p.File)
-	}
-	results := runner.Run(ctx, plan)
 	if stop := gate.Stopped(ctx); errors.Is(stop, gate.ErrCancelled) {
 		o.Logf("releasegate: the run was %v; gates that had not finished are status error; writing the results", stop)
 	}
-	ro.Output.Policy, ro.Output.Release = gate.Input{Name: p.File, Digest: p.Digest}, releaseOf(p.Release)
-	return Emit(ctx, o, ro.Output, results)
+	return emitReport(ctx, o, ro.Output, rep)
 }
 
-// buildPlan turns policy gates into runnable gates. Every gate that cannot
-// be built is reported before returning; then nothing runs.
-func buildPlan(o *IO, p *policy.Policy, gates []policy.Gate) ([]gate.Planned, int) {
-	env := gate.Env{PolicyDir: p.Dir(), Getenv: o.Getenv, Logf: o.Logf, Redact: o.redactor().String}
-	var plan []gate.Planned
-	bad := 0
-	for _, g := range gates {
-		k, _ := gate.Lookup(g.Kind) // the policy package has checked the kind
-		m := p.Meta(g)
-		gt, err := k.New(m, g.Spec, env)
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "%s: gate %s: %v\n", g.Location, g.ID, err)
-			bad++
-			continue
-		}
-		plan = append(plan, gate.Planned{Meta: m, Gate: gt})
+// evaluateOptions are the release.Options every command starts from: the
+// gates' environment, the tool's name, progress unless quiet, and a check
+// that the results can be written before any gate runs.
+func (o *IO) evaluateOptions(out OutputOptions, quiet bool) release.Options {
+	opts := release.Options{
+		Env:  gate.Env{Getenv: o.Getenv, Logf: o.Logf, Redact: o.redactor().String},
+		Tool: "releasegate " + toolVersion(),
+		// results must be writable before any gate runs
+		Ready: func(int) error { return out.check(o) },
 	}
-	if bad > 0 {
-		fmt.Fprintf(o.Stderr, "%d gate(s) could not be built; nothing was run\n", bad)
-		return nil, ExitBadInput
+	if !quiet {
+		opts.Progress = progress(o)
 	}
-	return plan, ExitOK
+	return opts
 }
 
 // progress prints one line when a gate starts and one when it ends.

@@ -29,7 +29,7 @@ func TestRunFromEnv(t *testing.T) {
 				}
 				return full[k]
 			}
-			run := RunFromEnv(getenv)
+			run := runFromEnv(getenv)
 			switch {
 			case tc.want == "" && run != nil:
 				t.Errorf("got run %+v, want none", run)

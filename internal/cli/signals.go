@@ -14,8 +14,8 @@ import (
 // runner cancelling the job) and SIGHUP (a closed terminal or SSH session).
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
-// SignalName is the conventional name of a signal, e.g. "SIGHUP".
-func SignalName(s os.Signal) string {
+// signalName is the conventional name of a signal, e.g. "SIGHUP".
+func signalName(s os.Signal) string {
 	switch s {
 	case os.Interrupt:
 		return "SIGINT"
@@ -47,7 +47,7 @@ func SignalContext(parent context.Context) (ctx context.Context, stop func()) {
 		select {
 		case s := <-sigs:
 			signal.Notify(pipe, syscall.SIGPIPE)
-			cancel(fmt.Errorf("%w by %s", gate.ErrCancelled, SignalName(s)))
+			cancel(fmt.Errorf("%w by %s", gate.ErrCancelled, signalName(s)))
 		case <-done:
 		}
 	}()

@@ -297,7 +297,7 @@ func runScale(t *testing.T, bin, ws, policy, url, shard string) (gate.Report, st
 	out := filepath.Join(t.TempDir(), "out")
 	cmd := exec.Command(bin, "run", "--policy", policy, "--only", "abuse", "--out", out, "--checks", "never")
 	cmd.Dir = ws
-	cmd.Env = append(filteredEnv("GITHUB_", "ACTIONS_", synthetic.ShardEnv), "DEMO_URL="+url, synthetic.ShardEnv+"="+shard)
+	cmd.Env = append(filteredEnv("GITHUB_", "ACTIONS_", syntheticgate.ShardEnv), "DEMO_URL="+url, syntheticgate.ShardEnv+"="+shard)
 	start := time.Now()
 	b, err := cmd.CombinedOutput()
 	took := time.Since(start)
@@ -625,8 +625,8 @@ func logLateness(t *testing.T, run string, rep gate.Report) {
 	t.Helper()
 	var lines []string
 	for _, res := range rep.Results {
-		b, err := json.Marshal(res.Details[synthetic.DetailsKey])
-		var rec synthetic.Record
+		b, err := json.Marshal(res.Details[syntheticgate.DetailsKey])
+		var rec syntheticgate.Record
 		if err != nil || json.Unmarshal(b, &rec) != nil || rec.Run == nil {
 			t.Errorf("%s: gate %s: expected its synthetic record in the details, found none", run, res.Gate)
 			continue

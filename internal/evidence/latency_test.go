@@ -73,11 +73,11 @@ func TestDemoHTMLLatency(t *testing.T) {
 // p95, p99 (ms) and p95 bound from a synthetic Result.
 func wantLatency(t *testing.T, r gate.Result) map[string][4]string {
 	t.Helper()
-	b, err := json.Marshal(r.Details[synthetic.DetailsKey])
+	b, err := json.Marshal(r.Details[syntheticgate.DetailsKey])
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec synthetic.Record
+	var rec syntheticgate.Record
 	if err := json.Unmarshal(b, &rec); err != nil {
 		t.Fatalf("gate %s: details.synthetic: %v", r.Gate, err)
 	}

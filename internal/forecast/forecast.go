@@ -190,11 +190,11 @@ func Candidates() []Method {
 	return ms
 }
 
-// WAPE returns Σ|forecast − actual| / Σ|actual|. When every actual is zero
+// wape returns Σ|forecast − actual| / Σ|actual|. When every actual is zero
 // it returns 0 if the forecast is zero too (an idle tenant predicted idle is
 // perfectly accurate) and +Inf otherwise: the ratio is undefined and must
 // not read as a small drift. The slices must have equal length.
-func WAPE(forecast, actual []float64) float64 {
+func wape(forecast, actual []float64) float64 {
 	var errSum, actSum float64
 	for i := range actual {
 		errSum += math.Abs(forecast[i] - actual[i])
@@ -254,11 +254,11 @@ type Shift struct {
 // ShiftBlock is the resolution of shift detection in points (hours), and
 // ShiftThreshold the relative change in level that counts as a shift.
 const (
-	ShiftBlock     = 12
-	ShiftThreshold = 0.2
+	shiftBlock     = 12
+	shiftThreshold = 0.2
 )
 
-// DetectShift looks for a recent level shift. Every hour is compared with
+// detectShift looks for a recent level shift. Every hour is compared with
 // the same hour one week earlier, so daily and weekly seasons cancel; the
 // usual ratio is the median over 12-hour blocks 3 to 7 days ago. For the
 // last K blocks (K = 1 … 6: 12 to 72 hours) it takes the ratio of their
@@ -269,21 +269,21 @@ const (
 // blocks (a day): a single odd half-day is noise. It needs two weeks of
 // history and returns nil otherwise or when nothing moved. A shift one to
 // two weeks ago also shows, as a change against the week before.
-func DetectShift(history []float64) *Shift {
+func detectShift(history []float64) *Shift {
 	const week = 168
 	n := len(history)
 	if n < 2*week {
 		return nil
 	}
 	blockSum := func(k int) (now, before float64) {
-		for t := n - ShiftBlock*(k+1); t < n-ShiftBlock*k; t++ {
+		for t := n - shiftBlock*(k+1); t < n-shiftBlock*k; t++ {
 			now += history[t]
 			before += history[t-week]
 		}
 		return now, before
 	}
 	var base []float64
-	for k := 72 / ShiftBlock; k < week/ShiftBlock; k++ {
+	for k := 72 / shiftBlock; k < week/shiftBlock; k++ {
 		if now, before := blockSum(k); before > 0 {
 			base = append(base, now/before)
 		}
@@ -299,7 +299,7 @@ func DetectShift(history []float64) *Shift {
 	var best *Shift
 	bestScore := 0.0
 	var now, before float64
-	for k := 0; k < 72/ShiftBlock; k++ {
+	for k := 0; k < 72/shiftBlock; k++ {
 		a, b := blockSum(k)
 		now, before = now+a, before+b
 		if before <= 0 || now <= 0 {
@@ -307,25 +307,25 @@ func DetectShift(history []float64) *Shift {
 		}
 		r := now / before / usual
 		score := math.Abs(math.Log(r)) * math.Sqrt(float64(k+1))
-		if k >= 1 && math.Abs(r-1) > ShiftThreshold && score > bestScore {
-			best, bestScore = &Shift{HoursAgo: (k + 1) * ShiftBlock, Ratio: r}, score
+		if k >= 1 && math.Abs(r-1) > shiftThreshold && score > bestScore {
+			best, bestScore = &Shift{HoursAgo: (k + 1) * shiftBlock, Ratio: r}, score
 		}
 	}
 	return best
 }
 
-// SelectionWindows is how many consecutive horizon-long windows at the end
+// selectionWindows is how many consecutive horizon-long windows at the end
 // of the history Select backtests each candidate on (fewer when the history
 // is shorter). Several windows keep one odd day from choosing the method.
-const SelectionWindows = 7
+const selectionWindows = 7
 
-// MinTraining is the fewest points any method is fitted on: one day.
-const MinTraining = 24
+// minTraining is the fewest points any method is fitted on: one day.
+const minTraining = 24
 
-// MaxWindow bounds the length of a selection window: a forecast to the end
+// maxWindow bounds the length of a selection window: a forecast to the end
 // of a month is chosen by backtests over week-long windows, and its interval
 // is widened in proportion to the longer horizon.
-const MaxWindow = 168
+const maxWindow = 168
 
 // Select backtests each candidate on up to SelectionWindows consecutive
 // windows of min(h, MaxWindow) points at the end of history (each window forecast from the
@@ -347,7 +347,7 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 	if len(candidates) == 0 {
 		candidates = Candidates()
 	}
-	wl := min(h, MaxWindow)
+	wl := min(h, maxWindow)
 	type scored struct {
 		m        Method
 		wape     float64
@@ -356,7 +356,7 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 	// after a level shift the history before it is brought to the new
 	// level, so models are chosen and fitted on what the series is now,
 	// not on a level it left
-	shift := DetectShift(history)
+	shift := detectShift(history)
 	if shift != nil {
 		adj := append([]float64(nil), history...)
 		for t := range adj[:len(adj)-shift.HoursAgo] {
@@ -364,11 +364,11 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 		}
 		history = adj
 	}
-	maxWindows := SelectionWindows
+	maxWindows := selectionWindows
 	var ok []scored
 	windowsUsed := 0
 	for _, m := range candidates {
-		need := max(m.MinHistory(), MinTraining)
+		need := max(m.MinHistory(), minTraining)
 		var absSum, actSum, totErr float64
 		windows := 0
 		for w := 1; w <= maxWindows; w++ {
@@ -402,7 +402,7 @@ func Select(history []float64, h int, candidates []Method) (*Prediction, error) 
 	}
 	if len(ok) == 0 {
 		return nil, fmt.Errorf("%w: have %d hourly points, need at least %d (a day of history plus a %d-point backtest window); collect a longer period",
-			ErrTooShort, len(history), wl+max(MinTraining, minOf(candidates)), wl)
+			ErrTooShort, len(history), wl+max(minTraining, minOf(candidates)), wl)
 	}
 	sort.SliceStable(ok, func(i, j int) bool { return ok[i].wape < ok[j].wape })
 	best := ok[0]
@@ -457,6 +457,6 @@ func RunBacktest(series []float64, h int, candidates []Method) (*Backtest, error
 	for _, v := range bt.Actual {
 		bt.ActualTotal += v
 	}
-	bt.WAPE = WAPE(p.Points, bt.Actual)
+	bt.WAPE = wape(p.Points, bt.Actual)
 	return bt, nil
 }

@@ -73,7 +73,7 @@ func TestWeeklySeasonPicksAWeeklyMethodOnMonday(t *testing.T) {
 		t.Errorf("weekend after weekdays: WAPE %.4f with %s; a weekly method should get it within 5%%", bt.WAPE, bt.Prediction.Method)
 	}
 	naiveDaily := SeasonalNaive{Period: 24}.Forecast(s[:len(s)-24], 24)
-	if w := WAPE(naiveDaily, s[len(s)-24:]); w < 0.5 {
+	if w := wape(naiveDaily, s[len(s)-24:]); w < 0.5 {
 		t.Errorf("the test series should defeat a daily naive forecast, but its WAPE is only %.4f", w)
 	}
 }
@@ -103,7 +103,7 @@ func TestWAPE(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := WAPE(c.f, c.a); got != c.want {
+			if got := wape(c.f, c.a); got != c.want {
 				t.Errorf("WAPE = %v, want %v", got, c.want)
 			}
 		})

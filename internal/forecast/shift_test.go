@@ -13,7 +13,7 @@ func bestBaseline(series []float64, h int) (string, float64) {
 	hist, act := series[:cut], series[cut:]
 	best, name := math.Inf(1), ""
 	try := func(m Method) {
-		if w := WAPE(m.Forecast(hist, h), act); w < best {
+		if w := wape(m.Forecast(hist, h), act); w < best {
 			best, name = w, m.Name()
 		}
 	}

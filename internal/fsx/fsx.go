@@ -36,19 +36,19 @@ var (
 	ErrTooLarge = errors.New("file too large")
 )
 
-// NotRegularError says what a path is instead of a regular file. It
+// notRegularError says what a path is instead of a regular file. It
 // matches ErrNotRegular.
-type NotRegularError struct {
+type notRegularError struct {
 	// Mode is the file's type.
 	Mode fs.FileMode
 }
 
-func (e *NotRegularError) Error() string {
+func (e *notRegularError) Error() string {
 	return fmt.Sprintf("is %s, not a regular file; pass the path of a regular file", describe(e.Mode))
 }
 
 // Is makes a NotRegularError match ErrNotRegular.
-func (e *NotRegularError) Is(target error) bool { return target == ErrNotRegular }
+func (e *notRegularError) Is(target error) bool { return target == ErrNotRegular }
 
 // TooLargeError says the file is larger than the limit. It matches
 // ErrTooLarge.
@@ -92,7 +92,7 @@ func Open(path string) (*os.File, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, &NotRegularError{Mode: st.Mode()}
+		return nil, &notRegularError{Mode: st.Mode()}
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
@@ -104,7 +104,7 @@ func Open(path string) (*os.File, error) {
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, &NotRegularError{Mode: st.Mode()}
+		return nil, &notRegularError{Mode: st.Mode()}
 	}
 	return f, nil
 }

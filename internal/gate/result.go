@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,16 +33,19 @@ const (
 	StatusFail  Status = "fail"
 )
 
-// Statuses lists every status in order of increasing severity.
-var Statuses = []Status{StatusPass, StatusSkip, StatusWarn, StatusError, StatusFail}
+// statuses are every status in order of increasing severity.
+var statuses = []Status{StatusPass, StatusSkip, StatusWarn, StatusError, StatusFail}
+
+// Statuses returns every status in order of increasing severity.
+func Statuses() []Status { return slices.Clone(statuses) }
 
 func (s Status) rank() int {
-	for i, v := range Statuses {
+	for i, v := range statuses {
 		if v == s {
 			return i
 		}
 	}
-	return len(Statuses) // unknown statuses are worse than anything known
+	return len(statuses) // unknown statuses are worse than anything known
 }
 
 // Worse reports whether s is more severe than o.
@@ -49,11 +53,11 @@ func (s Status) Worse(o Status) bool { return s.rank() > o.rank() }
 
 // Blocks reports whether the status blocks a release.
 func (s Status) Blocks() bool {
-	return s == StatusFail || s == StatusError || s.rank() >= len(Statuses)
+	return s == StatusFail || s == StatusError || s.rank() >= len(statuses)
 }
 
 // Valid reports whether s is one of the known statuses.
-func (s Status) Valid() bool { return s.rank() < len(Statuses) }
+func (s Status) Valid() bool { return s.rank() < len(statuses) }
 
 // Symbol is the checklist mark for the status.
 func (s Status) Symbol() string {

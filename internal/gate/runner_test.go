@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -85,23 +86,35 @@ func TestRunner(t *testing.T) {
 	}
 }
 
+// TestRunnerTimeout runs in a synctest bubble: the gate's deadline passes
+// on the bubble's clock, exactly, without waiting for it.
 func TestRunnerTimeout(t *testing.T) {
 	t.Parallel()
-	p := plan("slow", func(ctx context.Context) (*Result, error) {
-		<-ctx.Done()
-		return nil, ctx.Err()
+	synctest.Test(t, func(t *testing.T) {
+		p := plan("slow", func(ctx context.Context) (*Result, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		})
+		p.Timeout = 50 * time.Millisecond
+		start := time.Now()
+		res := (&Runner{}).Run(t.Context(), []Planned{p})
+		if res[0].Status != StatusError || !strings.Contains(res[0].Error, "timed out") {
+			t.Fatalf("status %s error %q, want error with timed out", res[0].Status, res[0].Error)
+		}
+		if el := time.Since(start); el != p.Timeout || res[0].DurationMS != 50 {
+			t.Errorf("the gate ended after %s (duration %d ms), want exactly its 50ms timeout", el, res[0].DurationMS)
+		}
 	})
-	p.Timeout = 50 * time.Millisecond
-	res := (&Runner{}).Run(context.Background(), []Planned{p})
-	if res[0].Status != StatusError || !strings.Contains(res[0].Error, "timed out") {
-		t.Fatalf("status %s error %q, want error with timed out", res[0].Status, res[0].Error)
-	}
 }
 
 // TestRunnerCancelled: a run cancelled from outside (a signal) ends every
 // gate as status error saying it was cancelled and why, never "timed out".
 func TestRunnerCancelled(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testRunnerCancelled)
+}
+
+func testRunnerCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	started := make(chan struct{})
 	var once sync.Once
@@ -159,8 +172,14 @@ func TestStopped(t *testing.T) {
 	}
 }
 
+// TestRunnerConcurrency runs in a synctest bubble: six gates of 30ms at
+// concurrency 3 take exactly two rounds on the bubble's clock.
 func TestRunnerConcurrency(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testRunnerConcurrency)
+}
+
+func testRunnerConcurrency(t *testing.T) {
 	var running, peak atomic.Int32
 	run := func(context.Context) (*Result, error) {
 		n := running.Add(1)
@@ -183,8 +202,8 @@ func TestRunnerConcurrency(t *testing.T) {
 	if peak.Load() != 3 {
 		t.Errorf("peak concurrency = %d, want 3", peak.Load())
 	}
-	if el := time.Since(start); el > 500*time.Millisecond {
-		t.Errorf("6 gates of 30ms at concurrency 3 took %s; not concurrent", el)
+	if el := time.Since(start); el != 60*time.Millisecond {
+		t.Errorf("6 gates of 30ms at concurrency 3 took %s, want 60ms; not concurrent", el)
 	}
 }
 
@@ -268,7 +287,7 @@ func TestRunnerOwnsTheVerdict(t *testing.T) {
 		{name: "an error with a passing result is an error", run: func(context.Context) (*Result, error) {
 			return &Result{Status: StatusPass, Checks: []Check{check(StatusPass)}}, errors.New("source down")
 		}, want: StatusError, errText: "source down"},
-		{name: "a timeout is an error", timeout: 10 * time.Millisecond, run: func(ctx context.Context) (*Result, error) {
+		{name: "a timeout is an error", timeout: time.Hour, run: func(ctx context.Context) (*Result, error) {
 			<-ctx.Done()
 			return &Result{Status: StatusPass, Checks: []Check{check(StatusPass)}}, ctx.Err()
 		}, want: StatusError, errText: "timed out"},
@@ -279,7 +298,9 @@ func TestRunnerOwnsTheVerdict(t *testing.T) {
 			t.Parallel()
 			p := plan("g", tc.run)
 			p.Timeout = tc.timeout
-			res := (&Runner{}).Run(context.Background(), []Planned{p})[0]
+			var res Result
+			// in a bubble: the hour-long timeout passes at once
+			synctest.Test(t, func(t *testing.T) { res = (&Runner{}).Run(t.Context(), []Planned{p})[0] })
 			if res.Status != tc.want {
 				t.Fatalf("status %s (summary %q, error %q), want %s", res.Status, res.Summary, res.Error, tc.want)
 			}
@@ -297,7 +318,9 @@ func TestRunnerOwnsTheVerdict(t *testing.T) {
 			}
 			// RunOne judges the same, and names the cause when the runner
 			// made the error (res.Error is set only then).
-			one, err := (&Runner{}).RunOne(context.Background(), p)
+			var one Result
+			var err error
+			synctest.Test(t, func(t *testing.T) { one, err = (&Runner{}).RunOne(t.Context(), p) })
 			if one.Status != tc.want {
 				t.Errorf("RunOne: status %s, want %s", one.Status, tc.want)
 			}

@@ -31,14 +31,14 @@ import (
 
 // Errors callers match with errors.Is.
 var (
-	// ErrMissing: the artifact's directory is not there or holds no file.
-	ErrMissing = errors.New("artifact missing")
-	// ErrDigest: the artifact's content does not have the digest it was handed over with.
-	ErrDigest = errors.New("artifact digest mismatch")
-	// ErrName: an artifact name or digest is not in the form this package writes.
-	ErrName = errors.New("malformed artifact name or digest")
-	// ErrShards: a shard count outside the bounds, or shards missing or twice.
-	ErrShards = errors.New("bad shards")
+	// errMissing: the artifact's directory is not there or holds no file.
+	errMissing = errors.New("artifact missing")
+	// errDigest: the artifact's content does not have the digest it was handed over with.
+	errDigest = errors.New("artifact digest mismatch")
+	// errName: an artifact name or digest is not in the form this package writes.
+	errName = errors.New("malformed artifact name or digest")
+	// errShards: a shard count outside the bounds, or shards missing or twice.
+	errShards = errors.New("bad shards")
 )
 
 // MaxShards bounds the synthetic matrix: GitHub runs at most 256 legs per
@@ -75,13 +75,13 @@ func DigestDir(dir string) (string, error) {
 		return nil
 	})
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("%s: %w: expected a downloaded artifact directory, found none", dir, ErrMissing)
+		return "", fmt.Errorf("%s: %w: expected a downloaded artifact directory, found none", dir, errMissing)
 	}
 	if err != nil {
 		return "", err
 	}
 	if len(lines) == 0 {
-		return "", fmt.Errorf("%s: %w: expected files, found an empty directory", dir, ErrMissing)
+		return "", fmt.Errorf("%s: %w: expected files, found an empty directory", dir, errMissing)
 	}
 	slices.SortFunc(lines, func(a, b string) int { return strings.Compare(a[66:], b[66:]) })
 	h := sha256.New()
@@ -120,7 +120,7 @@ func Name(base, digest string) (string, error) {
 		return "", err
 	}
 	if !baseName.MatchString(base) {
-		return "", fmt.Errorf("%w: base name %q: expected lowercase letters, digits, '.', '_' and '-'", ErrName, base)
+		return "", fmt.Errorf("%w: base name %q: expected lowercase letters, digits, '.', '_' and '-'", errName, base)
 	}
 	return base + nameSep + h, nil
 }
@@ -129,7 +129,7 @@ func Name(base, digest string) (string, error) {
 func ParseName(name string) (base, digest string, err error) {
 	i := strings.LastIndex(name, nameSep)
 	if i <= 0 || !hexDigest.MatchString(name[i+len(nameSep):]) {
-		return "", "", fmt.Errorf("%w: %q: expected BASE%s<64 hex digits>", ErrName, name, nameSep)
+		return "", "", fmt.Errorf("%w: %q: expected BASE%s<64 hex digits>", errName, name, nameSep)
 	}
 	return name[:i], digestPrefix + name[i+len(nameSep):], nil
 }
@@ -137,7 +137,7 @@ func ParseName(name string) (base, digest string, err error) {
 func digestHex(digest string) (string, error) {
 	h, ok := strings.CutPrefix(digest, digestPrefix)
 	if !ok || !hexDigest.MatchString(h) {
-		return "", fmt.Errorf("%w: digest %q: expected sha256:<64 hex digits>", ErrName, digest)
+		return "", fmt.Errorf("%w: digest %q: expected sha256:<64 hex digits>", errName, digest)
 	}
 	return h, nil
 }
@@ -157,14 +157,14 @@ func Verify(dir, name, digest string) error {
 		return err
 	}
 	if digest != inName {
-		return fmt.Errorf("artifact %s: %w: its name says %s, the job output says %s; it is not the artifact the job handed over", name, ErrDigest, inName, digest)
+		return fmt.Errorf("artifact %s: %w: its name says %s, the job output says %s; it is not the artifact the job handed over", name, errDigest, inName, digest)
 	}
 	got, err := DigestDir(dir)
 	if err != nil {
 		return fmt.Errorf("artifact %s: %w", name, err)
 	}
 	if got != digest {
-		return fmt.Errorf("artifact %s: %w: expected %s, found %s; it changed between upload and download, refusing to read it", name, ErrDigest, digest, got)
+		return fmt.Errorf("artifact %s: %w: expected %s, found %s; it changed between upload and download, refusing to read it", name, errDigest, digest, got)
 	}
 	return nil
 }
@@ -194,7 +194,7 @@ type Matrix struct {
 // split into shards legs. shards must be 1..MaxShards.
 func Plan(groups []string, sharded string, shards int) (Matrix, error) {
 	if shards < 1 || shards > MaxShards {
-		return Matrix{}, fmt.Errorf("%w: shards %d: expected 1 to %d (one runner each); a larger load needs fewer, bigger shards", ErrShards, shards, MaxShards)
+		return Matrix{}, fmt.Errorf("%w: shards %d: expected 1 to %d (one runner each); a larger load needs fewer, bigger shards", errShards, shards, MaxShards)
 	}
 	var m Matrix
 	for _, g := range groups {
@@ -245,10 +245,10 @@ func Collect(root string, m Matrix) ([]Found, error) {
 			if l.Shard != "" {
 				what = "shard " + l.Shard + " of group " + l.Group
 			}
-			errs = append(errs, fmt.Errorf("%s: %w: expected an artifact %s%s<digest>, found none; its job did not run or uploaded nothing", what, ErrMissing, l.Base(), nameSep))
+			errs = append(errs, fmt.Errorf("%s: %w: expected an artifact %s%s<digest>, found none; its job did not run or uploaded nothing", what, errMissing, l.Base(), nameSep))
 			continue
 		case len(names) > 1:
-			errs = append(errs, fmt.Errorf("%s: %w: expected one artifact, found %d (%s); re-run the whole workflow", l.Base(), ErrShards, len(names), strings.Join(names, ", ")))
+			errs = append(errs, fmt.Errorf("%s: %w: expected one artifact, found %d (%s); re-run the whole workflow", l.Base(), errShards, len(names), strings.Join(names, ", ")))
 			continue
 		}
 		dir := filepath.Join(root, names[0])

@@ -65,7 +65,7 @@ func TestDigestDirRefusesNothing(t *testing.T) {
 		"no directory":    filepath.Join(t.TempDir(), "absent"),
 		"empty directory": t.TempDir(),
 	} {
-		if _, err := DigestDir(dir); !errors.Is(err, ErrMissing) {
+		if _, err := DigestDir(dir); !errors.Is(err, errMissing) {
 			t.Errorf("%s: expected ErrMissing, found %v", name, err)
 		}
 	}
@@ -90,11 +90,11 @@ func TestVerify(t *testing.T) {
 	}{
 		{"the artifact as handed over", dir, name, digest, nil},
 		{"the digest from the name only", dir, name, "", nil},
-		{"the output's digest differs from the name's", dir, name, other, ErrDigest},
-		{"the content differs from both", dir, otherName, other, ErrDigest},
-		{"the artifact was not downloaded", filepath.Join(dir, "absent"), name, digest, ErrMissing},
-		{"a name without a digest", dir, "releasegate-result-slo", "", ErrName},
-		{"a digest of another algorithm", dir, name, "md5:abc", ErrName},
+		{"the output's digest differs from the name's", dir, name, other, errDigest},
+		{"the content differs from both", dir, otherName, other, errDigest},
+		{"the artifact was not downloaded", filepath.Join(dir, "absent"), name, digest, errMissing},
+		{"a name without a digest", dir, "releasegate-result-slo", "", errName},
+		{"a digest of another algorithm", dir, name, "md5:abc", errName},
 	}
 	for _, tc := range cases {
 		err := Verify(tc.dir, tc.artifact, tc.digest)
@@ -127,7 +127,7 @@ func TestPlan(t *testing.T) {
 		t.Errorf("expected legs %s, found %s", want, strings.Join(got, " "))
 	}
 	for _, n := range []int{0, -1, MaxShards + 1, 1000} {
-		if _, err := Plan(groups, "abuse", n); !errors.Is(err, ErrShards) {
+		if _, err := Plan(groups, "abuse", n); !errors.Is(err, errShards) {
 			t.Errorf("shards %d: expected ErrShards, found %v", n, err)
 		}
 	}
@@ -184,15 +184,15 @@ func TestCollect(t *testing.T) {
 		{"a shard that uploaded nothing", func(t *testing.T, root string) {
 			m, _ := filepath.Glob(filepath.Join(root, "releasegate-result-abuse-2-of-2.*"))
 			os.RemoveAll(m[0])
-		}, ErrMissing, "shard 2/2 of group abuse"},
+		}, errMissing, "shard 2/2 of group abuse"},
 		{"a shard uploaded twice", func(t *testing.T, root string) {
 			upload(t, root, "releasegate-result-abuse-1-of-2", map[string]string{"report.json": "1 again"})
-		}, ErrShards, "expected one artifact, found 2"},
+		}, errShards, "expected one artifact, found 2"},
 		{"a shard changed after upload", func(t *testing.T, root string) {
 			m, _ := filepath.Glob(filepath.Join(root, "releasegate-result-abuse-1-of-2.*"))
 			os.WriteFile(filepath.Join(m[0], "report.json"), []byte("tampered"), 0o644)
-		}, ErrDigest, "releasegate-result-abuse-1-of-2"},
-		{"nothing downloaded", func(t *testing.T, root string) { os.RemoveAll(root) }, ErrMissing, "group slo"},
+		}, errDigest, "releasegate-result-abuse-1-of-2"},
+		{"nothing downloaded", func(t *testing.T, root string) { os.RemoveAll(root) }, errMissing, "group slo"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

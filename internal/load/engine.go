@@ -413,15 +413,6 @@ func peakRate(s *Stream) float64 {
 	return r
 }
 
-// ScheduleLength is the total duration of a list of stages.
-func ScheduleLength(st []Stage) time.Duration {
-	var d time.Duration
-	for _, s := range st {
-		d += s.Duration
-	}
-	return d
-}
-
 // Run executes every stream concurrently and returns when all have
 // finished or the deadline passed. It returns an error only for an invalid
 // configuration; failures of the target are in the Run.
@@ -703,7 +694,7 @@ func (e *Engine) do(ctx context.Context, s Stream, res *StreamResult, seq int64,
 	defer cancel()
 	resp, err := e.cfg.Client.Do(req.WithContext(rctx))
 	if err != nil {
-		res.record(off, 0, 0, Classify(err), e.cfg.Slot)
+		res.record(off, 0, 0, classify(err), e.cfg.Slot)
 		return
 	}
 	var body []byte
@@ -716,7 +707,7 @@ func (e *Engine) do(ctx context.Context, s Stream, res *StreamResult, seq int64,
 	}
 	resp.Body.Close()
 	if rerr != nil {
-		res.record(off, 0, 0, Classify(rerr), e.cfg.Slot)
+		res.record(off, 0, 0, classify(rerr), e.cfg.Slot)
 		return
 	}
 	e.judge(&s, res, off, at, resp, body)
@@ -793,14 +784,14 @@ const (
 	ClassRefused     = "connection refused"
 	ClassReset       = "connection closed"
 	ClassTLS         = "tls"
-	ClassDNS         = "dns"
+	classDNS         = "dns"
 	ClassNotLoopback = "not loopback"
 	ClassBadResponse = "bad response"
-	ClassOther       = "other"
+	classOther       = "other"
 )
 
-// Classify names the class of a transport error.
-func Classify(err error) string {
+// classify names the class of a transport error.
+func classify(err error) string {
 	var (
 		dnsErr   *net.DNSError
 		certErr  *tls.CertificateVerificationError
@@ -814,7 +805,7 @@ func Classify(err error) string {
 	switch {
 	case errors.Is(err, ErrNotLoopback):
 		return ClassNotLoopback
-	case errors.Is(err, ErrBadResponse):
+	case errors.Is(err, errBadResponse):
 		return ClassBadResponse
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return ClassTimeout
@@ -824,10 +815,10 @@ func Classify(err error) string {
 		errors.As(err, &certInv), errors.As(err, &recErr), errors.As(err, &alertErr):
 		return ClassTLS
 	case errors.As(err, &dnsErr):
-		return ClassDNS
+		return classDNS
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.EPIPE):
 		return ClassReset
 	}
-	return ClassOther
+	return classOther
 }

@@ -268,7 +268,7 @@ func TestLoopbackOnly(t *testing.T) {
 
 func TestClassifyTLSRecordHeader(t *testing.T) {
 	t.Parallel()
-	if got := Classify(tls.RecordHeaderError{Msg: "x"}); got != ClassTLS {
+	if got := classify(tls.RecordHeaderError{Msg: "x"}); got != ClassTLS {
 		t.Errorf("got %q", got)
 	}
 }

@@ -26,9 +26,9 @@ const maxValueUS = int64(1)<<33 - 1
 
 var nBuckets = bucketIndex(maxValueUS) + 1
 
-// HistogramFormat identifies the serialised form of a Histogram; Merge
+// histogramFormat identifies the serialised form of a Histogram; Merge
 // refuses histograms of another format, so merges are always exact.
-const HistogramFormat = "releasegate.loglinear/v1;unit=us;sub-bits=7"
+const histogramFormat = "releasegate.loglinear/v1;unit=us;sub-bits=7"
 
 // Histogram is a log-linear latency histogram in the manner of HDR
 // histograms: bounded relative error (RelativeError), constant memory
@@ -42,9 +42,9 @@ type Histogram struct {
 	maxUS  int64
 }
 
-// RelativeError is the largest relative difference between a recorded
+// relativeError is the largest relative difference between a recorded
 // value and the value a quantile reports for it.
-const RelativeError = 1.0 / subCount
+const relativeError = 1.0 / subCount
 
 // bucketIndex maps a value in microseconds to its bucket.
 func bucketIndex(v int64) int {
@@ -191,7 +191,7 @@ type histJSON struct {
 
 // MarshalJSON encodes the histogram sparsely with its format id.
 func (h *Histogram) MarshalJSON() ([]byte, error) {
-	j := histJSON{Format: HistogramFormat, Count: h.n, SumUS: h.sumUS, MinUS: h.minUS, MaxUS: h.maxUS, Buckets: [][2]uint64{}}
+	j := histJSON{Format: histogramFormat, Count: h.n, SumUS: h.sumUS, MinUS: h.minUS, MaxUS: h.maxUS, Buckets: [][2]uint64{}}
 	for i, c := range h.counts {
 		if c > 0 {
 			j.Buckets = append(j.Buckets, [2]uint64{uint64(i), c})
@@ -200,9 +200,9 @@ func (h *Histogram) MarshalJSON() ([]byte, error) {
 	return json.Marshal(j)
 }
 
-// ErrHistogramFormat means a serialised histogram is not one this build
+// errHistogramFormat means a serialised histogram is not one this build
 // can merge exactly.
-var ErrHistogramFormat = errors.New("histogram format")
+var errHistogramFormat = errors.New("histogram format")
 
 // UnmarshalJSON decodes a histogram written by MarshalJSON and checks that
 // it is self-consistent, so a hand-edited file cannot merge silently.
@@ -211,23 +211,23 @@ func (h *Histogram) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	if j.Format != HistogramFormat {
-		return fmt.Errorf("%w: expected %q, found %q; merge results written by the same releasegate version", ErrHistogramFormat, HistogramFormat, j.Format)
+	if j.Format != histogramFormat {
+		return fmt.Errorf("%w: expected %q, found %q; merge results written by the same releasegate version", errHistogramFormat, histogramFormat, j.Format)
 	}
 	var n uint64
 	counts := make([]uint64, nBuckets)
 	for _, p := range j.Buckets {
 		if p[0] >= uint64(nBuckets) {
-			return fmt.Errorf("%w: bucket %d out of range 0..%d", ErrHistogramFormat, p[0], nBuckets-1)
+			return fmt.Errorf("%w: bucket %d out of range 0..%d", errHistogramFormat, p[0], nBuckets-1)
 		}
 		counts[p[0]] += p[1]
 		n += p[1]
 	}
 	if n != j.Count {
-		return fmt.Errorf("%w: buckets hold %d values but count says %d", ErrHistogramFormat, n, j.Count)
+		return fmt.Errorf("%w: buckets hold %d values but count says %d", errHistogramFormat, n, j.Count)
 	}
 	if j.MinUS < 0 || j.MaxUS < j.MinUS || math.IsNaN(j.SumUS) || j.SumUS < 0 {
-		return fmt.Errorf("%w: min %d, max %d, sum %g are inconsistent", ErrHistogramFormat, j.MinUS, j.MaxUS, j.SumUS)
+		return fmt.Errorf("%w: min %d, max %d, sum %g are inconsistent", errHistogramFormat, j.MinUS, j.MaxUS, j.SumUS)
 	}
 	*h = Histogram{counts: counts, n: j.Count, sumUS: j.SumUS, minUS: j.MinUS, maxUS: j.MaxUS}
 	if n == 0 {

@@ -33,8 +33,8 @@ func TestHistogramQuantilesWithinRelativeError(t *testing.T) {
 		if got < want {
 			t.Errorf("q%v = %v understates the true %v", q, got, want)
 		}
-		if float64(got-want) > float64(want)*RelativeError+float64(time.Microsecond) {
-			t.Errorf("q%v = %v, true %v: error above %.2f%%", q, got, want, RelativeError*100)
+		if float64(got-want) > float64(want)*relativeError+float64(time.Microsecond) {
+			t.Errorf("q%v = %v, true %v: error above %.2f%%", q, got, want, relativeError*100)
 		}
 	}
 	if h.Max() != vals[len(vals)-1] || h.Min() != vals[0] {
@@ -114,13 +114,13 @@ func TestHistogramRejectsInconsistentJSON(t *testing.T) {
 	t.Parallel()
 	for name, in := range map[string]string{
 		"another format is refused":    `{"format":"hdr/v2","count":0,"buckets":[]}`,
-		"a count that does not add up": `{"format":"` + HistogramFormat + `","count":3,"buckets":[[1,1]]}`,
-		"a bucket out of range":        `{"format":"` + HistogramFormat + `","count":1,"buckets":[[999999,1]]}`,
-		"a max below the min":          `{"format":"` + HistogramFormat + `","count":1,"min_us":5,"max_us":1,"buckets":[[1,1]]}`,
+		"a count that does not add up": `{"format":"` + histogramFormat + `","count":3,"buckets":[[1,1]]}`,
+		"a bucket out of range":        `{"format":"` + histogramFormat + `","count":1,"buckets":[[999999,1]]}`,
+		"a max below the min":          `{"format":"` + histogramFormat + `","count":1,"min_us":5,"max_us":1,"buckets":[[1,1]]}`,
 	} {
 		var h Histogram
 		err := json.Unmarshal([]byte(in), &h)
-		if !errors.Is(err, ErrHistogramFormat) {
+		if !errors.Is(err, errHistogramFormat) {
 			t.Errorf("%s: got %v, want ErrHistogramFormat", name, err)
 		}
 	}

@@ -43,17 +43,17 @@ type Template struct {
 	Body   string
 }
 
-// SeqPlaceholder is replaced by the request's sequence number in a
+// seqPlaceholder is replaced by the request's sequence number in a
 // Template's URL and Body.
-const SeqPlaceholder = "{seq}"
+const seqPlaceholder = "{seq}"
 
 // Request builds the seq-th request for net/http.
 func (t *Template) Request(seq int64) (*http.Request, error) {
 	u, b := t.URL, t.Body
-	if strings.Contains(u, SeqPlaceholder) || strings.Contains(b, SeqPlaceholder) {
+	if strings.Contains(u, seqPlaceholder) || strings.Contains(b, seqPlaceholder) {
 		n := strconv.FormatInt(seq, 10)
-		u = strings.ReplaceAll(u, SeqPlaceholder, n)
-		b = strings.ReplaceAll(b, SeqPlaceholder, n)
+		u = strings.ReplaceAll(u, seqPlaceholder, n)
+		b = strings.ReplaceAll(b, seqPlaceholder, n)
 	}
 	var rd io.Reader
 	if b != "" {
@@ -76,10 +76,10 @@ func (t *Template) method() string {
 	return t.Method
 }
 
-// ErrBadResponse is the cause of requests whose answer the lean transport
+// errBadResponse is the cause of requests whose answer the lean transport
 // could not read as HTTP/1.x; they count as errors of class
 // ClassBadResponse, never as responses.
-var ErrBadResponse = errors.New("malformed HTTP/1.x response")
+var errBadResponse = errors.New("malformed HTTP/1.x response")
 
 // rawRequest is a Template rendered to bytes.
 type rawRequest struct {
@@ -108,7 +108,7 @@ func compileTemplate(t *Template) (*rawRequest, error) {
 	if strings.Contains(t.URL, seqToken) {
 		return nil, errors.New("URL holds the internal placeholder")
 	}
-	u, err := url.Parse(strings.ReplaceAll(t.URL, SeqPlaceholder, seqToken))
+	u, err := url.Parse(strings.ReplaceAll(t.URL, seqPlaceholder, seqToken))
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func compileTemplate(t *Template) (*rawRequest, error) {
 	for _, p := range strings.Split(h.String(), seqToken) {
 		r.head = append(r.head, []byte(p))
 	}
-	for _, p := range strings.Split(t.Body, SeqPlaceholder) {
+	for _, p := range strings.Split(t.Body, seqPlaceholder) {
 		r.body = append(r.body, []byte(p))
 		r.bodyLen += len(p)
 	}
@@ -612,7 +612,7 @@ func (w *worker) handle(ctx context.Context, j job, written bool) {
 	e, s, res := w.p.e, j.st.s, j.st.res
 	w.rr.wantHeader, w.rr.wantBody, w.rr.maxBody = s.Check != nil, s.Check != nil, int(e.cfg.MaxBody)
 	if err := w.exchange(ctx, j, written); err != nil {
-		res.record(j.off, 0, 0, Classify(err), e.cfg.Slot)
+		res.record(j.off, 0, 0, classify(err), e.cfg.Slot)
 		return
 	}
 	e.judge(s, res, j.off, j.at, &w.rr.resp, w.rr.body)
@@ -696,7 +696,7 @@ type respReader struct {
 const maxHeaderBytes = 64 << 10
 
 func badResponse(format string, a ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrBadResponse}, a...)...)
+	return fmt.Errorf("%w: "+format, append([]any{errBadResponse}, a...)...)
 }
 
 // line returns the next line without its CRLF (or LF). The slice is valid

@@ -26,21 +26,21 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// ParseError is a problem in a metrics file at a line and column. It
+// parseError is a problem in a metrics file at a line and column. It
 // matches gate.ErrBadInput.
-type ParseError struct {
+type parseError struct {
 	File   string
 	Line   int
 	Column int
 	Msg    string
 }
 
-func (e *ParseError) Error() string {
+func (e *parseError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
 }
 
 // Is makes a ParseError match gate.ErrBadInput.
-func (e *ParseError) Is(target error) bool { return target == gate.ErrBadInput }
+func (e *parseError) Is(target error) bool { return target == gate.ErrBadInput }
 
 // Series is one time series of a metrics file.
 type Series struct {
@@ -71,18 +71,18 @@ func (d *Data) Samples() int {
 	return n
 }
 
-// ParseMetrics parses a metrics file: the Prometheus text exposition format
+// parseMetrics parses a metrics file: the Prometheus text exposition format
 // with a timestamp on every sample (milliseconds since the epoch), or
 // OpenMetrics text (ending with "# EOF", timestamps in seconds, the format
 // `promtool tsdb create-blocks-from openmetrics` reads). # HELP, # TYPE and
 // # UNIT lines and other comments are ignored; a series may appear on many
 // lines, one per sample, in any order. Every problem is reported with its
 // line and column; the first 20 are returned joined.
-func ParseMetrics(name string, b []byte) (*Data, error) {
+func parseMetrics(name string, b []byte) (*Data, error) {
 	sum := sha256.Sum256(b)
 	d := &Data{Digest: "sha256:" + hex.EncodeToString(sum[:]), MinT: math.MaxInt64, MaxT: math.MinInt64}
 	if !utf8.Valid(b) {
-		return nil, &ParseError{File: name, Line: 1, Column: 1, Msg: "file is not valid UTF-8; expected Prometheus text or OpenMetrics"}
+		return nil, &parseError{File: name, Line: 1, Column: 1, Msg: "file is not valid UTF-8; expected Prometheus text or OpenMetrics"}
 	}
 	text := string(b)
 	trimmed := strings.TrimRight(text, " \t\r\n")
@@ -91,7 +91,7 @@ func ParseMetrics(name string, b []byte) (*Data, error) {
 	var errs []error
 	addErr := func(line, col int, format string, args ...any) {
 		if len(errs) < 20 {
-			errs = append(errs, &ParseError{File: name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
+			errs = append(errs, &parseError{File: name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
 		}
 	}
 	type point struct {
@@ -348,15 +348,15 @@ func OpenFile(path string, opts FileOptions) (*FileSource, error) {
 	if err != nil {
 		return nil, &gate.InputError{Input: path, Err: fmt.Errorf("read metrics file: %w", err)}
 	}
-	d, err := ParseMetrics(path, b)
+	d, err := parseMetrics(path, b)
 	if err != nil {
 		return nil, err
 	}
-	return NewFileSource(path, d, opts), nil
+	return newFileSource(path, d, opts), nil
 }
 
-// NewFileSource returns a source over parsed data.
-func NewFileSource(name string, d *Data, opts FileOptions) *FileSource {
+// newFileSource returns a source over parsed data.
+func newFileSource(name string, d *Data, opts FileOptions) *FileSource {
 	at := opts.At
 	if at.IsZero() {
 		at = time.UnixMilli(d.MaxT).UTC()

@@ -33,7 +33,7 @@ func TestParseMetricsErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := ParseMetrics("m.prom", []byte(tc.in))
+			_, err := parseMetrics("m.prom", []byte(tc.in))
 			if err == nil {
 				t.Fatalf("ParseMetrics(%q) = nil error, want %q", tc.in, tc.want)
 			}
@@ -50,7 +50,7 @@ func TestParseMetricsErrors(t *testing.T) {
 func TestParseMetricsFormats(t *testing.T) {
 	t.Parallel()
 	text := "# TYPE req counter\nreq_total{tenant=\"a\",path=\"/x\\\"y\"} 3 1700000060000\nreq_total{path=\"/x\\\"y\",tenant=\"a\"} 1 1700000000000\nlat NaN 1700000000000\nlat +Inf 1700000060000\n"
-	d, err := ParseMetrics("m.prom", []byte(text))
+	d, err := parseMetrics("m.prom", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestParseMetricsFormats(t *testing.T) {
 	if !math.IsNaN(d.Series[0].V[0]) || !math.IsInf(d.Series[0].V[1], 1) {
 		t.Errorf("lat = %v, want NaN then +Inf", d.Series[0].V)
 	}
-	om, err := ParseMetrics("m.om", []byte("up 1 1700000000.5\n# EOF\n"))
+	om, err := parseMetrics("m.om", []byte("up 1 1700000000.5\n# EOF\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func FuzzParseMetrics(f *testing.F) {
 	f.Add([]byte("# TYPE x counter\nx_total{a=\"\\n\"} NaN 1\n"))
 	f.Add([]byte("up{a=\"b\",} +Inf -5\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		d, err := ParseMetrics("fuzz", b)
+		d, err := parseMetrics("fuzz", b)
 		if err != nil {
 			if !errors.Is(err, gate.ErrBadInput) {
 				t.Fatalf("error %v does not match ErrBadInput", err)

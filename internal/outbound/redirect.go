@@ -15,8 +15,8 @@ import (
 	"strings"
 )
 
-// MaxRedirects is how many redirects a request may follow.
-const MaxRedirects = 10
+// maxRedirects is how many redirects a request may follow.
+const maxRedirects = 10
 
 // ErrRedirect is wrapped by every refused redirect.
 var ErrRedirect = errors.New("redirect refused")
@@ -98,8 +98,8 @@ func (p Policy) Check(origin, prev, to *url.URL, hops int) error {
 		e.Reason, e.Allowable = reason, allowable
 		return e
 	}
-	if hops >= MaxRedirects {
-		return refuse(fmt.Sprintf("more than %d redirects", MaxRedirects), false)
+	if hops >= maxRedirects {
+		return refuse(fmt.Sprintf("more than %d redirects", maxRedirects), false)
 	}
 	if to.Scheme != "http" && to.Scheme != "https" {
 		return refuse(fmt.Sprintf("scheme %q; only http and https are followed", to.Scheme), false)

@@ -55,8 +55,8 @@ func TestCheck(t *testing.T) {
 func TestTooManyRedirects(t *testing.T) {
 	t.Parallel()
 	u, _ := url.Parse("http://127.0.0.1/x")
-	if err := (Policy{}).Check(u, u, u, MaxRedirects); !errors.Is(err, ErrRedirect) {
-		t.Errorf("expected the %dth redirect refused, got %v", MaxRedirects, err)
+	if err := (Policy{}).Check(u, u, u, maxRedirects); !errors.Is(err, ErrRedirect) {
+		t.Errorf("expected the %dth redirect refused, got %v", maxRedirects, err)
 	}
 }
 

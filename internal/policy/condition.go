@@ -171,29 +171,29 @@ func (c Condition) holds(v, bound float64) bool {
 	}
 	switch c.Op {
 	case "<":
-		return Less(v, bound)
+		return less(v, bound)
 	case "<=":
 		return !Greater(v, bound)
 	case ">":
 		return Greater(v, bound)
 	case ">=":
-		return !Less(v, bound)
+		return !less(v, bound)
 	case "==":
 		return Equal(v, bound)
 	case "!=":
 		return !Equal(v, bound)
 	case "between":
-		return !Less(v, c.Value) && !Greater(v, c.Upper)
+		return !less(v, c.Value) && !Greater(v, c.Upper)
 	}
 	return false
 }
 
-// RelTolerance is the relative tolerance within which a value equals its
+// relTolerance is the relative tolerance within which a value equals its
 // threshold: a and b are equal when |a − b| ≤ RelTolerance × max(|a|, |b|).
 // It absorbs the rounding of binary floating point (a burn rate of exactly 2
 // computed as 1.9999999999999982) and nothing a measurement could mean. A
 // threshold of 0 is compared exactly.
-const RelTolerance = 1e-9
+const relTolerance = 1e-9
 
 // Equal reports whether a and b are equal within RelTolerance. It is false
 // when either is NaN.
@@ -204,11 +204,11 @@ func Equal(a, b float64) bool {
 	if math.IsNaN(a) || math.IsNaN(b) || math.IsInf(a, 0) || math.IsInf(b, 0) {
 		return false
 	}
-	return math.Abs(a-b) <= RelTolerance*math.Max(math.Abs(a), math.Abs(b))
+	return math.Abs(a-b) <= relTolerance*math.Max(math.Abs(a), math.Abs(b))
 }
 
-// Less reports whether a is below b by more than RelTolerance.
-func Less(a, b float64) bool { return a < b && !Equal(a, b) }
+// less reports whether a is below b by more than RelTolerance.
+func less(a, b float64) bool { return a < b && !Equal(a, b) }
 
 // Greater reports whether a is above b by more than RelTolerance.
 func Greater(a, b float64) bool { return a > b && !Equal(a, b) }

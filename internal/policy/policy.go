@@ -345,7 +345,7 @@ func (p *Policy) cycle() []string {
 }
 
 // Select returns the gates whose group (or id) is in only; all gates when
-// only is empty. A checklist group (gate.Groups) without gates in this
+// only is empty. A checklist group (gate.Groups()) without gates in this
 // policy selects nothing, so the result may be empty; any other name the
 // policy does not have is an error.
 func (p *Policy) Select(only []string) ([]Gate, error) {
@@ -368,7 +368,7 @@ func (p *Policy) Select(only []string) ([]Gate, error) {
 			names = append(names, k)
 		}
 		sort.Strings(names)
-		return nil, &gate.InputError{Input: "--only", Err: fmt.Errorf("no group or gate named %s; the policy has %s",
+		return nil, &gate.InputError{Input: "only", Err: fmt.Errorf("no group or gate named %s; the policy has %s",
 			strings.Join(unknown, ", "), strings.Join(names, ", "))}
 	}
 	var out []Gate

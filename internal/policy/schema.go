@@ -9,8 +9,8 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// SchemaID is the $id of the generated JSON Schema.
-const SchemaID = "https://github.com/maestro-conductor/releasegate/docs/policy.schema.json"
+// schemaID is the $id of the generated JSON Schema.
+const schemaID = "https://github.com/maestro-conductor/releasegate/docs/policy.schema.json"
 
 var durationType = reflect.TypeFor[Duration]()
 var conditionType = reflect.TypeFor[Condition]()
@@ -20,7 +20,7 @@ var conditionType = reflect.TypeFor[Condition]()
 func Schema(kinds []gate.Kind) ([]byte, error) {
 	root := schemaOf(reflect.TypeFor[Policy](), "")
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-	root["$id"] = SchemaID
+	root["$id"] = schemaID
 	root["title"] = "releasegate release policy"
 	gateSchema := root["properties"].(map[string]any)["gates"].(map[string]any)["items"].(map[string]any)
 	names := make([]any, 0, len(kinds))

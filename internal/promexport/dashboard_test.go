@@ -29,8 +29,8 @@ func TestDashboardPassesDashboardGate(t *testing.T) {
 	if !ok {
 		t.Fatal("the dashboard gate kind is not registered")
 	}
-	spec := k.Spec().(*slo.DashboardSpec)
-	*spec = slo.DashboardSpec{Files: []string{filepath.Base(dashboardFile)},
+	spec := k.Spec().(*slogate.DashboardSpec)
+	*spec = slogate.DashboardSpec{Files: []string{filepath.Base(dashboardFile)},
 		RequirePanels: []string{"Release verdict", "Gate status by gate", "Check values", "Run duration", "Gate duration"}}
 	meta := gate.Meta{ID: "release-dashboard", Kind: "dashboard"}
 	g, err := k.New(meta, spec, gate.Env{PolicyDir: filepath.Dir(dashboardFile)})
@@ -76,7 +76,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 	exported := map[string]bool{}
 	for _, name := range []string{"demo-pass", "demo-fail"} {
-		reg, err := Registry(demoReport(t, name))
+		reg, err := registry(demoReport(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	queries := 0
 	for _, p := range d.Panels {
 		for _, tg := range p.Targets {
-			q, undefined := slo.Substitute(tg.Expr, vars)
+			q, undefined := slogate.Substitute(tg.Expr, vars)
 			if len(undefined) > 0 {
 				t.Errorf("panel %q: undefined variables %v", p.Title, undefined)
 			}
@@ -118,7 +118,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 		// label_values(<selector>, <label>): the selector's metric
 		sel, ok := labelValuesSelector(v.Query.Query)
 		if ok {
-			sel, _ = slo.Substitute(sel, vars)
+			sel, _ = slogate.Substitute(sel, vars)
 			expr, err := metrics.ParseQuery(sel)
 			if err != nil {
 				t.Errorf("variable %s: %v", v.Name, err)

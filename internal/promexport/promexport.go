@@ -13,7 +13,7 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// Registry returns a registry holding the report's metrics:
+// registry returns a registry holding the report's metrics:
 //
 //   - releasegate_release_info{release,version,repository,tool,policy_digest} 1
 //   - releasegate_release_status{status} 1 for the verdict, 0 for the others
@@ -26,7 +26,7 @@ import (
 //   - releasegate_check_status{gate,check,tenant,status} 1 for the check's
 //     status, 0 for the others
 //   - releasegate_run_duration_seconds first gate start to last gate finish
-func Registry(rep *gate.Report) (*prometheus.Registry, error) {
+func registry(rep *gate.Report) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "releasegate_release_info",
 		Help: "The gated release, the tool and the policy digest; always 1."},
@@ -54,12 +54,12 @@ func Registry(rep *gate.Report) (*prometheus.Registry, error) {
 		r = *rep.Release
 	}
 	info.WithLabelValues(r.Name, r.Version, r.Repository, rep.Tool, rep.Policy.Digest).Set(1)
-	for _, s := range gate.Statuses {
+	for _, s := range gate.Statuses() {
 		relStatus.WithLabelValues(string(s)).Set(oneIf(rep.Status == s))
 	}
 	seen := map[string]bool{}
 	for _, res := range rep.Results {
-		for _, s := range gate.Statuses {
+		for _, s := range gate.Statuses() {
 			gateStatus.WithLabelValues(res.Gate, res.Kind, res.Group, fmt.Sprint(res.Required), string(s)).Set(oneIf(res.Status == s))
 		}
 		if !res.StartedAt.IsZero() && !res.FinishedAt.Before(res.StartedAt) {
@@ -76,7 +76,7 @@ func Registry(rep *gate.Report) (*prometheus.Registry, error) {
 			if f, ok := c.Observed.Float(); ok {
 				checkValue.WithLabelValues(res.Gate, c.Name, c.Tenant, c.Unit).Set(f)
 			}
-			for _, s := range gate.Statuses {
+			for _, s := range gate.Statuses() {
 				checkStatus.WithLabelValues(res.Gate, c.Name, c.Tenant, string(s)).Set(oneIf(c.Status == s))
 			}
 		}
@@ -93,7 +93,7 @@ func Registry(rep *gate.Report) (*prometheus.Registry, error) {
 // WriteTextfile writes the report's metrics to path for node_exporter's
 // textfile collector, atomically (a temporary file renamed over path).
 func WriteTextfile(path string, rep *gate.Report) error {
-	reg, err := Registry(rep)
+	reg, err := registry(rep)
 	if err != nil {
 		return err
 	}

@@ -15,17 +15,17 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
-// Job is the Pushgateway job the release metrics are pushed under.
-const Job = "releasegate"
+// job is the Pushgateway job the release metrics are pushed under.
+const job = "releasegate"
 
-// GroupingLabel names the release in the Pushgateway's grouping key, so
+// groupingLabel names the release in the Pushgateway's grouping key, so
 // two releases pushed to one gateway keep their own groups. It is not a
 // label of any pushed metric (client_golang refuses a push whose metrics
 // carry a grouping label).
-const GroupingLabel = "release_name"
+const groupingLabel = "release_name"
 
-// ErrPushURL marks a Pushgateway URL that cannot be used (bad input).
-var ErrPushURL = errors.New("bad pushgateway url")
+// errPushURL marks a Pushgateway URL that cannot be used (bad input).
+var errPushURL = errors.New("bad pushgateway url")
 
 // Push sends the report's metrics (Registry) to the Pushgateway at rawURL
 // with client_golang's push package: a PUT of the text exposition to
@@ -39,7 +39,7 @@ var ErrPushURL = errors.New("bad pushgateway url")
 func Push(ctx context.Context, c *http.Client, rawURL string, rep *gate.Report, secrets *redact.Set) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: %q: expected an http(s) base URL such as http://pushgateway:9091", ErrPushURL, redactedURL(rawURL))
+		return fmt.Errorf("%w: %q: expected an http(s) base URL such as http://pushgateway:9091", errPushURL, redactedURL(rawURL))
 	}
 	if secrets == nil {
 		secrets = &redact.Set{}
@@ -47,17 +47,17 @@ func Push(ctx context.Context, c *http.Client, rawURL string, rep *gate.Report, 
 	secrets.AddURL(rawURL)
 	user := u.User
 	u.User = nil
-	reg, err := Registry(rep)
+	reg, err := registry(rep)
 	if err != nil {
 		return err
 	}
-	p := push.New(u.String(), Job).Client(client(c, secrets)).Gatherer(reg).
+	p := push.New(u.String(), job).Client(client(c, secrets)).Gatherer(reg).
 		Format(expfmt.NewFormat(expfmt.TypeTextPlain))
 	name := ""
 	if rep.Release != nil {
 		name = rep.Release.Name
 	}
-	p = p.Grouping(GroupingLabel, name)
+	p = p.Grouping(groupingLabel, name)
 	if user != nil {
 		pw, _ := user.Password()
 		p = p.BasicAuth(user.Username(), pw)

@@ -164,7 +164,7 @@ func TestPushErrors(t *testing.T) {
 	}
 
 	for _, bad := range []string{"", "pushgateway:9091", "ftp://host/", "http://"} {
-		if err := Push(context.Background(), nil, bad, rep, nil); !errors.Is(err, ErrPushURL) {
+		if err := Push(context.Background(), nil, bad, rep, nil); !errors.Is(err, errPushURL) {
 			t.Errorf("Push(%q) = %v, want ErrPushURL", bad, err)
 		}
 	}

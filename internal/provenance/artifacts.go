@@ -64,7 +64,7 @@ func ExpandArtifacts(dir string, patterns, checksumFiles []string) ([]Artifact, 
 		}
 	}
 	for _, c := range checksumFiles {
-		arts, err := ReadChecksums(resolve(dir, c))
+		arts, err := readChecksums(resolve(dir, c))
 		if err != nil {
 			return nil, err
 		}
@@ -80,9 +80,9 @@ func ExpandArtifacts(dir string, patterns, checksumFiles []string) ([]Artifact, 
 
 var checksumLine = regexp.MustCompile(`^([0-9a-fA-F]{64}) [ *](.+)$`)
 
-// ReadChecksums parses a sha256sum file ("<hex>  <name>" or "<hex> *<name>"
+// readChecksums parses a sha256sum file ("<hex>  <name>" or "<hex> *<name>"
 // per line); names are relative to the file's directory.
-func ReadChecksums(path string) ([]Artifact, error) {
+func readChecksums(path string) ([]Artifact, error) {
 	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
 		return nil, err
@@ -135,8 +135,8 @@ func HashFile(path string) (string, error) {
 // artifact when none is given.
 var provenanceSuffixes = []string{".intoto.jsonl", ".build.slsa", ".sigstore.json", ".sigstore", ".bundle"}
 
-// FindProvenance returns the provenance file next to an artifact.
-func FindProvenance(artifactPath string) (string, error) {
+// findProvenance returns the provenance file next to an artifact.
+func findProvenance(artifactPath string) (string, error) {
 	for _, s := range provenanceSuffixes {
 		if fi, err := os.Stat(artifactPath + s); err == nil && fi.Mode().IsRegular() {
 			return artifactPath + s, nil
@@ -219,7 +219,7 @@ func (b *Batch) one(ctx context.Context, a Artifact) ArtifactResult {
 	}
 	r.Provenance = b.Provenance
 	if r.Provenance == "" {
-		if r.Provenance, err = FindProvenance(a.Path); err != nil {
+		if r.Provenance, err = findProvenance(a.Path); err != nil {
 			r.Err = err
 			return r
 		}

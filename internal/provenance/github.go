@@ -15,9 +15,9 @@ import (
 // buildDefinition.externalParameters.workflow. Both sides are checked
 // against each other and against the policy.
 
-// SelfHostedRunner is the builder id older GitHub attestations record for
+// selfHostedRunner is the builder id older GitHub attestations record for
 // self-hosted runners.
-const SelfHostedRunner = "https://github.com/actions/runner/self-hosted"
+const selfHostedRunner = "https://github.com/actions/runner/self-hosted"
 
 // legacyGitHubBuildType is the build type of GitHub attestations made
 // before actions.github.io/buildtypes/workflow/v1 (npm provenance,
@@ -32,9 +32,9 @@ const (
 	RunnerAny          = "any"
 )
 
-// IsGitHubAttestation reports whether provenance has the build type of a
+// isGitHubAttestation reports whether provenance has the build type of a
 // GitHub artifact attestation.
-func IsGitHubAttestation(p Provenance) bool {
+func isGitHubAttestation(p Provenance) bool {
 	return p.BuildType == githubAttestationBuildType || p.BuildType == legacyGitHubBuildType
 }
 
@@ -157,7 +157,7 @@ func (p Policy) checkSignerWorkflow(e Evidence) error {
 // attestation (gh attestation verify --repo). It runs after the source
 // check, so that a wrong repository is named as such.
 func (p Policy) checkGitHubSigner(e Evidence) error {
-	if p.SignerWorkflow != "" || !IsGitHubAttestation(e.Provenance) || generatorSigned(e) {
+	if p.SignerWorkflow != "" || !isGitHubAttestation(e.Provenance) || generatorSigned(e) {
 		return nil
 	}
 	signer := e.signer()
@@ -179,7 +179,7 @@ func (p Policy) checkGitHubSigner(e Evidence) error {
 // provenance shares the legacy GitHub build type, but its own rules apply.
 func generatorSigned(e Evidence) bool {
 	name, _ := splitBuilderID(e.Signer)
-	return slices.Contains(GeneratorBuilders, name) || slices.Contains(DelegatorBuilders, name)
+	return slices.Contains(GeneratorBuilders, name) || slices.Contains(delegatorBuilders, name)
 }
 
 // checkGitHub applies the policy to a GitHub artifact attestation.
@@ -187,11 +187,11 @@ func (p Policy) checkGitHub(e Evidence) error {
 	signer := e.signer()
 	runner := e.CertRunnerEnvironment
 	switch e.BuilderID {
-	case GitHubHostedRunner, SelfHostedRunner:
+	case GitHubHostedRunner, selfHostedRunner:
 		// Older format: the builder is the runner; it must be the one the
 		// certificate names.
 		want := RunnerGitHubHosted
-		if e.BuilderID == SelfHostedRunner {
+		if e.BuilderID == selfHostedRunner {
 			want = RunnerSelfHosted
 		}
 		if runner != "" && runner != want {

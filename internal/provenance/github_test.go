@@ -67,7 +67,7 @@ func FuzzParseSignerWorkflow(f *testing.F) {
 		if len(parts) != 6 || parts[3] != ".github" || parts[4] != "workflows" || strings.ContainsAny(got.Workflow, "*?[]()|^$\\+{} @") {
 			t.Fatalf("%q accepted as %q: expected host/owner/repo/.github/workflows/file", s, got.Workflow)
 		}
-		if MatchesAnything(got.Workflow) {
+		if matchesAnything(got.Workflow) {
 			t.Fatalf("%q accepted as %q, which matches anything", s, got.Workflow)
 		}
 	})

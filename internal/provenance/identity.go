@@ -60,7 +60,7 @@ func (id Identity) Validate() []error {
 // Insecure reports whether the policy accepts any signer identity; results
 // must then carry a warning.
 func (id Identity) Insecure() bool {
-	return id.Identity == "" && (id.IdentityRegexp == "" || MatchesAnything(id.IdentityRegexp))
+	return id.Identity == "" && (id.IdentityRegexp == "" || matchesAnything(id.IdentityRegexp))
 }
 
 func checkPattern(field, pattern string, allowAny bool) []error {
@@ -68,7 +68,7 @@ func checkPattern(field, pattern string, allowAny bool) []error {
 		return []error{fmt.Errorf("%s %q: %v", field, pattern, err)}
 	}
 	var errs []error
-	if MatchesAnything(pattern) {
+	if matchesAnything(pattern) {
 		if !allowAny {
 			errs = append(errs, fmt.Errorf("%s %q: %w; anchor it to your workflow, e.g. ^https://github\\.com/OWNER/REPO/\\.github/workflows/release\\.yml@refs/tags/v.*$ (the provenance gate also accepts it with insecure-any-identity: true, and then warns)", field, pattern, ErrAnyIdentity))
 		}
@@ -90,10 +90,10 @@ var anyProbes = []string{
 	"spiffe://evil.example/ns/default/sa/x",
 }
 
-// MatchesAnything reports whether an identity pattern accepts any signer:
+// matchesAnything reports whether an identity pattern accepts any signer:
 // it is empty, or its syntax tree reduces to "any string" (.*, ^.*$, (?s).*,
 // .*|x, …), or it matches every probe identity in anyProbes.
-func MatchesAnything(pattern string) bool {
+func matchesAnything(pattern string) bool {
 	if strings.TrimSpace(pattern) == "" {
 		return true
 	}

@@ -38,7 +38,7 @@ func TestMatchesAnything(t *testing.T) {
 	for _, tc := range cases {
 		t.Run("pattern "+tc.pattern, func(t *testing.T) {
 			t.Parallel()
-			if got := MatchesAnything(tc.pattern); got != tc.any {
+			if got := matchesAnything(tc.pattern); got != tc.any {
 				t.Fatalf("MatchesAnything(%q) = %v, want %v", tc.pattern, got, tc.any)
 			}
 		})
@@ -122,7 +122,7 @@ func FuzzMatchesAnything(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, pattern string) {
-		if !MatchesAnything(pattern) {
+		if !matchesAnything(pattern) {
 			return
 		}
 		// Whatever is called "anything" must at least match the probes.

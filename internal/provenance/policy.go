@@ -32,10 +32,10 @@ var GeneratorBuilders = []string{
 	generatorRepo + "builder_gradle_slsa3.yml",
 }
 
-// DelegatorBuilders are the slsa-github-generator delegator workflows that
+// delegatorBuilders are the slsa-github-generator delegator workflows that
 // sign on behalf of a "bring your own builder" (BYOB) tool. The provenance
 // names the BYOB builder, which must be trusted explicitly.
-var DelegatorBuilders = []string{
+var delegatorBuilders = []string{
 	generatorRepo + "delegator_generic_slsa3.yml",
 	generatorRepo + "delegator_lowperms-generic_slsa3.yml",
 }
@@ -222,7 +222,7 @@ func (p Policy) checkBuilder(e Evidence) error {
 	signer, signerRef := splitBuilderID(e.Signer)
 	builder := e.BuilderID
 	switch {
-	case slices.Contains(GeneratorBuilders, signer) || slices.Contains(DelegatorBuilders, signer):
+	case slices.Contains(GeneratorBuilders, signer) || slices.Contains(delegatorBuilders, signer):
 		if !taggedRef.MatchString(signerRef) {
 			return &MismatchError{Kind: ErrUntrustedBuilder, What: "signing workflow ref", Expected: "refs/tags/vX.Y.Z", Got: e.Signer,
 				Hint: "slsa-github-generator must be called at a released tag"}
@@ -231,11 +231,11 @@ func (p Policy) checkBuilder(e Evidence) error {
 			return &MismatchError{Kind: ErrUntrustedBuilder, What: "builder id", Expected: "the signing workflow " + e.Signer, Got: builder,
 				Hint: "the provenance claims a builder that did not sign it"}
 		}
-		if slices.Contains(DelegatorBuilders, signer) && len(p.BuilderIDs) == 0 {
+		if slices.Contains(delegatorBuilders, signer) && len(p.BuilderIDs) == 0 {
 			return &MismatchError{Kind: ErrUntrustedBuilder, What: "builder id", Expected: "a BYOB builder listed in builder-ids", Got: builder,
 				Hint: "the delegator signed for a bring-your-own builder; trust it explicitly with --builder-id " + builder}
 		}
-	case IsGitHubAttestation(e.Provenance):
+	case isGitHubAttestation(e.Provenance):
 		if err := p.checkGitHub(e); err != nil {
 			return err
 		}

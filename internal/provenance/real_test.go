@@ -172,7 +172,7 @@ func TestRealGitHubAttestations(t *testing.T) {
 			if a.Log == nil || a.Log.IntegratedTime.IsZero() {
 				t.Errorf("expected the rekor entry that vouched for the signing time, got %+v", a.Log)
 			}
-			if !IsGitHubAttestation(a.Evidence.Provenance) {
+			if !isGitHubAttestation(a.Evidence.Provenance) {
 				t.Errorf("expected a GitHub artifact attestation, got build type %q", a.Evidence.BuildType)
 			}
 			// Each identity field, changed alone, fails with its own error.

@@ -8,8 +8,8 @@ import (
 
 // Predicate types this package understands.
 const (
-	PredicateSLSAv02 = "https://slsa.dev/provenance/v0.2"
-	PredicateSLSAv1  = "https://slsa.dev/provenance/v1"
+	predicateSLSAv02 = "https://slsa.dev/provenance/v0.2"
+	predicateSLSAv1  = "https://slsa.dev/provenance/v1"
 )
 
 // Subject is one artifact named by a statement.
@@ -92,12 +92,12 @@ func (st *Statement) HasSubjectDigest(alg, hexDigest string) (string, bool) {
 // SLSA decodes the predicate as SLSA provenance v0.2 or v1.
 func (st *Statement) SLSA() (*Provenance, error) {
 	switch st.PredicateType {
-	case PredicateSLSAv02:
+	case predicateSLSAv02:
 		return parseV02(st.Predicate)
-	case PredicateSLSAv1:
+	case predicateSLSAv1:
 		return parseV1(st.Predicate)
 	}
-	return nil, fmt.Errorf("%w: predicate type %q, expected %s or %s", ErrMalformedBundle, st.PredicateType, PredicateSLSAv02, PredicateSLSAv1)
+	return nil, fmt.Errorf("%w: predicate type %q, expected %s or %s", ErrMalformedBundle, st.PredicateType, predicateSLSAv02, predicateSLSAv1)
 }
 
 func parseV02(raw json.RawMessage) (*Provenance, error) {
@@ -127,7 +127,7 @@ func parseV02(raw json.RawMessage) (*Provenance, error) {
 	if p.Builder.ID == "" {
 		return nil, fmt.Errorf("%w: SLSA v0.2 predicate has no builder.id", ErrMalformedBundle)
 	}
-	out := &Provenance{PredicateType: PredicateSLSAv02, BuilderID: p.Builder.ID, BuildType: p.BuildType}
+	out := &Provenance{PredicateType: predicateSLSAv02, BuilderID: p.Builder.ID, BuildType: p.BuildType}
 	out.SourceURI, out.Ref = splitSourceURI(p.Invocation.ConfigSource.URI)
 	if p.Invocation.Environment.Ref != "" {
 		out.Ref = p.Invocation.Environment.Ref
@@ -181,7 +181,7 @@ func parseV1(raw json.RawMessage) (*Provenance, error) {
 		return nil, fmt.Errorf("%w: SLSA v1 predicate has no runDetails.builder.id", ErrMalformedBundle)
 	}
 	bd := p.BuildDefinition
-	out := &Provenance{PredicateType: PredicateSLSAv1, BuilderID: p.RunDetails.Builder.ID, BuildType: bd.BuildType, Inputs: bd.ExternalParameters.Inputs}
+	out := &Provenance{PredicateType: predicateSLSAv1, BuilderID: p.RunDetails.Builder.ID, BuildType: bd.BuildType, Inputs: bd.ExternalParameters.Inputs}
 	if len(bd.ResolvedDependencies) > 0 {
 		dep := bd.ResolvedDependencies[0]
 		out.SourceURI, out.Ref = splitSourceURI(dep.URI)

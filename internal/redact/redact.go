@@ -22,12 +22,12 @@ import (
 	"sync"
 )
 
-// Mask is what every secret is replaced with.
-const Mask = "***"
+// mask is what every secret is replaced with.
+const mask = "***"
 
-// MinLen is the length below which a value is not treated as a secret:
+// minLen is the length below which a value is not treated as a secret:
 // masking one- or two-character values would shred ordinary output.
-const MinLen = 3
+const minLen = 3
 
 // secretName is the one rule for what counts as a secret's name, used by
 // the policy (${NAME} expansion, env and header maps), the command and http
@@ -47,11 +47,11 @@ func IsSecretName(name string) bool {
 	return secretName.MatchString(u)
 }
 
-// TokenEnv names the environment variables whose values are always
+// tokenEnv names the environment variables whose values are always
 // secrets, whatever IsSecretName says of them: GitHub's tokens, the Actions
 // runtime and OIDC request tokens, Sigstore's ID token, cosign's key
 // password and the token input of releasegate's actions.
-var TokenEnv = []string{
+var tokenEnv = []string{
 	"GITHUB_TOKEN", "GH_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN",
 	"ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SIGSTORE_ID_TOKEN",
 	"COSIGN_PASSWORD", "INPUT_TOKEN", "INPUT_GITHUB_TOKEN", "INPUT_GITHUB-TOKEN",
@@ -84,7 +84,7 @@ func (s *Set) Add(values ...string) {
 
 func (s *Set) add(v string, top bool) {
 	v = strings.TrimSpace(v)
-	if len(v) < MinLen {
+	if len(v) < minLen {
 		return
 	}
 	s.mu.Lock()
@@ -105,7 +105,7 @@ func (s *Set) add(v string, top bool) {
 		base64.StdEncoding.EncodeToString([]byte("x-access-token:"+v)),
 		base64.StdEncoding.EncodeToString([]byte(":"+v)))
 	for _, f := range forms {
-		if len(f) >= MinLen && !contains(s.forms, f) {
+		if len(f) >= minLen && !contains(s.forms, f) {
 			s.forms = append(s.forms, f)
 		}
 	}
@@ -186,7 +186,7 @@ func (s *Set) AddHeaders(h map[string][]string) {
 // output). Passwords
 // in URL-valued variables are recorded too.
 func (s *Set) AddEnv(getenv func(string) string, environ []string) {
-	for _, name := range TokenEnv {
+	for _, name := range tokenEnv {
 		if v := getenv(name); v != "" {
 			s.Add(v)
 		}
@@ -248,7 +248,7 @@ func (s *Set) String(x string) string {
 	defer s.mu.RUnlock()
 	for _, f := range s.forms {
 		if strings.Contains(x, f) {
-			x = strings.ReplaceAll(x, f, Mask)
+			x = strings.ReplaceAll(x, f, mask)
 		}
 	}
 	return x
@@ -262,8 +262,8 @@ func (s *Set) Bytes(b []byte) []byte {
 	return []byte(s.String(string(b)))
 }
 
-// ErrRedact means a value could not be redacted; it was not written.
-var ErrRedact = errors.New("cannot redact secrets")
+// errRedact means a value could not be redacted; it was not written.
+var errRedact = errors.New("cannot redact secrets")
 
 // Value returns v with every secret of s masked in its JSON encoding: v is
 // encoded, masked and, when anything was masked, decoded into a new value
@@ -273,7 +273,7 @@ func Value[T any](s *Set, v T) (T, error) {
 	var zero T
 	b, err := json.Marshal(v)
 	if err != nil {
-		return zero, fmt.Errorf("%w: encoding: %v", ErrRedact, err)
+		return zero, fmt.Errorf("%w: encoding: %v", errRedact, err)
 	}
 	masked := s.Bytes(b)
 	if bytes.Equal(masked, b) {
@@ -283,7 +283,7 @@ func Value[T any](s *Set, v T) (T, error) {
 	dec := json.NewDecoder(bytes.NewReader(masked))
 	dec.UseNumber()
 	if err := dec.Decode(&out); err != nil {
-		return zero, fmt.Errorf("%w: decoding the redacted value: %v", ErrRedact, err)
+		return zero, fmt.Errorf("%w: decoding the redacted value: %v", errRedact, err)
 	}
 	return out, nil
 }

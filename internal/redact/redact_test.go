@@ -102,7 +102,7 @@ func TestValueFailsClosed(t *testing.T) {
 	var s Set
 	s.Add("xyz-secret")
 	out, err := Value(&s, map[string]any{"v": math.NaN(), "s": "xyz-secret"})
-	if !errors.Is(err, ErrRedact) {
+	if !errors.Is(err, errRedact) {
 		t.Fatalf("a value that cannot be encoded must be an ErrRedact error, got %v", err)
 	}
 	if out != nil {
@@ -151,10 +151,10 @@ func TestTransportSanitizesAnEchoedRequest(t *testing.T) {
 
 func TestRemoteBodyIsCut(t *testing.T) {
 	t.Parallel()
-	body := strings.Repeat("é", MaxRemoteBody) + "Authorization: Bearer late-secret-1234"
+	body := strings.Repeat("é", maxRemoteBody) + "Authorization: Bearer late-secret-1234"
 	got := RemoteBody(strings.NewReader(body), nil, nil)
-	if len(got) > MaxRemoteBody+len("… (cut)") || !strings.HasSuffix(got, "… (cut)") {
-		t.Errorf("got %d bytes, expected at most %d and a cut mark", len(got), MaxRemoteBody)
+	if len(got) > maxRemoteBody+len("… (cut)") || !strings.HasSuffix(got, "… (cut)") {
+		t.Errorf("got %d bytes, expected at most %d and a cut mark", len(got), maxRemoteBody)
 	}
 	if !strings.HasPrefix(got, "é") || strings.ContainsRune(got, '\uFFFD') {
 		t.Errorf("the cut must fall on a character boundary")
@@ -195,7 +195,7 @@ func FuzzSanitize(f *testing.F) {
 		var s Set
 		s.Add(secret)
 		out := Sanitize(text, &s)
-		if len(secret) >= MinLen && strings.TrimSpace(secret) == secret && !strings.Contains(secret, "*") && strings.Contains(out, secret) {
+		if len(secret) >= minLen && strings.TrimSpace(secret) == secret && !strings.Contains(secret, "*") && strings.Contains(out, secret) {
 			t.Errorf("secret %q survived: %q", secret, out)
 		}
 	})

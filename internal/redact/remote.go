@@ -6,12 +6,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
-// MaxRemoteBody is how much of a remote server's error body is kept: enough
+// maxRemoteBody is how much of a remote server's error body is kept: enough
 // for an error message, too little to carry a page of echoed request.
-const MaxRemoteBody = 4 << 10
+const maxRemoteBody = 4 << 10
 
 // maxRemoteRead is how much of an error body is read (and sanitized) before
 // it is cut to MaxRemoteBody; sanitizing before cutting means a secret
@@ -47,33 +48,33 @@ func Sanitize(text string, set *Set) string {
 	text = headerLine.ReplaceAllStringFunc(text, func(m string) string {
 		sub := headerLine.FindStringSubmatch(m)
 		if IsSecretName(sub[2]) && strings.TrimSpace(sub[3]) != "" {
-			return sub[1] + Mask
+			return sub[1] + mask
 		}
 		return m
 	})
 	text = escapedHeader.ReplaceAllStringFunc(text, func(m string) string {
 		sub := escapedHeader.FindStringSubmatch(m)
 		if IsSecretName(sub[2]) && strings.TrimSpace(sub[3]) != "" {
-			return sub[1] + Mask
+			return sub[1] + mask
 		}
 		return m
 	})
 	text = jsonField.ReplaceAllStringFunc(text, func(m string) string {
 		sub := jsonField.FindStringSubmatch(m)
 		if IsSecretName(sub[2]) {
-			return sub[1] + `"` + Mask + `"`
+			return sub[1] + `"` + mask + `"`
 		}
 		return m
 	})
-	text = authScheme.ReplaceAllString(text, "${1}${2}"+Mask)
-	text = userinfo.ReplaceAllString(text, "${1}"+Mask+"@")
-	text = secretParam.ReplaceAllString(text, "${1}"+Mask)
+	text = authScheme.ReplaceAllString(text, "${1}${2}"+mask)
+	text = userinfo.ReplaceAllString(text, "${1}"+mask+"@")
+	text = secretParam.ReplaceAllString(text, "${1}"+mask)
 	return text
 }
 
-// RequestSecrets returns a Set of the credentials req carried: its
+// requestSecrets returns a Set of the credentials req carried: its
 // credential headers and the password in its URL.
-func RequestSecrets(req *http.Request) *Set {
+func requestSecrets(req *http.Request) *Set {
 	s := &Set{}
 	if req == nil {
 		return s
@@ -85,8 +86,8 @@ func RequestSecrets(req *http.Request) *Set {
 	return s
 }
 
-// Cut returns at most n bytes of s on a UTF-8 boundary, saying when it cut.
-func Cut(s string, n int) string {
+// cut returns at most n bytes of s on a UTF-8 boundary, saying when it cut.
+func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -103,7 +104,7 @@ func Cut(s string, n int) string {
 // enter an error message or a Result.
 func RemoteBody(body io.Reader, req *http.Request, set *Set) string {
 	b, _ := io.ReadAll(io.LimitReader(body, maxRemoteRead))
-	return Cut(Sanitize(RequestSecrets(req).String(string(b)), set), MaxRemoteBody)
+	return cut(Sanitize(requestSecrets(req).String(string(b)), set), maxRemoteBody)
 }
 
 // Transport sanitizes the body of every error response (status 400 and
@@ -166,4 +167,12 @@ func Client(c *http.Client) *http.Client {
 	cc := *c
 	cc.Transport = &Transport{Base: c.Transport}
 	return &cc
+}
+
+// NewClient returns a client for requests that may carry secrets: error
+// bodies are cut and sanitized with secrets (every secret the process
+// knows), redirects are judged by checkRedirect, and each request takes at
+// most timeout.
+func NewClient(secrets *Set, timeout time.Duration, checkRedirect func(*http.Request, []*http.Request) error) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &Transport{Secrets: secrets}, CheckRedirect: checkRedirect}
 }

@@ -113,8 +113,8 @@ func checksChart(ew *errWriter, results []gate.Result) {
 
 func legend() string {
 	var parts []string
-	for i := len(gate.Statuses) - 1; i >= 0; i-- {
-		parts = append(parts, gate.Statuses[i].Symbol()+" "+string(gate.Statuses[i]))
+	for i := len(gate.Statuses()) - 1; i >= 0; i-- {
+		parts = append(parts, gate.Statuses()[i].Symbol()+" "+string(gate.Statuses()[i]))
 	}
 	return strings.Join(append(parts, "— no check"), " · ")
 }
@@ -177,9 +177,9 @@ func shortDigest(d string) string {
 	return d
 }
 
-// Annotation is a message attached to a file position, rendered by GitHub
+// annotation is a message attached to a file position, rendered by GitHub
 // as an error or warning on the policy line of a failed check.
-type Annotation struct {
+type annotation struct {
 	// Level is "error", "warning" or "notice".
 	Level string
 	// Title is a short heading, e.g. "gate health failed".
@@ -193,8 +193,8 @@ type Annotation struct {
 // Annotations returns one annotation per check that did not pass, and one
 // per gate that could not be evaluated, pointing at the policy line that
 // declared it. Passing checks produce none.
-func Annotations(rep *gate.Report) []Annotation {
-	var out []Annotation
+func Annotations(rep *gate.Report) []annotation {
+	var out []annotation
 	for _, r := range rep.Results {
 		var loc gate.Location
 		if r.Location != nil {
@@ -207,7 +207,7 @@ func Annotations(rep *gate.Report) []Annotation {
 			return "warning"
 		}
 		if r.Status == gate.StatusError || r.Status == gate.StatusSkip || len(r.Checks) == 0 && r.Status != gate.StatusPass {
-			out = append(out, Annotation{Level: level(r.Status), Location: loc,
+			out = append(out, annotation{Level: level(r.Status), Location: loc,
 				Title: fmt.Sprintf("gate %s: %s", r.Gate, r.Status), Message: r.Summary})
 			continue
 		}
@@ -219,7 +219,7 @@ func Annotations(rep *gate.Report) []Annotation {
 			if c.Location != nil {
 				l = *c.Location
 			}
-			out = append(out, Annotation{Level: level(c.Status), Location: l,
+			out = append(out, annotation{Level: level(c.Status), Location: l,
 				Title:   fmt.Sprintf("gate %s: %s%s %s", r.Gate, tenantPrefix(c.Tenant), c.Name, c.Status),
 				Message: c.Message})
 		}

@@ -9,8 +9,8 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// NoTenant is the matrix column of checks that name no tenant.
-const NoTenant = ""
+// noTenant is the matrix column of checks that name no tenant.
+const noTenant = ""
 
 // Matrix is the tenant × gate view of a run: for each gate (in the order
 // given) and each tenant a check named, the worst status of those checks.
@@ -29,7 +29,7 @@ func NewMatrix(results []gate.Result) *Matrix {
 	for i, r := range results {
 		m.cells[i] = map[string]gate.Status{}
 		for _, c := range r.Checks {
-			if c.Tenant == NoTenant {
+			if c.Tenant == noTenant {
 				untenanted = true
 			} else if !slices.Contains(m.Tenants, c.Tenant) {
 				m.Tenants = append(m.Tenants, c.Tenant)
@@ -40,7 +40,7 @@ func NewMatrix(results []gate.Result) *Matrix {
 		}
 	}
 	if len(m.Tenants) > 0 && untenanted {
-		m.Tenants = append(m.Tenants, NoTenant)
+		m.Tenants = append(m.Tenants, noTenant)
 	}
 	return m
 }
@@ -54,7 +54,7 @@ func (m *Matrix) Cell(i int, tenant string) (gate.Status, bool) {
 
 // TenantLabel is the column heading of tenant.
 func (m *Matrix) TenantLabel(tenant string) string {
-	if tenant == NoTenant {
+	if tenant == noTenant {
 		return "(all)"
 	}
 	return tenant
@@ -65,12 +65,12 @@ func (m *Matrix) TenantLabel(tenant string) string {
 func WorstFirst(results []gate.Result) []gate.Result {
 	out := slices.Clone(results)
 	rank := func(r gate.Result) int {
-		for i, s := range gate.Statuses {
+		for i, s := range gate.Statuses() {
 			if s == r.Status {
 				return i + 1
 			}
 		}
-		return len(gate.Statuses) + 1 // unknown statuses are worse than anything known
+		return len(gate.Statuses()) + 1 // unknown statuses are worse than anything known
 	}
 	slices.SortStableFunc(out, func(a, b gate.Result) int { return rank(b) - rank(a) })
 	return out

@@ -13,20 +13,20 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/gate"
 )
 
-// Formats lists the values accepted by --format.
-var Formats = []string{"text", "json", "markdown"}
+// Formats returns the values accepted by --format.
+func Formats() []string { return []string{"text", "json", "markdown"} }
 
 // Write renders rep in the named format.
 func Write(w io.Writer, format string, rep *gate.Report) error {
 	switch format {
 	case "text", "":
-		return Text(w, rep)
+		return writeText(w, rep)
 	case "json":
 		return JSON(w, rep)
 	case "markdown", "md":
 		return Markdown(w, rep)
 	}
-	return fmt.Errorf("unknown format %q; expected one of %s", format, strings.Join(Formats, ", "))
+	return fmt.Errorf("unknown format %q; expected one of %s", format, strings.Join(Formats(), ", "))
 }
 
 // JSON writes the report as one indented JSON document.
@@ -60,9 +60,9 @@ func label(s gate.Status) string {
 	return "FAILED"
 }
 
-// Text writes a terminal-friendly report: one line per gate, then the
+// writeText writes a terminal-friendly report: one line per gate, then the
 // checks that did not pass, then the verdict.
-func Text(w io.Writer, rep *gate.Report) error {
+func writeText(w io.Writer, rep *gate.Report) error {
 	ew := &errWriter{w: w}
 	for _, r := range rep.Results {
 		ew.printf("%s %-7s %s (%s", r.Status.Symbol(), label(r.Status), r.Gate, r.Kind)
@@ -101,8 +101,8 @@ func countLine(rs []gate.Result) string {
 		counts[r.Status]++
 	}
 	var parts []string
-	for i := len(gate.Statuses) - 1; i >= 0; i-- {
-		s := gate.Statuses[i]
+	for i := len(gate.Statuses()) - 1; i >= 0; i-- {
+		s := gate.Statuses()[i]
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}

@@ -49,7 +49,7 @@ func fixture() *gate.Report {
 
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	for _, format := range Formats {
+	for _, format := range Formats() {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
 			if err := Write(&buf, format, fixture()); err != nil {

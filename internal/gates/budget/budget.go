@@ -37,38 +37,27 @@ import (
 const (
 	KindBudget   = "ci-budget"
 	KindForecast = "cost-forecast"
-	Group        = "cost"
+	group        = "cost"
 )
 
 func init() {
-	gate.Register(gate.Kind{Name: KindBudget, Group: Group,
+	gate.RegisterTyped(gate.Typed[Spec]{Name: KindBudget, Group: group,
 		Summary: "per-tenant CI spend against budgets with warnings and grace; throttles unprotected workflows and notifies",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("ci-budget gate: settings are %T, expected *budgetgate.Spec", spec)
-			}
-			return NewBudget(m, *s, env, Options{})
+		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
+			return NewBudget(m, s, env, Options{})
 		}})
-	gate.Register(gate.Kind{Name: KindForecast, Group: Group,
+	gate.RegisterTyped(gate.Typed[Spec]{Name: KindForecast, Group: group,
 		Summary: "forecasts each tenant's period-end CI spend with a 90% interval and reports the forecast's drift (24h backtest WAPE)",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("cost-forecast gate: settings are %T, expected *budgetgate.Spec", spec)
-			}
-			return NewForecast(m, *s, env, Options{})
+		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
+			return NewForecast(m, s, env, Options{})
 		}})
+
 }
 
 // Options are what the CLI and tests may change besides the spec.
 type Options struct {
 	// Enforce overrides throttle.enforce when true (--enforce).
 	Enforce bool
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
 	// HTTPClient replaces the HTTP client for GitHub and the webhook.
 	HTTPClient *http.Client
 	// Sleep replaces waiting between retries (GitHub API and webhook).
@@ -107,17 +96,14 @@ func newCommon(m gate.Meta, s Spec, env gate.Env, o Options) (*common, error) {
 			s.Budgets[i].Warn = []float64{0.75, 0.9}
 		}
 	}
-	c := &common{meta: m, spec: s, env: env, tenants: s.tenants(), prices: p, now: o.Now, httpClient: o.HTTPClient, sleep: o.Sleep}
-	if c.now == nil {
-		c.now = time.Now
-	}
+	c := &common{meta: m, spec: s, env: env, tenants: s.tenants(), prices: p, now: env.Now, httpClient: o.HTTPClient, sleep: o.Sleep}
 	for i := range s.Budgets {
 		c.budgets = append(c.budgets, s.budget(i))
 	}
 	if o.Enforce {
 		c.spec.Throttle.Enforce = true
 		if s.Source.GitHub.Org == "" {
-			return nil, &gate.InputError{Input: "--enforce", Err: errors.New("throttling acts through the GitHub API; configure source.github in the gate")}
+			return nil, &gate.InputError{Input: "enforce", Err: errors.New("throttling acts through the GitHub API; configure source.github in the gate")}
 		}
 	}
 	return c, nil
@@ -169,8 +155,8 @@ func (g *BudgetGate) Run(ctx context.Context) (*gate.Result, error) {
 		stateFile = g.spec.Throttle.StateFile
 		if stateFile == "" {
 			stateFile = filepath.Join(g.cacheDir, "throttle-state.json")
-		} else if !filepath.IsAbs(stateFile) {
-			stateFile = filepath.Join(g.env.PolicyDir, stateFile)
+		} else {
+			stateFile = g.env.Path(stateFile)
 		}
 		if state, err = budget.LoadState(stateFile); err != nil {
 			return nil, err

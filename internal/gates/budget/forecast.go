@@ -246,7 +246,7 @@ func (g *ForecastGate) drift(ctx context.Context, tenant string, hours int, maxD
 		unit = b.Unit
 	}
 	if _, ok := g.tenants.Find(tenant); !ok {
-		return nil, &gate.InputError{Input: "--tenant", Err: fmt.Errorf("no tenant named %q in the gate's tenants", tenant)}
+		return nil, &gate.InputError{Input: "tenant", Err: fmt.Errorf("no tenant named %q in the gate's tenants", tenant)}
 	}
 	u, err := g.load(ctx, g.historyStart)
 	if err != nil {

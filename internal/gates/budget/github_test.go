@@ -95,9 +95,8 @@ func spec(srv *githubtest.Server, hookURL, dir string, globexUSD float64) Spec {
 
 func run(t *testing.T, s Spec, o Options) (*gate.Result, error) {
 	t.Helper()
-	o.Now = func() time.Time { return now }
 	o.Sleep = func(context.Context, time.Duration) error { return nil }
-	env := gate.Env{PolicyDir: t.TempDir(), Getenv: func(k string) string {
+	env := gate.Env{PolicyDir: t.TempDir(), Clock: func() time.Time { return now }, Getenv: func(k string) string {
 		if k == "GITHUB_TOKEN" {
 			return "ghs_test_token"
 		}
@@ -341,8 +340,8 @@ func TestForecastGate(t *testing.T) {
 	s := spec(srv, "", t.TempDir(), 5)
 	s.Tenants = append(s.Tenants, Tenant{Name: "idle", Repos: []string{"idle-svc"}})
 	s.Budgets = append(s.Budgets, Budget{Tenant: "idle", Period: "week", USD: 10})
-	g, err := NewForecast(gate.Meta{ID: "f", Kind: KindForecast}, s, gate.Env{PolicyDir: t.TempDir(), Getenv: func(string) string { return "ghs_test_token" }},
-		Options{Now: func() time.Time { return now }, Sleep: func(context.Context, time.Duration) error { return nil }})
+	g, err := NewForecast(gate.Meta{ID: "f", Kind: KindForecast}, s, gate.Env{PolicyDir: t.TempDir(), Clock: func() time.Time { return now }, Getenv: func(string) string { return "ghs_test_token" }},
+		Options{Sleep: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

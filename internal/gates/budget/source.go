@@ -2,8 +2,6 @@ package budgetgate
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -54,8 +52,8 @@ func (g *common) client() (*githubapi.Client, string, error) {
 		} else if d, err := os.UserCacheDir(); err == nil {
 			cacheDir = filepath.Join(d, "releasegate")
 		}
-	} else if !filepath.IsAbs(cacheDir) {
-		cacheDir = filepath.Join(g.env.PolicyDir, cacheDir)
+	} else {
+		cacheDir = g.env.Path(cacheDir)
 	}
 	opts := []githubapi.Option{githubapi.WithConcurrency(max(gh.Concurrency, 0))}
 	if gh.Concurrency == 0 {
@@ -114,11 +112,7 @@ type fileSource struct{}
 
 func (fileSource) load(ctx context.Context, g *common, _ func(time.Time) time.Time) (*usage, error) {
 	s := g.spec
-	f := s.Source.UsageFile
-	if !filepath.IsAbs(f) {
-		f = filepath.Join(g.env.PolicyDir, f)
-	}
-	b, err := fsx.ReadFile(ctx, f, fsx.MaxDataSize)
+	b, err := fsx.ReadFile(ctx, g.env.Path(s.Source.UsageFile), fsx.MaxDataSize)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, &gate.InputError{Input: s.Source.UsageFile, Err: errors.New("usage file not found; export a usage report from the billing settings or point usage-file at one")}
@@ -132,8 +126,7 @@ func (fileSource) load(ctx context.Context, g *common, _ func(time.Time) time.Ti
 	if err != nil {
 		return nil, fmt.Errorf("usage file %s: %w", s.Source.UsageFile, err)
 	}
-	sum := sha256.Sum256(b)
-	u := &usage{recs: rep.Records, daily: rep.Daily, inputs: []gate.Input{{Name: s.Source.UsageFile, Digest: "sha256:" + hex.EncodeToString(sum[:])}},
+	u := &usage{recs: rep.Records, daily: rep.Daily, inputs: []gate.Input{{Name: s.Source.UsageFile, Digest: gate.Digest(b)}},
 		desc: fmt.Sprintf("usage report %s (%d Actions rows)", s.Source.UsageFile, len(rep.Records))}
 	_, last := budget.Span(rep.Records)
 	end := last.Add(time.Hour)

@@ -1,4 +1,4 @@
-// Package command implements the `command` gate kind: it runs a command
+// Package commandgate implements the `command` gate kind: it runs a command
 // with a deadline and judges what it did — its exit status, fields of its
 // JSON output, text in its output — one check per expectation.
 //
@@ -16,7 +16,7 @@
 // watchdog that notices releasegate's end kills its whole process group.
 // Output is captured bounded; on failure the tail is shown, with secret
 // values masked.
-package command
+package commandgate
 
 import (
 	"context"
@@ -36,32 +36,27 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
-// Kind is the registered kind name.
-const Kind = "command"
+// kind is the registered kind name.
+const kind = "command"
 
 func init() {
-	gate.Register(gate.Kind{
-		Name:    Kind,
+	gate.RegisterTyped(gate.Typed[spec]{
+		Name:    kind,
 		Group:   "jobs",
 		Summary: "runs a command with a deadline and judges its exit status and JSON output",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("command gate: settings are %T, expected *command.Spec", spec)
-			}
-			return New(m, *s, env)
+		New: func(m gate.Meta, s spec, env gate.Env) (gate.Gate, error) {
+			return buildGate(m, s, env)
 		},
 	})
 }
 
 const (
-	// MaxStdout is how much of stdout is kept for JSON and text
+	// maxStdout is how much of stdout is kept for JSON and text
 	// expectations; a command printing more fails its JSON checks.
-	MaxStdout = 8 << 20
-	// TailSize is how much of the end of stdout and stderr is kept for
+	maxStdout = 8 << 20
+	// tailSize is how much of the end of stdout and stderr is kept for
 	// messages and details.
-	TailSize = 64 << 10
+	tailSize = 64 << 10
 	// messageTail is how much of the tail goes into a failure message.
 	messageTail = 1024
 	// killGrace is how long the process group has after SIGTERM before
@@ -72,13 +67,16 @@ const (
 // Gate runs one command. Build it with New.
 type Gate struct {
 	meta    gate.Meta
-	spec    Spec
+	spec    spec
 	dir     string
 	secrets []string
+	// grace is how long the process group has after SIGTERM before
+	// SIGKILL: killGrace, shorter in tests.
+	grace time.Duration
 }
 
-// New builds a command gate; relative dirs resolve against env.PolicyDir.
-func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
+// buildGate builds a command gate; relative dirs resolve against env.PolicyDir.
+func buildGate(m gate.Meta, s spec, env gate.Env) (*Gate, error) {
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, &gate.InputError{Input: "with", Err: errors.Join(errs...)}
 	}
@@ -89,13 +87,13 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 	dir := s.Dir
 	if dir == "" {
 		dir = env.PolicyDir
-	} else if !filepath.IsAbs(dir) && env.PolicyDir != "" {
-		dir = filepath.Join(env.PolicyDir, dir)
+	} else {
+		dir = env.Path(dir)
 	}
 	if m.Kind == "" {
-		m.Kind = Kind
+		m.Kind = kind
 	}
-	g := &Gate{meta: m, spec: s, dir: dir}
+	g := &Gate{meta: m, spec: s, dir: dir, grace: killGrace}
 	for _, v := range s.SecretEnv {
 		g.secrets = append(g.secrets, v)
 	}
@@ -159,7 +157,7 @@ func (g *Gate) argv() []string {
 // only when ctx ends first (the gate's own timeout), wrapping
 // gate.ErrTimeout.
 func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
-	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: Kind, Group: g.meta.Group,
+	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: kind, Group: g.meta.Group,
 		Required: g.meta.Required, Location: g.meta.Location}
 	argv := g.argv()
 	path, err := g.resolve(argv[0])
@@ -174,8 +172,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		res.Inputs = append(res.Inputs, in)
 	}
 	if g.spec.Shell != "" {
-		sum := sha256.Sum256([]byte(g.spec.Shell))
-		res.Inputs = append(res.Inputs, gate.Input{Name: "shell script", Digest: "sha256:" + hex.EncodeToString(sum[:])})
+		res.Inputs = append(res.Inputs, gate.Input{Name: "shell script", Digest: gate.Digest([]byte(g.spec.Shell))})
 	}
 
 	runCtx := ctx
@@ -189,8 +186,8 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	cmd.Args[0] = argv[0]
 	cmd.Dir = g.dir
 	cmd.Env = g.environ()
-	stdout := newCapture(MaxStdout, TailSize)
-	stderr := newCapture(0, TailSize)
+	stdout := newCapture(maxStdout, tailSize)
+	stderr := newCapture(0, tailSize)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Stdin = nil
 	grp := newGroup(cmd)
@@ -209,7 +206,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 		return res, nil
 	}
 	grp.started(cmd)
-	timedOut, waitErr := waitOrKill(runCtx, grp, done)
+	timedOut, waitErr := waitOrKill(runCtx, grp, done, g.grace)
 	elapsed := time.Since(begin)
 	grp.close() // children left behind by a command that exited are stopped too
 
@@ -309,9 +306,9 @@ func digestFile(path string) (gate.Input, error) {
 
 // waitOrKill waits for the started command (done yields cmd.Wait's
 // error); when ctx ends first it stops the whole process group (SIGTERM,
-// then SIGKILL after killGrace), waits for the command to be reaped and
+// then SIGKILL after grace), waits for the command to be reaped and
 // reports killed.
-func waitOrKill(ctx context.Context, grp *group, done <-chan error) (killed bool, err error) {
+func waitOrKill(ctx context.Context, grp *group, done <-chan error, grace time.Duration) (killed bool, err error) {
 	select {
 	case err := <-done:
 		return false, err
@@ -322,7 +319,7 @@ func waitOrKill(ctx context.Context, grp *group, done <-chan error) (killed bool
 	case err := <-done:
 		grp.kill()
 		return true, err
-	case <-time.After(killGrace):
+	case <-time.After(grace):
 	}
 	grp.kill()
 	return true, <-done
@@ -386,7 +383,7 @@ func (g *Gate) judge(res *gate.Result, cmd *exec.Cmd, waitErr error, elapsed tim
 		var docErr error
 		switch {
 		case stdout.Truncated():
-			docErr = fmt.Errorf("it printed %d bytes, more than the %d read", stdout.Total(), MaxStdout)
+			docErr = fmt.Errorf("it printed %d bytes, more than the %d read", stdout.Total(), maxStdout)
 		case len(strings.TrimSpace(string(stdout.Head()))) == 0:
 			docErr = errors.New("it printed nothing")
 		default:
@@ -413,7 +410,7 @@ func (g *Gate) judge(res *gate.Result, cmd *exec.Cmd, waitErr error, elapsed tim
 			c.Status = gate.StatusFail
 			trunc := ""
 			if stdout.Truncated() {
-				trunc = fmt.Sprintf(" (only the first %d bytes were searched)", MaxStdout)
+				trunc = fmt.Sprintf(" (only the first %d bytes were searched)", maxStdout)
 			}
 			c.Message = g.mask(fmt.Sprintf("expected stdout to contain %q, it did not%s; stdout ends with: %s", want, trunc, lastBytes(stdout.Tail(), messageTail)))
 		}

@@ -1,4 +1,4 @@
-package command
+package commandgate
 
 import (
 	"bytes"
@@ -34,9 +34,9 @@ func cond(s string) *policy.Condition {
 	return &c
 }
 
-func run(t *testing.T, s Spec) *gate.Result {
+func run(t *testing.T, s spec) *gate.Result {
 	t.Helper()
-	g, err := New(gate.Meta{ID: "job", Kind: Kind, Group: "jobs", Required: true}, s, gate.Env{PolicyDir: t.TempDir()})
+	g, err := buildGate(gate.Meta{ID: "job", Kind: kind, Group: "jobs", Required: true}, s, gate.Env{PolicyDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -63,64 +63,64 @@ func TestCommandGate(t *testing.T) {
 	rtbf := `echo '{"erased": 10000000, "remaining": 0, "tables": [{"name": "users", "ok": true}]}'`
 	tests := []struct {
 		name    string
-		spec    Spec
+		spec    spec
 		status  gate.Status
 		check   string      // a check to inspect
 		cstatus gate.Status // its status
 		inMsg   string      // text its message must contain
 	}{
 		{"a job that exits 0 within its deadline passes",
-			Spec{Run: []string{"true"}, Deadline: policy.Duration(5 * time.Second)},
+			spec{Run: []string{"true"}, Deadline: policy.Duration(5 * time.Second)},
 			gate.StatusPass, "deadline", gate.StatusPass, "within its deadline of 5s"},
 		{"a job that exits non-zero fails and shows the tail of stderr",
-			Spec{Shell: "echo progress; echo 'connection refused: db:5432' >&2; exit 3"},
+			spec{Shell: "echo progress; echo 'connection refused: db:5432' >&2; exit 3"},
 			gate.StatusFail, "exit code", gate.StatusFail, "expected exit status 0, found 3; see the output of sh -c \"echo progress; echo 'connection refused: db:5432' >&2; exit 3\"; stderr ends with: connection refused: db:5432"},
 		{"an expected non-zero exit code passes",
-			Spec{Shell: "exit 4", Expect: Expect{ExitCode: intp(4)}},
+			spec{Shell: "exit 4", Expect: expect{ExitCode: intp(4)}},
 			gate.StatusPass, "exit code", gate.StatusPass, "exited 4 as expected"},
 		{"json output meeting its thresholds passes",
-			Spec{Shell: rtbf, Expect: Expect{JSON: []jsonpath.Expect{
+			spec{Shell: rtbf, Expect: expect{JSON: []jsonpath.Expect{
 				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 10000000")},
 				{Path: jsonpath.MustParse(".tables[0].ok"), Equals: strp("true")},
 			}}},
 			gate.StatusPass, "json .erased", gate.StatusPass, ".erased = 10000000 meets >= 10000000"},
 		{"json output below its threshold fails with the observed value",
-			Spec{Shell: `echo '{"erased": 9999999}'`, Expect: Expect{JSON: []jsonpath.Expect{
+			spec{Shell: `echo '{"erased": 9999999}'`, Expect: expect{JSON: []jsonpath.Expect{
 				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 10000000")}}}},
 			gate.StatusFail, "json .erased", gate.StatusFail, "expected .erased >= 10000000, found 9999999"},
 		{"a missing json field fails, never passes",
-			Spec{Shell: `echo '{"erased": 1}'`, Expect: Expect{JSON: []jsonpath.Expect{
+			spec{Shell: `echo '{"erased": 1}'`, Expect: expect{JSON: []jsonpath.Expect{
 				{Path: jsonpath.MustParse(".remaining"), Condition: cond("== 0")}}}},
 			gate.StatusFail, "json .remaining", gate.StatusFail, "key .remaining is missing"},
 		{"output that is not json fails the json checks",
-			Spec{Shell: `echo 'done: 10M rows'`, Expect: Expect{JSON: []jsonpath.Expect{
+			spec{Shell: `echo 'done: 10M rows'`, Expect: expect{JSON: []jsonpath.Expect{
 				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 1")}}}},
 			gate.StatusFail, "json .erased", gate.StatusFail, "stdout is not JSON"},
 		{"no output at all fails the json checks",
-			Spec{Run: []string{"true"}, Expect: Expect{JSON: []jsonpath.Expect{
+			spec{Run: []string{"true"}, Expect: expect{JSON: []jsonpath.Expect{
 				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 1")}}}},
 			gate.StatusFail, "json .erased", gate.StatusFail, "it printed nothing"},
 		{"a string where a number is expected fails",
-			Spec{Shell: `echo '{"erased": "lots"}'`, Expect: Expect{JSON: []jsonpath.Expect{
+			spec{Shell: `echo '{"erased": "lots"}'`, Expect: expect{JSON: []jsonpath.Expect{
 				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 1")}}}},
 			gate.StatusFail, "json .erased", gate.StatusFail, "expected .erased to be a number >= 1, found a string \"lots\""},
 		{"stdout containing the expected text passes",
-			Spec{Shell: "echo 'kill switch: armed'", Expect: Expect{StdoutContains: "armed"}},
+			spec{Shell: "echo 'kill switch: armed'", Expect: expect{StdoutContains: "armed"}},
 			gate.StatusPass, "stdout contains", gate.StatusPass, `stdout contains "armed"`},
 		{"stdout without the expected text fails and shows what it printed",
-			Spec{Shell: "echo 'kill switch: disarmed'", Expect: Expect{StdoutContains: "switch: armed"}},
+			spec{Shell: "echo 'kill switch: disarmed'", Expect: expect{StdoutContains: "switch: armed"}},
 			gate.StatusFail, "stdout contains", gate.StatusFail, "stdout ends with: kill switch: disarmed"},
 		{"a command not on PATH fails with the reason",
-			Spec{Run: []string{"releasegate-no-such-program", "--dry-run"}},
+			spec{Run: []string{"releasegate-no-such-program", "--dry-run"}},
 			gate.StatusFail, "command", gate.StatusFail, "releasegate-no-such-program was not found on PATH"},
 		{"a relative program that does not exist fails with its path",
-			Spec{Run: []string{"./bin/rtbf"}},
+			spec{Run: []string{"./bin/rtbf"}},
 			gate.StatusFail, "command", gate.StatusFail, "bin/rtbf does not exist"},
 		{"a command killed by a signal fails",
-			Spec{Shell: "kill -9 $$"},
+			spec{Shell: "kill -9 $$"},
 			gate.StatusFail, "exit code", gate.StatusFail, "ended by a signal"},
 		{"a command past its deadline is killed and fails saying how long it ran",
-			Spec{Run: []string{"sleep", "30"}, Deadline: policy.Duration(200 * time.Millisecond)},
+			spec{Run: []string{"sleep", "30"}, Deadline: policy.Duration(200 * time.Millisecond)},
 			gate.StatusFail, "deadline", gate.StatusFail, "to finish within 200ms, but it ran"},
 	}
 	for _, tt := range tests {
@@ -148,7 +148,7 @@ func TestDeadlineKillsChildren(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "child.pid")
 	start := time.Now()
-	res := run(t, Spec{Shell: `sleep 60 & echo $! > "$PIDFILE"; wait`, Env: map[string]string{"PIDFILE": pidFile},
+	res := run(t, spec{Shell: `sleep 60 & echo $! > "$PIDFILE"; wait`, Env: map[string]string{"PIDFILE": pidFile},
 		Deadline: policy.Duration(300 * time.Millisecond)})
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("the gate took %s; the deadline was 300ms", took)
@@ -182,11 +182,22 @@ func TestDeadlineKillsChildren(t *testing.T) {
 func TestDeadlineKillsChildrenThatIgnoreSIGTERM(t *testing.T) {
 	t.Parallel()
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	g, err := buildGate(gate.Meta{ID: "job", Kind: kind, Group: "jobs", Required: true}, spec{Shell: `trap '' TERM; sleep 60 & echo $! > "$PIDFILE"; wait; wait`, Env: map[string]string{"PIDFILE": pidFile},
+		Deadline: policy.Duration(200 * time.Millisecond)}, gate.Env{PolicyDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.grace != killGrace {
+		t.Errorf("grace %s, want killGrace %s by default", g.grace, killGrace)
+	}
+	g.grace = 300 * time.Millisecond // the real 2s, shortened: the field is the gate's own
 	start := time.Now()
-	res := run(t, Spec{Shell: `trap '' TERM; sleep 60 & echo $! > "$PIDFILE"; wait; wait`, Env: map[string]string{"PIDFILE": pidFile},
-		Deadline: policy.Duration(200 * time.Millisecond)})
-	if took := time.Since(start); took < killGrace || took > killGrace+5*time.Second {
-		t.Errorf("took %s; want the deadline plus the %s grace", took, killGrace)
+	res, err := evaluate(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < g.grace || took > g.grace+5*time.Second {
+		t.Errorf("took %s; want the deadline plus the %s grace", took, g.grace)
 	}
 	if res.Status != gate.StatusFail {
 		t.Fatalf("status = %s", res.Status)
@@ -223,7 +234,7 @@ func alive(pid int) bool {
 // command is killed.
 func TestGateTimeoutIsAnError(t *testing.T) {
 	t.Parallel()
-	g, err := New(gate.Meta{ID: "job"}, Spec{Run: []string{"sleep", "30"}}, gate.Env{})
+	g, err := buildGate(gate.Meta{ID: "job"}, spec{Run: []string{"sleep", "30"}}, gate.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,8 +257,8 @@ func TestGateTimeoutIsAnError(t *testing.T) {
 func TestCancelledRunIsAnError(t *testing.T) {
 	t.Parallel()
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
-	g, err := New(gate.Meta{ID: "job", Timeout: time.Hour},
-		Spec{Shell: `sleep 60 & echo $! > "$PIDFILE"; wait`, Env: map[string]string{"PIDFILE": pidFile}}, gate.Env{})
+	g, err := buildGate(gate.Meta{ID: "job", Timeout: time.Hour},
+		spec{Shell: `sleep 60 & echo $! > "$PIDFILE"; wait`, Env: map[string]string{"PIDFILE": pidFile}}, gate.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +297,7 @@ func TestCancelledRunIsAnError(t *testing.T) {
 func TestLingeringChildDoesNotHoldTheGate(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	res := run(t, Spec{Shell: "sleep 30 & echo started", Expect: Expect{StdoutContains: "started"}})
+	res := run(t, spec{Shell: "sleep 30 & echo started", Expect: expect{StdoutContains: "started"}})
 	if res.Status != gate.StatusPass {
 		t.Errorf("status = %s: %+v", res.Status, res.Checks)
 	}
@@ -298,10 +309,10 @@ func TestLingeringChildDoesNotHoldTheGate(t *testing.T) {
 func TestSecretsAreNeverEchoed(t *testing.T) {
 	t.Parallel()
 	const token = "s3cr3t-t0ken-value"
-	res := run(t, Spec{Shell: `echo "using $API_TOKEN and $DB_PASS" >&2; echo "{\"t\": \"$DB_PASS\"}"; exit 1`,
+	res := run(t, spec{Shell: `echo "using $API_TOKEN and $DB_PASS" >&2; echo "{\"t\": \"$DB_PASS\"}"; exit 1`,
 		Env:       map[string]string{"API_TOKEN": token},
 		SecretEnv: map[string]string{"DB_PASS": "hunter2-pass"},
-		Expect:    Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".t"), Equals: strp("x")}}}})
+		Expect:    expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".t"), Equals: strp("x")}}}})
 	b, err := json.Marshal(res)
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +334,7 @@ func TestInputsDigestTheExecutable(t *testing.T) {
 	if err := os.WriteFile(prog, []byte("#!/bin/sh\necho ok\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(gate.Meta{ID: "job"}, Spec{Run: []string{"./job.sh"}}, gate.Env{PolicyDir: dir})
+	g, err := buildGate(gate.Meta{ID: "job"}, spec{Run: []string{"./job.sh"}}, gate.Env{PolicyDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,16 +356,16 @@ func TestValidate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		spec  Spec
+		spec  spec
 		field string
 	}{
-		{"no command at all", Spec{}, "run"},
-		{"both run and shell", Spec{Run: []string{"true"}, Shell: "true"}, "shell"},
-		{"an empty program name", Spec{Run: []string{""}}, "run[0]"},
-		{"an exit code out of range", Spec{Run: []string{"true"}, Expect: Expect{ExitCode: intp(300)}}, "expect.exit-code"},
-		{"a bad env name", Spec{Run: []string{"true"}, Env: map[string]string{"A-B": "1"}}, "env.A-B"},
-		{"json without condition or equals", Spec{Run: []string{"true"}, Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".a")}}}}, "expect.json[0]"},
-		{"json with a relative condition", Spec{Run: []string{"true"}, Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".a"), Condition: cond("<= baseline * 2")}}}}, "expect.json[0].condition"},
+		{"no command at all", spec{}, "run"},
+		{"both run and shell", spec{Run: []string{"true"}, Shell: "true"}, "shell"},
+		{"an empty program name", spec{Run: []string{""}}, "run[0]"},
+		{"an exit code out of range", spec{Run: []string{"true"}, Expect: expect{ExitCode: intp(300)}}, "expect.exit-code"},
+		{"a bad env name", spec{Run: []string{"true"}, Env: map[string]string{"A-B": "1"}}, "env.A-B"},
+		{"json without condition or equals", spec{Run: []string{"true"}, Expect: expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".a")}}}}, "expect.json[0]"},
+		{"json with a relative condition", spec{Run: []string{"true"}, Expect: expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".a"), Condition: cond("<= baseline * 2")}}}}, "expect.json[0].condition"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -367,7 +378,7 @@ func TestValidate(t *testing.T) {
 			if !errors.As(errs[0], &fe) || fe.Field != tt.field {
 				t.Errorf("error %v, want a FieldError at %s", errs[0], tt.field)
 			}
-			if _, err := New(gate.Meta{ID: "x"}, tt.spec, gate.Env{}); !errors.Is(err, gate.ErrBadInput) {
+			if _, err := buildGate(gate.Meta{ID: "x"}, tt.spec, gate.Env{}); !errors.Is(err, gate.ErrBadInput) {
 				t.Errorf("New: err = %v, want ErrBadInput", err)
 			}
 		})
@@ -376,11 +387,11 @@ func TestValidate(t *testing.T) {
 
 func TestDeadlineMustBeBelowTheGateTimeout(t *testing.T) {
 	t.Parallel()
-	_, err := New(gate.Meta{ID: "rtbf", Timeout: 10 * time.Minute}, Spec{Run: []string{"true"}, Deadline: policy.Duration(2 * time.Hour)}, gate.Env{})
+	_, err := buildGate(gate.Meta{ID: "rtbf", Timeout: 10 * time.Minute}, spec{Run: []string{"true"}, Deadline: policy.Duration(2 * time.Hour)}, gate.Env{})
 	if !errors.Is(err, gate.ErrBadInput) || !strings.Contains(err.Error(), "timeout: 2h5m0s") {
 		t.Errorf("err = %v, want bad input suggesting a timeout", err)
 	}
-	if _, err := New(gate.Meta{ID: "rtbf", Timeout: 3 * time.Hour}, Spec{Run: []string{"true"}, Deadline: policy.Duration(2 * time.Hour)}, gate.Env{}); err != nil {
+	if _, err := buildGate(gate.Meta{ID: "rtbf", Timeout: 3 * time.Hour}, spec{Run: []string{"true"}, Deadline: policy.Duration(2 * time.Hour)}, gate.Env{}); err != nil {
 		t.Errorf("a deadline below the timeout was refused: %v", err)
 	}
 }
@@ -413,7 +424,7 @@ gates:
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := p.Gates[0].Spec.(*Spec)
+	s := p.Gates[0].Spec.(*spec)
 	if s.Deadline.D() != 2*time.Hour || s.Expect.JSON[0].Path.String() != ".erased" || len(p.Secrets) != 1 {
 		t.Errorf("decoded %+v, secrets %d", s, len(p.Secrets))
 	}
@@ -443,15 +454,15 @@ func normalise(r *gate.Result) {
 
 func TestGoldenResults(t *testing.T) {
 	t.Parallel()
-	tests := map[string]Spec{
+	tests := map[string]spec{
 		"pass": {Shell: `echo '{"erased": 10000000, "remaining": 0}'`, Deadline: policy.Duration(2 * time.Hour),
-			Expect: Expect{JSON: []jsonpath.Expect{
+			Expect: expect{JSON: []jsonpath.Expect{
 				{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 10000000")},
 				{Path: jsonpath.MustParse(".remaining"), Equals: strp("0")}}, StdoutContains: "erased"}},
 		"fail": {Shell: `echo '{"erased": 12}'; echo 'stopped: lock timeout' >&2; exit 2`,
-			Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 10000000")}}}},
+			Expect: expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 10000000")}}}},
 		"deadline": {Run: []string{"sleep", "30"}, Deadline: policy.Duration(100 * time.Millisecond),
-			Expect: Expect{StdoutContains: "done"}},
+			Expect: expect{StdoutContains: "done"}},
 		"missing": {Run: []string{"releasegate-no-such-program"}},
 	}
 	for name, spec := range tests {
@@ -486,8 +497,8 @@ func TestGoldenResults(t *testing.T) {
 
 func TestTenantIsOnEveryCheck(t *testing.T) {
 	t.Parallel()
-	res := run(t, Spec{Tenant: "acme", Shell: `echo '{"erased": 1}'`, Deadline: policy.Duration(time.Minute),
-		Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 1")}}}})
+	res := run(t, spec{Tenant: "acme", Shell: `echo '{"erased": 1}'`, Deadline: policy.Duration(time.Minute),
+		Expect: expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".erased"), Condition: cond(">= 1")}}}})
 	if len(res.Checks) != 3 {
 		t.Fatalf("checks = %+v", res.Checks)
 	}
@@ -501,7 +512,7 @@ func TestTenantIsOnEveryCheck(t *testing.T) {
 func TestLongCommandsAreShortenedInMessages(t *testing.T) {
 	t.Parallel()
 	script := "exit 1 # " + strings.Repeat("x", 200)
-	res := run(t, Spec{Shell: script})
+	res := run(t, spec{Shell: script})
 	if len([]rune(res.Summary)) > 140 || !strings.Contains(res.Summary, "…") {
 		t.Errorf("summary not shortened: %q", res.Summary)
 	}
@@ -528,7 +539,7 @@ func TestRelativePolicyDir(t *testing.T) {
 	if err != nil {
 		t.Skipf("no relative path from %s to %s: %v", wd, dir, err)
 	}
-	g, err := New(gate.Meta{ID: "job"}, Spec{Run: []string{"./job.sh"}, Expect: Expect{StdoutContains: "ok"}}, gate.Env{PolicyDir: rel})
+	g, err := buildGate(gate.Meta{ID: "job"}, spec{Run: []string{"./job.sh"}, Expect: expect{StdoutContains: "ok"}}, gate.Env{PolicyDir: rel})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package command
+package commandgate
 
 import (
 	"errors"
@@ -9,8 +9,8 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-// Spec is the `with:` block of a command gate.
-type Spec struct {
+// spec is the `with:` block of a command gate.
+type spec struct {
 	// Run is the argv: run without a shell.
 	Run []string `yaml:"run" doc:"the command and its arguments, run directly without a shell, e.g. [./bin/rtbf, --dry-run]"`
 	// Shell is a script for /bin/sh -c, for when pipes or globs are needed.
@@ -26,11 +26,11 @@ type Spec struct {
 	// Tenant is the tenant the command speaks for, if any.
 	Tenant string `yaml:"tenant" doc:"the tenant this command checks, shown on each of its checks (e.g. a per-tenant RTBF job)"`
 	// Expect is what the command must do.
-	Expect Expect `yaml:"expect" doc:"what the command must do to pass"`
+	Expect expect `yaml:"expect" doc:"what the command must do to pass"`
 }
 
-// Expect lists the command's expectations; each becomes one check.
-type Expect struct {
+// expect lists the command's expectations; each becomes one check.
+type expect struct {
 	// ExitCode is the exit status the command must end with.
 	ExitCode *int `yaml:"exit-code" default:"0" doc:"the exit status the command must end with"`
 	// JSON are expectations on fields of the command's stdout, parsed as JSON.
@@ -42,7 +42,7 @@ type Expect struct {
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Validate reports every problem with the settings at once.
-func (s *Spec) Validate() []error {
+func (s *spec) Validate() []error {
 	var errs []error
 	switch {
 	case len(s.Run) == 0 && s.Shell == "":

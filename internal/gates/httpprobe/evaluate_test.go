@@ -1,4 +1,4 @@
-package httpprobe
+package httpgate
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 func evaluate(ctx context.Context, g gate.Gate) (*gate.Result, error) {
 	m := g.(*Gate).meta
 	if m.Kind == "" {
-		m.Kind = Kind
+		m.Kind = kind
 	}
 	res, err := (&gate.Runner{}).RunOne(ctx, gate.Planned{Meta: m, Gate: g})
 	return &res, err

@@ -1,4 +1,4 @@
-// Package httpprobe implements the `http` gate kind: a health or readiness
+// Package httpgate implements the `http` gate kind: a health or readiness
 // probe with expectations on the response's status, body (text and JSON
 // fields) and latency, retried within a window.
 //
@@ -8,21 +8,18 @@
 // target that answers, but not as expected, fails (exit code 1). With
 // `retry.within`, both are retried until the probe passes or the window
 // closes; the last attempt is what is reported.
-package httpprobe
+package httpgate
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -34,25 +31,20 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/redact"
 )
 
-// Kind is the registered kind name.
-const Kind = "http"
+// kind is the registered kind name.
+const kind = "http"
 
-// MaxBody is how much of a response body is read; a longer body fails its
+// maxBody is how much of a response body is read; a longer body fails its
 // body and JSON checks.
-const MaxBody = 4 << 20
+const maxBody = 4 << 20
 
 func init() {
-	gate.Register(gate.Kind{
-		Name:    Kind,
+	gate.RegisterTyped(gate.Typed[spec]{
+		Name:    kind,
 		Group:   "slo",
 		Summary: "probes an HTTP endpoint: status, body text, JSON fields and latency, retried within a window",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("http gate: settings are %T, expected *httpprobe.Spec", spec)
-			}
-			return New(m, *s, env)
+		New: func(m gate.Meta, s spec, env gate.Env) (gate.Gate, error) {
+			return buildGate(m, s, env)
 		},
 	})
 }
@@ -60,8 +52,8 @@ func init() {
 // Gate probes one URL. Build it with New.
 type Gate struct {
 	meta    gate.Meta
-	spec    Spec
-	status  StatusSet
+	spec    spec
+	status  statusSet
 	client  *http.Client
 	caInput *gate.Input
 	secrets []string
@@ -69,9 +61,9 @@ type Gate struct {
 	sleep   func(context.Context, time.Duration) error
 }
 
-// New builds an http gate. A ca-file that cannot be read or holds no
+// buildGate builds an http gate. A ca-file that cannot be read or holds no
 // certificate is bad input.
-func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
+func buildGate(m gate.Meta, s spec, env gate.Env) (*Gate, error) {
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, &gate.InputError{Input: "with", Err: errors.Join(errs...)}
 	}
@@ -83,16 +75,13 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 		s.Method = http.MethodGet
 	}
 	if m.Kind == "" {
-		m.Kind = Kind
+		m.Kind = kind
 	}
-	st, _ := ParseStatus(s.Expect.Status)
+	st, _ := parseStatus(s.Expect.Status)
 	g := &Gate{meta: m, spec: s, status: st, logf: env.Logf, sleep: clock.Sleep}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if s.CAFile != "" {
-		path := s.CAFile
-		if !filepath.IsAbs(path) && env.PolicyDir != "" {
-			path = filepath.Join(env.PolicyDir, path)
-		}
+		path := env.Path(s.CAFile)
 		pem, err := fsx.ReadFile(context.Background(), path, fsx.MaxKeySize)
 		if err != nil {
 			return nil, &gate.InputError{Input: "ca-file", Err: fmt.Errorf("cannot read %s: %w", path, err)}
@@ -102,8 +91,7 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 			return nil, &gate.InputError{Input: "ca-file", Err: fmt.Errorf("%s holds no PEM certificate", path)}
 		}
 		tlsConf.RootCAs = pool
-		sum := sha256.Sum256(pem)
-		g.caInput = &gate.Input{Name: path, Digest: "sha256:" + hex.EncodeToString(sum[:])}
+		g.caInput = &gate.Input{Name: path, Digest: gate.Digest(pem)}
 	}
 	tlsConf.InsecureSkipVerify = s.InsecureSkipVerify
 	tr := &http.Transport{
@@ -281,7 +269,7 @@ func (g *Gate) probe(ctx context.Context) attempt {
 		return attempt{err: g.reachErr(ctx, err, time.Since(start))}
 	}
 	defer resp.Body.Close()
-	b, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	b, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	latency := time.Since(start)
 	if readErr != nil {
 		return attempt{err: g.reachErr(ctx, fmt.Errorf("reading the body: %w", readErr), latency)}
@@ -306,17 +294,17 @@ func (g *Gate) reachErr(ctx context.Context, err error, took time.Duration) erro
 
 // judge turns a response into checks.
 func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *gate.Result {
-	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: Kind, Group: g.meta.Group,
+	res := &gate.Result{Schema: gate.SchemaVersion, Gate: g.meta.ID, Kind: kind, Group: g.meta.Group,
 		Required: g.meta.Required, Location: g.meta.Location,
-		Inputs: []gate.Input{{Name: g.spec.Method + " " + g.target(), URI: g.target(), Digest: digest(body)}},
+		Inputs: []gate.Input{{Name: g.spec.Method + " " + g.target(), URI: g.target(), Digest: gate.Digest(body)}},
 		Details: map[string]any{"status": resp.StatusCode, "latency_ms": latency.Milliseconds(),
 			"body_bytes": len(body), "tls": resp.TLS != nil}}
 	if g.caInput != nil {
 		res.Inputs = append(res.Inputs, *g.caInput)
 	}
-	truncated := len(body) > MaxBody
+	truncated := len(body) > maxBody
 	if truncated {
-		body = body[:MaxBody]
+		body = body[:maxBody]
 	}
 	st := gate.Check{Name: "status", Observed: gate.Int(int64(resp.StatusCode)), Expected: g.status.String(), Status: gate.StatusFail}
 	if g.status.Match(resp.StatusCode) {
@@ -353,7 +341,7 @@ func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *g
 		var docErr error
 		switch {
 		case truncated:
-			docErr = fmt.Errorf("it is longer than %d bytes", MaxBody)
+			docErr = fmt.Errorf("it is longer than %d bytes", maxBody)
 		case len(strings.TrimSpace(string(body))) == 0:
 			docErr = errors.New("it is empty")
 		default:
@@ -374,11 +362,6 @@ func (g *Gate) judge(resp *http.Response, body []byte, latency time.Duration) *g
 		res.Checks[i].Tenant = g.spec.Tenant
 	}
 	return res
-}
-
-func digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // snippet is the start of a body for messages, on one line.

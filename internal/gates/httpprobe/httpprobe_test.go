@@ -1,4 +1,4 @@
-package httpprobe
+package httpgate
 
 import (
 	"bytes"
@@ -87,9 +87,9 @@ func target(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func newGate(t *testing.T, s Spec) *Gate {
+func newGate(t *testing.T, s spec) *Gate {
 	t.Helper()
-	g, err := New(gate.Meta{ID: "probe", Kind: Kind, Group: "slo", Required: true}, s, gate.Env{})
+	g, err := buildGate(gate.Meta{ID: "probe", Kind: kind, Group: "slo", Required: true}, s, gate.Env{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -102,59 +102,59 @@ func TestHTTPGate(t *testing.T) {
 	srv := target(t)
 	tests := []struct {
 		name   string
-		spec   Spec
+		spec   spec
 		status gate.Status
 		check  string
 		inMsg  string
 	}{
 		{"a healthy endpoint answering 200 passes",
-			Spec{URL: srv.URL + "/health"}, gate.StatusPass, "status", "answered 200"},
+			spec{URL: srv.URL + "/health"}, gate.StatusPass, "status", "answered 200"},
 		{"json fields meeting their expectations pass",
-			Spec{URL: srv.URL + "/health", Expect: Expect{JSON: []jsonpath.Expect{
+			spec{URL: srv.URL + "/health", Expect: expect{JSON: []jsonpath.Expect{
 				{Path: jsonpath.MustParse(".status"), Equals: strp("ok")},
 				{Path: jsonpath.MustParse(".checks[0].latency_ms"), Condition: cond("< 50")}}}},
 			gate.StatusPass, "json .status", ".status = \"ok\" as expected"},
 		{"a json field with the wrong value fails",
-			Spec{URL: srv.URL + "/health", Expect: Expect{JSON: []jsonpath.Expect{
+			spec{URL: srv.URL + "/health", Expect: expect{JSON: []jsonpath.Expect{
 				{Path: jsonpath.MustParse(".version"), Equals: strp("1.5.0")}}}},
 			gate.StatusFail, "json .version", `expected .version == 1.5.0, found a string "1.4.2"`},
 		{"a body that is not json fails the json checks",
-			Spec{URL: srv.URL + "/text", Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".ok"), Equals: strp("true")}}}},
+			spec{URL: srv.URL + "/text", Expect: expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".ok"), Equals: strp("true")}}}},
 			gate.StatusFail, "json .ok", "the response body is not JSON"},
 		{"an empty body fails the json checks",
-			Spec{URL: srv.URL + "/empty", Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".ok"), Equals: strp("true")}}}},
+			spec{URL: srv.URL + "/empty", Expect: expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".ok"), Equals: strp("true")}}}},
 			gate.StatusFail, "json .ok", "it is empty"},
 		{"an unexpected status fails and shows the body",
-			Spec{URL: srv.URL + "/down"}, gate.StatusFail, "status", "expected status 200, found 503; the response begins: database unavailable"},
+			spec{URL: srv.URL + "/down"}, gate.StatusFail, "status", "expected status 200, found 503; the response begins: database unavailable"},
 		{"an expected 503 passes",
-			Spec{URL: srv.URL + "/down", Expect: Expect{Status: []any{503, "2xx"}}}, gate.StatusPass, "status", "answered 503"},
+			spec{URL: srv.URL + "/down", Expect: expect{Status: []any{503, "2xx"}}}, gate.StatusPass, "status", "answered 503"},
 		{"a status class matches",
-			Spec{URL: srv.URL + "/health", Expect: Expect{Status: "2xx"}}, gate.StatusPass, "status", "answered 200"},
+			spec{URL: srv.URL + "/health", Expect: expect{Status: "2xx"}}, gate.StatusPass, "status", "answered 200"},
 		{"body text present passes",
-			Spec{URL: srv.URL + "/text", Expect: Expect{BodyContains: "good"}}, gate.StatusPass, "body contains", `the body contains "good"`},
+			spec{URL: srv.URL + "/text", Expect: expect{BodyContains: "good"}}, gate.StatusPass, "body contains", `the body contains "good"`},
 		{"body text absent fails",
-			Spec{URL: srv.URL + "/text", Expect: Expect{BodyContains: "ready"}}, gate.StatusFail, "body contains", `expected the body to contain "ready", it did not; the response begins: all good`},
+			spec{URL: srv.URL + "/text", Expect: expect{BodyContains: "ready"}}, gate.StatusFail, "body contains", `expected the body to contain "ready", it did not; the response begins: all good`},
 		{"a slow answer fails its latency bound",
-			Spec{URL: srv.URL + "/slow", Expect: Expect{MaxLatency: policy.Duration(50 * time.Millisecond)}},
+			spec{URL: srv.URL + "/slow", Expect: expect{MaxLatency: policy.Duration(50 * time.Millisecond)}},
 			gate.StatusFail, "latency", "expected a response within 50ms, it took"},
 		{"a fast answer meets its latency bound",
-			Spec{URL: srv.URL + "/text", Expect: Expect{MaxLatency: policy.Duration(2 * time.Second)}},
+			spec{URL: srv.URL + "/text", Expect: expect{MaxLatency: policy.Duration(2 * time.Second)}},
 			gate.StatusPass, "latency", "within 2s"},
 		{"a secret header is sent",
-			Spec{URL: srv.URL + "/auth", SecretHeaders: map[string]string{"Authorization": "Bearer tok-123456"}},
+			spec{URL: srv.URL + "/auth", SecretHeaders: map[string]string{"Authorization": "Bearer tok-123456"}},
 			gate.StatusPass, "status", "answered 200"},
 		{"a POST with a JSON body",
-			Spec{URL: srv.URL + "/echo", Method: "POST", Body: `{"n": 3}`, Headers: map[string]string{"Content-Type": "application/json"},
-				Expect: Expect{Status: 201, JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".n"), Condition: cond("== 3")}}}},
+			spec{URL: srv.URL + "/echo", Method: "POST", Body: `{"n": 3}`, Headers: map[string]string{"Content-Type": "application/json"},
+				Expect: expect{Status: 201, JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".n"), Condition: cond("== 3")}}}},
 			gate.StatusPass, "json .n", ".n = 3 meets == 3"},
 		{"a target that becomes ready within the retry window passes",
-			Spec{URL: srv.URL + "/flaky", Retry: Retry{Within: policy.Duration(5 * time.Second), Interval: policy.Duration(10 * time.Millisecond)}},
+			spec{URL: srv.URL + "/flaky", Retry: retry{Within: policy.Duration(5 * time.Second), Interval: policy.Duration(10 * time.Millisecond)}},
 			gate.StatusPass, "status", "answered 200"},
 		{"a target still failing when the window closes fails",
-			Spec{URL: srv.URL + "/down", Retry: Retry{Within: policy.Duration(100 * time.Millisecond), Interval: policy.Duration(20 * time.Millisecond)}},
+			spec{URL: srv.URL + "/down", Retry: retry{Within: policy.Duration(100 * time.Millisecond), Interval: policy.Duration(20 * time.Millisecond)}},
 			gate.StatusFail, "status", "found 503"},
 		{"skipping TLS verification warns",
-			Spec{URL: srv.URL + "/health", InsecureSkipVerify: true}, gate.StatusWarn, "tls verification", "insecure-skip-verify is on"},
+			spec{URL: srv.URL + "/health", InsecureSkipVerify: true}, gate.StatusWarn, "tls verification", "insecure-skip-verify is on"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,7 +185,7 @@ func TestHTTPGate(t *testing.T) {
 func TestFlakyTargetIsRetried(t *testing.T) {
 	t.Parallel()
 	srv := target(t)
-	res, err := evaluate(context.Background(), newGate(t, Spec{URL: srv.URL + "/flaky", Retry: Retry{Within: policy.Duration(5 * time.Second), Interval: policy.Duration(time.Millisecond)}}))
+	res, err := evaluate(context.Background(), newGate(t, spec{URL: srv.URL + "/flaky", Retry: retry{Within: policy.Duration(5 * time.Second), Interval: policy.Duration(time.Millisecond)}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,18 +215,18 @@ func TestCouldNotEvaluate(t *testing.T) {
 	t.Cleanup(tlsSrv.Close)
 	tests := []struct {
 		name string
-		spec Spec
+		spec spec
 		want error
 		msg  string
 	}{
 		{"a target where nothing listens is unreachable, not a fail",
-			Spec{URL: closedURL(t)}, gate.ErrUnreachable, "connection refused"},
+			spec{URL: closedURL(t)}, gate.ErrUnreachable, "connection refused"},
 		{"an unreachable target stays unreachable through the retry window",
-			Spec{URL: closedURL(t), Retry: Retry{Within: policy.Duration(50 * time.Millisecond), Interval: policy.Duration(10 * time.Millisecond)}}, gate.ErrUnreachable, "attempt(s) over"},
+			spec{URL: closedURL(t), Retry: retry{Within: policy.Duration(50 * time.Millisecond), Interval: policy.Duration(10 * time.Millisecond)}}, gate.ErrUnreachable, "attempt(s) over"},
 		{"a target slower than the request timeout is a timeout",
-			Spec{URL: srv.URL + "/slow", Timeout: policy.Duration(50 * time.Millisecond)}, gate.ErrTimeout, "did not answer within 50ms"},
+			spec{URL: srv.URL + "/slow", Timeout: policy.Duration(50 * time.Millisecond)}, gate.ErrTimeout, "did not answer within 50ms"},
 		{"an untrusted certificate is unreachable with a hint",
-			Spec{URL: tlsSrv.URL}, gate.ErrUnreachable, "give the CA that signed its certificate in ca-file"},
+			spec{URL: tlsSrv.URL}, gate.ErrUnreachable, "give the CA that signed its certificate in ca-file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,7 +245,7 @@ func TestCouldNotEvaluate(t *testing.T) {
 func TestGateStoppedMidRetryIsTimeout(t *testing.T) {
 	t.Parallel()
 	srv := target(t)
-	g := newGate(t, Spec{URL: srv.URL + "/down", Retry: Retry{Within: policy.Duration(time.Minute), Interval: policy.Duration(20 * time.Millisecond)}})
+	g := newGate(t, spec{URL: srv.URL + "/down", Retry: retry{Within: policy.Duration(time.Minute), Interval: policy.Duration(20 * time.Millisecond)}})
 	g.sleep = clock.Sleep
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
@@ -264,7 +264,7 @@ func TestCAFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(gate.Meta{ID: "tls"}, Spec{URL: srv.URL, CAFile: "ca.pem", Expect: Expect{BodyContains: "secure"}}, gate.Env{PolicyDir: dir})
+	g, err := buildGate(gate.Meta{ID: "tls"}, spec{URL: srv.URL, CAFile: "ca.pem", Expect: expect{BodyContains: "secure"}}, gate.Env{PolicyDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestCAFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"bad.pem", "missing.pem"} {
-		if _, err := New(gate.Meta{ID: "tls"}, Spec{URL: srv.URL, CAFile: f}, gate.Env{PolicyDir: dir}); !errors.Is(err, gate.ErrBadInput) {
+		if _, err := buildGate(gate.Meta{ID: "tls"}, spec{URL: srv.URL, CAFile: f}, gate.Env{PolicyDir: dir}); !errors.Is(err, gate.ErrBadInput) {
 			t.Errorf("ca-file %s: err = %v, want ErrBadInput", f, err)
 		}
 	}
@@ -292,7 +292,7 @@ func TestSecretsAreNeverEchoed(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	u := strings.Replace(srv.URL, "http://", "http://bob:pa55word@", 1)
-	res, err := evaluate(context.Background(), newGate(t, Spec{URL: u, SecretHeaders: map[string]string{"X-Api-Key": "key-abcdef"}, Expect: Expect{BodyContains: "x"}}))
+	res, err := evaluate(context.Background(), newGate(t, spec{URL: u, SecretHeaders: map[string]string{"X-Api-Key": "key-abcdef"}, Expect: expect{BodyContains: "x"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestParseStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := ParseStatus(tt.in)
+			s, err := parseStatus(tt.in)
 			if (err != nil) != tt.err {
 				t.Fatalf("err = %v, want error %v", err, tt.err)
 			}
@@ -342,23 +342,23 @@ func TestParseStatus(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
-	ok := Spec{URL: "http://127.0.0.1:1/health"}
+	ok := spec{URL: "http://127.0.0.1:1/health"}
 	tests := []struct {
 		name  string
-		edit  func(*Spec)
+		edit  func(*spec)
 		field string
 	}{
-		{"a URL without a scheme", func(s *Spec) { s.URL = "127.0.0.1/health" }, "url"},
-		{"a URL with another scheme", func(s *Spec) { s.URL = "ftp://h/x" }, "url"},
-		{"a URL without a host", func(s *Spec) { s.URL = "http:///x" }, "url"},
-		{"a bad status", func(s *Spec) { s.Expect.Status = "ok" }, "expect.status"},
-		{"a bad header name", func(s *Spec) { s.Headers = map[string]string{"Bad Header": "x"} }, "headers.Bad Header"},
-		{"a header value with a newline", func(s *Spec) { s.SecretHeaders = map[string]string{"X-A": "a\r\nb"} }, "secret-headers.X-A"},
-		{"an interval longer than the window", func(s *Spec) {
-			s.Retry = Retry{Within: policy.Duration(time.Second), Interval: policy.Duration(time.Minute)}
+		{"a URL without a scheme", func(s *spec) { s.URL = "127.0.0.1/health" }, "url"},
+		{"a URL with another scheme", func(s *spec) { s.URL = "ftp://h/x" }, "url"},
+		{"a URL without a host", func(s *spec) { s.URL = "http:///x" }, "url"},
+		{"a bad status", func(s *spec) { s.Expect.Status = "ok" }, "expect.status"},
+		{"a bad header name", func(s *spec) { s.Headers = map[string]string{"Bad Header": "x"} }, "headers.Bad Header"},
+		{"a header value with a newline", func(s *spec) { s.SecretHeaders = map[string]string{"X-A": "a\r\nb"} }, "secret-headers.X-A"},
+		{"an interval longer than the window", func(s *spec) {
+			s.Retry = retry{Within: policy.Duration(time.Second), Interval: policy.Duration(time.Minute)}
 		}, "retry.interval"},
-		{"both ca-file and insecure-skip-verify", func(s *Spec) { s.CAFile, s.InsecureSkipVerify = "ca.pem", true }, "insecure-skip-verify"},
-		{"a json expectation without a check", func(s *Spec) { s.Expect.JSON = []jsonpath.Expect{{Path: jsonpath.MustParse(".a")}} }, "expect.json[0]"},
+		{"both ca-file and insecure-skip-verify", func(s *spec) { s.CAFile, s.InsecureSkipVerify = "ca.pem", true }, "insecure-skip-verify"},
+		{"a json expectation without a check", func(s *spec) { s.Expect.JSON = []jsonpath.Expect{{Path: jsonpath.MustParse(".a")}} }, "expect.json[0]"},
 	}
 	if errs := ok.Validate(); len(errs) != 0 {
 		t.Fatalf("the known-good spec is invalid: %v", errs)
@@ -416,8 +416,8 @@ gates:
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := p.Gates[0].Spec.(*Spec)
-	st, _ := ParseStatus(s.Expect.Status)
+	s := p.Gates[0].Spec.(*spec)
+	st, _ := parseStatus(s.Expect.Status)
 	if s.URL != "http://127.0.0.1:8080/ready" || st.String() != "200, 2xx" || s.Retry.Within.D() != 2*time.Minute || p.Gates[0].Group != "slo" {
 		t.Errorf("decoded %+v", s)
 	}
@@ -447,13 +447,13 @@ func normalise(r *gate.Result, url string) {
 func TestGoldenResults(t *testing.T) {
 	t.Parallel()
 	srv := target(t)
-	tests := map[string]Spec{
-		"pass": {URL: srv.URL + "/health", Expect: Expect{MaxLatency: policy.Duration(5 * time.Second), BodyContains: "ok",
+	tests := map[string]spec{
+		"pass": {URL: srv.URL + "/health", Expect: expect{MaxLatency: policy.Duration(5 * time.Second), BodyContains: "ok",
 			JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".status"), Equals: strp("ok")}}}},
-		"fail": {URL: srv.URL + "/down", Expect: Expect{BodyContains: "ready",
+		"fail": {URL: srv.URL + "/down", Expect: expect{BodyContains: "ready",
 			JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".status"), Equals: strp("ok")}}}},
-		"retried": {URL: srv.URL + "/flaky", Retry: Retry{Within: policy.Duration(5 * time.Second), Interval: policy.Duration(time.Millisecond)},
-			Expect: Expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".ready"), Equals: strp("true")}}}},
+		"retried": {URL: srv.URL + "/flaky", Retry: retry{Within: policy.Duration(5 * time.Second), Interval: policy.Duration(time.Millisecond)},
+			Expect: expect{JSON: []jsonpath.Expect{{Path: jsonpath.MustParse(".ready"), Equals: strp("true")}}}},
 	}
 	for name, spec := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -495,7 +495,7 @@ func FuzzParseStatus(f *testing.F) {
 		f.Add(s, 204)
 	}
 	f.Fuzz(func(t *testing.T, s string, n int) {
-		set, err := ParseStatus([]any{s, n})
+		set, err := parseStatus([]any{s, n})
 		if err != nil {
 			return
 		}
@@ -503,7 +503,7 @@ func FuzzParseStatus(f *testing.F) {
 		for _, p := range strings.Split(set.String(), ", ") {
 			parts = append(parts, p)
 		}
-		again, err := ParseStatus(parts)
+		again, err := parseStatus(parts)
 		if err != nil {
 			t.Fatalf("%q parsed, but its printed form %q does not: %v", s, set, err)
 		}
@@ -518,7 +518,7 @@ func FuzzParseStatus(f *testing.F) {
 func TestTenantIsOnEveryCheck(t *testing.T) {
 	t.Parallel()
 	srv := target(t)
-	res, err := evaluate(context.Background(), newGate(t, Spec{URL: srv.URL + "/health", Tenant: "acme", Expect: Expect{BodyContains: "ok", MaxLatency: policy.Duration(time.Minute)}}))
+	res, err := evaluate(context.Background(), newGate(t, spec{URL: srv.URL + "/health", Tenant: "acme", Expect: expect{BodyContains: "ok", MaxLatency: policy.Duration(time.Minute)}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +534,7 @@ func TestTenantIsOnEveryCheck(t *testing.T) {
 
 func TestRetryWindowMustBeBelowTheGateTimeout(t *testing.T) {
 	t.Parallel()
-	_, err := New(gate.Meta{ID: "ready", Timeout: time.Minute}, Spec{URL: "http://127.0.0.1:1/", Retry: Retry{Within: policy.Duration(5 * time.Minute)}}, gate.Env{})
+	_, err := buildGate(gate.Meta{ID: "ready", Timeout: time.Minute}, spec{URL: "http://127.0.0.1:1/", Retry: retry{Within: policy.Duration(5 * time.Minute)}}, gate.Env{})
 	if !errors.Is(err, gate.ErrBadInput) || !strings.Contains(err.Error(), "timeout: 6m0s") {
 		t.Errorf("err = %v, want bad input suggesting a timeout", err)
 	}
@@ -564,7 +564,7 @@ func TestRedirectToMetadataIsRefused(t *testing.T) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}
 	for _, allow := range [][]string{nil, {"169.254.169.254"}} {
-		g := newGate(t, Spec{URL: origin.URL + "/health", AllowRedirectsTo: allow, Retry: Retry{Within: policy.Duration(time.Second), Interval: policy.Duration(time.Millisecond)}})
+		g := newGate(t, spec{URL: origin.URL + "/health", AllowRedirectsTo: allow, Retry: retry{Within: policy.Duration(time.Second), Interval: policy.Duration(time.Millisecond)}})
 		g.client.Transport.(*http.Transport).DialContext = dial
 		before := metaHits.Load()
 		res, err := evaluate(context.Background(), g)
@@ -599,7 +599,7 @@ func TestEchoedCredentialsAreSanitized(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	res, err := evaluate(context.Background(), newGate(t, Spec{URL: srv.URL, Headers: map[string]string{"X-Session": "plain-value-1", "Cookie": "sid=cookie-value-2"}}))
+	res, err := evaluate(context.Background(), newGate(t, spec{URL: srv.URL, Headers: map[string]string{"X-Session": "plain-value-1", "Cookie": "sid=cookie-value-2"}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package httpprobe
+package httpgate
 
 import (
 	"errors"
@@ -13,8 +13,8 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-// Spec is the `with:` block of an http gate.
-type Spec struct {
+// spec is the `with:` block of an http gate.
+type spec struct {
 	// URL is the target.
 	URL string `yaml:"url" required:"true" doc:"the URL to probe, e.g. ${SERVICE_URL}/ready"`
 	// Method is the HTTP method.
@@ -28,7 +28,7 @@ type Spec struct {
 	// Timeout bounds one request.
 	Timeout policy.Duration `yaml:"timeout" default:"10s" doc:"how long one request may take, including reading the body"`
 	// Retry retries a failing probe within a window (readiness probes).
-	Retry Retry `yaml:"retry" doc:"retry a failing or unreachable target until it passes or the window closes"`
+	Retry retry `yaml:"retry" doc:"retry a failing or unreachable target until it passes or the window closes"`
 	// CAFile is a PEM bundle of CAs to trust for https.
 	CAFile string `yaml:"ca-file" doc:"PEM file of CA certificates to trust for https, relative to the policy file"`
 	// AllowRedirectsTo names hosts a redirect may go to beyond the default
@@ -39,19 +39,19 @@ type Spec struct {
 	// Tenant is the tenant the probe speaks for, if any.
 	Tenant string `yaml:"tenant" doc:"the tenant this probe checks, shown on each of its checks (e.g. for ${URL}/t/acme/items)"`
 	// Expect is what the response must look like.
-	Expect Expect `yaml:"expect" doc:"what the response must look like to pass"`
+	Expect expect `yaml:"expect" doc:"what the response must look like to pass"`
 }
 
-// Retry is the retry window of a probe.
-type Retry struct {
+// retry is the retry window of a probe.
+type retry struct {
 	// Within is how long to keep trying.
 	Within policy.Duration `yaml:"within" doc:"keep probing until it passes or this long has passed since the first request (0: one attempt)"`
 	// Interval is the pause between attempts.
 	Interval policy.Duration `yaml:"interval" default:"1s" doc:"pause between attempts"`
 }
 
-// Expect lists the response's expectations; each becomes one check.
-type Expect struct {
+// expect lists the response's expectations; each becomes one check.
+type expect struct {
 	// Status is one status, a class ("2xx") or a list of them.
 	Status any `yaml:"status" default:"200" doc:"the expected status: a code (200), a class (\"2xx\") or a list of them ([200, 204])"`
 	// BodyContains must appear in the body.
@@ -62,14 +62,14 @@ type Expect struct {
 	MaxLatency policy.Duration `yaml:"max-latency" doc:"the longest a response may take, from sending the request to the end of the body, e.g. 300ms"`
 }
 
-// StatusSet is a parsed `expect.status`: codes and classes.
-type StatusSet struct {
+// statusSet is a parsed `expect.status`: codes and classes.
+type statusSet struct {
 	codes   []int
 	classes []int // 2 for 2xx
 }
 
 // Match reports whether the status code is in the set.
-func (s StatusSet) Match(code int) bool {
+func (s statusSet) Match(code int) bool {
 	for _, c := range s.codes {
 		if c == code {
 			return true
@@ -84,7 +84,7 @@ func (s StatusSet) Match(code int) bool {
 }
 
 // String renders the set, e.g. "200" or "200, 3xx".
-func (s StatusSet) String() string {
+func (s statusSet) String() string {
 	var parts []string
 	for _, c := range s.codes {
 		parts = append(parts, strconv.Itoa(c))
@@ -95,10 +95,10 @@ func (s StatusSet) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// ParseStatus parses `expect.status` as decoded from YAML: nil (200), an
+// parseStatus parses `expect.status` as decoded from YAML: nil (200), an
 // integer, a string ("200", "2xx") or a list of those.
-func ParseStatus(v any) (StatusSet, error) {
-	var s StatusSet
+func parseStatus(v any) (statusSet, error) {
+	var s statusSet
 	if v == nil {
 		s.codes = []int{200}
 		return s, nil
@@ -134,7 +134,7 @@ func ParseStatus(v any) (StatusSet, error) {
 }
 
 // Validate reports every problem with the settings at once.
-func (s *Spec) Validate() []error {
+func (s *spec) Validate() []error {
 	var errs []error
 	if s.URL != "" {
 		u, err := url.Parse(s.URL)
@@ -153,11 +153,11 @@ func (s *Spec) Validate() []error {
 			if _, list := it.([]any); list {
 				it = fmt.Sprint(it)
 			}
-			if _, err := ParseStatus(it); err != nil {
+			if _, err := parseStatus(it); err != nil {
 				errs = append(errs, &policy.FieldError{Field: fmt.Sprintf("expect.status[%d]", i), Err: err})
 			}
 		}
-	} else if _, err := ParseStatus(s.Expect.Status); err != nil {
+	} else if _, err := parseStatus(s.Expect.Status); err != nil {
 		errs = append(errs, &policy.FieldError{Field: "expect.status", Err: err})
 	}
 	for _, m := range []struct {
@@ -210,14 +210,14 @@ func validHeaderName(k string) bool {
 }
 
 // timeout returns the per-request timeout (default 10s).
-func (s *Spec) timeout() time.Duration {
+func (s *spec) timeout() time.Duration {
 	if s.Timeout > 0 {
 		return s.Timeout.D()
 	}
 	return 10 * time.Second
 }
 
-func (s *Spec) interval() time.Duration {
+func (s *spec) interval() time.Duration {
 	if s.Retry.Interval > 0 {
 		return s.Retry.Interval.D()
 	}

@@ -1,4 +1,4 @@
-package ledger
+package ledgergate
 
 import (
 	"context"
@@ -113,11 +113,11 @@ func TestGateKeylessCheckpoints(t *testing.T) {
 			s := Spec{DB: f.dsn, MinEntries: 1, RequireCheckpoint: "yesterday", PublicKey: f.pub, KeylessBundles: dir, TrustedRoot: root,
 				CertificateIdentity: kSigner, CertificateOIDCIssuer: kIssuer}
 			c.prepare(t, f, dir, &s)
-			g, err := New(gate.Meta{ID: "ledger", Kind: Kind, Group: "provenance", Required: true}, s, gate.Env{})
+			g, err := New(gate.Meta{ID: "ledger", Kind: Kind, Group: "provenance", Required: true}, s, gate.Env{Clock: func() time.Time { return now }})
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			g.Now, g.skipSCTUnsafe = func() time.Time { return now }, true
+			g.skipSCTUnsafe = true
 			res, err := evaluate(context.Background(), g)
 			if err != nil {
 				t.Fatalf("Run: %v", err)

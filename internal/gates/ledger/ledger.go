@@ -1,4 +1,4 @@
-// Package ledger implements the `ledger` gate kind (group provenance): it
+// Package ledgergate implements the `ledger` gate kind (group provenance): it
 // checks releasegate's provenance ledger in PostgreSQL or SQLite — schema v2
 // applied, every tenant's hash chain intact end to end (or its latest N
 // entries), a minimum number of entries, and, when asked, a signed daily
@@ -8,16 +8,14 @@
 //
 // It fails closed: an empty ledger, a tenant without entries, a missing
 // schema or checkpoint fail; an unreachable database is an error.
-package ledger
+package ledgergate
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/maestro-conductor/releasegate/internal/fsx"
 	"github.com/maestro-conductor/releasegate/internal/gate"
@@ -120,17 +118,13 @@ func (s *Spec) Validate() []error {
 }
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[Spec]{
 		Name:    Kind,
 		Group:   "provenance",
 		Summary: "verifies the provenance ledger: schema v2, per-tenant hash chains, signed daily Merkle checkpoints",
-		Spec:    func() any { return &Spec{MinEntries: 1} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("ledger gate: settings are %T, expected *ledger.Spec", spec)
-			}
-			return New(m, *s, env)
+		Default: func() Spec { return Spec{MinEntries: 1} },
+		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
+			return New(m, s, env)
 		},
 	})
 }
@@ -140,8 +134,6 @@ type Gate struct {
 	meta gate.Meta
 	spec Spec
 	env  gate.Env
-	// Now returns the current time (for today/yesterday); tests set it.
-	Now func() time.Time
 	// skipSCTUnsafe skips the certificate-transparency check of keyless
 	// bundles; only tests with the virtual Sigstore set it.
 	skipSCTUnsafe bool
@@ -155,15 +147,13 @@ func New(m gate.Meta, s Spec, env gate.Env) (*Gate, error) {
 	if s.RequireCheckpoint == "" {
 		s.RequireCheckpoint = "none"
 	}
-	if p, ok := strings.CutPrefix(s.DB, "sqlite:"); ok && p != "" && !filepath.IsAbs(p) && env.PolicyDir != "" {
-		s.DB = "sqlite:" + filepath.Join(env.PolicyDir, p)
+	if p, ok := strings.CutPrefix(s.DB, "sqlite:"); ok && p != "" {
+		s.DB = "sqlite:" + env.Path(p)
 	}
 	for _, p := range []*string{&s.PublicKey, &s.KeylessBundles, &s.TrustedRoot, &s.Since} {
-		if *p != "" && !filepath.IsAbs(*p) && env.PolicyDir != "" {
-			*p = filepath.Join(env.PolicyDir, *p)
-		}
+		*p = env.Path(*p)
 	}
-	return &Gate{meta: m, spec: s, env: env, Now: time.Now}, nil
+	return &Gate{meta: m, spec: s, env: env}, nil
 }
 
 // Name returns the gate's id.
@@ -264,7 +254,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 }
 
 func (g *Gate) checkpoints(ctx context.Context, st *ledger.Store, reps []ledger.Report, res *gate.Result) error {
-	day := g.Now().UTC()
+	day := g.env.Now().UTC()
 	if g.spec.RequireCheckpoint == "yesterday" {
 		day = day.AddDate(0, 0, -1)
 	}
@@ -298,7 +288,7 @@ func (g *Gate) checkpoints(ctx context.Context, st *ledger.Store, reps []ledger.
 		// The signed checkpoint is an attestation the release relied on:
 		// the evidence's VSA lists it (inputAttestations) by this digest.
 		res.Inputs = append(res.Inputs, gate.Input{Name: "checkpoint " + ledger.CheckpointFile(r.Tenant, date),
-			Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(signed))})
+			Digest: gate.Digest(signed)})
 		rc, err := st.VerifyCheckpoint(ctx, signed, key)
 		switch {
 		case errors.Is(err, ledger.ErrBadSignature), errors.Is(err, ledger.ErrRootMismatch), errors.Is(err, ledger.ErrBadProof),
@@ -343,7 +333,7 @@ func (g *Gate) keylessCheck(v *provenance.Verifier, tenant, date string, signed 
 		fail(fmt.Sprintf("%v; run `releasegate ledger root --date %s --keyless` and put the bundle in keyless-bundles", err, date))
 		return ""
 	}
-	res.Inputs = append(res.Inputs, gate.Input{Name: "signature " + filepath.Base(path), Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(data))})
+	res.Inputs = append(res.Inputs, gate.Input{Name: "signature " + filepath.Base(path), Digest: gate.Digest(data)})
 	sig, err := VerifyBundle(v, data, signed, g.spec.Identity())
 	if err != nil {
 		fail(fmt.Sprintf("%s: %v", path, err))

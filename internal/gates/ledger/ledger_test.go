@@ -1,4 +1,4 @@
-package ledger
+package ledgergate
 
 import (
 	"context"
@@ -73,11 +73,10 @@ func (f fixture) anchor(t *testing.T, tenant, day, key string) {
 
 func run(t *testing.T, s Spec) (*gate.Result, error) {
 	t.Helper()
-	g, err := New(gate.Meta{ID: "ledger", Kind: Kind, Group: "provenance", Required: true}, s, gate.Env{})
+	g, err := New(gate.Meta{ID: "ledger", Kind: Kind, Group: "provenance", Required: true}, s, gate.Env{Clock: func() time.Time { return now }})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	g.Now = func() time.Time { return now }
 	return evaluate(context.Background(), g)
 }
 

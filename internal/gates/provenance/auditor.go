@@ -1,4 +1,4 @@
-package provenance
+package provenancegate
 
 import (
 	"maps"
@@ -9,18 +9,18 @@ import (
 	prov "github.com/maestro-conductor/releasegate/internal/provenance"
 )
 
-// OutsideFlag maps one policy setting of a GitHub artifact attestation
+// outsideFlag maps one policy setting of a GitHub artifact attestation
 // check to the flags of the standard verifiers an auditor runs instead:
 // gh attestation verify, slsa-verifier verify-github-attestation and
 // cosign verify-blob-attestation. An empty flag means that tool has no
 // equivalent; Note says what differs. docs/provenance.md shows this
 // table, and a test keeps it and OutsideCommands in step.
-type OutsideFlag struct {
+type outsideFlag struct {
 	Key, GH, SLSAVerifier, Cosign, Note string
 }
 
-// OutsideFlags is the policy ↔ flag mapping.
-var OutsideFlags = []OutsideFlag{
+// outsideFlags is the policy ↔ flag mapping.
+var outsideFlags = []outsideFlag{
 	{Key: "artifacts", GH: "ARTIFACT (argument)", SLSAVerifier: "ARTIFACT (argument)", Cosign: "ARTIFACT (argument)",
 		Note: "the file whose digest must be a subject"},
 	{Key: "provenance", GH: "--bundle", SLSAVerifier: "--attestation-path", Cosign: "--bundle, --new-bundle-format, --type slsaprovenance1",
@@ -45,11 +45,11 @@ var OutsideFlags = []OutsideFlag{
 		Note: "NAME=VALUE, repeated"},
 }
 
-// OutsideCommands returns the commands (argv) an auditor runs to check
+// outsideCommands returns the commands (argv) an auditor runs to check
 // one artifact and its bundle the way the policy s does, one per tool:
 // gh, slsa-verifier, cosign. Only the settings of a GitHub artifact
 // attestation are mapped (OutsideFlags).
-func OutsideCommands(s Spec, artifact, bundle string) [][]string {
+func outsideCommands(s Spec, artifact, bundle string) [][]string {
 	repo := strings.TrimPrefix(prov.NormalizeSourceURI(s.SourceURI), "github.com/")
 	ref := ""
 	switch {
@@ -122,8 +122,8 @@ func sortedKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
-// ShellLine quotes argv for a POSIX shell, one line.
-func ShellLine(argv []string) string {
+// shellLine quotes argv for a POSIX shell, one line.
+func shellLine(argv []string) string {
 	q := make([]string, len(argv))
 	for i, a := range argv {
 		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`*?[]()|&;<>^{}!#~") {

@@ -1,4 +1,4 @@
-package provenance
+package provenancegate
 
 import (
 	"flag"
@@ -55,7 +55,7 @@ func TestOutsideFlagsAreTrue(t *testing.T) {
 	t.Parallel()
 	keys := specKeys()
 	var rows []string
-	for _, f := range OutsideFlags {
+	for _, f := range outsideFlags {
 		if !slices.Contains(keys, f.Key) {
 			t.Errorf("row %q: not a provenance setting", f.Key)
 		}
@@ -69,7 +69,7 @@ func TestOutsideFlagsAreTrue(t *testing.T) {
 	}
 	used := map[string]map[string]bool{"gh": {}, "slsa-verifier": {}, "cosign": {}}
 	for _, s := range auditorSpecs() {
-		for _, argv := range OutsideCommands(s, "dist/api", "dist/api.sigstore.json") {
+		for _, argv := range outsideCommands(s, "dist/api", "dist/api.sigstore.json") {
 			for _, a := range argv {
 				if strings.HasPrefix(a, "--") {
 					used[argv[0]][a] = true
@@ -78,7 +78,7 @@ func TestOutsideFlagsAreTrue(t *testing.T) {
 		}
 	}
 	named := map[string]map[string]bool{"gh": {}, "slsa-verifier": {}, "cosign": {}}
-	for _, f := range OutsideFlags {
+	for _, f := range outsideFlags {
 		for tool, cell := range map[string]string{"gh": f.GH, "slsa-verifier": f.SLSAVerifier, "cosign": f.Cosign} {
 			for _, fl := range flagsOf(cell) {
 				named[tool][fl] = true
@@ -116,7 +116,7 @@ func renderOutside() string {
 		}
 		return "`" + strings.ReplaceAll(s, "`", "") + "`"
 	}
-	for _, f := range OutsideFlags {
+	for _, f := range outsideFlags {
 		b.WriteString("| `" + f.Key + "` | " + cell(f.GH) + " | " + cell(f.SLSAVerifier) + " | " + cell(f.Cosign) + " | " + f.Note + " |\n")
 	}
 	s, artifact, bundle := docExample()
@@ -124,11 +124,11 @@ func renderOutside() string {
 	b.WriteString("trusted-root: " + s.TrustedRoot + "\nartifacts: [" + s.Artifacts[0] + "]\nprovenance: " + bundle + "\n")
 	b.WriteString("source-uri: " + s.SourceURI + "\nsource-branch: " + s.SourceBranch + "\nsigner-workflow: " + s.SignerWorkflow + "\n```\n\n")
 	b.WriteString("an auditor runs, in `internal/provenance/testdata/real/slsa-verifier/bcr` (the policy's directory):\n\n```sh\n")
-	for i, argv := range OutsideCommands(s, artifact, bundle) {
+	for i, argv := range outsideCommands(s, artifact, bundle) {
 		if i == 1 {
 			b.WriteString("SLSA_VERIFIER_EXPERIMENTAL=1 ")
 		}
-		b.WriteString(ShellLine(argv) + "\n")
+		b.WriteString(shellLine(argv) + "\n")
 	}
 	b.WriteString("```\n<!-- outside-verifiers:end -->\n")
 	return b.String()

@@ -1,4 +1,4 @@
-package provenance
+package provenancegate
 
 import (
 	"crypto/sha256"
@@ -108,7 +108,7 @@ func TestCosignAgreesOnRealAttestations(t *testing.T) {
 				if got := res.Status == gate.StatusPass; got != v.pass {
 					t.Errorf("%s: releasegate %s, want pass=%v: %+v", v.what, res.Status, v.pass, res.Checks)
 				}
-				argv := OutsideCommands(s, v.artifact, s.Provenance)[2]
+				argv := outsideCommands(s, v.artifact, s.Provenance)[2]
 				cmd := exec.Command(cosign, argv[1:]...)
 				cmd.Dir = tmp
 				cmd.Env = []string{"HOME=" + tmp, "PATH=/usr/bin:/bin", "SIGSTORE_NO_CACHE=true", "TUF_ROOT=" + filepath.Join(tmp, ".tuf")}
@@ -117,7 +117,7 @@ func TestCosignAgreesOnRealAttestations(t *testing.T) {
 					t.Fatalf("%s: cosign: %v", v.what, err)
 				}
 				if got := err == nil; got != v.pass {
-					t.Errorf("%s: cosign accepted=%v, releasegate pass=%v; %s\n%s", v.what, got, v.pass, ShellLine(argv), out)
+					t.Errorf("%s: cosign accepted=%v, releasegate pass=%v; %s\n%s", v.what, got, v.pass, shellLine(argv), out)
 				}
 			}
 		})
@@ -156,7 +156,7 @@ func TestCosignAgreesOnGitHubInstance(t *testing.T) {
 		s := Spec{Artifacts: []string{"api"}, Provenance: "api.sigstore.json", TrustedRoot: "github.json", SigstoreInstance: instance,
 			SourceURI: "github.com/acme/api", SourceTag: "v1.4.2", SignerWorkflow: "acme/api/.github/workflows/release.yml"}
 		res := runGitHubGate(t, dir, s)
-		argv := OutsideCommands(s, "api", "api.sigstore.json")[2]
+		argv := outsideCommands(s, "api", "api.sigstore.json")[2]
 		cmd := exec.Command(cosign, argv[1:]...)
 		cmd.Dir = dir
 		cmd.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin", "SIGSTORE_NO_CACHE=true", "TUF_ROOT=" + filepath.Join(dir, ".tuf")}
@@ -169,7 +169,7 @@ func TestCosignAgreesOnGitHubInstance(t *testing.T) {
 			t.Errorf("%s: releasegate %s, want pass=%v: %+v", instance, res.Status, want, res.Checks)
 		}
 		if got := err == nil; got != want {
-			t.Errorf("%s: cosign accepted=%v, want %v; %s\n%s", instance, got, want, ShellLine(argv), out)
+			t.Errorf("%s: cosign accepted=%v, want %v; %s\n%s", instance, got, want, shellLine(argv), out)
 		}
 	}
 }

@@ -1,9 +1,9 @@
-// Package provenance is the `provenance` gate kind: SLSA provenance of
+// Package provenancegate is the `provenance` gate kind: SLSA provenance of
 // release artifacts and Sigstore signatures of blobs, verified offline
 // against a pinned trusted root. The verification itself lives in
 // internal/provenance; this package maps settings to it and its outcomes
 // to a Result.
-package provenance
+package provenancegate
 
 import (
 	"context"
@@ -27,17 +27,12 @@ import (
 const Kind = "provenance"
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[Spec]{
 		Name:    Kind,
 		Group:   "provenance",
 		Summary: "verifies SLSA provenance of artifacts and Sigstore signatures of blobs, offline against a pinned trusted root",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("provenance gate: settings are %T, expected *provenance.Spec", spec)
-			}
-			return New(m, *s, env), nil
+		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
+			return New(m, s, env), nil
 		},
 	})
 }
@@ -75,12 +70,7 @@ func (g *Gate) Describe() string {
 	return "verify " + strings.Join(parts, ", ")
 }
 
-func (g *Gate) path(p string) string {
-	if p == "" || filepath.IsAbs(p) || g.env.PolicyDir == "" {
-		return p
-	}
-	return filepath.Join(g.env.PolicyDir, p)
-}
+func (g *Gate) path(p string) string { return g.env.Path(p) }
 
 func badInput(field string, err error) error { return &gate.InputError{Input: field, Err: err} }
 

@@ -1,4 +1,4 @@
-package slo_test
+package slogate_test
 
 import (
 	"errors"

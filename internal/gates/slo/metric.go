@@ -1,4 +1,4 @@
-package slo
+package slogate
 
 import (
 	"context"
@@ -14,11 +14,10 @@ import (
 )
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[MetricSpec]{
 		Name:    "metric",
 		Group:   "slo",
 		Summary: "PromQL checks per tenant against a condition, canary vs baseline, repeated measurement; never passes on no data",
-		Spec:    func() any { return &MetricSpec{} },
 		New:     newMetricGate,
 	})
 }
@@ -115,13 +114,12 @@ type MetricGate struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-func newMetricGate(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-	s := spec.(*MetricSpec)
+func newMetricGate(m gate.Meta, s MetricSpec, env gate.Env) (gate.Gate, error) {
 	src, err := s.Source.Open(env.PolicyDir)
 	if err != nil {
 		return nil, err
 	}
-	return NewMetricGate(m, s, src), nil
+	return NewMetricGate(m, &s, src), nil
 }
 
 // NewMetricGate returns a metric gate over an open source.
@@ -182,7 +180,7 @@ func summarize(cs []gate.Check) string {
 		n[c.Status]++
 	}
 	var parts []string
-	for _, s := range gate.Statuses {
+	for _, s := range gate.Statuses() {
 		if n[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
 		}

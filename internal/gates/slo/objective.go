@@ -1,4 +1,4 @@
-package slo
+package slogate
 
 import (
 	"context"
@@ -21,11 +21,10 @@ import (
 )
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[SLOSpec]{
 		Name:    "slo",
 		Group:   "slo",
 		Summary: "SLO objects per tenant: multi-window burn rates, page/ticket tiers, error budget remaining and time to exhaustion",
-		Spec:    func() any { return &SLOSpec{} },
 		New:     newSLOGate,
 	})
 }
@@ -425,13 +424,12 @@ type SLOGate struct {
 	src  metrics.Source
 }
 
-func newSLOGate(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-	s := spec.(*SLOSpec)
+func newSLOGate(m gate.Meta, s SLOSpec, env gate.Env) (gate.Gate, error) {
 	src, err := s.Source.Open(env.PolicyDir)
 	if err != nil {
 		return nil, err
 	}
-	return NewSLOGate(m, s, src), nil
+	return NewSLOGate(m, &s, src), nil
 }
 
 // NewSLOGate returns an slo gate over an open source.

@@ -1,4 +1,4 @@
-// Package slo holds the metric gates of the checklist: "metric" (PromQL
+// Package slogate holds the metric gates of the checklist: "metric" (PromQL
 // checks per tenant, canary vs baseline, repeated measurement) and "slo"
 // (SLO objects: multi-window burn rates, error budget remaining), both in
 // group "slo", and the infrastructure gates "rules" (alerting and recording
@@ -9,11 +9,9 @@
 // is "no data" (fail unless the policy says on-no-data: warn|skip); an
 // unreachable or erroring source, a partial response or a warning is an
 // error (exit 3).
-package slo
+package slogate
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -110,7 +108,5 @@ func sourceInput(src metrics.Source) gate.Input {
 	return gate.Input{Name: "prometheus", URI: src.String()}
 }
 
-func digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+// digest is gate.Digest, for the rules and dashboard kinds.
+func digest(b []byte) string { return gate.Digest(b) }

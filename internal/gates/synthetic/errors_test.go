@@ -1,4 +1,4 @@
-package synthetic
+package syntheticgate
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-// Package synthetic is the `synthetic` gate kind: per-tenant synthetic
+// Package syntheticgate is the `synthetic` gate kind: per-tenant synthetic
 // load on an open-model schedule (internal/load) against a multi-tenant
 // service, in five scenarios that map to the release checklist — SLO
 // compliance, the rate-anomaly guard, the graph-complexity guard, the
@@ -7,7 +7,7 @@
 // A run can be split over shards (Shard, `--shard i/n`) whose Results are
 // merged exactly by Merge: counts add and histograms merge, percentiles
 // are never averaged.
-package synthetic
+package syntheticgate
 
 import (
 	"context"
@@ -32,17 +32,12 @@ import (
 const Kind = "synthetic"
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[Spec]{
 		Name:    Kind,
 		Group:   "slo",
 		Summary: "open-model per-tenant synthetic load: SLO compliance, rate-anomaly and graph-complexity guards, ingest validator, heavy-tenant isolation",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("synthetic: settings of type %T, expected *synthetic.Spec", spec)
-			}
-			return New(m, *s, env)
+		New: func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) {
+			return New(m, s, env)
 		},
 	})
 }

@@ -1,4 +1,4 @@
-package synthetic
+package syntheticgate
 
 import (
 	"bytes"
@@ -122,7 +122,7 @@ func plan(s Spec, sh Shard) ([]load.Stream, Judge, error) {
 			add(t, []load.Stage{{Rate: 0, Duration: lead}, {Rate: s.Rate * s.Graph.BombShare, Duration: s.Duration.D()}}, streamGraphBomb, bomb, statusIs(http.StatusTooManyRequests), false)
 		}
 	case ScenarioIngestValidator:
-		cases := Payloads(s.Ingest.MaxBytes)
+		cases := payloads(s.Ingest.MaxBytes)
 		for _, t := range mine {
 			for k, c := range cases {
 				p := Probe{Method: http.MethodPost, Path: s.Ingest.Path, Headers: s.Probe.Headers, Body: string(c.Body)}
@@ -248,9 +248,9 @@ type Payload struct {
 	Valid bool
 }
 
-// Payloads returns the ingest scenario's payloads: one valid event and
+// payloads returns the ingest scenario's payloads: one valid event and
 // one of each malformation. maxBytes is the service's size limit.
-func Payloads(maxBytes int) []Payload {
+func payloads(maxBytes int) []Payload {
 	valid := `{"event":"signup","value":42,"tags":["web"]}`
 	deep := strings.Repeat(`{"a":`, 512) + `1` + strings.Repeat(`}`, 512)
 	pad := maxBytes + 1 - len(`{"event":"signup","value":1,"note":""}`)

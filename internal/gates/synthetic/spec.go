@@ -1,4 +1,4 @@
-package synthetic
+package syntheticgate
 
 import (
 	"fmt"
@@ -21,8 +21,8 @@ const (
 	ScenarioIsolation       = "isolation"
 )
 
-// Scenarios lists every scenario name.
-var Scenarios = []string{ScenarioSLO, ScenarioRateAnomaly, ScenarioGraphComplexity, ScenarioIngestValidator, ScenarioIsolation}
+// scenarios lists every scenario name.
+var scenarios = []string{ScenarioSLO, ScenarioRateAnomaly, ScenarioGraphComplexity, ScenarioIngestValidator, ScenarioIsolation}
 
 // Spec is the `with:` block of a synthetic gate.
 type Spec struct {
@@ -263,8 +263,8 @@ func (s *Spec) Validate() []error {
 		}
 		seen[t] = true
 	}
-	if s.Scenario != "" && !slices.Contains(Scenarios, s.Scenario) {
-		errs = append(errs, ferr("scenario", "%q: expected one of %s", s.Scenario, strings.Join(Scenarios, ", ")))
+	if s.Scenario != "" && !slices.Contains(scenarios, s.Scenario) {
+		errs = append(errs, ferr("scenario", "%q: expected one of %s", s.Scenario, strings.Join(scenarios, ", ")))
 	}
 	for _, r := range []struct {
 		key string
@@ -369,7 +369,7 @@ func (s *Spec) validateSamples() []error {
 			return []error{ferr("duration", "rate %g × graph.bomb-share %g × duration %s = %d bomb queries per tenant: expected at least one; raise rate, duration or bomb-share", d.Rate, d.Graph.BombShare, dur, b)}
 		}
 	case ScenarioIngestValidator:
-		k := float64(len(Payloads(1)))
+		k := float64(len(payloads(1)))
 		stream, n = "valid payloads (one request in 9)", arrivals(d.Rate/k, dur)
 		needs = []need{ratio("error-rate", th.ErrorRate)}
 		if n < 1 {
@@ -393,5 +393,5 @@ func (s *Spec) validateSamples() []error {
 	// samples, in whole seconds
 	secs := math.Ceil(float64(most) * dur.Seconds() / math.Max(float64(n), 0.5))
 	return []error{ferr("duration", "rate %g × duration %s gives %d %s per tenant, too few samples to judge at %.0f%% confidence: %s; raise rate or duration (about %gs at this rate), or loosen the threshold",
-		d.Rate, dur, n, stream, Confidence*100, strings.Join(short, ", "), secs)}
+		d.Rate, dur, n, stream, confidence*100, strings.Join(short, ", "), secs)}
 }

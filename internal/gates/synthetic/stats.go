@@ -1,4 +1,4 @@
-package synthetic
+package syntheticgate
 
 import (
 	"fmt"
@@ -10,10 +10,10 @@ import (
 	"github.com/maestro-conductor/releasegate/internal/policy"
 )
 
-// Confidence is the confidence level of every bound the gate judges by: a
+// confidence is the confidence level of every bound the gate judges by: a
 // pass means the threshold holds with this confidence, not only that the
 // point estimate met it.
-const Confidence = 0.95
+const confidence = 0.95
 
 // z95 is the one-sided 95 % standard normal quantile: the Wilson bounds
 // are one-sided because a threshold is one-sided.
@@ -131,7 +131,7 @@ func minSamplesQuantile(q float64) int64 {
 	if q <= 0 || q >= 1 {
 		return 1
 	}
-	return int64(math.Ceil(math.Log(1-Confidence)/math.Log(q) - 1e-9))
+	return int64(math.Ceil(math.Log(1-confidence)/math.Log(q) - 1e-9))
 }
 
 // upperRank is the smallest k (1 ≤ k ≤ n) such that the k-th smallest of n
@@ -152,7 +152,7 @@ func upperRank(n int64, q float64) (k int64, ok bool) {
 		lgj, _ := math.Lgamma(float64(j) + 1)
 		lgr, _ := math.Lgamma(float64(n-j) + 1)
 		cdf += math.Exp(lgn - lgj - lgr + float64(j)*lq + float64(n-j)*l1q)
-		if cdf >= Confidence { // P(Bin ≤ j) ≥ 0.95, so k = j+1
+		if cdf >= confidence { // P(Bin ≤ j) ≥ 0.95, so k = j+1
 			return j + 1, true
 		}
 	}
@@ -197,5 +197,5 @@ func judgeQuantile(h *load.Histogram, q float64) quantileVerdict {
 
 // tooFew is the message of a check judged on fewer samples than it needs.
 func tooFew(n, need int64, what string) string {
-	return fmt.Sprintf("too few samples: %d, need %d for %s at %.0f%% confidence; raise rate or duration", n, need, what, Confidence*100)
+	return fmt.Sprintf("too few samples: %d, need %d for %s at %.0f%% confidence; raise rate or duration", n, need, what, confidence*100)
 }

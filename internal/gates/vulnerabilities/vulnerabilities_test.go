@@ -365,7 +365,7 @@ func TestAttestedVEX(t *testing.T) {
 	}
 	spec := Spec{FailOn: "high", TrustedRoot: writeTemp(t, "trusted_root.json", string(trJSON)), CertificateIdentity: signer, CertificateOIDCIssuer: issuer,
 		RequireSignedVEX: true,
-		Artifacts: []Artifact{{Name: "image", Digest: grypeDigest, Reports: []string{real + "grype/image.json"}, VEX: []VEXFile{{Attestation: attest(grypeDigest)}}}}}
+		Artifacts:        []Artifact{{Name: "image", Digest: grypeDigest, Reports: []string{real + "grype/image.json"}, VEX: []VEXFile{{Attestation: attest(grypeDigest)}}}}}
 	res := run(t, spec, time.Now())
 	if res.Status != gate.StatusPass || !strings.Contains(dump(res), "not_affected (inline_mitigations_already_exist), signed by "+signer) {
 		t.Fatalf("status %s: %s", res.Status, dump(res))
