@@ -1,4 +1,4 @@
-// Package sbom is the `sbom` gate kind: for each released artifact, an
+// Package sbomgate is the `sbom` gate kind: for each released artifact, an
 // SBOM (CycloneDX or SPDX JSON, read with internal/sbom) is present,
 // parses, names the artifact by digest — or is the predicate of a keyless
 // in-toto attestation whose subject is the digest, verified offline with
@@ -7,7 +7,7 @@
 // fields, licence allow and deny lists.
 //
 // The result's inputs carry the SHA-256 of every SBOM and attestation.
-package sbom
+package sbomgate
 
 import (
 	"context"
@@ -30,18 +30,11 @@ import (
 const Kind = "sbom"
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[Spec]{
 		Name:    Kind,
 		Group:   "provenance",
 		Summary: "checks each released artifact's SBOM (CycloneDX or SPDX JSON, or an attested one): present, bound to the artifact's digest, components, required fields and licences",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("sbom gate: settings are %T, expected *sbom.Spec", spec)
-			}
-			return New(m, *s, env), nil
-		},
+		New:     func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) { return New(m, s, env), nil },
 	})
 }
 

@@ -19,11 +19,10 @@ import (
 )
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[DashboardSpec]{
 		Name:    "dashboard",
 		Group:   "infra",
 		Summary: "Grafana dashboards valid as Grafana reads them (dashboard JSON, HTTP API envelope, v2 schema, ConfigMap and GrafanaDashboard wrappers): every query parses in its datasource's language (PromQL, LogQL) after template variables resolve, unique panel ids, known datasources, required per-tenant panels; file:line:col for each problem",
-		Spec:    func() any { return &DashboardSpec{} },
 		New:     newDashboardGate,
 	})
 }
@@ -70,8 +69,8 @@ type DashboardGate struct {
 	client *http.Client
 }
 
-func newDashboardGate(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-	return NewDashboardGate(m, spec.(*DashboardSpec), env.PolicyDir), nil
+func newDashboardGate(m gate.Meta, spec DashboardSpec, env gate.Env) (gate.Gate, error) {
+	return NewDashboardGate(m, &spec, env.PolicyDir), nil
 }
 
 // NewDashboardGate returns a dashboard gate reading files relative to dir.

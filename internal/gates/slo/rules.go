@@ -18,11 +18,10 @@ import (
 )
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[RulesSpec]{
 		Name:    "rules",
 		Group:   "infra",
 		Summary: "Prometheus alerting/recording rule files and PrometheusRule resources valid as Prometheus loads and evaluates them (every expr parsed and a vector or scalar, names for the target Prometheus version, file:line:col for each problem), review lints (for, labels, annotations, duplicates), and optionally loaded and healthy in a running Prometheus",
-		Spec:    func() any { return &RulesSpec{} },
 		New:     newRulesGate,
 	})
 }
@@ -103,8 +102,8 @@ type RulesGate struct {
 	api  *metrics.HTTPSource
 }
 
-func newRulesGate(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-	s := spec.(*RulesSpec)
+func newRulesGate(m gate.Meta, spec RulesSpec, env gate.Env) (gate.Gate, error) {
+	s := &spec
 	g := &RulesGate{meta: m, spec: s, dir: env.PolicyDir}
 	if s.Loaded != nil {
 		src, err := s.Loaded.Source.Open(env.PolicyDir)

@@ -1,4 +1,4 @@
-// Package tests implements the `tests` gate kind (group jobs): it reads
+// Package testsgate implements the `tests` gate kind (group jobs): it reads
 // the test reports a CI run produced — JUnit XML (Surefire, pytest,
 // go-junit-report/gotestsum, jest-junit) or `go test -json` — and checks
 // the totals against the policy: at least min-tests tests ran and at least
@@ -9,7 +9,7 @@
 // It fails closed: a report that is missing fails, zero tests fail, a
 // truncated, malformed or oversized report is bad input (exit 2); nothing
 // read means nothing passed.
-package tests
+package testsgate
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package tests
+package testsgate
 
 import (
 	"context"
@@ -36,18 +36,12 @@ const (
 const maxListed = 20
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[Spec]{
 		Name:    Kind,
 		Group:   "jobs",
 		Summary: "judges test reports (JUnit XML, go test -json): totals, failures, errors, skips, flaky reruns, required suites, per tenant",
-		Spec:    func() any { return DefaultSpec() },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("tests gate: settings are %T, expected *tests.Spec", spec)
-			}
-			return New(m, *s, env)
-		},
+		Default: func() Spec { return *DefaultSpec() },
+		New:     func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) { return New(m, s, env) },
 	})
 }
 

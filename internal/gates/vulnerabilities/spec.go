@@ -1,4 +1,4 @@
-package vulnerabilities
+package vulngate
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-// Package vulnerabilities is the `vulnerabilities` gate kind: the scanner
+// Package vulngate is the `vulnerabilities` gate kind: the scanner
 // reports of each released artifact (SARIF 2.1 from CodeQL, Trivy or
 // Grype; Grype, Trivy, OSV-Scanner or govulncheck JSON) are read with
 // internal/vuln, must be made for the artifact's digest and fresh enough,
@@ -10,7 +10,7 @@
 // passing one that says who waived it; a report that is missing, too
 // large, truncated or malformed fails its check. The result's inputs carry
 // the SHA-256 of every report, VEX document and bundle.
-package vulnerabilities
+package vulngate
 
 import (
 	"context"
@@ -36,18 +36,11 @@ const Kind = "vulnerabilities"
 const MaxReportSize = fsx.MaxDocSize
 
 func init() {
-	gate.Register(gate.Kind{
+	gate.RegisterTyped(gate.Typed[Spec]{
 		Name:    Kind,
 		Group:   "provenance",
 		Summary: "judges scanner reports (SARIF, Grype, Trivy, OSV-Scanner, govulncheck) of each artifact against a severity, OpenVEX waivers and an expiring allow-list",
-		Spec:    func() any { return &Spec{} },
-		New: func(m gate.Meta, spec any, env gate.Env) (gate.Gate, error) {
-			s, ok := spec.(*Spec)
-			if !ok {
-				return nil, fmt.Errorf("vulnerabilities gate: settings are %T, expected *vulnerabilities.Spec", spec)
-			}
-			return New(m, *s, env), nil
-		},
+		New:     func(m gate.Meta, s Spec, env gate.Env) (gate.Gate, error) { return New(m, s, env), nil },
 	})
 }
 
