@@ -102,14 +102,20 @@ func demoCmd(ctx context.Context, o *IO, args []string) error {
 	return d.run(ctx, srv.URL(), ro)
 }
 
-// demoWorkdir is the scratch directory: the one given, created, or a new
-// temporary one that cleanup removes.
+// demoWorkdir is the scratch directory: the one given (absolute, since
+// the demo policy names the ledger through it and a relative path would
+// resolve against the policy's own directory), created, or a new temporary
+// one that cleanup removes.
 func demoWorkdir(given string) (dir string, cleanup func(), err error) {
 	if given != "" {
-		if err := os.MkdirAll(given, 0o755); err != nil {
+		abs, err := filepath.Abs(given)
+		if err != nil {
 			return "", nil, inputf("--workdir: %w", err)
 		}
-		return given, func() {}, nil
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return "", nil, inputf("--workdir: %w", err)
+		}
+		return abs, func() {}, nil
 	}
 	tmp, err := os.MkdirTemp("", "releasegate-demo-")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -193,6 +194,8 @@ func TestDemoStandsAlone(t *testing.T) {
 	}{
 		{[]string{"demo", "--checks", "never"}, ExitOK, "**Result: PASSED ✅**"},
 		{[]string{"demo", "--checks", "never", "--policy", "failing-policy.yml"}, ExitFail, "**Result: FAILED ❌**"},
+		// a relative --workdir is where the user ran it, not the policy's directory
+		{[]string{"demo", "--checks", "never", "--workdir", "demo-out"}, ExitOK, "**Result: PASSED ✅**"},
 	} {
 		empty := t.TempDir()
 		cmd := exec.Command(bin, tc.args...)
@@ -210,8 +213,15 @@ func TestDemoStandsAlone(t *testing.T) {
 		if code != tc.code || !strings.Contains(out.String(), tc.says) {
 			t.Errorf("%v from an empty directory: expected exit %d with %q, found exit %d\nstdout:\n%s\nstderr:\n%s", tc.args, tc.code, tc.says, code, out.String(), errb.String())
 		}
-		if left, _ := os.ReadDir(empty); len(left) != 0 {
-			t.Errorf("%v: expected nothing written where it ran, found %v", tc.args, left)
+		kept := ""
+		if slices.Contains(tc.args, "--workdir") {
+			kept = tc.args[slices.Index(tc.args, "--workdir")+1]
+			if _, err := os.Stat(filepath.Join(empty, kept, "ledger.db")); err != nil {
+				t.Errorf("%v: expected the ledger kept in %s where it ran: %v", tc.args, kept, err)
+			}
+		}
+		if left, _ := os.ReadDir(empty); len(left) > 1 || (len(left) == 1 && left[0].Name() != kept) {
+			t.Errorf("%v: expected nothing written where it ran but --workdir, found %v", tc.args, left)
 		}
 	}
 }
