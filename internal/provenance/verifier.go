@@ -652,3 +652,23 @@ func (v *Verifier) VerifyEnvelope(entity verify.SignedEntity, payloadType string
 	}
 	return &Signature{Signer: cert.SubjectAlternativeName, Issuer: cert.Issuer, Log: logEntry(entity), SignedTime: signedTime(res)}, nil
 }
+
+// LoadVerifier reads a trusted_root.json of the public-good instance (an
+// input file the user names, read within fsx's document limit) and builds
+// a Verifier on it; it returns the file's bytes too, so the caller can
+// record their digest as an input of its Result.
+func LoadVerifier(ctx context.Context, path string) (*Verifier, []byte, error) {
+	data, err := fsx.ReadFile(ctx, path, fsx.MaxDocSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	tr, err := ParseTrustedRoot(data, InstancePublicGood)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	v, err := NewVerifier(Options{TrustedRoot: tr})
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, data, nil
+}

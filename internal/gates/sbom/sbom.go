@@ -106,19 +106,11 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 
 func (g *Gate) loadVerifier(ctx context.Context) (*provenance.Verifier, gate.Input, error) {
 	path := g.path(g.spec.TrustedRoot)
-	data, err := fsx.ReadFile(ctx, path, fsx.MaxDocSize)
+	v, data, err := provenance.LoadVerifier(ctx, path)
 	if err != nil {
 		return nil, gate.Input{}, err
 	}
-	tr, err := provenance.ParseTrustedRoot(data, provenance.InstancePublicGood)
-	if err != nil {
-		return nil, gate.Input{}, fmt.Errorf("%s: %w", path, err)
-	}
-	v, err := provenance.NewVerifier(provenance.Options{TrustedRoot: tr})
-	if err != nil {
-		return nil, gate.Input{}, err
-	}
-	return v, gate.Input{Name: "trusted root", URI: path, Digest: digestOf(data)}, nil
+	return v, gate.Input{Name: "trusted root", URI: path, Digest: gate.Digest(data)}, nil
 }
 
 // artifact adds the checks of one artifact and returns its details.
@@ -158,7 +150,7 @@ func (g *Gate) file(ctx context.Context, a Artifact, res *gate.Result, d map[str
 			Message: fmt.Sprintf("%s: %s", a.SBOM, readProblem(err))})
 		return nil
 	}
-	sum := digestOf(data)
+	sum := gate.Digest(data)
 	d["sha256"] = sum[len("sha256:"):]
 	res.Inputs = append(res.Inputs, gate.Input{Name: "sbom " + a.SBOM, URI: g.path(a.SBOM), Digest: sum})
 	doc, err := sbom.Parse(data)
@@ -199,7 +191,7 @@ func (g *Gate) attested(ctx context.Context, a Artifact, v *provenance.Verifier,
 		fail(readProblem(err))
 		return nil
 	}
-	res.Inputs = append(res.Inputs, gate.Input{Name: "sbom attestation " + a.Attestation, URI: g.path(a.Attestation), Digest: digestOf(data)})
+	res.Inputs = append(res.Inputs, gate.Input{Name: "sbom attestation " + a.Attestation, URI: g.path(a.Attestation), Digest: gate.Digest(data)})
 	bundles, err := provenance.ParseBundles(data)
 	if err != nil || len(bundles) != 1 {
 		if err == nil {
@@ -288,16 +280,10 @@ func licenceCheck(name string, vs []sbom.Violation, what, todo string) gate.Chec
 	return c
 }
 
-func digestOf(data []byte) string {
-	h := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(h[:])
-}
 
+// stopped says why the gate stopped early, naming what it was doing.
 func stopped(ctx context.Context, what string) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w", what, gate.ErrTimeout)
-	}
-	return fmt.Errorf("%s: %w", what, ctx.Err())
+	return fmt.Errorf("%s: %w", what, gate.Stopped(ctx))
 }
 
 func readProblem(err error) string {

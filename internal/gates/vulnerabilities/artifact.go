@@ -211,7 +211,7 @@ func (g *Gate) vexFile(ctx context.Context, vf VEXFile, v *provenance.Verifier, 
 	if err != nil {
 		return nil, "", errors.New(readProblem(err))
 	}
-	sum := digestOf(data)
+	sum := gate.Digest(data)
 	res.Inputs = append(res.Inputs, gate.Input{Name: "vex " + vf.Path, URI: g.path(vf.Path), Digest: sum})
 	doc, err := vuln.ParseVEX(data)
 	if err != nil {
@@ -236,7 +236,7 @@ func (g *Gate) attestedVEX(ctx context.Context, a Artifact, vf VEXFile, v *prove
 	if err != nil {
 		return nil, "", errors.New(readProblem(err))
 	}
-	sum := digestOf(data)
+	sum := gate.Digest(data)
 	res.Inputs = append(res.Inputs, gate.Input{Name: "vex attestation " + vf.Attestation, URI: g.path(vf.Attestation), Digest: sum})
 	bundles, err := provenance.ParseBundles(data)
 	if err != nil {
@@ -280,7 +280,7 @@ func (g *Gate) verifyVEX(v *provenance.Verifier, vf VEXFile, sum string, res *ga
 	if err != nil {
 		return "", err
 	}
-	res.Inputs = append(res.Inputs, gate.Input{Name: "vex bundle " + vf.Bundle, URI: g.path(vf.Bundle), Digest: digestOf(data)})
+	res.Inputs = append(res.Inputs, gate.Input{Name: "vex bundle " + vf.Bundle, URI: g.path(vf.Bundle), Digest: gate.Digest(data)})
 	bundles, err := provenance.ParseBundles(data)
 	if err != nil {
 		return "", err

@@ -14,8 +14,6 @@ package vulngate
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -147,32 +145,17 @@ func (g *Gate) allowances(now time.Time) (map[string][]vuln.Allowance, []Allow) 
 
 func (g *Gate) loadVerifier() (*provenance.Verifier, gate.Input, error) {
 	path := g.path(g.spec.TrustedRoot)
-	data, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
+	v, data, err := provenance.LoadVerifier(context.Background(), path)
 	if err != nil {
 		return nil, gate.Input{}, err
 	}
-	tr, err := provenance.ParseTrustedRoot(data, provenance.InstancePublicGood)
-	if err != nil {
-		return nil, gate.Input{}, fmt.Errorf("%s: %w", path, err)
-	}
-	v, err := provenance.NewVerifier(provenance.Options{TrustedRoot: tr})
-	if err != nil {
-		return nil, gate.Input{}, err
-	}
-	return v, gate.Input{Name: "trusted root", URI: path, Digest: digestOf(data)}, nil
+	return v, gate.Input{Name: "trusted root", URI: path, Digest: gate.Digest(data)}, nil
 }
 
-func digestOf(data []byte) string {
-	h := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(h[:])
-}
 
-// stopped turns a context error into the gate's error.
+// stopped says why the gate stopped early, naming what it was doing.
 func stopped(ctx context.Context, what string) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w", what, gate.ErrTimeout)
-	}
-	return fmt.Errorf("%s: %w", what, ctx.Err())
+	return fmt.Errorf("%s: %w", what, gate.Stopped(ctx))
 }
 
 // readProblem words a report or VEX file that could not be read.
