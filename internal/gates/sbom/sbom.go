@@ -280,7 +280,6 @@ func licenceCheck(name string, vs []sbom.Violation, what, todo string) gate.Chec
 	return c
 }
 
-
 // stopped says why the gate stopped early, naming what it was doing.
 func stopped(ctx context.Context, what string) error {
 	return fmt.Errorf("%s: %w", what, gate.Stopped(ctx))

@@ -152,7 +152,6 @@ func (g *Gate) loadVerifier() (*provenance.Verifier, gate.Input, error) {
 	return v, gate.Input{Name: "trusted root", URI: path, Digest: gate.Digest(data)}, nil
 }
 
-
 // stopped says why the gate stopped early, naming what it was doing.
 func stopped(ctx context.Context, what string) error {
 	return fmt.Errorf("%s: %w", what, gate.Stopped(ctx))
