@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path/filepath"
 	"strings"
 
 	"github.com/maestro-conductor/releasegate/internal/fsx"
@@ -61,12 +60,6 @@ func (g *Gate) Describe() string {
 	return fmt.Sprintf("check the SBOMs of %d artifact(s)", len(g.spec.Artifacts))
 }
 
-func (g *Gate) path(p string) string {
-	if p == "" || filepath.IsAbs(p) || g.env.PolicyDir == "" {
-		return p
-	}
-	return filepath.Join(g.env.PolicyDir, p)
-}
 
 // Run checks every artifact.
 func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
@@ -105,7 +98,7 @@ func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 }
 
 func (g *Gate) loadVerifier(ctx context.Context) (*provenance.Verifier, gate.Input, error) {
-	path := g.path(g.spec.TrustedRoot)
+	path := g.env.Path(g.spec.TrustedRoot)
 	v, data, err := provenance.LoadVerifier(ctx, path)
 	if err != nil {
 		return nil, gate.Input{}, err
@@ -116,7 +109,7 @@ func (g *Gate) loadVerifier(ctx context.Context) (*provenance.Verifier, gate.Inp
 // artifact adds the checks of one artifact and returns its details.
 func (g *Gate) artifact(ctx context.Context, a Artifact, v *provenance.Verifier, res *gate.Result) map[string]any {
 	if a.File != "" {
-		path := g.path(a.File)
+		path := g.env.Path(a.File)
 		digest, err := fileDigest(ctx, path)
 		if err != nil {
 			res.Add(gate.Check{Name: a.Name + ": artifact file", Status: gate.StatusFail, Expected: "a readable released file to take the digest of",
@@ -144,7 +137,7 @@ func (g *Gate) artifact(ctx context.Context, a Artifact, v *provenance.Verifier,
 // file reads and parses an SBOM file and checks it names the digest.
 func (g *Gate) file(ctx context.Context, a Artifact, res *gate.Result, d map[string]any) *sbom.Document {
 	d["sbom"] = a.SBOM
-	data, err := fsx.ReadFile(ctx, g.path(a.SBOM), fsx.MaxDocSize)
+	data, err := fsx.ReadFile(ctx, g.env.Path(a.SBOM), fsx.MaxDocSize)
 	if err != nil {
 		res.Add(gate.Check{Name: a.Name + ": sbom", Status: gate.StatusFail, Expected: "an SBOM file",
 			Message: fmt.Sprintf("%s: %s", a.SBOM, readProblem(err))})
@@ -152,7 +145,7 @@ func (g *Gate) file(ctx context.Context, a Artifact, res *gate.Result, d map[str
 	}
 	sum := gate.Digest(data)
 	d["sha256"] = sum[len("sha256:"):]
-	res.Inputs = append(res.Inputs, gate.Input{Name: "sbom " + a.SBOM, URI: g.path(a.SBOM), Digest: sum})
+	res.Inputs = append(res.Inputs, gate.Input{Name: "sbom " + a.SBOM, URI: g.env.Path(a.SBOM), Digest: sum})
 	doc, err := sbom.Parse(data)
 	if err != nil {
 		res.Add(gate.Check{Name: a.Name + ": sbom", Status: gate.StatusFail, Expected: "CycloneDX JSON 1.4–1.7 or SPDX 2.3 JSON",
@@ -186,12 +179,12 @@ func (g *Gate) attested(ctx context.Context, a Artifact, v *provenance.Verifier,
 	fail := func(msg string) {
 		res.Add(gate.Check{Name: name, Status: gate.StatusFail, Expected: "a signed SBOM attestation for " + a.Digest, Message: a.Attestation + ": " + msg})
 	}
-	data, err := fsx.ReadFile(ctx, g.path(a.Attestation), fsx.MaxDocSize)
+	data, err := fsx.ReadFile(ctx, g.env.Path(a.Attestation), fsx.MaxDocSize)
 	if err != nil {
 		fail(readProblem(err))
 		return nil
 	}
-	res.Inputs = append(res.Inputs, gate.Input{Name: "sbom attestation " + a.Attestation, URI: g.path(a.Attestation), Digest: gate.Digest(data)})
+	res.Inputs = append(res.Inputs, gate.Input{Name: "sbom attestation " + a.Attestation, URI: g.env.Path(a.Attestation), Digest: gate.Digest(data)})
 	bundles, err := provenance.ParseBundles(data)
 	if err != nil || len(bundles) != 1 {
 		if err == nil {

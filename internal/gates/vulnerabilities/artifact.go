@@ -93,7 +93,7 @@ func (g *Gate) reports(ctx context.Context, a Artifact, now time.Time, res *gate
 	bySHA := map[string]string{}
 	for _, p := range a.Reports {
 		name := a.Name + ": report " + p
-		f, err := vuln.ParseFile(ctx, g.path(p), "", MaxReportSize)
+		f, err := vuln.ParseFile(ctx, g.env.Path(p), "", MaxReportSize)
 		if ctx.Err() != nil {
 			return nil, nil, stopped(ctx, "reading "+p)
 		}
@@ -103,7 +103,7 @@ func (g *Gate) reports(ctx context.Context, a Artifact, now time.Time, res *gate
 			continue
 		}
 		rep := f.Report
-		res.Inputs = append(res.Inputs, gate.Input{Name: "report " + p, URI: g.path(p), Digest: "sha256:" + f.SHA256})
+		res.Inputs = append(res.Inputs, gate.Input{Name: "report " + p, URI: g.env.Path(p), Digest: "sha256:" + f.SHA256})
 		d := map[string]any{"path": p, "sha256": f.SHA256, "format": string(rep.Format), "tool": rep.Tool, "tool_version": rep.ToolVersion,
 			"digests": rep.Digests, "findings": len(rep.Findings)}
 		if !rep.Created.IsZero() {
@@ -207,12 +207,12 @@ func (g *Gate) vexes(ctx context.Context, a Artifact, v *provenance.Verifier, re
 
 // vexFile reads a VEX document and, with a bundle, verifies its signature.
 func (g *Gate) vexFile(ctx context.Context, vf VEXFile, v *provenance.Verifier, res *gate.Result) (*vuln.VEX, string, error) {
-	data, err := fsx.ReadFile(ctx, g.path(vf.Path), MaxReportSize)
+	data, err := fsx.ReadFile(ctx, g.env.Path(vf.Path), MaxReportSize)
 	if err != nil {
 		return nil, "", errors.New(readProblem(err))
 	}
 	sum := gate.Digest(data)
-	res.Inputs = append(res.Inputs, gate.Input{Name: "vex " + vf.Path, URI: g.path(vf.Path), Digest: sum})
+	res.Inputs = append(res.Inputs, gate.Input{Name: "vex " + vf.Path, URI: g.env.Path(vf.Path), Digest: sum})
 	doc, err := vuln.ParseVEX(data)
 	if err != nil {
 		return nil, "", err
@@ -232,12 +232,12 @@ func (g *Gate) vexFile(ctx context.Context, vf VEXFile, v *provenance.Verifier, 
 // OpenVEX document (vexctl attest, cosign attest --type openvex) for the
 // artifact's digest, and reads the document from it.
 func (g *Gate) attestedVEX(ctx context.Context, a Artifact, vf VEXFile, v *provenance.Verifier, res *gate.Result) (*vuln.VEX, string, error) {
-	data, err := fsx.ReadFile(ctx, g.path(vf.Attestation), fsx.MaxDocSize)
+	data, err := fsx.ReadFile(ctx, g.env.Path(vf.Attestation), fsx.MaxDocSize)
 	if err != nil {
 		return nil, "", errors.New(readProblem(err))
 	}
 	sum := gate.Digest(data)
-	res.Inputs = append(res.Inputs, gate.Input{Name: "vex attestation " + vf.Attestation, URI: g.path(vf.Attestation), Digest: sum})
+	res.Inputs = append(res.Inputs, gate.Input{Name: "vex attestation " + vf.Attestation, URI: g.env.Path(vf.Attestation), Digest: sum})
 	bundles, err := provenance.ParseBundles(data)
 	if err != nil {
 		return nil, "", err
@@ -276,11 +276,11 @@ func (g *Gate) attestedVEX(ctx context.Context, a Artifact, vf VEXFile, v *prove
 const vexPredicate = "https://openvex.dev/ns"
 
 func (g *Gate) verifyVEX(v *provenance.Verifier, vf VEXFile, sum string, res *gate.Result) (string, error) {
-	data, err := fsx.ReadFile(context.Background(), g.path(vf.Bundle), fsx.MaxDocSize)
+	data, err := fsx.ReadFile(context.Background(), g.env.Path(vf.Bundle), fsx.MaxDocSize)
 	if err != nil {
 		return "", err
 	}
-	res.Inputs = append(res.Inputs, gate.Input{Name: "vex bundle " + vf.Bundle, URI: g.path(vf.Bundle), Digest: gate.Digest(data)})
+	res.Inputs = append(res.Inputs, gate.Input{Name: "vex bundle " + vf.Bundle, URI: g.env.Path(vf.Bundle), Digest: gate.Digest(data)})
 	bundles, err := provenance.ParseBundles(data)
 	if err != nil {
 		return "", err

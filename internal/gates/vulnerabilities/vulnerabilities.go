@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -70,12 +69,6 @@ func (g *Gate) Describe() string {
 	return fmt.Sprintf("judge %d vulnerability report(s) of %d artifact(s) at fail-on %s", n, len(g.spec.Artifacts), g.spec.severity())
 }
 
-func (g *Gate) path(p string) string {
-	if p == "" || filepath.IsAbs(p) || g.env.PolicyDir == "" {
-		return p
-	}
-	return filepath.Join(g.env.PolicyDir, p)
-}
 
 // Run judges every artifact.
 func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
@@ -144,7 +137,7 @@ func (g *Gate) allowances(now time.Time) (map[string][]vuln.Allowance, []Allow) 
 }
 
 func (g *Gate) loadVerifier() (*provenance.Verifier, gate.Input, error) {
-	path := g.path(g.spec.TrustedRoot)
+	path := g.env.Path(g.spec.TrustedRoot)
 	v, data, err := provenance.LoadVerifier(context.Background(), path)
 	if err != nil {
 		return nil, gate.Input{}, err
