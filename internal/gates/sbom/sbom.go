@@ -60,7 +60,6 @@ func (g *Gate) Describe() string {
 	return fmt.Sprintf("check the SBOMs of %d artifact(s)", len(g.spec.Artifacts))
 }
 
-
 // Run checks every artifact.
 func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	s := g.spec

@@ -69,7 +69,6 @@ func (g *Gate) Describe() string {
 	return fmt.Sprintf("judge %d vulnerability report(s) of %d artifact(s) at fail-on %s", n, len(g.spec.Artifacts), g.spec.severity())
 }
 
-
 // Run judges every artifact.
 func (g *Gate) Run(ctx context.Context) (*gate.Result, error) {
 	s := g.spec
