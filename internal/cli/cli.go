@@ -165,7 +165,7 @@ func commandTable() []Command {
 		{Name: "evidence", Summary: "create, verify or make keys for the signed evidence bundle", Usage: evidenceUsage, Subcommands: []string{"create", "verify", "keygen"}, Run: evidenceCmd},
 		{Name: "forecast", Summary: "backtest a tenant's CI spend forecast and assert its drift (WAPE)", Usage: forecastUsage, Run: forecastCmd},
 		{Name: "kinds", Summary: "list the gate kinds this build knows", Usage: "Usage: releasegate kinds\n\nLists every gate kind with its group and summary.\n\nExample:\n  releasegate kinds\n", Run: kindsCmd},
-		{Name: "ledger", Summary: "the provenance ledger: migrate, append, verify chains, sign daily Merkle roots, prove entries", Usage: ledgerUsage, Subcommands: []string{"migrate", "append", "verify", "root", "verify-root", "prove", "verify-proof", "keygen"}, Run: legacy(ledgerCmd)},
+		{Name: "ledger", Summary: "the provenance ledger: migrate, append, verify chains, sign daily Merkle roots, prove entries", Usage: ledgerUsage, Subcommands: []string{"migrate", "append", "verify", "root", "verify-root", "prove", "verify-proof", "keygen"}, Run: ledgerCmd},
 		{Name: "policy", Summary: "check a policy, print its JSON Schema or its reference", Usage: policyUsage, Subcommands: []string{"check", "schema", "docs"}, Run: policyCmd},
 		{Name: "run", Summary: "evaluate every gate of the policy", Usage: runUsage, Run: runCmd},
 		{Name: "slo", Summary: "SLO tools: `slo rules` generates the Prometheus rules matching the policy's SLOs", Usage: sloUsage, Subcommands: []string{"rules"}, Run: sloCmd},
