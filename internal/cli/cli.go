@@ -158,17 +158,17 @@ type Command struct {
 // own usage up in it.
 func commandTable() []Command {
 	return []Command{
-		{Name: "check-slo", Summary: "evaluate the policy's metric and SLO gates (burn rates, budgets, latency, canary vs baseline)", Usage: checkSLOUsage, Run: legacy(checkSLOCmd)},
+		{Name: "check-slo", Summary: "evaluate the policy's metric and SLO gates (burn rates, budgets, latency, canary vs baseline)", Usage: checkSLOUsage, Run: checkSLOCmd},
 		{Name: "checklist", Summary: "write the release checklist from results, or update a GitHub issue with it", Usage: checklistUsage, Run: checklistCmd},
 		{Name: "ci-budget", Summary: "per-tenant CI spend against budgets; throttles (with --enforce) and notifies", Usage: ciBudgetUsage, Run: ciBudgetCmd},
 		{Name: "demo", Summary: "start the built-in demo service and run the demo policy against it", Usage: demoUsage, Subcommands: []string{"serve"}, Run: demoCmd},
 		{Name: "evidence", Summary: "create, verify or make keys for the signed evidence bundle", Usage: evidenceUsage, Subcommands: []string{"create", "verify", "keygen"}, Run: evidenceCmd},
 		{Name: "forecast", Summary: "backtest a tenant's CI spend forecast and assert its drift (WAPE)", Usage: forecastUsage, Run: forecastCmd},
 		{Name: "kinds", Summary: "list the gate kinds this build knows", Usage: "Usage: releasegate kinds\n\nLists every gate kind with its group and summary.\n\nExample:\n  releasegate kinds\n", Run: kindsCmd},
-		{Name: "ledger", Summary: "the provenance ledger: migrate, append, verify chains, sign daily Merkle roots, prove entries", Usage: ledgerUsage, Subcommands: []string{"migrate", "append", "verify", "root", "verify-root", "prove", "verify-proof", "keygen"}, Run: legacy(ledgerCmd)},
+		{Name: "ledger", Summary: "the provenance ledger: migrate, append, verify chains, sign daily Merkle roots, prove entries", Usage: ledgerUsage, Subcommands: []string{"migrate", "append", "verify", "root", "verify-root", "prove", "verify-proof", "keygen"}, Run: ledgerCmd},
 		{Name: "policy", Summary: "check a policy, print its JSON Schema or its reference", Usage: policyUsage, Subcommands: []string{"check", "schema", "docs"}, Run: policyCmd},
 		{Name: "run", Summary: "evaluate every gate of the policy", Usage: runUsage, Run: runCmd},
-		{Name: "slo", Summary: "SLO tools: `slo rules` generates the Prometheus rules matching the policy's SLOs", Usage: sloUsage, Subcommands: []string{"rules"}, Run: legacy(sloCmd)},
+		{Name: "slo", Summary: "SLO tools: `slo rules` generates the Prometheus rules matching the policy's SLOs", Usage: sloUsage, Subcommands: []string{"rules"}, Run: sloCmd},
 		{Name: "synthetic", Summary: "run the policy's synthetic load gates (optionally one shard) or merge shard results", Usage: syntheticUsage, Subcommands: []string{"merge"}, Run: syntheticCmd},
 		{Name: "verify-provenance", Summary: "verify SLSA provenance of artifacts and Sigstore signatures of blobs, offline", Usage: verifyProvenanceUsage, Run: verifyProvenanceCmd},
 		{Name: "version", Summary: "print the releasegate version", Usage: "Usage: releasegate version\n\nPrints the version, the Go version and the result schema.\n\nExample:\n  releasegate version\n", Run: versionCmd},

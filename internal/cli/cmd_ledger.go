@@ -83,9 +83,9 @@ Example:
 `
 
 // ledgerSub is one `releasegate ledger` subcommand.
-type ledgerSub func(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
+type ledgerSub func(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) error
 
-func ledgerCmd(ctx context.Context, o *IO, args []string) int {
+func ledgerCmd(ctx context.Context, o *IO, args []string) error {
 	subs := map[string]ledgerSub{
 		"migrate": ledgerMigrate, "append": ledgerAppend, "verify": ledgerVerify, "root": ledgerRoot,
 		"verify-root": ledgerVerifyRoot, "prove": ledgerProve, "verify-proof": ledgerVerifyProof, "keygen": ledgerKeygen,
@@ -94,14 +94,13 @@ func ledgerCmd(ctx context.Context, o *IO, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(o.Stderr, ledgerUsage)
 		if len(args) == 0 {
-			return ExitBadInput
+			return exitCode(ExitBadInput)
 		}
-		return ExitOK
+		return nil
 	}
 	sub, ok := subs[args[0]]
 	if !ok {
-		fmt.Fprintf(o.Stderr, "releasegate ledger: unknown subcommand %q; expected migrate, append, verify, root, verify-root, prove, verify-proof or keygen\n", args[0])
-		return ExitBadInput
+		return inputf("unknown subcommand %q; expected migrate, append, verify, root, verify-root, prove, verify-proof or keygen", args[0])
 	}
 	c.Name = "ledger " + args[0]
 	return sub(ctx, o, o.NewFlagSet(c), args[1:])
@@ -119,16 +118,16 @@ func dbFlag(o *IO, fs *flag.FlagSet) *string {
 }
 
 // openLedger masks the DSN's password in all output, then connects.
-func openLedger(ctx context.Context, o *IO, dsn string) (*ledger.Store, int) {
+func openLedger(ctx context.Context, o *IO, dsn string) (*ledger.Store, error) {
 	return openLedgerMode(ctx, o, dsn, true)
 }
 
 // openLedgerRead opens an existing ledger only (no new SQLite file).
-func openLedgerRead(ctx context.Context, o *IO, dsn string) (*ledger.Store, int) {
+func openLedgerRead(ctx context.Context, o *IO, dsn string) (*ledger.Store, error) {
 	return openLedgerMode(ctx, o, dsn, false)
 }
 
-func openLedgerMode(ctx context.Context, o *IO, dsn string, create bool) (*ledger.Store, int) {
+func openLedgerMode(ctx context.Context, o *IO, dsn string, create bool) (*ledger.Store, error) {
 	openLedgerSecrets(o, dsn)
 	open := ledger.OpenExisting
 	if create {
@@ -136,9 +135,9 @@ func openLedgerMode(ctx context.Context, o *IO, dsn string, create bool) (*ledge
 	}
 	st, err := open(ctx, dsn)
 	if err != nil {
-		return nil, ledgerFail(o, err)
+		return nil, ledgerError(o, err)
 	}
-	return st, ExitOK
+	return st, nil
 }
 
 // ledgerExit maps ledger errors to exit codes: failed verification is 1,
@@ -156,43 +155,53 @@ func ledgerExit(err error) int {
 	return ExitError
 }
 
-func ledgerFail(o *IO, err error) int {
-	code := ledgerExit(err)
-	prefix := "releasegate ledger: "
-	if code == ExitFail {
-		prefix = "FAILED: "
+// ledgerError returns err as Main reports it (ledgerExit): bad input
+// marked as such, anything else as it is; a failed verification is printed
+// here as a FAILED line and returned as the failed verdict.
+func ledgerError(o *IO, err error) error {
+	switch ledgerExit(err) {
+	case ExitOK:
+		return nil
+	case ExitBadInput:
+		return asInput(err)
+	case ExitFail:
+		return failed(o, err.Error())
 	}
-	fmt.Fprintf(o.Stderr, "%s%v\n", prefix, err)
-	return code
+	return err
 }
 
-func ledgerMigrate(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
+// failed prints a FAILED line and returns the failed verdict (exit 1).
+func failed(o *IO, msg string) error {
+	fmt.Fprintf(o.Stderr, "FAILED: %s\n", msg)
+	return verdict(gate.StatusFail) // the FAILED line says why
+}
+
+func ledgerMigrate(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) error {
 	db := dbFlag(o, fs)
 	down := fs.Bool("down", false, "migrate back to schema v1 (without loss)")
 	parts := fs.Int("partitions", -1, "PostgreSQL: lay the v2 chain out in N hash partitions by tenant (0: one plain table)")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *down && *parts >= 0 {
-		fmt.Fprintln(o.Stderr, "releasegate ledger migrate: --down and --partitions: expected one of them")
-		return ExitBadInput
+		return inputf("--down and --partitions: expected one of them")
 	}
-	st, code := openLedger(ctx, o, *db)
-	if st == nil {
-		return code
+	st, err := openLedger(ctx, o, *db)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
 	if *parts >= 0 {
 		rep, err := st.Partition(ctx, *parts)
 		if err != nil {
-			return ledgerFail(o, err)
+			return ledgerError(o, err)
 		}
 		fmt.Fprintf(o.Stdout, "ledger_chain: %d → %d partitions, %d entries moved\n", rep.From, rep.To, rep.Rows)
-		return ExitOK
+		return nil
 	}
 	rep, err := st.Migrate(ctx, *down)
 	if err != nil {
-		return ledgerFail(o, err)
+		return ledgerError(o, err)
 	}
 	switch {
 	case rep.From == rep.To:
@@ -203,25 +212,24 @@ func ledgerMigrate(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) 
 	if rep.Checksum != "" {
 		fmt.Fprintf(o.Stdout, "chain checksum %s\n", rep.Checksum)
 	}
-	return ExitOK
+	return nil
 }
 
-func ledgerAppend(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
+func ledgerAppend(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) error {
 	db := dbFlag(o, fs)
 	opt := ledger.LinesOptions{Backoff: ledger.AppendBackoff}
 	fs.StringVar(&opt.Tenant, "tenant", "", "tenant of every line; each line is then a bare JSON payload")
 	fs.StringVar(&opt.Kind, "kind", "", "kind of every entry without one (default entry)")
 	fs.IntVar(&opt.Batch, "batch", 1000, "records per transaction")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if opt.Batch < 1 {
-		fmt.Fprintf(o.Stderr, "releasegate ledger append: --batch %d: expected at least 1\n", opt.Batch)
-		return ExitBadInput
+		return inputf("--batch %d: expected at least 1", opt.Batch)
 	}
-	st, code := openLedger(ctx, o, *db)
-	if st == nil {
-		return code
+	st, err := openLedger(ctx, o, *db)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
 	res, err := st.AppendLines(ctx, o.Stdin, opt)
@@ -229,18 +237,32 @@ func ledgerAppend(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 		fmt.Fprintf(o.Stderr, "releasegate ledger append: %d transactions retried after losing a race with another writer\n", res.Retries)
 	}
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger append: stdin: %v\n", err)
-		return ledgerExit(err)
+		return appendError(o, err)
 	}
 	fmt.Fprintf(o.Stdout, "appended %d entries\n", res.Total)
 	for _, t := range slices.Sorted(maps.Keys(res.Heads)) {
 		e := res.Heads[t]
 		fmt.Fprintf(o.Stdout, "  %s: seq %d hash %s\n", t, e.Seq, e.Hash)
 	}
-	return ExitOK
+	return nil
 }
 
-func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
+// appendError is the error of reading stdin into the ledger, with the exit
+// code of ledgerExit; a ledger that cannot take entries (no schema) exits
+// 1 with the same message, not a FAILED line.
+func appendError(o *IO, err error) error {
+	err = fmt.Errorf("stdin: %w", err)
+	switch ledgerExit(err) {
+	case ExitBadInput:
+		return asInput(err)
+	case ExitFail:
+		fmt.Fprintf(o.Stderr, "releasegate ledger append: %v\n", err)
+		return exitCode(ExitFail)
+	}
+	return err
+}
+
+func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) error {
 	db := dbFlag(o, fs)
 	var tenants stringList
 	fs.Var(&tenants, "tenant", "tenant to verify (repeatable; default: every tenant, in parallel)")
@@ -250,13 +272,12 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 	pub := fs.String("pub", "", "with --since: the checkpoints' verifier key file")
 	var out OutputOptions
 	addOutputFlags(fs, &out)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	for name, path := range map[string]string{"since": *since, "pub": *pub} {
 		if _, err := os.Stat(path); path != "" && err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate ledger verify: --%s: %v\n", name, err)
-			return ExitBadInput
+			return inputf("--%s: %w", name, err)
 		}
 	}
 	spec := gledger.Spec{DB: *db, Tenants: tenants, Limit: *limit, MinEntries: *minEntries, RequireCheckpoint: "none", Since: *since, PublicKey: *pub}
@@ -264,13 +285,12 @@ func ledgerVerify(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) i
 	m := gate.Meta{ID: "ledger", Kind: gledger.Kind, Group: "provenance", Required: true}
 	g, err := gledger.New(m, spec, gate.Env{Getenv: o.Getenv, Logf: o.Logf})
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger verify: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
-	if code := out.prepare(o); code != ExitOK { // results must be writable before any gate runs
-		return code
+	if err := out.check(o); err != nil { // results must be writable before any gate runs
+		return asInput(err)
 	}
-	return Emit(ctx, o, out, (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: g}}))
+	return emit(ctx, o, out, (&gate.Runner{}).Run(ctx, []gate.Planned{{Meta: m, Gate: g}}))
 }
 
 // openLedgerSecrets masks a DSN's password before anything is printed.
@@ -289,7 +309,7 @@ func openLedgerSecrets(o *IO, dsn string) {
 	}
 }
 
-func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
+func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) error {
 	db := dbFlag(o, fs)
 	opt := ledger.PublishOptions{}
 	fs.StringVar(&opt.Day, "date", "", "UTC day, YYYY-MM-DD")
@@ -300,64 +320,60 @@ func ledgerRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int
 	fs.Var(&tenants, "tenant", "tenant (repeatable; default: every tenant with entries that day)")
 	var kl keylessFlags
 	kl.register(fs)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	opt.Tenants = tenants
-	if code := ledgerRootInputs(ctx, o, &opt, *keyFile, &kl); code != ExitOK {
-		return code
+	if err := ledgerRootInputs(ctx, o, &opt, *keyFile, &kl); err != nil {
+		return err
 	}
-	st, code := openLedger(ctx, o, *db)
-	if st == nil {
-		return code
+	return publishRoots(ctx, o, *db, opt)
+}
+
+// publishRoots opens the ledger, signs the day's roots and prints a line
+// for each one published, even when a later one failed.
+func publishRoots(ctx context.Context, o *IO, db string, opt ledger.PublishOptions) error {
+	st, err := openLedger(ctx, o, db)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
 	done, err := st.PublishRoots(ctx, opt)
 	for _, p := range done {
 		fmt.Fprintln(o.Stdout, publishedLine(p))
 	}
-	if err != nil {
-		return ledgerFail(o, err)
-	}
-	return ExitOK
+	return ledgerError(o, err)
 }
 
 // ledgerRootInputs checks ledger root's date, key, output directory and
 // keyless signer before the ledger is opened, and sets them in opt.
-func ledgerRootInputs(ctx context.Context, o *IO, opt *ledger.PublishOptions, keyFile string, kl *keylessFlags) int {
+func ledgerRootInputs(ctx context.Context, o *IO, opt *ledger.PublishOptions, keyFile string, kl *keylessFlags) error {
 	if _, err := time.Parse(ledger.DayLayout, opt.Day); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger root: --date %q: expected YYYY-MM-DD\n", opt.Day)
-		return ExitBadInput
+		return inputf("--date %q: expected YYYY-MM-DD", opt.Day)
 	}
 	if keyFile == "" {
-		fmt.Fprintln(o.Stderr, "releasegate ledger root: --key is required; create a key with `releasegate ledger keygen --out ledger`")
-		return ExitBadInput
+		return inputf("--key is required; create a key with `releasegate ledger keygen --out ledger`")
 	}
 	key, err := ledger.ReadKey(keyFile)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
 	o.Redact([]string{key})
 	opt.SignerKey = key
 	if err := prepareDir("--out", opt.OutDir); err != nil { // created, and writable, before anything is signed
-		return badInput(o, "ledger root", err)
+		return asInput(err)
 	}
 	if !kl.keyless {
-		return ExitOK
+		return nil
 	}
 	signer, err := kl.signer(ctx, o)
 	if err != nil {
-		if errors.Is(err, gate.ErrBadInput) {
-			return badInput(o, "ledger root", err)
-		}
-		fmt.Fprintf(o.Stderr, "releasegate ledger root: %v\n", err)
-		return ExitError
+		return err // bad input when it matches gate.ErrBadInput, else could not sign (3)
 	}
 	opt.Keyless = func(ctx context.Context, signed []byte, name string) ([]byte, error) {
 		return signCheckpointKeyless(ctx, signer, signed, name)
 	}
-	return ExitOK
+	return nil
 }
 
 // publishedLine is the line ledger root prints for one tenant's day.
@@ -378,50 +394,50 @@ func publishedLine(p ledger.Published) string {
 
 func b64(h ledger.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
 
-func readFileFlag(o *IO, name, path string) ([]byte, bool) {
+// readFileFlag reads the file a required flag names (bad input when it
+// is missing or unreadable).
+func readFileFlag(name, path string) ([]byte, error) {
 	if path == "" {
-		fmt.Fprintf(o.Stderr, "releasegate ledger: --%s is required\n", name)
-		return nil, false
+		return nil, inputf("--%s is required", name)
 	}
 	b, err := fsx.ReadFile(context.Background(), path, fsx.MaxDocSize)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger: --%s: %v\n", name, err)
-		return nil, false
+		return nil, inputf("--%s: %w", name, err)
 	}
-	return b, true
+	return b, nil
 }
 
-func ledgerVerifyRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
+func ledgerVerifyRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) error {
 	db := dbFlag(o, fs)
 	cp := fs.String("checkpoint", "", "signed checkpoint file (from ledger root)")
 	pub := fs.String("pub", "", "verifier key file (from ledger keygen)")
 	var kv keylessCheckpointFlags
 	kv.register(fs)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	signed, ok := readFileFlag(o, "checkpoint", *cp)
-	if !ok {
-		return ExitBadInput
+	signed, err := readFileFlag("checkpoint", *cp)
+	if err != nil {
+		return err
 	}
-	key, ok := readFileFlag(o, "pub", *pub)
-	if !ok {
-		return ExitBadInput
+	key, err := readFileFlag("pub", *pub)
+	if err != nil {
+		return err
 	}
 	// The keyless signature is checked offline first, before the ledger
 	// is opened; then the Ed25519 signature and the roots.
-	keylessSig, code := kv.verify(o, *cp, signed)
-	if code != ExitOK {
-		return code
+	keylessSig, err := kv.verify(o, *cp, signed)
+	if err != nil {
+		return err
 	}
-	st, code := openLedgerRead(ctx, o, *db)
-	if st == nil {
-		return code
+	st, err := openLedgerRead(ctx, o, *db)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
 	rc, err := st.VerifyCheckpoint(ctx, signed, strings.TrimSpace(string(key)))
 	if err != nil {
-		return ledgerFail(o, err)
+		return ledgerError(o, err)
 	}
 	c := rc.Checkpoint
 	fmt.Fprintf(o.Stdout, "PASSED: %s %s: signature valid, root %s over %d entries matches the ledger, day root %s\n", c.Tenant, c.Day, b64(c.Root), c.Size, b64(c.DayRoot))
@@ -433,10 +449,10 @@ func ledgerVerifyRoot(ctx context.Context, o *IO, fs *flag.FlagSet, args []strin
 	} else {
 		fmt.Fprintln(o.Stdout, "note: no anchored checkpoint of the previous day to check consistency with")
 	}
-	return ExitOK
+	return nil
 }
 
-func ledgerProve(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) int {
+func ledgerProve(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) error {
 	db := dbFlag(o, fs)
 	inclusion := fs.Bool("inclusion", false, "prove that entry --seq is in a tree (the default)")
 	consistency := fs.Bool("consistency", false, "prove that the tree of --old-size / --old-checkpoint is a prefix of the tree of --size / --checkpoint")
@@ -446,24 +462,20 @@ func ledgerProve(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) in
 	size := fs.Int64("size", 0, "prove against the tree of this many entries")
 	oldCP := fs.String("old-checkpoint", "", "--consistency: the older checkpoint")
 	oldSize := fs.Int64("old-size", 0, "--consistency: the size of the older tree")
-	if code, ok := Parse(fs, args); !ok {
-		return code
-	}
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(o.Stderr, "releasegate ledger prove: "+format+"\n", a...)
-		return ExitBadInput
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *inclusion && *consistency {
-		return bad("--inclusion and --consistency: expected one of them")
+		return inputf("--inclusion and --consistency: expected one of them")
 	}
 	if *cp != "" && *size != 0 {
-		return bad("--checkpoint and --size: expected one of them")
+		return inputf("--checkpoint and --size: expected one of them")
 	}
 	var newer *ledger.Checkpoint
 	if *cp != "" {
-		c, code := readCheckpointFlag(o, "checkpoint", *cp)
-		if code != ExitOK {
-			return code
+		c, err := readCheckpointFlag("checkpoint", *cp)
+		if err != nil {
+			return err
 		}
 		newer = &c
 	}
@@ -471,7 +483,7 @@ func ledgerProve(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) in
 		return ledgerProveConsistency(ctx, o, *db, *tenant, *seq, *size, *oldSize, *oldCP, newer)
 	}
 	if *oldCP != "" || *oldSize != 0 {
-		return bad("--old-checkpoint and --old-size go with --consistency")
+		return inputf("--old-checkpoint and --old-size go with --consistency")
 	}
 	if newer != nil {
 		if *tenant == "" {
@@ -480,19 +492,19 @@ func ledgerProve(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) in
 		*size = newer.Size
 	}
 	if *tenant == "" || *seq < 1 {
-		return bad("--tenant and --seq (>= 1) are required")
+		return inputf("--tenant and --seq (>= 1) are required")
 	}
 	if newer != nil && newer.Tenant != *tenant {
-		return bad("--checkpoint is of tenant %s, --tenant is %s", newer.Tenant, *tenant)
+		return inputf("--checkpoint is of tenant %s, --tenant is %s", newer.Tenant, *tenant)
 	}
-	st, code := openLedgerRead(ctx, o, *db)
-	if st == nil {
-		return code
+	st, err := openLedgerRead(ctx, o, *db)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
 	p, err := st.Prove(ctx, *tenant, *seq, *size)
 	if err != nil {
-		return ledgerFail(o, err)
+		return ledgerError(o, err)
 	}
 	return writeJSON(o, p)
 }
@@ -500,10 +512,9 @@ func ledgerProve(ctx context.Context, o *IO, fs *flag.FlagSet, args []string) in
 // ledgerProveConsistency is `ledger prove --consistency`: between two
 // trees given as sizes (--old-size, --size: default the whole chain) or as
 // checkpoint files (--old-checkpoint, --checkpoint), not mixed.
-func ledgerProveConsistency(ctx context.Context, o *IO, db, tenant string, seq, size, oldSize int64, oldCP string, newer *ledger.Checkpoint) int {
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(o.Stderr, "releasegate ledger prove --consistency: "+format+"\n", a...)
-		return ExitBadInput
+func ledgerProveConsistency(ctx context.Context, o *IO, db, tenant string, seq, size, oldSize int64, oldCP string, newer *ledger.Checkpoint) error {
+	bad := func(format string, a ...any) error {
+		return inputf("--consistency: "+format, a...)
 	}
 	if seq != 0 {
 		return bad("--seq goes with --inclusion")
@@ -521,134 +532,131 @@ func ledgerProveConsistency(ctx context.Context, o *IO, db, tenant string, seq, 
 	}
 	var older *ledger.Checkpoint
 	if files {
-		c, code := readCheckpointFlag(o, "old-checkpoint", oldCP)
-		if code != ExitOK {
-			return code
+		c, err := readCheckpointFlag("old-checkpoint", oldCP)
+		if err != nil {
+			return err
 		}
 		older = &c
 		if tenant != "" && (older.Tenant != tenant || newer.Tenant != tenant) {
 			return bad("--tenant %s, but the checkpoints are of %s and %s", tenant, older.Tenant, newer.Tenant)
 		}
 	}
-	st, code := openLedgerRead(ctx, o, db)
-	if st == nil {
-		return code
+	st, err := openLedgerRead(ctx, o, db)
+	if err != nil {
+		return err
 	}
 	defer st.Close()
 	var p ledger.Consistency
-	var err error
 	if files {
 		p, err = st.ProveBetween(ctx, *older, *newer)
 	} else {
 		p, err = st.ProveConsistency(ctx, tenant, oldSize, size)
 	}
 	if err != nil {
-		return ledgerFail(o, err)
+		return ledgerError(o, err)
 	}
 	return writeJSON(o, p)
 }
 
 // readCheckpointFlag reads and parses a checkpoint file named by a flag
 // (its signature is not checked: provers need no key).
-func readCheckpointFlag(o *IO, name, path string) (ledger.Checkpoint, int) {
-	b, ok := readFileFlag(o, name, path)
-	if !ok {
-		return ledger.Checkpoint{}, ExitBadInput
+func readCheckpointFlag(name, path string) (ledger.Checkpoint, error) {
+	b, err := readFileFlag(name, path)
+	if err != nil {
+		return ledger.Checkpoint{}, err
 	}
 	c, err := ledger.ReadCheckpointFile(b)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger: --%s %s: %v\n", name, path, err)
-		return c, ExitBadInput
+		return c, inputf("--%s %s: %w", name, path, err)
 	}
-	return c, ExitOK
+	return c, nil
 }
 
-func writeJSON(o *IO, v any) int {
+func writeJSON(o *IO, v any) error {
 	enc := json.NewEncoder(o.Stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger: write the proof: %v\n", err)
-		return ExitError
+		return fmt.Errorf("write the proof: %w", err)
 	}
-	return ExitOK
+	return nil
 }
 
-func ledgerVerifyProof(_ context.Context, o *IO, fs *flag.FlagSet, args []string) int {
+func ledgerVerifyProof(_ context.Context, o *IO, fs *flag.FlagSet, args []string) error {
 	proofFile := fs.String("proof", "", "proof JSON (from ledger prove)")
 	cp := fs.String("checkpoint", "", "signed checkpoint file (--consistency: the newer one)")
 	oldCP := fs.String("old-checkpoint", "", "--consistency: the older signed checkpoint file")
 	consistency := fs.Bool("consistency", false, "the proof is a consistency proof (ledger prove --consistency)")
 	pub := fs.String("pub", "", "verifier key file")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *consistency != (*oldCP != "") {
-		fmt.Fprintln(o.Stderr, "releasegate ledger verify-proof: --consistency and --old-checkpoint go together")
-		return ExitBadInput
+		return inputf("--consistency and --old-checkpoint go together")
 	}
-	pb, ok := readFileFlag(o, "proof", *proofFile)
-	if !ok {
-		return ExitBadInput
+	pb, err := readFileFlag("proof", *proofFile)
+	if err != nil {
+		return err
 	}
-	signed, ok := readFileFlag(o, "checkpoint", *cp)
-	if !ok {
-		return ExitBadInput
+	signed, err := readFileFlag("checkpoint", *cp)
+	if err != nil {
+		return err
 	}
-	key, ok := readFileFlag(o, "pub", *pub)
-	if !ok {
-		return ExitBadInput
+	key, err := readFileFlag("pub", *pub)
+	if err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(pb))
 	dec.DisallowUnknownFields()
 	if *consistency {
-		oldSigned, ok := readFileFlag(o, "old-checkpoint", *oldCP)
-		if !ok {
-			return ExitBadInput
-		}
-		var p ledger.Consistency
-		if err := dec.Decode(&p); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate ledger verify-proof: --proof: %v; expected the JSON of ledger prove --consistency\n", err)
-			return ExitBadInput
-		}
-		older, newer, err := ledger.VerifyConsistency(p, oldSigned, signed, strings.TrimSpace(string(key)))
-		if err != nil {
-			return ledgerFail(o, err)
-		}
-		fmt.Fprintf(o.Stdout, "PASSED: %s: the signed tree of %d entries (%s) is a prefix of the signed tree of %d entries (%s), root %s\n",
-			p.Origin, older.Size, older.Day, newer.Size, newer.Day, b64(newer.Root))
-		return ExitOK
+		return verifyConsistencyProof(o, dec, *oldCP, signed, strings.TrimSpace(string(key)))
 	}
 	var p ledger.Proof
 	if err := dec.Decode(&p); err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger verify-proof: --proof: %v\n", err)
-		return ExitBadInput
+		return inputf("--proof: %w", err)
 	}
 	c, err := ledger.VerifyProof(p, signed, strings.TrimSpace(string(key)))
 	if err != nil {
-		return ledgerFail(o, err)
+		return ledgerError(o, err)
 	}
 	fmt.Fprintf(o.Stdout, "PASSED: %s seq %d (entry hash %s) is in the signed tree of %d entries, root %s\n", p.Tenant, p.Seq, p.EntryHash, c.Size, b64(c.Root))
-	return ExitOK
+	return nil
 }
 
-func ledgerKeygen(_ context.Context, o *IO, fs *flag.FlagSet, args []string) int {
+// verifyConsistencyProof is ledger verify-proof --consistency: the proof
+// dec reads between the checkpoints of --old-checkpoint and signed.
+func verifyConsistencyProof(o *IO, dec *json.Decoder, oldCP string, signed []byte, key string) error {
+	oldSigned, err := readFileFlag("old-checkpoint", oldCP)
+	if err != nil {
+		return err
+	}
+	var p ledger.Consistency
+	if err := dec.Decode(&p); err != nil {
+		return inputf("--proof: %w; expected the JSON of ledger prove --consistency", err)
+	}
+	older, newer, err := ledger.VerifyConsistency(p, oldSigned, signed, key)
+	if err != nil {
+		return ledgerError(o, err)
+	}
+	fmt.Fprintf(o.Stdout, "PASSED: %s: the signed tree of %d entries (%s) is a prefix of the signed tree of %d entries (%s), root %s\n",
+		p.Origin, older.Size, older.Day, newer.Size, newer.Day, b64(newer.Root))
+	return nil
+}
+
+func ledgerKeygen(_ context.Context, o *IO, fs *flag.FlagSet, args []string) error {
 	out := fs.String("out", "", "path prefix: writes PREFIX.key (private, mode 0600) and PREFIX.pub")
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *out == "" {
-		fmt.Fprintln(o.Stderr, "releasegate ledger keygen: --out PREFIX is required")
-		return ExitBadInput
+		return inputf("--out PREFIX is required")
 	}
 	priv, pub, err := ledger.GenerateKey()
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger keygen: %v\n", err)
-		return ExitError
+		return err
 	}
 	f, err := os.OpenFile(*out+".key", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger keygen: %v; not overwriting an existing key\n", err)
-		return ExitBadInput
+		return inputf("%w; not overwriting an existing key", err)
 	}
 	_, werr := io.WriteString(f, priv+"\n")
 	if cerr := f.Close(); werr == nil {
@@ -658,9 +666,8 @@ func ledgerKeygen(_ context.Context, o *IO, fs *flag.FlagSet, args []string) int
 		werr = os.WriteFile(*out+".pub", []byte(pub+"\n"), 0o644)
 	}
 	if werr != nil {
-		fmt.Fprintf(o.Stderr, "releasegate ledger keygen: %v\n", werr)
-		return ExitError
+		return werr
 	}
 	fmt.Fprintf(o.Stdout, "wrote %s.key (private, keep it secret) and %s.pub: %s\n", *out, *out, pub)
-	return ExitOK
+	return nil
 }

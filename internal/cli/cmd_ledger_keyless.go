@@ -68,48 +68,43 @@ func (k *keylessCheckpoint) String() string {
 // file's bytes). It returns nil and ExitOK without --bundle; bad flags or
 // an unreadable bundle are ExitBadInput, a signature that does not verify
 // ExitFail.
-func (k *keylessCheckpointFlags) verify(o *IO, checkpointPath string, signed []byte) (*keylessCheckpoint, int) {
-	const cmd = "ledger verify-root"
+func (k *keylessCheckpointFlags) verify(o *IO, checkpointPath string, signed []byte) (*keylessCheckpoint, error) {
 	if k.bundle == "" {
 		if k.trustedRoot != "" || k.id != (provenance.Identity{}) {
-			return nil, badInput(o, cmd, errors.New("--trusted-root and --certificate-* check a keyless bundle: pass it with --bundle"))
+			return nil, inputf("--trusted-root and --certificate-* check a keyless bundle: pass it with --bundle")
 		}
-		return nil, ExitOK
+		return nil, nil
 	}
 	if k.trustedRoot == "" {
-		return nil, badInput(o, cmd, errors.New("--bundle needs --trusted-root: the Sigstore trusted_root.json its certificate must chain to"))
+		return nil, inputf("--bundle needs --trusted-root: the Sigstore trusted_root.json its certificate must chain to")
 	}
 	if errs := k.id.Validate(); len(errs) > 0 {
-		return nil, badInput(o, cmd, fmt.Errorf("--bundle: keyless identity: %w", errors.Join(errs...)))
+		return nil, inputf("--bundle: keyless identity: %w", errors.Join(errs...))
 	}
 	tr, err := provenance.LoadTrustedRoot(k.trustedRoot)
 	if err != nil {
-		return nil, badInput(o, cmd, fmt.Errorf("--trusted-root: %w", err))
+		return nil, inputf("--trusted-root: %w", err)
 	}
 	data, err := fsx.ReadFile(context.Background(), k.bundle, fsx.MaxDocSize)
 	if err != nil {
-		return nil, badInput(o, cmd, fmt.Errorf("--bundle: %w", err))
+		return nil, inputf("--bundle: %w", err)
 	}
 	v, err := provenance.NewVerifier(provenance.Options{TrustedRoot: tr, SkipSCTUnsafe: o.skipSCTUnsafe})
 	if err != nil {
-		return nil, badInput(o, cmd, err)
+		return nil, asInput(err)
 	}
 	sig, err := gledger.VerifyBundle(v, data, signed, k.id)
 	switch {
 	case err == nil:
-		return &keylessCheckpoint{bundle: k.bundle, sig: sig}, ExitOK
+		return &keylessCheckpoint{bundle: k.bundle, sig: sig}, nil
 	case errors.Is(err, ledger.ErrOtherCheckpoint), errors.Is(err, provenance.ErrMismatchSubject):
-		fmt.Fprintf(o.Stderr, "FAILED: keyless bundle %s does not sign checkpoint %s: %v\n", k.bundle, checkpointPath, err)
-		return nil, ExitFail
+		return nil, failed(o, fmt.Sprintf("keyless bundle %s does not sign checkpoint %s: %v", k.bundle, checkpointPath, err))
 	case errors.Is(err, provenance.ErrMismatchIdentity):
-		fmt.Fprintf(o.Stderr, "FAILED: keyless bundle %s: %v: %v\n", k.bundle, provenance.ErrMismatchIdentity, err)
-		return nil, ExitFail
+		return nil, failed(o, fmt.Sprintf("keyless bundle %s: %v: %v", k.bundle, provenance.ErrMismatchIdentity, err))
 	case errors.Is(err, provenance.ErrSignature):
-		fmt.Fprintf(o.Stderr, "FAILED: keyless bundle %s: %v; check that --trusted-root is the Sigstore instance that issued the certificate and that the bundle is unchanged\n", k.bundle, err)
-		return nil, ExitFail
+		return nil, failed(o, fmt.Sprintf("keyless bundle %s: %v; check that --trusted-root is the Sigstore instance that issued the certificate and that the bundle is unchanged", k.bundle, err))
 	case errors.Is(err, provenance.ErrMalformedBundle), errors.Is(err, ledger.ErrBadCheckpoint):
-		return nil, badInput(o, cmd, fmt.Errorf("--bundle %s: %w", k.bundle, err))
+		return nil, inputf("--bundle %s: %w", k.bundle, err)
 	}
-	fmt.Fprintf(o.Stderr, "releasegate %s: --bundle %s: %v\n", cmd, k.bundle, err)
-	return nil, ExitError
+	return nil, fmt.Errorf("--bundle %s: %w", k.bundle, err)
 }

@@ -27,7 +27,7 @@ Example:
   releasegate check-slo --policy .github/release-policy.yml --format markdown
 `
 
-func checkSLOCmd(ctx context.Context, o *IO, args []string) int {
+func checkSLOCmd(ctx context.Context, o *IO, args []string) error {
 	c, _ := lookup("check-slo")
 	fs := o.NewFlagSet(c)
 	var ro RunOptions
@@ -38,46 +38,53 @@ func checkSLOCmd(ctx context.Context, o *IO, args []string) int {
 	fs.BoolVar(&infra, "infra", false, "also run the rules and dashboard gates")
 	fs.BoolVar(&ro.Quiet, "quiet", false, "no progress on stderr")
 	addOutputFlags(fs, &ro.Output)
-	if code, ok := Parse(fs, args); !ok {
-		return code
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(o.Stderr, "releasegate check-slo: unexpected arguments %q\n", fs.Args())
-		return ExitBadInput
+	if err := noArgs(fs, ""); err != nil {
+		return err
 	}
-	p, code := o.loadPolicy(ro.Policy)
-	if p == nil {
-		return code
+	p, err := o.openPolicy(ro.Policy)
+	if err != nil {
+		return err
 	}
+	if ro.Only, err = checkSLOGates(p, gates, infra); err != nil {
+		return err
+	}
+	return runPolicy(ctx, o, ro)
+}
+
+// checkSLOGates returns the ids of the gates check-slo runs: those of ids
+// (comma-separated), or else every metric and slo gate (and rules and
+// dashboard gates with infra).
+func checkSLOGates(p *policy.Policy, ids string, infra bool) ([]string, error) {
 	kinds := map[string]bool{"metric": true, "slo": true}
 	if infra {
 		kinds["rules"], kinds["dashboard"] = true, true
 	}
 	want := map[string]bool{}
-	for _, id := range strings.Split(gates, ",") {
+	for _, id := range strings.Split(ids, ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			want[id] = true
 		}
 	}
+	var only []string
 	for _, g := range p.Gates {
 		if (len(want) == 0 && kinds[g.Kind]) || want[g.ID] {
 			if want[g.ID] && !kinds[g.Kind] && g.Kind != "rules" && g.Kind != "dashboard" {
-				fmt.Fprintf(o.Stderr, "releasegate check-slo: gate %s is of kind %s; check-slo runs metric, slo, rules and dashboard gates\n", g.ID, g.Kind)
-				return ExitBadInput
+				return nil, inputf("gate %s is of kind %s; check-slo runs metric, slo, rules and dashboard gates", g.ID, g.Kind)
 			}
-			ro.Only = append(ro.Only, g.ID)
+			only = append(only, g.ID)
 			delete(want, g.ID)
 		}
 	}
 	for id := range want {
-		fmt.Fprintf(o.Stderr, "releasegate check-slo: no gate %q in %s\n", id, p.File)
-		return ExitBadInput
+		return nil, inputf("no gate %q in %s", id, p.File)
 	}
-	if len(ro.Only) == 0 {
-		fmt.Fprintf(o.Stderr, "releasegate check-slo: %s has no metric or slo gate; add one (see docs/slo.md)\n", p.File)
-		return ExitBadInput
+	if len(only) == 0 {
+		return nil, inputf("%s has no metric or slo gate; add one (see docs/slo.md)", p.File)
 	}
-	return RunPolicy(ctx, o, ro)
+	return only, nil
 }
 
 const sloUsage = `Usage: releasegate slo rules [--policy FILE] [--gate ID] [--format rules|prometheusrule] [--out FILE] [--tests FILE]
@@ -101,47 +108,70 @@ Example:
   releasegate slo rules --format prometheusrule --out k8s/slo-prometheusrule.yaml
 `
 
-func sloCmd(ctx context.Context, o *IO, args []string) int {
+// sloRulesFlags are the flags of slo rules.
+type sloRulesFlags struct {
+	path, gateID, out, tests, format string
+}
+
+func sloCmd(_ context.Context, o *IO, args []string) error {
 	if len(args) == 0 || args[0] != "rules" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			fmt.Fprint(o.Stdout, sloUsage)
-			return ExitOK
+			return nil
 		}
 		fmt.Fprint(o.Stderr, sloUsage)
-		return ExitBadInput
+		return exitCode(ExitBadInput)
 	}
 	c, _ := lookup("slo")
 	fs := o.NewFlagSet(c)
-	var path, gateID, out, tests, format string
-	fs.StringVar(&path, "policy", policy.DefaultPath, "policy file")
-	fs.StringVar(&format, "format", "rules", "rules (a Prometheus rule file) or prometheusrule (PrometheusRule resources)")
-	fs.StringVar(&gateID, "gate", "", "only the SLOs of this slo gate (default: every slo gate)")
-	fs.StringVar(&out, "out", "", "write the rules to FILE instead of stdout")
-	fs.StringVar(&tests, "tests", "", "also write promtool rule tests of the rules to FILE (needs --out)")
-	if code, ok := Parse(fs, args[1:]); !ok {
-		return code
+	var f sloRulesFlags
+	fs.StringVar(&f.path, "policy", policy.DefaultPath, "policy file")
+	fs.StringVar(&f.format, "format", "rules", "rules (a Prometheus rule file) or prometheusrule (PrometheusRule resources)")
+	fs.StringVar(&f.gateID, "gate", "", "only the SLOs of this slo gate (default: every slo gate)")
+	fs.StringVar(&f.out, "out", "", "write the rules to FILE instead of stdout")
+	fs.StringVar(&f.tests, "tests", "", "also write promtool rule tests of the rules to FILE (needs --out)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
 	}
-	if format != "rules" && format != "prometheusrule" {
-		fmt.Fprintf(o.Stderr, "releasegate slo rules: --format %q; expected rules or prometheusrule\n", format)
-		return ExitBadInput
+	if err := f.check(); err != nil {
+		return err
 	}
-	if tests != "" && format != "rules" {
-		fmt.Fprintln(o.Stderr, "releasegate slo rules: --tests needs --format rules: promtool test rules reads a rule file, not a PrometheusRule")
-		return ExitBadInput
+	p, err := o.openPolicy(f.path)
+	if err != nil {
+		return err
 	}
-	if tests != "" && out == "" {
-		fmt.Fprintln(o.Stderr, "releasegate slo rules: --tests needs --out: the tests read the rules file")
-		return ExitBadInput
+	slos, b, err := f.rules(p)
+	if err != nil {
+		return err
 	}
-	p, code := o.loadPolicy(path)
-	if p == nil {
-		return code
+	if f.out == "" {
+		_, _ = o.Stdout.Write(b)
+		return nil
 	}
+	return f.write(o, slos, b)
+}
+
+// check refuses flags that do not go together.
+func (f *sloRulesFlags) check() error {
+	switch {
+	case f.format != "rules" && f.format != "prometheusrule":
+		return inputf("--format %q; expected rules or prometheusrule", f.format)
+	case f.tests != "" && f.format != "rules":
+		return inputf("--tests needs --format rules: promtool test rules reads a rule file, not a PrometheusRule")
+	case f.tests != "" && f.out == "":
+		return inputf("--tests needs --out: the tests read the rules file")
+	}
+	return nil
+}
+
+// rules returns the SLOs of the chosen slo gates and their rules in the
+// chosen format.
+func (f *sloRulesFlags) rules(p *policy.Policy) ([]slo.SLO, []byte, error) {
 	var slos []slo.SLO
 	var crs []slo.PrometheusRule
 	for _, g := range p.Gates {
 		spec, ok := g.Spec.(*slogate.SLOSpec)
-		if !ok || (gateID != "" && g.ID != gateID) {
+		if !ok || (f.gateID != "" && g.ID != f.gateID) {
 			continue
 		}
 		models := spec.Models()
@@ -149,49 +179,43 @@ func sloCmd(ctx context.Context, o *IO, args []string) int {
 		crs = append(crs, slo.PrometheusRule{Metadata: spec.PrometheusRuleMeta(), Spec: slo.Rules(models)})
 	}
 	if len(slos) == 0 {
-		fmt.Fprintf(o.Stderr, "releasegate slo rules: no slo gate%s in %s\n", map[bool]string{true: " " + gateID, false: ""}[gateID != ""], p.File)
-		return ExitBadInput
+		return nil, nil, inputf("no slo gate%s in %s", map[bool]string{true: " " + f.gateID, false: ""}[f.gateID != ""], p.File)
 	}
 	b, err := slo.Rules(slos).YAML()
-	if format == "prometheusrule" {
+	if f.format == "prometheusrule" {
 		b, err = slo.PrometheusRules(crs)
 	}
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate slo rules: %v\n", err)
-		return ExitError
-	}
+	return slos, b, err
+}
+
+// write writes the rules b to --out and, with --tests, their tests.
+func (f *sloRulesFlags) write(o *IO, slos []slo.SLO, b []byte) error {
 	var tb []byte
-	if tests != "" {
-		rel, err := filepath.Rel(filepath.Dir(tests), out)
+	if f.tests != "" {
+		rel, err := filepath.Rel(filepath.Dir(f.tests), f.out)
 		if err != nil {
-			rel, _ = filepath.Abs(out)
+			rel, _ = filepath.Abs(f.out)
 		}
 		if tb, err = slo.RuleTests(slos, filepath.ToSlash(rel)); err != nil {
-			fmt.Fprintf(o.Stderr, "releasegate slo rules: --tests: %v\n", err)
-			return ExitBadInput
+			return inputf("--tests: %w", err)
 		}
 	}
-	if out == "" {
-		_, _ = o.Stdout.Write(b)
-		return ExitOK
-	}
-	err = prepareFile("--out", out) // its directory is created
-	if err == nil && tests != "" {
-		err = prepareFile("--tests", tests)
+	err := prepareFile("--out", f.out) // its directory is created
+	if err == nil && f.tests != "" {
+		err = prepareFile("--tests", f.tests)
 	}
 	if err == nil {
-		err = os.WriteFile(out, b, 0o644)
+		err = os.WriteFile(f.out, b, 0o644)
 	}
-	if err == nil && tests != "" {
-		err = os.WriteFile(tests, tb, 0o644)
+	if err == nil && f.tests != "" {
+		err = os.WriteFile(f.tests, tb, 0o644)
 	}
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "releasegate slo rules: %v\n", err)
-		return ExitBadInput
+		return asInput(err)
 	}
-	fmt.Fprintf(o.Stderr, "wrote %d rule group(s) to %s\n", len(slos), out)
-	if tests != "" {
-		fmt.Fprintf(o.Stderr, "wrote the rule tests to %s (promtool test rules %s)\n", tests, tests)
+	fmt.Fprintf(o.Stderr, "wrote %d rule group(s) to %s\n", len(slos), f.out)
+	if f.tests != "" {
+		fmt.Fprintf(o.Stderr, "wrote the rule tests to %s (promtool test rules %s)\n", f.tests, f.tests)
 	}
-	return ExitOK
+	return nil
 }

@@ -20,8 +20,8 @@ import (
 //   - a *verdictError, a verdict the report already shows: 1 when a gate
 //     failed, 3 when one could not be evaluated, nothing printed;
 //   - an exitCode, a code whose reason is already on stderr (a flag error
-//     the flag package printed; a command not yet returning errors): that
-//     code, nothing printed;
+//     the flag package printed; the usage printed for a missing
+//     subcommand): that code, nothing printed;
 //   - an error matching gate.ErrBadInput (a *gate.InputError, policy
 //     errors, an unreadable or oversized input file, inputf): 2, printed;
 //   - any other error: 3 (could not evaluate), printed.
@@ -49,14 +49,6 @@ func verdict(s gate.Status) error {
 type exitCode int
 
 func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
-
-// codeOnly returns nil for ExitOK and the code as an exitCode otherwise.
-func codeOnly(code int) error {
-	if code == ExitOK {
-		return nil
-	}
-	return exitCode(code)
-}
 
 // inputError is bad input (exit 2) that says itself what is wrong: it adds
 // nothing to the message of the error it marks.

@@ -397,7 +397,7 @@ func TestEmitFailsClosed(t *testing.T) {
 	results := []gate.Result{{Schema: gate.SchemaVersion, Gate: "g", Kind: "fake", Status: gate.StatusPass,
 		Summary: "token " + canaryBasicAuth, Details: map[string]any{"ratio": math.NaN()},
 		Checks: []gate.Check{{Name: "c", Status: gate.StatusPass}}}}
-	code := Emit(t.Context(), o, OutputOptions{Format: "text", OutDir: dir}, results)
+	code := o.exitFor("releasegate", emit(t.Context(), o, OutputOptions{Format: "text", OutDir: dir}, results))
 	o.flush()
 	if code != ExitError {
 		t.Errorf("exit %d, expected %d", code, ExitError)
