@@ -13,7 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// pinsDir holds the upstream action.yml of every pinned third-party action.
+// pinsDir holds the interface (name, inputs, outputs) of the upstream action.yml
+// of every pinned third-party action.
 const pinsDir = "testdata/pinned-actions"
 
 // pin is one row of pinsDir/SOURCE.md: the tag that resolves to the commit.
@@ -51,9 +52,9 @@ type upstreamAction struct {
 
 func loadUpstream(t *testing.T, repo, commit string) upstreamAction {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(pinsDir, repo, commit+".action.yml"))
+	b, err := os.ReadFile(filepath.Join(pinsDir, repo, commit+".interface.yml"))
 	if err != nil {
-		t.Fatalf("expected the upstream action.yml of %s@%s in %s (copy it from the action's repository at that commit): %v", repo, commit, pinsDir, err)
+		t.Fatalf("expected the interface of %s@%s in %s (name, inputs and outputs of its action.yml at that commit): %v", repo, commit, pinsDir, err)
 	}
 	var a upstreamAction
 	if err := yaml.Unmarshal(b, &a); err != nil {
@@ -168,7 +169,7 @@ func TestPinnedActionsAreTheirReleasedVersions(t *testing.T) {
 			key := repo + "@" + ref
 			p, ok := pins[key]
 			if !ok {
-				report("%s:%d: %s is not in %s/SOURCE.md: check which release tag resolves to it upstream, add the row and the upstream action.yml", sc.file, st.Line, key, pinsDir)
+				report("%s:%d: %s is not in %s/SOURCE.md: check which release tag resolves to it upstream, add the row and the upstream interface", sc.file, st.Line, key, pinsDir)
 				continue
 			}
 			for c, at := range comments[key] {
